@@ -1,0 +1,728 @@
+//! The payload value type: an immutable, `Copy` JSON value whose arrays, objects and strings
+//! live in an arena ([`bumpalo::Bump`]).
+//!
+//! Every payload an execution touches is a [`Value<'a>`] borrowed from the execution's arena,
+//! from the input text (unescaped strings are not copied) or from the compiled program's
+//! constants. Updates are persistent: `ResultPath` builds a new spine and shares the rest, so
+//! nothing is ever deep-cloned between states.
+
+use std::fmt;
+
+use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+/// The arena that payload values are allocated in.
+pub type Arena = Bump;
+
+/// One member of an object: its key and its value.
+pub type Member<'a> = (&'a str, Value<'a>);
+
+/// A JSON value whose contents live in an arena.
+///
+/// Objects keep their members in document order, keys unique; lookups scan linearly, which is
+/// the fastest choice for the small objects that state payloads are made of.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool(bool),
+    /// A number, integer or floating point.
+    Number(Number),
+    /// A string.
+    String(&'a str),
+    /// An array.
+    Array(&'a [Value<'a>]),
+    /// An object: members in order, keys unique.
+    Object(&'a [Member<'a>]),
+}
+
+const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
+
+/// A JSON number. Integers that fit in an `i64` stay exact; everything else is an `f64`.
+/// The distinction is kept so that `1` and `1.0` print as they were written.
+#[derive(Clone, Copy, Debug)]
+pub enum Number {
+    /// An integer (written without fraction or exponent).
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+}
+
+impl Number {
+    /// The number as an `f64`.
+    #[inline]
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(i) => i as f64,
+            Number::Float(f) => f,
+        }
+    }
+
+    /// The number as an `i64`, if it is integral and in range (`3.0` counts).
+    pub fn as_i64(self) -> Option<i64> {
+        match self {
+            Number::Int(i) => Some(i),
+            Number::Float(f)
+                if f.fract() == 0.0
+                    && f >= -9.223_372_036_854_776e18
+                    && f < 9.223_372_036_854_776e18 =>
+            {
+                Some(f as i64)
+            }
+            Number::Float(_) => None,
+        }
+    }
+
+    /// Whether the number is integral (has no fractional part).
+    pub fn is_integral(self) -> bool {
+        match self {
+            Number::Int(_) => true,
+            Number::Float(f) => f.is_finite() && f.fract() == 0.0,
+        }
+    }
+
+    /// A number from an `f64`: kept as a float.
+    pub fn from_f64(f: f64) -> Number {
+        Number::Float(f)
+    }
+
+    /// Numeric comparison across representations.
+    pub fn cmp_value(self, other: Number) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Number::Int(a), Number::Int(b)) => Some(a.cmp(&b)),
+            (a, b) => a.as_f64().partial_cmp(&b.as_f64()),
+        }
+    }
+
+    /// Appends the number's JSON text (Java's spelling for floats, as AWS prints them).
+    pub fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Number::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+            Number::Float(f) => write_java_double(f, out),
+        }
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Number) -> bool {
+        self.cmp_value(*other) == Some(std::cmp::Ordering::Equal)
+    }
+}
+
+/// Writes `f` the way Java's `Double.toString` (and so Jackson, and so AWS) does: plain
+/// decimal with at least one fractional digit in `[1e-3, 1e7)`, scientific (`1.0E7`) outside.
+/// Non-finite values cannot be JSON; they print as `null`.
+pub fn write_java_double(f: f64, out: &mut Vec<u8>) {
+    if !f.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    if f == 0.0 {
+        out.extend_from_slice(if f.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+        return;
+    }
+    let abs = f.abs();
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f);
+    if (1e-3..1e7).contains(&abs) {
+        out.extend_from_slice(text.as_bytes());
+        if !text.contains('.') && !text.contains('e') {
+            out.extend_from_slice(b".0");
+        }
+        return;
+    }
+    // Scientific: take ryu's shortest digits and place them as d.dddE<exp>.
+    let (digits, exp) = shortest_digits(text);
+    if f < 0.0 {
+        out.push(b'-');
+    }
+    out.push(digits.as_bytes()[0]);
+    out.push(b'.');
+    if digits.len() > 1 {
+        out.extend_from_slice(&digits.as_bytes()[1..]);
+    } else {
+        out.push(b'0');
+    }
+    out.push(b'E');
+    out.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
+}
+
+/// Splits ryu output into its significant digits and the decimal exponent of the first digit.
+fn shortest_digits(text: &str) -> (String, i32) {
+    let text = text.trim_start_matches('-');
+    let (mantissa, exp) = match text.find('e') {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = match mantissa.find('.') {
+        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+        None => (mantissa, ""),
+    };
+    let all: String = format!("{int_part}{frac_part}");
+    let leading_zeros = all.len() - all.trim_start_matches('0').len();
+    let digits = all
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .to_string();
+    let point = int_part.len() as i32 + exp; // position of the decimal point in `all`
+    let first_exp = point - 1 - leading_zeros as i32;
+    if digits.is_empty() {
+        ("0".to_string(), 0)
+    } else {
+        (digits, first_exp)
+    }
+}
+
+impl<'a> Value<'a> {
+    /// The JSON type name as AWS reports it (`null`, `boolean`, `number`, `string`, `array`,
+    /// `object`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    /// The member named `key`, if this is an object that has one.
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<Value<'a>> {
+        match self {
+            Value::Object(members) => members.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is one.
+    pub fn as_number(&self) -> Option<Number> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The elements, if this is an array.
+    pub fn as_array(&self) -> Option<&'a [Value<'a>]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The members, if this is an object.
+    pub fn as_object(&self) -> Option<&'a [Member<'a>]> {
+        match self {
+            Value::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// An integer value.
+    pub fn int(i: i64) -> Value<'a> {
+        Value::Number(Number::Int(i))
+    }
+
+    /// A floating-point value.
+    pub fn float(f: f64) -> Value<'a> {
+        Value::Number(Number::Float(f))
+    }
+
+    /// The empty object.
+    pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[]);
+
+    /// Compact JSON text, appended to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(n) => n.write(out),
+            Value::String(s) => write_json_string(s, out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(b']');
+            }
+            Value::Object(members) => {
+                out.push(b'{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_json_string(key, out);
+                    out.push(b':');
+                    value.write_json(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    /// Compact JSON text.
+    pub fn to_json_string(&self) -> String {
+        let mut out = Vec::with_capacity(64);
+        self.write_json(&mut out);
+        // write_json only ever writes UTF-8.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The length in bytes of the compact JSON text, without writing it.
+    pub fn json_len(&self) -> usize {
+        match self {
+            Value::Null => 4,
+            Value::Bool(true) => 4,
+            Value::Bool(false) => 5,
+            Value::Number(n) => {
+                let mut buf = Vec::new();
+                n.write(&mut buf);
+                buf.len()
+            }
+            Value::String(s) => json_string_len(s),
+            Value::Array(items) => {
+                2 + items.len().saturating_sub(1)
+                    + items.iter().map(|v| v.json_len()).sum::<usize>()
+            }
+            Value::Object(members) => {
+                2 + members.len().saturating_sub(1)
+                    + members
+                        .iter()
+                        .map(|(k, v)| json_string_len(k) + 1 + v.json_len())
+                        .sum::<usize>()
+            }
+        }
+    }
+
+    /// Converts to a `serde_json::Value`.
+    pub fn to_serde(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(Number::Int(i)) => serde_json::Value::from(*i),
+            Value::Number(Number::Float(f)) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String((*s).to_owned()),
+            Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(|v| v.to_serde()).collect())
+            }
+            Value::Object(members) => serde_json::Value::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.to_serde()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Copies a `serde_json::Value` into the arena.
+    pub fn from_serde(arena: &'a Arena, value: &serde_json::Value) -> Value<'a> {
+        match value {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(number_from_serde(n)),
+            serde_json::Value::String(s) => Value::String(arena.alloc_str(s)),
+            serde_json::Value::Array(items) => Value::Array(
+                arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_serde(arena, v))),
+            ),
+            serde_json::Value::Object(map) => Value::Object(
+                arena.alloc_slice_fill_iter(
+                    map.iter()
+                        .map(|(k, v)| (&*arena.alloc_str(k), Value::from_serde(arena, v))),
+                ),
+            ),
+        }
+    }
+
+    /// Deep-copies this value into `arena` (used to move a value out of an arena that is
+    /// about to be reset).
+    pub fn copy_into<'b>(&self, arena: &'b Arena) -> Value<'b> {
+        match *self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Number(n) => Value::Number(n),
+            Value::String(s) => Value::String(arena.alloc_str(s)),
+            Value::Array(items) => {
+                Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|v| v.copy_into(arena))))
+            }
+            Value::Object(members) => Value::Object(
+                arena.alloc_slice_fill_iter(
+                    members
+                        .iter()
+                        .map(|(k, v)| (&*arena.alloc_str(k), v.copy_into(arena))),
+                ),
+            ),
+        }
+    }
+}
+
+/// Converts a serde_json number: integers that fit stay integers.
+pub fn number_from_serde(n: &serde_json::Number) -> Number {
+    if let Some(i) = n.as_i64() {
+        Number::Int(i)
+    } else {
+        Number::Float(n.as_f64().unwrap_or(f64::NAN))
+    }
+}
+
+/// JSON value equality: numbers by value (`1 == 1.0`), object members in any order.
+impl PartialEq for Value<'_> {
+    fn eq(&self, other: &Value<'_>) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Value<'_> {
+    /// Compact JSON text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_json_string())
+    }
+}
+
+/// Appends `s` as a JSON string literal (quotes, escapes for `"`, `\` and control characters;
+/// everything else, non-ASCII included, as is).
+pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn json_string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// An error in JSON text, with its line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} at line {line} column {column}")]
+pub struct ParseError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// Parses JSON text into the arena. Strings without escapes are borrowed from `text`.
+/// Duplicate keys: the last one wins, as in Jackson (which AWS uses).
+pub fn parse<'a>(arena: &'a Arena, text: &'a str) -> Result<Value<'a>, ParseError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = ValueSeed { arena }
+        .deserialize(&mut de)
+        .map_err(|e| to_parse_error(&e))?;
+    de.end().map_err(|e| to_parse_error(&e))?;
+    Ok(value)
+}
+
+fn to_parse_error(e: &serde_json::Error) -> ParseError {
+    let text = e.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    ParseError {
+        message,
+        line: e.line(),
+        column: e.column(),
+    }
+}
+
+/// Deserializes any serde data format into an arena [`Value`].
+#[derive(Clone, Copy)]
+pub struct ValueSeed<'a> {
+    /// Where arrays, objects and copied strings go.
+    pub arena: &'a Arena,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for ValueSeed<'a> {
+    type Value = Value<'a>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value<'a>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for ValueSeed<'a> {
+    type Value = Value<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value<'a>, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value<'a>, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value<'a>, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<Value<'a>, E> {
+        Ok(Value::int(i))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<Value<'a>, E> {
+        Ok(match i64::try_from(u) {
+            Ok(i) => Value::int(i),
+            Err(_) => Value::float(u as f64),
+        })
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<Value<'a>, E> {
+        Ok(Value::float(f))
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'a>, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value<'a>, E> {
+        Ok(Value::String(self.arena.alloc_str(s)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'a>, A::Error> {
+        let mut items = BumpVec::with_capacity_in(seq.size_hint().unwrap_or(4), self.arena);
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items.into_bump_slice()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'a>, A::Error> {
+        let mut members: BumpVec<'a, Member<'a>> =
+            BumpVec::with_capacity_in(map.size_hint().unwrap_or(8), self.arena);
+        while let Some(key) = map.next_key_seed(KeySeed { arena: self.arena })? {
+            let value = map.next_value_seed(self)?;
+            match members.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => members.push((key, value)),
+            }
+        }
+        Ok(Value::Object(members.into_bump_slice()))
+    }
+}
+
+/// Deserializes an object key, borrowing it from the input where possible.
+#[derive(Clone, Copy)]
+struct KeySeed<'a> {
+    arena: &'a Arena,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for KeySeed<'a> {
+    type Value = &'a str;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<&'a str, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for KeySeed<'a> {
+    type Value = &'a str;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<&'a str, E> {
+        Ok(s)
+    }
+    fn visit_str<E>(self, s: &str) -> Result<&'a str, E> {
+        Ok(self.arena.alloc_str(s))
+    }
+}
+
+/// Builds arrays and objects in an arena.
+pub trait ArenaExt {
+    /// An array of the given items.
+    fn array<'a>(&'a self, items: &[Value<'a>]) -> Value<'a>;
+    /// An object of the given members (keys must be unique).
+    fn object<'a>(&'a self, members: &[Member<'a>]) -> Value<'a>;
+    /// A string copied into the arena.
+    fn string<'a>(&'a self, s: &str) -> Value<'a>;
+}
+
+impl ArenaExt for Arena {
+    fn array<'a>(&'a self, items: &[Value<'a>]) -> Value<'a> {
+        Value::Array(self.alloc_slice_copy(items))
+    }
+    fn object<'a>(&'a self, members: &[Member<'a>]) -> Value<'a> {
+        Value::Object(self.alloc_slice_copy(members))
+    }
+    fn string<'a>(&'a self, s: &str) -> Value<'a> {
+        Value::String(self.alloc_str(s))
+    }
+}
+
+/// Returns `object` with `key` set to `value` (replaced in place if present, appended if not),
+/// sharing everything else. `object` must be an object's members.
+pub fn with_member<'a>(
+    arena: &'a Arena,
+    members: &'a [Member<'a>],
+    key: &'a str,
+    value: Value<'a>,
+) -> Value<'a> {
+    match members.iter().position(|(k, _)| *k == key) {
+        Some(i) => {
+            let out = arena.alloc_slice_copy(members);
+            out[i].1 = value;
+            Value::Object(out)
+        }
+        None => {
+            let out = arena.alloc_slice_fill_with(members.len() + 1, |i| {
+                if i < members.len() {
+                    members[i]
+                } else {
+                    (key, value)
+                }
+            });
+            Value::Object(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(text: &str) -> String {
+        let arena = Arena::new();
+        parse(&arena, text).unwrap().to_json_string()
+    }
+
+    #[test]
+    fn parses_and_prints_compactly() {
+        assert_eq!(
+            roundtrip(r#" { "a" : [1, 2.5, "x\"y", null, true], "b": {} } "#),
+            r#"{"a":[1,2.5,"x\"y",null,true],"b":{}}"#
+        );
+    }
+
+    #[test]
+    fn keeps_float_spelling() {
+        assert_eq!(
+            roundtrip("[1.0, 10.0, 0.5, -0.0, 1e7, 1.5e-7, 12345678.9]"),
+            "[1.0,10.0,0.5,-0.0,1.0E7,1.5E-7,1.23456789E7]"
+        );
+    }
+
+    #[test]
+    fn borrows_unescaped_strings() {
+        let arena = Arena::new();
+        let text = r#"{"key":"plain"}"#;
+        let v = parse(&arena, text).unwrap();
+        let s = v.get("key").unwrap().as_str().unwrap();
+        assert!(text.as_bytes().as_ptr_range().contains(&s.as_ptr()));
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins() {
+        assert_eq!(roundtrip(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+    }
+
+    #[test]
+    fn equality_is_by_value() {
+        let arena = Arena::new();
+        let a = parse(&arena, r#"{"x":1,"y":[1.0]}"#).unwrap();
+        let b = parse(&arena, r#"{"y":[1],"x":1.0}"#).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, parse(&arena, r#"{"y":[1],"x":2}"#).unwrap());
+    }
+
+    #[test]
+    fn json_len_matches_text() {
+        let arena = Arena::new();
+        for text in [
+            r#"{"a":[1,2.5,"x\"y\u0001",null,true,false],"b":{}}"#,
+            "[]",
+            "\"\\n\"",
+            "-12",
+        ] {
+            let v = parse(&arena, text).unwrap();
+            assert_eq!(v.json_len(), v.to_json_string().len(), "{text}");
+        }
+    }
+
+    #[test]
+    fn reports_position_of_bad_json() {
+        let arena = Arena::new();
+        let err = parse(&arena, "{\n \"a\": }").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 7));
+    }
+
+    #[test]
+    fn with_member_replaces_or_appends() {
+        let arena = Arena::new();
+        let v = parse(&arena, r#"{"a":1,"b":2}"#).unwrap();
+        let members = v.as_object().unwrap();
+        assert_eq!(
+            with_member(&arena, members, "b", Value::int(5)).to_json_string(),
+            r#"{"a":1,"b":5}"#
+        );
+        assert_eq!(
+            with_member(&arena, members, "c", Value::Null).to_json_string(),
+            r#"{"a":1,"b":2,"c":null}"#
+        );
+    }
+}
