@@ -1,11 +1,31 @@
 //! quickstep runs AWS Step Functions state machines (Amazon States Language) in-process,
 //! with AWS's exact results.
+//!
+//! The pipeline: definition text → [`model`] → validation → [`compile`] → [`Program`] →
+//! [`Machine`] (program + task handlers) → executions ([`exec`]).
 
 #![warn(missing_docs)]
 
+pub mod choice;
+pub mod clock;
+pub mod compile;
 pub mod consts;
 pub mod error;
+pub mod exec;
+pub mod jsonata;
+pub mod machine;
 pub mod model;
 pub mod path;
+pub mod payload;
+pub mod program;
 pub mod scope;
+pub mod tasks;
+pub mod template;
+pub mod timestamp;
 pub mod value;
+
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use exec::{ExecutionInfo, Status};
+pub use machine::{Machine, Outcome};
+pub use program::Program;
+pub use tasks::{Behaviour, TaskFailure, TaskHandler, TaskRegistry};

@@ -53,3 +53,14 @@ impl Path {
         Ok(value)
     }
 }
+
+impl Path {
+    /// Evaluates the path; `None` when it selects nothing.
+    pub fn eval_opt<'a>(
+        &self,
+        arena: &'a Arena,
+        scope: &Scope<'a>,
+    ) -> Result<Option<Value<'a>>, EvalError> {
+        Ok(self.eval(arena, scope).ok())
+    }
+}
