@@ -6,7 +6,9 @@
 
 #![warn(missing_docs)]
 
+pub mod cases;
 pub mod choice;
+pub mod cli;
 pub mod clock;
 pub mod compile;
 pub mod consts;

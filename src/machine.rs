@@ -5,7 +5,10 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::compile::{compile, CompileError};
 use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
-use crate::model::StateMachine;
+use crate::diagnostic::{invalid_definition_message, Diagnostic, Severity};
+use crate::model::{MachineType, StateMachine};
+use crate::parse::parse_definition_value;
+use crate::validate::{validate, validate_text};
 use crate::program::Program;
 use crate::tasks::{TaskHandler, TaskRegistry};
 use crate::value::{Arena, Value};
@@ -156,5 +159,66 @@ impl Machine {
             &mut SystemClock,
             |raw| Outcome::from_raw(&raw),
         )
+    }
+}
+
+/// Why a definition could not be compiled: every diagnostic, in AWS's form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefinitionError {
+    /// The problems, errors first as AWS orders them.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl std::fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&invalid_definition_message(&self.diagnostics))
+    }
+}
+
+impl std::error::Error for DefinitionError {}
+
+/// Parses, validates and compiles definition text: all of AWS's checks, then the syntax of
+/// every path, template, intrinsic call and JSONata expression.
+pub fn check_definition(text: &str, ty: MachineType) -> Result<(StateMachine, Program), DefinitionError> {
+    let model = validate_text(text, ty).map_err(|diagnostics| DefinitionError { diagnostics })?;
+    compile_model(model)
+}
+
+/// Validates and compiles an already parsed definition (a `serde_json::Value`).
+pub fn check_definition_value(json: &serde_json::Value, ty: MachineType) -> Result<(StateMachine, Program), DefinitionError> {
+    let model = parse_definition_value(json).map_err(|diagnostics| DefinitionError { diagnostics })?;
+    let diagnostics: Vec<Diagnostic> =
+        validate(&model, ty).into_iter().filter(|d| d.severity == Severity::Error).collect();
+    if !diagnostics.is_empty() {
+        return Err(DefinitionError { diagnostics });
+    }
+    compile_model(model)
+}
+
+fn compile_model(model: StateMachine) -> Result<(StateMachine, Program), DefinitionError> {
+    match compile(&model) {
+        Ok(program) => Ok((model, program)),
+        Err(errors) => Err(DefinitionError {
+            diagnostics: errors.into_iter().map(|e| Diagnostic::schema(e.message, &e.location)).collect(),
+        }),
+    }
+}
+
+impl Machine {
+    /// Compiles definition text (a STANDARD machine) and binds `tasks` to its resources.
+    ///
+    /// ```
+    /// use quickstep::{Machine, Status, TaskRegistry};
+    /// let machine = Machine::new(
+    ///     r#"{"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Result": "world", "ResultPath": "$.hello", "End": true}}}"#,
+    ///     TaskRegistry::new(),
+    /// ).unwrap();
+    /// let outcome = machine.run_json(r#"{"n": 1}"#).unwrap();
+    /// assert_eq!(outcome.status, Status::Succeeded);
+    /// assert_eq!(outcome.output.as_deref(), Some(r#"{"n":1,"hello":"world"}"#));
+    /// ```
+    pub fn new(definition: &str, tasks: TaskRegistry) -> Result<Machine, DefinitionError> {
+        let (_, program) = check_definition(definition, MachineType::Standard)?;
+        Ok(Machine::from_program(Arc::new(program), tasks))
     }
 }
