@@ -345,7 +345,7 @@ impl Condition {
                 }
             },
             Condition::Compare { variable, test } => {
-                let value = variable.eval_opt(arena, scope)?;
+                let value = variable.eval_opt(arena, scope);
                 match test {
                     Test::Is(Comparison::IsPresent, expected) => value.is_some() == *expected,
                     Test::Is(op, expected) => match value {
@@ -397,7 +397,7 @@ fn test_value<'a>(
             None => false,
         },
         Test::Matches(parts) => value.as_str().is_some_and(|s| wildcard_match(parts, s)),
-        Test::Path(op, path) => match path.eval_opt(arena, scope)? {
+        Test::Path(op, path) => match path.eval_opt(arena, scope) {
             Some(other) => compare_values(*op, value, other).unwrap_or(false),
             None => return Err(EvalError::runtime(format!(
                 "Invalid path '{}': The choice state's condition path references an invalid value.",

@@ -431,7 +431,7 @@ impl<'a> Execution<'a> {
                     variables: self.frames[top].variables,
                 };
                 p.eval(self.arena, &scope)
-                    .map_err(|e| self.eval_failure(top, e))
+                    .map_err(|e| self.eval_failure(top, e.into()))
             }
         }
     }
@@ -1139,7 +1139,7 @@ impl<'a> Execution<'a> {
         };
         match wait {
             WaitDef::Seconds(NumberSpec::Path(path, _)) => {
-                let value = path.eval_opt(self.arena, &scope)?.ok_or_else(|| {
+                let value = path.eval_opt(self.arena, &scope).ok_or_else(|| {
                     EvalError::runtime(format!(
                         "The SecondsPath parameter does not reference an input value: {}",
                         path.text()

@@ -51,7 +51,7 @@ impl PathOrCall {
     /// Evaluates.
     pub fn eval<'a>(&'a self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
         match self {
-            PathOrCall::Path(p) => p.eval(arena, scope),
+            PathOrCall::Path(p) => Ok(p.eval(arena, scope)?),
         }
     }
 }
