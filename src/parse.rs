@@ -202,8 +202,6 @@ const STATE_FIELDS: &[FieldSpec] = &[
     ("Assign", ANY_STATE & !(SUCCEED | FAIL), Both),
     ("Next", FLOW, Both),
     ("End", FLOW, Both),
-    ("Retry", WORK, Both),
-    ("Catch", WORK, Both),
     ("Result", PASS, JP),
     ("Resource", TASK, Both),
     ("TimeoutSeconds", TASK, Both),
@@ -237,6 +235,8 @@ const STATE_FIELDS: &[FieldSpec] = &[
     ("ItemBatcher", MAP, Both),
     ("ResultWriter", MAP, Both),
     ("Label", MAP, Both),
+    ("Catch", WORK, Both),
+    ("Retry", WORK, Both),
 ];
 
 /// Bits for the kinds of small objects checked with the same machinery.
@@ -310,8 +310,6 @@ struct NumberField {
     integer: bool,
     min: f64,
     max: f64,
-    /// The words for the valid range, in messages.
-    what: &'static str,
 }
 
 const TASK_TIMEOUT: NumberField = NumberField {
@@ -319,8 +317,7 @@ const TASK_TIMEOUT: NumberField = NumberField {
     path: Some("TimeoutSecondsPath"),
     integer: true,
     min: 1.0,
-    max: 99_999_999.0,
-    what: "a positive integer",
+    max: f64::MAX,
 };
 const TASK_HEARTBEAT: NumberField = NumberField {
     name: "HeartbeatSeconds",
@@ -332,16 +329,14 @@ const WAIT_SECONDS: NumberField = NumberField {
     path: None,
     integer: true,
     min: 0.0,
-    max: 99_999_999.0,
-    what: "a non-negative integer",
+    max: f64::MAX,
 };
 const MAX_CONCURRENCY: NumberField = NumberField {
     name: "MaxConcurrency",
     path: Some("MaxConcurrencyPath"),
     integer: true,
     min: 0.0,
-    max: 2_147_483_647.0,
-    what: "a non-negative integer",
+    max: f64::MAX,
 };
 const TOLERATED_COUNT: NumberField = NumberField {
     name: "ToleratedFailureCount",
@@ -354,7 +349,6 @@ const TOLERATED_PERCENTAGE: NumberField = NumberField {
     integer: false,
     min: 0.0,
     max: 100.0,
-    what: "a number between 0 and 100",
 };
 const RETRY_INTERVAL: NumberField = NumberField {
     name: "IntervalSeconds",
@@ -362,7 +356,6 @@ const RETRY_INTERVAL: NumberField = NumberField {
     integer: true,
     min: 1.0,
     max: 99_999_999.0,
-    what: "a positive integer",
 };
 const RETRY_MAX_ATTEMPTS: NumberField = NumberField {
     name: "MaxAttempts",
@@ -370,7 +363,6 @@ const RETRY_MAX_ATTEMPTS: NumberField = NumberField {
     integer: true,
     min: 0.0,
     max: 99_999_999.0,
-    what: "a non-negative integer",
 };
 const RETRY_BACKOFF: NumberField = NumberField {
     name: "BackoffRate",
@@ -378,7 +370,6 @@ const RETRY_BACKOFF: NumberField = NumberField {
     integer: false,
     min: 1.0,
     max: f64::MAX,
-    what: "a number greater than or equal to 1.0",
 };
 const RETRY_MAX_DELAY: NumberField = NumberField {
     name: "MaxDelaySeconds",
@@ -386,15 +377,13 @@ const RETRY_MAX_DELAY: NumberField = NumberField {
     integer: true,
     min: 1.0,
     max: 31_622_400.0,
-    what: "a positive integer less than 31622401",
 };
 const MACHINE_TIMEOUT: NumberField = NumberField {
     name: "TimeoutSeconds",
     path: None,
     integer: true,
     min: 1.0,
-    max: 99_999_999.0,
-    what: "a positive integer",
+    max: f64::MAX,
 };
 
 const STATE_TYPES: [&str; 8] = [
@@ -413,13 +402,6 @@ fn type_bit(type_name: &str) -> Option<u8> {
         "Fail" => FAIL,
         _ => return None,
     })
-}
-
-fn lang_name(l: QueryLanguage) -> &'static str {
-    match l {
-        QueryLanguage::JsonPath => "JSONPath",
-        QueryLanguage::Jsonata => "JSONata",
-    }
 }
 
 /// The pointer of a member.
@@ -445,8 +427,9 @@ impl Parser {
         self.diags.push(Diagnostic::schema(message, ptr));
     }
 
-    fn type_err(&mut self, field: &str, what: &str, ptr: &str) {
-        self.err(format!("The field '{field}' should be {what}"), ptr);
+    /// AWS's type error: `Expected value of type [STRING]`, at the value.
+    fn type_err(&mut self, types: &str, at: &str) {
+        self.err(format!("Expected value of type [{types}]"), at);
     }
 
     fn required(&mut self, o: &Obj, fields: &[&str], ptr: &str) -> bool {
@@ -465,42 +448,44 @@ impl Parser {
         false
     }
 
-    /// Reports fields the object (of kind `bit`, in query language `lang`) does not support.
+    /// Reports fields the object (of kind `bit`, in query language `lang`) does not support:
+    /// fields of the table in table order, then unknown fields in document order. With
+    /// `lang` `None`, fields of the other query language are not reported.
     fn check_fields(
         &mut self,
         o: &Obj,
         ptr: &str,
         table: &[FieldSpec],
         bit: u8,
-        lang: QueryLanguage,
+        lang: Option<QueryLanguage>,
         extra: impl Fn(&str) -> Option<Lang>,
     ) {
-        for key in o.keys() {
-            let spec = table
-                .iter()
-                .find(|(n, bits, _)| *n == key && bits & bit != 0)
-                .map(|&(_, _, l)| l)
-                .or_else(|| extra(key));
-            let Some(field_lang) = spec else {
+        let known = table
+            .iter()
+            .filter(|(name, _, _)| o.contains_key(*name))
+            .map(|&(name, bits, l)| (name, (bits & bit != 0).then_some(l)));
+        let unknown = o
+            .keys()
+            .filter(|k| !table.iter().any(|(name, _, _)| name == k))
+            .map(|k| (k.as_str(), extra(k)));
+        let found: Vec<(&str, Option<Lang>)> = known.chain(unknown).collect();
+        for (key, field_lang) in found {
+            let Some(field_lang) = field_lang else {
                 self.err(format!("Field '{key}' is not supported"), ptr);
                 continue;
             };
-            let wrong = match (field_lang, lang) {
-                (JP, QueryLanguage::Jsonata) => Some(QueryLanguage::JsonPath),
-                (JA, QueryLanguage::JsonPath) => Some(QueryLanguage::Jsonata),
-                _ => None,
+            let (is, only) = match (field_lang, lang) {
+                (JP, Some(QueryLanguage::Jsonata)) => ("JSONata", "JSONPath"),
+                (JA, Some(QueryLanguage::JsonPath)) => ("JSONPath", "JSONata"),
+                _ => continue,
             };
-            if let Some(needed) = wrong {
-                self.err(
-                    format!(
-                        "The QueryLanguage is set to '{}', but field '{key}' is only supported \
-                         for the '{}' QueryLanguage",
-                        lang_name(lang),
-                        lang_name(needed)
-                    ),
-                    ptr,
-                );
-            }
+            self.err(
+                format!(
+                    "The QueryLanguage is set to '{is}', but field '{key}' is only supported \
+                     for the '{only}' QueryLanguage"
+                ),
+                ptr,
+            );
         }
     }
 
@@ -510,7 +495,7 @@ impl Parser {
         match o.get(key)? {
             Json::String(s) => Some(s.clone()),
             _ => {
-                self.type_err(key, "a string", &child(ptr, key));
+                self.type_err("STRING", &child(ptr, key));
                 None
             }
         }
@@ -528,7 +513,7 @@ impl Parser {
         match o.get(key)? {
             Json::Bool(b) => Some(*b),
             _ => {
-                self.type_err(key, "a boolean", &child(ptr, key));
+                self.type_err("BOOLEAN", &child(ptr, key));
                 None
             }
         }
@@ -538,7 +523,7 @@ impl Parser {
         match o.get(key)? {
             Json::Object(m) => Some(m),
             _ => {
-                self.type_err(key, "an object", &child(ptr, key));
+                self.type_err("OBJECT", &child(ptr, key));
                 None
             }
         }
@@ -553,7 +538,7 @@ impl Parser {
                 Some(a)
             }
             _ => {
-                self.type_err(key, "an array", &child(ptr, key));
+                self.type_err("ARRAY", &child(ptr, key));
                 None
             }
         }
@@ -568,7 +553,7 @@ impl Parser {
                 Some(v.clone())
             }
             _ => {
-                self.type_err(key, "an object", &child(ptr, key));
+                self.type_err("OBJECT", &child(ptr, key));
                 None
             }
         }
@@ -587,7 +572,7 @@ impl Parser {
             Some(Json::Null) => Nullable::Null,
             Some(Json::String(s)) => Nullable::Value(s.clone()),
             Some(_) => {
-                self.type_err(key, "a string", &child(ptr, key));
+                self.type_err("STRING", &child(ptr, key));
                 Nullable::Absent
             }
         }
@@ -606,39 +591,40 @@ impl Parser {
                     "These fields cannot be used together: [{}]",
                     present.join(", ")
                 ),
-                ptr,
+                &child(ptr, present[0]),
             );
             return false;
         }
         true
     }
 
+    /// An enum field: AWS's `Value should be one of the following: [...]` at the value.
     fn enum_value(&mut self, o: &Obj, key: &str, values: &[&str], ptr: &str) -> Option<String> {
         let v = o.get(key)?;
+        let at = child(ptr, key);
         match v.as_str() {
             Some(s) if values.contains(&s) => Some(s.to_string()),
-            _ => {
+            Some(_) => {
                 self.err(
                     format!(
-                        "The field '{key}' should have one of these values: [{}]",
+                        "Value should be one of the following: [{}]",
                         values.join(", ")
                     ),
-                    &child(ptr, key),
+                    &at,
                 );
+                None
+            }
+            None => {
+                self.type_err("STRING", &at);
                 None
             }
         }
     }
 
+    /// Checks a `QueryLanguage` value (errors at the field) and resolves it.
     fn query_language(&mut self, o: &Obj, ptr: &str) -> Option<QueryLanguage> {
-        self.enum_value(o, "QueryLanguage", &["JSONPath", "JSONata"], ptr)
-            .map(|s| {
-                if s == "JSONata" {
-                    QueryLanguage::Jsonata
-                } else {
-                    QueryLanguage::JsonPath
-                }
-            })
+        self.enum_value(o, "QueryLanguage", &["JSONPath", "JSONata"], ptr);
+        resolve_language(o)
     }
 
     /// Reads a number field (and its `...Path` twin): a literal, a path, or in JSONata a
@@ -663,31 +649,23 @@ impl Parser {
         let v = o.get(spec.name)?;
         let at = child(ptr, spec.name);
         match v {
-            Json::Number(n) => {
+            Json::Number(n) if !spec.integer || n.is_i64() || n.is_u64() => {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                let integral = n.is_i64() || n.is_u64() || (f.fract() == 0.0 && !spec.integer);
-                if (spec.integer && !integral) || !(f >= spec.min && f <= spec.max) {
-                    self.err(
-                        format!(
-                            "The value of the field '{}' must be {}",
-                            spec.name, spec.what
-                        ),
-                        &at,
-                    );
-                    return None;
+                if f < spec.min {
+                    self.err(format!("Minimum value is {}", spec.min), &at);
+                    None
+                } else if f > spec.max {
+                    self.err(format!("Maximum value is {}", spec.max), &at);
+                    None
+                } else {
+                    Some(NumberSource::Literal(f))
                 }
-                Some(NumberSource::Literal(f))
             }
             Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => {
                 Some(NumberSource::Jsonata(s.clone()))
             }
             _ => {
-                let what = if spec.integer {
-                    "an integer"
-                } else {
-                    "a number"
-                };
-                self.type_err(spec.name, what, &at);
+                self.type_err(if spec.integer { "INTEGER" } else { "NUMBER" }, &at);
                 None
             }
         }
@@ -727,7 +705,9 @@ impl Parser {
             return None;
         }
         let lang = self.machine_language;
-        self.check_fields(o, &location_of(ptr), GRAPH_FIELDS, kind, lang, |_| None);
+        self.check_fields(o, &location_of(ptr), GRAPH_FIELDS, kind, Some(lang), |_| {
+            None
+        });
         if kind != TOP {
             self.string(o, "Comment", ptr);
         }
@@ -755,14 +735,16 @@ impl Parser {
 
     fn state(&mut self, name: &str, v: &Json, ptr: &str, depth: usize) -> Option<State> {
         let Some(o) = v.as_object() else {
-            self.type_err(name, "an object", ptr);
+            self.type_err("OBJECT", ptr);
             return None;
         };
         if !self.required(o, &["Type"], ptr) {
             return None;
         }
-        let type_name = o.get("Type").and_then(Json::as_str).unwrap_or_default();
-        let Some(bit) = type_bit(type_name) else {
+        let Some(type_name) = self.string(o, "Type", ptr) else {
+            return None;
+        };
+        let Some(bit) = type_bit(&type_name) else {
             self.err(
                 format!(
                     "The field 'Type' should have one of these values: [{}]",
@@ -772,9 +754,21 @@ impl Parser {
             );
             return None;
         };
-        let query_language = self.query_language(o, ptr);
+        let query_language = resolve_language(o);
         let lang = query_language.unwrap_or(self.machine_language);
-        self.check_fields(o, ptr, STATE_FIELDS, bit, lang, |_| None);
+        // A JSONPath state in a JSONata machine: that is the whole answer about languages
+        // (AWS then does not report the state's other-language fields).
+        let downgrade = self.machine_language == QueryLanguage::Jsonata
+            && query_language == Some(QueryLanguage::JsonPath);
+        if downgrade {
+            self.err(
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                ptr,
+            );
+        }
+        let checked_lang = (!downgrade).then_some(lang);
+        self.check_fields(o, ptr, STATE_FIELDS, bit, checked_lang, |_| None);
+        self.query_language(o, ptr);
 
         let transition = if bit & FLOW != 0 {
             self.transition(o, ptr)
@@ -853,7 +847,7 @@ impl Parser {
             None => None,
             Some(Json::Array(a)) => Some(a),
             Some(_) => {
-                self.type_err(key, "an array", &child(ptr, key));
+                self.type_err("ARRAY", &child(ptr, key));
                 None
             }
         }) else {
@@ -894,7 +888,7 @@ impl Parser {
     }
 
     fn retrier(&mut self, h: &Obj, ptr: &str, lang: QueryLanguage) -> Option<Retrier> {
-        self.check_fields(h, ptr, HANDLER_FIELDS, RETRIER, lang, |_| None);
+        self.check_fields(h, ptr, HANDLER_FIELDS, RETRIER, Some(lang), |_| None);
         let ok = self.required(h, &["ErrorEquals"], ptr);
         let error_equals = self.error_equals(h, ptr);
         let num = |p: &mut Self, spec: &NumberField, default: f64| match p.number(
@@ -928,7 +922,7 @@ impl Parser {
     }
 
     fn catcher(&mut self, h: &Obj, ptr: &str, lang: QueryLanguage) -> Option<Catcher> {
-        self.check_fields(h, ptr, HANDLER_FIELDS, CATCHER, lang, |_| None);
+        self.check_fields(h, ptr, HANDLER_FIELDS, CATCHER, Some(lang), |_| None);
         let ok = self.required(h, &["ErrorEquals", "Next"], ptr);
         let error_equals = self.error_equals(h, ptr);
         let next = self.string(h, "Next", ptr);
@@ -977,7 +971,7 @@ impl Parser {
                 Some(v.clone())
             }
             _ => {
-                self.type_err("Credentials", "an object", &at);
+                self.type_err("OBJECT", &at);
                 None
             }
         }
@@ -1021,7 +1015,7 @@ impl Parser {
                     &config_at,
                     &[("Mode", 1, Both), ("ExecutionType", 1, Both)],
                     1,
-                    lang,
+                    Some(lang),
                     |_| None,
                 );
                 let mode = self.enum_value(config, "Mode", &["INLINE", "DISTRIBUTED"], &config_at);
@@ -1040,11 +1034,7 @@ impl Parser {
             Some(v @ Json::Array(_)) => Some(v.clone()),
             Some(v @ Json::String(s)) if is_jsonata_expression(s) => Some(v.clone()),
             Some(_) => {
-                self.type_err(
-                    "Items",
-                    "an array or a JSONata expression",
-                    &child(ptr, "Items"),
-                );
+                self.type_err("ARRAY, STRING", &child(ptr, "Items"));
                 None
             }
         };
@@ -1128,7 +1118,7 @@ impl Parser {
     }
 
     fn top_rule(&mut self, r: &Obj, ptr: &str, lang: QueryLanguage) -> Option<ChoiceRule> {
-        self.check_fields(r, ptr, RULE_FIELDS, TOP_RULE, lang, |k| {
+        self.check_fields(r, ptr, RULE_FIELDS, TOP_RULE, Some(lang), |k| {
             comparison_of(k).map(|_| JP)
         });
         let ok = self.required(r, &["Next"], ptr);
@@ -1157,11 +1147,7 @@ impl Parser {
             v @ Json::Bool(_) => Some(Condition::Jsonata(v.clone())),
             v @ Json::String(s) if is_jsonata_expression(s) => Some(Condition::Jsonata(v.clone())),
             _ => {
-                self.type_err(
-                    "Condition",
-                    "a boolean or a JSONata expression",
-                    &child(ptr, "Condition"),
-                );
+                self.type_err("BOOLEAN, STRING", &child(ptr, "Condition"));
                 None
             }
         }
@@ -1183,7 +1169,7 @@ impl Parser {
                 ptr,
                 RULE_FIELDS,
                 NESTED_RULE,
-                QueryLanguage::JsonPath,
+                Some(QueryLanguage::JsonPath),
                 |k| comparison_of(k).map(|_| JP),
             );
         }
@@ -1250,18 +1236,14 @@ impl Parser {
                 }
                 let variable = self.string(r, "Variable", ptr)?;
                 let operand = r.get(key.as_str())?;
-                let expected = if is_path {
-                    "a string"
-                } else {
-                    operand_type(op)
-                };
+                let expected = if is_path { "STRING" } else { operand_type(op) };
                 let fits = match expected {
-                    "a string" => operand.is_string(),
-                    "a number" => operand.is_number(),
+                    "STRING" => operand.is_string(),
+                    "NUMBER" => operand.is_number(),
                     _ => operand.is_boolean(),
                 };
                 if !fits {
-                    self.type_err(key, expected, &child(ptr, key));
+                    self.type_err(expected, &child(ptr, key));
                     return None;
                 }
                 Some(Condition::Compare {
@@ -1273,6 +1255,15 @@ impl Parser {
             }
         }
     }
+}
+
+/// The language a `QueryLanguage` field selects, as AWS resolves it: JSONPath only for
+/// exactly `"JSONPath"`, JSONata for any other value present, `None` when absent.
+fn resolve_language(o: &Obj) -> Option<QueryLanguage> {
+    Some(match o.get("QueryLanguage")?.as_str() {
+        Some("JSONPath") => QueryLanguage::JsonPath,
+        _ => QueryLanguage::Jsonata,
+    })
 }
 
 /// The JSON type a literal operand of `op` must have, as message words.
@@ -1289,12 +1280,12 @@ fn operand_type(op: Comparison) -> &'static str {
         | C::TimestampLessThan
         | C::TimestampGreaterThan
         | C::TimestampLessThanEquals
-        | C::TimestampGreaterThanEquals => "a string",
+        | C::TimestampGreaterThanEquals => "STRING",
         C::NumericEquals
         | C::NumericLessThan
         | C::NumericGreaterThan
         | C::NumericLessThanEquals
-        | C::NumericGreaterThanEquals => "a number",
-        _ => "a boolean",
+        | C::NumericGreaterThanEquals => "NUMBER",
+        _ => "BOOLEAN",
     }
 }

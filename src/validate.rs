@@ -42,7 +42,7 @@ pub fn validate(machine: &StateMachine, ty: MachineType) -> Vec<Diagnostic> {
         transitions: Vec::new(),
         ty,
         machine_language: machine.default_language(),
-        names: HashMap::new(),
+        names: HashSet::new(),
     };
     v.graph(&machine.graph);
     v.diags.append(&mut v.transitions);
@@ -56,7 +56,7 @@ struct Validator<'m> {
     ty: MachineType,
     machine_language: QueryLanguage,
     /// Every state name seen so far, machine-wide.
-    names: HashMap<&'m str, &'m str>,
+    names: HashSet<&'m str>,
 }
 
 impl<'m> Validator<'m> {
@@ -72,8 +72,7 @@ impl<'m> Validator<'m> {
     }
 
     fn state(&mut self, s: &'m State) {
-        if let Some(first) = self.names.insert(&s.name, &s.pointer) {
-            let _ = first;
+        if !self.names.insert(&s.name) {
             self.diags.push(Diagnostic::error(
                 codes::DUPLICATE_STATE_NAME,
                 format!("Duplicate State name: {}", s.name),
@@ -89,14 +88,6 @@ impl<'m> Validator<'m> {
                 ),
                 Some(s.pointer.clone()),
             ));
-        }
-        if self.machine_language == QueryLanguage::Jsonata
-            && s.query_language == Some(QueryLanguage::JsonPath)
-        {
-            self.schema(
-                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
-                &s.pointer,
-            );
         }
         let lang = s.language(self.machine_language);
         let retry_lists = s
@@ -203,11 +194,13 @@ impl<'m> Validator<'m> {
                 }
             }
         }
+        // AWS checks for a terminal state at the top level only; when there is none it does
+        // not report unreachable states either.
         let has_terminal = g.states.iter().any(|s| {
             matches!(s.kind, StateKind::Succeed | StateKind::Fail(_))
                 || s.transition == Some(Transition::End)
         });
-        if !has_terminal {
+        if !has_terminal && g.pointer.is_empty() {
             self.transitions.push(Diagnostic::error(
                 codes::MISSING_END_STATE,
                 "Workflow has no terminal state",
