@@ -741,9 +741,7 @@ impl Parser {
         if !self.required(o, &["Type"], ptr) {
             return None;
         }
-        let Some(type_name) = self.string(o, "Type", ptr) else {
-            return None;
-        };
+        let type_name = self.string(o, "Type", ptr)?;
         let Some(bit) = type_bit(&type_name) else {
             self.err(
                 format!(
