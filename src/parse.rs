@@ -272,6 +272,101 @@ const HANDLER_FIELDS: &[FieldSpec] = &[
     ("Assign", CATCHER, Both),
 ];
 
+/// Bits for the parts of a (Distributed) Map.
+const READER: u8 = 1;
+const READER_CONFIG: u8 = 2;
+const BATCHER: u8 = 4;
+const WRITER: u8 = 8;
+const WRITER_CONFIG: u8 = 16;
+
+const MAP_PART_FIELDS: &[FieldSpec] = &[
+    ("Resource", READER | WRITER, Both),
+    ("ReaderConfig", READER, Both),
+    ("WriterConfig", WRITER, Both),
+    ("Parameters", READER | WRITER, JP),
+    ("Arguments", READER | WRITER, JA),
+    ("InputType", READER_CONFIG, Both),
+    ("CSVHeaderLocation", READER_CONFIG, Both),
+    ("CSVHeaders", READER_CONFIG, Both),
+    ("CSVDelimiter", READER_CONFIG, Both),
+    ("MaxItems", READER_CONFIG, Both),
+    ("MaxItemsPath", READER_CONFIG, JP),
+    ("ItemsPointer", READER_CONFIG, Both),
+    ("ManifestType", READER_CONFIG, Both),
+    ("Transformation", READER_CONFIG | WRITER_CONFIG, Both),
+    ("OutputType", WRITER_CONFIG, Both),
+    ("MaxItemsPerBatch", BATCHER, Both),
+    ("MaxItemsPerBatchPath", BATCHER, JP),
+    ("MaxInputBytesPerBatch", BATCHER, Both),
+    ("MaxInputBytesPerBatchPath", BATCHER, JP),
+    ("BatchInput", BATCHER, Both),
+];
+
+/// Enum fields of the Map parts.
+const MAP_PART_ENUMS: &[(u8, &str, &[&str])] = &[
+    (
+        READER_CONFIG,
+        "InputType",
+        &["CSV", "JSON", "JSONL", "MANIFEST", "PARQUET"],
+    ),
+    (READER_CONFIG, "CSVHeaderLocation", &["FIRST_ROW", "GIVEN"]),
+    (
+        READER_CONFIG,
+        "CSVDelimiter",
+        &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"],
+    ),
+    (
+        READER_CONFIG,
+        "ManifestType",
+        &["ATHENA_DATA", "S3_INVENTORY"],
+    ),
+    (
+        READER_CONFIG,
+        "Transformation",
+        &["NONE", "LOAD_AND_FLATTEN"],
+    ),
+    (WRITER_CONFIG, "OutputType", &["JSON", "JSONL"]),
+    (
+        WRITER_CONFIG,
+        "Transformation",
+        &["NONE", "COMPACT", "FLATTEN"],
+    ),
+];
+
+/// Number fields of the Map parts.
+const MAP_PART_NUMBERS: &[(u8, NumberField)] = &[
+    (
+        READER_CONFIG,
+        NumberField {
+            name: "MaxItems",
+            path: Some("MaxItemsPath"),
+            integer: true,
+            min: 0.0,
+            max: 100_000_000.0,
+        },
+    ),
+    (
+        BATCHER,
+        NumberField {
+            name: "MaxItemsPerBatch",
+            path: Some("MaxItemsPerBatchPath"),
+            integer: true,
+            min: 1.0,
+            max: f64::MAX,
+        },
+    ),
+    (
+        BATCHER,
+        NumberField {
+            name: "MaxInputBytesPerBatch",
+            path: Some("MaxInputBytesPerBatchPath"),
+            integer: true,
+            min: 1.0,
+            max: 262_144.0,
+        },
+    ),
+];
+
 const TOP_RULE: u8 = 1;
 const NESTED_RULE: u8 = 2;
 const RULES: u8 = TOP_RULE | NESTED_RULE;
@@ -1050,18 +1145,78 @@ impl Parser {
             max_concurrency: self.number(o, &MAX_CONCURRENCY, ptr, lang),
             tolerated_failure_count: self.number(o, &TOLERATED_COUNT, ptr, lang),
             tolerated_failure_percentage: self.number(o, &TOLERATED_PERCENTAGE, ptr, lang),
-            item_batcher: self
-                .object(o, "ItemBatcher", ptr)
-                .map(|m| Json::Object(m.clone())),
-            item_reader: self
-                .object(o, "ItemReader", ptr)
-                .map(|m| Json::Object(m.clone())),
-            result_writer: self
-                .object(o, "ResultWriter", ptr)
-                .map(|m| Json::Object(m.clone())),
+            item_batcher: self.map_part(o, "ItemBatcher", BATCHER, ptr, lang),
+            item_reader: self.map_part(o, "ItemReader", READER, ptr, lang),
+            result_writer: self.map_part(o, "ResultWriter", WRITER, ptr, lang),
             label: self.string(o, "Label", ptr),
         };
         Some(StateKind::Map(Box::new(fields)))
+    }
+
+    /// `ItemReader`, `ItemBatcher`, `ResultWriter` (and their `ReaderConfig`/`WriterConfig`):
+    /// checked, kept as written.
+    fn map_part(
+        &mut self,
+        o: &Obj,
+        key: &str,
+        bit: u8,
+        ptr: &str,
+        lang: QueryLanguage,
+    ) -> Option<Json> {
+        let part = self.object(o, key, ptr)?;
+        let at = child(ptr, key);
+        self.check_fields(part, &at, MAP_PART_FIELDS, bit, Some(lang), |_| None);
+        match bit {
+            READER => {
+                self.required(part, &["Resource"], &at);
+            }
+            WRITER if part.is_empty() => self.err("Value cannot be empty", &at),
+            WRITER if part.contains_key("Resource") => {
+                let args = if lang == QueryLanguage::Jsonata {
+                    "Arguments"
+                } else {
+                    "Parameters"
+                };
+                self.required(part, &[args], &at);
+            }
+            WRITER_CONFIG => {
+                self.required(part, &["OutputType", "Transformation"], &at);
+            }
+            _ => {}
+        }
+        for &(_, field, values) in MAP_PART_ENUMS.iter().filter(|(b, _, _)| *b == bit) {
+            self.enum_value(part, field, values, &at);
+        }
+        for spec in MAP_PART_NUMBERS.iter().filter(|(b, _)| *b == bit) {
+            self.number(part, &spec.1, &at, lang);
+        }
+        if let Some(resource) = self.string(part, "Resource", &at) {
+            let allowed: &[&str] = if bit == READER {
+                &["s3:getObject", "s3:listObjectsV2"]
+            } else {
+                &["s3:putObject"]
+            };
+            let action = resource
+                .strip_prefix("arn:")
+                .and_then(|r| r.split_once(':'))
+                .and_then(|(_, r)| r.strip_prefix("states:::"));
+            if !action.is_some_and(|a| allowed.contains(&a)) {
+                self.err(
+                    unrecognized_resource_message(&resource),
+                    &child(&at, "Resource"),
+                );
+            }
+        }
+        self.template(part, "Parameters", &at, QueryLanguage::JsonPath);
+        self.template(part, "Arguments", &at, QueryLanguage::Jsonata);
+        self.template(part, "BatchInput", &at, lang);
+        if bit == READER {
+            self.map_part(part, "ReaderConfig", READER_CONFIG, &at, lang);
+        }
+        if bit == WRITER {
+            self.map_part(part, "WriterConfig", WRITER_CONFIG, &at, lang);
+        }
+        Some(Json::Object(part.clone()))
     }
 
     fn wait(&mut self, o: &Obj, ptr: &str, lang: QueryLanguage) -> Option<StateKind> {
@@ -1253,6 +1408,14 @@ impl Parser {
             }
         }
     }
+}
+
+/// AWS's message for a resource it does not recognise.
+pub(crate) fn unrecognized_resource_message(resource: &str) -> String {
+    format!(
+        "The resource provided {resource} is not recognized. The value is not a valid resource \
+         ARN, or the resource is not available in this region."
+    )
 }
 
 /// The language a `QueryLanguage` field selects, as AWS resolves it: JSONPath only for

@@ -312,10 +312,7 @@ fn unrecognized_resource(resource: &str) -> Option<String> {
     if actions.contains(&action) {
         return None;
     }
-    Some(format!(
-        "The resource provided {resource} is not recognized. The value is not a valid resource \
-         ARN, or the resource is not available in this region."
-    ))
+    Some(crate::parse::unrecognized_resource_message(resource))
 }
 
 /// Whether `s` is a timestamp in the profile Step Functions accepts: RFC 3339

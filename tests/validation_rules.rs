@@ -478,3 +478,70 @@ fn not_json_is_reported_like_jackson() {
         assert_eq!(d[0].0, "INVALID_JSON_DESCRIPTION", "{bad:?}");
     }
 }
+
+#[test]
+fn distributed_map_parts() {
+    let reader = |reader: &str, mode: &str| {
+        format!(
+            r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map","ItemReader":{reader},
+            "ItemProcessor":{{{mode}"StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}},"End":true}}}}}}"#
+        )
+    };
+    let dist = r#""ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"#;
+    let ok = r#"{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSON"},
+        "Parameters":{"Bucket":"b","Key":"k"}}"#;
+    assert_eq!(diags(&reader(ok, dist)), vec![]);
+    assert_eq!(diags(&reader(ok, "")), vec![]);
+    let d = diags(&reader(
+        r#"{"Resource":"arn:aws:states:::s3:unknownOperation","ReaderConfig":{"InputType":"JSON"}}"#,
+        dist,
+    ));
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].2.as_deref(), Some("/States/M/ItemReader/Resource"));
+    assert_eq!(
+        diags(&reader(
+            r#"{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"UNSUPPORTED"}}"#,
+            dist
+        )),
+        vec![schema(
+            "Value should be one of the following: [CSV, JSON, JSONL, MANIFEST, PARQUET]",
+            "/States/M/ItemReader/ReaderConfig/InputType"
+        )]
+    );
+
+    let writer = |writer: &str| {
+        format!(
+            r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map","ItemsPath":"$.items","ResultWriter":{writer},
+            "ItemProcessor":{{{dist}"StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}},"End":true}}}}}}"#
+        )
+    };
+    let located =
+        |w: &str| -> Vec<Option<String>> { diags(&writer(w)).into_iter().map(|d| d.2).collect() };
+    assert_eq!(
+        diags(&writer(
+            r#"{"Resource":"arn:aws:states:::s3:putObject","WriterConfig":{"Transformation":"FLATTEN","OutputType":"JSONL"},
+            "Parameters":{"Bucket.$":"$.b","Prefix":"results"}}"#
+        )),
+        vec![]
+    );
+    let at = |s: &str| Some(s.to_string());
+    assert_eq!(located("{}"), vec![at("/States/M/ResultWriter")]);
+    assert_eq!(
+        located(r#"{"Resource":"arn:aws:states:::s3:putObject"}"#),
+        vec![at("/States/M/ResultWriter")]
+    );
+    assert_eq!(
+        located(r#"{"WriterConfig":{"Transformation":"COMPACT"}}"#),
+        vec![at("/States/M/ResultWriter/WriterConfig")]
+    );
+    assert_eq!(
+        located(r#"{"Resource":null,"Parameters":{"Bucket":"b"}}"#),
+        vec![at("/States/M/ResultWriter/Resource")]
+    );
+    assert_eq!(
+        located(
+            r#"{"Resource":"arn:aws:states:::s3:unknownOperation","Parameters":{"Bucket":"b"}}"#
+        ),
+        vec![at("/States/M/ResultWriter/Resource")]
+    );
+}
