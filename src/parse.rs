@@ -78,7 +78,7 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
     let offset = line_col_to_offset(text, err.line(), err.column());
     let detail = err.to_string();
     let (message, end) = if err.is_eof() {
-        ("Unexpected end-of-input".to_string(), text.len())
+        (eof_message(text), text.len())
     } else {
         // Jackson reads a whole token of letters/digits before it complains about it.
         let bytes = text.as_bytes();
@@ -90,7 +90,8 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
         while end < bytes.len() && bytes[end].is_ascii_alphanumeric() {
             end += 1;
         }
-        if end > start && bytes[start].is_ascii_alphabetic() {
+        let c = text[offset.min(text.len())..].chars().next().unwrap_or(' ');
+        if end > start && bytes[start].is_ascii_alphabetic() && !detail.contains("escape") {
             let token = &text[start..end];
             (
                 format!(
@@ -99,9 +100,24 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
                 ),
                 end,
             )
+        } else if detail.starts_with("control character") {
+            (
+                format!(
+                    "Illegal unquoted character ({}): has to be escaped using backslash to be \
+                     included in string value",
+                    jackson_char(c)
+                ),
+                offset + c.len_utf8(),
+            )
+        } else if detail.starts_with("invalid escape") {
+            (
+                format!("Unrecognized character escape {}", jackson_char(c)),
+                offset + c.len_utf8(),
+            )
         } else {
-            let c = text[offset.min(text.len())..].chars().next().unwrap_or(' ');
-            let why = if detail.starts_with("key must be a string") {
+            let why = if detail.starts_with("key must be a string")
+                || (detail.starts_with("trailing comma") && c == '}')
+            {
                 "was expecting double-quote to start field name"
             } else if detail.starts_with("expected `,` or `}`") {
                 "was expecting comma to separate Object entries"
@@ -109,14 +125,14 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
                 "was expecting comma to separate Array entries"
             } else if detail.starts_with("expected `:`") {
                 "was expecting a colon to separate field name and value"
-            } else if detail.starts_with("trailing") {
+            } else if detail.starts_with("trailing characters") {
                 "expected end-of-input"
             } else {
                 "expected a valid value (JSON String, Number, Array, Object or token 'null', \
                  'true' or 'false')"
             };
             (
-                format!("Unexpected character ('{c}' (code {})): {why}", c as u32),
+                format!("Unexpected character ({}): {why}", jackson_char(c)),
                 offset + c.len_utf8(),
             )
         }
@@ -128,6 +144,63 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
         format!("{message}\n at {location}"),
         Some(location),
     )
+}
+
+/// A character as Jackson describes it: `'}' (code 125)`, `(CTRL-CHAR, code 10)`,
+/// `'é' (code 233 / 0xe9)`.
+fn jackson_char(c: char) -> String {
+    let code = c as u32;
+    if code < 32 {
+        format!("(CTRL-CHAR, code {code})")
+    } else if code > 127 {
+        format!("'{c}' (code {code} / 0x{code:x})")
+    } else {
+        format!("'{c}' (code {code})")
+    }
+}
+
+/// Jackson's end-of-input message: inside a string, or naming the innermost container left
+/// open and where it started.
+fn eof_message(text: &str) -> String {
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => open.push((b, i)),
+            b'}' | b']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    if in_string {
+        return "Unexpected end-of-input: was expecting closing quote for a string value"
+            .to_string();
+    }
+    match open.last() {
+        Some(&(kind, at)) => {
+            let (line, column) = crate::diagnostic::offset_to_line_col(text, at);
+            format!(
+                "Unexpected end-of-input: expected close marker for {} (start marker at \
+                 [Source: {}; line: {line}, column: {}])",
+                if kind == b'{' { "Object" } else { "Array" },
+                source(text),
+                column
+            )
+        }
+        None => "Unexpected end-of-input".to_string(),
+    }
 }
 
 /// Jackson's source description: the text quoted, cut at 500 characters.
@@ -1448,5 +1521,156 @@ fn operand_type(op: Comparison) -> &'static str {
         | C::NumericLessThanEquals
         | C::NumericGreaterThanEquals => "NUMBER",
         _ => "BOOLEAN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_error(text: &str) -> String {
+        let d = parse_definition(text).unwrap_err();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, codes::INVALID_JSON_DESCRIPTION);
+        d[0].message.clone()
+    }
+
+    #[test]
+    fn jackson_like_messages() {
+        assert_eq!(
+            json_error("not a definition"),
+            "Unrecognized token 'not': was expecting (JSON String, Number, Array, Object or token \
+             'null', 'true' or 'false')\n at [Source: (String)\"not a definition\"; line: 1, column: 4]"
+        );
+        assert_eq!(
+            json_error("{"),
+            "Unexpected end-of-input: expected close marker for Object (start marker at [Source: \
+             (String)\"{\"; line: 1, column: 1])\n at [Source: (String)\"{\"; line: 1, column: 2]"
+        );
+        assert_eq!(
+            json_error("{\"a\" 1}"),
+            "Unexpected character ('1' (code 49)): was expecting a colon to separate field name \
+             and value\n at [Source: (String)\"{\"a\" 1}\"; line: 1, column: 7]"
+        );
+        assert!(json_error("{\"a\":1,}").starts_with(
+            "Unexpected character ('}' (code 125)): was expecting double-quote to start field name"
+        ));
+        assert!(json_error("\"abc").starts_with(
+            "Unexpected end-of-input: was expecting closing quote for a string value"
+        ));
+        assert!(json_error("{\"a\":\"x\\qy\"}").starts_with("Unrecognized character escape 'q'"));
+        assert!(json_error("[\"a\nb\"]")
+            .starts_with("Illegal unquoted character ((CTRL-CHAR, code 10))"));
+        let long = format!("{{\"a\":\"{}\" x", "y".repeat(600));
+        assert!(json_error(&long).contains("\"[truncated 109 chars]; line: 1, column: "));
+    }
+
+    #[test]
+    fn map_parameters_become_the_item_selector() {
+        let m = parse_definition(
+            r#"{"StartAt":"M","States":{"M":{"Type":"Map","Parameters":{"a.$":"$$.Map.Item.Value"},
+            "Iterator":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}"#,
+        )
+        .unwrap();
+        let s = &m.graph.states[0];
+        assert!(s.parameters.is_none());
+        let StateKind::Map(map) = &s.kind else {
+            panic!("not a map")
+        };
+        assert!(map.legacy_iterator);
+        assert_eq!(
+            map.item_selector,
+            Some(serde_json::json!({"a.$": "$$.Map.Item.Value"}))
+        );
+        assert_eq!(map.processor.pointer, "/States/M/Iterator");
+        assert_eq!(
+            map.processor.states[0].pointer,
+            "/States/M/Iterator/States/P"
+        );
+    }
+
+    #[test]
+    fn reads_every_kind_of_field() {
+        let m = parse_definition(
+            r#"{"Comment":"c","Version":"1.0","TimeoutSeconds":30,"StartAt":"T","States":{
+            "T":{"Type":"Task","Resource":"r","TimeoutSecondsPath":"$.t","HeartbeatSeconds":5,
+                 "InputPath":null,"ResultPath":"$.r","Credentials":{"RoleArn":"x"},
+                 "Retry":[{"ErrorEquals":["E"],"IntervalSeconds":2,"MaxAttempts":0,"BackoffRate":1.5,
+                           "MaxDelaySeconds":10,"JitterStrategy":"FULL","Comment":"rc"}],
+                 "Catch":[{"ErrorEquals":["States.ALL"],"Next":"C","ResultPath":null}],"Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"And":[{"Variable":"$.a","NumericGreaterThanPath":"$.b"},
+                 {"Not":{"Variable":"$.s","StringMatches":"a*"}}],"Next":"W"}],"Default":"F"},
+            "W":{"Type":"Wait","SecondsPath":"$.w","Next":"F"},
+            "F":{"Type":"Fail","ErrorPath":"$.e","Cause":"because"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.timeout_seconds, Some(30));
+        assert_eq!(m.version.as_deref(), Some("1.0"));
+        let t = &m.graph.states[0];
+        assert_eq!(t.input_path, Nullable::Null);
+        assert_eq!(t.output_path, Nullable::Absent);
+        assert_eq!(t.result_path, Nullable::Value("$.r".into()));
+        assert_eq!(t.transition, Some(Transition::Next("C".into())));
+        let StateKind::Task(task) = &t.kind else {
+            panic!("not a task")
+        };
+        assert_eq!(task.timeout, Some(NumberSource::Path("$.t".into())));
+        assert_eq!(task.heartbeat, Some(NumberSource::Literal(5.0)));
+        let r = &t.retry[0];
+        assert_eq!(
+            (r.interval_seconds, r.max_attempts, r.backoff_rate),
+            (2.0, 0, 1.5)
+        );
+        assert_eq!(r.max_delay_seconds, Some(10.0));
+        assert!(r.jitter_full);
+        assert_eq!(r.pointer, "/States/T/Retry[0]");
+        assert_eq!(t.catch[0].result_path, Nullable::Null);
+        assert_eq!(t.catch[0].pointer, "/States/T/Catch[0]");
+        let StateKind::Choice { choices, default } = &m.graph.states[1].kind else {
+            panic!("not a choice")
+        };
+        assert_eq!(default.as_deref(), Some("F"));
+        assert_eq!(choices[0].pointer, "/States/C/Choices[0]");
+        let Condition::And(parts) = &choices[0].condition else {
+            panic!("not And")
+        };
+        assert!(matches!(
+            &parts[0],
+            Condition::Compare {
+                op: Comparison::NumericGreaterThan,
+                operand_is_path: true,
+                ..
+            }
+        ));
+        assert!(matches!(&parts[1], Condition::Not(_)));
+        assert!(matches!(
+            m.graph.states[2].kind,
+            StateKind::Wait(WaitFor::Seconds(NumberSource::Path(_)))
+        ));
+        let StateKind::Fail(f) = &m.graph.states[3].kind else {
+            panic!("not a fail")
+        };
+        assert_eq!(f.error_path.as_deref(), Some("$.e"));
+        assert_eq!(f.cause.as_deref(), Some("because"));
+    }
+
+    #[test]
+    fn reports_all_problems_at_once() {
+        let d = parse_definition(
+            r#"{"StartAt":"A","Bogus":1,"States":{"A":{"Type":"Pass","End":"yes"},
+            "B":{"Type":"Task","End":true},"C":{"Type":"Wait","Seconds":1,"Timestamp":"x","End":true}}}"#,
+        )
+        .unwrap_err();
+        let got: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "SCHEMA_VALIDATION_FAILED: Field 'Bogus' is not supported at /",
+                "SCHEMA_VALIDATION_FAILED: Expected value of type [BOOLEAN] at /States/A/End",
+                "SCHEMA_VALIDATION_FAILED: One of these fields is required: [Next, End] at /States/A",
+                "SCHEMA_VALIDATION_FAILED: These fields are required: [Resource] at /States/B",
+                "SCHEMA_VALIDATION_FAILED: These fields cannot be used together: [Seconds, Timestamp] at /States/C/Seconds",
+            ]
+        );
     }
 }
