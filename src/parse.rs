@@ -91,16 +91,7 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
             end += 1;
         }
         let c = text[offset.min(text.len())..].chars().next().unwrap_or(' ');
-        if end > start && bytes[start].is_ascii_alphabetic() && !detail.contains("escape") {
-            let token = &text[start..end];
-            (
-                format!(
-                    "Unrecognized token '{token}': was expecting (JSON String, Number, Array, \
-                     Object or token 'null', 'true' or 'false')"
-                ),
-                end,
-            )
-        } else if detail.starts_with("control character") {
+        if detail.starts_with("control character") {
             (
                 format!(
                     "Illegal unquoted character ({}): has to be escaped using backslash to be \
@@ -113,6 +104,15 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
             (
                 format!("Unrecognized character escape {}", jackson_char(c)),
                 offset + c.len_utf8(),
+            )
+        } else if end > start && bytes[start].is_ascii_alphabetic() {
+            let token = &text[start..end];
+            (
+                format!(
+                    "Unrecognized token '{token}': was expecting (JSON String, Number, Array, \
+                     Object or token 'null', 'true' or 'false')"
+                ),
+                end,
             )
         } else {
             let why = if detail.starts_with("key must be a string")
@@ -217,10 +217,15 @@ fn source(text: &str) -> String {
 
 /// Byte offset of a serde_json (1-based line, 1-based column in bytes) position.
 fn line_col_to_offset(text: &str, line: usize, column: usize) -> usize {
-    let mut offset = 0;
+    let mut offset: usize = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let mut at = (offset + column.saturating_sub(1)).min(text.len());
+            // Column 0 is the line break that ends the previous line.
+            let mut at = if column == 0 {
+                offset.saturating_sub(1)
+            } else {
+                (offset + column - 1).min(text.len())
+            };
             while !text.is_char_boundary(at) {
                 at -= 1;
             }
