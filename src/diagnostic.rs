@@ -143,6 +143,20 @@ pub fn offset_to_line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Members that repeat a key of their object (JSON allows it; the parsed value keeps only
+/// the last), for objects that are the value of a member named `parent` (such as `States`):
+/// `(location of the repeated member, key)`, in document order. Never panics; stops at the
+/// first thing that is not JSON.
+pub fn repeated_keys_under(text: &str, parent: &str) -> Vec<(String, String)> {
+    let mut sc = Scanner {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    let mut out = Vec::new();
+    sc.repeated(String::new(), None, parent, &mut out, 0);
+    out
+}
+
 /// A tolerant JSON scanner used only to find locations.
 struct Scanner<'t> {
     b: &'t [u8],
@@ -284,6 +298,71 @@ impl Scanner<'_> {
                 return Some(self.i);
             }
             rest = rest.strip_prefix('/')?;
+        }
+    }
+
+    /// Walks the value at the cursor for [`repeated_keys_under`].
+    fn repeated(
+        &mut self,
+        ptr: String,
+        key: Option<&str>,
+        parent: &str,
+        out: &mut Vec<(String, String)>,
+        depth: usize,
+    ) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            _ if depth > 256 => self.skip_value(),
+            b'{' => {
+                self.i += 1;
+                let mut seen = std::collections::HashSet::new();
+                loop {
+                    self.ws();
+                    match self.peek()? {
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        b',' => {
+                            self.i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.i += 1;
+                    let at = format!("{ptr}/{k}");
+                    if key == Some(parent) && !seen.insert(k.clone()) {
+                        out.push((at.clone(), k.clone()));
+                    }
+                    self.repeated(at, Some(&k), parent, out, depth + 1)?;
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut index = 0;
+                loop {
+                    self.ws();
+                    match self.peek()? {
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        b',' => {
+                            self.i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    self.repeated(format!("{ptr}[{index}]"), None, parent, out, depth + 1)?;
+                    index += 1;
+                }
+            }
+            _ => self.skip_value(),
         }
     }
 

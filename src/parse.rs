@@ -37,7 +37,26 @@ pub fn parse_definition(text: &str) -> Result<StateMachine, Vec<Diagnostic>> {
         return Err(vec![not_an_object()]);
     }
     let value: Json = serde_json::from_str(text).map_err(|e| vec![jackson_error(text, &e)])?;
-    parse_definition_value(&value)
+    let parsed = parse_definition_value(&value);
+    // A state name given twice in one `States` object (JSON keeps only the last one).
+    let repeated: Vec<Diagnostic> = crate::diagnostic::repeated_keys_under(text, "States")
+        .into_iter()
+        .map(|(location, name)| {
+            Diagnostic::error(
+                codes::DUPLICATE_STATE_NAME,
+                format!("Duplicate State name: {name}"),
+                Some(location),
+            )
+        })
+        .collect();
+    match parsed {
+        Ok(_) if !repeated.is_empty() => Err(repeated),
+        Err(mut diags) => {
+            diags.extend(repeated);
+            Err(diags)
+        }
+        ok => ok,
+    }
 }
 
 /// Parses an already-parsed definition into the model, or returns every schema diagnostic.

@@ -11,7 +11,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{codes, Diagnostic};
 use crate::model::{
-    Graph, MachineType, QueryLanguage, State, StateKind, StateMachine, Transition, WaitFor,
+    Graph, MachineType, NumberSource, QueryLanguage, State, StateKind, StateMachine, Transition,
+    WaitFor,
 };
 use crate::parse::{is_jsonata_expression, parse_definition};
 
@@ -101,7 +102,19 @@ impl<'m> Validator<'m> {
             .map(|c| (&c.error_equals, c.pointer.as_str()));
         self.error_lists(catch_lists.collect());
         match &s.kind {
-            StateKind::Task(t) => self.resource(&t.resource, &format!("{}/Resource", s.pointer)),
+            StateKind::Task(t) => {
+                self.resource(&t.resource, &format!("{}/Resource", s.pointer));
+                if let (Some(NumberSource::Literal(timeout)), Some(NumberSource::Literal(beat))) =
+                    (&t.timeout, &t.heartbeat)
+                {
+                    if beat >= timeout {
+                        self.schema(
+                            "HeartbeatSeconds must be smaller than TimeoutSeconds",
+                            &format!("{}/HeartbeatSeconds", s.pointer),
+                        );
+                    }
+                }
+            }
             StateKind::Wait(WaitFor::Timestamp(ts)) => {
                 let literal = lang == QueryLanguage::JsonPath || !is_jsonata_expression(ts);
                 if literal && !is_rfc3339(ts) {

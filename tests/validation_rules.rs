@@ -545,3 +545,23 @@ fn distributed_map_parts() {
         vec![at("/States/M/ResultWriter/Resource")]
     );
 }
+
+#[test]
+fn duplicate_state_names() {
+    let dup = |name: &str, location: &str| {
+        (
+            "DUPLICATE_STATE_NAME",
+            format!("Duplicate State name: {name}"),
+            Some(location.to_string()),
+        )
+    };
+    let def = r#"{"StartAt":"Dup","States":{"Dup":{"Type":"Pass","Next":"S"},"Dup":{"Type":"Pass","Next":"S"},"S":{"Type":"Succeed"}}}"#;
+    assert_eq!(diags(def), vec![dup("Dup", "/States/Dup")]);
+    let def = r#"{"StartAt":"Map","States":{"Map":{"Type":"Map","Next":"Final State",
+        "Iterator":{"StartAt":"Final State","States":{"Final State":{"Type":"Wait","Seconds":20,"End":true}}}},
+        "Final State":{"Type":"Pass","End":true}}}"#;
+    assert_eq!(diags(def), vec![dup("Final State", "/States/Final State")]);
+    // Repeated keys elsewhere are fine (the last one wins).
+    let def = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"x":1,"x":2},"End":true}}}"#;
+    assert_eq!(diags(def), vec![]);
+}
