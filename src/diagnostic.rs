@@ -116,10 +116,18 @@ pub fn invalid_definition_message(diagnostics: &[Diagnostic]) -> String {
 /// (in characters) of the place it names in `text`: the key of the last member named, the
 /// start of an array element, or the start of the document for `/`.
 ///
+/// A Jackson location (`[Source: ...; line: L, column: C]`, for text that is not JSON) gives
+/// its own line and column.
+///
 /// Never panics; returns `None` when the location does not name a place in the text (for
-/// example a Jackson location, or a text that is not JSON up to that point). Names holding
-/// `/` or `[` are matched against the keys actually present, longest first.
+/// example a text that is not JSON up to that point). Names holding `/` or `[` are matched
+/// against the keys actually present, longest first.
 pub fn line_col(text: &str, location: &str) -> Option<(usize, usize)> {
+    if location.starts_with("[Source:") {
+        let tail = &location[location.rfind("; line: ")? + "; line: ".len()..];
+        let (line, column) = tail.strip_suffix(']')?.split_once(", column: ")?;
+        return Some((line.parse().ok()?, column.parse().ok()?));
+    }
     let mut sc = Scanner {
         b: text.as_bytes(),
         i: 0,
@@ -425,6 +433,10 @@ mod tests {
         assert_eq!(line_col(TEXT, "/States/A/Type"), Some((7, 11)));
         assert_eq!(line_col(TEXT, "/States/Nope"), None);
         assert_eq!(line_col(TEXT, "/States/A/B/Choices[5]"), None);
+        assert_eq!(
+            line_col("x", "[Source: (String)\"; line: 9\"; line: 1, column: 4]"),
+            Some((1, 4))
+        );
     }
 
     #[test]
