@@ -71,11 +71,7 @@ impl Diagnostic {
 
     /// A `SCHEMA_VALIDATION_FAILED` error at a model pointer (`""` is printed as `/`).
     pub fn schema(message: impl Into<String>, pointer: &str) -> Self {
-        Diagnostic::error(
-            codes::SCHEMA_VALIDATION_FAILED,
-            message,
-            Some(location_of(pointer)),
-        )
+        Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, message, Some(location_of(pointer)))
     }
 }
 
@@ -411,11 +407,7 @@ mod tests {
             d.to_string(),
             "SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /"
         );
-        let d = Diagnostic::error(
-            codes::MISSING_END_STATE,
-            "Workflow has no terminal state",
-            None,
-        );
+        let d = Diagnostic::error(codes::MISSING_END_STATE, "Workflow has no terminal state", None);
         assert_eq!(
             invalid_definition_message(&[d]),
             "Invalid State Machine Definition: 'MISSING_END_STATE: Workflow has no terminal state at null'"

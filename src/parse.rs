@@ -17,9 +17,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::{codes, location_of, Diagnostic};
 use crate::model::{
-    Catcher, ChoiceRule, Comparison, Condition, FailFields, Graph, MapFields, Nullable,
-    NumberSource, QueryLanguage, Retrier, State, StateKind, StateMachine, TaskFields, Transition,
-    WaitFor,
+    Catcher, ChoiceRule, Comparison, Condition, FailFields, Graph, MapFields, Nullable, NumberSource, QueryLanguage,
+    Retrier, State, StateKind, StateMachine, TaskFields, Transition, WaitFor,
 };
 
 type Obj = Map<String, Json>;
@@ -30,10 +29,7 @@ const MAX_DEPTH: usize = 64;
 
 /// Parses definition text into the model, or returns every schema diagnostic found.
 pub fn parse_definition(text: &str) -> Result<StateMachine, Vec<Diagnostic>> {
-    if text
-        .trim_matches(|c: char| c.is_ascii_whitespace())
-        .is_empty()
-    {
+    if text.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
         return Err(vec![not_an_object()]);
     }
     let value: Json = serde_json::from_str(text).map_err(|e| vec![jackson_error(text, &e)])?;
@@ -134,22 +130,21 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
                 end,
             )
         } else {
-            let why = if detail.starts_with("key must be a string")
-                || (detail.starts_with("trailing comma") && c == '}')
-            {
-                "was expecting double-quote to start field name"
-            } else if detail.starts_with("expected `,` or `}`") {
-                "was expecting comma to separate Object entries"
-            } else if detail.starts_with("expected `,` or `]`") {
-                "was expecting comma to separate Array entries"
-            } else if detail.starts_with("expected `:`") {
-                "was expecting a colon to separate field name and value"
-            } else if detail.starts_with("trailing characters") {
-                "expected end-of-input"
-            } else {
-                "expected a valid value (JSON String, Number, Array, Object or token 'null', \
+            let why =
+                if detail.starts_with("key must be a string") || (detail.starts_with("trailing comma") && c == '}') {
+                    "was expecting double-quote to start field name"
+                } else if detail.starts_with("expected `,` or `}`") {
+                    "was expecting comma to separate Object entries"
+                } else if detail.starts_with("expected `,` or `]`") {
+                    "was expecting comma to separate Array entries"
+                } else if detail.starts_with("expected `:`") {
+                    "was expecting a colon to separate field name and value"
+                } else if detail.starts_with("trailing characters") {
+                    "expected end-of-input"
+                } else {
+                    "expected a valid value (JSON String, Number, Array, Object or token 'null', \
                  'true' or 'false')"
-            };
+                };
             (
                 format!("Unexpected character ({}): {why}", jackson_char(c)),
                 offset + c.len_utf8(),
@@ -204,8 +199,7 @@ fn eof_message(text: &str) -> String {
         }
     }
     if in_string {
-        return "Unexpected end-of-input: was expecting closing quote for a string value"
-            .to_string();
+        return "Unexpected end-of-input: was expecting closing quote for a string value".to_string();
     }
     match open.last() {
         Some(&(kind, at)) => {
@@ -412,22 +406,10 @@ const MAP_PART_ENUMS: &[(u8, &str, &[&str])] = &[
         "CSVDelimiter",
         &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"],
     ),
-    (
-        READER_CONFIG,
-        "ManifestType",
-        &["ATHENA_DATA", "S3_INVENTORY"],
-    ),
-    (
-        READER_CONFIG,
-        "Transformation",
-        &["NONE", "LOAD_AND_FLATTEN"],
-    ),
+    (READER_CONFIG, "ManifestType", &["ATHENA_DATA", "S3_INVENTORY"]),
+    (READER_CONFIG, "Transformation", &["NONE", "LOAD_AND_FLATTEN"]),
     (WRITER_CONFIG, "OutputType", &["JSON", "JSONL"]),
-    (
-        WRITER_CONFIG,
-        "Transformation",
-        &["NONE", "COMPACT", "FLATTEN"],
-    ),
+    (WRITER_CONFIG, "Transformation", &["NONE", "COMPACT", "FLATTEN"]),
 ];
 
 /// Number fields of the Map parts.
@@ -578,9 +560,7 @@ const MACHINE_TIMEOUT: NumberField = NumberField {
     max: f64::MAX,
 };
 
-const STATE_TYPES: [&str; 8] = [
-    "Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map",
-];
+const STATE_TYPES: [&str; 8] = ["Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map"];
 
 fn type_bit(type_name: &str) -> Option<u8> {
     Some(match type_name {
@@ -625,18 +605,11 @@ impl Parser {
     }
 
     fn required(&mut self, o: &Obj, fields: &[&str], ptr: &str) -> bool {
-        let missing: Vec<&str> = fields
-            .iter()
-            .copied()
-            .filter(|f| !o.contains_key(*f))
-            .collect();
+        let missing: Vec<&str> = fields.iter().copied().filter(|f| !o.contains_key(*f)).collect();
         if missing.is_empty() {
             return true;
         }
-        self.err(
-            format!("These fields are required: [{}]", missing.join(", ")),
-            ptr,
-        );
+        self.err(format!("These fields are required: [{}]", missing.join(", ")), ptr);
         false
     }
 
@@ -741,9 +714,7 @@ impl Parser {
         let v = o.get(key)?;
         match v {
             Json::Object(_) => Some(v.clone()),
-            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => {
-                Some(v.clone())
-            }
+            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => Some(v.clone()),
             _ => {
                 self.type_err("OBJECT", &child(ptr, key));
                 None
@@ -753,8 +724,7 @@ impl Parser {
 
     /// `Assign`: an object.
     fn assign(&mut self, o: &Obj, ptr: &str) -> Option<Json> {
-        self.object(o, "Assign", ptr)
-            .map(|m| Json::Object(m.clone()))
+        self.object(o, "Assign", ptr).map(|m| Json::Object(m.clone()))
     }
 
     /// `InputPath`, `OutputPath`, `ResultPath`: absent, null or a string.
@@ -772,17 +742,10 @@ impl Parser {
 
     /// Reports every pair of mutually exclusive fields both present; true if none.
     fn exclusive(&mut self, o: &Obj, fields: &[&str], ptr: &str) -> bool {
-        let present: Vec<&str> = fields
-            .iter()
-            .copied()
-            .filter(|f| o.contains_key(*f))
-            .collect();
+        let present: Vec<&str> = fields.iter().copied().filter(|f| o.contains_key(*f)).collect();
         if present.len() > 1 {
             self.err(
-                format!(
-                    "These fields cannot be used together: [{}]",
-                    present.join(", ")
-                ),
+                format!("These fields cannot be used together: [{}]", present.join(", ")),
                 &child(ptr, present[0]),
             );
             return false;
@@ -798,10 +761,7 @@ impl Parser {
             Some(s) if values.contains(&s) => Some(s.to_string()),
             Some(_) => {
                 self.err(
-                    format!(
-                        "Value should be one of the following: [{}]",
-                        values.join(", ")
-                    ),
+                    format!("Value should be one of the following: [{}]", values.join(", ")),
                     &at,
                 );
                 None
@@ -821,13 +781,7 @@ impl Parser {
 
     /// Reads a number field (and its `...Path` twin): a literal, a path, or in JSONata a
     /// `{% %}` expression.
-    fn number(
-        &mut self,
-        o: &Obj,
-        spec: &NumberField,
-        ptr: &str,
-        lang: QueryLanguage,
-    ) -> Option<NumberSource> {
+    fn number(&mut self, o: &Obj, spec: &NumberField, ptr: &str, lang: QueryLanguage) -> Option<NumberSource> {
         let mut names = vec![spec.name];
         names.extend(spec.path);
         if !self.exclusive(o, &names, ptr) {
@@ -897,9 +851,7 @@ impl Parser {
             return None;
         }
         let lang = self.machine_language;
-        self.check_fields(o, &location_of(ptr), GRAPH_FIELDS, kind, Some(lang), |_| {
-            None
-        });
+        self.check_fields(o, &location_of(ptr), GRAPH_FIELDS, kind, Some(lang), |_| None);
         if kind != TOP {
             self.string(o, "Comment", ptr);
         }
@@ -948,8 +900,8 @@ impl Parser {
         let lang = query_language.unwrap_or(self.machine_language);
         // A JSONPath state in a JSONata machine: that is the whole answer about languages
         // (AWS then does not report the state's other-language fields).
-        let downgrade = self.machine_language == QueryLanguage::Jsonata
-            && query_language == Some(QueryLanguage::JsonPath);
+        let downgrade =
+            self.machine_language == QueryLanguage::Jsonata && query_language == Some(QueryLanguage::JsonPath);
         if downgrade {
             self.err(
                 "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
@@ -960,11 +912,7 @@ impl Parser {
         self.check_fields(o, ptr, STATE_FIELDS, bit, checked_lang, |_| None);
         self.query_language(o, ptr);
 
-        let transition = if bit & FLOW != 0 {
-            self.transition(o, ptr)
-        } else {
-            None
-        };
+        let transition = if bit & FLOW != 0 { self.transition(o, ptr) } else { None };
         let kind = match bit {
             TASK => self.task(o, ptr, lang),
             PARALLEL => self.parallel(o, ptr, depth),
@@ -1049,10 +997,7 @@ impl Parser {
             let at = elem(&base, i);
             match item.as_object() {
                 Some(h) => out.extend(one(self, h, &at, lang)),
-                None => self.err(
-                    format!("The field '{key}' should be an array of objects"),
-                    &at,
-                ),
+                None => self.err(format!("The field '{key}' should be an array of objects"), &at),
             }
         }
         out
@@ -1081,12 +1026,8 @@ impl Parser {
         self.check_fields(h, ptr, HANDLER_FIELDS, RETRIER, Some(lang), |_| None);
         let ok = self.required(h, &["ErrorEquals"], ptr);
         let error_equals = self.error_equals(h, ptr);
-        let num = |p: &mut Self, spec: &NumberField, default: f64| match p.number(
-            h,
-            spec,
-            ptr,
-            QueryLanguage::JsonPath,
-        ) {
+        let num = |p: &mut Self, spec: &NumberField, default: f64| match p.number(h, spec, ptr, QueryLanguage::JsonPath)
+        {
             Some(NumberSource::Literal(f)) => f,
             _ => default,
         };
@@ -1157,9 +1098,7 @@ impl Parser {
                 }
                 Some(v.clone())
             }
-            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => {
-                Some(v.clone())
-            }
+            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => Some(v.clone()),
             _ => {
                 self.type_err("OBJECT", &at);
                 None
@@ -1186,11 +1125,7 @@ impl Parser {
         self.exclusive(o, &["ItemProcessor", "Iterator"], ptr);
         self.exclusive(o, &["ItemSelector", "Parameters"], ptr);
         let legacy_iterator = !o.contains_key("ItemProcessor") && o.contains_key("Iterator");
-        let key = if legacy_iterator {
-            "Iterator"
-        } else {
-            "ItemProcessor"
-        };
+        let key = if legacy_iterator { "Iterator" } else { "ItemProcessor" };
         if !o.contains_key(key) {
             self.err("These fields are required: [ItemProcessor]", ptr);
         }
@@ -1210,12 +1145,7 @@ impl Parser {
                 );
                 let mode = self.enum_value(config, "Mode", &["INLINE", "DISTRIBUTED"], &config_at);
                 distributed = mode.as_deref() == Some("DISTRIBUTED");
-                execution_type = self.enum_value(
-                    config,
-                    "ExecutionType",
-                    &["STANDARD", "EXPRESS"],
-                    &config_at,
-                );
+                execution_type = self.enum_value(config, "ExecutionType", &["STANDARD", "EXPRESS"], &config_at);
             }
             self.graph(p, &at, PROCESSOR, depth + 1)
         });
@@ -1252,14 +1182,7 @@ impl Parser {
 
     /// `ItemReader`, `ItemBatcher`, `ResultWriter` (and their `ReaderConfig`/`WriterConfig`):
     /// checked, kept as written.
-    fn map_part(
-        &mut self,
-        o: &Obj,
-        key: &str,
-        bit: u8,
-        ptr: &str,
-        lang: QueryLanguage,
-    ) -> Option<Json> {
+    fn map_part(&mut self, o: &Obj, key: &str, bit: u8, ptr: &str, lang: QueryLanguage) -> Option<Json> {
         let part = self.object(o, key, ptr)?;
         let at = child(ptr, key);
         self.check_fields(part, &at, MAP_PART_FIELDS, bit, Some(lang), |_| None);
@@ -1298,10 +1221,7 @@ impl Parser {
                 .and_then(|r| r.split_once(':'))
                 .and_then(|(_, r)| r.strip_prefix("states:::"));
             if !action.is_some_and(|a| allowed.contains(&a)) {
-                self.err(
-                    unrecognized_resource_message(&resource),
-                    &child(&at, "Resource"),
-                );
+                self.err(unrecognized_resource_message(&resource), &child(&at, "Resource"));
             }
         }
         self.template(part, "Parameters", &at, QueryLanguage::JsonPath);
@@ -1322,10 +1242,7 @@ impl Parser {
             return None;
         }
         if !FIELDS.iter().any(|f| o.contains_key(*f)) {
-            self.err(
-                format!("One of these fields is required: [{}]", FIELDS.join(", ")),
-                ptr,
-            );
+            self.err(format!("One of these fields is required: [{}]", FIELDS.join(", ")), ptr);
             return None;
         }
         let for_ = if o.contains_key("Seconds") {
@@ -1414,14 +1331,9 @@ impl Parser {
             return None;
         }
         if depth > 0 {
-            self.check_fields(
-                r,
-                ptr,
-                RULE_FIELDS,
-                NESTED_RULE,
-                Some(QueryLanguage::JsonPath),
-                |k| comparison_of(k).map(|_| JP),
-            );
+            self.check_fields(r, ptr, RULE_FIELDS, NESTED_RULE, Some(QueryLanguage::JsonPath), |k| {
+                comparison_of(k).map(|_| JP)
+            });
         }
         let mut kinds: Vec<&str> = ["And", "Or", "Not"]
             .into_iter()
@@ -1441,10 +1353,7 @@ impl Parser {
                 );
             } else {
                 self.err(
-                    format!(
-                        "These fields cannot be used together: [{}]",
-                        kinds.join(", ")
-                    ),
+                    format!("These fields cannot be used together: [{}]", kinds.join(", ")),
                     ptr,
                 );
             }
@@ -1459,10 +1368,7 @@ impl Parser {
                     let at = elem(&base, i);
                     match s.as_object() {
                         Some(sub) => subs.extend(self.condition(sub, &at, depth + 1)),
-                        None => self.err(
-                            format!("The field '{k}' should be an array of objects"),
-                            &at,
-                        ),
+                        None => self.err(format!("The field '{k}' should be an array of objects"), &at),
                     }
                 }
                 if subs.len() != items.len() {
@@ -1576,15 +1482,13 @@ mod tests {
             "Unexpected character ('1' (code 49)): was expecting a colon to separate field name \
              and value\n at [Source: (String)\"{\"a\" 1}\"; line: 1, column: 7]"
         );
-        assert!(json_error("{\"a\":1,}").starts_with(
-            "Unexpected character ('}' (code 125)): was expecting double-quote to start field name"
-        ));
-        assert!(json_error("\"abc").starts_with(
-            "Unexpected end-of-input: was expecting closing quote for a string value"
-        ));
+        assert!(json_error("{\"a\":1,}")
+            .starts_with("Unexpected character ('}' (code 125)): was expecting double-quote to start field name"));
+        assert!(
+            json_error("\"abc").starts_with("Unexpected end-of-input: was expecting closing quote for a string value")
+        );
         assert!(json_error("{\"a\":\"x\\qy\"}").starts_with("Unrecognized character escape 'q'"));
-        assert!(json_error("[\"a\nb\"]")
-            .starts_with("Illegal unquoted character ((CTRL-CHAR, code 10))"));
+        assert!(json_error("[\"a\nb\"]").starts_with("Illegal unquoted character ((CTRL-CHAR, code 10))"));
         let long = format!("{{\"a\":\"{}\" x", "y".repeat(600));
         assert!(json_error(&long).contains("\"[truncated 109 chars]; line: 1, column: "));
     }
@@ -1602,15 +1506,9 @@ mod tests {
             panic!("not a map")
         };
         assert!(map.legacy_iterator);
-        assert_eq!(
-            map.item_selector,
-            Some(serde_json::json!({"a.$": "$$.Map.Item.Value"}))
-        );
+        assert_eq!(map.item_selector, Some(serde_json::json!({"a.$": "$$.Map.Item.Value"})));
         assert_eq!(map.processor.pointer, "/States/M/Iterator");
-        assert_eq!(
-            map.processor.states[0].pointer,
-            "/States/M/Iterator/States/P"
-        );
+        assert_eq!(map.processor.states[0].pointer, "/States/M/Iterator/States/P");
     }
 
     #[test]
@@ -1641,10 +1539,7 @@ mod tests {
         assert_eq!(task.timeout, Some(NumberSource::Path("$.t".into())));
         assert_eq!(task.heartbeat, Some(NumberSource::Literal(5.0)));
         let r = &t.retry[0];
-        assert_eq!(
-            (r.interval_seconds, r.max_attempts, r.backoff_rate),
-            (2.0, 0, 1.5)
-        );
+        assert_eq!((r.interval_seconds, r.max_attempts, r.backoff_rate), (2.0, 0, 1.5));
         assert_eq!(r.max_delay_seconds, Some(10.0));
         assert!(r.jitter_full);
         assert_eq!(r.pointer, "/States/T/Retry[0]");

@@ -11,8 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{codes, Diagnostic};
 use crate::model::{
-    Graph, MachineType, NumberSource, QueryLanguage, State, StateKind, StateMachine, Transition,
-    WaitFor,
+    Graph, MachineType, NumberSource, QueryLanguage, State, StateKind, StateMachine, Transition, WaitFor,
 };
 use crate::parse::{is_jsonata_expression, parse_definition};
 
@@ -24,10 +23,7 @@ pub const MAX_STATE_NAME_CHARS: usize = 80;
 pub fn validate_text(text: &str, ty: MachineType) -> Result<StateMachine, Vec<Diagnostic>> {
     let machine = parse_definition(text)?;
     let diags = validate(&machine, ty);
-    if diags
-        .iter()
-        .any(|d| d.severity == crate::diagnostic::Severity::Error)
-    {
+    if diags.iter().any(|d| d.severity == crate::diagnostic::Severity::Error) {
         Err(diags)
     } else {
         Ok(machine)
@@ -91,15 +87,9 @@ impl<'m> Validator<'m> {
             ));
         }
         let lang = s.language(self.machine_language);
-        let retry_lists = s
-            .retry
-            .iter()
-            .map(|r| (&r.error_equals, r.pointer.as_str()));
+        let retry_lists = s.retry.iter().map(|r| (&r.error_equals, r.pointer.as_str()));
         self.error_lists(retry_lists.collect());
-        let catch_lists = s
-            .catch
-            .iter()
-            .map(|c| (&c.error_equals, c.pointer.as_str()));
+        let catch_lists = s.catch.iter().map(|c| (&c.error_equals, c.pointer.as_str()));
         self.error_lists(catch_lists.collect());
         match &s.kind {
             StateKind::Task(t) => {
@@ -143,10 +133,7 @@ impl<'m> Validator<'m> {
             }
             let at = format!("{ptr}/ErrorEquals");
             if names.len() > 1 {
-                self.schema(
-                    "'States.ALL' must appear alone in an 'ErrorEquals' array",
-                    &at,
-                );
+                self.schema("'States.ALL' must appear alone in an 'ErrorEquals' array", &at);
             } else if i + 1 != count {
                 self.schema(
                     "The error handler with 'States.ALL' in its 'ErrorEquals' must be the last one",
@@ -181,12 +168,7 @@ impl<'m> Validator<'m> {
 
     /// Transition targets, terminal states and reachability inside one block.
     fn transitions_of(&mut self, g: &'m Graph) {
-        let index: HashMap<&str, usize> = g
-            .states
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect();
+        let index: HashMap<&str, usize> = g.states.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         let missing = |target: &str, at: String| {
             Diagnostic::error(
                 codes::MISSING_TRANSITION_TARGET,
@@ -210,8 +192,7 @@ impl<'m> Validator<'m> {
         // AWS checks for a terminal state at the top level only; when there is none it does
         // not report unreachable states either.
         let has_terminal = g.states.iter().any(|s| {
-            matches!(s.kind, StateKind::Succeed | StateKind::Fail(_))
-                || s.transition == Some(Transition::End)
+            matches!(s.kind, StateKind::Succeed | StateKind::Fail(_)) || s.transition == Some(Transition::End)
         });
         if !has_terminal && g.pointer.is_empty() {
             self.transitions.push(Diagnostic::error(
@@ -222,11 +203,7 @@ impl<'m> Validator<'m> {
             return;
         }
         let mut seen: HashSet<usize> = HashSet::new();
-        let mut stack: Vec<usize> = index
-            .get(g.start_at.as_str())
-            .copied()
-            .into_iter()
-            .collect();
+        let mut stack: Vec<usize> = index.get(g.start_at.as_str()).copied().into_iter().collect();
         while let Some(i) = stack.pop() {
             if seen.insert(i) {
                 stack.extend(edges[i].iter().copied().filter(|j| !seen.contains(j)));
@@ -267,21 +244,14 @@ fn targets(s: &State) -> Vec<(&str, String)> {
 /// Whether `resource` is an activity ARN (`arn:<partition>:states:<region>:<account>:activity:<name>`).
 pub fn is_activity_arn(resource: &str) -> bool {
     let parts: Vec<&str> = resource.splitn(7, ':').collect();
-    parts.len() == 7
-        && parts[0] == "arn"
-        && parts[2] == "states"
-        && !parts[3].is_empty()
-        && parts[5] == "activity"
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && !parts[3].is_empty() && parts[5] == "activity"
 }
 
 /// The optimised service integrations (`arn:<partition>:states:::<service>:<action>`) whose
 /// action list is known; an action outside its service's list is not a recognised resource.
 /// Services not listed here (and `aws-sdk:*`) are accepted as written.
 const INTEGRATIONS: &[(&str, &[&str])] = &[
-    (
-        "dynamodb",
-        &["getItem", "putItem", "updateItem", "deleteItem"],
-    ),
+    ("dynamodb", &["getItem", "putItem", "updateItem", "deleteItem"]),
     ("lambda", &["invoke"]),
     ("sns", &["publish"]),
     ("sqs", &["sendMessage"]),
@@ -335,10 +305,9 @@ pub fn is_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = |from: usize, n: usize| -> Option<u32> {
         let part = b.get(from..from + n)?;
-        part.iter().all(u8::is_ascii_digit).then(|| {
-            part.iter()
-                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
-        })
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
     };
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
@@ -422,9 +391,7 @@ mod tests {
 
     #[test]
     fn activity_arns_and_resources() {
-        assert!(is_activity_arn(
-            "arn:aws:states:us-east-1:000000000000:activity:x"
-        ));
+        assert!(is_activity_arn("arn:aws:states:us-east-1:000000000000:activity:x"));
         assert!(!is_activity_arn("arn:aws:states:::lambda:invoke"));
         assert!(unrecognized_resource("arn:aws:states:::dynamodb:query").is_some());
         assert!(unrecognized_resource("arn:aws:states:::dynamodb:getItem").is_none());

@@ -168,11 +168,7 @@ fn odd_texts_never_panic() {
     let alphabet: Vec<char> = "{}[]:,\"\\ aeS1-.%$tnrul\n".chars().collect();
     for _ in 0..2000 {
         let len = rng.below(60);
-        texts.push(
-            (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len())])
-                .collect(),
-        );
+        texts.push((0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect());
     }
     for text in &texts {
         check(text);

@@ -13,10 +13,7 @@ fn diags(definition: &str) -> Vec<Diag> {
 fn diags_as(definition: &str, ty: MachineType) -> Vec<Diag> {
     match validate_text(definition, ty) {
         Ok(_) => Vec::new(),
-        Err(d) => d
-            .into_iter()
-            .map(|d| (d.code, d.message, d.location))
-            .collect(),
+        Err(d) => d.into_iter().map(|d| (d.code, d.message, d.location)).collect(),
     }
 }
 
@@ -45,11 +42,7 @@ fn unreachable(name: &str, location: &str) -> Diag {
 }
 
 fn no_end() -> Diag {
-    (
-        "MISSING_END_STATE",
-        "Workflow has no terminal state".to_string(),
-        None,
-    )
+    ("MISSING_END_STATE", "Workflow has no terminal state".to_string(), None)
 }
 
 fn mismatch(is: &str, field: &str, only: &str, location: &str) -> Diag {
@@ -62,8 +55,7 @@ fn mismatch(is: &str, field: &str, only: &str, location: &str) -> Diag {
     )
 }
 
-const DOWNGRADE: &str =
-    "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine";
+const DOWNGRADE: &str = "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine";
 const QL_ENUM: &str = "Value should be one of the following: [JSONPath, JSONata]";
 
 #[test]
@@ -77,10 +69,7 @@ fn loop_without_terminal_state() {
         "C":{"Type":"Pass","End":true}}}"#;
     assert_eq!(diags(def), vec![unreachable("C", "/States/C")]);
     let def = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"NOPE"}}}"#;
-    assert_eq!(
-        diags(def),
-        vec![missing("NOPE", "/States/A/Next"), no_end()]
-    );
+    assert_eq!(diags(def), vec![missing("NOPE", "/States/A/Next"), no_end()]);
 }
 
 #[test]
@@ -98,10 +87,7 @@ fn unsupported_fields_in_table_order() {
         "End":true}}}"#;
     assert_eq!(
         diags(def),
-        vec![schema(
-            "Field 'TimeoutSeconds' is not supported",
-            "/States/M"
-        )]
+        vec![schema("Field 'TimeoutSeconds' is not supported", "/States/M")]
     );
     let def = r#"{"StartAt":"X","States":{"X":{"Type":"Pass","End":true,
         "Retry":[{"ErrorEquals":["States.ALL"]}],"TimeoutSeconds":5,
@@ -117,10 +103,7 @@ fn unsupported_fields_in_table_order() {
     );
     let def = r#"{"QueryLanguage":"JSONata","StartAt":"X","States":{"X":{"Type":"Pass","End":true,
         "Catch":[{"ErrorEquals":["States.ALL"],"Next":"X"}]}}}"#;
-    assert_eq!(
-        diags(def),
-        vec![schema("Field 'Catch' is not supported", "/States/X")]
-    );
+    assert_eq!(diags(def), vec![schema("Field 'Catch' is not supported", "/States/X")]);
 }
 
 #[test]
@@ -133,20 +116,14 @@ fn dangling_targets_everywhere() {
     let def = r#"{"StartAt":"C","States":{"C":{"Type":"Choice",
         "Choices":[{"Variable":"$.x","IsPresent":true,"Next":"Ghost"}],"Default":"Z"},
         "Z":{"Type":"Pass","End":true}}}"#;
-    assert_eq!(
-        diags(def),
-        vec![missing("Ghost", "/States/C/Choices[0]/Next")]
-    );
+    assert_eq!(diags(def), vec![missing("Ghost", "/States/C/Choices[0]/Next")]);
     let def = r#"{"StartAt":"A","States":{"A":{"Type":"Choice",
         "Choices":[{"Variable":"$.x","IsPresent":true,"Next":"Z"}],"Default":"Ghost"},
         "Z":{"Type":"Pass","End":true}}}"#;
     assert_eq!(diags(def), vec![missing("Ghost", "/States/A/Default")]);
     let def = r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
         "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Ghost"}],"End":true}}}"#;
-    assert_eq!(
-        diags(def),
-        vec![missing("Ghost", "/States/T/Catch[0]/Next")]
-    );
+    assert_eq!(diags(def), vec![missing("Ghost", "/States/T/Catch[0]/Next")]);
     let def = r#"{"StartAt":"Nope","States":{"A":{"Type":"Pass","End":true}}}"#;
     assert_eq!(
         diags(def),
@@ -227,10 +204,7 @@ fn language_only_fields() {
     );
     let def = r#"{"StartAt":"M","States":{"M":{"Type":"Map","Items":[{"n":1}],
         "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}"#;
-    assert_eq!(
-        diags(def),
-        vec![mismatch("JSONPath", "Items", "JSONata", "/States/M")]
-    );
+    assert_eq!(diags(def), vec![mismatch("JSONPath", "Items", "JSONata", "/States/M")]);
     let def = r#"{"StartAt":"X","States":{"X":{"Type":"Pass","Assign":{"counter":1},"End":true}}}"#;
     assert_eq!(diags(def), vec![]);
     let def = r#"{"QueryLanguage":"JSONPath","StartAt":"M","States":{"M":{"Type":"Map","QueryLanguage":"JSONata",
@@ -283,10 +257,7 @@ fn blocks_carry_no_query_language() {
         "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}"#;
     assert_eq!(
         diags(def),
-        vec![schema(
-            "Field 'QueryLanguage' is not supported",
-            "/States/M/Iterator"
-        )]
+        vec![schema("Field 'QueryLanguage' is not supported", "/States/M/Iterator")]
     );
     let def = r#"{"StartAt":"PAR","States":{"PAR":{"Type":"Parallel","Branches":[{"QueryLanguage":"JSONata",
         "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}],"End":true}}}"#;
@@ -322,7 +293,8 @@ fn query_language_values_outside_the_enum() {
     );
     let def = r#"{"QueryLanguage":"JSONata","StartAt":"X","States":{"X":{"Type":"Pass","QueryLanguage":"jsonpath","End":true}}}"#;
     assert_eq!(diags(def), vec![schema(QL_ENUM, "/States/X/QueryLanguage")]);
-    let def = r#"{"QueryLanguage":"jsonpath","StartAt":"X","States":{"X":{"Type":"Pass","InputPath":"$.a","End":true}}}"#;
+    let def =
+        r#"{"QueryLanguage":"jsonpath","StartAt":"X","States":{"X":{"Type":"Pass","InputPath":"$.a","End":true}}}"#;
     assert_eq!(
         diags(def),
         vec![
@@ -347,10 +319,7 @@ fn map_concurrency_fields() {
             r#"{{{top}"StartAt":"M","States":{{"M":{{"Type":"Map",{fields}"ItemProcessor":{{"StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}},"End":true}}}}}}"#
         )
     };
-    let d = diags(&map(
-        "",
-        r#""MaxConcurrency":2,"MaxConcurrencyPath":"$.limit","#,
-    ));
+    let d = diags(&map("", r#""MaxConcurrency":2,"MaxConcurrencyPath":"$.limit","#));
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].2.as_deref(), Some("/States/M/MaxConcurrency"));
     assert_eq!(
@@ -362,12 +331,7 @@ fn map_concurrency_fields() {
             r#""QueryLanguage":"JSONata","#,
             r#""MaxConcurrencyPath":"$.limit","#
         )),
-        vec![mismatch(
-            "JSONata",
-            "MaxConcurrencyPath",
-            "JSONPath",
-            "/States/M"
-        )]
+        vec![mismatch("JSONata", "MaxConcurrencyPath", "JSONPath", "/States/M")]
     );
     assert_eq!(
         diags(&map(
@@ -376,10 +340,7 @@ fn map_concurrency_fields() {
         )),
         vec![]
     );
-    assert_eq!(
-        diags(&map("", r#""MaxConcurrency":9223372036854775807,"#)),
-        vec![]
-    );
+    assert_eq!(diags(&map("", r#""MaxConcurrency":9223372036854775807,"#)), vec![]);
     let def = r#"{"StartAt":"Outer","States":{"Outer":{"Type":"Map","ItemProcessor":{"StartAt":"Inner","States":{
         "Inner":{"Type":"Map","MaxConcurrency":-1,"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}},
         "End":true}}}"#;
@@ -425,9 +386,7 @@ fn recorded_schema_messages() {
 #[test]
 fn express_restrictions() {
     let task = |resource: &str| {
-        format!(
-            r#"{{"StartAt":"T","States":{{"T":{{"Type":"Task","Resource":"{resource}","End":true}}}}}}"#
-        )
+        format!(r#"{{"StartAt":"T","States":{{"T":{{"Type":"Task","Resource":"{resource}","End":true}}}}}}"#)
     };
     for (resource, message) in [
         (
@@ -515,8 +474,7 @@ fn distributed_map_parts() {
             "ItemProcessor":{{{dist}"StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}},"End":true}}}}}}"#
         )
     };
-    let located =
-        |w: &str| -> Vec<Option<String>> { diags(&writer(w)).into_iter().map(|d| d.2).collect() };
+    let located = |w: &str| -> Vec<Option<String>> { diags(&writer(w)).into_iter().map(|d| d.2).collect() };
     assert_eq!(
         diags(&writer(
             r#"{"Resource":"arn:aws:states:::s3:putObject","WriterConfig":{"Transformation":"FLATTEN","OutputType":"JSONL"},
@@ -539,9 +497,7 @@ fn distributed_map_parts() {
         vec![at("/States/M/ResultWriter/Resource")]
     );
     assert_eq!(
-        located(
-            r#"{"Resource":"arn:aws:states:::s3:unknownOperation","Parameters":{"Bucket":"b"}}"#
-        ),
+        located(r#"{"Resource":"arn:aws:states:::s3:unknownOperation","Parameters":{"Bucket":"b"}}"#),
         vec![at("/States/M/ResultWriter/Resource")]
     );
 }
