@@ -1145,6 +1145,9 @@ impl Parser {
                 );
                 let mode = self.enum_value(config, "Mode", &["INLINE", "DISTRIBUTED"], &config_at);
                 distributed = mode.as_deref() == Some("DISTRIBUTED");
+                if distributed {
+                    self.required(config, &["ExecutionType"], &config_at);
+                }
                 execution_type = self.enum_value(config, "ExecutionType", &["STANDARD", "EXPRESS"], &config_at);
             }
             self.graph(p, &at, PROCESSOR, depth + 1)

@@ -521,3 +521,16 @@ fn duplicate_state_names() {
     let def = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"x":1,"x":2},"End":true}}}"#;
     assert_eq!(diags(def), vec![]);
 }
+
+#[test]
+fn distributed_mode_needs_an_execution_type() {
+    let def = r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},
+        "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}"#;
+    assert_eq!(
+        diags(def),
+        vec![schema(
+            "These fields are required: [ExecutionType]",
+            "/States/M/ItemProcessor/ProcessorConfig"
+        )]
+    );
+}
