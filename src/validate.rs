@@ -2,9 +2,11 @@
 //! diagnostics (`ValidateStateMachineDefinition` / `CreateStateMachine`).
 //!
 //! [`crate::parse`] has already checked each field on its own (types, required and
-//! unsupported fields, enums, ranges, exclusive pairs). This module checks transitions and
-//! reachability in every block, state names, query-language nesting, error-handler shapes,
-//! literal timestamps, Task resources and the EXPRESS restrictions. The syntax of paths,
+//! unsupported fields, enums, ranges, exclusive pairs, fields of the other query language, a
+//! JSONPath state in a JSONata machine, a state name repeated in one `States` object). This
+//! module checks transitions, reachability and the terminal state, state names machine-wide,
+//! `States.ALL` in error handlers, literal Wait timestamps, Task resources (recognised
+//! integrations, heartbeat below timeout) and the EXPRESS restrictions. The syntax of paths,
 //! templates, intrinsic calls and JSONata expressions is the compiler's.
 
 use std::collections::{HashMap, HashSet};
