@@ -7,7 +7,7 @@
 //! types, fields a state type (or its query language) does not support, bad enum values,
 //! empty arrays, out-of-range numbers and fields that exclude each other. Rules that span
 //! states (transitions, reachability, names, EXPRESS restrictions, ...) are
-//! [`crate::validate`]'s. The syntax of paths, templates, intrinsic calls and JSONata
+//! [`crate::validate::validate`]'s. The syntax of paths, templates, intrinsic calls and JSONata
 //! expressions is the compiler's.
 //!
 //! Locations follow AWS: `/` for the root, `/States/<name>/<field>`, array members as
