@@ -71,11 +71,7 @@ impl Diagnostic {
 
     /// A `SCHEMA_VALIDATION_FAILED` error at a model pointer (`""` is printed as `/`).
     pub fn schema(message: impl Into<String>, pointer: &str) -> Self {
-        Diagnostic::error(
-            codes::SCHEMA_VALIDATION_FAILED,
-            message,
-            Some(location_of(pointer)),
-        )
+        Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, message, Some(location_of(pointer)))
     }
 }
 
@@ -116,10 +112,18 @@ pub fn invalid_definition_message(diagnostics: &[Diagnostic]) -> String {
 /// (in characters) of the place it names in `text`: the key of the last member named, the
 /// start of an array element, or the start of the document for `/`.
 ///
+/// A Jackson location (`[Source: ...; line: L, column: C]`, for text that is not JSON) gives
+/// its own line and column.
+///
 /// Never panics; returns `None` when the location does not name a place in the text (for
-/// example a Jackson location, or a text that is not JSON up to that point). Names holding
-/// `/` or `[` are matched against the keys actually present, longest first.
+/// example a text that is not JSON up to that point). Names holding `/` or `[` are matched
+/// against the keys actually present, longest first.
 pub fn line_col(text: &str, location: &str) -> Option<(usize, usize)> {
+    if location.starts_with("[Source:") {
+        let tail = &location[location.rfind("; line: ")? + "; line: ".len()..];
+        let (line, column) = tail.strip_suffix(']')?.split_once(", column: ")?;
+        return Some((line.parse().ok()?, column.parse().ok()?));
+    }
     let mut sc = Scanner {
         b: text.as_bytes(),
         i: 0,
@@ -141,6 +145,20 @@ pub fn offset_to_line_col(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before[line_start..].chars().count() + 1;
     (line, column)
+}
+
+/// Members that repeat a key of their object (JSON allows it; the parsed value keeps only
+/// the last), for objects that are the value of a member named `parent` (such as `States`):
+/// `(location of the repeated member, key)`, in document order. Never panics; stops at the
+/// first thing that is not JSON.
+pub fn repeated_keys_under(text: &str, parent: &str) -> Vec<(String, String)> {
+    let mut sc = Scanner {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    let mut out = Vec::new();
+    sc.repeated(String::new(), None, parent, &mut out, 0);
+    out
 }
 
 /// A tolerant JSON scanner used only to find locations.
@@ -287,6 +305,71 @@ impl Scanner<'_> {
         }
     }
 
+    /// Walks the value at the cursor for [`repeated_keys_under`].
+    fn repeated(
+        &mut self,
+        ptr: String,
+        key: Option<&str>,
+        parent: &str,
+        out: &mut Vec<(String, String)>,
+        depth: usize,
+    ) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            _ if depth > 256 => self.skip_value(),
+            b'{' => {
+                self.i += 1;
+                let mut seen = std::collections::HashSet::new();
+                loop {
+                    self.ws();
+                    match self.peek()? {
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        b',' => {
+                            self.i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.i += 1;
+                    let at = format!("{ptr}/{k}");
+                    if key == Some(parent) && !seen.insert(k.clone()) {
+                        out.push((at.clone(), k.clone()));
+                    }
+                    self.repeated(at, Some(&k), parent, out, depth + 1)?;
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut index = 0;
+                loop {
+                    self.ws();
+                    match self.peek()? {
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        b',' => {
+                            self.i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    self.repeated(format!("{ptr}[{index}]"), None, parent, out, depth + 1)?;
+                    index += 1;
+                }
+            }
+            _ => self.skip_value(),
+        }
+    }
+
     /// Moves the cursor (at an array) to the start of its `index`-th element.
     fn element(&mut self, index: usize) -> Option<()> {
         self.ws();
@@ -324,11 +407,7 @@ mod tests {
             d.to_string(),
             "SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /"
         );
-        let d = Diagnostic::error(
-            codes::MISSING_END_STATE,
-            "Workflow has no terminal state",
-            None,
-        );
+        let d = Diagnostic::error(codes::MISSING_END_STATE, "Workflow has no terminal state", None);
         assert_eq!(
             invalid_definition_message(&[d]),
             "Invalid State Machine Definition: 'MISSING_END_STATE: Workflow has no terminal state at null'"
@@ -346,6 +425,10 @@ mod tests {
         assert_eq!(line_col(TEXT, "/States/A/Type"), Some((7, 11)));
         assert_eq!(line_col(TEXT, "/States/Nope"), None);
         assert_eq!(line_col(TEXT, "/States/A/B/Choices[5]"), None);
+        assert_eq!(
+            line_col("x", "[Source: (String)\"; line: 9\"; line: 1, column: 4]"),
+            Some((1, 4))
+        );
     }
 
     #[test]
@@ -366,7 +449,7 @@ mod tests {
                 let _ = line_col(text, loc);
             }
         }
-        assert_eq!(line_col("{\"é\": {\"b\": 1}}", "/é/b"), Some((1, 9)));
+        assert_eq!(line_col("{\"é\": {\"b\": 1}}", "/é/b"), Some((1, 8)));
         let deep = "[".repeat(100_000);
         assert_eq!(line_col(&deep, "/a"), None);
     }

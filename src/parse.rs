@@ -7,7 +7,7 @@
 //! types, fields a state type (or its query language) does not support, bad enum values,
 //! empty arrays, out-of-range numbers and fields that exclude each other. Rules that span
 //! states (transitions, reachability, names, EXPRESS restrictions, ...) are
-//! [`crate::validate`]'s. The syntax of paths, templates, intrinsic calls and JSONata
+//! [`crate::validate::validate`]'s. The syntax of paths, templates, intrinsic calls and JSONata
 //! expressions is the compiler's.
 //!
 //! Locations follow AWS: `/` for the root, `/States/<name>/<field>`, array members as
@@ -17,9 +17,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::{codes, location_of, Diagnostic};
 use crate::model::{
-    Catcher, ChoiceRule, Comparison, Condition, FailFields, Graph, MapFields, Nullable,
-    NumberSource, QueryLanguage, Retrier, State, StateKind, StateMachine, TaskFields, Transition,
-    WaitFor,
+    Catcher, ChoiceRule, Comparison, Condition, FailFields, Graph, MapFields, Nullable, NumberSource, QueryLanguage,
+    Retrier, State, StateKind, StateMachine, TaskFields, Transition, WaitFor,
 };
 
 type Obj = Map<String, Json>;
@@ -30,14 +29,30 @@ const MAX_DEPTH: usize = 64;
 
 /// Parses definition text into the model, or returns every schema diagnostic found.
 pub fn parse_definition(text: &str) -> Result<StateMachine, Vec<Diagnostic>> {
-    if text
-        .trim_matches(|c: char| c.is_ascii_whitespace())
-        .is_empty()
-    {
+    if text.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
         return Err(vec![not_an_object()]);
     }
     let value: Json = serde_json::from_str(text).map_err(|e| vec![jackson_error(text, &e)])?;
-    parse_definition_value(&value)
+    let parsed = parse_definition_value(&value);
+    // A state name given twice in one `States` object (JSON keeps only the last one).
+    let repeated: Vec<Diagnostic> = crate::diagnostic::repeated_keys_under(text, "States")
+        .into_iter()
+        .map(|(location, name)| {
+            Diagnostic::error(
+                codes::DUPLICATE_STATE_NAME,
+                format!("Duplicate State name: {name}"),
+                Some(location),
+            )
+        })
+        .collect();
+    match parsed {
+        Ok(_) if !repeated.is_empty() => Err(repeated),
+        Err(mut diags) => {
+            diags.extend(repeated);
+            Err(diags)
+        }
+        ok => ok,
+    }
 }
 
 /// Parses an already-parsed definition into the model, or returns every schema diagnostic.
@@ -78,7 +93,7 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
     let offset = line_col_to_offset(text, err.line(), err.column());
     let detail = err.to_string();
     let (message, end) = if err.is_eof() {
-        ("Unexpected end-of-input".to_string(), text.len())
+        (eof_message(text), text.len())
     } else {
         // Jackson reads a whole token of letters/digits before it complains about it.
         let bytes = text.as_bytes();
@@ -90,7 +105,22 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
         while end < bytes.len() && bytes[end].is_ascii_alphanumeric() {
             end += 1;
         }
-        if end > start && bytes[start].is_ascii_alphabetic() {
+        let c = text[offset.min(text.len())..].chars().next().unwrap_or(' ');
+        if detail.starts_with("control character") {
+            (
+                format!(
+                    "Illegal unquoted character ({}): has to be escaped using backslash to be \
+                     included in string value",
+                    jackson_char(c)
+                ),
+                offset + c.len_utf8(),
+            )
+        } else if detail.starts_with("invalid escape") {
+            (
+                format!("Unrecognized character escape {}", jackson_char(c)),
+                offset + c.len_utf8(),
+            )
+        } else if end > start && bytes[start].is_ascii_alphabetic() {
             let token = &text[start..end];
             (
                 format!(
@@ -100,23 +130,23 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
                 end,
             )
         } else {
-            let c = text[offset.min(text.len())..].chars().next().unwrap_or(' ');
-            let why = if detail.starts_with("key must be a string") {
-                "was expecting double-quote to start field name"
-            } else if detail.starts_with("expected `,` or `}`") {
-                "was expecting comma to separate Object entries"
-            } else if detail.starts_with("expected `,` or `]`") {
-                "was expecting comma to separate Array entries"
-            } else if detail.starts_with("expected `:`") {
-                "was expecting a colon to separate field name and value"
-            } else if detail.starts_with("trailing") {
-                "expected end-of-input"
-            } else {
-                "expected a valid value (JSON String, Number, Array, Object or token 'null', \
+            let why =
+                if detail.starts_with("key must be a string") || (detail.starts_with("trailing comma") && c == '}') {
+                    "was expecting double-quote to start field name"
+                } else if detail.starts_with("expected `,` or `}`") {
+                    "was expecting comma to separate Object entries"
+                } else if detail.starts_with("expected `,` or `]`") {
+                    "was expecting comma to separate Array entries"
+                } else if detail.starts_with("expected `:`") {
+                    "was expecting a colon to separate field name and value"
+                } else if detail.starts_with("trailing characters") {
+                    "expected end-of-input"
+                } else {
+                    "expected a valid value (JSON String, Number, Array, Object or token 'null', \
                  'true' or 'false')"
-            };
+                };
             (
-                format!("Unexpected character ('{c}' (code {})): {why}", c as u32),
+                format!("Unexpected character ({}): {why}", jackson_char(c)),
                 offset + c.len_utf8(),
             )
         }
@@ -128,6 +158,62 @@ fn jackson_error(text: &str, err: &serde_json::Error) -> Diagnostic {
         format!("{message}\n at {location}"),
         Some(location),
     )
+}
+
+/// A character as Jackson describes it: `'}' (code 125)`, `(CTRL-CHAR, code 10)`,
+/// `'é' (code 233 / 0xe9)`.
+fn jackson_char(c: char) -> String {
+    let code = c as u32;
+    if code < 32 {
+        format!("(CTRL-CHAR, code {code})")
+    } else if code > 127 {
+        format!("'{c}' (code {code} / 0x{code:x})")
+    } else {
+        format!("'{c}' (code {code})")
+    }
+}
+
+/// Jackson's end-of-input message: inside a string, or naming the innermost container left
+/// open and where it started.
+fn eof_message(text: &str) -> String {
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => open.push((b, i)),
+            b'}' | b']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    if in_string {
+        return "Unexpected end-of-input: was expecting closing quote for a string value".to_string();
+    }
+    match open.last() {
+        Some(&(kind, at)) => {
+            let (line, column) = crate::diagnostic::offset_to_line_col(text, at);
+            format!(
+                "Unexpected end-of-input: expected close marker for {} (start marker at \
+                 [Source: {}; line: {line}, column: {}])",
+                if kind == b'{' { "Object" } else { "Array" },
+                source(text),
+                column
+            )
+        }
+        None => "Unexpected end-of-input".to_string(),
+    }
 }
 
 /// Jackson's source description: the text quoted, cut at 500 characters.
@@ -144,10 +230,15 @@ fn source(text: &str) -> String {
 
 /// Byte offset of a serde_json (1-based line, 1-based column in bytes) position.
 fn line_col_to_offset(text: &str, line: usize, column: usize) -> usize {
-    let mut offset = 0;
+    let mut offset: usize = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let mut at = (offset + column.saturating_sub(1)).min(text.len());
+            // Column 0 is the line break that ends the previous line.
+            let mut at = if column == 0 {
+                offset.saturating_sub(1)
+            } else {
+                (offset + column - 1).min(text.len())
+            };
             while !text.is_char_boundary(at) {
                 at -= 1;
             }
@@ -202,8 +293,6 @@ const STATE_FIELDS: &[FieldSpec] = &[
     ("Assign", ANY_STATE & !(SUCCEED | FAIL), Both),
     ("Next", FLOW, Both),
     ("End", FLOW, Both),
-    ("Retry", WORK, Both),
-    ("Catch", WORK, Both),
     ("Result", PASS, JP),
     ("Resource", TASK, Both),
     ("TimeoutSeconds", TASK, Both),
@@ -237,6 +326,8 @@ const STATE_FIELDS: &[FieldSpec] = &[
     ("ItemBatcher", MAP, Both),
     ("ResultWriter", MAP, Both),
     ("Label", MAP, Both),
+    ("Catch", WORK, Both),
+    ("Retry", WORK, Both),
 ];
 
 /// Bits for the kinds of small objects checked with the same machinery.
@@ -270,6 +361,89 @@ const HANDLER_FIELDS: &[FieldSpec] = &[
     ("ResultPath", CATCHER, JP),
     ("Output", CATCHER, JA),
     ("Assign", CATCHER, Both),
+];
+
+/// Bits for the parts of a (Distributed) Map.
+const READER: u8 = 1;
+const READER_CONFIG: u8 = 2;
+const BATCHER: u8 = 4;
+const WRITER: u8 = 8;
+const WRITER_CONFIG: u8 = 16;
+
+const MAP_PART_FIELDS: &[FieldSpec] = &[
+    ("Resource", READER | WRITER, Both),
+    ("ReaderConfig", READER, Both),
+    ("WriterConfig", WRITER, Both),
+    ("Parameters", READER | WRITER, JP),
+    ("Arguments", READER | WRITER, JA),
+    ("InputType", READER_CONFIG, Both),
+    ("CSVHeaderLocation", READER_CONFIG, Both),
+    ("CSVHeaders", READER_CONFIG, Both),
+    ("CSVDelimiter", READER_CONFIG, Both),
+    ("MaxItems", READER_CONFIG, Both),
+    ("MaxItemsPath", READER_CONFIG, JP),
+    ("ItemsPointer", READER_CONFIG, Both),
+    ("ManifestType", READER_CONFIG, Both),
+    ("Transformation", READER_CONFIG | WRITER_CONFIG, Both),
+    ("OutputType", WRITER_CONFIG, Both),
+    ("MaxItemsPerBatch", BATCHER, Both),
+    ("MaxItemsPerBatchPath", BATCHER, JP),
+    ("MaxInputBytesPerBatch", BATCHER, Both),
+    ("MaxInputBytesPerBatchPath", BATCHER, JP),
+    ("BatchInput", BATCHER, Both),
+];
+
+/// Enum fields of the Map parts.
+const MAP_PART_ENUMS: &[(u8, &str, &[&str])] = &[
+    (
+        READER_CONFIG,
+        "InputType",
+        &["CSV", "JSON", "JSONL", "MANIFEST", "PARQUET"],
+    ),
+    (READER_CONFIG, "CSVHeaderLocation", &["FIRST_ROW", "GIVEN"]),
+    (
+        READER_CONFIG,
+        "CSVDelimiter",
+        &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"],
+    ),
+    (READER_CONFIG, "ManifestType", &["ATHENA_DATA", "S3_INVENTORY"]),
+    (READER_CONFIG, "Transformation", &["NONE", "LOAD_AND_FLATTEN"]),
+    (WRITER_CONFIG, "OutputType", &["JSON", "JSONL"]),
+    (WRITER_CONFIG, "Transformation", &["NONE", "COMPACT", "FLATTEN"]),
+];
+
+/// Number fields of the Map parts.
+const MAP_PART_NUMBERS: &[(u8, NumberField)] = &[
+    (
+        READER_CONFIG,
+        NumberField {
+            name: "MaxItems",
+            path: Some("MaxItemsPath"),
+            integer: true,
+            min: 0.0,
+            max: 100_000_000.0,
+        },
+    ),
+    (
+        BATCHER,
+        NumberField {
+            name: "MaxItemsPerBatch",
+            path: Some("MaxItemsPerBatchPath"),
+            integer: true,
+            min: 1.0,
+            max: f64::MAX,
+        },
+    ),
+    (
+        BATCHER,
+        NumberField {
+            name: "MaxInputBytesPerBatch",
+            path: Some("MaxInputBytesPerBatchPath"),
+            integer: true,
+            min: 1.0,
+            max: 262_144.0,
+        },
+    ),
 ];
 
 const TOP_RULE: u8 = 1;
@@ -310,8 +484,6 @@ struct NumberField {
     integer: bool,
     min: f64,
     max: f64,
-    /// The words for the valid range, in messages.
-    what: &'static str,
 }
 
 const TASK_TIMEOUT: NumberField = NumberField {
@@ -319,8 +491,7 @@ const TASK_TIMEOUT: NumberField = NumberField {
     path: Some("TimeoutSecondsPath"),
     integer: true,
     min: 1.0,
-    max: 99_999_999.0,
-    what: "a positive integer",
+    max: f64::MAX,
 };
 const TASK_HEARTBEAT: NumberField = NumberField {
     name: "HeartbeatSeconds",
@@ -332,16 +503,14 @@ const WAIT_SECONDS: NumberField = NumberField {
     path: None,
     integer: true,
     min: 0.0,
-    max: 99_999_999.0,
-    what: "a non-negative integer",
+    max: f64::MAX,
 };
 const MAX_CONCURRENCY: NumberField = NumberField {
     name: "MaxConcurrency",
     path: Some("MaxConcurrencyPath"),
     integer: true,
     min: 0.0,
-    max: 2_147_483_647.0,
-    what: "a non-negative integer",
+    max: f64::MAX,
 };
 const TOLERATED_COUNT: NumberField = NumberField {
     name: "ToleratedFailureCount",
@@ -354,7 +523,6 @@ const TOLERATED_PERCENTAGE: NumberField = NumberField {
     integer: false,
     min: 0.0,
     max: 100.0,
-    what: "a number between 0 and 100",
 };
 const RETRY_INTERVAL: NumberField = NumberField {
     name: "IntervalSeconds",
@@ -362,7 +530,6 @@ const RETRY_INTERVAL: NumberField = NumberField {
     integer: true,
     min: 1.0,
     max: 99_999_999.0,
-    what: "a positive integer",
 };
 const RETRY_MAX_ATTEMPTS: NumberField = NumberField {
     name: "MaxAttempts",
@@ -370,7 +537,6 @@ const RETRY_MAX_ATTEMPTS: NumberField = NumberField {
     integer: true,
     min: 0.0,
     max: 99_999_999.0,
-    what: "a non-negative integer",
 };
 const RETRY_BACKOFF: NumberField = NumberField {
     name: "BackoffRate",
@@ -378,7 +544,6 @@ const RETRY_BACKOFF: NumberField = NumberField {
     integer: false,
     min: 1.0,
     max: f64::MAX,
-    what: "a number greater than or equal to 1.0",
 };
 const RETRY_MAX_DELAY: NumberField = NumberField {
     name: "MaxDelaySeconds",
@@ -386,20 +551,16 @@ const RETRY_MAX_DELAY: NumberField = NumberField {
     integer: true,
     min: 1.0,
     max: 31_622_400.0,
-    what: "a positive integer less than 31622401",
 };
 const MACHINE_TIMEOUT: NumberField = NumberField {
     name: "TimeoutSeconds",
     path: None,
     integer: true,
     min: 1.0,
-    max: 99_999_999.0,
-    what: "a positive integer",
+    max: f64::MAX,
 };
 
-const STATE_TYPES: [&str; 8] = [
-    "Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map",
-];
+const STATE_TYPES: [&str; 8] = ["Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map"];
 
 fn type_bit(type_name: &str) -> Option<u8> {
     Some(match type_name {
@@ -413,13 +574,6 @@ fn type_bit(type_name: &str) -> Option<u8> {
         "Fail" => FAIL,
         _ => return None,
     })
-}
-
-fn lang_name(l: QueryLanguage) -> &'static str {
-    match l {
-        QueryLanguage::JsonPath => "JSONPath",
-        QueryLanguage::Jsonata => "JSONata",
-    }
 }
 
 /// The pointer of a member.
@@ -445,62 +599,58 @@ impl Parser {
         self.diags.push(Diagnostic::schema(message, ptr));
     }
 
-    fn type_err(&mut self, field: &str, what: &str, ptr: &str) {
-        self.err(format!("The field '{field}' should be {what}"), ptr);
+    /// AWS's type error: `Expected value of type [STRING]`, at the value.
+    fn type_err(&mut self, types: &str, at: &str) {
+        self.err(format!("Expected value of type [{types}]"), at);
     }
 
     fn required(&mut self, o: &Obj, fields: &[&str], ptr: &str) -> bool {
-        let missing: Vec<&str> = fields
-            .iter()
-            .copied()
-            .filter(|f| !o.contains_key(*f))
-            .collect();
+        let missing: Vec<&str> = fields.iter().copied().filter(|f| !o.contains_key(*f)).collect();
         if missing.is_empty() {
             return true;
         }
-        self.err(
-            format!("These fields are required: [{}]", missing.join(", ")),
-            ptr,
-        );
+        self.err(format!("These fields are required: [{}]", missing.join(", ")), ptr);
         false
     }
 
-    /// Reports fields the object (of kind `bit`, in query language `lang`) does not support.
+    /// Reports fields the object (of kind `bit`, in query language `lang`) does not support:
+    /// fields of the table in table order, then unknown fields in document order. With
+    /// `lang` `None`, fields of the other query language are not reported.
     fn check_fields(
         &mut self,
         o: &Obj,
         ptr: &str,
         table: &[FieldSpec],
         bit: u8,
-        lang: QueryLanguage,
+        lang: Option<QueryLanguage>,
         extra: impl Fn(&str) -> Option<Lang>,
     ) {
-        for key in o.keys() {
-            let spec = table
-                .iter()
-                .find(|(n, bits, _)| *n == key && bits & bit != 0)
-                .map(|&(_, _, l)| l)
-                .or_else(|| extra(key));
-            let Some(field_lang) = spec else {
+        let known = table
+            .iter()
+            .filter(|(name, _, _)| o.contains_key(*name))
+            .map(|&(name, bits, l)| (name, (bits & bit != 0).then_some(l)));
+        let unknown = o
+            .keys()
+            .filter(|k| !table.iter().any(|(name, _, _)| name == k))
+            .map(|k| (k.as_str(), extra(k)));
+        let found: Vec<(&str, Option<Lang>)> = known.chain(unknown).collect();
+        for (key, field_lang) in found {
+            let Some(field_lang) = field_lang else {
                 self.err(format!("Field '{key}' is not supported"), ptr);
                 continue;
             };
-            let wrong = match (field_lang, lang) {
-                (JP, QueryLanguage::Jsonata) => Some(QueryLanguage::JsonPath),
-                (JA, QueryLanguage::JsonPath) => Some(QueryLanguage::Jsonata),
-                _ => None,
+            let (is, only) = match (field_lang, lang) {
+                (JP, Some(QueryLanguage::Jsonata)) => ("JSONata", "JSONPath"),
+                (JA, Some(QueryLanguage::JsonPath)) => ("JSONPath", "JSONata"),
+                _ => continue,
             };
-            if let Some(needed) = wrong {
-                self.err(
-                    format!(
-                        "The QueryLanguage is set to '{}', but field '{key}' is only supported \
-                         for the '{}' QueryLanguage",
-                        lang_name(lang),
-                        lang_name(needed)
-                    ),
-                    ptr,
-                );
-            }
+            self.err(
+                format!(
+                    "The QueryLanguage is set to '{is}', but field '{key}' is only supported \
+                     for the '{only}' QueryLanguage"
+                ),
+                ptr,
+            );
         }
     }
 
@@ -510,7 +660,7 @@ impl Parser {
         match o.get(key)? {
             Json::String(s) => Some(s.clone()),
             _ => {
-                self.type_err(key, "a string", &child(ptr, key));
+                self.type_err("STRING", &child(ptr, key));
                 None
             }
         }
@@ -528,7 +678,7 @@ impl Parser {
         match o.get(key)? {
             Json::Bool(b) => Some(*b),
             _ => {
-                self.type_err(key, "a boolean", &child(ptr, key));
+                self.type_err("BOOLEAN", &child(ptr, key));
                 None
             }
         }
@@ -538,7 +688,7 @@ impl Parser {
         match o.get(key)? {
             Json::Object(m) => Some(m),
             _ => {
-                self.type_err(key, "an object", &child(ptr, key));
+                self.type_err("OBJECT", &child(ptr, key));
                 None
             }
         }
@@ -553,7 +703,7 @@ impl Parser {
                 Some(a)
             }
             _ => {
-                self.type_err(key, "an array", &child(ptr, key));
+                self.type_err("ARRAY", &child(ptr, key));
                 None
             }
         }
@@ -564,11 +714,9 @@ impl Parser {
         let v = o.get(key)?;
         match v {
             Json::Object(_) => Some(v.clone()),
-            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => {
-                Some(v.clone())
-            }
+            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => Some(v.clone()),
             _ => {
-                self.type_err(key, "an object", &child(ptr, key));
+                self.type_err("OBJECT", &child(ptr, key));
                 None
             }
         }
@@ -576,8 +724,7 @@ impl Parser {
 
     /// `Assign`: an object.
     fn assign(&mut self, o: &Obj, ptr: &str) -> Option<Json> {
-        self.object(o, "Assign", ptr)
-            .map(|m| Json::Object(m.clone()))
+        self.object(o, "Assign", ptr).map(|m| Json::Object(m.clone()))
     }
 
     /// `InputPath`, `OutputPath`, `ResultPath`: absent, null or a string.
@@ -587,7 +734,7 @@ impl Parser {
             Some(Json::Null) => Nullable::Null,
             Some(Json::String(s)) => Nullable::Value(s.clone()),
             Some(_) => {
-                self.type_err(key, "a string", &child(ptr, key));
+                self.type_err("STRING", &child(ptr, key));
                 Nullable::Absent
             }
         }
@@ -595,61 +742,46 @@ impl Parser {
 
     /// Reports every pair of mutually exclusive fields both present; true if none.
     fn exclusive(&mut self, o: &Obj, fields: &[&str], ptr: &str) -> bool {
-        let present: Vec<&str> = fields
-            .iter()
-            .copied()
-            .filter(|f| o.contains_key(*f))
-            .collect();
+        let present: Vec<&str> = fields.iter().copied().filter(|f| o.contains_key(*f)).collect();
         if present.len() > 1 {
             self.err(
-                format!(
-                    "These fields cannot be used together: [{}]",
-                    present.join(", ")
-                ),
-                ptr,
+                format!("These fields cannot be used together: [{}]", present.join(", ")),
+                &child(ptr, present[0]),
             );
             return false;
         }
         true
     }
 
+    /// An enum field: AWS's `Value should be one of the following: [...]` at the value.
     fn enum_value(&mut self, o: &Obj, key: &str, values: &[&str], ptr: &str) -> Option<String> {
         let v = o.get(key)?;
+        let at = child(ptr, key);
         match v.as_str() {
             Some(s) if values.contains(&s) => Some(s.to_string()),
-            _ => {
+            Some(_) => {
                 self.err(
-                    format!(
-                        "The field '{key}' should have one of these values: [{}]",
-                        values.join(", ")
-                    ),
-                    &child(ptr, key),
+                    format!("Value should be one of the following: [{}]", values.join(", ")),
+                    &at,
                 );
+                None
+            }
+            None => {
+                self.type_err("STRING", &at);
                 None
             }
         }
     }
 
+    /// Checks a `QueryLanguage` value (errors at the field) and resolves it.
     fn query_language(&mut self, o: &Obj, ptr: &str) -> Option<QueryLanguage> {
-        self.enum_value(o, "QueryLanguage", &["JSONPath", "JSONata"], ptr)
-            .map(|s| {
-                if s == "JSONata" {
-                    QueryLanguage::Jsonata
-                } else {
-                    QueryLanguage::JsonPath
-                }
-            })
+        self.enum_value(o, "QueryLanguage", &["JSONPath", "JSONata"], ptr);
+        resolve_language(o)
     }
 
     /// Reads a number field (and its `...Path` twin): a literal, a path, or in JSONata a
     /// `{% %}` expression.
-    fn number(
-        &mut self,
-        o: &Obj,
-        spec: &NumberField,
-        ptr: &str,
-        lang: QueryLanguage,
-    ) -> Option<NumberSource> {
+    fn number(&mut self, o: &Obj, spec: &NumberField, ptr: &str, lang: QueryLanguage) -> Option<NumberSource> {
         let mut names = vec![spec.name];
         names.extend(spec.path);
         if !self.exclusive(o, &names, ptr) {
@@ -663,31 +795,23 @@ impl Parser {
         let v = o.get(spec.name)?;
         let at = child(ptr, spec.name);
         match v {
-            Json::Number(n) => {
+            Json::Number(n) if !spec.integer || n.is_i64() || n.is_u64() => {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                let integral = n.is_i64() || n.is_u64() || (f.fract() == 0.0 && !spec.integer);
-                if (spec.integer && !integral) || !(f >= spec.min && f <= spec.max) {
-                    self.err(
-                        format!(
-                            "The value of the field '{}' must be {}",
-                            spec.name, spec.what
-                        ),
-                        &at,
-                    );
-                    return None;
+                if f < spec.min {
+                    self.err(format!("Minimum value is {}", spec.min), &at);
+                    None
+                } else if f > spec.max {
+                    self.err(format!("Maximum value is {}", spec.max), &at);
+                    None
+                } else {
+                    Some(NumberSource::Literal(f))
                 }
-                Some(NumberSource::Literal(f))
             }
             Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => {
                 Some(NumberSource::Jsonata(s.clone()))
             }
             _ => {
-                let what = if spec.integer {
-                    "an integer"
-                } else {
-                    "a number"
-                };
-                self.type_err(spec.name, what, &at);
+                self.type_err(if spec.integer { "INTEGER" } else { "NUMBER" }, &at);
                 None
             }
         }
@@ -727,7 +851,7 @@ impl Parser {
             return None;
         }
         let lang = self.machine_language;
-        self.check_fields(o, &location_of(ptr), GRAPH_FIELDS, kind, lang, |_| None);
+        self.check_fields(o, &location_of(ptr), GRAPH_FIELDS, kind, Some(lang), |_| None);
         if kind != TOP {
             self.string(o, "Comment", ptr);
         }
@@ -755,14 +879,14 @@ impl Parser {
 
     fn state(&mut self, name: &str, v: &Json, ptr: &str, depth: usize) -> Option<State> {
         let Some(o) = v.as_object() else {
-            self.type_err(name, "an object", ptr);
+            self.type_err("OBJECT", ptr);
             return None;
         };
         if !self.required(o, &["Type"], ptr) {
             return None;
         }
-        let type_name = o.get("Type").and_then(Json::as_str).unwrap_or_default();
-        let Some(bit) = type_bit(type_name) else {
+        let type_name = self.string(o, "Type", ptr)?;
+        let Some(bit) = type_bit(&type_name) else {
             self.err(
                 format!(
                     "The field 'Type' should have one of these values: [{}]",
@@ -772,15 +896,23 @@ impl Parser {
             );
             return None;
         };
-        let query_language = self.query_language(o, ptr);
+        let query_language = resolve_language(o);
         let lang = query_language.unwrap_or(self.machine_language);
-        self.check_fields(o, ptr, STATE_FIELDS, bit, lang, |_| None);
+        // A JSONPath state in a JSONata machine: that is the whole answer about languages
+        // (AWS then does not report the state's other-language fields).
+        let downgrade =
+            self.machine_language == QueryLanguage::Jsonata && query_language == Some(QueryLanguage::JsonPath);
+        if downgrade {
+            self.err(
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                ptr,
+            );
+        }
+        let checked_lang = (!downgrade).then_some(lang);
+        self.check_fields(o, ptr, STATE_FIELDS, bit, checked_lang, |_| None);
+        self.query_language(o, ptr);
 
-        let transition = if bit & FLOW != 0 {
-            self.transition(o, ptr)
-        } else {
-            None
-        };
+        let transition = if bit & FLOW != 0 { self.transition(o, ptr) } else { None };
         let kind = match bit {
             TASK => self.task(o, ptr, lang),
             PARALLEL => self.parallel(o, ptr, depth),
@@ -853,7 +985,7 @@ impl Parser {
             None => None,
             Some(Json::Array(a)) => Some(a),
             Some(_) => {
-                self.type_err(key, "an array", &child(ptr, key));
+                self.type_err("ARRAY", &child(ptr, key));
                 None
             }
         }) else {
@@ -865,10 +997,7 @@ impl Parser {
             let at = elem(&base, i);
             match item.as_object() {
                 Some(h) => out.extend(one(self, h, &at, lang)),
-                None => self.err(
-                    format!("The field '{key}' should be an array of objects"),
-                    &at,
-                ),
+                None => self.err(format!("The field '{key}' should be an array of objects"), &at),
             }
         }
         out
@@ -894,15 +1023,11 @@ impl Parser {
     }
 
     fn retrier(&mut self, h: &Obj, ptr: &str, lang: QueryLanguage) -> Option<Retrier> {
-        self.check_fields(h, ptr, HANDLER_FIELDS, RETRIER, lang, |_| None);
+        self.check_fields(h, ptr, HANDLER_FIELDS, RETRIER, Some(lang), |_| None);
         let ok = self.required(h, &["ErrorEquals"], ptr);
         let error_equals = self.error_equals(h, ptr);
-        let num = |p: &mut Self, spec: &NumberField, default: f64| match p.number(
-            h,
-            spec,
-            ptr,
-            QueryLanguage::JsonPath,
-        ) {
+        let num = |p: &mut Self, spec: &NumberField, default: f64| match p.number(h, spec, ptr, QueryLanguage::JsonPath)
+        {
             Some(NumberSource::Literal(f)) => f,
             _ => default,
         };
@@ -928,7 +1053,7 @@ impl Parser {
     }
 
     fn catcher(&mut self, h: &Obj, ptr: &str, lang: QueryLanguage) -> Option<Catcher> {
-        self.check_fields(h, ptr, HANDLER_FIELDS, CATCHER, lang, |_| None);
+        self.check_fields(h, ptr, HANDLER_FIELDS, CATCHER, Some(lang), |_| None);
         let ok = self.required(h, &["ErrorEquals", "Next"], ptr);
         let error_equals = self.error_equals(h, ptr);
         let next = self.string(h, "Next", ptr);
@@ -973,11 +1098,9 @@ impl Parser {
                 }
                 Some(v.clone())
             }
-            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => {
-                Some(v.clone())
-            }
+            Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => Some(v.clone()),
             _ => {
-                self.type_err("Credentials", "an object", &at);
+                self.type_err("OBJECT", &at);
                 None
             }
         }
@@ -1002,11 +1125,7 @@ impl Parser {
         self.exclusive(o, &["ItemProcessor", "Iterator"], ptr);
         self.exclusive(o, &["ItemSelector", "Parameters"], ptr);
         let legacy_iterator = !o.contains_key("ItemProcessor") && o.contains_key("Iterator");
-        let key = if legacy_iterator {
-            "Iterator"
-        } else {
-            "ItemProcessor"
-        };
+        let key = if legacy_iterator { "Iterator" } else { "ItemProcessor" };
         if !o.contains_key(key) {
             self.err("These fields are required: [ItemProcessor]", ptr);
         }
@@ -1021,17 +1140,15 @@ impl Parser {
                     &config_at,
                     &[("Mode", 1, Both), ("ExecutionType", 1, Both)],
                     1,
-                    lang,
+                    Some(lang),
                     |_| None,
                 );
                 let mode = self.enum_value(config, "Mode", &["INLINE", "DISTRIBUTED"], &config_at);
                 distributed = mode.as_deref() == Some("DISTRIBUTED");
-                execution_type = self.enum_value(
-                    config,
-                    "ExecutionType",
-                    &["STANDARD", "EXPRESS"],
-                    &config_at,
-                );
+                if distributed {
+                    self.required(config, &["ExecutionType"], &config_at);
+                }
+                execution_type = self.enum_value(config, "ExecutionType", &["STANDARD", "EXPRESS"], &config_at);
             }
             self.graph(p, &at, PROCESSOR, depth + 1)
         });
@@ -1040,11 +1157,7 @@ impl Parser {
             Some(v @ Json::Array(_)) => Some(v.clone()),
             Some(v @ Json::String(s)) if is_jsonata_expression(s) => Some(v.clone()),
             Some(_) => {
-                self.type_err(
-                    "Items",
-                    "an array or a JSONata expression",
-                    &child(ptr, "Items"),
-                );
+                self.type_err("ARRAY, STRING", &child(ptr, "Items"));
                 None
             }
         };
@@ -1062,18 +1175,68 @@ impl Parser {
             max_concurrency: self.number(o, &MAX_CONCURRENCY, ptr, lang),
             tolerated_failure_count: self.number(o, &TOLERATED_COUNT, ptr, lang),
             tolerated_failure_percentage: self.number(o, &TOLERATED_PERCENTAGE, ptr, lang),
-            item_batcher: self
-                .object(o, "ItemBatcher", ptr)
-                .map(|m| Json::Object(m.clone())),
-            item_reader: self
-                .object(o, "ItemReader", ptr)
-                .map(|m| Json::Object(m.clone())),
-            result_writer: self
-                .object(o, "ResultWriter", ptr)
-                .map(|m| Json::Object(m.clone())),
+            item_batcher: self.map_part(o, "ItemBatcher", BATCHER, ptr, lang),
+            item_reader: self.map_part(o, "ItemReader", READER, ptr, lang),
+            result_writer: self.map_part(o, "ResultWriter", WRITER, ptr, lang),
             label: self.string(o, "Label", ptr),
         };
         Some(StateKind::Map(Box::new(fields)))
+    }
+
+    /// `ItemReader`, `ItemBatcher`, `ResultWriter` (and their `ReaderConfig`/`WriterConfig`):
+    /// checked, kept as written.
+    fn map_part(&mut self, o: &Obj, key: &str, bit: u8, ptr: &str, lang: QueryLanguage) -> Option<Json> {
+        let part = self.object(o, key, ptr)?;
+        let at = child(ptr, key);
+        self.check_fields(part, &at, MAP_PART_FIELDS, bit, Some(lang), |_| None);
+        match bit {
+            READER => {
+                self.required(part, &["Resource"], &at);
+            }
+            WRITER if part.is_empty() => self.err("Value cannot be empty", &at),
+            WRITER if part.contains_key("Resource") => {
+                let args = if lang == QueryLanguage::Jsonata {
+                    "Arguments"
+                } else {
+                    "Parameters"
+                };
+                self.required(part, &[args], &at);
+            }
+            WRITER_CONFIG => {
+                self.required(part, &["OutputType", "Transformation"], &at);
+            }
+            _ => {}
+        }
+        for &(_, field, values) in MAP_PART_ENUMS.iter().filter(|(b, _, _)| *b == bit) {
+            self.enum_value(part, field, values, &at);
+        }
+        for spec in MAP_PART_NUMBERS.iter().filter(|(b, _)| *b == bit) {
+            self.number(part, &spec.1, &at, lang);
+        }
+        if let Some(resource) = self.string(part, "Resource", &at) {
+            let allowed: &[&str] = if bit == READER {
+                &["s3:getObject", "s3:listObjectsV2"]
+            } else {
+                &["s3:putObject"]
+            };
+            let action = resource
+                .strip_prefix("arn:")
+                .and_then(|r| r.split_once(':'))
+                .and_then(|(_, r)| r.strip_prefix("states:::"));
+            if !action.is_some_and(|a| allowed.contains(&a)) {
+                self.err(unrecognized_resource_message(&resource), &child(&at, "Resource"));
+            }
+        }
+        self.template(part, "Parameters", &at, QueryLanguage::JsonPath);
+        self.template(part, "Arguments", &at, QueryLanguage::Jsonata);
+        self.template(part, "BatchInput", &at, lang);
+        if bit == READER {
+            self.map_part(part, "ReaderConfig", READER_CONFIG, &at, lang);
+        }
+        if bit == WRITER {
+            self.map_part(part, "WriterConfig", WRITER_CONFIG, &at, lang);
+        }
+        Some(Json::Object(part.clone()))
     }
 
     fn wait(&mut self, o: &Obj, ptr: &str, lang: QueryLanguage) -> Option<StateKind> {
@@ -1082,10 +1245,7 @@ impl Parser {
             return None;
         }
         if !FIELDS.iter().any(|f| o.contains_key(*f)) {
-            self.err(
-                format!("One of these fields is required: [{}]", FIELDS.join(", ")),
-                ptr,
-            );
+            self.err(format!("One of these fields is required: [{}]", FIELDS.join(", ")), ptr);
             return None;
         }
         let for_ = if o.contains_key("Seconds") {
@@ -1128,7 +1288,7 @@ impl Parser {
     }
 
     fn top_rule(&mut self, r: &Obj, ptr: &str, lang: QueryLanguage) -> Option<ChoiceRule> {
-        self.check_fields(r, ptr, RULE_FIELDS, TOP_RULE, lang, |k| {
+        self.check_fields(r, ptr, RULE_FIELDS, TOP_RULE, Some(lang), |k| {
             comparison_of(k).map(|_| JP)
         });
         let ok = self.required(r, &["Next"], ptr);
@@ -1157,11 +1317,7 @@ impl Parser {
             v @ Json::Bool(_) => Some(Condition::Jsonata(v.clone())),
             v @ Json::String(s) if is_jsonata_expression(s) => Some(Condition::Jsonata(v.clone())),
             _ => {
-                self.type_err(
-                    "Condition",
-                    "a boolean or a JSONata expression",
-                    &child(ptr, "Condition"),
-                );
+                self.type_err("BOOLEAN, STRING", &child(ptr, "Condition"));
                 None
             }
         }
@@ -1178,14 +1334,9 @@ impl Parser {
             return None;
         }
         if depth > 0 {
-            self.check_fields(
-                r,
-                ptr,
-                RULE_FIELDS,
-                NESTED_RULE,
-                QueryLanguage::JsonPath,
-                |k| comparison_of(k).map(|_| JP),
-            );
+            self.check_fields(r, ptr, RULE_FIELDS, NESTED_RULE, Some(QueryLanguage::JsonPath), |k| {
+                comparison_of(k).map(|_| JP)
+            });
         }
         let mut kinds: Vec<&str> = ["And", "Or", "Not"]
             .into_iter()
@@ -1205,10 +1356,7 @@ impl Parser {
                 );
             } else {
                 self.err(
-                    format!(
-                        "These fields cannot be used together: [{}]",
-                        kinds.join(", ")
-                    ),
+                    format!("These fields cannot be used together: [{}]", kinds.join(", ")),
                     ptr,
                 );
             }
@@ -1223,10 +1371,7 @@ impl Parser {
                     let at = elem(&base, i);
                     match s.as_object() {
                         Some(sub) => subs.extend(self.condition(sub, &at, depth + 1)),
-                        None => self.err(
-                            format!("The field '{k}' should be an array of objects"),
-                            &at,
-                        ),
+                        None => self.err(format!("The field '{k}' should be an array of objects"), &at),
                     }
                 }
                 if subs.len() != items.len() {
@@ -1250,18 +1395,14 @@ impl Parser {
                 }
                 let variable = self.string(r, "Variable", ptr)?;
                 let operand = r.get(key.as_str())?;
-                let expected = if is_path {
-                    "a string"
-                } else {
-                    operand_type(op)
-                };
+                let expected = if is_path { "STRING" } else { operand_type(op) };
                 let fits = match expected {
-                    "a string" => operand.is_string(),
-                    "a number" => operand.is_number(),
+                    "STRING" => operand.is_string(),
+                    "NUMBER" => operand.is_number(),
                     _ => operand.is_boolean(),
                 };
                 if !fits {
-                    self.type_err(key, expected, &child(ptr, key));
+                    self.type_err(expected, &child(ptr, key));
                     return None;
                 }
                 Some(Condition::Compare {
@@ -1273,6 +1414,23 @@ impl Parser {
             }
         }
     }
+}
+
+/// AWS's message for a resource it does not recognise.
+pub(crate) fn unrecognized_resource_message(resource: &str) -> String {
+    format!(
+        "The resource provided {resource} is not recognized. The value is not a valid resource \
+         ARN, or the resource is not available in this region."
+    )
+}
+
+/// The language a `QueryLanguage` field selects, as AWS resolves it: JSONPath only for
+/// exactly `"JSONPath"`, JSONata for any other value present, `None` when absent.
+fn resolve_language(o: &Obj) -> Option<QueryLanguage> {
+    Some(match o.get("QueryLanguage")?.as_str() {
+        Some("JSONPath") => QueryLanguage::JsonPath,
+        _ => QueryLanguage::Jsonata,
+    })
 }
 
 /// The JSON type a literal operand of `op` must have, as message words.
@@ -1289,12 +1447,152 @@ fn operand_type(op: Comparison) -> &'static str {
         | C::TimestampLessThan
         | C::TimestampGreaterThan
         | C::TimestampLessThanEquals
-        | C::TimestampGreaterThanEquals => "a string",
+        | C::TimestampGreaterThanEquals => "STRING",
         C::NumericEquals
         | C::NumericLessThan
         | C::NumericGreaterThan
         | C::NumericLessThanEquals
-        | C::NumericGreaterThanEquals => "a number",
-        _ => "a boolean",
+        | C::NumericGreaterThanEquals => "NUMBER",
+        _ => "BOOLEAN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_error(text: &str) -> String {
+        let d = parse_definition(text).unwrap_err();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, codes::INVALID_JSON_DESCRIPTION);
+        d[0].message.clone()
+    }
+
+    #[test]
+    fn jackson_like_messages() {
+        assert_eq!(
+            json_error("not a definition"),
+            "Unrecognized token 'not': was expecting (JSON String, Number, Array, Object or token \
+             'null', 'true' or 'false')\n at [Source: (String)\"not a definition\"; line: 1, column: 4]"
+        );
+        assert_eq!(
+            json_error("{"),
+            "Unexpected end-of-input: expected close marker for Object (start marker at [Source: \
+             (String)\"{\"; line: 1, column: 1])\n at [Source: (String)\"{\"; line: 1, column: 2]"
+        );
+        assert_eq!(
+            json_error("{\"a\" 1}"),
+            "Unexpected character ('1' (code 49)): was expecting a colon to separate field name \
+             and value\n at [Source: (String)\"{\"a\" 1}\"; line: 1, column: 7]"
+        );
+        assert!(json_error("{\"a\":1,}")
+            .starts_with("Unexpected character ('}' (code 125)): was expecting double-quote to start field name"));
+        assert!(
+            json_error("\"abc").starts_with("Unexpected end-of-input: was expecting closing quote for a string value")
+        );
+        assert!(json_error("{\"a\":\"x\\qy\"}").starts_with("Unrecognized character escape 'q'"));
+        assert!(json_error("[\"a\nb\"]").starts_with("Illegal unquoted character ((CTRL-CHAR, code 10))"));
+        let long = format!("{{\"a\":\"{}\" x", "y".repeat(600));
+        assert!(json_error(&long).contains("\"[truncated 109 chars]; line: 1, column: "));
+    }
+
+    #[test]
+    fn map_parameters_become_the_item_selector() {
+        let m = parse_definition(
+            r#"{"StartAt":"M","States":{"M":{"Type":"Map","Parameters":{"a.$":"$$.Map.Item.Value"},
+            "Iterator":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}"#,
+        )
+        .unwrap();
+        let s = &m.graph.states[0];
+        assert!(s.parameters.is_none());
+        let StateKind::Map(map) = &s.kind else {
+            panic!("not a map")
+        };
+        assert!(map.legacy_iterator);
+        assert_eq!(map.item_selector, Some(serde_json::json!({"a.$": "$$.Map.Item.Value"})));
+        assert_eq!(map.processor.pointer, "/States/M/Iterator");
+        assert_eq!(map.processor.states[0].pointer, "/States/M/Iterator/States/P");
+    }
+
+    #[test]
+    fn reads_every_kind_of_field() {
+        let m = parse_definition(
+            r#"{"Comment":"c","Version":"1.0","TimeoutSeconds":30,"StartAt":"T","States":{
+            "T":{"Type":"Task","Resource":"r","TimeoutSecondsPath":"$.t","HeartbeatSeconds":5,
+                 "InputPath":null,"ResultPath":"$.r","Credentials":{"RoleArn":"x"},
+                 "Retry":[{"ErrorEquals":["E"],"IntervalSeconds":2,"MaxAttempts":0,"BackoffRate":1.5,
+                           "MaxDelaySeconds":10,"JitterStrategy":"FULL","Comment":"rc"}],
+                 "Catch":[{"ErrorEquals":["States.ALL"],"Next":"C","ResultPath":null}],"Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"And":[{"Variable":"$.a","NumericGreaterThanPath":"$.b"},
+                 {"Not":{"Variable":"$.s","StringMatches":"a*"}}],"Next":"W"}],"Default":"F"},
+            "W":{"Type":"Wait","SecondsPath":"$.w","Next":"F"},
+            "F":{"Type":"Fail","ErrorPath":"$.e","Cause":"because"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.timeout_seconds, Some(30));
+        assert_eq!(m.version.as_deref(), Some("1.0"));
+        let t = &m.graph.states[0];
+        assert_eq!(t.input_path, Nullable::Null);
+        assert_eq!(t.output_path, Nullable::Absent);
+        assert_eq!(t.result_path, Nullable::Value("$.r".into()));
+        assert_eq!(t.transition, Some(Transition::Next("C".into())));
+        let StateKind::Task(task) = &t.kind else {
+            panic!("not a task")
+        };
+        assert_eq!(task.timeout, Some(NumberSource::Path("$.t".into())));
+        assert_eq!(task.heartbeat, Some(NumberSource::Literal(5.0)));
+        let r = &t.retry[0];
+        assert_eq!((r.interval_seconds, r.max_attempts, r.backoff_rate), (2.0, 0, 1.5));
+        assert_eq!(r.max_delay_seconds, Some(10.0));
+        assert!(r.jitter_full);
+        assert_eq!(r.pointer, "/States/T/Retry[0]");
+        assert_eq!(t.catch[0].result_path, Nullable::Null);
+        assert_eq!(t.catch[0].pointer, "/States/T/Catch[0]");
+        let StateKind::Choice { choices, default } = &m.graph.states[1].kind else {
+            panic!("not a choice")
+        };
+        assert_eq!(default.as_deref(), Some("F"));
+        assert_eq!(choices[0].pointer, "/States/C/Choices[0]");
+        let Condition::And(parts) = &choices[0].condition else {
+            panic!("not And")
+        };
+        assert!(matches!(
+            &parts[0],
+            Condition::Compare {
+                op: Comparison::NumericGreaterThan,
+                operand_is_path: true,
+                ..
+            }
+        ));
+        assert!(matches!(&parts[1], Condition::Not(_)));
+        assert!(matches!(
+            m.graph.states[2].kind,
+            StateKind::Wait(WaitFor::Seconds(NumberSource::Path(_)))
+        ));
+        let StateKind::Fail(f) = &m.graph.states[3].kind else {
+            panic!("not a fail")
+        };
+        assert_eq!(f.error_path.as_deref(), Some("$.e"));
+        assert_eq!(f.cause.as_deref(), Some("because"));
+    }
+
+    #[test]
+    fn reports_all_problems_at_once() {
+        let d = parse_definition(
+            r#"{"StartAt":"A","Bogus":1,"States":{"A":{"Type":"Pass","End":"yes"},
+            "B":{"Type":"Task","End":true},"C":{"Type":"Wait","Seconds":1,"Timestamp":"x","End":true}}}"#,
+        )
+        .unwrap_err();
+        let got: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "SCHEMA_VALIDATION_FAILED: Field 'Bogus' is not supported at /",
+                "SCHEMA_VALIDATION_FAILED: Expected value of type [BOOLEAN] at /States/A/End",
+                "SCHEMA_VALIDATION_FAILED: One of these fields is required: [Next, End] at /States/A",
+                "SCHEMA_VALIDATION_FAILED: These fields are required: [Resource] at /States/B",
+                "SCHEMA_VALIDATION_FAILED: These fields cannot be used together: [Seconds, Timestamp] at /States/C/Seconds",
+            ]
+        );
     }
 }

@@ -2,16 +2,18 @@
 //! diagnostics (`ValidateStateMachineDefinition` / `CreateStateMachine`).
 //!
 //! [`crate::parse`] has already checked each field on its own (types, required and
-//! unsupported fields, enums, ranges, exclusive pairs). This module checks transitions and
-//! reachability in every block, state names, query-language nesting, error-handler shapes,
-//! literal timestamps, Task resources and the EXPRESS restrictions. The syntax of paths,
+//! unsupported fields, enums, ranges, exclusive pairs, fields of the other query language, a
+//! JSONPath state in a JSONata machine, a state name repeated in one `States` object). This
+//! module checks transitions, reachability and the terminal state, state names machine-wide,
+//! `States.ALL` in error handlers, literal Wait timestamps, Task resources (recognised
+//! integrations, heartbeat below timeout) and the EXPRESS restrictions. The syntax of paths,
 //! templates, intrinsic calls and JSONata expressions is the compiler's.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{codes, Diagnostic};
 use crate::model::{
-    Graph, MachineType, QueryLanguage, State, StateKind, StateMachine, Transition, WaitFor,
+    Graph, MachineType, NumberSource, QueryLanguage, State, StateKind, StateMachine, Transition, WaitFor,
 };
 use crate::parse::{is_jsonata_expression, parse_definition};
 
@@ -23,10 +25,7 @@ pub const MAX_STATE_NAME_CHARS: usize = 80;
 pub fn validate_text(text: &str, ty: MachineType) -> Result<StateMachine, Vec<Diagnostic>> {
     let machine = parse_definition(text)?;
     let diags = validate(&machine, ty);
-    if diags
-        .iter()
-        .any(|d| d.severity == crate::diagnostic::Severity::Error)
-    {
+    if diags.iter().any(|d| d.severity == crate::diagnostic::Severity::Error) {
         Err(diags)
     } else {
         Ok(machine)
@@ -42,7 +41,7 @@ pub fn validate(machine: &StateMachine, ty: MachineType) -> Vec<Diagnostic> {
         transitions: Vec::new(),
         ty,
         machine_language: machine.default_language(),
-        names: HashMap::new(),
+        names: HashSet::new(),
     };
     v.graph(&machine.graph);
     v.diags.append(&mut v.transitions);
@@ -56,7 +55,7 @@ struct Validator<'m> {
     ty: MachineType,
     machine_language: QueryLanguage,
     /// Every state name seen so far, machine-wide.
-    names: HashMap<&'m str, &'m str>,
+    names: HashSet<&'m str>,
 }
 
 impl<'m> Validator<'m> {
@@ -72,8 +71,7 @@ impl<'m> Validator<'m> {
     }
 
     fn state(&mut self, s: &'m State) {
-        if let Some(first) = self.names.insert(&s.name, &s.pointer) {
-            let _ = first;
+        if !self.names.insert(&s.name) {
             self.diags.push(Diagnostic::error(
                 codes::DUPLICATE_STATE_NAME,
                 format!("Duplicate State name: {}", s.name),
@@ -90,27 +88,25 @@ impl<'m> Validator<'m> {
                 Some(s.pointer.clone()),
             ));
         }
-        if self.machine_language == QueryLanguage::Jsonata
-            && s.query_language == Some(QueryLanguage::JsonPath)
-        {
-            self.schema(
-                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
-                &s.pointer,
-            );
-        }
         let lang = s.language(self.machine_language);
-        let retry_lists = s
-            .retry
-            .iter()
-            .map(|r| (&r.error_equals, r.pointer.as_str()));
+        let retry_lists = s.retry.iter().map(|r| (&r.error_equals, r.pointer.as_str()));
         self.error_lists(retry_lists.collect());
-        let catch_lists = s
-            .catch
-            .iter()
-            .map(|c| (&c.error_equals, c.pointer.as_str()));
+        let catch_lists = s.catch.iter().map(|c| (&c.error_equals, c.pointer.as_str()));
         self.error_lists(catch_lists.collect());
         match &s.kind {
-            StateKind::Task(t) => self.resource(&t.resource, &format!("{}/Resource", s.pointer)),
+            StateKind::Task(t) => {
+                self.resource(&t.resource, &format!("{}/Resource", s.pointer));
+                if let (Some(NumberSource::Literal(timeout)), Some(NumberSource::Literal(beat))) =
+                    (&t.timeout, &t.heartbeat)
+                {
+                    if beat >= timeout {
+                        self.schema(
+                            "HeartbeatSeconds must be smaller than TimeoutSeconds",
+                            &format!("{}/HeartbeatSeconds", s.pointer),
+                        );
+                    }
+                }
+            }
             StateKind::Wait(WaitFor::Timestamp(ts)) => {
                 let literal = lang == QueryLanguage::JsonPath || !is_jsonata_expression(ts);
                 if literal && !is_rfc3339(ts) {
@@ -139,10 +135,7 @@ impl<'m> Validator<'m> {
             }
             let at = format!("{ptr}/ErrorEquals");
             if names.len() > 1 {
-                self.schema(
-                    "'States.ALL' must appear alone in an 'ErrorEquals' array",
-                    &at,
-                );
+                self.schema("'States.ALL' must appear alone in an 'ErrorEquals' array", &at);
             } else if i + 1 != count {
                 self.schema(
                     "The error handler with 'States.ALL' in its 'ErrorEquals' must be the last one",
@@ -177,12 +170,7 @@ impl<'m> Validator<'m> {
 
     /// Transition targets, terminal states and reachability inside one block.
     fn transitions_of(&mut self, g: &'m Graph) {
-        let index: HashMap<&str, usize> = g
-            .states
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect();
+        let index: HashMap<&str, usize> = g.states.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         let missing = |target: &str, at: String| {
             Diagnostic::error(
                 codes::MISSING_TRANSITION_TARGET,
@@ -203,11 +191,12 @@ impl<'m> Validator<'m> {
                 }
             }
         }
+        // AWS checks for a terminal state at the top level only; when there is none it does
+        // not report unreachable states either.
         let has_terminal = g.states.iter().any(|s| {
-            matches!(s.kind, StateKind::Succeed | StateKind::Fail(_))
-                || s.transition == Some(Transition::End)
+            matches!(s.kind, StateKind::Succeed | StateKind::Fail(_)) || s.transition == Some(Transition::End)
         });
-        if !has_terminal {
+        if !has_terminal && g.pointer.is_empty() {
             self.transitions.push(Diagnostic::error(
                 codes::MISSING_END_STATE,
                 "Workflow has no terminal state",
@@ -216,11 +205,7 @@ impl<'m> Validator<'m> {
             return;
         }
         let mut seen: HashSet<usize> = HashSet::new();
-        let mut stack: Vec<usize> = index
-            .get(g.start_at.as_str())
-            .copied()
-            .into_iter()
-            .collect();
+        let mut stack: Vec<usize> = index.get(g.start_at.as_str()).copied().into_iter().collect();
         while let Some(i) = stack.pop() {
             if seen.insert(i) {
                 stack.extend(edges[i].iter().copied().filter(|j| !seen.contains(j)));
@@ -261,21 +246,14 @@ fn targets(s: &State) -> Vec<(&str, String)> {
 /// Whether `resource` is an activity ARN (`arn:<partition>:states:<region>:<account>:activity:<name>`).
 pub fn is_activity_arn(resource: &str) -> bool {
     let parts: Vec<&str> = resource.splitn(7, ':').collect();
-    parts.len() == 7
-        && parts[0] == "arn"
-        && parts[2] == "states"
-        && !parts[3].is_empty()
-        && parts[5] == "activity"
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && !parts[3].is_empty() && parts[5] == "activity"
 }
 
 /// The optimised service integrations (`arn:<partition>:states:::<service>:<action>`) whose
 /// action list is known; an action outside its service's list is not a recognised resource.
 /// Services not listed here (and `aws-sdk:*`) are accepted as written.
 const INTEGRATIONS: &[(&str, &[&str])] = &[
-    (
-        "dynamodb",
-        &["getItem", "putItem", "updateItem", "deleteItem"],
-    ),
+    ("dynamodb", &["getItem", "putItem", "updateItem", "deleteItem"]),
     ("lambda", &["invoke"]),
     ("sns", &["publish"]),
     ("sqs", &["sendMessage"]),
@@ -319,10 +297,7 @@ fn unrecognized_resource(resource: &str) -> Option<String> {
     if actions.contains(&action) {
         return None;
     }
-    Some(format!(
-        "The resource provided {resource} is not recognized. The value is not a valid resource \
-         ARN, or the resource is not available in this region."
-    ))
+    Some(crate::parse::unrecognized_resource_message(resource))
 }
 
 /// Whether `s` is a timestamp in the profile Step Functions accepts: RFC 3339
@@ -332,10 +307,9 @@ pub fn is_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = |from: usize, n: usize| -> Option<u32> {
         let part = b.get(from..from + n)?;
-        part.iter().all(u8::is_ascii_digit).then(|| {
-            part.iter()
-                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
-        })
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
     };
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
@@ -419,9 +393,7 @@ mod tests {
 
     #[test]
     fn activity_arns_and_resources() {
-        assert!(is_activity_arn(
-            "arn:aws:states:us-east-1:000000000000:activity:x"
-        ));
+        assert!(is_activity_arn("arn:aws:states:us-east-1:000000000000:activity:x"));
         assert!(!is_activity_arn("arn:aws:states:::lambda:invoke"));
         assert!(unrecognized_resource("arn:aws:states:::dynamodb:query").is_some());
         assert!(unrecognized_resource("arn:aws:states:::dynamodb:getItem").is_none());

@@ -83,8 +83,7 @@ fn run_case(case: &Json) -> Result<Option<String>, String> {
     let mut definition = case["definition"].clone();
     // A TestState single-state definition: AWS reports it as the state `StateName`.
     if api == "TestState" && definition.get("Type").is_some() {
-        definition =
-            serde_json::json!({"StartAt": "StateName", "States": {"StateName": definition}});
+        definition = serde_json::json!({"StartAt": "StateName", "States": {"StateName": definition}});
     }
     let text = match &definition {
         Json::String(s) => s.clone(),
@@ -99,10 +98,7 @@ fn run_case(case: &Json) -> Result<Option<String>, String> {
         Err(d) => d,
     };
     if api == "ValidateStateMachineDefinition" {
-        let want = expected["diagnostics"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let want = expected["diagnostics"].as_array().cloned().unwrap_or_default();
         let same = want.len() == diags.len()
             && want.iter().zip(&diags).all(|(w, d)| {
                 w["severity"].as_str() == Some(d.severity.as_str())
@@ -122,27 +118,16 @@ fn run_case(case: &Json) -> Result<Option<String>, String> {
     let parsed = &expected["parsed"];
     let tokens: Vec<String> = expected["masked_tokens"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     let first = diags
         .first()
         .ok_or_else(|| format!("{name}: no diagnostic, expected {parsed}"))?;
     let ok = parsed["code"].as_str() == Some(first.code)
-        && matches_masked(
-            parsed["message"].as_str().unwrap_or(""),
-            &first.message,
-            &tokens,
-        )
+        && matches_masked(parsed["message"].as_str().unwrap_or(""), &first.message, &tokens)
         && parsed["location"].as_str() == first.location.as_deref();
     if !ok {
-        return Err(format!(
-            "{name}: expected {parsed}\n    got {}",
-            show(&diags)
-        ));
+        return Err(format!("{name}: expected {parsed}\n    got {}", show(&diags)));
     }
     // The whole CreateStateMachine message, when only this error is reported.
     if diags.len() == 1 {
@@ -169,8 +154,7 @@ fn invalid_definitions_match_aws() {
     let (mut passed, mut skipped, mut xfailed) = (0, 0, 0);
     let mut failures = Vec::new();
     for path in &paths {
-        let case: Json = serde_json::from_str(&std::fs::read_to_string(path).expect("readable"))
-            .expect("case is JSON");
+        let case: Json = serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("case is JSON");
         let name = case["name"].as_str().unwrap_or("?").to_string();
         let xfail = EXPECTED_FAILURES.iter().find(|(n, _)| *n == name);
         match (run_case(&case), xfail) {
@@ -179,9 +163,7 @@ fn invalid_definitions_match_aws() {
                 eprintln!("skipped {name}: {reason}");
             }
             (Ok(None), None) => passed += 1,
-            (Ok(None), Some(_)) => failures.push(format!(
-                "{name} now passes: remove it from EXPECTED_FAILURES"
-            )),
+            (Ok(None), Some(_)) => failures.push(format!("{name} now passes: remove it from EXPECTED_FAILURES")),
             (Err(e), Some((_, reason))) => {
                 xfailed += 1;
                 eprintln!("expected failure {name} ({reason}):\n    {e}");

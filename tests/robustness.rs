@@ -1,0 +1,202 @@
+//! No input makes the parser, the validator or the location mapper panic, and every
+//! location a diagnostic gives names a place in the definition text.
+//!
+//! The inputs are the corpus definitions with deterministic mutations (fields removed, values
+//! replaced by values of every JSON type), deeply nested texts and arbitrary byte soup.
+
+use std::path::PathBuf;
+
+use quickstep::diagnostic::line_col;
+use quickstep::model::MachineType;
+use quickstep::validate_text;
+use serde_json::{json, Value as Json};
+
+fn shared_dir() -> PathBuf {
+    std::env::var_os("QUICKSTEP_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+}
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn replacements() -> Vec<Json> {
+    vec![
+        Json::Null,
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(1.5),
+        json!(""),
+        json!("x"),
+        json!("{% 1 %}"),
+        json!("$.a"),
+        json!([]),
+        json!({}),
+        json!([{}]),
+        json!({"StartAt": "x", "States": {}}),
+        json!("arn:aws:states:::dynamodb:query"),
+    ]
+}
+
+/// Counts the object members and array elements of a value (the places a mutation can hit).
+fn count_slots(v: &Json) -> usize {
+    match v {
+        Json::Object(m) => m.len() + m.values().map(count_slots).sum::<usize>(),
+        Json::Array(a) => a.len() + a.iter().map(count_slots).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+/// Applies `f` to the `target`-th slot (depth-first); returns true once applied.
+fn mutate(v: &mut Json, target: &mut usize, f: &mut dyn FnMut(&mut Json, Option<&str>)) -> bool {
+    match v {
+        Json::Object(m) => {
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                if *target == 0 {
+                    f(v, Some(&k));
+                    return true;
+                }
+                *target -= 1;
+                if let Some(child) = v.get_mut(&k) {
+                    if mutate(child, target, f) {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        Json::Array(a) => {
+            for child in a.iter_mut() {
+                if *target == 0 {
+                    *child = Json::Null;
+                    return true;
+                }
+                *target -= 1;
+                if mutate(child, target, f) {
+                    return true;
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+fn check(text: &str) {
+    for ty in [MachineType::Standard, MachineType::Express] {
+        if let Err(diags) = validate_text(text, ty) {
+            assert!(!diags.is_empty());
+            for d in &diags {
+                let _ = d.to_string();
+                if let Some(loc) = d.location.as_deref() {
+                    assert!(
+                        line_col(text, loc).is_some(),
+                        "location {loc} of {d} not found in {text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn mutated_corpus_definitions_never_panic() {
+    let dir = shared_dir().join("conformance/cases");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    let values = replacements();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut runs = 0;
+    for path in paths.iter().step_by(3) {
+        let case: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let definition = &case["definition"];
+        let slots = count_slots(definition);
+        for _ in 0..12 {
+            let mut def = definition.clone();
+            let mut target = rng.below(slots);
+            let choice = rng.below(values.len() + 1);
+            mutate(&mut def, &mut target, &mut |obj, key| {
+                if let (Some(key), Json::Object(m)) = (key, obj) {
+                    if choice == values.len() {
+                        m.shift_remove(key);
+                    } else if let Some(slot) = m.get_mut(key) {
+                        *slot = values[choice].clone();
+                    }
+                }
+            });
+            check(&serde_json::to_string_pretty(&def).unwrap());
+            runs += 1;
+        }
+    }
+    assert!(runs > 1000);
+}
+
+#[test]
+fn odd_texts_never_panic() {
+    let mut texts: Vec<String> = vec![
+        "[".repeat(100_000),
+        "{\"a\":".repeat(50_000),
+        format!(
+            "{{\"StartAt\":\"N\",\"States\":{{\"N\":{{\"Type\":\"Choice\",\"Choices\":[{}{{\"Variable\":\"$.a\",\"IsNull\":true}}{}],\"Default\":\"N\"}}}}}}",
+            "{\"Not\":".repeat(60),
+            "}".repeat(60)
+        ),
+        "\u{0}\u{1}\u{7f}".to_string(),
+        "{\"StartAt\":\"é\",\"States\":{\"é\":{\"Type\":\"Succeed\"}}}".to_string(),
+        "{\"StartAt\":1,\"States\":[]}".to_string(),
+        "{\"StartAt\":\"A\",\"States\":{\"A\":1,\"B\":[],\"C\":{}}}".to_string(),
+    ];
+    let mut rng = Rng(42);
+    let alphabet: Vec<char> = "{}[]:,\"\\ aeS1-.%$tnrul\n".chars().collect();
+    for _ in 0..2000 {
+        let len = rng.below(60);
+        texts.push((0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect());
+    }
+    for text in &texts {
+        check(text);
+        for loc in [
+            "/",
+            "/States",
+            "/States/A/Choices[0]/Next",
+            "/a[9999999999999999999999]",
+        ] {
+            let _ = line_col(text, loc);
+        }
+    }
+}
+
+#[test]
+fn deeply_nested_blocks_are_bounded() {
+    // A Parallel nested far deeper than any real definition, built as a value (no JSON
+    // text depth limit applies).
+    let mut v = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    for _ in 0..200 {
+        v = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [v], "End": true}}});
+    }
+    let result = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || quickstep::parse_definition_value(&v).map(|_| ()))
+        .unwrap()
+        .join()
+        .expect("no panic or stack overflow");
+    let diags = result.unwrap_err();
+    assert_eq!(diags[0].code, "TOO_DEEPLY_NESTED");
+}
