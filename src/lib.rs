@@ -9,4 +9,5 @@ pub mod intrinsics;
 pub mod model;
 pub mod path;
 pub mod scope;
+pub mod template;
 pub mod value;
