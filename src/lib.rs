@@ -10,4 +10,5 @@ pub mod model;
 pub mod path;
 pub mod scope;
 pub mod template;
+pub mod timestamp;
 pub mod value;
