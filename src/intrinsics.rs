@@ -193,11 +193,7 @@ impl Intrinsic {
 
     /// Parses a call such as `States.Format('{}', $.x)`; literals go into `consts`.
     pub fn parse(text: &str, consts: &mut Constants) -> Result<Intrinsic, IntrinsicSyntaxError> {
-        let mut p = CallParser {
-            text,
-            pos: 0,
-            consts,
-        };
+        let mut p = CallParser { text, pos: 0, consts };
         let call = p.call(0)?;
         p.ws();
         if p.pos != text.len() {
@@ -220,11 +216,7 @@ impl Intrinsic {
     }
 
     /// Evaluates the call; results live in `arena`.
-    pub fn eval<'a>(
-        &self,
-        arena: &'a Arena,
-        scope: &Scope<'a>,
-    ) -> Result<Value<'a>, IntrinsicError> {
+    pub fn eval<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, IntrinsicError> {
         eval_call(&self.call, arena, scope)
     }
 }
@@ -274,8 +266,8 @@ impl CallParser<'_, '_> {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
             .unwrap_or(self.rest().len());
         let name = &self.rest()[..len];
-        let func = Func::from_name(name)
-            .ok_or_else(|| self.error(&format!("'{name}' is not an intrinsic function")))?;
+        let func =
+            Func::from_name(name).ok_or_else(|| self.error(&format!("'{name}' is not an intrinsic function")))?;
         self.pos += len;
         self.ws();
         if self.peek() != Some('(') {
@@ -329,12 +321,10 @@ impl CallParser<'_, '_> {
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 let len = self
                     .rest()
-                    .find(|c: char| {
-                        !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
-                    })
+                    .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
                     .unwrap_or(self.rest().len());
-                let n: serde_json::Value = serde_json::from_str(&self.rest()[..len])
-                    .map_err(|_| self.error("invalid number"))?;
+                let n: serde_json::Value =
+                    serde_json::from_str(&self.rest()[..len]).map_err(|_| self.error("invalid number"))?;
                 self.pos += len;
                 Ok(Arg::Literal(self.consts.json(&n)))
             }
@@ -426,11 +416,7 @@ fn path_len(s: &str) -> usize {
     s.len()
 }
 
-fn eval_call<'a>(
-    call: &Call,
-    arena: &'a Arena,
-    scope: &Scope<'a>,
-) -> Result<Value<'a>, IntrinsicError> {
+fn eval_call<'a>(call: &Call, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, IntrinsicError> {
     let mut args: smallvec::SmallVec<[Value<'a>; 4]> = smallvec::SmallVec::new();
     for arg in call.args.iter() {
         args.push(match arg {
@@ -483,11 +469,7 @@ fn java_round(f: f64) -> f64 {
     }
 }
 
-fn apply<'a>(
-    call: &Call,
-    args: &[Value<'a>],
-    arena: &'a Arena,
-) -> Result<Value<'a>, IntrinsicError> {
+fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<'a>, IntrinsicError> {
     let func = call.func;
     match func {
         Func::Format => {
@@ -623,9 +605,7 @@ fn apply<'a>(
                 .map_err(|e| failure(func, e))?;
             buf.truncate(n);
             let bytes = buf.into_bump_slice();
-            Ok(Value::String(
-                std::str::from_utf8(bytes).unwrap_or_default(),
-            ))
+            Ok(Value::String(std::str::from_utf8(bytes).unwrap_or_default()))
         }
         Func::Base64Decode => {
             arity(func, args, 1, 1)?;
@@ -633,8 +613,7 @@ fn apply<'a>(
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(s.trim_end())
                 .map_err(|_| failure(func, "the argument is not valid Base64"))?;
-            let text = String::from_utf8(decoded)
-                .map_err(|_| failure(func, "the decoded data is not UTF-8 text"))?;
+            let text = String::from_utf8(decoded).map_err(|_| failure(func, "the decoded data is not UTF-8 text"))?;
             Ok(Value::String(arena.alloc_str(&text)))
         }
         Func::Hash => {
@@ -653,9 +632,7 @@ fn apply<'a>(
             let digest = hash(algorithm, data.as_bytes()).ok_or_else(|| {
                 failure(
                     func,
-                    format_args!(
-                        "the algorithm '{algorithm}' is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"
-                    ),
+                    format_args!("the algorithm '{algorithm}' is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"),
                 )
             })?;
             Ok(Value::String(hex(&digest, arena)))
@@ -682,9 +659,7 @@ fn apply<'a>(
             if end < start {
                 return Err(failure(func, "the end must not be less than the start"));
             }
-            let span = u64::try_from(end - start)
-                .unwrap_or(u64::MAX)
-                .saturating_add(1);
+            let span = u64::try_from(end - start).unwrap_or(u64::MAX).saturating_add(1);
             let r = match args.get(2) {
                 Some(seed) => {
                     let seed = bound(*seed, "seed")?;
@@ -898,10 +873,7 @@ fn uuid_v4(arena: &Arena) -> &str {
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let text = hex(&bytes, arena);
     let mut out = BumpString::with_capacity_in(36, arena);
-    for (i, part) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)]
-        .iter()
-        .enumerate()
-    {
+    for (i, part) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)].iter().enumerate() {
         if i > 0 {
             out.push('-');
         }
@@ -922,8 +894,7 @@ mod tests {
         let arena = Arena::new();
         let text = arena.alloc_str(input);
         let v = parse(&arena, text).unwrap();
-        f.eval(&arena, &Scope::of_input(v))
-            .map(|v| v.to_json_string())
+        f.eval(&arena, &Scope::of_input(v)).map(|v| v.to_json_string())
     }
 
     fn ok(call: &str, input: &str) -> String {
@@ -943,27 +914,18 @@ mod tests {
     #[test]
     fn format() {
         assert_eq!(
-            ok(
-                "States.Format('a{}b{}c', $.x, $.y)",
-                r#"{"x":1.1,"y":null}"#
-            ),
+            ok("States.Format('a{}b{}c', $.x, $.y)", r#"{"x":1.1,"y":null}"#),
             r#""a1.1bnullc""#
         );
         assert_eq!(
-            ok(
-                "States.Format('fst={}.', $.x)",
-                r#"{"x":{"Arg1":1,"Arg2":[]}}"#
-            ),
+            ok("States.Format('fst={}.', $.x)", r#"{"x":{"Arg1":1,"Arg2":[]}}"#),
             r#""fst={Arg1=1, Arg2=[]}.""#
         );
         assert_eq!(
             ok("States.Format('{}', $.x)", r#"{"x":["a",[1,true]]}"#),
             r#""[a, [1, true]]""#
         );
-        assert_eq!(
-            ok(r"States.Format('\{\} {} \\ \'', 'x')", "{}"),
-            r#""{} x \\ '""#
-        );
+        assert_eq!(ok(r"States.Format('\{\} {} \\ \'', 'x')", "{}"), r#""{} x \\ '""#);
         assert_eq!(
             ok("States.Format($.t, $.n)", r#"{"t":"It's {}!","n":"Pika"}"#),
             r#""It's Pika!""#
@@ -977,10 +939,7 @@ mod tests {
     #[test]
     fn json_conversions() {
         assert_eq!(
-            ok(
-                "States.StringToJson($.s)",
-                r#"{"s":"{\"Arg1\": 1, \"Arg2\": []}"}"#
-            ),
+            ok("States.StringToJson($.s)", r#"{"s":"{\"Arg1\": 1, \"Arg2\": []}"}"#),
             r#"{"Arg1":1,"Arg2":[]}"#
         );
         assert_eq!(ok("States.StringToJson($.s)", r#"{"s":" "}"#), "null");
@@ -988,10 +947,7 @@ mod tests {
         assert_eq!(ok("States.StringToJson('1.1')", "{}"), "1.1");
         assert!(fails("States.StringToJson('{')", "{}").contains("invalid JSON"));
         assert_eq!(
-            ok(
-                "States.JsonToString($.x)",
-                r#"{"x":{"Arg1":1,"Arg2":[1.5,"s"]}}"#
-            ),
+            ok("States.JsonToString($.x)", r#"{"x":{"Arg1":1,"Arg2":[1.5,"s"]}}"#),
             r#""{\"Arg1\":1,\"Arg2\":[1.5,\"s\"]}""#
         );
         assert_eq!(
@@ -1017,17 +973,11 @@ mod tests {
             ),
             r#"[1,"a",true,null,{"k":1},[]]"#
         );
-        assert_eq!(
-            ok("States.ArrayPartition($.a, 2)", r#"{"a":[0,1,2]}"#),
-            "[[0,1],[2]]"
-        );
+        assert_eq!(ok("States.ArrayPartition($.a, 2)", r#"{"a":[0,1,2]}"#), "[[0,1],[2]]");
         assert_eq!(ok("States.ArrayPartition($.a, 4)", r#"{"a":[]}"#), "[]");
         assert!(fails("States.ArrayPartition($.a, 0)", r#"{"a":[1]}"#).contains("positive"));
         assert_eq!(
-            ok(
-                "States.ArrayContains($.a, $.v)",
-                r#"{"a":[[1,2,3],2],"v":[1,2,3]}"#
-            ),
+            ok("States.ArrayContains($.a, $.v)", r#"{"a":[[1,2,3],2],"v":[1,2,3]}"#),
             "true"
         );
         assert_eq!(
@@ -1037,36 +987,19 @@ mod tests {
             ),
             "true"
         );
-        assert_eq!(
-            ok("States.ArrayContains($.a, null)", r#"{"a":[]}"#),
-            "false"
-        );
+        assert_eq!(ok("States.ArrayContains($.a, null)", r#"{"a":[]}"#), "false");
         assert_eq!(ok("States.ArrayRange(0, 10, 3)", "{}"), "[0,3,6,9]");
         assert_eq!(ok("States.ArrayRange(1, 9, 9)", "{}"), "[1]");
         assert_eq!(ok("States.ArrayRange(5, 1, -2)", "{}"), "[5,3,1]");
         assert_eq!(ok("States.ArrayRange(5, 1, 2)", "{}"), "[]");
         assert!(fails("States.ArrayRange(0, 1000, 1)", "{}").contains("1000"));
-        assert_eq!(
-            ok("States.ArrayRange(0, 999, 1)", "{}")
-                .matches(',')
-                .count(),
-            999
-        );
+        assert_eq!(ok("States.ArrayRange(0, 999, 1)", "{}").matches(',').count(), 999);
         assert!(fails("States.ArrayRange(0, 1, 0)", "{}").contains("zero"));
-        assert_eq!(
-            ok(
-                "States.ArrayGetItem($.a, 5)",
-                r#"{"a":[1,2,3,4,5,6,7,8,9]}"#
-            ),
-            "6"
-        );
+        assert_eq!(ok("States.ArrayGetItem($.a, 5)", r#"{"a":[1,2,3,4,5,6,7,8,9]}"#), "6");
         assert!(fails("States.ArrayGetItem($.a, 9)", r#"{"a":[1]}"#).contains("out of bounds"));
         assert_eq!(ok("States.ArrayLength($.a)", r#"{"a":[1,2,3]}"#), "3");
         assert_eq!(
-            ok(
-                "States.ArrayUnique($.a)",
-                r#"{"a":[1,2,1,{"a":1},{"a":1},null,null]}"#
-            ),
+            ok("States.ArrayUnique($.a)", r#"{"a":[1,2,1,{"a":1},{"a":1},null,null]}"#),
             r#"[1,2,{"a":1},null]"#
         );
         assert!(fails("States.ArrayLength($.a)", r#"{"a":"x"}"#).contains("array"));
@@ -1170,10 +1103,7 @@ mod tests {
         let g = Intrinsic::parse("States.MathAdd($v, $bias)", &mut consts).unwrap();
         assert_eq!(g.eval(&arena, &scope).unwrap().to_json_string(), "8");
         let h = Intrinsic::parse("States.Array($.missing)", &mut consts).unwrap();
-        assert!(matches!(
-            h.eval(&arena, &scope),
-            Err(IntrinsicError::Path(_))
-        ));
+        assert!(matches!(h.eval(&arena, &scope), Err(IntrinsicError::Path(_))));
     }
 
     #[test]

@@ -76,6 +76,13 @@ pub enum Nullable<T> {
     Value(T),
 }
 
+impl StateMachine {
+    /// The machine's default query language (its `QueryLanguage`, else JSONPath).
+    pub fn default_language(&self) -> QueryLanguage {
+        self.query_language.unwrap_or_default()
+    }
+}
+
 /// One state of a graph.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -111,6 +118,14 @@ pub struct State {
     pub catch: Vec<Catcher>,
     /// What kind of state, with its own fields.
     pub kind: StateKind,
+}
+
+impl State {
+    /// The query language this state runs in: its own `QueryLanguage`, else the machine's
+    /// (states inside a Map or Parallel inherit the machine's, not the Map's or Parallel's).
+    pub fn language(&self, machine_default: QueryLanguage) -> QueryLanguage {
+        self.query_language.unwrap_or(machine_default)
+    }
 }
 
 /// The per-type part of a state.
@@ -216,11 +231,17 @@ pub struct MapFields {
     pub processor: Graph,
     /// `ItemProcessor.ProcessorConfig.Mode` is `DISTRIBUTED`.
     pub distributed: bool,
+    /// `ItemProcessor.ProcessorConfig.ExecutionType` (`STANDARD` or `EXPRESS`), if given.
+    pub execution_type: Option<String>,
+    /// The processor came from the deprecated `Iterator` field rather than `ItemProcessor`.
+    pub legacy_iterator: bool,
     /// `ItemsPath` (JSONPath).
     pub items_path: Option<String>,
     /// `Items` (JSONata: array or expression).
     pub items: Option<Json>,
-    /// `ItemSelector` (or, when only `Parameters` is given, that: see [`State::parameters`]).
+    /// `ItemSelector` or, when only the deprecated `Parameters` is given, that: this is the
+    /// one per-item template to apply. (For a Map, [`State::parameters`] is left `None` by
+    /// the parser, so the template is never applied twice.)
     pub item_selector: Option<Json>,
     /// `MaxConcurrency` / `MaxConcurrencyPath`.
     pub max_concurrency: Option<NumberSource>,
@@ -253,6 +274,8 @@ pub struct Retrier {
     pub max_delay_seconds: Option<f64>,
     /// `JitterStrategy` is `FULL`.
     pub jitter_full: bool,
+    /// `Comment`.
+    pub comment: Option<String>,
     /// JSON Pointer of this retrier.
     pub pointer: String,
 }
@@ -270,6 +293,8 @@ pub struct Catcher {
     pub output: Option<Json>,
     /// `Assign`.
     pub assign: Option<Json>,
+    /// `Comment`.
+    pub comment: Option<String>,
     /// JSON Pointer of this catcher.
     pub pointer: String,
 }
@@ -285,6 +310,8 @@ pub struct ChoiceRule {
     pub assign: Option<Json>,
     /// `Output` of this rule (JSONata).
     pub output: Option<Json>,
+    /// `Comment` of this rule.
+    pub comment: Option<String>,
     /// JSON Pointer of this rule.
     pub pointer: String,
 }
@@ -372,31 +399,19 @@ impl Comparison {
         ("StringLessThan", Comparison::StringLessThan),
         ("StringGreaterThan", Comparison::StringGreaterThan),
         ("StringLessThanEquals", Comparison::StringLessThanEquals),
-        (
-            "StringGreaterThanEquals",
-            Comparison::StringGreaterThanEquals,
-        ),
+        ("StringGreaterThanEquals", Comparison::StringGreaterThanEquals),
         ("StringMatches", Comparison::StringMatches),
         ("NumericEquals", Comparison::NumericEquals),
         ("NumericLessThan", Comparison::NumericLessThan),
         ("NumericGreaterThan", Comparison::NumericGreaterThan),
         ("NumericLessThanEquals", Comparison::NumericLessThanEquals),
-        (
-            "NumericGreaterThanEquals",
-            Comparison::NumericGreaterThanEquals,
-        ),
+        ("NumericGreaterThanEquals", Comparison::NumericGreaterThanEquals),
         ("BooleanEquals", Comparison::BooleanEquals),
         ("TimestampEquals", Comparison::TimestampEquals),
         ("TimestampLessThan", Comparison::TimestampLessThan),
         ("TimestampGreaterThan", Comparison::TimestampGreaterThan),
-        (
-            "TimestampLessThanEquals",
-            Comparison::TimestampLessThanEquals,
-        ),
-        (
-            "TimestampGreaterThanEquals",
-            Comparison::TimestampGreaterThanEquals,
-        ),
+        ("TimestampLessThanEquals", Comparison::TimestampLessThanEquals),
+        ("TimestampGreaterThanEquals", Comparison::TimestampGreaterThanEquals),
         ("IsNull", Comparison::IsNull),
         ("IsPresent", Comparison::IsPresent),
         ("IsNumeric", Comparison::IsNumeric),

@@ -233,10 +233,7 @@ impl Path {
 
     fn from_parts(text: &str, root: Root, steps: Vec<Step>) -> Path {
         let n = steps.len();
-        let definite = steps
-            .iter()
-            .enumerate()
-            .all(|(i, s)| s.is_definite(i + 1 == n));
+        let definite = steps.iter().enumerate().all(|(i, s)| s.is_definite(i + 1 == n));
         Path {
             text: text.into(),
             root,
@@ -263,9 +260,7 @@ impl Path {
     /// Whether this is a Reference Path (selects at most one node: only members and single
     /// indexes; no wildcards, filters, slices, unions or `..`).
     pub fn is_reference(&self) -> bool {
-        self.steps
-            .iter()
-            .all(|s| matches!(s, Step::Key(_) | Step::Index(_)))
+        self.steps.iter().all(|s| matches!(s, Step::Key(_) | Step::Index(_)))
     }
 
     /// Whether the path is definite in Jayway's sense (yields one value, not a list).
@@ -319,9 +314,7 @@ impl Path {
                     };
                     match members.iter().find(|(k, _)| *k == &**key) {
                         Some((_, v)) => *v,
-                        None if i == last => {
-                            return Err(self.error(PathErrorKind::NoResults, i, node))
-                        }
+                        None if i == last => return Err(self.error(PathErrorKind::NoResults, i, node)),
                         None => return Err(self.error(PathErrorKind::MissingProperty, i, node)),
                     }
                 }
@@ -400,12 +393,7 @@ impl Path {
     /// to input "<input JSON>"`, no state prefix) when a member is needed of something that is
     /// not an object, an index is out of range or not applied to an array, or the path is not
     /// an input reference path.
-    pub fn set<'a>(
-        &self,
-        arena: &'a Arena,
-        root: Value<'a>,
-        value: Value<'a>,
-    ) -> Result<Value<'a>, EvalError> {
+    pub fn set<'a>(&self, arena: &'a Arena, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, EvalError> {
         if self.root != Root::Input {
             return Err(self.match_failure(root));
         }
@@ -438,9 +426,7 @@ fn jackson_class(v: Value<'_>) -> &'static str {
     match v {
         Value::Null => "com.fasterxml.jackson.databind.node.NullNode",
         Value::Bool(_) => "com.fasterxml.jackson.databind.node.BooleanNode",
-        Value::Number(Number::Int(i)) if i32::try_from(i).is_ok() => {
-            "com.fasterxml.jackson.databind.node.IntNode"
-        }
+        Value::Number(Number::Int(i)) if i32::try_from(i).is_ok() => "com.fasterxml.jackson.databind.node.IntNode",
         Value::Number(Number::Int(_)) => "com.fasterxml.jackson.databind.node.LongNode",
         Value::Number(Number::Float(_)) => "com.fasterxml.jackson.databind.node.DoubleNode",
         Value::String(_) => "com.fasterxml.jackson.databind.node.TextNode",
@@ -477,13 +463,7 @@ fn merge_keys<'a>(arena: &'a Arena, members: &'a [Member<'a>], keys: &[Box<str>]
 
 /// Applies `steps` to `node`, pushing every match to `out`. Misses are skipped (indefinite
 /// paths never fail). `doc` is the root document (`$` inside filters).
-fn walk<'a>(
-    arena: &'a Arena,
-    steps: &[Step],
-    node: Value<'a>,
-    doc: Value<'a>,
-    out: &mut BumpVec<'a, Value<'a>>,
-) {
+fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut BumpVec<'a, Value<'a>>) {
     let Some((step, rest)) = steps.split_first() else {
         out.push(node);
         return;
@@ -595,13 +575,7 @@ fn slice_indexes(from: Option<i64>, to: Option<i64>, len: usize) -> std::ops::Ra
 
 /// `..` followed by `steps`: Jayway's deep scan. Each object or array, from `node` down in
 /// document order, that the next step applies to is given to it.
-fn scan<'a>(
-    arena: &'a Arena,
-    steps: &[Step],
-    node: Value<'a>,
-    doc: Value<'a>,
-    out: &mut BumpVec<'a, Value<'a>>,
-) {
+fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut BumpVec<'a, Value<'a>>) {
     let Some((next, after)) = steps.split_first() else {
         return;
     };
@@ -646,12 +620,7 @@ fn scan<'a>(
 }
 
 /// Sets `value` at `steps` below `node` (`None`: absent), sharing what is unchanged.
-fn set_in<'a>(
-    arena: &'a Arena,
-    node: Option<Value<'a>>,
-    steps: &[Step],
-    value: Value<'a>,
-) -> Option<Value<'a>> {
+fn set_in<'a>(arena: &'a Arena, node: Option<Value<'a>>, steps: &[Step], value: Value<'a>) -> Option<Value<'a>> {
     let Some((step, rest)) = steps.split_first() else {
         return Some(value);
     };
@@ -713,8 +682,7 @@ fn split_root(text: &str) -> Result<(Root, &str), PathSyntaxError> {
 /// Whether `name` is a variable name: a Unicode identifier (`_` allowed first).
 fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// A recursive-descent parser over path text, shared with filter expressions.
@@ -776,9 +744,7 @@ impl<'t> Parser<'t> {
                         steps.push(Step::Scan);
                         match self.peek() {
                             Some('[') => continue,
-                            Some('.') | None => {
-                                return Err(self.error("path must not end with '..'"))
-                            }
+                            Some('.') | None => return Err(self.error("path must not end with '..'")),
                             _ => {}
                         }
                     } else {
@@ -809,9 +775,7 @@ impl<'t> Parser<'t> {
                 ' ' | '\t' | '\n' | '\r' if !self.in_filter => {
                     return Err(self.error("use bracket notation ['my prop'] for names with blanks"))
                 }
-                ' ' | '\t' | '\n' | '\r' | ')' | ']' | '=' | '<' | '>' | '!' | '&' | '|' | ','
-                    if self.in_filter =>
-                {
+                ' ' | '\t' | '\n' | '\r' | ')' | ']' | '=' | '<' | '>' | '!' | '&' | '|' | ',' if self.in_filter => {
                     break
                 }
                 '(' => return Err(self.error("functions are not supported")),
@@ -858,8 +822,7 @@ impl<'t> Parser<'t> {
             .rest()
             .get(..4)
             .ok_or_else(|| self.error("invalid unicode escape"))?;
-        let v =
-            u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid unicode escape"))?;
+        let v = u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid unicode escape"))?;
         self.bump(4);
         Ok(v)
     }
@@ -952,10 +915,7 @@ impl<'t> Parser<'t> {
 
     /// `[n]`, `[n,m]`, `[a:b]`.
     fn indexes(&mut self) -> Result<Step, PathSyntaxError> {
-        let end = self
-            .rest()
-            .find(']')
-            .ok_or_else(|| self.error("expected ']'"))?;
+        let end = self.rest().find(']').ok_or_else(|| self.error("expected ']'"))?;
         let body = &self.rest()[..end];
         if !body
             .chars()
@@ -1087,20 +1047,11 @@ mod tests {
             eval("$.store.*", STORE).unwrap().len(),
             eval("$.store", STORE).unwrap().len() - "{\"book\":,\"bicycle\":}".len() + 3
         );
-        assert_eq!(
-            eval("$.store..price", STORE).unwrap(),
-            "[8.95,12.99,8.99,22.99,19.95]"
-        );
+        assert_eq!(eval("$.store..price", STORE).unwrap(), "[8.95,12.99,8.99,22.99,19.95]");
         assert_eq!(eval("$..book[2].title", STORE).unwrap(), r#"["Moby Dick"]"#);
         assert_eq!(eval("$..book[-1:].title", STORE).unwrap(), r#"["LOTR"]"#);
-        assert_eq!(
-            eval("$..book[0,1].title", STORE).unwrap(),
-            r#"["Sayings","Sword"]"#
-        );
-        assert_eq!(
-            eval("$..book[:2].title", STORE).unwrap(),
-            r#"["Sayings","Sword"]"#
-        );
+        assert_eq!(eval("$..book[0,1].title", STORE).unwrap(), r#"["Sayings","Sword"]"#);
+        assert_eq!(eval("$..book[:2].title", STORE).unwrap(), r#"["Sayings","Sword"]"#);
         assert_eq!(eval("$..book[1:2].title", STORE).unwrap(), r#"["Sword"]"#);
         assert_eq!(
             eval("$..book[?(@.isbn)].title", STORE).unwrap(),
@@ -1119,14 +1070,8 @@ mod tests {
             r#"["Sayings"]"#
         );
         assert_eq!(eval("$..*", r#"{"a":{"b":1}}"#).unwrap(), r#"[{"b":1},1]"#);
-        assert_eq!(
-            eval("$.vals[-3:]", r#"{"vals":[1,2,3,4]}"#).unwrap(),
-            "[2,3,4]"
-        );
-        assert_eq!(
-            eval("$.vals[1:3:9]", r#"{"vals":[1,2,3,4]}"#).unwrap(),
-            "[2,3]"
-        );
+        assert_eq!(eval("$.vals[-3:]", r#"{"vals":[1,2,3,4]}"#).unwrap(), "[2,3,4]");
+        assert_eq!(eval("$.vals[1:3:9]", r#"{"vals":[1,2,3,4]}"#).unwrap(), "[2,3]");
     }
 
     #[test]
@@ -1145,23 +1090,13 @@ mod tests {
     #[test]
     fn escapes_and_spec_reference_paths() {
         assert_eq!(eval(r"$.store\.book", r#"{"store.book":1}"#).unwrap(), "1");
-        assert_eq!(
-            eval(r"$.\stor\e.boo\k", r#"{"store":{"book":2}}"#).unwrap(),
-            "2"
-        );
+        assert_eq!(eval(r"$.\stor\e.boo\k", r#"{"store":{"book":2}}"#).unwrap(), "2");
         assert_eq!(eval(r"$.foo.\.bar", r#"{"foo":{".bar":3}}"#).unwrap(), "3");
         assert_eq!(
-            eval(
-                r"$.foo\@bar.baz\[\[.\?pretty",
-                r#"{"foo@bar":{"baz[[":{"?pretty":4}}}"#
-            )
-            .unwrap(),
+            eval(r"$.foo\@bar.baz\[\[.\?pretty", r#"{"foo@bar":{"baz[[":{"?pretty":4}}}"#).unwrap(),
             "4"
         );
-        assert_eq!(
-            eval(r"$.&Ж中.\uD800\uDF46", r#"{"&Ж中":{"𐍆":5}}"#).unwrap(),
-            "5"
-        );
+        assert_eq!(eval(r"$.&Ж中.\uD800\uDF46", r#"{"&Ж中":{"𐍆":5}}"#).unwrap(), "5");
         assert_eq!(eval("$.&Ж中.𐍆", r#"{"&Ж中":{"𐍆":5}}"#).unwrap(), "5");
         for p in [
             "$.store.book",
@@ -1179,14 +1114,7 @@ mod tests {
         ] {
             assert!(Path::parse(p).unwrap().is_reference(), "{p}");
         }
-        for p in [
-            "$.a[*]",
-            "$..a",
-            "$.a[0,1]",
-            "$.a[1:]",
-            "$.a[?(@.x)]",
-            "$['a','b']",
-        ] {
+        for p in ["$.a[*]", "$..a", "$.a[0,1]", "$.a[1:]", "$.a[?(@.x)]", "$['a','b']"] {
             assert!(!Path::parse(p).unwrap().is_reference(), "{p}");
         }
         // AWS keeps a backslash before anything but the quote or a backslash.
@@ -1233,21 +1161,13 @@ mod tests {
                 outer: None,
             },
         };
-        let get = |p: &str| {
-            Path::parse(p)
-                .unwrap()
-                .eval(&arena, &scope)
-                .map(|v| v.to_json_string())
-        };
+        let get = |p: &str| Path::parse(p).unwrap().eval(&arena, &scope).map(|v| v.to_json_string());
         assert_eq!(get("$$.Execution.Name").unwrap(), "\"n\"");
         assert_eq!(get("$$").unwrap(), context.to_json_string());
         assert_eq!(get("$answer.x[0]").unwrap(), "42");
         assert_eq!(get("$answer").unwrap(), r#"{"x":[42]}"#);
         assert_eq!(get("$.a").unwrap(), "1");
-        assert_eq!(
-            get("$nope").unwrap_err().kind,
-            PathErrorKind::UndefinedVariable
-        );
+        assert_eq!(get("$nope").unwrap_err().kind, PathErrorKind::UndefinedVariable);
         assert_eq!(
             Path::parse("$answer.x").unwrap().root(),
             &Root::Variable("answer".into())
@@ -1265,10 +1185,7 @@ mod tests {
                 .map(|v| v.to_json_string())
         };
         assert_eq!(set("$", Value::int(5)).unwrap(), "5");
-        assert_eq!(
-            set("$.a.b", Value::int(5)).unwrap(),
-            r#"{"a":{"b":5},"c":[1,2]}"#
-        );
+        assert_eq!(set("$.a.b", Value::int(5)).unwrap(), r#"{"a":{"b":5},"c":[1,2]}"#);
         assert_eq!(
             set("$.x.y", Value::Null).unwrap(),
             r#"{"a":{"b":1},"c":[1,2],"x":{"y":null}}"#
@@ -1286,14 +1203,8 @@ mod tests {
         assert!(err.bare);
         assert!(set("$.c[7]", Value::Null).is_err());
         // The untouched member is shared, not copied.
-        let out = Path::parse("$.x")
-            .unwrap()
-            .set(&arena, input, Value::Null)
-            .unwrap();
+        let out = Path::parse("$.x").unwrap().set(&arena, input, Value::Null).unwrap();
         let (a0, a1) = (input.get("a").unwrap(), out.get("a").unwrap());
-        assert!(std::ptr::eq(
-            a0.as_object().unwrap(),
-            a1.as_object().unwrap()
-        ));
+        assert!(std::ptr::eq(a0.as_object().unwrap(), a1.as_object().unwrap()));
     }
 }

@@ -87,17 +87,22 @@ pub enum PathOrCall {
 }
 
 impl PathOrCall {
-    /// Parses `text` as a path (when it starts with `$`) or an intrinsic call.
-    pub fn parse(text: &str, consts: &mut Constants) -> Result<PathOrCall, String> {
-        if text.starts_with('$') {
-            Path::parse(text)
-                .map(PathOrCall::Path)
-                .map_err(|e| e.message)
+    /// Parses `text` as a path (when it starts with `$`) or an intrinsic call. The error's
+    /// `message` is the syntax problem (the validator words its own diagnostic).
+    pub fn parse(text: &str, consts: &mut Constants) -> Result<PathOrCall, TemplateError> {
+        let parsed = if text.starts_with('$') {
+            Path::parse(text).map(PathOrCall::Path).map_err(|e| e.message)
         } else {
             Intrinsic::parse(text, consts)
                 .map(PathOrCall::Call)
                 .map_err(|e| e.message)
-        }
+        };
+        parsed.map_err(|message| TemplateError {
+            field: String::new(),
+            pointer: String::new(),
+            message,
+            detail: None,
+        })
     }
 
     /// The text as written.
@@ -108,12 +113,15 @@ impl PathOrCall {
         }
     }
 
-    /// Evaluates the path or the call. A path miss is [`IntrinsicError::Path`].
-    pub fn eval<'a>(
-        &self,
-        arena: &'a Arena,
-        scope: &Scope<'a>,
-    ) -> Result<Value<'a>, IntrinsicError> {
+    /// Evaluates the path or the call. A path miss is `States.Runtime` with the InputPath
+    /// wording (`Invalid path '$.x' : No results for path: $['x']`); use
+    /// [`PathOrCall::eval_detailed`] to word it differently.
+    pub fn eval<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
+        self.eval_detailed(arena, scope).map_err(EvalError::from)
+    }
+
+    /// Evaluates the path or the call; a path miss is [`IntrinsicError::Path`].
+    pub fn eval_detailed<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, IntrinsicError> {
         match self {
             PathOrCall::Path(p) => p.eval(arena, scope).map_err(IntrinsicError::Path),
             PathOrCall::Call(c) => c.eval(arena, scope),
@@ -123,10 +131,7 @@ impl PathOrCall {
 
 impl Template {
     /// Compiles a template. Literal parts go into `consts`.
-    pub fn compile(
-        json: &serde_json::Value,
-        consts: &mut Constants,
-    ) -> Result<Template, TemplateError> {
+    pub fn compile(json: &serde_json::Value, consts: &mut Constants) -> Result<Template, TemplateError> {
         let mut pointer = String::new();
         let root = compile_node(json, consts, &mut pointer)?;
         Ok(Template { root })
@@ -170,11 +175,7 @@ fn push_pointer(pointer: &mut String, token: &str) {
     }
 }
 
-fn compile_node(
-    json: &serde_json::Value,
-    consts: &mut Constants,
-    pointer: &mut String,
-) -> Result<Node, TemplateError> {
+fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut String) -> Result<Node, TemplateError> {
     match json {
         serde_json::Value::Object(map) => {
             let mut members: Vec<(&'static str, Node)> = Vec::with_capacity(map.len());
@@ -189,8 +190,7 @@ fn compile_node(
                             return Err(field_error(key, pointer, None));
                         };
                         let node = if text.starts_with('$') {
-                            let path = Path::parse(text)
-                                .map_err(|e| field_error(key, pointer, Some(e.message)))?;
+                            let path = Path::parse(text).map_err(|e| field_error(key, pointer, Some(e.message)))?;
                             Node::Path { path, field }
                         } else {
                             let call = Intrinsic::parse(text, consts)
@@ -266,19 +266,13 @@ fn call_error(e: IntrinsicError, field: &str, scope: &Scope<'_>) -> EvalError {
     }
 }
 
-fn eval_node<'a>(
-    node: &'a Node,
-    arena: &'a Arena,
-    scope: &Scope<'a>,
-) -> Result<Value<'a>, EvalError> {
+fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
     match node {
         Node::Const(v) => Ok(*v),
         Node::Path { path, field } => path
             .eval(arena, scope)
             .map_err(|_| not_found(path.text(), field, scope)),
-        Node::Call { call, field } => call
-            .eval(arena, scope)
-            .map_err(|e| call_error(e, field, scope)),
+        Node::Call { call, field } => call.eval(arena, scope).map_err(|e| call_error(e, field, scope)),
         Node::Object(members) => {
             let mut out = BumpVec::with_capacity_in(members.len(), arena);
             for (key, child) in members.iter() {
@@ -309,8 +303,7 @@ mod tests {
         let arena = Arena::new();
         let text = arena.alloc_str(input);
         let v = parse(&arena, text).unwrap();
-        t.eval(&arena, &Scope::of_input(v))
-            .map(|v| v.to_json_string())
+        t.eval(&arena, &Scope::of_input(v)).map(|v| v.to_json_string())
     }
 
     #[test]
@@ -324,10 +317,7 @@ mod tests {
             .unwrap(),
             r#"{"a":1,"b":5,"c":{"d":[5],"e":"$.x"},"f":[{"g":5},2]}"#
         );
-        assert_eq!(
-            run(json!({"item.$": "$.items[*]"}), "{}").unwrap(),
-            r#"{"item":[]}"#
-        );
+        assert_eq!(run(json!({"item.$": "$.items[*]"}), "{}").unwrap(), r#"{"item":[]}"#);
     }
 
     #[test]
@@ -337,32 +327,19 @@ mod tests {
         assert!(t.is_const());
         let arena = Arena::new();
         let scope = Scope::of_input(Value::Null);
-        let (v1, v2) = (
-            t.eval(&arena, &scope).unwrap(),
-            t.eval(&arena, &scope).unwrap(),
-        );
-        assert!(std::ptr::eq(
-            v1.as_object().unwrap(),
-            v2.as_object().unwrap()
-        ));
+        let (v1, v2) = (t.eval(&arena, &scope).unwrap(), t.eval(&arena, &scope).unwrap());
+        assert!(std::ptr::eq(v1.as_object().unwrap(), v2.as_object().unwrap()));
         assert_eq!(arena.allocated_bytes(), 0);
         let t = Template::compile(&json!({"lit": {"k": [1, 2]}, "d.$": "$"}), &mut consts).unwrap();
         let v = t.eval(&arena, &scope).unwrap();
         let lit1 = v.get("lit").unwrap();
         let lit2 = t.eval(&arena, &scope).unwrap().get("lit").unwrap();
-        assert!(std::ptr::eq(
-            lit1.as_object().unwrap(),
-            lit2.as_object().unwrap()
-        ));
+        assert!(std::ptr::eq(lit1.as_object().unwrap(), lit2.as_object().unwrap()));
     }
 
     #[test]
     fn runtime_miss_text() {
-        let err = run(
-            json!({"value.$": "$.no_such_jsonpath"}),
-            r#"{"int-literal":0}"#,
-        )
-        .unwrap_err();
+        let err = run(json!({"value.$": "$.no_such_jsonpath"}), r#"{"int-literal":0}"#).unwrap_err();
         assert_eq!(err.error, names::RUNTIME);
         assert_eq!(
             err.message,
@@ -408,16 +385,18 @@ mod tests {
         let scope = Scope::of_input(input);
         let p = PathOrCall::parse("$.Error", &mut consts).unwrap();
         assert_eq!(p.eval(&arena, &scope).unwrap().as_str(), Some("e"));
-        let c =
-            PathOrCall::parse("States.Format('{} by {}', $.Error, $.Cause)", &mut consts).unwrap();
+        let c = PathOrCall::parse("States.Format('{} by {}', $.Error, $.Cause)", &mut consts).unwrap();
         assert_eq!(c.eval(&arena, &scope).unwrap().as_str(), Some("e by c"));
         assert_eq!(c.text(), "States.Format('{} by {}', $.Error, $.Cause)");
+        let nope = PathOrCall::parse("$.Nope", &mut consts).unwrap();
         assert!(matches!(
-            PathOrCall::parse("$.Nope", &mut consts)
-                .unwrap()
-                .eval(&arena, &scope),
+            nope.eval_detailed(&arena, &scope),
             Err(IntrinsicError::Path(_))
         ));
+        assert_eq!(
+            nope.eval(&arena, &scope).unwrap_err().message,
+            "Invalid path '$.Nope' : No results for path: $['Nope']"
+        );
         assert!(PathOrCall::parse("nope", &mut consts).is_err());
     }
 }

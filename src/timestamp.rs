@@ -63,6 +63,11 @@ pub fn parse(text: &str) -> Option<Timestamp> {
     parse_with(text, false)
 }
 
+/// [`parse`], as nanoseconds since the Unix epoch.
+pub fn parse_timestamp(text: &str) -> Option<i128> {
+    parse(text).map(|t| t.epoch_nanos)
+}
+
 /// Parses a timestamp that must also be RFC 3339 (seconds required), as AWS requires of a
 /// literal Wait `Timestamp` in a definition (`String does not match RFC3339 timestamp`).
 pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
@@ -90,11 +95,7 @@ impl Cursor<'_> {
     }
 
     fn eat(&mut self, c: u8) -> bool {
-        if self
-            .bytes
-            .get(self.pos)
-            .is_some_and(|b| b.eq_ignore_ascii_case(&c))
-        {
+        if self.bytes.get(self.pos).is_some_and(|b| b.eq_ignore_ascii_case(&c)) {
             self.pos += 1;
             true
         } else {
@@ -184,11 +185,7 @@ fn parse_with(text: &str, rfc3339: bool) -> Option<Timestamp> {
             return None;
         }
         let om = c.digits(2)?;
-        let os = if !rfc3339 && c.eat(b':') {
-            c.digits(2)?
-        } else {
-            0
-        };
+        let os = if !rfc3339 && c.eat(b':') { c.digits(2)? } else { 0 };
         if oh > 18 || om > 59 || os > 59 || (oh == 18 && (om > 0 || os > 0)) {
             return None;
         }
@@ -306,19 +303,11 @@ mod tests {
         assert!(a < b);
         assert_eq!(parse("2012-10-09T20:00:55+01:00").unwrap(), a);
         assert_eq!(parse("1970-01-01T00:00:00Z").unwrap().epoch_nanos, 0);
-        assert_eq!(
-            parse("1970-01-01T00:00:01.5Z").unwrap().epoch_millis(),
-            1500
-        );
-        assert_eq!(
-            parse("2016-03-14T01:59:00Z").unwrap().epoch_seconds(),
-            1_457_920_740
-        );
+        assert_eq!(parse("1970-01-01T00:00:01.5Z").unwrap().epoch_millis(), 1500);
+        assert_eq!(parse("2016-03-14T01:59:00Z").unwrap().epoch_seconds(), 1_457_920_740);
         assert_eq!(parse("1969-12-31T23:59:59Z").unwrap().epoch_seconds(), -1);
         assert_eq!(
-            parse("2016-03-05T21:29:29.243167252+02:00")
-                .unwrap()
-                .to_string(),
+            parse("2016-03-05T21:29:29.243167252+02:00").unwrap().to_string(),
             "2016-03-05T19:29:29.243167252Z"
         );
         assert_eq!(

@@ -19,9 +19,7 @@ use serde_json::Value as Json;
 fn cases_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("QUICKSTEP_CONFORMANCE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/cases")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/cases"));
     dir.is_dir().then_some(dir)
 }
 
@@ -52,8 +50,7 @@ fn pass_chain(definition: &Json) -> Option<Vec<(String, &serde_json::Map<String,
     let mut chain = Vec::new();
     loop {
         let state = states.get(&name)?.as_object()?;
-        if state.get("Type")? != "Pass" || state.keys().any(|k| !PASS_FIELDS.contains(&k.as_str()))
-        {
+        if state.get("Type")? != "Pass" || state.keys().any(|k| !PASS_FIELDS.contains(&k.as_str())) {
             return None;
         }
         chain.push((name.clone(), state));
@@ -71,10 +68,7 @@ fn pass_chain(definition: &Json) -> Option<Vec<(String, &serde_json::Map<String,
 fn context<'a>(arena: &'a Arena, input: Value<'a>, state: &str) -> Value<'a> {
     let s = |t: &str| arena.string(t);
     let execution = arena.object(&[
-        (
-            "Id",
-            s("arn:aws:states:us-east-1:111111111111:execution:sm:exec"),
-        ),
+        ("Id", s("arn:aws:states:us-east-1:111111111111:execution:sm:exec")),
         ("Input", input),
         ("StartTime", s("2026-01-01T00:00:00.000Z")),
         ("Name", s("exec")),
@@ -82,21 +76,14 @@ fn context<'a>(arena: &'a Arena, input: Value<'a>, state: &str) -> Value<'a> {
         ("RedriveCount", Value::int(0)),
     ]);
     let machine = arena.object(&[
-        (
-            "Id",
-            s("arn:aws:states:us-east-1:111111111111:stateMachine:sm"),
-        ),
+        ("Id", s("arn:aws:states:us-east-1:111111111111:stateMachine:sm")),
         ("Name", s("sm")),
     ]);
     let state = arena.object(&[
         ("Name", arena.string(state)),
         ("EnteredTime", s("2026-01-01T00:00:00.000Z")),
     ]);
-    arena.object(&[
-        ("Execution", execution),
-        ("StateMachine", machine),
-        ("State", state),
-    ])
+    arena.object(&[("Execution", execution), ("StateMachine", machine), ("State", state)])
 }
 
 /// A nullable path field: `None` absent, `Some(None)` null.
@@ -134,12 +121,7 @@ impl Pass {
     }
 
     /// The JSONPath processing pipeline of a Pass state.
-    fn run<'a>(
-        &'a self,
-        arena: &'a Arena,
-        raw: Value<'a>,
-        execution_input: Value<'a>,
-    ) -> Result<Value<'a>, EvalError> {
+    fn run<'a>(&'a self, arena: &'a Arena, raw: Value<'a>, execution_input: Value<'a>) -> Result<Value<'a>, EvalError> {
         let ctx = context(arena, execution_input, &self.name);
         let scope = |input| Scope {
             input,
@@ -238,17 +220,9 @@ fn pass_chains_match_aws() {
                 let ignore: Vec<Path> = case
                     .get("ignore_paths")
                     .and_then(Json::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|p| Path::parse(p.as_str().unwrap()).unwrap())
-                            .collect()
-                    })
+                    .map(|a| a.iter().map(|p| Path::parse(p.as_str().unwrap()).unwrap()).collect())
                     .unwrap_or_default();
-                let want = mask(
-                    &arena,
-                    Value::from_serde(&arena, &expected["output"]),
-                    &ignore,
-                );
+                let want = mask(&arena, Value::from_serde(&arena, &expected["output"]), &ignore);
                 let got = mask(&arena, value, &ignore);
                 (want == got)
                     .then_some(())

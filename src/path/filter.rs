@@ -252,9 +252,7 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
                     _ => return Err(p.error("unknown regular expression flag")),
                 };
             }
-            let re = builder
-                .build()
-                .map_err(|_| p.error("invalid regular expression"))?;
+            let re = builder.build().map_err(|_| p.error("invalid regular expression"))?;
             p.bump(end + 1 + flags_len);
             Ok(Operand::Regex(Box::new(re)))
         }
@@ -283,8 +281,7 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
             }
         }
         Some('{') => {
-            let mut stream =
-                serde_json::Deserializer::from_str(p.rest()).into_iter::<serde_json::Value>();
+            let mut stream = serde_json::Deserializer::from_str(p.rest()).into_iter::<serde_json::Value>();
             let v = match stream.next() {
                 Some(Ok(v)) => v,
                 _ => return Err(p.error("invalid JSON literal")),
@@ -297,8 +294,7 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
                 .rest()
                 .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
                 .unwrap_or(p.rest().len());
-            let v: serde_json::Value =
-                serde_json::from_str(&p.rest()[..len]).map_err(|_| p.error("invalid number"))?;
+            let v: serde_json::Value = serde_json::from_str(&p.rest()[..len]).map_err(|_| p.error("invalid number"))?;
             p.bump(len);
             Ok(Operand::Literal(v))
         }
@@ -324,20 +320,11 @@ fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool
         Expr::And(a, b) => eval(a, arena, item, doc) && eval(b, arena, item, doc),
         Expr::Not(a) => !eval(a, arena, item, doc),
         Expr::Exists(o) => !matches!(resolve(o, arena, item, doc), Resolved::Undefined),
-        Expr::Compare(l, op, r) => compare(
-            resolve(l, arena, item, doc),
-            *op,
-            resolve(r, arena, item, doc),
-        ),
+        Expr::Compare(l, op, r) => compare(resolve(l, arena, item, doc), *op, resolve(r, arena, item, doc)),
     }
 }
 
-fn resolve<'a, 'f>(
-    o: &'f Operand,
-    arena: &'a Arena,
-    item: Value<'a>,
-    doc: Value<'a>,
-) -> Resolved<'a, 'f> {
+fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> Resolved<'a, 'f> {
     let (steps, start) = match o {
         Operand::Current(steps) => (steps, item),
         Operand::Root(steps) => (steps, doc),
@@ -345,10 +332,7 @@ fn resolve<'a, 'f>(
         Operand::Regex(re) => return Resolved::Regex(re),
     };
     let n = steps.len();
-    let definite = steps
-        .iter()
-        .enumerate()
-        .all(|(i, s)| s.is_definite(i + 1 == n));
+    let definite = steps.iter().enumerate().all(|(i, s)| s.is_definite(i + 1 == n));
     if definite {
         let mut node = start;
         for step in steps.iter() {
@@ -384,9 +368,7 @@ fn scalar<'s>(r: &Resolved<'s, 's>) -> Scalar<'s> {
     match r {
         Resolved::Value(Value::Number(n)) => Scalar::Num(*n),
         Resolved::Value(Value::String(s)) => Scalar::Str(s),
-        Resolved::Json(serde_json::Value::Number(n)) => {
-            Scalar::Num(crate::value::number_from_serde(n))
-        }
+        Resolved::Json(serde_json::Value::Number(n)) => Scalar::Num(crate::value::number_from_serde(n)),
         Resolved::Json(serde_json::Value::String(s)) => Scalar::Str(s),
         _ => Scalar::Other,
     }
@@ -395,9 +377,7 @@ fn scalar<'s>(r: &Resolved<'s, 's>) -> Scalar<'s> {
 fn equal(a: &Resolved<'_, '_>, b: &Resolved<'_, '_>) -> bool {
     match (a, b) {
         (Resolved::Value(x), Resolved::Value(y)) => x == y,
-        (Resolved::Value(x), Resolved::Json(j)) | (Resolved::Json(j), Resolved::Value(x)) => {
-            json_equal(*x, j)
-        }
+        (Resolved::Value(x), Resolved::Json(j)) | (Resolved::Json(j), Resolved::Value(x)) => json_equal(*x, j),
         (Resolved::Json(x), Resolved::Json(y)) => x == y,
         _ => false,
     }
@@ -413,9 +393,7 @@ fn json_equal(v: Value<'_>, j: &serde_json::Value) -> bool {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| json_equal(*x, y))
         }
         (Value::Object(a), serde_json::Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(k, x)| b.get(*k).is_some_and(|y| json_equal(*x, y)))
+            a.len() == b.len() && a.iter().all(|(k, x)| b.get(*k).is_some_and(|y| json_equal(*x, y)))
         }
         _ => false,
     }
@@ -424,12 +402,8 @@ fn json_equal(v: Value<'_>, j: &serde_json::Value) -> bool {
 /// The elements of an array operand.
 fn elements<'a, 'f>(r: &Resolved<'a, 'f>) -> Option<Vec<Resolved<'a, 'f>>> {
     match r {
-        Resolved::Value(Value::Array(items)) => {
-            Some(items.iter().map(|v| Resolved::Value(*v)).collect())
-        }
-        Resolved::Json(serde_json::Value::Array(items)) => {
-            Some(items.iter().map(Resolved::Json).collect())
-        }
+        Resolved::Value(Value::Array(items)) => Some(items.iter().map(|v| Resolved::Value(*v)).collect()),
+        Resolved::Json(serde_json::Value::Array(items)) => Some(items.iter().map(Resolved::Json).collect()),
         _ => None,
     }
 }
@@ -519,18 +493,9 @@ mod tests {
 
     #[test]
     fn comparisons() {
-        assert_eq!(
-            select("$.users[?(@.status == 0)].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.status != 0)].name", ITEMS),
-            r#"["bob","cy"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.year >= 1998)].name", ITEMS),
-            r#"["bob","cy"]"#
-        );
+        assert_eq!(select("$.users[?(@.status == 0)].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.status != 0)].name", ITEMS), r#"["bob","cy"]"#);
+        assert_eq!(select("$.users[?(@.year >= 1998)].name", ITEMS), r#"["bob","cy"]"#);
         assert_eq!(
             select("$.users[?(@.year > 1998 || @.status == 0)].name", ITEMS),
             r#"["ann","cy"]"#
@@ -541,48 +506,24 @@ mod tests {
         );
         assert_eq!(select("$.users[?(@.name == 'bob')].year", ITEMS), "[1998]");
         assert_eq!(select("$.users[?(@.name < \"b\")].year", ITEMS), "[1997]");
-        assert_eq!(
-            select("$.users[?(!(@.status == 0))].name", ITEMS),
-            r#"["bob","cy"]"#
-        );
+        assert_eq!(select("$.users[?(!(@.status == 0))].name", ITEMS), r#"["bob","cy"]"#);
     }
 
     #[test]
     fn existence_and_sets() {
         assert_eq!(select("$.users[?(@.x)].name", ITEMS), r#"["cy"]"#);
         assert_eq!(select("$.users[?(!@.status)].name", ITEMS), r#"["cy"]"#);
-        assert_eq!(
-            select("$.users[?(@.name in ['ann','cy'])].year", ITEMS),
-            "[1997,2000]"
-        );
-        assert_eq!(
-            select("$.users[?(@.name nin ['ann','cy'])].year", ITEMS),
-            "[1998]"
-        );
-        assert_eq!(
-            select("$.users[?(@.tags contains 'a')].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.tags size 2)].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.tags empty true)].name", ITEMS),
-            r#"["bob"]"#
-        );
+        assert_eq!(select("$.users[?(@.name in ['ann','cy'])].year", ITEMS), "[1997,2000]");
+        assert_eq!(select("$.users[?(@.name nin ['ann','cy'])].year", ITEMS), "[1998]");
+        assert_eq!(select("$.users[?(@.tags contains 'a')].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.tags size 2)].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.tags empty true)].name", ITEMS), r#"["bob"]"#);
         assert_eq!(
             select("$.users[?(@.tags subsetof ['a','b','c'])].name", ITEMS),
             r#"["ann","bob"]"#
         );
-        assert_eq!(
-            select("$.users[?(@.tags anyof ['b'])].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.tags noneof ['b'])].name", ITEMS),
-            r#"["bob"]"#
-        );
+        assert_eq!(select("$.users[?(@.tags anyof ['b'])].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.tags noneof ['b'])].name", ITEMS), r#"["bob"]"#);
         assert_eq!(select("$.users[?(@.name =~ /A.*/i)].year", ITEMS), "[1997]");
         assert_eq!(select("$.users[?(@.name =~ /a/)].year", ITEMS), "[]");
         assert_eq!(select("$[?(@ > 1)]", "[1,2,3]"), "[2,3]");

@@ -1,0 +1,324 @@
+//! Case files in the `shared/conformance` format: one recorded execution each (definition,
+//! input, expected status/output/error/cause, task behaviours), run with a virtual clock and
+//! compared as that corpus's README says.
+
+use std::path::{Path, PathBuf};
+
+use crate::clock::VirtualClock;
+use crate::exec::{ExecutionInfo, Status};
+use crate::machine::{check_definition_value, Machine, Outcome};
+use crate::model::MachineType;
+use crate::tasks::TaskRegistry;
+
+/// One case file.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Case {
+    /// The case's name; its prefix up to the first `-` is its area.
+    pub name: String,
+    /// The state machine definition.
+    pub definition: serde_json::Value,
+    /// The execution input.
+    #[serde(default)]
+    pub input: serde_json::Value,
+    /// What AWS recorded.
+    pub expected: Expected,
+    /// Paths into `expected.output` not to compare.
+    #[serde(default)]
+    pub ignore_paths: Vec<String>,
+    /// Task behaviours by resource.
+    #[serde(default)]
+    pub resources: Option<serde_json::Value>,
+}
+
+/// The recorded result.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Expected {
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT`, ...
+    pub status: String,
+    /// The output, for `SUCCEEDED`.
+    #[serde(default)]
+    pub output: Option<serde_json::Value>,
+    /// The error, when one was recorded.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The cause, when one was recorded and kept.
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+impl Case {
+    /// Reads a case file.
+    pub fn load(path: &Path) -> Result<Case, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a case file: {e}", path.display()))
+    }
+
+    /// The area: the name's prefix before the first `-`.
+    pub fn area(&self) -> &str {
+        self.name.split('-').next().unwrap_or(&self.name)
+    }
+
+    /// Whether the case uses JSONata or Variables (`QueryLanguage: JSONata`, `Assign`, or a
+    /// `$name` variable reference).
+    pub fn uses_jsonata_or_variables(&self) -> bool {
+        let text = self.definition.to_string();
+        text.contains("\"JSONata\"") || text.contains("\"Assign\"") || mentions_variable(&self.definition)
+    }
+
+    /// Runs the case and compares the result; `Err` holds a description of the difference.
+    pub fn run(&self) -> Result<(), String> {
+        let registry = match &self.resources {
+            Some(resources) => TaskRegistry::from_behaviours(resources)?,
+            None => TaskRegistry::new(),
+        };
+        let (_, program) = check_definition_value(&self.definition, MachineType::Standard)
+            .map_err(|e| format!("definition rejected: {e}"))?;
+        let machine = Machine::from_program(std::sync::Arc::new(program), registry);
+        let input = self.input.to_string();
+        let outcome = machine
+            .run_json_with(&input, &ExecutionInfo::default(), &mut VirtualClock::default())
+            .map_err(|e| format!("input rejected: {e}"))?;
+        self.compare(&outcome)
+    }
+
+    /// Compares an outcome with the recording.
+    pub fn compare(&self, outcome: &Outcome) -> Result<(), String> {
+        let status = outcome.status.as_str();
+        let describe = || match outcome.status {
+            Status::Succeeded => format!("output {}", outcome.output.as_deref().unwrap_or("")),
+            _ => format!("error {:?}, cause {:?}", outcome.error, outcome.cause),
+        };
+        if status != self.expected.status {
+            return Err(format!(
+                "status: expected {}, got {status} ({})",
+                self.expected.status,
+                describe()
+            ));
+        }
+        if outcome.status == Status::Succeeded {
+            let expected = self.expected.output.clone().unwrap_or(serde_json::Value::Null);
+            let actual = outcome.output_value().unwrap_or(serde_json::Value::Null);
+            let mut diffs = Vec::new();
+            let ignore: Vec<Vec<Segment>> = self.ignore_paths.iter().map(|p| parse_ignore_path(p)).collect();
+            diff(&expected, &actual, &mut Vec::new(), &ignore, &mut diffs);
+            if !diffs.is_empty() {
+                return Err(format!(
+                    "output differs:\n  {}\n  expected: {expected}\n  actual:   {actual}",
+                    diffs.join("\n  ")
+                ));
+            }
+        } else {
+            if outcome.error != self.expected.error {
+                return Err(format!(
+                    "error: expected {:?}, got {:?} (cause {:?})",
+                    self.expected.error, outcome.error, outcome.cause
+                ));
+            }
+            if let Some(cause) = &self.expected.cause {
+                if outcome.cause.as_deref() != Some(cause.as_str()) {
+                    return Err(format!(
+                        "cause:\n  expected: {cause:?}\n  actual:   {:?}",
+                        outcome.cause
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a definition references a variable (`$name` at the start of a path or
+/// intrinsic argument, not `$.` or `$$`).
+fn mentions_variable(json: &serde_json::Value) -> bool {
+    match json {
+        serde_json::Value::String(s) => {
+            let bytes = s.as_bytes();
+            bytes.iter().enumerate().any(|(i, &b)| {
+                b == b'$'
+                    && (i == 0 || matches!(bytes[i - 1], b'(' | b' ' | b','))
+                    && bytes.get(i + 1).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+            }) && !s.starts_with("{%")
+        }
+        serde_json::Value::Array(items) => items.iter().any(mentions_variable),
+        serde_json::Value::Object(map) => map.values().any(mentions_variable),
+        _ => false,
+    }
+}
+
+/// A step of an ignore path.
+#[derive(Clone, Debug, PartialEq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses `$.a.b[0]['odd key']`.
+fn parse_ignore_path(path: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut rest = path.strip_prefix('$').unwrap_or(path);
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find("']").unwrap_or(r.len());
+            out.push(Segment::Key(r[..end].to_string()));
+            rest = r.get(end + 2..).unwrap_or("");
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').unwrap_or(r.len());
+            out.push(Segment::Index(r[..end].parse().unwrap_or(usize::MAX)));
+            rest = r.get(end + 1..).unwrap_or("");
+        } else if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            out.push(Segment::Key(r[..end].to_string()));
+            rest = &r[end..];
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+/// Collects the differences between two JSON values (numbers by value, object key order
+/// ignored), skipping ignored paths.
+fn diff(
+    expected: &serde_json::Value,
+    actual: &serde_json::Value,
+    at: &mut Vec<Segment>,
+    ignore: &[Vec<Segment>],
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value as J;
+    if ignore.iter().any(|p| p == at) {
+        return;
+    }
+    match (expected, actual) {
+        (J::Number(a), J::Number(b)) => {
+            let same = match (a.as_i64(), b.as_i64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => a.as_f64() == b.as_f64(),
+            };
+            if !same {
+                out.push(format!("{}: expected {a}, got {b}", render(at)));
+            }
+        }
+        (J::Object(a), J::Object(b)) => {
+            for (k, v) in a {
+                at.push(Segment::Key(k.clone()));
+                match b.get(k) {
+                    Some(w) => diff(v, w, at, ignore, out),
+                    None if ignore.iter().any(|p| p == at) => {}
+                    None => out.push(format!("{}: missing", render(at))),
+                }
+                at.pop();
+            }
+            for k in b.keys().filter(|k| !a.contains_key(*k)) {
+                at.push(Segment::Key(k.clone()));
+                out.push(format!("{}: unexpected", render(at)));
+                at.pop();
+            }
+        }
+        (J::Array(a), J::Array(b)) => {
+            if a.len() != b.len() {
+                out.push(format!(
+                    "{}: expected {} elements, got {}",
+                    render(at),
+                    a.len(),
+                    b.len()
+                ));
+                return;
+            }
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                at.push(Segment::Index(i));
+                diff(v, w, at, ignore, out);
+                at.pop();
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(format!("{}: expected {a}, got {b}", render(at))),
+    }
+}
+
+/// `$['a'][0]` for a path.
+fn render(at: &[Segment]) -> String {
+    let mut s = String::from("$");
+    for seg in at {
+        match seg {
+            Segment::Key(k) => s.push_str(&format!("['{k}']")),
+            Segment::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// Every `.json` file under the given files and folders, sorted.
+pub fn collect_case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for entry in entries {
+                if entry.is_dir() {
+                    files.extend(collect_case_files(&[entry])?);
+                } else if entry.extension().is_some_and(|e| e == "json") {
+                    files.push(entry);
+                }
+            }
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ignore_paths_parse() {
+        assert_eq!(
+            parse_ignore_path("$.a.b[0]['odd key']"),
+            vec![
+                Segment::Key("a".into()),
+                Segment::Key("b".into()),
+                Segment::Index(0),
+                Segment::Key("odd key".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn diff_by_value_with_ignores() {
+        let mut out = Vec::new();
+        diff(
+            &json!({"a": 1, "b": [1.0, "x"], "c": "masked"}),
+            &json!({"b": [1, "x"], "a": 1.0, "c": "real"}),
+            &mut Vec::new(),
+            &[parse_ignore_path("$.c")],
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        diff(
+            &json!({"a": 1}),
+            &json!({"a": 2, "z": 0}),
+            &mut Vec::new(),
+            &[],
+            &mut out,
+        );
+        assert_eq!(out, vec!["$['a']: expected 1, got 2", "$['z']: unexpected"]);
+    }
+
+    #[test]
+    fn detects_variables() {
+        assert!(mentions_variable(&json!({"InputPath": "$answer"})));
+        assert!(mentions_variable(&json!({"x.$": "States.Format('{}', $v)"})));
+        assert!(!mentions_variable(
+            &json!({"InputPath": "$.answer", "y": "$$.Execution"})
+        ));
+    }
+}

@@ -1,0 +1,437 @@
+//! Compiles a validated [`model::StateMachine`] into a [`Program`]: states become indices,
+//! every path, template, intrinsic call, Choice rule and JSONata expression is parsed once.
+//! Syntax errors in those are reported here, with the JSON Pointer of their field.
+
+use std::collections::HashMap;
+
+use crate::choice;
+use crate::consts::Constants;
+use crate::model::{self, Nullable, NumberSource, QueryLanguage, StateKind, WaitFor};
+use crate::path::Path;
+use crate::payload::{jsonata_inner, JsonataExpr, JsonataTemplate, NumberSpec, Payload, StringSource};
+use crate::program::*;
+use crate::template::{PathOrCall, Template};
+use crate::timestamp::parse_timestamp;
+
+/// An error found while compiling: an expression that does not parse, or a reference that
+/// does not resolve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    /// JSON Pointer of the field, such as `/States/Pass/Parameters`.
+    pub location: String,
+    /// What is wrong, in AWS's words where AWS is recorded.
+    pub message: String,
+}
+
+/// Compiles a machine. Reports every expression error at once.
+pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileError>> {
+    let mut c = Compiler {
+        consts: Constants::new(),
+        states: Vec::new(),
+        graphs: Vec::new(),
+        resources: Vec::new(),
+        resource_ids: HashMap::new(),
+        errors: Vec::new(),
+        default_language: machine.query_language.unwrap_or_default(),
+    };
+    c.graph(&machine.graph);
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    let uses_context = {
+        let text = format!("{machine:?}");
+        text.contains("$$") || text.contains("states.context")
+    };
+    let states = c
+        .states
+        .into_iter()
+        .map(|s| s.expect("every reserved state id is compiled"))
+        .collect();
+    Ok(Program {
+        states,
+        graphs: c.graphs,
+        resources: c.resources,
+        timeout_seconds: machine.timeout_seconds,
+        uses_context,
+        consts: c.consts,
+    })
+}
+
+struct Compiler {
+    consts: Constants,
+    states: Vec<Option<StateDef>>,
+    graphs: Vec<GraphDef>,
+    resources: Vec<&'static str>,
+    resource_ids: HashMap<&'static str, ResourceId>,
+    errors: Vec<CompileError>,
+    default_language: QueryLanguage,
+}
+
+/// Names of a graph's states, for resolving `Next`, `Default` and Catch targets.
+struct Names(HashMap<String, StateId>);
+
+impl Compiler {
+    fn error(&mut self, location: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(CompileError {
+            location: location.into(),
+            message: message.into(),
+        });
+    }
+
+    fn graph(&mut self, graph: &model::Graph) -> GraphId {
+        let first = self.states.len() as u32;
+        let names = Names(
+            graph
+                .states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), StateId(first + i as u32)))
+                .collect(),
+        );
+        self.states.extend(graph.states.iter().map(|_| None));
+        let id = GraphId(self.graphs.len() as u32);
+        let start = self.resolve(&names, &graph.start_at, &format!("{}/StartAt", graph.pointer));
+        self.graphs.push(GraphDef { start });
+        for (i, state) in graph.states.iter().enumerate() {
+            let def = self.state(state, &names);
+            self.states[first as usize + i] = Some(def);
+        }
+        id
+    }
+
+    fn resolve(&mut self, names: &Names, name: &str, location: &str) -> StateId {
+        match names.0.get(name) {
+            Some(id) => *id,
+            None => {
+                self.error(location, format!("Missing 'Next' target: {name}"));
+                StateId(0)
+            }
+        }
+    }
+
+    fn state(&mut self, state: &model::State, names: &Names) -> StateDef {
+        let language = state.query_language.unwrap_or(self.default_language);
+        let at = |field: &str| format!("{}/{field}", state.pointer);
+        let jsonpath = language == QueryLanguage::JsonPath;
+        let next = match &state.transition {
+            Some(model::Transition::Next(name)) => Next::State(self.resolve(names, name, &at("Next"))),
+            _ => Next::End,
+        };
+        let parameters_field = if jsonpath {
+            state.parameters.as_ref()
+        } else {
+            state.arguments.as_ref()
+        };
+        let parameters = match &state.kind {
+            // A Map's Parameters is its (older) ItemSelector, not its own effective input.
+            StateKind::Map(_) => None,
+            _ => parameters_field.and_then(|p| {
+                self.payload(
+                    p,
+                    language,
+                    "Arguments",
+                    &at(if jsonpath { "Parameters" } else { "Arguments" }),
+                )
+            }),
+        };
+        let op = self.op(state, names, language);
+        StateDef {
+            name: self.consts.intern(&state.name),
+            type_name: state.kind.type_name(),
+            language,
+            input_path: self.path_spec(&state.input_path, &at("InputPath")),
+            parameters,
+            result_selector: state
+                .result_selector
+                .as_ref()
+                .and_then(|p| self.payload(p, language, "ResultSelector", &at("ResultSelector"))),
+            result_path: self.path_spec(&state.result_path, &at("ResultPath")),
+            output_path: self.path_spec(&state.output_path, &at("OutputPath")),
+            output: state
+                .output
+                .as_ref()
+                .and_then(|p| self.payload(p, QueryLanguage::Jsonata, "Output", &at("Output"))),
+            assign: state
+                .assign
+                .as_ref()
+                .and_then(|p| self.payload(p, language, "Assign", &at("Assign"))),
+            next,
+            retry: state.retry.iter().map(|r| self.retrier(r)).collect(),
+            catch: state.catch.iter().map(|c| self.catcher(c, names, language)).collect(),
+            op,
+        }
+    }
+
+    fn op(&mut self, state: &model::State, names: &Names, language: QueryLanguage) -> Op {
+        let at = |field: &str| format!("{}/{field}", state.pointer);
+        match &state.kind {
+            StateKind::Pass { result } => Op::Pass {
+                result: result.as_ref().map(|r| self.consts.json(r)),
+            },
+            StateKind::Task(task) => {
+                let resource_name = self.consts.intern(&task.resource);
+                let next_id = ResourceId(self.resources.len() as u32);
+                let resource = *self.resource_ids.entry(resource_name).or_insert(next_id);
+                if resource == next_id {
+                    self.resources.push(resource_name);
+                }
+                let flavor = if task.resource.starts_with("arn:aws:states:::lambda:invoke") {
+                    TaskFlavor::LambdaInvoke
+                } else if task.resource.starts_with("arn:aws:lambda:") {
+                    TaskFlavor::LambdaArn
+                } else {
+                    TaskFlavor::Plain
+                };
+                Op::Task(Box::new(TaskDef {
+                    resource,
+                    resource_name,
+                    timeout: task
+                        .timeout
+                        .as_ref()
+                        .map(|t| self.number(t, "TimeoutSeconds", &at("TimeoutSeconds"))),
+                    heartbeat: task
+                        .heartbeat
+                        .as_ref()
+                        .map(|t| self.number(t, "HeartbeatSeconds", &at("HeartbeatSeconds"))),
+                    flavor,
+                }))
+            }
+            StateKind::Choice { choices, default } => {
+                let rules = choices
+                    .iter()
+                    .filter_map(|rule| {
+                        let mut jsonata = |text: &str| {
+                            JsonataExpr::compile(text).map_err(|message| choice::ConditionError { message })
+                        };
+                        let condition = match choice::compile(&rule.condition, &mut self.consts, &mut jsonata) {
+                            Ok(c) => c,
+                            Err(e) => {
+                                self.error(rule.pointer.clone(), e.message);
+                                return None;
+                            }
+                        };
+                        Some(ChoiceRuleDef {
+                            condition,
+                            next: self.resolve(names, &rule.next, &format!("{}/Next", rule.pointer)),
+                            assign: rule
+                                .assign
+                                .as_ref()
+                                .and_then(|p| self.payload(p, language, "Assign", &format!("{}/Assign", rule.pointer))),
+                            output: rule.output.as_ref().and_then(|p| {
+                                self.payload(p, QueryLanguage::Jsonata, "Output", &format!("{}/Output", rule.pointer))
+                            }),
+                        })
+                    })
+                    .collect();
+                let default = default.as_ref().map(|d| self.resolve(names, d, &at("Default")));
+                Op::Choice { rules, default }
+            }
+            StateKind::Wait(wait) => Op::Wait(match wait {
+                WaitFor::Seconds(n) => WaitDef::Seconds(self.number(n, "Seconds", &at("Seconds"))),
+                WaitFor::TimestampPath(p) => WaitDef::TimestampPath(self.path(p, &at("TimestampPath"))),
+                WaitFor::Timestamp(t) if jsonata_inner(t).is_some() => {
+                    match JsonataTemplate::compile(&serde_json::Value::String(t.clone()), &mut self.consts) {
+                        Ok(tpl) => WaitDef::TimestampExpr(Payload::Jsonata(tpl, "Timestamp")),
+                        Err(e) => {
+                            self.error(at("Timestamp"), e);
+                            WaitDef::Timestamp(0)
+                        }
+                    }
+                }
+                WaitFor::Timestamp(t) => match parse_timestamp(t) {
+                    Some(nanos) => WaitDef::Timestamp((nanos / 1_000_000) as i64),
+                    None => {
+                        self.error(at("Timestamp"), format!("The value for the field 'Timestamp' must be a valid ISO-8601 extended offset date-time format string"));
+                        WaitDef::Timestamp(0)
+                    }
+                },
+            }),
+            StateKind::Succeed => Op::Succeed,
+            StateKind::Fail(fail) => Op::Fail {
+                error: self.string_source(
+                    fail.error.as_deref(),
+                    fail.error_path.as_deref(),
+                    "Error",
+                    "ErrorPath",
+                    &state.pointer,
+                ),
+                cause: self.string_source(
+                    fail.cause.as_deref(),
+                    fail.cause_path.as_deref(),
+                    "Cause",
+                    "CausePath",
+                    &state.pointer,
+                ),
+            },
+            StateKind::Parallel { branches } => Op::Parallel {
+                branches: branches.iter().map(|b| self.graph(b)).collect(),
+            },
+            StateKind::Map(map) => {
+                let selector = map.item_selector.as_ref().or(state.parameters.as_ref());
+                let items = map
+                    .items
+                    .as_ref()
+                    .and_then(|i| self.payload(i, QueryLanguage::Jsonata, "Items", &at("Items")));
+                let items_path = match &map.items_path {
+                    Some(p) => PathSpec::Path(self.path(p, &at("ItemsPath"))),
+                    None => PathSpec::Whole,
+                };
+                let processor = self.graph(&map.processor);
+                let batcher = map.item_batcher.as_ref().map(|b| BatcherDef {
+                    max_items_per_batch: b
+                        .get("MaxItemsPerBatch")
+                        .and_then(|v| v.as_f64())
+                        .map(NumberSpec::Literal)
+                        .or_else(|| {
+                            b.get("MaxItemsPerBatchPath").and_then(|v| v.as_str()).map(|p| {
+                                NumberSpec::Path(
+                                    self.path(p, &at("ItemBatcher/MaxItemsPerBatchPath")),
+                                    "MaxItemsPerBatchPath",
+                                )
+                            })
+                        }),
+                    batch_input: b
+                        .get("BatchInput")
+                        .and_then(|bi| self.payload(bi, language, "BatchInput", &at("ItemBatcher/BatchInput"))),
+                });
+                Op::Map(Box::new(MapDef {
+                    processor,
+                    items_path,
+                    items,
+                    item_selector: selector
+                        .and_then(|s| self.payload(s, language, "ItemSelector", &at("ItemSelector"))),
+                    max_concurrency: map
+                        .max_concurrency
+                        .as_ref()
+                        .map(|n| self.number(n, "MaxConcurrency", &at("MaxConcurrency"))),
+                    tolerated_failure_count: map
+                        .tolerated_failure_count
+                        .as_ref()
+                        .map(|n| self.number(n, "ToleratedFailureCount", &at("ToleratedFailureCount"))),
+                    tolerated_failure_percentage: map
+                        .tolerated_failure_percentage
+                        .as_ref()
+                        .map(|n| self.number(n, "ToleratedFailurePercentage", &at("ToleratedFailurePercentage"))),
+                    batcher,
+                }))
+            }
+        }
+    }
+
+    fn path(&mut self, text: &str, location: &str) -> Path {
+        match Path::parse(text) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(location, e.message);
+                Path::parse("$").expect("`$` is a path")
+            }
+        }
+    }
+
+    fn path_spec(&mut self, field: &Nullable<String>, location: &str) -> PathSpec {
+        match field {
+            Nullable::Absent => PathSpec::Whole,
+            Nullable::Null => PathSpec::Null,
+            Nullable::Value(text) => PathSpec::Path(self.path(text, location)),
+        }
+    }
+
+    fn payload(
+        &mut self,
+        json: &serde_json::Value,
+        language: QueryLanguage,
+        field: &'static str,
+        location: &str,
+    ) -> Option<Payload> {
+        let compiled = match language {
+            QueryLanguage::JsonPath => Template::compile(json, &mut self.consts)
+                .map(Payload::Template)
+                .map_err(|e| e.message),
+            QueryLanguage::Jsonata => {
+                JsonataTemplate::compile(json, &mut self.consts).map(|t| Payload::Jsonata(t, field))
+            }
+        };
+        match compiled {
+            Ok(p) => Some(p),
+            Err(message) => {
+                self.error(location, message);
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, source: &NumberSource, field: &'static str, location: &str) -> NumberSpec {
+        match source {
+            NumberSource::Literal(n) => NumberSpec::Literal(*n),
+            NumberSource::Path(p) => {
+                let path_field: &'static str = self.consts.intern(&format!("{field}Path"));
+                NumberSpec::Path(self.path(p, &format!("{location}Path")), path_field)
+            }
+            NumberSource::Jsonata(text) => match JsonataExpr::compile(text) {
+                Ok(e) => NumberSpec::Jsonata(e, field),
+                Err(message) => {
+                    self.error(location, message);
+                    NumberSpec::Literal(0.0)
+                }
+            },
+        }
+    }
+
+    fn string_source(
+        &mut self,
+        literal: Option<&str>,
+        path: Option<&str>,
+        field: &'static str,
+        path_field: &'static str,
+        pointer: &str,
+    ) -> Option<StringSource> {
+        if let Some(text) = literal {
+            if jsonata_inner(text).is_some() {
+                return match JsonataExpr::compile(text) {
+                    Ok(e) => Some(StringSource::Jsonata(e, field)),
+                    Err(message) => {
+                        self.error(format!("{pointer}/{field}"), message);
+                        None
+                    }
+                };
+            }
+            return Some(StringSource::Literal(self.consts.intern(text)));
+        }
+        let text = path?;
+        match PathOrCall::parse(text, &mut self.consts) {
+            Ok(p) => Some(StringSource::Path(p, path_field)),
+            Err(e) => {
+                self.error(format!("{pointer}/{path_field}"), e.message);
+                None
+            }
+        }
+    }
+
+    fn retrier(&mut self, r: &model::Retrier) -> RetryDef {
+        RetryDef {
+            error_equals: r.error_equals.iter().map(|e| self.consts.intern(e)).collect(),
+            interval_seconds: r.interval_seconds,
+            max_attempts: r.max_attempts,
+            backoff_rate: r.backoff_rate,
+            max_delay_seconds: r.max_delay_seconds,
+            jitter_full: r.jitter_full,
+        }
+    }
+
+    fn catcher(&mut self, c: &model::Catcher, names: &Names, language: QueryLanguage) -> CatchDef {
+        let at = |field: &str| format!("{}/{field}", c.pointer);
+        CatchDef {
+            error_equals: c.error_equals.iter().map(|e| self.consts.intern(e)).collect(),
+            next: self.resolve(names, &c.next, &at("Next")),
+            result_path: self.path_spec(&c.result_path, &at("ResultPath")),
+            output: c
+                .output
+                .as_ref()
+                .and_then(|p| self.payload(p, QueryLanguage::Jsonata, "Output", &at("Output"))),
+            assign: c
+                .assign
+                .as_ref()
+                .and_then(|p| self.payload(p, language, "Assign", &at("Assign"))),
+        }
+    }
+}

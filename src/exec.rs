@@ -1,0 +1,1325 @@
+//! The interpreter: runs a [`Program`] for one execution, inline, until it completes or
+//! suspends (a Wait, a retry back-off). A suspension is returned as a value
+//! ([`Step::Suspended`]); the driver resumes the execution at its deadline.
+//!
+//! An execution is a stack of frames: the top level, and one per running Parallel branch or
+//! Map iteration. All of its values live in one arena.
+
+use std::borrow::Cow;
+
+use bumpalo::collections::Vec as BumpVec;
+use smallvec::SmallVec;
+
+use std::sync::Arc;
+
+use crate::error::{names, EvalError};
+use crate::machine::Machine;
+use crate::model::QueryLanguage;
+use crate::payload::{JsonataEnv, JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
+use crate::program::*;
+use crate::scope::{Scope, Variables};
+use crate::tasks::{TaskFailure, TaskHandler, TaskRegistry};
+use crate::timestamp::parse_timestamp;
+use crate::value::{with_member, Arena, ArenaExt, Member, Value};
+
+/// The largest payload (state input/output, task result) AWS accepts, in bytes.
+pub const PAYLOAD_LIMIT: usize = 256 * 1024;
+
+/// How an execution ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// It succeeded.
+    Succeeded,
+    /// It failed.
+    Failed,
+    /// It ran past its `TimeoutSeconds`.
+    TimedOut,
+    /// It was stopped from outside.
+    Aborted,
+}
+
+impl Status {
+    /// AWS's spelling: `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// An execution's outcome, with its output still in the arena.
+#[derive(Clone, Debug)]
+pub struct RawOutcome<'a> {
+    /// How it ended.
+    pub status: Status,
+    /// The output, when it succeeded.
+    pub output: Option<Value<'a>>,
+    /// The error name, when it failed (absent when the failure had none).
+    pub error: Option<String>,
+    /// The cause, when it failed with one.
+    pub cause: Option<String>,
+}
+
+/// What [`Execution::resume`] returns.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// The execution ended.
+    Done(RawOutcome<'a>),
+    /// The execution waits until this time (epoch milliseconds); resume it then.
+    Suspended {
+        /// When to resume.
+        until_ms: i64,
+    },
+}
+
+/// Facts about an execution that the context object (`$$`) reports.
+#[derive(Clone, Debug)]
+pub struct ExecutionInfo {
+    /// The execution's name.
+    pub name: String,
+    /// The state machine's name.
+    pub state_machine_name: String,
+    /// The role ARN reported as `$$.Execution.RoleArn`.
+    pub role_arn: String,
+    /// Region and account used to build ARNs.
+    pub region: String,
+    /// Account id used to build ARNs.
+    pub account: String,
+}
+
+impl Default for ExecutionInfo {
+    fn default() -> ExecutionInfo {
+        ExecutionInfo {
+            name: "execution".into(),
+            state_machine_name: "StateMachine".into(),
+            role_arn: "arn:aws:iam::123456789012:role/quickstep".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        }
+    }
+}
+
+impl ExecutionInfo {
+    /// The state machine's ARN.
+    pub fn state_machine_arn(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{}",
+            self.region, self.account, self.state_machine_name
+        )
+    }
+    /// The execution's ARN.
+    pub fn execution_arn(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:execution:{}:{}",
+            self.region, self.account, self.state_machine_name, self.name
+        )
+    }
+}
+
+/// A failure travelling through the interpreter: error name and cause, either may be absent.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Failure {
+    error: Option<Cow<'static, str>>,
+    cause: Option<String>,
+}
+
+/// Where a frame's current state is in its life.
+#[derive(Debug)]
+enum Phase<'a> {
+    /// About to enter the state (the `...StateEntered` event).
+    Enter,
+    /// Entered: do the state's work (again, after a retry back-off).
+    Attempt,
+    /// A Wait state waiting; then the state completes with `result`.
+    Waiting { until_ms: i64, result: Value<'a> },
+    /// Waiting out a retry back-off; then `Attempt` again.
+    Backoff { until_ms: i64 },
+    /// A Parallel state whose branches run (one after another) in the frames above.
+    Parallel(Fanout<'a>),
+    /// A Map state whose iterations run (one after another) in the frames above.
+    Map(Fanout<'a>),
+}
+
+/// A Parallel or Map state's progress over its children (branches or iterations).
+#[derive(Debug)]
+struct Fanout<'a> {
+    /// The state's effective input: every branch's input, or what `ItemSelector` reads.
+    input: Value<'a>,
+    /// Map: the items (or batches); Parallel: empty.
+    items: &'a [Value<'a>],
+    /// How many children there are.
+    total: usize,
+    /// Outputs of the finished children, in order.
+    results: BumpVec<'a, Value<'a>>,
+    /// Map: failed iterations so far, and how many are tolerated.
+    failures: usize,
+    tolerated_count: Option<u64>,
+    tolerated_percentage: Option<f64>,
+}
+
+/// One running graph: the top level, a Parallel branch or a Map iteration.
+#[derive(Debug)]
+struct Frame<'a> {
+    state: StateId,
+    /// The current state's raw input.
+    input: Value<'a>,
+    variables: Variables<'a>,
+    /// Event id of the current state's `...StateEntered`.
+    entered_event: u32,
+    /// When the current state was entered (epoch ms).
+    entered_ms: i64,
+    /// Attempts made per retrier of the current state.
+    retries: SmallVec<[u32; 4]>,
+    phase: Phase<'a>,
+}
+
+/// What the main loop does next.
+enum Flow<'a> {
+    Continue,
+    Suspend(i64),
+    Done(RawOutcome<'a>),
+}
+
+/// One execution of a program: resumable, single-threaded, all values in `arena`.
+pub struct Execution<'a> {
+    program: &'a Program,
+    handlers: &'a [Option<Arc<dyn TaskHandler>>],
+    registry: &'a TaskRegistry,
+    arena: &'a Arena,
+    info: &'a ExecutionInfo,
+    input: Value<'a>,
+    frames: BumpVec<'a, Frame<'a>>,
+    events: u32,
+    start_ms: i64,
+    now_ms: i64,
+    deadline_ms: Option<i64>,
+    jitter: u64,
+    finished: bool,
+}
+
+impl<'a> Execution<'a> {
+    /// Prepares an execution of `machine` on `input` (nothing runs until
+    /// [`resume`](Self::resume)).
+    pub(crate) fn new(
+        machine: &'a Machine,
+        arena: &'a Arena,
+        input: Value<'a>,
+        info: &'a ExecutionInfo,
+        now_ms: i64,
+    ) -> Execution<'a> {
+        let program = machine.program();
+        let mut frames = BumpVec::with_capacity_in(4, arena);
+        frames.push(Frame {
+            state: program.graph(GraphId(0)).start,
+            input,
+            variables: Variables::default(),
+            entered_event: 0,
+            entered_ms: now_ms,
+            retries: SmallVec::new(),
+            phase: Phase::Enter,
+        });
+        Execution {
+            program,
+            handlers: machine.handlers(),
+            registry: machine.registry(),
+            arena,
+            info,
+            input,
+            frames,
+            events: 1, // ExecutionStarted
+            start_ms: now_ms,
+            now_ms,
+            deadline_ms: program
+                .timeout_seconds
+                .map(|t| now_ms.saturating_add((t as i64).saturating_mul(1000))),
+            jitter: 0x9E37_79B9_7F4A_7C15 ^ now_ms as u64,
+            finished: false,
+        }
+    }
+
+    /// Runs until the execution ends or must wait. `now_ms` is the current time (epoch ms).
+    pub fn resume(&mut self, now_ms: i64) -> Step<'a> {
+        self.now_ms = now_ms.max(self.now_ms);
+        if self.finished {
+            return Step::Done(RawOutcome {
+                status: Status::Aborted,
+                output: None,
+                error: Some(names::RUNTIME.into()),
+                cause: Some("The execution has already ended.".into()),
+            });
+        }
+        loop {
+            if self.deadline_ms.is_some_and(|d| self.now_ms >= d) {
+                self.finished = true;
+                return Step::Done(RawOutcome {
+                    status: Status::TimedOut,
+                    output: None,
+                    error: Some(names::TIMEOUT.into()),
+                    cause: None,
+                });
+            }
+            let flow = self.step();
+            let flow = match flow {
+                Ok(flow) => flow,
+                Err(failure) => self.fail(failure),
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Suspend(until_ms) => {
+                    let until_ms = self.deadline_ms.map_or(until_ms, |d| until_ms.min(d));
+                    return Step::Suspended { until_ms };
+                }
+                Flow::Done(outcome) => {
+                    self.finished = true;
+                    return Step::Done(outcome);
+                }
+            }
+        }
+    }
+
+    fn top(&self) -> usize {
+        self.frames.len() - 1
+    }
+
+    /// One step of the top frame.
+    fn step(&mut self) -> Result<Flow<'a>, Failure> {
+        let top = self.top();
+        match self.frames[top].phase {
+            Phase::Enter => {
+                self.enter(top);
+                Ok(Flow::Continue)
+            }
+            Phase::Attempt => self.attempt(top),
+            Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } if until_ms > self.now_ms => {
+                Ok(Flow::Suspend(until_ms))
+            }
+            Phase::Waiting { result, .. } => self.complete(top, result),
+            Phase::Backoff { .. } => {
+                self.frames[top].phase = Phase::Attempt;
+                Ok(Flow::Continue)
+            }
+            Phase::Parallel(_) | Phase::Map(_) => {
+                unreachable!("a frame running children is never the top frame")
+            }
+        }
+    }
+
+    fn enter(&mut self, top: usize) {
+        self.events += 1;
+        let state = self.program.state(self.frames[top].state);
+        let frame = &mut self.frames[top];
+        frame.entered_event = self.events;
+        frame.entered_ms = self.now_ms;
+        frame.retries.clear();
+        frame.retries.resize(state.retry.len(), 0);
+        frame.phase = Phase::Attempt;
+    }
+
+    /// Renders an evaluation error as the failure of frame `top`'s state.
+    fn eval_failure(&self, top: usize, e: EvalError) -> Failure {
+        let frame = &self.frames[top];
+        let cause = if e.bare {
+            e.message
+        } else {
+            format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+                self.program.state(frame.state).name,
+                frame.entered_event,
+                e.message
+            )
+        };
+        Failure {
+            error: Some(e.error),
+            cause: Some(cause),
+        }
+    }
+
+    /// The context object for frame `top`'s current state (empty when the program never
+    /// reads it).
+    fn context(&self, top: usize) -> Value<'a> {
+        if !self.program.uses_context {
+            return Value::EMPTY_OBJECT;
+        }
+        let a = self.arena;
+        let frame = &self.frames[top];
+        let state = self.program.state(frame.state);
+        let execution = a.object(&[
+            ("Id", a.string(&self.info.execution_arn())),
+            ("Input", self.input),
+            ("StartTime", a.string(&iso_time(self.start_ms))),
+            ("Name", a.string(&self.info.name)),
+            ("RoleArn", a.string(&self.info.role_arn)),
+            ("RedriveCount", Value::int(0)),
+        ]);
+        let mut state_members: SmallVec<[Member<'a>; 3]> = SmallVec::new();
+        state_members.push(("Name", Value::String(state.name)));
+        state_members.push(("EnteredTime", a.string(&iso_time(frame.entered_ms))));
+        if matches!(state.op, Op::Task(_) | Op::Parallel { .. } | Op::Map(_)) {
+            let retry_count: u32 = frame.retries.iter().sum();
+            state_members.push(("RetryCount", Value::int(retry_count as i64)));
+        }
+        let state_machine = a.object(&[
+            ("Id", a.string(&self.info.state_machine_arn())),
+            ("Name", a.string(&self.info.state_machine_name)),
+        ]);
+        a.object(&[
+            ("Execution", execution),
+            ("State", a.object(&state_members)),
+            ("StateMachine", state_machine),
+        ])
+    }
+
+    /// What a payload of frame `top`'s state reads: `$` is `input` (JSONPath); `$states` is
+    /// built from the state's raw input, the context and `extra` (JSONata).
+    fn payload_input(
+        &self,
+        top: usize,
+        input: Value<'a>,
+        context: Value<'a>,
+        extra: Option<Member<'a>>,
+    ) -> PayloadInput<'a> {
+        let frame = &self.frames[top];
+        let states = if self.program.state(frame.state).language == QueryLanguage::Jsonata {
+            let mut members: SmallVec<[Member<'a>; 3]> = SmallVec::new();
+            members.push(("input", frame.input));
+            members.push(("context", context));
+            members.extend(extra);
+            self.arena.object(&members)
+        } else {
+            Value::Null
+        };
+        PayloadInput {
+            scope: Scope {
+                input,
+                context,
+                variables: frame.variables,
+            },
+            states,
+        }
+    }
+
+    fn eval_payload(&self, top: usize, payload: &'a Payload, input: &PayloadInput<'a>) -> Result<Value<'a>, Failure> {
+        payload.eval(self.arena, input).map_err(|e| self.eval_failure(top, e))
+    }
+
+    fn eval_path(
+        &self,
+        top: usize,
+        spec: &'a PathSpec,
+        value: Value<'a>,
+        context: Value<'a>,
+    ) -> Result<Value<'a>, Failure> {
+        match spec {
+            PathSpec::Whole => Ok(value),
+            PathSpec::Null => Ok(Value::EMPTY_OBJECT),
+            PathSpec::Path(p) => {
+                let scope = Scope {
+                    input: value,
+                    context,
+                    variables: self.frames[top].variables,
+                };
+                p.eval(self.arena, &scope).map_err(|e| self.eval_failure(top, e.into()))
+            }
+        }
+    }
+
+    /// Does the current state's work, from its raw input to its result.
+    fn attempt(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+        let program = self.program;
+        let state = program.state(self.frames[top].state);
+        let raw_input = self.frames[top].input;
+        let context = self.context(top);
+        let jsonpath = state.language == QueryLanguage::JsonPath;
+
+        // InputPath, then Parameters (JSONPath) or Arguments (JSONata): the effective input.
+        let after_input_path = if jsonpath {
+            self.eval_path(top, &state.input_path, raw_input, context)?
+        } else {
+            raw_input
+        };
+        let effective = match &state.parameters {
+            Some(p) => self.eval_payload(top, p, &self.payload_input(top, after_input_path, context, None))?,
+            None => after_input_path,
+        };
+
+        match &state.op {
+            Op::Pass { result } => {
+                let result = result.unwrap_or(effective);
+                self.complete(top, result)
+            }
+            Op::Task(task) => {
+                self.events += 3; // ...Scheduled, ...Started, ...Succeeded/Failed
+                let result = self.call_task(top, task, effective)?;
+                self.complete(top, result)
+            }
+            Op::Choice { rules, default } => {
+                let frame = &self.frames[top];
+                let scope = Scope {
+                    input: after_input_path,
+                    context,
+                    variables: frame.variables,
+                };
+                let env = JsonataEnv {
+                    states: self.payload_input(top, raw_input, context, None).states,
+                    variables: frame.variables,
+                };
+                let arena = self.arena;
+                let mut jsonata = |e: &'a JsonataExpr| e.eval(arena, &env, "Condition");
+                let mut chosen = None;
+                for rule in rules {
+                    if rule
+                        .condition
+                        .eval(arena, &scope, &mut jsonata)
+                        .map_err(|e| self.eval_failure(top, e))?
+                    {
+                        chosen = Some(rule);
+                        break;
+                    }
+                }
+                let next = match (chosen, default) {
+                    (Some(rule), _) => rule.next,
+                    (None, Some(default)) => *default,
+                    (None, None) => {
+                        return Err(self.eval_failure(
+                            top,
+                            EvalError::new(
+                                names::NO_CHOICE_MATCHED,
+                                "No Choice rule matched and no Default was specified.",
+                            ),
+                        ))
+                    }
+                };
+                self.choose(top, chosen, next, raw_input, after_input_path, context)
+            }
+            Op::Wait(wait) => {
+                let until_ms = self
+                    .wait_until(top, wait, after_input_path, context)
+                    .map_err(|e| self.eval_failure(top, e))?;
+                self.frames[top].phase = Phase::Waiting {
+                    until_ms,
+                    result: effective,
+                };
+                Ok(Flow::Continue)
+            }
+            Op::Succeed => {
+                let output = match state.language {
+                    QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
+                    QueryLanguage::Jsonata => self.output(top, raw_input, raw_input, context)?,
+                };
+                self.events += 1; // SucceedStateExited
+                self.end_frame(Ok(output))
+            }
+            Op::Fail { error, cause } => {
+                let error = self.fail_field(top, error.as_ref(), raw_input, context)?;
+                let cause = self.fail_field(top, cause.as_ref(), raw_input, context)?;
+                self.end_frame(Err(Failure {
+                    error: error.map(Cow::Owned),
+                    cause,
+                }))
+            }
+            Op::Parallel { branches } => {
+                self.events += 1; // ParallelStateStarted
+                let fanout = Fanout {
+                    input: effective,
+                    items: &[],
+                    total: branches.len(),
+                    results: BumpVec::with_capacity_in(branches.len(), self.arena),
+                    failures: 0,
+                    tolerated_count: None,
+                    tolerated_percentage: None,
+                };
+                self.frames[top].phase = Phase::Parallel(fanout);
+                self.next_child(top)
+            }
+            Op::Map(map) => {
+                let fanout = self
+                    .start_map(top, map, raw_input, after_input_path, context)
+                    .map_err(|e| self.eval_failure(top, e))?;
+                self.events += 1; // MapStateStarted
+                self.frames[top].phase = Phase::Map(fanout);
+                self.next_child(top)
+            }
+        }
+    }
+
+    /// Calls a Task's handler on its effective input.
+    fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<Value<'a>, Failure> {
+        let (handler, input) = match task.flavor {
+            TaskFlavor::LambdaInvoke => {
+                let function = effective.get("FunctionName").and_then(|f| f.as_str());
+                (
+                    function.and_then(|f| self.registry.get(f)),
+                    effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),
+                )
+            }
+            _ => (self.handlers[task.resource.0 as usize].as_ref(), effective),
+        };
+        let Some(handler) = handler else {
+            return Err(Failure {
+                error: Some(names::TASK_FAILED.into()),
+                cause: Some(format!(
+                    "No handler is registered for the resource '{}'.",
+                    task.resource_name
+                )),
+            });
+        };
+        let arena = self.arena;
+        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(input, arena))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic with no message".into());
+                Err(TaskFailure::new(
+                    names::TASK_FAILED,
+                    format!("The task handler panicked: {message}"),
+                ))
+            }
+        };
+        match result {
+            Ok(value) => {
+                let value = match task.flavor {
+                    TaskFlavor::LambdaInvoke => lambda_invoke_result(arena, value),
+                    _ => value,
+                };
+                if exceeds_limit(value) {
+                    return Err(self.data_limit(top));
+                }
+                Ok(value)
+            }
+            Err(TaskFailure::Error { error, cause }) => Err(Failure {
+                error: Some(Cow::Owned(error)),
+                cause,
+            }),
+            Err(TaskFailure::Function {
+                error_type,
+                error_message,
+            }) => {
+                let cause = lambda_error_cause(&error_type, &error_message, task.flavor == TaskFlavor::LambdaInvoke);
+                Err(Failure {
+                    error: Some(Cow::Owned(error_type)),
+                    cause: Some(cause),
+                })
+            }
+        }
+    }
+
+    fn data_limit(&self, top: usize) -> Failure {
+        let name = self.program.state(self.frames[top].state).name;
+        Failure {
+            error: Some(names::DATA_LIMIT_EXCEEDED.into()),
+            cause: Some(format!("The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit.")),
+        }
+    }
+
+    /// Evaluates a Fail state's `Error`/`Cause`.
+    fn fail_field(
+        &self,
+        top: usize,
+        source: Option<&'a StringSource>,
+        raw_input: Value<'a>,
+        context: Value<'a>,
+    ) -> Result<Option<String>, Failure> {
+        let Some(source) = source else {
+            return Ok(None);
+        };
+        let input = self.payload_input(top, raw_input, context, None);
+        let value = match source {
+            StringSource::Literal(s) => return Ok(Some((*s).to_string())),
+            StringSource::Path(p, _) => p.eval(self.arena, &input.scope),
+            StringSource::Jsonata(e, field) => e.eval(
+                self.arena,
+                &JsonataEnv {
+                    states: input.states,
+                    variables: input.scope.variables,
+                },
+                field,
+            ),
+        }
+        .map_err(|e| self.eval_failure(top, e))?;
+        Ok(Some(match value {
+            Value::String(s) => s.to_string(),
+            other => other.to_json_string(),
+        }))
+    }
+
+    /// A Choice picked `next`, through `rule` (whose Assign/Output replace the state's) or
+    /// through `Default`.
+    fn choose(
+        &mut self,
+        top: usize,
+        rule: Option<&'a ChoiceRuleDef>,
+        next: StateId,
+        raw_input: Value<'a>,
+        after_input_path: Value<'a>,
+        context: Value<'a>,
+    ) -> Result<Flow<'a>, Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let output = match state.language {
+            QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
+            QueryLanguage::Jsonata => match rule.and_then(|r| r.output.as_ref()).or(state.output.as_ref()) {
+                Some(p) => self.eval_payload(top, p, &self.payload_input(top, raw_input, context, None))?,
+                None => raw_input,
+            },
+        };
+        let assign = match rule {
+            Some(rule) => rule.assign.as_ref(),
+            None => state.assign.as_ref(),
+        };
+        self.assign(top, assign, after_input_path, context, None)?;
+        self.events += 1; // ChoiceStateExited
+        self.go_to(top, next, output);
+        Ok(Flow::Continue)
+    }
+
+    fn go_to(&mut self, top: usize, next: StateId, input: Value<'a>) {
+        let frame = &mut self.frames[top];
+        frame.state = next;
+        frame.input = input;
+        frame.phase = Phase::Enter;
+    }
+
+    /// Runs `Assign`, evaluated against the variables as they were when the state was
+    /// entered, and stores the values in the frame's scope.
+    fn assign(
+        &mut self,
+        top: usize,
+        assign: Option<&'a Payload>,
+        jsonpath_input: Value<'a>,
+        context: Value<'a>,
+        extra: Option<Member<'a>>,
+    ) -> Result<(), Failure> {
+        let Some(assign) = assign else { return Ok(()) };
+        let assigned = self.eval_payload(top, assign, &self.payload_input(top, jsonpath_input, context, extra))?;
+        let Some(members) = assigned.as_object() else {
+            return Ok(());
+        };
+        let frame = &mut self.frames[top];
+        let old = frame.variables.local;
+        let mut merged: BumpVec<Member<'a>> = BumpVec::with_capacity_in(old.len() + members.len(), self.arena);
+        merged.extend(
+            old.iter()
+                .filter(|(k, _)| !members.iter().any(|(n, _)| n == k))
+                .copied(),
+        );
+        merged.extend(members.iter().copied());
+        frame.variables.local = merged.into_bump_slice();
+        Ok(())
+    }
+
+    /// The state's output from its raw input and result: ResultSelector, ResultPath and
+    /// OutputPath (JSONPath), or Output (JSONata; the result when absent).
+    fn output(
+        &self,
+        top: usize,
+        raw_input: Value<'a>,
+        result: Value<'a>,
+        context: Value<'a>,
+    ) -> Result<Value<'a>, Failure> {
+        let state = self.program.state(self.frames[top].state);
+        match state.language {
+            QueryLanguage::JsonPath => {
+                let selected = match &state.result_selector {
+                    Some(p) => self.eval_payload(top, p, &self.payload_input(top, result, context, None))?,
+                    None => result,
+                };
+                let merged = match &state.result_path {
+                    PathSpec::Whole => selected,
+                    PathSpec::Null => raw_input,
+                    PathSpec::Path(p) => p
+                        .set(self.arena, raw_input, selected)
+                        .map_err(|e| self.eval_failure(top, e))?,
+                };
+                self.eval_path(top, &state.output_path, merged, context)
+            }
+            QueryLanguage::Jsonata => match &state.output {
+                Some(p) => self.eval_payload(
+                    top,
+                    p,
+                    &self.payload_input(top, raw_input, context, Some(("result", result))),
+                ),
+                None => Ok(result),
+            },
+        }
+    }
+
+    /// Completes frame `top`'s state with `result`: output processing, Assign, the exit
+    /// event and the transition.
+    fn complete(&mut self, top: usize, result: Value<'a>) -> Result<Flow<'a>, Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let raw_input = self.frames[top].input;
+        let context = self.context(top);
+        if matches!(state.op, Op::Pass { result: Some(_) }) && exceeds_limit(result) {
+            return Err(self.data_limit(top));
+        }
+        let output = match (&state.op, state.language) {
+            // Pass and Wait without Output pass their input on in JSONata.
+            (Op::Pass { .. } | Op::Wait(_), QueryLanguage::Jsonata) if state.output.is_none() => raw_input,
+            _ => self.output(top, raw_input, result, context)?,
+        };
+        let extra = match state.op {
+            Op::Task(_) | Op::Parallel { .. } | Op::Map(_) => Some(("result", result)),
+            _ => None,
+        };
+        self.assign(top, state.assign.as_ref(), result, context, extra)?;
+        self.events += 1; // ...StateExited
+        match state.next {
+            Next::State(next) => {
+                self.go_to(top, next, output);
+                Ok(Flow::Continue)
+            }
+            Next::End => self.end_frame(Ok(output)),
+        }
+    }
+
+    /// Ends the top frame with its graph's output or failure, and hands it to the frame that
+    /// started it (or ends the execution).
+    fn end_frame(&mut self, end: Result<Value<'a>, Failure>) -> Result<Flow<'a>, Failure> {
+        self.frames.pop();
+        let Some(parent) = self.frames.len().checked_sub(1) else {
+            return Ok(Flow::Done(match end {
+                Ok(output) => RawOutcome {
+                    status: Status::Succeeded,
+                    output: Some(output),
+                    error: None,
+                    cause: None,
+                },
+                Err(f) => RawOutcome {
+                    status: Status::Failed,
+                    output: None,
+                    error: f.error.map(Cow::into_owned),
+                    cause: f.cause,
+                },
+            }));
+        };
+        let is_map = matches!(self.frames[parent].phase, Phase::Map(_));
+        let fanout = match &mut self.frames[parent].phase {
+            Phase::Parallel(f) | Phase::Map(f) => f,
+            _ => unreachable!("a child frame's parent runs children"),
+        };
+        match end {
+            Ok(output) => {
+                if is_map {
+                    self.events += 1; // MapIterationSucceeded
+                }
+                fanout.results.push(output);
+                self.next_child(parent)
+            }
+            Err(failure) => {
+                fanout.failures += 1;
+                let tolerated = is_map
+                    && (fanout.tolerated_count.is_some_and(|n| fanout.failures as u64 <= n)
+                        || fanout
+                            .tolerated_percentage
+                            .is_some_and(|p| fanout.failures as f64 * 100.0 <= p * fanout.total as f64));
+                if is_map {
+                    self.events += 1; // MapIterationFailed
+                }
+                if tolerated {
+                    let error_output = error_output(self.arena, &failure);
+                    fanout.results.push(error_output);
+                    return self.next_child(parent);
+                }
+                self.events += 1; // MapStateFailed / ParallelStateFailed
+                if is_map && (fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some()) {
+                    return Err(Failure {
+                        error: Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
+                        cause: Some("The specified tolerated failure threshold was exceeded".into()),
+                    });
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    /// Starts the next branch or iteration of the Parallel/Map state in frame `top`, or
+    /// completes the state when all have finished.
+    fn next_child(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let variables = self.frames[top].variables;
+        let (graph, input) = match (&state.op, &self.frames[top].phase) {
+            (Op::Parallel { branches }, Phase::Parallel(f)) => match branches.get(f.results.len()) {
+                Some(branch) => (*branch, f.input),
+                None => return self.finish_fanout(top),
+            },
+            (Op::Map(map), Phase::Map(f)) => {
+                let index = f.results.len();
+                let Some(item) = f.items.get(index).copied() else {
+                    return self.finish_fanout(top);
+                };
+                let input = match &map.item_selector {
+                    Some(selector) => {
+                        let context = self.context(top);
+                        let context = with_map_item(self.arena, context, index, item);
+                        let payload_input = self.payload_input(top, f.input, context, None);
+                        self.eval_payload(top, selector, &payload_input)?
+                    }
+                    None => item,
+                };
+                self.events += 1; // MapIterationStarted
+                (map.processor, input)
+            }
+            _ => unreachable!("next_child runs on a Parallel or Map frame"),
+        };
+        let outer: &'a Variables<'a> = self.arena.alloc(variables);
+        self.frames.push(Frame {
+            state: self.program.graph(graph).start,
+            input,
+            variables: Variables {
+                local: &[],
+                outer: Some(outer),
+            },
+            entered_event: 0,
+            entered_ms: self.now_ms,
+            retries: SmallVec::new(),
+            phase: Phase::Enter,
+        });
+        Ok(Flow::Continue)
+    }
+
+    /// All children of frame `top`'s Parallel/Map state have finished: complete the state
+    /// with their outputs.
+    fn finish_fanout(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+        let phase = std::mem::replace(&mut self.frames[top].phase, Phase::Attempt);
+        let (Phase::Parallel(f) | Phase::Map(f)) = phase else {
+            unreachable!("finish_fanout on a Parallel or Map frame")
+        };
+        self.events += 1; // ParallelStateSucceeded / MapStateSucceeded
+        let results = Value::Array(f.results.into_bump_slice());
+        if exceeds_limit(results) {
+            return Err(self.data_limit(top));
+        }
+        self.complete(top, results)
+    }
+
+    /// Evaluates a Map state's items and limits.
+    fn start_map(
+        &self,
+        top: usize,
+        map: &'a MapDef,
+        raw_input: Value<'a>,
+        after_input_path: Value<'a>,
+        context: Value<'a>,
+    ) -> Result<Fanout<'a>, EvalError> {
+        let state = self.program.state(self.frames[top].state);
+        let input = self.payload_input(top, after_input_path, context, None);
+        let items = match (state.language, &map.items) {
+            (QueryLanguage::Jsonata, Some(items)) => {
+                let value = items.eval(self.arena, &input)?;
+                match value {
+                    Value::Array(items) => items,
+                    other => {
+                        let expr = match items {
+                            Payload::Jsonata(crate::payload::JsonataTemplate::Expr(e), _) => e.text().to_string(),
+                            _ => other.to_json_string(),
+                        };
+                        return Err(EvalError::new(
+                            names::QUERY_EVALUATION_ERROR,
+                            format!(
+                                "The JSONata expression '{expr}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {other}",
+                                other.type_name()
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {
+                let value = match &map.items_path {
+                    PathSpec::Path(p) => p.eval(self.arena, &input.scope)?,
+                    _ => {
+                        if state.language == QueryLanguage::Jsonata {
+                            raw_input
+                        } else {
+                            after_input_path
+                        }
+                    }
+                };
+                match value {
+                    Value::Array(items) => items,
+                    other => {
+                        let error = if state.language == QueryLanguage::Jsonata {
+                            names::QUERY_EVALUATION_ERROR
+                        } else {
+                            names::RUNTIME
+                        };
+                        return Err(EvalError::new(
+                            error,
+                            format!("Map state input must be an array but was: {other}"),
+                        ));
+                    }
+                }
+            }
+        };
+        let env = JsonataEnv {
+            states: input.states,
+            variables: input.scope.variables,
+        };
+        if let Some(spec) = &map.max_concurrency {
+            let n = self.number(spec, &input.scope, &env, true)?;
+            if n < 0.0 {
+                return Err(EvalError::runtime("MaxConcurrency cannot be negative."));
+            }
+        }
+        let tolerated_count = match &map.tolerated_failure_count {
+            Some(spec) => {
+                let n = self.number(spec, &input.scope, &env, true)?;
+                if n < 0.0 {
+                    return Err(EvalError::runtime("ToleratedFailureCount cannot be negative."));
+                }
+                Some(n as u64)
+            }
+            None => None,
+        };
+        let tolerated_percentage = match &map.tolerated_failure_percentage {
+            Some(spec) => {
+                let p = self.number(spec, &input.scope, &env, false)?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(EvalError::runtime(
+                        "ToleratedFailurePercentage must be between 0 and 100.",
+                    ));
+                }
+                Some(p)
+            }
+            None => None,
+        };
+        let items = match &map.batcher {
+            Some(batcher) => self.batch(batcher, items, &input, &env)?,
+            None => items,
+        };
+        Ok(Fanout {
+            input: after_input_path,
+            items,
+            total: items.len(),
+            results: BumpVec::with_capacity_in(items.len(), self.arena),
+            failures: 0,
+            tolerated_count,
+            tolerated_percentage,
+        })
+    }
+
+    /// Groups items into batches (`ItemBatcher`): `{"Items": [...], ...BatchInput}`.
+    fn batch(
+        &self,
+        batcher: &'a BatcherDef,
+        items: &'a [Value<'a>],
+        input: &PayloadInput<'a>,
+        env: &JsonataEnv<'a>,
+    ) -> Result<&'a [Value<'a>], EvalError> {
+        let size = match &batcher.max_items_per_batch {
+            Some(spec) => self.number(spec, &input.scope, env, true)?.max(1.0) as usize,
+            None => items.len().max(1),
+        };
+        let batch_input = match &batcher.batch_input {
+            Some(p) => Some(p.eval(self.arena, input)?),
+            None => None,
+        };
+        let a = self.arena;
+        let batches = a.alloc_slice_fill_iter(items.chunks(size).map(|chunk| {
+            let mut members: SmallVec<[Member<'a>; 2]> = SmallVec::new();
+            if let Some(Value::Object(extra)) = batch_input {
+                members.push(("BatchInput", Value::Object(extra)));
+            }
+            members.push(("Items", Value::Array(chunk)));
+            a.object(&members)
+        }));
+        Ok(batches)
+    }
+
+    /// Evaluates a number field; `integer` selects the integer rules (and AWS's wording).
+    fn number(
+        &self,
+        spec: &'a NumberSpec,
+        scope: &Scope<'a>,
+        env: &JsonataEnv<'a>,
+        integer: bool,
+    ) -> Result<f64, EvalError> {
+        let kind = if integer { "integer" } else { "float" };
+        match spec {
+            NumberSpec::Literal(n) => Ok(*n),
+            NumberSpec::Path(path, field) => {
+                let value = path.eval(self.arena, scope)?;
+                let n = value.as_number().filter(|n| !integer || n.is_integral());
+                n.map(|n| n.as_f64()).ok_or_else(|| {
+                    let shown = match value {
+                        Value::String(s) => s.to_string(),
+                        other => other.to_json_string(),
+                    };
+                    EvalError::runtime(format!(
+                        "The {field} field refers to value \"{shown}\" which is not a valid {kind}: {}",
+                        path.text()
+                    ))
+                })
+            }
+            NumberSpec::Jsonata(expr, field) => {
+                let value = expr.eval(self.arena, env, field)?;
+                value.as_number().filter(|n| !integer || n.is_integral()).map(|n| n.as_f64()).ok_or_else(|| {
+                    EvalError::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{kind}', but was '{}' for value: {value}",
+                            expr.text(),
+                            value.type_name()
+                        ),
+                    )
+                })
+            }
+        }
+    }
+
+    /// When a Wait state's wait ends (epoch ms).
+    fn wait_until(
+        &self,
+        top: usize,
+        wait: &'a WaitDef,
+        input: Value<'a>,
+        context: Value<'a>,
+    ) -> Result<i64, EvalError> {
+        let payload_input = self.payload_input(top, input, context, None);
+        let scope = payload_input.scope;
+        let env = JsonataEnv {
+            states: payload_input.states,
+            variables: scope.variables,
+        };
+        match wait {
+            WaitDef::Seconds(NumberSpec::Path(path, _)) => {
+                let value = path.eval_opt(self.arena, &scope).ok_or_else(|| {
+                    EvalError::runtime(format!(
+                        "The SecondsPath parameter does not reference an input value: {}",
+                        path.text()
+                    ))
+                })?;
+                let n = value.as_number().filter(|n| n.is_integral()).ok_or_else(|| {
+                    EvalError::runtime(format!(
+                        "The SecondsPath parameter cannot be parsed as a long value: {} == {value}",
+                        path.text()
+                    ))
+                })?;
+                if n.as_f64() < 0.0 {
+                    return Err(EvalError::runtime(format!(
+                        "The SecondsPath parameter references a negative value: {} == {value}",
+                        path.text()
+                    )));
+                }
+                Ok(self.now_ms.saturating_add((n.as_f64() * 1000.0) as i64))
+            }
+            WaitDef::Seconds(spec) => {
+                let seconds = self.number(spec, &scope, &env, true)?;
+                Ok(self.now_ms.saturating_add((seconds.max(0.0) * 1000.0) as i64))
+            }
+            WaitDef::Timestamp(ms) => Ok(*ms),
+            WaitDef::TimestampPath(path) => {
+                let value = path.eval(self.arena, &scope)?;
+                let text = match value {
+                    Value::String(s) => s.to_string(),
+                    other => other.to_json_string(),
+                };
+                parse_timestamp(&text).map(|nanos| (nanos / 1_000_000) as i64).ok_or_else(|| {
+                    EvalError::runtime(format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {text}",
+                        path.text()
+                    ))
+                })
+            }
+            WaitDef::TimestampExpr(payload) => {
+                let value = payload.eval(self.arena, &payload_input)?;
+                let text = match value {
+                    Value::String(s) => s.to_string(),
+                    other => other.to_json_string(),
+                };
+                parse_timestamp(&text).map(|nanos| (nanos / 1_000_000) as i64).ok_or_else(|| {
+                    EvalError::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"),
+                    )
+                })
+            }
+        }
+    }
+
+    /// Handles a failure of the top frame's state: Retry, then Catch, then hand it to the
+    /// enclosing frame (which fails in turn) or end the execution.
+    fn fail(&mut self, mut failure: Failure) -> Flow<'a> {
+        loop {
+            let top = self.top();
+            let state = self.program.state(self.frames[top].state);
+            let error = failure.error.as_deref().unwrap_or("");
+            let has_name = failure.error.is_some();
+
+            if has_name {
+                if let Some(i) = state.retry.iter().position(|r| error_matches(&r.error_equals, error)) {
+                    let retrier = &state.retry[i];
+                    let attempts = self.frames[top].retries[i];
+                    if attempts < retrier.max_attempts {
+                        let mut delay = retrier.interval_seconds * retrier.backoff_rate.powi(attempts as i32);
+                        if let Some(max) = retrier.max_delay_seconds {
+                            delay = delay.min(max);
+                        }
+                        if retrier.jitter_full {
+                            delay *= self.next_random();
+                        }
+                        self.frames[top].retries[i] += 1;
+                        let until_ms = self.now_ms.saturating_add((delay * 1000.0) as i64);
+                        self.frames[top].phase = Phase::Backoff { until_ms };
+                        return Flow::Continue;
+                    }
+                }
+                if let Some(catcher) = state.catch.iter().find(|c| error_matches(&c.error_equals, error)) {
+                    match self.catch(top, catcher, &failure) {
+                        Ok(()) => return Flow::Continue,
+                        Err(f) => {
+                            // Output processing of the catcher failed: that failure ends the frame.
+                            failure = f;
+                        }
+                    }
+                }
+            }
+            match self.end_frame(Err(failure)) {
+                Ok(flow) => return flow,
+                Err(f) => failure = f,
+            }
+        }
+    }
+
+    /// Goes to `catcher.next` with the error output.
+    fn catch(&mut self, top: usize, catcher: &'a CatchDef, failure: &Failure) -> Result<(), Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let raw_input = self.frames[top].input;
+        let context = self.context(top);
+        let error_output = error_output(self.arena, failure);
+        let output = match state.language {
+            QueryLanguage::JsonPath => match &catcher.result_path {
+                PathSpec::Whole => error_output,
+                PathSpec::Null => raw_input,
+                PathSpec::Path(p) => p
+                    .set(self.arena, raw_input, error_output)
+                    .map_err(|e| self.eval_failure(top, e))?,
+            },
+            QueryLanguage::Jsonata => match &catcher.output {
+                Some(p) => self.eval_payload(
+                    top,
+                    p,
+                    &self.payload_input(top, raw_input, context, Some(("errorOutput", error_output))),
+                )?,
+                None => error_output,
+            },
+        };
+        self.assign(
+            top,
+            catcher.assign.as_ref(),
+            error_output,
+            context,
+            Some(("errorOutput", error_output)),
+        )?;
+        self.events += 1; // ...StateExited
+        self.go_to(top, catcher.next, output);
+        Ok(())
+    }
+
+    /// A number in `[0, 1)` for `JitterStrategy: FULL` (xorshift; jitter needs no quality).
+    fn next_random(&mut self) -> f64 {
+        let mut x = self.jitter;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// `{"Error": ..., "Cause": ...}`: what Catch passes on.
+fn error_output<'a>(arena: &'a Arena, failure: &Failure) -> Value<'a> {
+    let mut members: SmallVec<[Member<'a>; 2]> = SmallVec::new();
+    if let Some(error) = &failure.error {
+        members.push(("Error", arena.string(error)));
+    }
+    if let Some(cause) = &failure.cause {
+        members.push(("Cause", arena.string(cause)));
+    }
+    arena.object(&members)
+}
+
+/// Adds `Map.Item` (`Index`, `Value`) to a context object.
+fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: Value<'a>) -> Value<'a> {
+    let map = arena.object(&[(
+        "Item",
+        arena.object(&[("Index", Value::int(index as i64)), ("Value", item)]),
+    )]);
+    match context.as_object() {
+        Some(members) => with_member(arena, members, "Map", map),
+        None => arena.object(&[("Map", map)]),
+    }
+}
+
+/// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
+fn exceeds_limit(value: Value<'_>) -> bool {
+    value.json_len() > PAYLOAD_LIMIT
+}
+
+/// Formats epoch milliseconds as AWS prints times in the context object.
+pub fn iso_time(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => "1970-01-01T00:00:00.000Z".to_string(),
+    }
+}
+
+/// Wraps a Lambda result as `arn:aws:states:::lambda:invoke` returns it.
+fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
+    arena.object(&[
+        ("ExecutedVersion", Value::String("$LATEST")),
+        ("Payload", payload),
+        ("SdkHttpMetadata", arena.object(&[("HttpStatusCode", Value::int(200))])),
+        ("SdkResponseMetadata", Value::EMPTY_OBJECT),
+        ("StatusCode", Value::int(200)),
+    ])
+}
+
+/// The cause Step Functions reports for a Lambda function that raised.
+fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String {
+    let arena = Arena::new();
+    let cause = arena.object(&[
+        ("errorMessage", Value::String(message)),
+        ("errorType", Value::String(error_type)),
+        ("requestId", Value::String("00000000-0000-0000-0000-000000000000")),
+        (
+            "stackTrace",
+            arena.array(&[Value::String("  File \"/var/task/handler.py\", line 2, in handler\n")]),
+        ),
+    ]);
+    let text = cause.to_json_string();
+    if compact {
+        text
+    } else {
+        spaced_json(&text)
+    }
+}
+
+/// Re-spaces compact JSON the way Python's `json.dumps` does (`": "`, `", "`).
+fn spaced_json(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in compact.chars() {
+        out.push(c);
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => in_string = true,
+                ':' | ',' => out.push(' '),
+                _ => {}
+            }
+        }
+    }
+    out
+}

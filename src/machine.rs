@@ -1,0 +1,219 @@
+//! The public face of a compiled state machine: compile once, run many.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::compile::{compile, CompileError};
+use crate::diagnostic::{invalid_definition_message, Diagnostic, Severity};
+use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
+use crate::model::{MachineType, StateMachine};
+use crate::parse::parse_definition_value;
+use crate::program::Program;
+use crate::tasks::{TaskHandler, TaskRegistry};
+use crate::validate::{validate, validate_text};
+use crate::value::{Arena, Value};
+
+/// A compiled state machine with its task handlers bound: immutable, `Send + Sync`, shared
+/// by every execution.
+#[derive(Clone)]
+pub struct Machine {
+    program: Arc<Program>,
+    registry: TaskRegistry,
+    /// Handler per [`crate::program::ResourceId`], resolved once.
+    handlers: Arc<[Option<Arc<dyn TaskHandler>>]>,
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("states", &self.program.state_count())
+            .field("tasks", &self.registry)
+            .finish()
+    }
+}
+
+/// How an execution ended, with its output as JSON text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// The output (JSON text), when it succeeded.
+    pub output: Option<String>,
+    /// The error name, when it failed with one.
+    pub error: Option<String>,
+    /// The cause, when it failed with one.
+    pub cause: Option<String>,
+}
+
+impl Outcome {
+    /// Converts an arena outcome (writes the output's JSON text).
+    pub fn from_raw(raw: &RawOutcome<'_>) -> Outcome {
+        Outcome {
+            status: raw.status,
+            output: raw.output.map(|v| v.to_json_string()),
+            error: raw.error.clone(),
+            cause: raw.cause.clone(),
+        }
+    }
+
+    /// The output parsed as a `serde_json::Value`.
+    pub fn output_value(&self) -> Option<serde_json::Value> {
+        self.output.as_deref().and_then(|o| serde_json::from_str(o).ok())
+    }
+}
+
+impl Machine {
+    /// Compiles a parsed model and binds `tasks` to its resources.
+    pub fn from_model(model: &StateMachine, tasks: TaskRegistry) -> Result<Machine, Vec<CompileError>> {
+        Ok(Machine::from_program(Arc::new(compile(model)?), tasks))
+    }
+
+    /// Binds `tasks` to an already compiled program.
+    pub fn from_program(program: Arc<Program>, tasks: TaskRegistry) -> Machine {
+        let handlers = program.resources().iter().map(|r| tasks.get(r).cloned()).collect();
+        Machine {
+            program,
+            registry: tasks,
+            handlers,
+        }
+    }
+
+    /// The compiled program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub(crate) fn handlers(&self) -> &[Option<Arc<dyn TaskHandler>>] {
+        &self.handlers
+    }
+
+    pub(crate) fn registry(&self) -> &TaskRegistry {
+        &self.registry
+    }
+
+    /// Starts a resumable execution whose values live in `arena`. Drive it with
+    /// [`Execution::resume`].
+    pub fn start<'a>(
+        &'a self,
+        arena: &'a Arena,
+        input: Value<'a>,
+        info: &'a ExecutionInfo,
+        now_ms: i64,
+    ) -> Execution<'a> {
+        Execution::new(self, arena, input, info, now_ms)
+    }
+
+    /// Runs one execution to its end on this thread, waiting on `clock`, and hands the
+    /// outcome (still in the arena) to `f`.
+    pub fn run_in<'a, R>(
+        &'a self,
+        arena: &'a Arena,
+        input: Value<'a>,
+        info: &'a ExecutionInfo,
+        clock: &mut dyn Clock,
+        f: impl FnOnce(RawOutcome<'a>) -> R,
+    ) -> R {
+        let mut execution = self.start(arena, input, info, clock.now_ms());
+        loop {
+            match execution.resume(clock.now_ms()) {
+                Step::Done(outcome) => return f(outcome),
+                Step::Suspended { until_ms } => clock.wait_until(until_ms),
+            }
+        }
+    }
+
+    /// Runs one execution on JSON text input with the system clock.
+    pub fn run_json(&self, input: &str) -> Result<Outcome, crate::value::ParseError> {
+        self.run_json_with(input, &ExecutionInfo::default(), &mut SystemClock)
+    }
+
+    /// Runs one execution on JSON text input with the given clock and execution facts.
+    pub fn run_json_with(
+        &self,
+        input: &str,
+        info: &ExecutionInfo,
+        clock: &mut dyn Clock,
+    ) -> Result<Outcome, crate::value::ParseError> {
+        let arena = Arena::new();
+        let input = crate::value::parse(&arena, input)?;
+        Ok(self.run_in(&arena, input, info, clock, |raw| Outcome::from_raw(&raw)))
+    }
+
+    /// Runs one execution on a `serde_json::Value` input with the system clock.
+    pub fn run_value(&self, input: &serde_json::Value) -> Outcome {
+        let arena = Arena::new();
+        let input = Value::from_serde(&arena, input);
+        self.run_in(&arena, input, &ExecutionInfo::default(), &mut SystemClock, |raw| {
+            Outcome::from_raw(&raw)
+        })
+    }
+}
+
+/// Why a definition could not be compiled: every diagnostic, in AWS's form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefinitionError {
+    /// The problems, errors first as AWS orders them.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl std::fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&invalid_definition_message(&self.diagnostics))
+    }
+}
+
+impl std::error::Error for DefinitionError {}
+
+/// Parses, validates and compiles definition text: all of AWS's checks, then the syntax of
+/// every path, template, intrinsic call and JSONata expression.
+pub fn check_definition(text: &str, ty: MachineType) -> Result<(StateMachine, Program), DefinitionError> {
+    let model = validate_text(text, ty).map_err(|diagnostics| DefinitionError { diagnostics })?;
+    compile_model(model)
+}
+
+/// Validates and compiles an already parsed definition (a `serde_json::Value`).
+pub fn check_definition_value(
+    json: &serde_json::Value,
+    ty: MachineType,
+) -> Result<(StateMachine, Program), DefinitionError> {
+    let model = parse_definition_value(json).map_err(|diagnostics| DefinitionError { diagnostics })?;
+    let diagnostics: Vec<Diagnostic> = validate(&model, ty)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    if !diagnostics.is_empty() {
+        return Err(DefinitionError { diagnostics });
+    }
+    compile_model(model)
+}
+
+fn compile_model(model: StateMachine) -> Result<(StateMachine, Program), DefinitionError> {
+    match compile(&model) {
+        Ok(program) => Ok((model, program)),
+        Err(errors) => Err(DefinitionError {
+            diagnostics: errors
+                .into_iter()
+                .map(|e| Diagnostic::schema(e.message, &e.location))
+                .collect(),
+        }),
+    }
+}
+
+impl Machine {
+    /// Compiles definition text (a STANDARD machine) and binds `tasks` to its resources.
+    ///
+    /// ```
+    /// use quickstep::{Machine, Status, TaskRegistry};
+    /// let machine = Machine::new(
+    ///     r#"{"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Result": "world", "ResultPath": "$.hello", "End": true}}}"#,
+    ///     TaskRegistry::new(),
+    /// ).unwrap();
+    /// let outcome = machine.run_json(r#"{"n": 1}"#).unwrap();
+    /// assert_eq!(outcome.status, Status::Succeeded);
+    /// assert_eq!(outcome.output.as_deref(), Some(r#"{"n":1,"hello":"world"}"#));
+    /// ```
+    pub fn new(definition: &str, tasks: TaskRegistry) -> Result<Machine, DefinitionError> {
+        let (_, program) = check_definition(definition, MachineType::Standard)?;
+        Ok(Machine::from_program(Arc::new(program), tasks))
+    }
+}

@@ -1,0 +1,298 @@
+//! The compiled program: an immutable, `Send + Sync` set of flat tables that the interpreter
+//! runs. States are [`StateId`]s, graphs (the top level, Parallel branches, Map processors)
+//! are [`GraphId`]s; every path, template, intrinsic call, Choice rule and expression is
+//! already parsed.
+
+use crate::choice::Condition;
+use crate::consts::Constants;
+use crate::model::QueryLanguage;
+use crate::path::Path;
+use crate::payload::{NumberSpec, Payload, StringSource};
+use crate::value::Value;
+
+/// Index of a state in [`Program::states`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StateId(pub u32);
+
+/// Index of a graph (`StartAt` + `States`) in [`Program::graphs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GraphId(pub u32);
+
+/// Index of a distinct `Resource` string in [`Program::resources`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ResourceId(pub u32);
+
+/// A compiled state machine definition.
+#[derive(Debug)]
+pub struct Program {
+    /// Every state of every graph.
+    pub(crate) states: Vec<StateDef>,
+    /// Every graph; [`GraphId(0)`](GraphId) is the top level.
+    pub(crate) graphs: Vec<GraphDef>,
+    /// Distinct Task `Resource` strings.
+    pub(crate) resources: Vec<&'static str>,
+    /// The machine's `TimeoutSeconds`.
+    pub(crate) timeout_seconds: Option<u64>,
+    /// Whether any state reads the context object (`$$`, `$states.context`): only then is it
+    /// built.
+    pub(crate) uses_context: bool,
+    /// Literal values, interned keys and names. Declared last: dropped after everything that
+    /// points into it.
+    pub(crate) consts: Constants,
+}
+
+impl Program {
+    /// The state with this id.
+    #[inline]
+    pub(crate) fn state(&self, id: StateId) -> &StateDef {
+        &self.states[id.0 as usize]
+    }
+
+    /// The graph with this id.
+    #[inline]
+    pub(crate) fn graph(&self, id: GraphId) -> &GraphDef {
+        &self.graphs[id.0 as usize]
+    }
+
+    /// The distinct Task resources, in id order.
+    pub fn resources(&self) -> &[&str] {
+        // `&'static str` narrows to the borrow of `self`.
+        &self.resources
+    }
+
+    /// Number of states (over all graphs).
+    pub fn state_count(&self) -> usize {
+        self.states.len()
+    }
+}
+
+/// A `StartAt` and its `States`.
+#[derive(Debug)]
+pub struct GraphDef {
+    /// Where the graph starts.
+    pub start: StateId,
+}
+
+/// An input/output path field: absent (use `$`), `null`, or a path.
+#[derive(Debug, Default)]
+pub enum PathSpec {
+    /// Not given: the whole value.
+    #[default]
+    Whole,
+    /// `null`: InputPath gives `{}`, ResultPath discards the result, OutputPath gives `{}`.
+    Null,
+    /// A path.
+    Path(Path),
+}
+
+/// What happens after a state: go to another state or end the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// `Next`.
+    State(StateId),
+    /// `End: true`.
+    End,
+}
+
+/// One compiled state.
+#[derive(Debug)]
+pub struct StateDef {
+    /// The state's name.
+    pub name: &'static str,
+    /// The `Type` name, as history events spell it (`Pass`, `Task`, ...).
+    pub type_name: &'static str,
+    /// The query language in force for this state.
+    pub language: QueryLanguage,
+    /// `InputPath`.
+    pub input_path: PathSpec,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): makes the effective input.
+    pub parameters: Option<Payload>,
+    /// `ResultSelector`.
+    pub result_selector: Option<Payload>,
+    /// `ResultPath`.
+    pub result_path: PathSpec,
+    /// `OutputPath`.
+    pub output_path: PathSpec,
+    /// JSONata `Output`.
+    pub output: Option<Payload>,
+    /// `Assign`.
+    pub assign: Option<Payload>,
+    /// Where to go next (Choice, Succeed and Fail: [`Next::End`], unused).
+    pub next: Next,
+    /// `Retry`.
+    pub retry: Vec<RetryDef>,
+    /// `Catch`.
+    pub catch: Vec<CatchDef>,
+    /// The type-specific operation.
+    pub op: Op,
+}
+
+/// The type-specific part of a state: what the interpreter does between input and output
+/// processing.
+#[derive(Debug)]
+pub enum Op {
+    /// `Pass`: result is `Result`, or the effective input.
+    Pass {
+        /// `Result`.
+        result: Option<Value<'static>>,
+    },
+    /// `Task`: call the handler registered for the resource.
+    Task(Box<TaskDef>),
+    /// `Choice`: the first rule that matches picks `Next`.
+    Choice {
+        /// `Choices`.
+        rules: Vec<ChoiceRuleDef>,
+        /// `Default`.
+        default: Option<StateId>,
+    },
+    /// `Wait`: suspend until a time.
+    Wait(WaitDef),
+    /// `Succeed`: end the graph with the state's output.
+    Succeed,
+    /// `Fail`: end the graph with an error.
+    Fail {
+        /// `Error` / `ErrorPath` / JSONata `Error`.
+        error: Option<StringSource>,
+        /// `Cause` / `CausePath` / JSONata `Cause`.
+        cause: Option<StringSource>,
+    },
+    /// `Parallel`: run every branch on the effective input; the result is their outputs.
+    Parallel {
+        /// `Branches`.
+        branches: Vec<GraphId>,
+    },
+    /// `Map`: run the processor once per item; the result is their outputs.
+    Map(Box<MapDef>),
+}
+
+/// A Task's own fields.
+#[derive(Debug)]
+pub struct TaskDef {
+    /// The resource.
+    pub resource: ResourceId,
+    /// The resource string.
+    pub resource_name: &'static str,
+    /// `TimeoutSeconds` / `TimeoutSecondsPath`.
+    pub timeout: Option<NumberSpec>,
+    /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.
+    pub heartbeat: Option<NumberSpec>,
+    /// How the resource is invoked, which decides the history events and the error shapes.
+    pub flavor: TaskFlavor,
+}
+
+/// How a Task resource is invoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskFlavor {
+    /// A Lambda function ARN as `Resource` (LambdaFunction* history events).
+    LambdaArn,
+    /// `arn:aws:states:::lambda:invoke`: the function is named by `FunctionName`, the input
+    /// is `Payload`, and the result is wrapped (`Payload`, `StatusCode`, ...).
+    LambdaInvoke,
+    /// Any other resource: the handler gets the effective input and returns the result.
+    Plain,
+}
+
+/// A compiled Choice rule.
+#[derive(Debug)]
+pub struct ChoiceRuleDef {
+    /// The condition.
+    pub condition: Condition,
+    /// Where to go when it matches.
+    pub next: StateId,
+    /// The rule's `Assign`.
+    pub assign: Option<Payload>,
+    /// The rule's `Output` (JSONata).
+    pub output: Option<Payload>,
+}
+
+/// How long a Wait state waits.
+#[derive(Debug)]
+pub enum WaitDef {
+    /// `Seconds`, `SecondsPath` or a JSONata `Seconds`.
+    Seconds(NumberSpec),
+    /// `Timestamp` (literal, epoch milliseconds).
+    Timestamp(i64),
+    /// `TimestampPath`.
+    TimestampPath(Path),
+    /// JSONata `Timestamp` expression.
+    TimestampExpr(Payload),
+}
+
+/// A Map state's own fields.
+#[derive(Debug)]
+pub struct MapDef {
+    /// The processor graph.
+    pub processor: GraphId,
+    /// `ItemsPath` (JSONPath).
+    pub items_path: PathSpec,
+    /// `Items` (JSONata).
+    pub items: Option<Payload>,
+    /// `ItemSelector` (or the older `Parameters`).
+    pub item_selector: Option<Payload>,
+    /// `MaxConcurrency` / `MaxConcurrencyPath`.
+    pub max_concurrency: Option<NumberSpec>,
+    /// `ToleratedFailureCount` / `...Path`.
+    pub tolerated_failure_count: Option<NumberSpec>,
+    /// `ToleratedFailurePercentage` / `...Path`.
+    pub tolerated_failure_percentage: Option<NumberSpec>,
+    /// `ItemBatcher`: items per batch and the batch input.
+    pub batcher: Option<BatcherDef>,
+}
+
+/// `ItemBatcher`.
+#[derive(Debug)]
+pub struct BatcherDef {
+    /// `MaxItemsPerBatch` / `...Path`.
+    pub max_items_per_batch: Option<NumberSpec>,
+    /// `BatchInput`.
+    pub batch_input: Option<Payload>,
+}
+
+/// One compiled `Retry` entry.
+#[derive(Debug)]
+pub struct RetryDef {
+    /// `ErrorEquals` (names interned).
+    pub error_equals: Vec<&'static str>,
+    /// `IntervalSeconds`.
+    pub interval_seconds: f64,
+    /// `MaxAttempts`.
+    pub max_attempts: u32,
+    /// `BackoffRate`.
+    pub backoff_rate: f64,
+    /// `MaxDelaySeconds`.
+    pub max_delay_seconds: Option<f64>,
+    /// `JitterStrategy: FULL`.
+    pub jitter_full: bool,
+}
+
+/// One compiled `Catch` entry.
+#[derive(Debug)]
+pub struct CatchDef {
+    /// `ErrorEquals`.
+    pub error_equals: Vec<&'static str>,
+    /// `Next`.
+    pub next: StateId,
+    /// `ResultPath`.
+    pub result_path: PathSpec,
+    /// JSONata `Output`.
+    pub output: Option<Payload>,
+    /// `Assign`.
+    pub assign: Option<Payload>,
+}
+
+/// Whether an error name is matched by an `ErrorEquals` list. `States.ALL` matches every
+/// error except `States.Runtime` and `States.DataLimitExceeded`, which nothing catches.
+pub fn error_matches(error_equals: &[&str], error: &str) -> bool {
+    use crate::error::names;
+    if error == names::RUNTIME || error == names::DATA_LIMIT_EXCEEDED {
+        return false;
+    }
+    error_equals.iter().any(|e| *e == error || (*e == names::ALL))
+        || (error_equals.contains(&names::TASK_FAILED) && !error.starts_with("States."))
+}
+
+#[allow(unused)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Program>();
+}

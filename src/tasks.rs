@@ -1,0 +1,283 @@
+//! Task handlers: what a Task state's `Resource` does, registered by the embedding program.
+//!
+//! A handler takes the task's effective input (an arena [`Value`]) and returns its result or
+//! a [`TaskFailure`]. [`Behaviour`] implements the case-file vocabulary (`identity`,
+//! `raise:...`, `{"Return": ...}`, `{"Throw": ...}`) on the same API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::value::{Arena, Value};
+
+/// Why a task failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskFailure {
+    /// A failure with an error name and optional cause, reported verbatim.
+    Error {
+        /// The error name (what Retry/Catch `ErrorEquals` match).
+        error: String,
+        /// The cause text.
+        cause: Option<String>,
+    },
+    /// A Lambda function raised: Step Functions reports `error_type` as the error and a JSON
+    /// cause `{"errorMessage": ..., "errorType": ..., "requestId": ..., "stackTrace": [...]}`.
+    Function {
+        /// The exception type, such as `Exception`.
+        error_type: String,
+        /// The exception message.
+        error_message: String,
+    },
+}
+
+impl TaskFailure {
+    /// A failure with this error name and cause.
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> TaskFailure {
+        TaskFailure::Error {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
+    }
+}
+
+/// What a Task state calls.
+pub trait TaskHandler: Send + Sync {
+    /// Runs the task on `input`. Results may borrow from `input` or be built in `arena`.
+    fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, TaskFailure>;
+}
+
+impl<F> TaskHandler for F
+where
+    F: for<'a> Fn(Value<'a>, &'a Arena) -> Result<Value<'a>, TaskFailure> + Send + Sync,
+{
+    fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        self(input, arena)
+    }
+}
+
+/// Adapts a handler written over `serde_json::Value` (convenient, slower: it converts the
+/// input and the result).
+struct JsonHandler<F>(F);
+
+impl<F> TaskHandler for JsonHandler<F>
+where
+    F: Fn(serde_json::Value) -> Result<serde_json::Value, TaskFailure> + Send + Sync,
+{
+    fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        let result = (self.0)(input.to_serde())?;
+        Ok(Value::from_serde(arena, &result))
+    }
+}
+
+/// Handlers by `Resource` string (or, for `arn:aws:states:::lambda:invoke`, by the function
+/// named in `FunctionName`: its ARN, its name, or either with a `:qualifier`).
+#[derive(Clone, Default)]
+pub struct TaskRegistry {
+    handlers: HashMap<String, Arc<dyn TaskHandler>>,
+}
+
+impl std::fmt::Debug for TaskRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRegistry")
+            .field("resources", &self.handlers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl TaskRegistry {
+    /// An empty registry.
+    pub fn new() -> TaskRegistry {
+        TaskRegistry::default()
+    }
+
+    /// Registers `handler` for `resource`, replacing any earlier one.
+    ///
+    /// ```
+    /// use quickstep::{TaskRegistry, value::{Value, with_member}};
+    /// let mut tasks = TaskRegistry::new();
+    /// tasks.register("arn:aws:lambda:us-east-1:123456789012:function:Validate", |input: Value<'_>, arena: &quickstep::value::Arena| {
+    ///     let members = input.as_object().unwrap_or(&[]);
+    ///     Ok(with_member(arena, members, "validated", Value::Bool(true)))
+    /// });
+    /// ```
+    pub fn register<H: TaskHandler + 'static>(&mut self, resource: impl Into<String>, handler: H) -> &mut Self {
+        self.handlers.insert(resource.into(), Arc::new(handler));
+        self
+    }
+
+    /// Registers a handler written over `serde_json::Value`.
+    pub fn register_json<F>(&mut self, resource: impl Into<String>, handler: F) -> &mut Self
+    where
+        F: Fn(serde_json::Value) -> Result<serde_json::Value, TaskFailure> + Send + Sync + 'static,
+    {
+        self.register(resource, JsonHandler(handler))
+    }
+
+    /// Registers a case-file behaviour.
+    pub fn register_behaviour(&mut self, resource: impl Into<String>, behaviour: Behaviour) -> &mut Self {
+        self.register(resource, behaviour)
+    }
+
+    /// The handler for `resource`: exact match, else (for Lambda ARNs or names) the same
+    /// function without its qualifier, or matched by function name.
+    pub fn get(&self, resource: &str) -> Option<&Arc<dyn TaskHandler>> {
+        if let Some(h) = self.handlers.get(resource) {
+            return Some(h);
+        }
+        let name = lambda_function_name(resource)?;
+        self.handlers
+            .iter()
+            .find(|(k, _)| lambda_function_name(k) == Some(name))
+            .map(|(_, h)| h)
+    }
+
+    /// Builds a registry from a JSON object mapping resources to behaviours.
+    pub fn from_behaviours(map: &serde_json::Value) -> Result<TaskRegistry, String> {
+        let obj = map
+            .as_object()
+            .ok_or("resources must be a JSON object from Resource to behaviour")?;
+        let mut registry = TaskRegistry::new();
+        for (resource, spec) in obj {
+            let behaviour = Behaviour::parse(spec).map_err(|e| format!("resource '{resource}': {e}"))?;
+            registry.register_behaviour(resource.clone(), behaviour);
+        }
+        Ok(registry)
+    }
+}
+
+/// The function name of a Lambda ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`) or a
+/// bare name (`NAME[:qualifier]`).
+fn lambda_function_name(resource: &str) -> Option<&str> {
+    if let Some(rest) = resource.strip_prefix("arn:") {
+        let mut parts = rest.split(':');
+        let service = parts.nth(1)?;
+        if service != "lambda" {
+            return None;
+        }
+        let kind = parts.nth(2)?;
+        if kind != "function" {
+            return None;
+        }
+        return parts.next();
+    }
+    if resource.is_empty() || resource.contains('/') {
+        return None;
+    }
+    resource.split(':').next()
+}
+
+/// A task behaviour from the case-file vocabulary.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Behaviour {
+    /// `identity`: returns the input.
+    Identity,
+    /// `raise:Type[:message]`: a Lambda function raising `Type(message)`.
+    Raise {
+        /// The exception type.
+        error_type: String,
+        /// The exception message.
+        message: String,
+    },
+    /// `{"Return": value}`: succeeds with `value`.
+    Return(serde_json::Value),
+    /// `{"Throw": {"Error": ..., "Cause": ...}}`: fails verbatim.
+    Throw {
+        /// The error name.
+        error: String,
+        /// The cause.
+        cause: Option<String>,
+    },
+}
+
+impl Behaviour {
+    /// Parses a behaviour from its JSON form.
+    pub fn parse(spec: &serde_json::Value) -> Result<Behaviour, String> {
+        match spec {
+            serde_json::Value::String(s) if s == "identity" => Ok(Behaviour::Identity),
+            serde_json::Value::String(s) if s.starts_with("raise:") => {
+                let rest = &s["raise:".len()..];
+                let (error_type, message) = match rest.split_once(':') {
+                    Some((t, m)) => (t, m),
+                    None => (rest, ""),
+                };
+                Ok(Behaviour::Raise { error_type: error_type.to_string(), message: message.to_string() })
+            }
+            serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("Return") => Ok(Behaviour::Return(map["Return"].clone())),
+            serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("Throw") => {
+                let throw = &map["Throw"];
+                let error = throw.get("Error").and_then(|e| e.as_str()).ok_or("Throw needs an \"Error\" string")?;
+                let cause = throw.get("Cause").and_then(|c| c.as_str()).map(str::to_string);
+                Ok(Behaviour::Throw { error: error.to_string(), cause })
+            }
+            other => Err(format!(
+                "unknown behaviour {other}: expected \"identity\", \"raise:Type[:message]\", {{\"Return\": value}} or {{\"Throw\": {{\"Error\": ..., \"Cause\": ...}}}}"
+            )),
+        }
+    }
+}
+
+impl TaskHandler for Behaviour {
+    fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        match self {
+            Behaviour::Identity => Ok(input),
+            Behaviour::Raise { error_type, message } => Err(TaskFailure::Function {
+                error_type: error_type.clone(),
+                error_message: message.clone(),
+            }),
+            Behaviour::Return(value) => Ok(Value::from_serde(arena, value)),
+            Behaviour::Throw { error, cause } => Err(TaskFailure::Error {
+                error: error.clone(),
+                cause: cause.clone(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn behaviours_parse() {
+        assert_eq!(Behaviour::parse(&json!("identity")).unwrap(), Behaviour::Identity);
+        assert_eq!(
+            Behaviour::parse(&json!("raise:Exception:Some exception was raised.")).unwrap(),
+            Behaviour::Raise {
+                error_type: "Exception".into(),
+                message: "Some exception was raised.".into()
+            }
+        );
+        assert_eq!(
+            Behaviour::parse(&json!("raise:CustomException")).unwrap(),
+            Behaviour::Raise {
+                error_type: "CustomException".into(),
+                message: "".into()
+            }
+        );
+        assert_eq!(
+            Behaviour::parse(&json!({"Throw": {"Error": "E", "Cause": "C"}})).unwrap(),
+            Behaviour::Throw {
+                error: "E".into(),
+                cause: Some("C".into())
+            }
+        );
+        assert!(Behaviour::parse(&json!(42)).is_err());
+    }
+
+    #[test]
+    fn lambda_lookup_by_name() {
+        let mut reg = TaskRegistry::new();
+        reg.register_behaviour(
+            "arn:aws:lambda:us-east-1:000000000000:function:identity",
+            Behaviour::Identity,
+        );
+        assert!(reg
+            .get("arn:aws:lambda:us-east-1:000000000000:function:identity")
+            .is_some());
+        assert!(reg.get("identity").is_some());
+        assert!(reg
+            .get("arn:aws:lambda:us-east-1:000000000000:function:identity:$LATEST")
+            .is_some());
+        assert!(reg.get("other").is_none());
+    }
+}

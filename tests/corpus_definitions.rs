@@ -1,0 +1,43 @@
+//! Every definition of the conformance corpus (`shared/conformance/cases`) is valid: it must
+//! parse and validate (as STANDARD) without a single diagnostic.
+
+use std::path::PathBuf;
+
+use quickstep::model::MachineType;
+use quickstep::validate_text;
+
+fn shared_dir() -> PathBuf {
+    std::env::var_os("QUICKSTEP_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+}
+
+#[test]
+fn all_case_definitions_are_valid() {
+    let dir = shared_dir().join("conformance/cases");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    entries.sort();
+    assert!(!entries.is_empty(), "no cases in {}", dir.display());
+    let mut failures = Vec::new();
+    for path in &entries {
+        let text = std::fs::read_to_string(path).expect("readable case");
+        let case: serde_json::Value = serde_json::from_str(&text).expect("case is JSON");
+        let definition = serde_json::to_string_pretty(&case["definition"]).expect("serializable");
+        if let Err(diags) = validate_text(&definition, MachineType::Standard) {
+            let list: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+            failures.push(format!("{}: {}", path.display(), list.join("; ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} definitions rejected:\n{}",
+        failures.len(),
+        entries.len(),
+        failures.join("\n")
+    );
+    eprintln!("{} definitions accepted", entries.len());
+}
