@@ -554,12 +554,13 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
             if step == 0 {
                 return Err(failure(func, "the step must not be zero"));
             }
-            let count = if (last - first).signum() == step.signum() || last == first {
-                (last - first) / step + 1
+            let (first128, last128, step128) = (i128::from(first), i128::from(last), i128::from(step));
+            let count = if (last128 - first128).signum() == step128.signum() || last == first {
+                (last128 - first128) / step128 + 1
             } else {
                 0
             };
-            if count > MAX_RANGE_ITEMS {
+            if count > i128::from(MAX_RANGE_ITEMS) {
                 return Err(failure(
                     func,
                     format_args!("the range must not have more than {MAX_RANGE_ITEMS} elements"),
@@ -659,7 +660,9 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
             if end < start {
                 return Err(failure(func, "the end must not be less than the start"));
             }
-            let span = u64::try_from(end - start).unwrap_or(u64::MAX).saturating_add(1);
+            let span = u64::try_from(i128::from(end) - i128::from(start))
+                .unwrap_or(u64::MAX)
+                .saturating_add(1);
             let r = match args.get(2) {
                 Some(seed) => {
                     let seed = bound(*seed, "seed")?;
@@ -995,6 +998,11 @@ mod tests {
         assert!(fails("States.ArrayRange(0, 1000, 1)", "{}").contains("1000"));
         assert_eq!(ok("States.ArrayRange(0, 999, 1)", "{}").matches(',').count(), 999);
         assert!(fails("States.ArrayRange(0, 1, 0)", "{}").contains("zero"));
+        assert!(fails("States.ArrayRange(-9000000000000000000, 9000000000000000000, 1)", "{}").contains("1000"));
+        assert_eq!(
+            ok("States.ArrayRange(9223372036854775806, 9223372036854775807, 1)", "{}"),
+            "[9223372036854775806,9223372036854775807]"
+        );
         assert_eq!(ok("States.ArrayGetItem($.a, 5)", r#"{"a":[1,2,3,4,5,6,7,8,9]}"#), "6");
         assert!(fails("States.ArrayGetItem($.a, 9)", r#"{"a":[1]}"#).contains("out of bounds"));
         assert_eq!(ok("States.ArrayLength($.a)", r#"{"a":[1,2,3]}"#), "3");
@@ -1057,6 +1065,11 @@ mod tests {
             assert!((3..=5).contains(&n));
         }
         assert!(fails("States.MathAdd('a', 1)", "{}").contains("numbers"));
+        assert!(fails("States.MathAdd(9223372036854775807, 1)", "{}").contains("range"));
+        let wide: i64 = ok("States.MathRandom(-9223372036854775807, 9223372036854775807)", "{}")
+            .parse()
+            .unwrap();
+        let _ = wide;
     }
 
     #[test]

@@ -527,11 +527,7 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         },
         Step::Scan => scan(arena, rest, node, doc, out),
         Step::Filter(filter) => match node {
-            Value::Object(_) => {
-                if filter.matches(arena, node, doc) {
-                    walk(arena, rest, node, doc, out);
-                }
-            }
+            Value::Object(_) if filter.matches(arena, node, doc) => walk(arena, rest, node, doc, out),
             Value::Array(items) => {
                 for v in items.iter() {
                     if filter.matches(arena, *v, doc) {
@@ -691,6 +687,9 @@ pub(crate) struct Parser<'t> {
     pos: usize,
     /// Inside a filter: dot-notation names also stop at whitespace and operator characters.
     pub(crate) in_filter: bool,
+    /// How deeply filter expressions are nested here (bounded, so no input overflows the
+    /// stack).
+    pub(crate) depth: u32,
 }
 
 impl<'t> Parser<'t> {
@@ -699,6 +698,7 @@ impl<'t> Parser<'t> {
             text,
             pos: 0,
             in_filter,
+            depth: 0,
         }
     }
 

@@ -142,7 +142,20 @@ fn and(p: &mut Parser<'_>) -> Result<Expr, PathSyntaxError> {
     }
 }
 
+/// The deepest nesting of parentheses, `!` and filters within filters accepted.
+const MAX_DEPTH: u32 = 64;
+
 fn unary(p: &mut Parser<'_>) -> Result<Expr, PathSyntaxError> {
+    if p.depth >= MAX_DEPTH {
+        return Err(p.error("filter expression nested too deeply"));
+    }
+    p.depth += 1;
+    let e = unary_inner(p);
+    p.depth -= 1;
+    e
+}
+
+fn unary_inner(p: &mut Parser<'_>) -> Result<Expr, PathSyntaxError> {
     p.skip_ws();
     match p.peek() {
         Some('!') if !p.rest().starts_with("!=") => {
@@ -319,8 +332,25 @@ fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool
         Expr::Or(a, b) => eval(a, arena, item, doc) || eval(b, arena, item, doc),
         Expr::And(a, b) => eval(a, arena, item, doc) && eval(b, arena, item, doc),
         Expr::Not(a) => !eval(a, arena, item, doc),
-        Expr::Exists(o) => !matches!(resolve(o, arena, item, doc), Resolved::Undefined),
+        // An indefinite path exists when it selects something.
+        Expr::Exists(o) => match resolve(o, arena, item, doc) {
+            Resolved::Undefined => false,
+            Resolved::Value(Value::Array(items)) if !operand_is_definite(o) => !items.is_empty(),
+            _ => true,
+        },
         Expr::Compare(l, op, r) => compare(resolve(l, arena, item, doc), *op, resolve(r, arena, item, doc)),
+    }
+}
+
+fn steps_are_definite(steps: &[Step]) -> bool {
+    let n = steps.len();
+    steps.iter().enumerate().all(|(i, s)| s.is_definite(i + 1 == n))
+}
+
+fn operand_is_definite(o: &Operand) -> bool {
+    match o {
+        Operand::Current(steps) | Operand::Root(steps) => steps_are_definite(steps),
+        _ => true,
     }
 }
 
@@ -331,9 +361,7 @@ fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value
         Operand::Literal(v) => return Resolved::Json(v),
         Operand::Regex(re) => return Resolved::Regex(re),
     };
-    let n = steps.len();
-    let definite = steps.iter().enumerate().all(|(i, s)| s.is_definite(i + 1 == n));
-    if definite {
+    if steps_are_definite(steps) {
         let mut node = start;
         for step in steps.iter() {
             let next = match step {
@@ -527,5 +555,17 @@ mod tests {
         assert_eq!(select("$.users[?(@.name =~ /A.*/i)].year", ITEMS), "[1997]");
         assert_eq!(select("$.users[?(@.name =~ /a/)].year", ITEMS), "[]");
         assert_eq!(select("$[?(@ > 1)]", "[1,2,3]"), "[2,3]");
+        assert_eq!(select("$[?(((@ > 1)))]", "[1,2,3]"), "[2,3]");
+        assert_eq!(select("$[?(@[?(@ == 2)])]", "[[1],[2],3]"), "[[2]]");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("$[?({}@.a{})]", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(Path::parse(&deep).is_err());
+        let nots = format!("$[?({}@.a)]", "!".repeat(10_000));
+        assert!(Path::parse(&nots).is_err());
+        let filters = format!("$[?(@{}.a{})]", "[?(@".repeat(5_000), ")]".repeat(5_000));
+        assert!(Path::parse(&filters).is_err());
     }
 }
