@@ -1140,3 +1140,95 @@ mod tests {
         assert!(!Intrinsic::is_call("$.a"));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    //! Mutated inputs never panic: parsers return errors, evaluation returns values or errors.
+    use super::*;
+    use crate::path::Path;
+    use crate::value::parse;
+
+    /// Deterministic mutations of `seed`: truncations, deletions and insertions of
+    /// syntax-significant characters.
+    fn mutations(seed: &str) -> Vec<String> {
+        const NOISE: [&str; 16] = [
+            "'",
+            "\\",
+            "(",
+            ")",
+            "[",
+            "]",
+            ",",
+            "$",
+            "$$",
+            ".",
+            "..",
+            "?(",
+            "{}",
+            "é",
+            "-",
+            "\u{10346}",
+        ];
+        let chars: Vec<char> = seed.chars().collect();
+        let mut out = Vec::new();
+        for i in 0..=chars.len() {
+            let head: String = chars[..i].iter().collect();
+            let tail: String = chars[i..].iter().collect();
+            out.push(head.clone());
+            if i < chars.len() {
+                out.push(format!("{head}{}", chars[i + 1..].iter().collect::<String>()));
+            }
+            for n in NOISE {
+                out.push(format!("{head}{n}{tail}"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn mutated_paths_and_calls_never_panic() {
+        let arena = Arena::new();
+        let input = parse(
+            &arena,
+            r#"{"a":[1,{"b":"x"},[2,3]],"s":"a,b","n":1.5,"o":{"k":null},"e":[],"t":"{}"}"#,
+        )
+        .unwrap();
+        let scope = Scope::of_input(input);
+        let mut consts = Constants::new();
+        let paths = [
+            "$.a[1].b",
+            "$..b",
+            "$.a[?(@.b == 'x' || @ > 1)]",
+            "$['a','s']",
+            "$.a[-2:]",
+            "$.a[*][0]",
+            r"$.x\.y",
+            "$$.a",
+            "$v.a",
+        ];
+        for seed in paths {
+            for text in mutations(seed) {
+                if let Ok(p) = Path::parse(&text) {
+                    let _ = p.eval(&arena, &scope);
+                    let _ = p.set(&arena, input, Value::Null);
+                }
+            }
+        }
+        let calls = [
+            "States.Format('{} \\{\\} {}', $.a, $.o)",
+            "States.ArrayGetItem(States.StringSplit($.s, ','), States.MathAdd(1, -1))",
+            "States.JsonMerge($.o, States.StringToJson($.t), false)",
+            "States.ArrayRange(0, $.n, 1)",
+            "States.Hash(States.JsonToString($.a), 'SHA-256')",
+            "States.ArrayPartition(States.ArrayUnique($.a), 2)",
+            "States.Base64Decode(States.Base64Encode($.s))",
+        ];
+        for seed in calls {
+            for text in mutations(seed) {
+                if let Ok(call) = Intrinsic::parse(&text, &mut consts) {
+                    let _ = call.eval(&arena, &scope);
+                }
+            }
+        }
+    }
+}
