@@ -63,7 +63,8 @@ pub enum Root {
 pub enum Step {
     /// `.key` or `['key']`: the member `key`.
     Key(Box<str>),
-    /// `['a','b']`: several members; merged into one object when last, iterated otherwise.
+    /// `['a','b']`: several members, merged into one object. Only allowed last: elsewhere
+    /// evaluation fails (`Multi properties can only be used as path leafs`), as on AWS.
     Keys(Box<[Box<str>]>),
     /// `[n]`: the element at `n` (from the end when negative).
     Index(i64),
@@ -86,10 +87,12 @@ pub enum Step {
 
 impl Step {
     /// Jayway's `isTokenDefinite`.
-    fn is_definite(&self, is_last: bool) -> bool {
+    fn is_definite(&self) -> bool {
         match self {
             Step::Key(_) | Step::Index(_) => true,
-            Step::Keys(_) => is_last,
+            // Definite in the Jayway AWS runs: a multi-member step that is not last fails
+            // at run time instead.
+            Step::Keys(_) => true,
             _ => false,
         }
     }
@@ -106,7 +109,7 @@ impl Step {
                 out.push('[');
                 for (i, k) in keys.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push_str(", ");
                     }
                     push_quoted_key(k, out);
                 }
@@ -189,6 +192,9 @@ pub enum PathErrorKind {
     NotAnArray,
     /// The variable of a `$name` path is not defined.
     UndefinedVariable,
+    /// A multi-member step (`['a','b']`) is not the last one (`Multi properties can only be
+    /// used as path leafs: $['a', 'b']`).
+    MultiPropertyNotLeaf,
 }
 
 /// A definite path that selected nothing: the kind, plus Jayway's exception text in
@@ -232,8 +238,7 @@ impl Path {
     }
 
     fn from_parts(text: &str, root: Root, steps: Vec<Step>) -> Path {
-        let n = steps.len();
-        let definite = steps.iter().enumerate().all(|(i, s)| s.is_definite(i + 1 == n));
+        let definite = steps.iter().all(Step::is_definite);
         Path {
             text: text.into(),
             root,
@@ -322,6 +327,9 @@ impl Path {
                     let Value::Object(members) = node else {
                         return Err(self.error(PathErrorKind::NotAnObject, i, node));
                     };
+                    if i != last {
+                        return Err(self.error(PathErrorKind::MultiPropertyNotLeaf, i, node));
+                    }
                     merge_keys(arena, members, keys)
                 }
                 Step::Index(index) => match node {
@@ -378,6 +386,9 @@ impl Path {
                 )
             }
             PathErrorKind::UndefinedVariable => String::new(),
+            PathErrorKind::MultiPropertyNotLeaf => {
+                format!("Multi properties can only be used as path leafs: {}", prefix(at + 1))
+            }
         };
         PathError {
             kind,
@@ -475,16 +486,9 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
             }
         }
         Step::Keys(keys) => {
-            if let Value::Object(members) = node {
-                if rest.is_empty() {
-                    out.push(merge_keys(arena, members, keys));
-                } else {
-                    for key in keys.iter() {
-                        if let Some(v) = node.get(key) {
-                            walk(arena, rest, v, doc, out);
-                        }
-                    }
-                }
+            // Not last: AWS fails such a path; here it selects nothing.
+            if let (Value::Object(members), true) = (node, rest.is_empty()) {
+                out.push(merge_keys(arena, members, keys));
             }
         }
         Step::Index(index) => {

@@ -343,8 +343,7 @@ fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool
 }
 
 fn steps_are_definite(steps: &[Step]) -> bool {
-    let n = steps.len();
-    steps.iter().enumerate().all(|(i, s)| s.is_definite(i + 1 == n))
+    steps.iter().all(Step::is_definite)
 }
 
 fn operand_is_definite(o: &Operand) -> bool {
