@@ -32,11 +32,15 @@ use std::fmt;
 
 use bumpalo::collections::Vec as BumpVec;
 
-use crate::error::{names, EvalError};
+use crate::error::EvalError;
 use crate::scope::Scope;
 use crate::value::{with_member, Arena, Member, Value};
 
 use self::filter::Filter;
+
+/// The error AWS raises when `ResultPath` cannot be applied to the input (observed; the spec
+/// names `States.ResultPathMatchFailure`).
+pub const REFERENCE_PATH_CONFLICT: &str = "States.ReferencePathConflict";
 
 /// A compiled JSONPath (`$...`), context path (`$$...`) or variable path (`$name...`).
 #[derive(Clone, Debug)]
@@ -400,10 +404,11 @@ impl Path {
     /// `ResultPath`: returns `root` with `value` placed at this (reference) path, creating
     /// intervening objects and sharing everything it does not change.
     ///
-    /// Fails with `States.ResultPathMatchFailure` (cause `Unable to apply ReferencePath <path>
-    /// to input "<input JSON>"`, no state prefix) when a member is needed of something that is
-    /// not an object, an index is out of range or not applied to an array, or the path is not
-    /// an input reference path.
+    /// Fails with [`REFERENCE_PATH_CONFLICT`] and the cause `Unable to apply ReferencePath
+    /// <path> to input <input JSON>` (no state prefix; both as observed on AWS, which does not
+    /// raise the spec's `States.ResultPathMatchFailure` here) when a member is needed of
+    /// something that is not an object, an index is out of range or not applied to an array,
+    /// or the path is not an input reference path.
     pub fn set<'a>(&self, arena: &'a Arena, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, EvalError> {
         if self.root != Root::Input {
             return Err(self.match_failure(root));
@@ -412,15 +417,9 @@ impl Path {
     }
 
     fn match_failure(&self, root: Value<'_>) -> EvalError {
-        let mut quoted = Vec::new();
-        crate::value::write_json_string(&root.to_json_string(), &mut quoted);
         EvalError::bare(
-            names::RESULT_PATH_MATCH_FAILURE,
-            format!(
-                "Unable to apply ReferencePath {} to input {}",
-                self.text,
-                String::from_utf8_lossy(&quoted)
-            ),
+            REFERENCE_PATH_CONFLICT,
+            format!("Unable to apply ReferencePath {} to input {root}", self.text),
         )
     }
 }
@@ -1199,10 +1198,19 @@ mod tests {
             r#"{"a":{"b":1},"c":[1,true]}"#
         );
         let err = set("$.a.b.c", Value::Null).unwrap_err();
-        assert_eq!(err.error, "States.ResultPathMatchFailure");
+        assert_eq!(err.error, "States.ReferencePathConflict");
         assert_eq!(
             err.message,
-            r#"Unable to apply ReferencePath $.a.b.c to input "{\"a\":{\"b\":1},\"c\":[1,2]}""#
+            r#"Unable to apply ReferencePath $.a.b.c to input {"a":{"b":1},"c":[1,2]}"#
+        );
+        let s = Value::String("input1");
+        let err = Path::parse("$.someTaskResult")
+            .unwrap()
+            .set(&arena, s, Value::Null)
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            r#"Unable to apply ReferencePath $.someTaskResult to input "input1""#
         );
         assert!(err.bare);
         assert!(set("$.c[7]", Value::Null).is_err());
