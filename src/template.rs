@@ -13,7 +13,7 @@ use bumpalo::collections::Vec as BumpVec;
 use crate::consts::Constants;
 use crate::error::EvalError;
 use crate::intrinsics::{Intrinsic, IntrinsicError};
-use crate::path::{Path, PathError};
+use crate::path::{Path, PathError, Root};
 use crate::scope::Scope;
 use crate::value::{Arena, Member, Value};
 
@@ -145,7 +145,8 @@ impl Template {
     /// Evaluates the template against `scope`.
     ///
     /// A path that selects nothing fails with `States.Runtime`: `The JSONPath '<path>'
-    /// specified for the field '<key>.$' could not be found in the input '<input JSON>'`.
+    /// specified for the field '<key>.$' could not be found in the input '<input JSON>'`; a
+    /// `$` path applied to a `null` input fails with [`NULL_INPUT`] (observed on AWS).
     /// An intrinsic failure is `States.IntrinsicFailure`.
     pub fn eval<'a>(&'a self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
         eval_node(&self.root, arena, scope)
@@ -251,6 +252,9 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
     }
 }
 
+/// AWS's cause (`States.Runtime`) when a template applies a `$` path to a `null` input.
+pub const NULL_INPUT: &str = "Unable to apply Path transformation to null or empty input.";
+
 /// AWS's cause for a template path that selects nothing.
 fn not_found(path: &str, field: &str, scope: &Scope<'_>) -> EvalError {
     EvalError::runtime(format!(
@@ -269,9 +273,13 @@ fn call_error(e: IntrinsicError, field: &str, scope: &Scope<'_>) -> EvalError {
 fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
     match node {
         Node::Const(v) => Ok(*v),
-        Node::Path { path, field } => path
-            .eval(arena, scope)
-            .map_err(|_| not_found(path.text(), field, scope)),
+        Node::Path { path, field } => {
+            if scope.input.is_null() && *path.root() == Root::Input {
+                return Err(EvalError::runtime(NULL_INPUT));
+            }
+            path.eval(arena, scope)
+                .map_err(|_| not_found(path.text(), field, scope))
+        }
         Node::Call { call, field } => call.eval(arena, scope).map_err(|e| call_error(e, field, scope)),
         Node::Object(members) => {
             let mut out = BumpVec::with_capacity_in(members.len(), arena);
@@ -326,7 +334,7 @@ mod tests {
         let t = Template::compile(&json!({"a": {"b": [1, {"c": "x.$"}]}}), &mut consts).unwrap();
         assert!(t.is_const());
         let arena = Arena::new();
-        let scope = Scope::of_input(Value::Null);
+        let scope = Scope::of_input(Value::EMPTY_OBJECT);
         let (v1, v2) = (t.eval(&arena, &scope).unwrap(), t.eval(&arena, &scope).unwrap());
         assert!(std::ptr::eq(v1.as_object().unwrap(), v2.as_object().unwrap()));
         assert_eq!(arena.allocated_bytes(), 0);
@@ -350,6 +358,9 @@ mod tests {
             err.message,
             "The JSONPath '$.nope' specified for the field 'v.$' could not be found in the input '{}'"
         );
+        let err = run(json!({"v.$": "$"}), "null").unwrap_err();
+        assert_eq!((err.error.as_ref(), err.message.as_str()), (names::RUNTIME, NULL_INPUT));
+        assert_eq!(run(json!({"v": 1}), "null").unwrap(), r#"{"v":1}"#);
         let err = run(json!({"v.$": "States.ArrayLength($)"}), "{}").unwrap_err();
         assert_eq!(err.error, names::INTRINSIC_FAILURE);
     }
