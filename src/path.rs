@@ -313,42 +313,7 @@ impl Path {
     }
 
     fn eval_definite<'a>(&self, arena: &'a Arena, root: Value<'a>) -> Result<Value<'a>, PathError> {
-        let mut node = root;
-        let last = self.steps.len().wrapping_sub(1);
-        for (i, step) in self.steps.iter().enumerate() {
-            node = match step {
-                Step::Key(key) => {
-                    let Value::Object(members) = node else {
-                        return Err(self.error(PathErrorKind::NotAnObject, i, node));
-                    };
-                    match members.iter().find(|(k, _)| *k == &**key) {
-                        Some((_, v)) => *v,
-                        None if i == last => return Err(self.error(PathErrorKind::NoResults, i, node)),
-                        None => return Err(self.error(PathErrorKind::MissingProperty, i, node)),
-                    }
-                }
-                Step::Keys(keys) => {
-                    let Value::Object(members) = node else {
-                        return Err(self.error(PathErrorKind::NotAnObject, i, node));
-                    };
-                    if i != last {
-                        return Err(self.error(PathErrorKind::MultiPropertyNotLeaf, i, node));
-                    }
-                    merge_keys(arena, members, keys)
-                }
-                Step::Index(index) => match node {
-                    Value::Array(items) => match resolve_index(*index, items.len()) {
-                        Some(at) => items[at],
-                        None => return Err(self.error(PathErrorKind::NoResults, i, node)),
-                    },
-                    Value::Null => return Err(self.error(PathErrorKind::NullArray, i, node)),
-                    _ => return Err(self.error(PathErrorKind::NotAnArray, i, node)),
-                },
-                // Never in a definite path.
-                _ => return Err(self.error(PathErrorKind::NoResults, i, node)),
-            };
-        }
-        Ok(node)
+        select_definite(arena, &self.steps, root).map_err(|(kind, at, node)| self.error(kind, at, node))
     }
 
     /// Builds the error for a miss at step `at`, with Jayway's text.
@@ -443,6 +408,39 @@ fn jackson_class(v: Value<'_>) -> &'static str {
         Value::Array(_) => "com.fasterxml.jackson.databind.node.ArrayNode",
         Value::Object(_) => "com.fasterxml.jackson.databind.node.ObjectNode",
     }
+}
+
+/// Walks definite `steps` from `root`: the value selected, or why and at which step (and on
+/// which node) the walk stopped, as Jayway decides it.
+fn select_definite<'a>(
+    arena: &'a Arena,
+    steps: &[Step],
+    root: Value<'a>,
+) -> Result<Value<'a>, (PathErrorKind, usize, Value<'a>)> {
+    let mut node = root;
+    let last = steps.len().wrapping_sub(1);
+    for (i, step) in steps.iter().enumerate() {
+        let miss = |kind| Err((kind, i, node));
+        node = match (step, node) {
+            (Step::Key(key), Value::Object(members)) => match members.iter().find(|(k, _)| *k == &**key) {
+                Some((_, v)) => *v,
+                None if i == last => return miss(PathErrorKind::NoResults),
+                None => return miss(PathErrorKind::MissingProperty),
+            },
+            (Step::Keys(_), Value::Object(_)) if i != last => return miss(PathErrorKind::MultiPropertyNotLeaf),
+            (Step::Keys(keys), Value::Object(members)) => merge_keys(arena, members, keys),
+            (Step::Key(_) | Step::Keys(_), _) => return miss(PathErrorKind::NotAnObject),
+            (Step::Index(index), Value::Array(items)) => match resolve_index(*index, items.len()) {
+                Some(at) => items[at],
+                None => return miss(PathErrorKind::NoResults),
+            },
+            (Step::Index(_), Value::Null) => return miss(PathErrorKind::NullArray),
+            (Step::Index(_), _) => return miss(PathErrorKind::NotAnArray),
+            // Never in a definite path.
+            _ => return miss(PathErrorKind::NoResults),
+        };
+    }
+    Ok(node)
 }
 
 /// `index` resolved against an array of `len` elements (negative counts from the end).

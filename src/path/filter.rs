@@ -81,13 +81,20 @@ enum Op {
 #[derive(Clone, Debug)]
 enum Operand {
     /// `@...`: relative to the tested element.
-    Current(Box<[Step]>),
+    Current(SubPath),
     /// `$...`: from the root document.
-    Root(Box<[Step]>),
+    Root(SubPath),
     /// A JSON literal.
     Literal(serde_json::Value),
     /// `/re/flags`.
     Regex(Box<Regex>),
+}
+
+/// The steps of a path operand, with whether they are definite (computed once).
+#[derive(Clone, Debug)]
+struct SubPath {
+    steps: Box<[Step]>,
+    definite: bool,
 }
 
 /// What an operand evaluates to.
@@ -223,10 +230,14 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
             let steps = p.steps();
             p.in_filter = saved;
             let steps = steps?.into_boxed_slice();
+            let sub = SubPath {
+                definite: steps.iter().all(Step::is_definite),
+                steps,
+            };
             Ok(if c == '@' {
-                Operand::Current(steps)
+                Operand::Current(sub)
             } else {
-                Operand::Root(steps)
+                Operand::Root(sub)
             })
         }
         Some(q @ ('\'' | '"')) => {
@@ -342,41 +353,22 @@ fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool
     }
 }
 
-fn steps_are_definite(steps: &[Step]) -> bool {
-    steps.iter().all(Step::is_definite)
-}
-
 fn operand_is_definite(o: &Operand) -> bool {
     match o {
-        Operand::Current(steps) | Operand::Root(steps) => steps_are_definite(steps),
+        Operand::Current(sub) | Operand::Root(sub) => sub.definite,
         _ => true,
     }
 }
 
 fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> Resolved<'a, 'f> {
-    let (steps, start) = match o {
-        Operand::Current(steps) => (steps, item),
-        Operand::Root(steps) => (steps, doc),
+    let (SubPath { steps, definite }, start) = match o {
+        Operand::Current(sub) => (sub, item),
+        Operand::Root(sub) => (sub, doc),
         Operand::Literal(v) => return Resolved::Json(v),
         Operand::Regex(re) => return Resolved::Regex(re),
     };
-    if steps_are_definite(steps) {
-        let mut node = start;
-        for step in steps.iter() {
-            let next = match step {
-                Step::Key(k) => node.get(k),
-                Step::Index(i) => node
-                    .as_array()
-                    .and_then(|items| super::resolve_index(*i, items.len()).map(|at| items[at])),
-                Step::Keys(keys) => node.as_object().map(|m| super::merge_keys(arena, m, keys)),
-                _ => None,
-            };
-            match next {
-                Some(v) => node = v,
-                None => return Resolved::Undefined,
-            }
-        }
-        Resolved::Value(node)
+    if *definite {
+        super::select_definite(arena, steps, start).map_or(Resolved::Undefined, Resolved::Value)
     } else {
         let mut out = bumpalo::collections::Vec::new_in(arena);
         super::walk(arena, steps, start, doc, &mut out);
