@@ -419,19 +419,49 @@ fn json_equal(v: Value<'_>, j: &serde_json::Value) -> bool {
 }
 
 /// The elements of an array operand.
-fn elements<'a, 'f>(r: &Resolved<'a, 'f>) -> Option<Vec<Resolved<'a, 'f>>> {
-    match r {
-        Resolved::Value(Value::Array(items)) => Some(items.iter().map(|v| Resolved::Value(*v)).collect()),
-        Resolved::Json(serde_json::Value::Array(items)) => Some(items.iter().map(Resolved::Json).collect()),
+fn elements<'a, 'f>(r: &Resolved<'a, 'f>) -> Option<Elements<'a, 'f>> {
+    match *r {
+        Resolved::Value(Value::Array(items)) => Some(Elements::Values(items.iter())),
+        Resolved::Json(serde_json::Value::Array(items)) => Some(Elements::Json(items.iter())),
         _ => None,
     }
+}
+
+/// The elements of an array operand, without collecting them.
+enum Elements<'a, 'f> {
+    /// An array value's elements.
+    Values(std::slice::Iter<'a, Value<'a>>),
+    /// An array literal's elements.
+    Json(std::slice::Iter<'f, serde_json::Value>),
+}
+
+impl<'a, 'f> Iterator for Elements<'a, 'f> {
+    type Item = Resolved<'a, 'f>;
+    fn next(&mut self) -> Option<Resolved<'a, 'f>> {
+        match self {
+            Elements::Values(it) => it.next().map(|v| Resolved::Value(*v)),
+            Elements::Json(it) => it.next().map(Resolved::Json),
+        }
+    }
+}
+
+/// Whether every (`all`) or some (`!all`) element of `a` is in `b`.
+fn relate(a: &Resolved<'_, '_>, b: &Resolved<'_, '_>, all: bool) -> Option<bool> {
+    let mut left = elements(a)?;
+    elements(b)?;
+    let member = |x: &Resolved<'_, '_>| elements(b).is_some_and(|mut ys| ys.any(|y| equal(x, &y)));
+    Some(if all {
+        left.all(|x| member(&x))
+    } else {
+        left.any(|x| member(&x))
+    })
 }
 
 fn length(r: &Resolved<'_, '_>) -> Option<usize> {
     match r {
         Resolved::Value(Value::String(s)) => Some(s.chars().count()),
         Resolved::Json(serde_json::Value::String(s)) => Some(s.chars().count()),
-        _ => elements(r).map(|e| e.len()),
+        _ => elements(r).map(Iterator::count),
     }
 }
 
@@ -443,7 +473,7 @@ fn compare(l: Resolved<'_, '_>, op: Op, r: Resolved<'_, '_>) -> bool {
         _ => None,
     };
     let contains = |haystack: &Resolved<'_, '_>, needle: &Resolved<'_, '_>| {
-        elements(haystack).is_some_and(|items| items.iter().any(|x| equal(x, needle)))
+        elements(haystack).is_some_and(|mut items| items.any(|x| equal(&x, needle)))
     };
     match op {
         Op::Eq => equal(&l, &r),
@@ -467,18 +497,9 @@ fn compare(l: Resolved<'_, '_>, op: Op, r: Resolved<'_, '_>) -> bool {
             (Scalar::Str(a), Scalar::Str(b)) => a.contains(b),
             _ => contains(&l, &r),
         },
-        Op::SubsetOf => match (elements(&l), elements(&r)) {
-            (Some(a), Some(b)) => a.iter().all(|x| b.iter().any(|y| equal(x, y))),
-            _ => false,
-        },
-        Op::AnyOf => match (elements(&l), elements(&r)) {
-            (Some(a), Some(b)) => a.iter().any(|x| b.iter().any(|y| equal(x, y))),
-            _ => false,
-        },
-        Op::NoneOf => match (elements(&l), elements(&r)) {
-            (Some(a), Some(b)) => !a.iter().any(|x| b.iter().any(|y| equal(x, y))),
-            _ => false,
-        },
+        Op::SubsetOf => relate(&l, &r, true).unwrap_or(false),
+        Op::AnyOf => relate(&l, &r, false).unwrap_or(false),
+        Op::NoneOf => relate(&l, &r, false).is_some_and(|any| !any),
         Op::Size => match (length(&l), scalar(&r)) {
             (Some(n), Scalar::Num(m)) => m.as_i64() == i64::try_from(n).ok(),
             _ => false,
