@@ -417,7 +417,7 @@ fn path_len(s: &str) -> usize {
 }
 
 fn eval_call<'a>(call: &Call, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, IntrinsicError> {
-    let mut args: smallvec::SmallVec<[Value<'a>; 4]> = smallvec::SmallVec::new();
+    let mut args: smallvec::SmallVec<[Value<'a>; 8]> = smallvec::SmallVec::new();
     for arg in call.args.iter() {
         args.push(match arg {
             Arg::Literal(v) => *v,
