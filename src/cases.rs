@@ -89,7 +89,11 @@ impl Case {
             _ => format!("error {:?}, cause {:?}", outcome.error, outcome.cause),
         };
         if status != self.expected.status {
-            return Err(format!("status: expected {}, got {status} ({})", self.expected.status, describe()));
+            return Err(format!(
+                "status: expected {}, got {status} ({})",
+                self.expected.status,
+                describe()
+            ));
         }
         if outcome.status == Status::Succeeded {
             let expected = self.expected.output.clone().unwrap_or(serde_json::Value::Null);
@@ -98,15 +102,24 @@ impl Case {
             let ignore: Vec<Vec<Segment>> = self.ignore_paths.iter().map(|p| parse_ignore_path(p)).collect();
             diff(&expected, &actual, &mut Vec::new(), &ignore, &mut diffs);
             if !diffs.is_empty() {
-                return Err(format!("output differs:\n  {}\n  expected: {expected}\n  actual:   {actual}", diffs.join("\n  ")));
+                return Err(format!(
+                    "output differs:\n  {}\n  expected: {expected}\n  actual:   {actual}",
+                    diffs.join("\n  ")
+                ));
             }
         } else {
             if outcome.error != self.expected.error {
-                return Err(format!("error: expected {:?}, got {:?} (cause {:?})", self.expected.error, outcome.error, outcome.cause));
+                return Err(format!(
+                    "error: expected {:?}, got {:?} (cause {:?})",
+                    self.expected.error, outcome.error, outcome.cause
+                ));
             }
             if let Some(cause) = &self.expected.cause {
                 if outcome.cause.as_deref() != Some(cause.as_str()) {
-                    return Err(format!("cause:\n  expected: {cause:?}\n  actual:   {:?}", outcome.cause));
+                    return Err(format!(
+                        "cause:\n  expected: {cause:?}\n  actual:   {:?}",
+                        outcome.cause
+                    ));
                 }
             }
         }
@@ -165,7 +178,13 @@ fn parse_ignore_path(path: &str) -> Vec<Segment> {
 
 /// Collects the differences between two JSON values (numbers by value, object key order
 /// ignored), skipping ignored paths.
-fn diff(expected: &serde_json::Value, actual: &serde_json::Value, at: &mut Vec<Segment>, ignore: &[Vec<Segment>], out: &mut Vec<String>) {
+fn diff(
+    expected: &serde_json::Value,
+    actual: &serde_json::Value,
+    at: &mut Vec<Segment>,
+    ignore: &[Vec<Segment>],
+    out: &mut Vec<String>,
+) {
     use serde_json::Value as J;
     if ignore.iter().any(|p| p == at) {
         return;
@@ -198,7 +217,12 @@ fn diff(expected: &serde_json::Value, actual: &serde_json::Value, at: &mut Vec<S
         }
         (J::Array(a), J::Array(b)) => {
             if a.len() != b.len() {
-                out.push(format!("{}: expected {} elements, got {}", render(at), a.len(), b.len()));
+                out.push(format!(
+                    "{}: expected {} elements, got {}",
+                    render(at),
+                    a.len(),
+                    b.len()
+                ));
                 return;
             }
             for (i, (v, w)) in a.iter().zip(b).enumerate() {
@@ -259,16 +283,33 @@ mod tests {
     fn ignore_paths_parse() {
         assert_eq!(
             parse_ignore_path("$.a.b[0]['odd key']"),
-            vec![Segment::Key("a".into()), Segment::Key("b".into()), Segment::Index(0), Segment::Key("odd key".into())]
+            vec![
+                Segment::Key("a".into()),
+                Segment::Key("b".into()),
+                Segment::Index(0),
+                Segment::Key("odd key".into())
+            ]
         );
     }
 
     #[test]
     fn diff_by_value_with_ignores() {
         let mut out = Vec::new();
-        diff(&json!({"a": 1, "b": [1.0, "x"], "c": "masked"}), &json!({"b": [1, "x"], "a": 1.0, "c": "real"}), &mut Vec::new(), &[parse_ignore_path("$.c")], &mut out);
+        diff(
+            &json!({"a": 1, "b": [1.0, "x"], "c": "masked"}),
+            &json!({"b": [1, "x"], "a": 1.0, "c": "real"}),
+            &mut Vec::new(),
+            &[parse_ignore_path("$.c")],
+            &mut out,
+        );
         assert!(out.is_empty(), "{out:?}");
-        diff(&json!({"a": 1}), &json!({"a": 2, "z": 0}), &mut Vec::new(), &[], &mut out);
+        diff(
+            &json!({"a": 1}),
+            &json!({"a": 2, "z": 0}),
+            &mut Vec::new(),
+            &[],
+            &mut out,
+        );
         assert_eq!(out, vec!["$['a']: expected 1, got 2", "$['z']: unexpected"]);
     }
 
@@ -276,6 +317,8 @@ mod tests {
     fn detects_variables() {
         assert!(mentions_variable(&json!({"InputPath": "$answer"})));
         assert!(mentions_variable(&json!({"x.$": "States.Format('{}', $v)"})));
-        assert!(!mentions_variable(&json!({"InputPath": "$.answer", "y": "$$.Execution"})));
+        assert!(!mentions_variable(
+            &json!({"InputPath": "$.answer", "y": "$$.Execution"})
+        ));
     }
 }

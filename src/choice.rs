@@ -94,9 +94,7 @@ pub fn compile(
             serde_json::Value::String(s) => JsonataCondition::Expr(jsonata(s)?),
             other => {
                 return Err(ConditionError {
-                    message: format!(
-                        "Condition must be a boolean or a JSONata expression, not {other}"
-                    ),
+                    message: format!("Condition must be a boolean or a JSONata expression, not {other}"),
                 })
             }
         }),
@@ -242,12 +240,8 @@ fn ordering_holds(op: Comparison, ord: Ordering) -> bool {
         StringEquals | NumericEquals | TimestampEquals | BooleanEquals => ord == Ordering::Equal,
         StringLessThan | NumericLessThan | TimestampLessThan => ord == Ordering::Less,
         StringGreaterThan | NumericGreaterThan | TimestampGreaterThan => ord == Ordering::Greater,
-        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => {
-            ord != Ordering::Greater
-        }
-        StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => {
-            ord != Ordering::Less
-        }
+        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => ord != Ordering::Greater,
+        StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => ord != Ordering::Less,
         _ => false,
     }
 }
@@ -256,11 +250,7 @@ fn is_string_op(op: Comparison) -> bool {
     use Comparison::*;
     matches!(
         op,
-        StringEquals
-            | StringLessThan
-            | StringGreaterThan
-            | StringLessThanEquals
-            | StringGreaterThanEquals
+        StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals | StringGreaterThanEquals
     )
 }
 
@@ -268,27 +258,17 @@ fn is_numeric_op(op: Comparison) -> bool {
     use Comparison::*;
     matches!(
         op,
-        NumericEquals
-            | NumericLessThan
-            | NumericGreaterThan
-            | NumericLessThanEquals
-            | NumericGreaterThanEquals
+        NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals | NumericGreaterThanEquals
     )
 }
 
 /// Compares two values under operator `op`'s type; `None` when a value is not of its type.
 fn compare_values(op: Comparison, a: Value<'_>, b: Value<'_>) -> Option<bool> {
     if is_string_op(op) {
-        return Some(ordering_holds(
-            op,
-            compare_strings(a.as_str()?, b.as_str()?),
-        ));
+        return Some(ordering_holds(op, compare_strings(a.as_str()?, b.as_str()?)));
     }
     if is_numeric_op(op) {
-        return Some(ordering_holds(
-            op,
-            a.as_number()?.cmp_value(b.as_number()?)?,
-        ));
+        return Some(ordering_holds(op, a.as_number()?.cmp_value(b.as_number()?)?));
     }
     match op {
         Comparison::BooleanEquals => match (a, b) {
@@ -378,19 +358,10 @@ fn is_type(op: Comparison, v: Value<'_>) -> bool {
     }
 }
 
-fn test_value<'a>(
-    test: &'a Test,
-    value: Value<'a>,
-    arena: &'a Arena,
-    scope: &Scope<'a>,
-) -> Result<bool, EvalError> {
+fn test_value<'a>(test: &'a Test, value: Value<'a>, arena: &'a Arena, scope: &Scope<'a>) -> Result<bool, EvalError> {
     Ok(match test {
-        Test::String(op, literal) => {
-            compare_values(*op, value, Value::String(literal)).unwrap_or(false)
-        }
-        Test::Numeric(op, literal) => {
-            compare_values(*op, value, Value::Number(*literal)).unwrap_or(false)
-        }
+        Test::String(op, literal) => compare_values(*op, value, Value::String(literal)).unwrap_or(false),
+        Test::Numeric(op, literal) => compare_values(*op, value, Value::Number(*literal)).unwrap_or(false),
         Test::Boolean(literal) => matches!(value, Value::Bool(b) if b == *literal),
         Test::Timestamp(op, literal) => match value.as_str().and_then(parse_timestamp) {
             Some(t) => ordering_holds(*op, t.cmp(literal)),
@@ -399,10 +370,12 @@ fn test_value<'a>(
         Test::Matches(parts) => value.as_str().is_some_and(|s| wildcard_match(parts, s)),
         Test::Path(op, path) => match path.eval_opt(arena, scope) {
             Some(other) => compare_values(*op, value, other).unwrap_or(false),
-            None => return Err(EvalError::runtime(format!(
-                "Invalid path '{}': The choice state's condition path references an invalid value.",
-                path.text()
-            ))),
+            None => {
+                return Err(EvalError::runtime(format!(
+                    "Invalid path '{}': The choice state's condition path references an invalid value.",
+                    path.text()
+                )))
+            }
         },
         Test::Is(..) => false,
     })

@@ -75,10 +75,18 @@ enum TypeArg {
 /// Runs the command line; returns the process exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Run { definition, input, input_file, resources, virtual_time, name } => {
-            run(definition, input, input_file, resources, virtual_time, name)
-        }
-        Command::Validate { definitions, machine_type } => validate(&definitions, machine_type),
+        Command::Run {
+            definition,
+            input,
+            input_file,
+            resources,
+            virtual_time,
+            name,
+        } => run(definition, input, input_file, resources, virtual_time, name),
+        Command::Validate {
+            definitions,
+            machine_type,
+        } => validate(&definitions, machine_type),
         Command::Test { paths, filter } => test(&paths, filter.as_deref()),
     };
     match result {
@@ -121,14 +129,24 @@ fn run(
         (None, None) => "{}".to_string(),
     };
     let machine = Machine::from_program(std::sync::Arc::new(program), registry);
-    let state_machine_name =
-        definition.file_stem().and_then(|s| s.to_str()).unwrap_or("StateMachine").trim_end_matches(".asl").to_string();
-    let info = ExecutionInfo { name, state_machine_name, ..ExecutionInfo::default() };
+    let state_machine_name = definition
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("StateMachine")
+        .trim_end_matches(".asl")
+        .to_string();
+    let info = ExecutionInfo {
+        name,
+        state_machine_name,
+        ..ExecutionInfo::default()
+    };
     let mut system = SystemClock;
     let mut virtual_clock = VirtualClock::starting_at(system.now_ms());
     let clock: &mut dyn Clock = if virtual_time { &mut virtual_clock } else { &mut system };
     let start = clock.now_ms();
-    let outcome = machine.run_json_with(&input, &info, clock).map_err(|e| format!("input: {e}"))?;
+    let outcome = machine
+        .run_json_with(&input, &info, clock)
+        .map_err(|e| format!("input: {e}"))?;
     let stop = clock.now_ms();
     let mut response = serde_json::Map::new();
     response.insert("executionArn".into(), info.execution_arn().into());
@@ -149,7 +167,11 @@ fn run(
     }
     let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(response)).unwrap_or_default();
     println!("{pretty}");
-    Ok(if outcome.status == Status::Succeeded { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if outcome.status == Status::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `file:line:col: ERROR CODE: message at location`.
@@ -228,5 +250,9 @@ fn test(paths: &[PathBuf], filter: Option<&str>) -> Result<ExitCode, String> {
     } else {
         println!("{passed} passed, {failed} failed");
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -8,9 +8,7 @@ use crate::choice;
 use crate::consts::Constants;
 use crate::model::{self, Nullable, NumberSource, QueryLanguage, StateKind, WaitFor};
 use crate::path::Path;
-use crate::payload::{
-    jsonata_inner, JsonataExpr, JsonataTemplate, NumberSpec, Payload, StringSource,
-};
+use crate::payload::{jsonata_inner, JsonataExpr, JsonataTemplate, NumberSpec, Payload, StringSource};
 use crate::program::*;
 use crate::template::{PathOrCall, Template};
 use crate::timestamp::parse_timestamp;
@@ -92,11 +90,7 @@ impl Compiler {
         );
         self.states.extend(graph.states.iter().map(|_| None));
         let id = GraphId(self.graphs.len() as u32);
-        let start = self.resolve(
-            &names,
-            &graph.start_at,
-            &format!("{}/StartAt", graph.pointer),
-        );
+        let start = self.resolve(&names, &graph.start_at, &format!("{}/StartAt", graph.pointer));
         self.graphs.push(GraphDef { start });
         for (i, state) in graph.states.iter().enumerate() {
             let def = self.state(state, &names);
@@ -120,9 +114,7 @@ impl Compiler {
         let at = |field: &str| format!("{}/{field}", state.pointer);
         let jsonpath = language == QueryLanguage::JsonPath;
         let next = match &state.transition {
-            Some(model::Transition::Next(name)) => {
-                Next::State(self.resolve(names, name, &at("Next")))
-            }
+            Some(model::Transition::Next(name)) => Next::State(self.resolve(names, name, &at("Next"))),
             _ => Next::End,
         };
         let parameters_field = if jsonpath {
@@ -165,11 +157,7 @@ impl Compiler {
                 .and_then(|p| self.payload(p, language, "Assign", &at("Assign"))),
             next,
             retry: state.retry.iter().map(|r| self.retrier(r)).collect(),
-            catch: state
-                .catch
-                .iter()
-                .map(|c| self.catcher(c, names, language))
-                .collect(),
+            catch: state.catch.iter().map(|c| self.catcher(c, names, language)).collect(),
             op,
         }
     }
@@ -213,14 +201,9 @@ impl Compiler {
                     .iter()
                     .filter_map(|rule| {
                         let mut jsonata = |text: &str| {
-                            JsonataExpr::compile(text)
-                                .map_err(|message| choice::ConditionError { message })
+                            JsonataExpr::compile(text).map_err(|message| choice::ConditionError { message })
                         };
-                        let condition = match choice::compile(
-                            &rule.condition,
-                            &mut self.consts,
-                            &mut jsonata,
-                        ) {
+                        let condition = match choice::compile(&rule.condition, &mut self.consts, &mut jsonata) {
                             Ok(c) => c,
                             Err(e) => {
                                 self.error(rule.pointer.clone(), e.message);
@@ -229,45 +212,25 @@ impl Compiler {
                         };
                         Some(ChoiceRuleDef {
                             condition,
-                            next: self.resolve(
-                                names,
-                                &rule.next,
-                                &format!("{}/Next", rule.pointer),
-                            ),
-                            assign: rule.assign.as_ref().and_then(|p| {
-                                self.payload(
-                                    p,
-                                    language,
-                                    "Assign",
-                                    &format!("{}/Assign", rule.pointer),
-                                )
-                            }),
+                            next: self.resolve(names, &rule.next, &format!("{}/Next", rule.pointer)),
+                            assign: rule
+                                .assign
+                                .as_ref()
+                                .and_then(|p| self.payload(p, language, "Assign", &format!("{}/Assign", rule.pointer))),
                             output: rule.output.as_ref().and_then(|p| {
-                                self.payload(
-                                    p,
-                                    QueryLanguage::Jsonata,
-                                    "Output",
-                                    &format!("{}/Output", rule.pointer),
-                                )
+                                self.payload(p, QueryLanguage::Jsonata, "Output", &format!("{}/Output", rule.pointer))
                             }),
                         })
                     })
                     .collect();
-                let default = default
-                    .as_ref()
-                    .map(|d| self.resolve(names, d, &at("Default")));
+                let default = default.as_ref().map(|d| self.resolve(names, d, &at("Default")));
                 Op::Choice { rules, default }
             }
             StateKind::Wait(wait) => Op::Wait(match wait {
                 WaitFor::Seconds(n) => WaitDef::Seconds(self.number(n, "Seconds", &at("Seconds"))),
-                WaitFor::TimestampPath(p) => {
-                    WaitDef::TimestampPath(self.path(p, &at("TimestampPath")))
-                }
+                WaitFor::TimestampPath(p) => WaitDef::TimestampPath(self.path(p, &at("TimestampPath"))),
                 WaitFor::Timestamp(t) if jsonata_inner(t).is_some() => {
-                    match JsonataTemplate::compile(
-                        &serde_json::Value::String(t.clone()),
-                        &mut self.consts,
-                    ) {
+                    match JsonataTemplate::compile(&serde_json::Value::String(t.clone()), &mut self.consts) {
                         Ok(tpl) => WaitDef::TimestampExpr(Payload::Jsonata(tpl, "Timestamp")),
                         Err(e) => {
                             self.error(at("Timestamp"), e);
@@ -320,42 +283,35 @@ impl Compiler {
                         .and_then(|v| v.as_f64())
                         .map(NumberSpec::Literal)
                         .or_else(|| {
-                            b.get("MaxItemsPerBatchPath")
-                                .and_then(|v| v.as_str())
-                                .map(|p| {
-                                    NumberSpec::Path(
-                                        self.path(p, &at("ItemBatcher/MaxItemsPerBatchPath")),
-                                        "MaxItemsPerBatchPath",
-                                    )
-                                })
+                            b.get("MaxItemsPerBatchPath").and_then(|v| v.as_str()).map(|p| {
+                                NumberSpec::Path(
+                                    self.path(p, &at("ItemBatcher/MaxItemsPerBatchPath")),
+                                    "MaxItemsPerBatchPath",
+                                )
+                            })
                         }),
-                    batch_input: b.get("BatchInput").and_then(|bi| {
-                        self.payload(bi, language, "BatchInput", &at("ItemBatcher/BatchInput"))
-                    }),
+                    batch_input: b
+                        .get("BatchInput")
+                        .and_then(|bi| self.payload(bi, language, "BatchInput", &at("ItemBatcher/BatchInput"))),
                 });
                 Op::Map(Box::new(MapDef {
                     processor,
                     items_path,
                     items,
-                    item_selector: selector.and_then(|s| {
-                        self.payload(s, language, "ItemSelector", &at("ItemSelector"))
-                    }),
+                    item_selector: selector
+                        .and_then(|s| self.payload(s, language, "ItemSelector", &at("ItemSelector"))),
                     max_concurrency: map
                         .max_concurrency
                         .as_ref()
                         .map(|n| self.number(n, "MaxConcurrency", &at("MaxConcurrency"))),
-                    tolerated_failure_count: map.tolerated_failure_count.as_ref().map(|n| {
-                        self.number(n, "ToleratedFailureCount", &at("ToleratedFailureCount"))
-                    }),
-                    tolerated_failure_percentage: map.tolerated_failure_percentage.as_ref().map(
-                        |n| {
-                            self.number(
-                                n,
-                                "ToleratedFailurePercentage",
-                                &at("ToleratedFailurePercentage"),
-                            )
-                        },
-                    ),
+                    tolerated_failure_count: map
+                        .tolerated_failure_count
+                        .as_ref()
+                        .map(|n| self.number(n, "ToleratedFailureCount", &at("ToleratedFailureCount"))),
+                    tolerated_failure_percentage: map
+                        .tolerated_failure_percentage
+                        .as_ref()
+                        .map(|n| self.number(n, "ToleratedFailurePercentage", &at("ToleratedFailurePercentage"))),
                     batcher,
                 }))
             }
@@ -453,11 +409,7 @@ impl Compiler {
 
     fn retrier(&mut self, r: &model::Retrier) -> RetryDef {
         RetryDef {
-            error_equals: r
-                .error_equals
-                .iter()
-                .map(|e| self.consts.intern(e))
-                .collect(),
+            error_equals: r.error_equals.iter().map(|e| self.consts.intern(e)).collect(),
             interval_seconds: r.interval_seconds,
             max_attempts: r.max_attempts,
             backoff_rate: r.backoff_rate,
@@ -469,11 +421,7 @@ impl Compiler {
     fn catcher(&mut self, c: &model::Catcher, names: &Names, language: QueryLanguage) -> CatchDef {
         let at = |field: &str| format!("{}/{field}", c.pointer);
         CatchDef {
-            error_equals: c
-                .error_equals
-                .iter()
-                .map(|e| self.consts.intern(e))
-                .collect(),
+            error_equals: c.error_equals.iter().map(|e| self.consts.intern(e)).collect(),
             next: self.resolve(names, &c.next, &at("Next")),
             result_path: self.path_spec(&c.result_path, &at("ResultPath")),
             output: c

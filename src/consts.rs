@@ -62,10 +62,8 @@ impl Constants {
                 self.slice(&items)
             }
             serde_json::Value::Object(map) => {
-                let members: Vec<(&'static str, Value<'static>)> = map
-                    .iter()
-                    .map(|(k, v)| (self.intern(k), self.json(v)))
-                    .collect();
+                let members: Vec<(&'static str, Value<'static>)> =
+                    map.iter().map(|(k, v)| (self.intern(k), self.json(v))).collect();
                 self.object(&members)
             }
         }
@@ -75,9 +73,7 @@ impl Constants {
     pub fn slice(&mut self, items: &[Value<'static>]) -> Value<'static> {
         let stored: &[Value<'static>] = self.bump.alloc_slice_copy(items);
         // SAFETY: see the type's documentation.
-        Value::Array(unsafe {
-            std::mem::transmute::<&[Value<'static>], &'static [Value<'static>]>(stored)
-        })
+        Value::Array(unsafe { std::mem::transmute::<&[Value<'static>], &'static [Value<'static>]>(stored) })
     }
 
     /// Stores an object's members.
@@ -85,10 +81,7 @@ impl Constants {
         let stored: &[(&'static str, Value<'static>)] = self.bump.alloc_slice_copy(members);
         // SAFETY: see the type's documentation.
         Value::Object(unsafe {
-            std::mem::transmute::<
-                &[(&'static str, Value<'static>)],
-                &'static [(&'static str, Value<'static>)],
-            >(stored)
+            std::mem::transmute::<&[(&'static str, Value<'static>)], &'static [(&'static str, Value<'static>)]>(stored)
         })
     }
 }

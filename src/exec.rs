@@ -293,9 +293,7 @@ impl<'a> Execution<'a> {
                 Ok(Flow::Continue)
             }
             Phase::Attempt => self.attempt(top),
-            Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms }
-                if until_ms > self.now_ms =>
-            {
+            Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } if until_ms > self.now_ms => {
                 Ok(Flow::Suspend(until_ms))
             }
             Phase::Waiting { result, .. } => self.complete(top, result),
@@ -403,15 +401,8 @@ impl<'a> Execution<'a> {
         }
     }
 
-    fn eval_payload(
-        &self,
-        top: usize,
-        payload: &'a Payload,
-        input: &PayloadInput<'a>,
-    ) -> Result<Value<'a>, Failure> {
-        payload
-            .eval(self.arena, input)
-            .map_err(|e| self.eval_failure(top, e))
+    fn eval_payload(&self, top: usize, payload: &'a Payload, input: &PayloadInput<'a>) -> Result<Value<'a>, Failure> {
+        payload.eval(self.arena, input).map_err(|e| self.eval_failure(top, e))
     }
 
     fn eval_path(
@@ -430,8 +421,7 @@ impl<'a> Execution<'a> {
                     context,
                     variables: self.frames[top].variables,
                 };
-                p.eval(self.arena, &scope)
-                    .map_err(|e| self.eval_failure(top, e.into()))
+                p.eval(self.arena, &scope).map_err(|e| self.eval_failure(top, e.into()))
             }
         }
     }
@@ -451,11 +441,7 @@ impl<'a> Execution<'a> {
             raw_input
         };
         let effective = match &state.parameters {
-            Some(p) => self.eval_payload(
-                top,
-                p,
-                &self.payload_input(top, after_input_path, context, None),
-            )?,
+            Some(p) => self.eval_payload(top, p, &self.payload_input(top, after_input_path, context, None))?,
             None => after_input_path,
         };
 
@@ -520,9 +506,7 @@ impl<'a> Execution<'a> {
             }
             Op::Succeed => {
                 let output = match state.language {
-                    QueryLanguage::JsonPath => {
-                        self.eval_path(top, &state.output_path, after_input_path, context)?
-                    }
+                    QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
                     QueryLanguage::Jsonata => self.output(top, raw_input, raw_input, context)?,
                 };
                 self.events += 1; // SucceedStateExited
@@ -562,12 +546,7 @@ impl<'a> Execution<'a> {
     }
 
     /// Calls a Task's handler on its effective input.
-    fn call_task(
-        &mut self,
-        top: usize,
-        task: &'a TaskDef,
-        effective: Value<'a>,
-    ) -> Result<Value<'a>, Failure> {
+    fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<Value<'a>, Failure> {
         let (handler, input) = match task.flavor {
             TaskFlavor::LambdaInvoke => {
                 let function = effective.get("FunctionName").and_then(|f| f.as_str());
@@ -588,9 +567,7 @@ impl<'a> Execution<'a> {
             });
         };
         let arena = self.arena;
-        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handler.call(input, arena)
-        })) {
+        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(input, arena))) {
             Ok(result) => result,
             Err(panic) => {
                 let message = panic
@@ -623,11 +600,7 @@ impl<'a> Execution<'a> {
                 error_type,
                 error_message,
             }) => {
-                let cause = lambda_error_cause(
-                    &error_type,
-                    &error_message,
-                    task.flavor == TaskFlavor::LambdaInvoke,
-                );
+                let cause = lambda_error_cause(&error_type, &error_message, task.flavor == TaskFlavor::LambdaInvoke);
                 Err(Failure {
                     error: Some(Cow::Owned(error_type)),
                     cause: Some(cause),
@@ -688,16 +661,9 @@ impl<'a> Execution<'a> {
     ) -> Result<Flow<'a>, Failure> {
         let state = self.program.state(self.frames[top].state);
         let output = match state.language {
-            QueryLanguage::JsonPath => {
-                self.eval_path(top, &state.output_path, after_input_path, context)?
-            }
-            QueryLanguage::Jsonata => match rule
-                .and_then(|r| r.output.as_ref())
-                .or(state.output.as_ref())
-            {
-                Some(p) => {
-                    self.eval_payload(top, p, &self.payload_input(top, raw_input, context, None))?
-                }
+            QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
+            QueryLanguage::Jsonata => match rule.and_then(|r| r.output.as_ref()).or(state.output.as_ref()) {
+                Some(p) => self.eval_payload(top, p, &self.payload_input(top, raw_input, context, None))?,
                 None => raw_input,
             },
         };
@@ -729,18 +695,13 @@ impl<'a> Execution<'a> {
         extra: Option<Member<'a>>,
     ) -> Result<(), Failure> {
         let Some(assign) = assign else { return Ok(()) };
-        let assigned = self.eval_payload(
-            top,
-            assign,
-            &self.payload_input(top, jsonpath_input, context, extra),
-        )?;
+        let assigned = self.eval_payload(top, assign, &self.payload_input(top, jsonpath_input, context, extra))?;
         let Some(members) = assigned.as_object() else {
             return Ok(());
         };
         let frame = &mut self.frames[top];
         let old = frame.variables.local;
-        let mut merged: BumpVec<Member<'a>> =
-            BumpVec::with_capacity_in(old.len() + members.len(), self.arena);
+        let mut merged: BumpVec<Member<'a>> = BumpVec::with_capacity_in(old.len() + members.len(), self.arena);
         merged.extend(
             old.iter()
                 .filter(|(k, _)| !members.iter().any(|(n, _)| n == k))
@@ -764,9 +725,7 @@ impl<'a> Execution<'a> {
         match state.language {
             QueryLanguage::JsonPath => {
                 let selected = match &state.result_selector {
-                    Some(p) => {
-                        self.eval_payload(top, p, &self.payload_input(top, result, context, None))?
-                    }
+                    Some(p) => self.eval_payload(top, p, &self.payload_input(top, result, context, None))?,
                     None => result,
                 };
                 let merged = match &state.result_path {
@@ -800,9 +759,7 @@ impl<'a> Execution<'a> {
         }
         let output = match (&state.op, state.language) {
             // Pass and Wait without Output pass their input on in JSONata.
-            (Op::Pass { .. } | Op::Wait(_), QueryLanguage::Jsonata) if state.output.is_none() => {
-                raw_input
-            }
+            (Op::Pass { .. } | Op::Wait(_), QueryLanguage::Jsonata) if state.output.is_none() => raw_input,
             _ => self.output(top, raw_input, result, context)?,
         };
         let extra = match state.op {
@@ -856,12 +813,10 @@ impl<'a> Execution<'a> {
             Err(failure) => {
                 fanout.failures += 1;
                 let tolerated = is_map
-                    && (fanout
-                        .tolerated_count
-                        .is_some_and(|n| fanout.failures as u64 <= n)
-                        || fanout.tolerated_percentage.is_some_and(|p| {
-                            fanout.failures as f64 * 100.0 <= p * fanout.total as f64
-                        }));
+                    && (fanout.tolerated_count.is_some_and(|n| fanout.failures as u64 <= n)
+                        || fanout
+                            .tolerated_percentage
+                            .is_some_and(|p| fanout.failures as f64 * 100.0 <= p * fanout.total as f64));
                 if is_map {
                     self.events += 1; // MapIterationFailed
                 }
@@ -871,14 +826,10 @@ impl<'a> Execution<'a> {
                     return self.next_child(parent);
                 }
                 self.events += 1; // MapStateFailed / ParallelStateFailed
-                if is_map
-                    && (fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some())
-                {
+                if is_map && (fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some()) {
                     return Err(Failure {
                         error: Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
-                        cause: Some(
-                            "The specified tolerated failure threshold was exceeded".into(),
-                        ),
+                        cause: Some("The specified tolerated failure threshold was exceeded".into()),
                     });
                 }
                 Err(failure)
@@ -892,12 +843,10 @@ impl<'a> Execution<'a> {
         let state = self.program.state(self.frames[top].state);
         let variables = self.frames[top].variables;
         let (graph, input) = match (&state.op, &self.frames[top].phase) {
-            (Op::Parallel { branches }, Phase::Parallel(f)) => {
-                match branches.get(f.results.len()) {
-                    Some(branch) => (*branch, f.input),
-                    None => return self.finish_fanout(top),
-                }
-            }
+            (Op::Parallel { branches }, Phase::Parallel(f)) => match branches.get(f.results.len()) {
+                Some(branch) => (*branch, f.input),
+                None => return self.finish_fanout(top),
+            },
             (Op::Map(map), Phase::Map(f)) => {
                 let index = f.results.len();
                 let Some(item) = f.items.get(index).copied() else {
@@ -966,9 +915,7 @@ impl<'a> Execution<'a> {
                     Value::Array(items) => items,
                     other => {
                         let expr = match items {
-                            Payload::Jsonata(crate::payload::JsonataTemplate::Expr(e), _) => {
-                                e.text().to_string()
-                            }
+                            Payload::Jsonata(crate::payload::JsonataTemplate::Expr(e), _) => e.text().to_string(),
                             _ => other.to_json_string(),
                         };
                         return Err(EvalError::new(
@@ -1022,9 +969,7 @@ impl<'a> Execution<'a> {
             Some(spec) => {
                 let n = self.number(spec, &input.scope, &env, true)?;
                 if n < 0.0 {
-                    return Err(EvalError::runtime(
-                        "ToleratedFailureCount cannot be negative.",
-                    ));
+                    return Err(EvalError::runtime("ToleratedFailureCount cannot be negative."));
                 }
                 Some(n as u64)
             }
@@ -1104,7 +1049,10 @@ impl<'a> Execution<'a> {
                         Value::String(s) => s.to_string(),
                         other => other.to_json_string(),
                     };
-                    EvalError::runtime(format!("The {field} field refers to value \"{shown}\" which is not a valid {kind}: {}", path.text()))
+                    EvalError::runtime(format!(
+                        "The {field} field refers to value \"{shown}\" which is not a valid {kind}: {}",
+                        path.text()
+                    ))
                 })
             }
             NumberSpec::Jsonata(expr, field) => {
@@ -1146,7 +1094,10 @@ impl<'a> Execution<'a> {
                     ))
                 })?;
                 let n = value.as_number().filter(|n| n.is_integral()).ok_or_else(|| {
-                    EvalError::runtime(format!("The SecondsPath parameter cannot be parsed as a long value: {} == {value}", path.text()))
+                    EvalError::runtime(format!(
+                        "The SecondsPath parameter cannot be parsed as a long value: {} == {value}",
+                        path.text()
+                    ))
                 })?;
                 if n.as_f64() < 0.0 {
                     return Err(EvalError::runtime(format!(
@@ -1158,9 +1109,7 @@ impl<'a> Execution<'a> {
             }
             WaitDef::Seconds(spec) => {
                 let seconds = self.number(spec, &scope, &env, true)?;
-                Ok(self
-                    .now_ms
-                    .saturating_add((seconds.max(0.0) * 1000.0) as i64))
+                Ok(self.now_ms.saturating_add((seconds.max(0.0) * 1000.0) as i64))
             }
             WaitDef::Timestamp(ms) => Ok(*ms),
             WaitDef::TimestampPath(path) => {
@@ -1202,16 +1151,11 @@ impl<'a> Execution<'a> {
             let has_name = failure.error.is_some();
 
             if has_name {
-                if let Some(i) = state
-                    .retry
-                    .iter()
-                    .position(|r| error_matches(&r.error_equals, error))
-                {
+                if let Some(i) = state.retry.iter().position(|r| error_matches(&r.error_equals, error)) {
                     let retrier = &state.retry[i];
                     let attempts = self.frames[top].retries[i];
                     if attempts < retrier.max_attempts {
-                        let mut delay =
-                            retrier.interval_seconds * retrier.backoff_rate.powi(attempts as i32);
+                        let mut delay = retrier.interval_seconds * retrier.backoff_rate.powi(attempts as i32);
                         if let Some(max) = retrier.max_delay_seconds {
                             delay = delay.min(max);
                         }
@@ -1224,11 +1168,7 @@ impl<'a> Execution<'a> {
                         return Flow::Continue;
                     }
                 }
-                if let Some(catcher) = state
-                    .catch
-                    .iter()
-                    .find(|c| error_matches(&c.error_equals, error))
-                {
+                if let Some(catcher) = state.catch.iter().find(|c| error_matches(&c.error_equals, error)) {
                     match self.catch(top, catcher, &failure) {
                         Ok(()) => return Flow::Continue,
                         Err(f) => {
@@ -1246,12 +1186,7 @@ impl<'a> Execution<'a> {
     }
 
     /// Goes to `catcher.next` with the error output.
-    fn catch(
-        &mut self,
-        top: usize,
-        catcher: &'a CatchDef,
-        failure: &Failure,
-    ) -> Result<(), Failure> {
+    fn catch(&mut self, top: usize, catcher: &'a CatchDef, failure: &Failure) -> Result<(), Failure> {
         let state = self.program.state(self.frames[top].state);
         let raw_input = self.frames[top].input;
         let context = self.context(top);
@@ -1268,12 +1203,7 @@ impl<'a> Execution<'a> {
                 Some(p) => self.eval_payload(
                     top,
                     p,
-                    &self.payload_input(
-                        top,
-                        raw_input,
-                        context,
-                        Some(("errorOutput", error_output)),
-                    ),
+                    &self.payload_input(top, raw_input, context, Some(("errorOutput", error_output))),
                 )?,
                 None => error_output,
             },
@@ -1314,12 +1244,7 @@ fn error_output<'a>(arena: &'a Arena, failure: &Failure) -> Value<'a> {
 }
 
 /// Adds `Map.Item` (`Index`, `Value`) to a context object.
-fn with_map_item<'a>(
-    arena: &'a Arena,
-    context: Value<'a>,
-    index: usize,
-    item: Value<'a>,
-) -> Value<'a> {
+fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: Value<'a>) -> Value<'a> {
     let map = arena.object(&[(
         "Item",
         arena.object(&[("Index", Value::int(index as i64)), ("Value", item)]),
@@ -1348,10 +1273,7 @@ fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
     arena.object(&[
         ("ExecutedVersion", Value::String("$LATEST")),
         ("Payload", payload),
-        (
-            "SdkHttpMetadata",
-            arena.object(&[("HttpStatusCode", Value::int(200))]),
-        ),
+        ("SdkHttpMetadata", arena.object(&[("HttpStatusCode", Value::int(200))])),
         ("SdkResponseMetadata", Value::EMPTY_OBJECT),
         ("StatusCode", Value::int(200)),
     ])
@@ -1363,15 +1285,10 @@ fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String 
     let cause = arena.object(&[
         ("errorMessage", Value::String(message)),
         ("errorType", Value::String(error_type)),
-        (
-            "requestId",
-            Value::String("00000000-0000-0000-0000-000000000000"),
-        ),
+        ("requestId", Value::String("00000000-0000-0000-0000-000000000000")),
         (
             "stackTrace",
-            arena.array(&[Value::String(
-                "  File \"/var/task/handler.py\", line 2, in handler\n",
-            )]),
+            arena.array(&[Value::String("  File \"/var/task/handler.py\", line 2, in handler\n")]),
         ),
     ]);
     let text = cause.to_json_string();

@@ -193,11 +193,7 @@ impl Intrinsic {
 
     /// Parses a call such as `States.Format('{}', $.x)`; literals go into `consts`.
     pub fn parse(text: &str, consts: &mut Constants) -> Result<Intrinsic, IntrinsicSyntaxError> {
-        let mut p = CallParser {
-            text,
-            pos: 0,
-            consts,
-        };
+        let mut p = CallParser { text, pos: 0, consts };
         let call = p.call(0)?;
         p.ws();
         if p.pos != text.len() {
@@ -220,11 +216,7 @@ impl Intrinsic {
     }
 
     /// Evaluates the call; results live in `arena`.
-    pub fn eval<'a>(
-        &self,
-        arena: &'a Arena,
-        scope: &Scope<'a>,
-    ) -> Result<Value<'a>, IntrinsicError> {
+    pub fn eval<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, IntrinsicError> {
         eval_call(&self.call, arena, scope)
     }
 }
@@ -274,8 +266,8 @@ impl CallParser<'_, '_> {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
             .unwrap_or(self.rest().len());
         let name = &self.rest()[..len];
-        let func = Func::from_name(name)
-            .ok_or_else(|| self.error(&format!("'{name}' is not an intrinsic function")))?;
+        let func =
+            Func::from_name(name).ok_or_else(|| self.error(&format!("'{name}' is not an intrinsic function")))?;
         self.pos += len;
         self.ws();
         if self.peek() != Some('(') {
@@ -329,12 +321,10 @@ impl CallParser<'_, '_> {
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 let len = self
                     .rest()
-                    .find(|c: char| {
-                        !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
-                    })
+                    .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
                     .unwrap_or(self.rest().len());
-                let n: serde_json::Value = serde_json::from_str(&self.rest()[..len])
-                    .map_err(|_| self.error("invalid number"))?;
+                let n: serde_json::Value =
+                    serde_json::from_str(&self.rest()[..len]).map_err(|_| self.error("invalid number"))?;
                 self.pos += len;
                 Ok(Arg::Literal(self.consts.json(&n)))
             }
@@ -426,12 +416,8 @@ fn path_len(s: &str) -> usize {
     s.len()
 }
 
-fn eval_call<'a>(
-    call: &Call,
-    arena: &'a Arena,
-    scope: &Scope<'a>,
-) -> Result<Value<'a>, IntrinsicError> {
-    let mut args: smallvec::SmallVec<[Value<'a>; 4]> = smallvec::SmallVec::new();
+fn eval_call<'a>(call: &Call, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, IntrinsicError> {
+    let mut args: smallvec::SmallVec<[Value<'a>; 8]> = smallvec::SmallVec::new();
     for arg in call.args.iter() {
         args.push(match arg {
             Arg::Literal(v) => *v,
@@ -483,11 +469,7 @@ fn java_round(f: f64) -> f64 {
     }
 }
 
-fn apply<'a>(
-    call: &Call,
-    args: &[Value<'a>],
-    arena: &'a Arena,
-) -> Result<Value<'a>, IntrinsicError> {
+fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<'a>, IntrinsicError> {
     let func = call.func;
     match func {
         Func::Format => {
@@ -572,12 +554,13 @@ fn apply<'a>(
             if step == 0 {
                 return Err(failure(func, "the step must not be zero"));
             }
-            let count = if (last - first).signum() == step.signum() || last == first {
-                (last - first) / step + 1
+            let (first128, last128, step128) = (i128::from(first), i128::from(last), i128::from(step));
+            let count = if (last128 - first128).signum() == step128.signum() || last == first {
+                (last128 - first128) / step128 + 1
             } else {
                 0
             };
-            if count > MAX_RANGE_ITEMS {
+            if count > i128::from(MAX_RANGE_ITEMS) {
                 return Err(failure(
                     func,
                     format_args!("the range must not have more than {MAX_RANGE_ITEMS} elements"),
@@ -623,9 +606,7 @@ fn apply<'a>(
                 .map_err(|e| failure(func, e))?;
             buf.truncate(n);
             let bytes = buf.into_bump_slice();
-            Ok(Value::String(
-                std::str::from_utf8(bytes).unwrap_or_default(),
-            ))
+            Ok(Value::String(std::str::from_utf8(bytes).unwrap_or_default()))
         }
         Func::Base64Decode => {
             arity(func, args, 1, 1)?;
@@ -633,8 +614,7 @@ fn apply<'a>(
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(s.trim_end())
                 .map_err(|_| failure(func, "the argument is not valid Base64"))?;
-            let text = String::from_utf8(decoded)
-                .map_err(|_| failure(func, "the decoded data is not UTF-8 text"))?;
+            let text = String::from_utf8(decoded).map_err(|_| failure(func, "the decoded data is not UTF-8 text"))?;
             Ok(Value::String(arena.alloc_str(&text)))
         }
         Func::Hash => {
@@ -653,9 +633,7 @@ fn apply<'a>(
             let digest = hash(algorithm, data.as_bytes()).ok_or_else(|| {
                 failure(
                     func,
-                    format_args!(
-                        "the algorithm '{algorithm}' is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"
-                    ),
+                    format_args!("the algorithm '{algorithm}' is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"),
                 )
             })?;
             Ok(Value::String(hex(&digest, arena)))
@@ -682,7 +660,7 @@ fn apply<'a>(
             if end < start {
                 return Err(failure(func, "the end must not be less than the start"));
             }
-            let span = u64::try_from(end - start)
+            let span = u64::try_from(i128::from(end) - i128::from(start))
                 .unwrap_or(u64::MAX)
                 .saturating_add(1);
             let r = match args.get(2) {
@@ -898,10 +876,7 @@ fn uuid_v4(arena: &Arena) -> &str {
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let text = hex(&bytes, arena);
     let mut out = BumpString::with_capacity_in(36, arena);
-    for (i, part) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)]
-        .iter()
-        .enumerate()
-    {
+    for (i, part) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)].iter().enumerate() {
         if i > 0 {
             out.push('-');
         }
@@ -922,8 +897,7 @@ mod tests {
         let arena = Arena::new();
         let text = arena.alloc_str(input);
         let v = parse(&arena, text).unwrap();
-        f.eval(&arena, &Scope::of_input(v))
-            .map(|v| v.to_json_string())
+        f.eval(&arena, &Scope::of_input(v)).map(|v| v.to_json_string())
     }
 
     fn ok(call: &str, input: &str) -> String {
@@ -943,27 +917,18 @@ mod tests {
     #[test]
     fn format() {
         assert_eq!(
-            ok(
-                "States.Format('a{}b{}c', $.x, $.y)",
-                r#"{"x":1.1,"y":null}"#
-            ),
+            ok("States.Format('a{}b{}c', $.x, $.y)", r#"{"x":1.1,"y":null}"#),
             r#""a1.1bnullc""#
         );
         assert_eq!(
-            ok(
-                "States.Format('fst={}.', $.x)",
-                r#"{"x":{"Arg1":1,"Arg2":[]}}"#
-            ),
+            ok("States.Format('fst={}.', $.x)", r#"{"x":{"Arg1":1,"Arg2":[]}}"#),
             r#""fst={Arg1=1, Arg2=[]}.""#
         );
         assert_eq!(
             ok("States.Format('{}', $.x)", r#"{"x":["a",[1,true]]}"#),
             r#""[a, [1, true]]""#
         );
-        assert_eq!(
-            ok(r"States.Format('\{\} {} \\ \'', 'x')", "{}"),
-            r#""{} x \\ '""#
-        );
+        assert_eq!(ok(r"States.Format('\{\} {} \\ \'', 'x')", "{}"), r#""{} x \\ '""#);
         assert_eq!(
             ok("States.Format($.t, $.n)", r#"{"t":"It's {}!","n":"Pika"}"#),
             r#""It's Pika!""#
@@ -977,10 +942,7 @@ mod tests {
     #[test]
     fn json_conversions() {
         assert_eq!(
-            ok(
-                "States.StringToJson($.s)",
-                r#"{"s":"{\"Arg1\": 1, \"Arg2\": []}"}"#
-            ),
+            ok("States.StringToJson($.s)", r#"{"s":"{\"Arg1\": 1, \"Arg2\": []}"}"#),
             r#"{"Arg1":1,"Arg2":[]}"#
         );
         assert_eq!(ok("States.StringToJson($.s)", r#"{"s":" "}"#), "null");
@@ -988,10 +950,7 @@ mod tests {
         assert_eq!(ok("States.StringToJson('1.1')", "{}"), "1.1");
         assert!(fails("States.StringToJson('{')", "{}").contains("invalid JSON"));
         assert_eq!(
-            ok(
-                "States.JsonToString($.x)",
-                r#"{"x":{"Arg1":1,"Arg2":[1.5,"s"]}}"#
-            ),
+            ok("States.JsonToString($.x)", r#"{"x":{"Arg1":1,"Arg2":[1.5,"s"]}}"#),
             r#""{\"Arg1\":1,\"Arg2\":[1.5,\"s\"]}""#
         );
         assert_eq!(
@@ -1017,17 +976,11 @@ mod tests {
             ),
             r#"[1,"a",true,null,{"k":1},[]]"#
         );
-        assert_eq!(
-            ok("States.ArrayPartition($.a, 2)", r#"{"a":[0,1,2]}"#),
-            "[[0,1],[2]]"
-        );
+        assert_eq!(ok("States.ArrayPartition($.a, 2)", r#"{"a":[0,1,2]}"#), "[[0,1],[2]]");
         assert_eq!(ok("States.ArrayPartition($.a, 4)", r#"{"a":[]}"#), "[]");
         assert!(fails("States.ArrayPartition($.a, 0)", r#"{"a":[1]}"#).contains("positive"));
         assert_eq!(
-            ok(
-                "States.ArrayContains($.a, $.v)",
-                r#"{"a":[[1,2,3],2],"v":[1,2,3]}"#
-            ),
+            ok("States.ArrayContains($.a, $.v)", r#"{"a":[[1,2,3],2],"v":[1,2,3]}"#),
             "true"
         );
         assert_eq!(
@@ -1037,36 +990,24 @@ mod tests {
             ),
             "true"
         );
-        assert_eq!(
-            ok("States.ArrayContains($.a, null)", r#"{"a":[]}"#),
-            "false"
-        );
+        assert_eq!(ok("States.ArrayContains($.a, null)", r#"{"a":[]}"#), "false");
         assert_eq!(ok("States.ArrayRange(0, 10, 3)", "{}"), "[0,3,6,9]");
         assert_eq!(ok("States.ArrayRange(1, 9, 9)", "{}"), "[1]");
         assert_eq!(ok("States.ArrayRange(5, 1, -2)", "{}"), "[5,3,1]");
         assert_eq!(ok("States.ArrayRange(5, 1, 2)", "{}"), "[]");
         assert!(fails("States.ArrayRange(0, 1000, 1)", "{}").contains("1000"));
-        assert_eq!(
-            ok("States.ArrayRange(0, 999, 1)", "{}")
-                .matches(',')
-                .count(),
-            999
-        );
+        assert_eq!(ok("States.ArrayRange(0, 999, 1)", "{}").matches(',').count(), 999);
         assert!(fails("States.ArrayRange(0, 1, 0)", "{}").contains("zero"));
+        assert!(fails("States.ArrayRange(-9000000000000000000, 9000000000000000000, 1)", "{}").contains("1000"));
         assert_eq!(
-            ok(
-                "States.ArrayGetItem($.a, 5)",
-                r#"{"a":[1,2,3,4,5,6,7,8,9]}"#
-            ),
-            "6"
+            ok("States.ArrayRange(9223372036854775806, 9223372036854775807, 1)", "{}"),
+            "[9223372036854775806,9223372036854775807]"
         );
+        assert_eq!(ok("States.ArrayGetItem($.a, 5)", r#"{"a":[1,2,3,4,5,6,7,8,9]}"#), "6");
         assert!(fails("States.ArrayGetItem($.a, 9)", r#"{"a":[1]}"#).contains("out of bounds"));
         assert_eq!(ok("States.ArrayLength($.a)", r#"{"a":[1,2,3]}"#), "3");
         assert_eq!(
-            ok(
-                "States.ArrayUnique($.a)",
-                r#"{"a":[1,2,1,{"a":1},{"a":1},null,null]}"#
-            ),
+            ok("States.ArrayUnique($.a)", r#"{"a":[1,2,1,{"a":1},{"a":1},null,null]}"#),
             r#"[1,2,{"a":1},null]"#
         );
         assert!(fails("States.ArrayLength($.a)", r#"{"a":"x"}"#).contains("array"));
@@ -1124,6 +1065,11 @@ mod tests {
             assert!((3..=5).contains(&n));
         }
         assert!(fails("States.MathAdd('a', 1)", "{}").contains("numbers"));
+        assert!(fails("States.MathAdd(9223372036854775807, 1)", "{}").contains("range"));
+        let wide: i64 = ok("States.MathRandom(-9223372036854775807, 9223372036854775807)", "{}")
+            .parse()
+            .unwrap();
+        let _ = wide;
     }
 
     #[test]
@@ -1170,10 +1116,7 @@ mod tests {
         let g = Intrinsic::parse("States.MathAdd($v, $bias)", &mut consts).unwrap();
         assert_eq!(g.eval(&arena, &scope).unwrap().to_json_string(), "8");
         let h = Intrinsic::parse("States.Array($.missing)", &mut consts).unwrap();
-        assert!(matches!(
-            h.eval(&arena, &scope),
-            Err(IntrinsicError::Path(_))
-        ));
+        assert!(matches!(h.eval(&arena, &scope), Err(IntrinsicError::Path(_))));
     }
 
     #[test]
@@ -1195,5 +1138,97 @@ mod tests {
         }
         assert!(Intrinsic::is_call("States.Array()"));
         assert!(!Intrinsic::is_call("$.a"));
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    //! Mutated inputs never panic: parsers return errors, evaluation returns values or errors.
+    use super::*;
+    use crate::path::Path;
+    use crate::value::parse;
+
+    /// Deterministic mutations of `seed`: truncations, deletions and insertions of
+    /// syntax-significant characters.
+    fn mutations(seed: &str) -> Vec<String> {
+        const NOISE: [&str; 16] = [
+            "'",
+            "\\",
+            "(",
+            ")",
+            "[",
+            "]",
+            ",",
+            "$",
+            "$$",
+            ".",
+            "..",
+            "?(",
+            "{}",
+            "é",
+            "-",
+            "\u{10346}",
+        ];
+        let chars: Vec<char> = seed.chars().collect();
+        let mut out = Vec::new();
+        for i in 0..=chars.len() {
+            let head: String = chars[..i].iter().collect();
+            let tail: String = chars[i..].iter().collect();
+            out.push(head.clone());
+            if i < chars.len() {
+                out.push(format!("{head}{}", chars[i + 1..].iter().collect::<String>()));
+            }
+            for n in NOISE {
+                out.push(format!("{head}{n}{tail}"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn mutated_paths_and_calls_never_panic() {
+        let arena = Arena::new();
+        let input = parse(
+            &arena,
+            r#"{"a":[1,{"b":"x"},[2,3]],"s":"a,b","n":1.5,"o":{"k":null},"e":[],"t":"{}"}"#,
+        )
+        .unwrap();
+        let scope = Scope::of_input(input);
+        let mut consts = Constants::new();
+        let paths = [
+            "$.a[1].b",
+            "$..b",
+            "$.a[?(@.b == 'x' || @ > 1)]",
+            "$['a','s']",
+            "$.a[-2:]",
+            "$.a[*][0]",
+            r"$.x\.y",
+            "$$.a",
+            "$v.a",
+        ];
+        for seed in paths {
+            for text in mutations(seed) {
+                if let Ok(p) = Path::parse(&text) {
+                    let _ = p.eval(&arena, &scope);
+                    let _ = p.set(&arena, input, Value::Null);
+                }
+            }
+        }
+        let calls = [
+            "States.Format('{} \\{\\} {}', $.a, $.o)",
+            "States.ArrayGetItem(States.StringSplit($.s, ','), States.MathAdd(1, -1))",
+            "States.JsonMerge($.o, States.StringToJson($.t), false)",
+            "States.ArrayRange(0, $.n, 1)",
+            "States.Hash(States.JsonToString($.a), 'SHA-256')",
+            "States.ArrayPartition(States.ArrayUnique($.a), 2)",
+            "States.Base64Decode(States.Base64Encode($.s))",
+        ];
+        for seed in calls {
+            for text in mutations(seed) {
+                if let Ok(call) = Intrinsic::parse(&text, &mut consts) {
+                    let _ = call.eval(&arena, &scope);
+                }
+            }
+        }
     }
 }

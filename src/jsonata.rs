@@ -48,9 +48,7 @@ impl std::fmt::Display for JsonataError {
 impl Expression {
     /// Parses.
     pub fn parse(text: &str) -> Result<Expression, JsonataError> {
-        Ok(Expression {
-            text: text.to_string(),
-        })
+        Ok(Expression { text: text.to_string() })
     }
     /// Text.
     pub fn text(&self) -> &str {

@@ -31,10 +31,10 @@ pub mod validate;
 pub mod value;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
+pub use diagnostic::{Diagnostic, Severity};
 pub use exec::{ExecutionInfo, Status};
 pub use machine::{Machine, Outcome};
+pub use parse::{parse_definition, parse_definition_value};
 pub use program::Program;
 pub use tasks::{Behaviour, TaskFailure, TaskHandler, TaskRegistry};
-pub use diagnostic::{Diagnostic, Severity};
-pub use parse::{parse_definition, parse_definition_value};
 pub use validate::{validate, validate_text};

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::compile::{compile, CompileError};
-use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
 use crate::diagnostic::{invalid_definition_message, Diagnostic, Severity};
+use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
 use crate::model::{MachineType, StateMachine};
 use crate::parse::parse_definition_value;
-use crate::validate::{validate, validate_text};
 use crate::program::Program;
 use crate::tasks::{TaskHandler, TaskRegistry};
+use crate::validate::{validate, validate_text};
 use crate::value::{Arena, Value};
 
 /// A compiled state machine with its task handlers bound: immutable, `Send + Sync`, shared
@@ -58,28 +58,19 @@ impl Outcome {
 
     /// The output parsed as a `serde_json::Value`.
     pub fn output_value(&self) -> Option<serde_json::Value> {
-        self.output
-            .as_deref()
-            .and_then(|o| serde_json::from_str(o).ok())
+        self.output.as_deref().and_then(|o| serde_json::from_str(o).ok())
     }
 }
 
 impl Machine {
     /// Compiles a parsed model and binds `tasks` to its resources.
-    pub fn from_model(
-        model: &StateMachine,
-        tasks: TaskRegistry,
-    ) -> Result<Machine, Vec<CompileError>> {
+    pub fn from_model(model: &StateMachine, tasks: TaskRegistry) -> Result<Machine, Vec<CompileError>> {
         Ok(Machine::from_program(Arc::new(compile(model)?), tasks))
     }
 
     /// Binds `tasks` to an already compiled program.
     pub fn from_program(program: Arc<Program>, tasks: TaskRegistry) -> Machine {
-        let handlers = program
-            .resources()
-            .iter()
-            .map(|r| tasks.get(r).cloned())
-            .collect();
+        let handlers = program.resources().iter().map(|r| tasks.get(r).cloned()).collect();
         Machine {
             program,
             registry: tasks,
@@ -152,13 +143,9 @@ impl Machine {
     pub fn run_value(&self, input: &serde_json::Value) -> Outcome {
         let arena = Arena::new();
         let input = Value::from_serde(&arena, input);
-        self.run_in(
-            &arena,
-            input,
-            &ExecutionInfo::default(),
-            &mut SystemClock,
-            |raw| Outcome::from_raw(&raw),
-        )
+        self.run_in(&arena, input, &ExecutionInfo::default(), &mut SystemClock, |raw| {
+            Outcome::from_raw(&raw)
+        })
     }
 }
 
@@ -185,10 +172,15 @@ pub fn check_definition(text: &str, ty: MachineType) -> Result<(StateMachine, Pr
 }
 
 /// Validates and compiles an already parsed definition (a `serde_json::Value`).
-pub fn check_definition_value(json: &serde_json::Value, ty: MachineType) -> Result<(StateMachine, Program), DefinitionError> {
+pub fn check_definition_value(
+    json: &serde_json::Value,
+    ty: MachineType,
+) -> Result<(StateMachine, Program), DefinitionError> {
     let model = parse_definition_value(json).map_err(|diagnostics| DefinitionError { diagnostics })?;
-    let diagnostics: Vec<Diagnostic> =
-        validate(&model, ty).into_iter().filter(|d| d.severity == Severity::Error).collect();
+    let diagnostics: Vec<Diagnostic> = validate(&model, ty)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     if !diagnostics.is_empty() {
         return Err(DefinitionError { diagnostics });
     }
@@ -199,7 +191,10 @@ fn compile_model(model: StateMachine) -> Result<(StateMachine, Program), Definit
     match compile(&model) {
         Ok(program) => Ok((model, program)),
         Err(errors) => Err(DefinitionError {
-            diagnostics: errors.into_iter().map(|e| Diagnostic::schema(e.message, &e.location)).collect(),
+            diagnostics: errors
+                .into_iter()
+                .map(|e| Diagnostic::schema(e.message, &e.location))
+                .collect(),
         }),
     }
 }

@@ -32,11 +32,15 @@ use std::fmt;
 
 use bumpalo::collections::Vec as BumpVec;
 
-use crate::error::{names, EvalError};
+use crate::error::EvalError;
 use crate::scope::Scope;
 use crate::value::{with_member, Arena, Member, Value};
 
 use self::filter::Filter;
+
+/// The error AWS raises when `ResultPath` cannot be applied to the input (observed; the spec
+/// names `States.ResultPathMatchFailure`).
+pub const REFERENCE_PATH_CONFLICT: &str = "States.ReferencePathConflict";
 
 /// A compiled JSONPath (`$...`), context path (`$$...`) or variable path (`$name...`).
 #[derive(Clone, Debug)]
@@ -63,7 +67,8 @@ pub enum Root {
 pub enum Step {
     /// `.key` or `['key']`: the member `key`.
     Key(Box<str>),
-    /// `['a','b']`: several members; merged into one object when last, iterated otherwise.
+    /// `['a','b']`: several members, merged into one object. Only allowed last: elsewhere
+    /// evaluation fails (`Multi properties can only be used as path leafs`), as on AWS.
     Keys(Box<[Box<str>]>),
     /// `[n]`: the element at `n` (from the end when negative).
     Index(i64),
@@ -86,10 +91,12 @@ pub enum Step {
 
 impl Step {
     /// Jayway's `isTokenDefinite`.
-    fn is_definite(&self, is_last: bool) -> bool {
+    fn is_definite(&self) -> bool {
         match self {
             Step::Key(_) | Step::Index(_) => true,
-            Step::Keys(_) => is_last,
+            // Definite in the Jayway AWS runs: a multi-member step that is not last fails
+            // at run time instead.
+            Step::Keys(_) => true,
             _ => false,
         }
     }
@@ -106,7 +113,7 @@ impl Step {
                 out.push('[');
                 for (i, k) in keys.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push_str(", ");
                     }
                     push_quoted_key(k, out);
                 }
@@ -189,6 +196,9 @@ pub enum PathErrorKind {
     NotAnArray,
     /// The variable of a `$name` path is not defined.
     UndefinedVariable,
+    /// A multi-member step (`['a','b']`) is not the last one (`Multi properties can only be
+    /// used as path leafs: $['a', 'b']`).
+    MultiPropertyNotLeaf,
 }
 
 /// A definite path that selected nothing: the kind, plus Jayway's exception text in
@@ -232,11 +242,7 @@ impl Path {
     }
 
     fn from_parts(text: &str, root: Root, steps: Vec<Step>) -> Path {
-        let n = steps.len();
-        let definite = steps
-            .iter()
-            .enumerate()
-            .all(|(i, s)| s.is_definite(i + 1 == n));
+        let definite = steps.iter().all(Step::is_definite);
         Path {
             text: text.into(),
             root,
@@ -263,9 +269,7 @@ impl Path {
     /// Whether this is a Reference Path (selects at most one node: only members and single
     /// indexes; no wildcards, filters, slices, unions or `..`).
     pub fn is_reference(&self) -> bool {
-        self.steps
-            .iter()
-            .all(|s| matches!(s, Step::Key(_) | Step::Index(_)))
+        self.steps.iter().all(|s| matches!(s, Step::Key(_) | Step::Index(_)))
     }
 
     /// Whether the path is definite in Jayway's sense (yields one value, not a list).
@@ -309,41 +313,7 @@ impl Path {
     }
 
     fn eval_definite<'a>(&self, arena: &'a Arena, root: Value<'a>) -> Result<Value<'a>, PathError> {
-        let mut node = root;
-        let last = self.steps.len().wrapping_sub(1);
-        for (i, step) in self.steps.iter().enumerate() {
-            node = match step {
-                Step::Key(key) => {
-                    let Value::Object(members) = node else {
-                        return Err(self.error(PathErrorKind::NotAnObject, i, node));
-                    };
-                    match members.iter().find(|(k, _)| *k == &**key) {
-                        Some((_, v)) => *v,
-                        None if i == last => {
-                            return Err(self.error(PathErrorKind::NoResults, i, node))
-                        }
-                        None => return Err(self.error(PathErrorKind::MissingProperty, i, node)),
-                    }
-                }
-                Step::Keys(keys) => {
-                    let Value::Object(members) = node else {
-                        return Err(self.error(PathErrorKind::NotAnObject, i, node));
-                    };
-                    merge_keys(arena, members, keys)
-                }
-                Step::Index(index) => match node {
-                    Value::Array(items) => match resolve_index(*index, items.len()) {
-                        Some(at) => items[at],
-                        None => return Err(self.error(PathErrorKind::NoResults, i, node)),
-                    },
-                    Value::Null => return Err(self.error(PathErrorKind::NullArray, i, node)),
-                    _ => return Err(self.error(PathErrorKind::NotAnArray, i, node)),
-                },
-                // Never in a definite path.
-                _ => return Err(self.error(PathErrorKind::NoResults, i, node)),
-            };
-        }
-        Ok(node)
+        select_definite(arena, &self.steps, root).map_err(|(kind, at, node)| self.error(kind, at, node))
     }
 
     /// Builds the error for a miss at step `at`, with Jayway's text.
@@ -385,6 +355,9 @@ impl Path {
                 )
             }
             PathErrorKind::UndefinedVariable => String::new(),
+            PathErrorKind::MultiPropertyNotLeaf => {
+                format!("Multi properties can only be used as path leafs: {}", prefix(at + 1))
+            }
         };
         PathError {
             kind,
@@ -396,16 +369,12 @@ impl Path {
     /// `ResultPath`: returns `root` with `value` placed at this (reference) path, creating
     /// intervening objects and sharing everything it does not change.
     ///
-    /// Fails with `States.ResultPathMatchFailure` (cause `Unable to apply ReferencePath <path>
-    /// to input "<input JSON>"`, no state prefix) when a member is needed of something that is
-    /// not an object, an index is out of range or not applied to an array, or the path is not
-    /// an input reference path.
-    pub fn set<'a>(
-        &self,
-        arena: &'a Arena,
-        root: Value<'a>,
-        value: Value<'a>,
-    ) -> Result<Value<'a>, EvalError> {
+    /// Fails with [`REFERENCE_PATH_CONFLICT`] and the cause `Unable to apply ReferencePath
+    /// <path> to input <input JSON>` (no state prefix; both as observed on AWS, which does not
+    /// raise the spec's `States.ResultPathMatchFailure` here) when a member is needed of
+    /// something that is not an object, an index is out of range or not applied to an array,
+    /// or the path is not an input reference path.
+    pub fn set<'a>(&self, arena: &'a Arena, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, EvalError> {
         if self.root != Root::Input {
             return Err(self.match_failure(root));
         }
@@ -413,15 +382,9 @@ impl Path {
     }
 
     fn match_failure(&self, root: Value<'_>) -> EvalError {
-        let mut quoted = Vec::new();
-        crate::value::write_json_string(&root.to_json_string(), &mut quoted);
         EvalError::bare(
-            names::RESULT_PATH_MATCH_FAILURE,
-            format!(
-                "Unable to apply ReferencePath {} to input {}",
-                self.text,
-                String::from_utf8_lossy(&quoted)
-            ),
+            REFERENCE_PATH_CONFLICT,
+            format!("Unable to apply ReferencePath {} to input {root}", self.text),
         )
     }
 }
@@ -438,15 +401,46 @@ fn jackson_class(v: Value<'_>) -> &'static str {
     match v {
         Value::Null => "com.fasterxml.jackson.databind.node.NullNode",
         Value::Bool(_) => "com.fasterxml.jackson.databind.node.BooleanNode",
-        Value::Number(Number::Int(i)) if i32::try_from(i).is_ok() => {
-            "com.fasterxml.jackson.databind.node.IntNode"
-        }
+        Value::Number(Number::Int(i)) if i32::try_from(i).is_ok() => "com.fasterxml.jackson.databind.node.IntNode",
         Value::Number(Number::Int(_)) => "com.fasterxml.jackson.databind.node.LongNode",
         Value::Number(Number::Float(_)) => "com.fasterxml.jackson.databind.node.DoubleNode",
         Value::String(_) => "com.fasterxml.jackson.databind.node.TextNode",
         Value::Array(_) => "com.fasterxml.jackson.databind.node.ArrayNode",
         Value::Object(_) => "com.fasterxml.jackson.databind.node.ObjectNode",
     }
+}
+
+/// Walks definite `steps` from `root`: the value selected, or why and at which step (and on
+/// which node) the walk stopped, as Jayway decides it.
+fn select_definite<'a>(
+    arena: &'a Arena,
+    steps: &[Step],
+    root: Value<'a>,
+) -> Result<Value<'a>, (PathErrorKind, usize, Value<'a>)> {
+    let mut node = root;
+    let last = steps.len().wrapping_sub(1);
+    for (i, step) in steps.iter().enumerate() {
+        let miss = |kind| Err((kind, i, node));
+        node = match (step, node) {
+            (Step::Key(key), Value::Object(members)) => match members.iter().find(|(k, _)| *k == &**key) {
+                Some((_, v)) => *v,
+                None if i == last => return miss(PathErrorKind::NoResults),
+                None => return miss(PathErrorKind::MissingProperty),
+            },
+            (Step::Keys(_), Value::Object(_)) if i != last => return miss(PathErrorKind::MultiPropertyNotLeaf),
+            (Step::Keys(keys), Value::Object(members)) => merge_keys(arena, members, keys),
+            (Step::Key(_) | Step::Keys(_), _) => return miss(PathErrorKind::NotAnObject),
+            (Step::Index(index), Value::Array(items)) => match resolve_index(*index, items.len()) {
+                Some(at) => items[at],
+                None => return miss(PathErrorKind::NoResults),
+            },
+            (Step::Index(_), Value::Null) => return miss(PathErrorKind::NullArray),
+            (Step::Index(_), _) => return miss(PathErrorKind::NotAnArray),
+            // Never in a definite path.
+            _ => return miss(PathErrorKind::NoResults),
+        };
+    }
+    Ok(node)
 }
 
 /// `index` resolved against an array of `len` elements (negative counts from the end).
@@ -477,13 +471,7 @@ fn merge_keys<'a>(arena: &'a Arena, members: &'a [Member<'a>], keys: &[Box<str>]
 
 /// Applies `steps` to `node`, pushing every match to `out`. Misses are skipped (indefinite
 /// paths never fail). `doc` is the root document (`$` inside filters).
-fn walk<'a>(
-    arena: &'a Arena,
-    steps: &[Step],
-    node: Value<'a>,
-    doc: Value<'a>,
-    out: &mut BumpVec<'a, Value<'a>>,
-) {
+fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut BumpVec<'a, Value<'a>>) {
     let Some((step, rest)) = steps.split_first() else {
         out.push(node);
         return;
@@ -495,16 +483,9 @@ fn walk<'a>(
             }
         }
         Step::Keys(keys) => {
-            if let Value::Object(members) = node {
-                if rest.is_empty() {
-                    out.push(merge_keys(arena, members, keys));
-                } else {
-                    for key in keys.iter() {
-                        if let Some(v) = node.get(key) {
-                            walk(arena, rest, v, doc, out);
-                        }
-                    }
-                }
+            // Not last: AWS fails such a path; here it selects nothing.
+            if let (Value::Object(members), true) = (node, rest.is_empty()) {
+                out.push(merge_keys(arena, members, keys));
             }
         }
         Step::Index(index) => {
@@ -547,11 +528,7 @@ fn walk<'a>(
         },
         Step::Scan => scan(arena, rest, node, doc, out),
         Step::Filter(filter) => match node {
-            Value::Object(_) => {
-                if filter.matches(arena, node, doc) {
-                    walk(arena, rest, node, doc, out);
-                }
-            }
+            Value::Object(_) if filter.matches(arena, node, doc) => walk(arena, rest, node, doc, out),
             Value::Array(items) => {
                 for v in items.iter() {
                     if filter.matches(arena, *v, doc) {
@@ -595,13 +572,7 @@ fn slice_indexes(from: Option<i64>, to: Option<i64>, len: usize) -> std::ops::Ra
 
 /// `..` followed by `steps`: Jayway's deep scan. Each object or array, from `node` down in
 /// document order, that the next step applies to is given to it.
-fn scan<'a>(
-    arena: &'a Arena,
-    steps: &[Step],
-    node: Value<'a>,
-    doc: Value<'a>,
-    out: &mut BumpVec<'a, Value<'a>>,
-) {
+fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut BumpVec<'a, Value<'a>>) {
     let Some((next, after)) = steps.split_first() else {
         return;
     };
@@ -646,12 +617,7 @@ fn scan<'a>(
 }
 
 /// Sets `value` at `steps` below `node` (`None`: absent), sharing what is unchanged.
-fn set_in<'a>(
-    arena: &'a Arena,
-    node: Option<Value<'a>>,
-    steps: &[Step],
-    value: Value<'a>,
-) -> Option<Value<'a>> {
+fn set_in<'a>(arena: &'a Arena, node: Option<Value<'a>>, steps: &[Step], value: Value<'a>) -> Option<Value<'a>> {
     let Some((step, rest)) = steps.split_first() else {
         return Some(value);
     };
@@ -713,8 +679,7 @@ fn split_root(text: &str) -> Result<(Root, &str), PathSyntaxError> {
 /// Whether `name` is a variable name: a Unicode identifier (`_` allowed first).
 fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// A recursive-descent parser over path text, shared with filter expressions.
@@ -723,6 +688,9 @@ pub(crate) struct Parser<'t> {
     pos: usize,
     /// Inside a filter: dot-notation names also stop at whitespace and operator characters.
     pub(crate) in_filter: bool,
+    /// How deeply filter expressions are nested here (bounded, so no input overflows the
+    /// stack).
+    pub(crate) depth: u32,
 }
 
 impl<'t> Parser<'t> {
@@ -731,6 +699,7 @@ impl<'t> Parser<'t> {
             text,
             pos: 0,
             in_filter,
+            depth: 0,
         }
     }
 
@@ -776,9 +745,7 @@ impl<'t> Parser<'t> {
                         steps.push(Step::Scan);
                         match self.peek() {
                             Some('[') => continue,
-                            Some('.') | None => {
-                                return Err(self.error("path must not end with '..'"))
-                            }
+                            Some('.') | None => return Err(self.error("path must not end with '..'")),
                             _ => {}
                         }
                     } else {
@@ -809,9 +776,7 @@ impl<'t> Parser<'t> {
                 ' ' | '\t' | '\n' | '\r' if !self.in_filter => {
                     return Err(self.error("use bracket notation ['my prop'] for names with blanks"))
                 }
-                ' ' | '\t' | '\n' | '\r' | ')' | ']' | '=' | '<' | '>' | '!' | '&' | '|' | ','
-                    if self.in_filter =>
-                {
+                ' ' | '\t' | '\n' | '\r' | ')' | ']' | '=' | '<' | '>' | '!' | '&' | '|' | ',' if self.in_filter => {
                     break
                 }
                 '(' => return Err(self.error("functions are not supported")),
@@ -858,8 +823,7 @@ impl<'t> Parser<'t> {
             .rest()
             .get(..4)
             .ok_or_else(|| self.error("invalid unicode escape"))?;
-        let v =
-            u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid unicode escape"))?;
+        let v = u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid unicode escape"))?;
         self.bump(4);
         Ok(v)
     }
@@ -952,10 +916,7 @@ impl<'t> Parser<'t> {
 
     /// `[n]`, `[n,m]`, `[a:b]`.
     fn indexes(&mut self) -> Result<Step, PathSyntaxError> {
-        let end = self
-            .rest()
-            .find(']')
-            .ok_or_else(|| self.error("expected ']'"))?;
+        let end = self.rest().find(']').ok_or_else(|| self.error("expected ']'"))?;
         let body = &self.rest()[..end];
         if !body
             .chars()
@@ -1087,20 +1048,11 @@ mod tests {
             eval("$.store.*", STORE).unwrap().len(),
             eval("$.store", STORE).unwrap().len() - "{\"book\":,\"bicycle\":}".len() + 3
         );
-        assert_eq!(
-            eval("$.store..price", STORE).unwrap(),
-            "[8.95,12.99,8.99,22.99,19.95]"
-        );
+        assert_eq!(eval("$.store..price", STORE).unwrap(), "[8.95,12.99,8.99,22.99,19.95]");
         assert_eq!(eval("$..book[2].title", STORE).unwrap(), r#"["Moby Dick"]"#);
         assert_eq!(eval("$..book[-1:].title", STORE).unwrap(), r#"["LOTR"]"#);
-        assert_eq!(
-            eval("$..book[0,1].title", STORE).unwrap(),
-            r#"["Sayings","Sword"]"#
-        );
-        assert_eq!(
-            eval("$..book[:2].title", STORE).unwrap(),
-            r#"["Sayings","Sword"]"#
-        );
+        assert_eq!(eval("$..book[0,1].title", STORE).unwrap(), r#"["Sayings","Sword"]"#);
+        assert_eq!(eval("$..book[:2].title", STORE).unwrap(), r#"["Sayings","Sword"]"#);
         assert_eq!(eval("$..book[1:2].title", STORE).unwrap(), r#"["Sword"]"#);
         assert_eq!(
             eval("$..book[?(@.isbn)].title", STORE).unwrap(),
@@ -1119,14 +1071,8 @@ mod tests {
             r#"["Sayings"]"#
         );
         assert_eq!(eval("$..*", r#"{"a":{"b":1}}"#).unwrap(), r#"[{"b":1},1]"#);
-        assert_eq!(
-            eval("$.vals[-3:]", r#"{"vals":[1,2,3,4]}"#).unwrap(),
-            "[2,3,4]"
-        );
-        assert_eq!(
-            eval("$.vals[1:3:9]", r#"{"vals":[1,2,3,4]}"#).unwrap(),
-            "[2,3]"
-        );
+        assert_eq!(eval("$.vals[-3:]", r#"{"vals":[1,2,3,4]}"#).unwrap(), "[2,3,4]");
+        assert_eq!(eval("$.vals[1:3:9]", r#"{"vals":[1,2,3,4]}"#).unwrap(), "[2,3]");
     }
 
     #[test]
@@ -1145,23 +1091,13 @@ mod tests {
     #[test]
     fn escapes_and_spec_reference_paths() {
         assert_eq!(eval(r"$.store\.book", r#"{"store.book":1}"#).unwrap(), "1");
-        assert_eq!(
-            eval(r"$.\stor\e.boo\k", r#"{"store":{"book":2}}"#).unwrap(),
-            "2"
-        );
+        assert_eq!(eval(r"$.\stor\e.boo\k", r#"{"store":{"book":2}}"#).unwrap(), "2");
         assert_eq!(eval(r"$.foo.\.bar", r#"{"foo":{".bar":3}}"#).unwrap(), "3");
         assert_eq!(
-            eval(
-                r"$.foo\@bar.baz\[\[.\?pretty",
-                r#"{"foo@bar":{"baz[[":{"?pretty":4}}}"#
-            )
-            .unwrap(),
+            eval(r"$.foo\@bar.baz\[\[.\?pretty", r#"{"foo@bar":{"baz[[":{"?pretty":4}}}"#).unwrap(),
             "4"
         );
-        assert_eq!(
-            eval(r"$.&Ж中.\uD800\uDF46", r#"{"&Ж中":{"𐍆":5}}"#).unwrap(),
-            "5"
-        );
+        assert_eq!(eval(r"$.&Ж中.\uD800\uDF46", r#"{"&Ж中":{"𐍆":5}}"#).unwrap(), "5");
         assert_eq!(eval("$.&Ж中.𐍆", r#"{"&Ж中":{"𐍆":5}}"#).unwrap(), "5");
         for p in [
             "$.store.book",
@@ -1179,14 +1115,7 @@ mod tests {
         ] {
             assert!(Path::parse(p).unwrap().is_reference(), "{p}");
         }
-        for p in [
-            "$.a[*]",
-            "$..a",
-            "$.a[0,1]",
-            "$.a[1:]",
-            "$.a[?(@.x)]",
-            "$['a','b']",
-        ] {
+        for p in ["$.a[*]", "$..a", "$.a[0,1]", "$.a[1:]", "$.a[?(@.x)]", "$['a','b']"] {
             assert!(!Path::parse(p).unwrap().is_reference(), "{p}");
         }
         // AWS keeps a backslash before anything but the quote or a backslash.
@@ -1233,21 +1162,13 @@ mod tests {
                 outer: None,
             },
         };
-        let get = |p: &str| {
-            Path::parse(p)
-                .unwrap()
-                .eval(&arena, &scope)
-                .map(|v| v.to_json_string())
-        };
+        let get = |p: &str| Path::parse(p).unwrap().eval(&arena, &scope).map(|v| v.to_json_string());
         assert_eq!(get("$$.Execution.Name").unwrap(), "\"n\"");
         assert_eq!(get("$$").unwrap(), context.to_json_string());
         assert_eq!(get("$answer.x[0]").unwrap(), "42");
         assert_eq!(get("$answer").unwrap(), r#"{"x":[42]}"#);
         assert_eq!(get("$.a").unwrap(), "1");
-        assert_eq!(
-            get("$nope").unwrap_err().kind,
-            PathErrorKind::UndefinedVariable
-        );
+        assert_eq!(get("$nope").unwrap_err().kind, PathErrorKind::UndefinedVariable);
         assert_eq!(
             Path::parse("$answer.x").unwrap().root(),
             &Root::Variable("answer".into())
@@ -1265,10 +1186,7 @@ mod tests {
                 .map(|v| v.to_json_string())
         };
         assert_eq!(set("$", Value::int(5)).unwrap(), "5");
-        assert_eq!(
-            set("$.a.b", Value::int(5)).unwrap(),
-            r#"{"a":{"b":5},"c":[1,2]}"#
-        );
+        assert_eq!(set("$.a.b", Value::int(5)).unwrap(), r#"{"a":{"b":5},"c":[1,2]}"#);
         assert_eq!(
             set("$.x.y", Value::Null).unwrap(),
             r#"{"a":{"b":1},"c":[1,2],"x":{"y":null}}"#
@@ -1278,22 +1196,25 @@ mod tests {
             r#"{"a":{"b":1},"c":[1,true]}"#
         );
         let err = set("$.a.b.c", Value::Null).unwrap_err();
-        assert_eq!(err.error, "States.ResultPathMatchFailure");
+        assert_eq!(err.error, "States.ReferencePathConflict");
         assert_eq!(
             err.message,
-            r#"Unable to apply ReferencePath $.a.b.c to input "{\"a\":{\"b\":1},\"c\":[1,2]}""#
+            r#"Unable to apply ReferencePath $.a.b.c to input {"a":{"b":1},"c":[1,2]}"#
+        );
+        let s = Value::String("input1");
+        let err = Path::parse("$.someTaskResult")
+            .unwrap()
+            .set(&arena, s, Value::Null)
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            r#"Unable to apply ReferencePath $.someTaskResult to input "input1""#
         );
         assert!(err.bare);
         assert!(set("$.c[7]", Value::Null).is_err());
         // The untouched member is shared, not copied.
-        let out = Path::parse("$.x")
-            .unwrap()
-            .set(&arena, input, Value::Null)
-            .unwrap();
+        let out = Path::parse("$.x").unwrap().set(&arena, input, Value::Null).unwrap();
         let (a0, a1) = (input.get("a").unwrap(), out.get("a").unwrap());
-        assert!(std::ptr::eq(
-            a0.as_object().unwrap(),
-            a1.as_object().unwrap()
-        ));
+        assert!(std::ptr::eq(a0.as_object().unwrap(), a1.as_object().unwrap()));
     }
 }

@@ -24,8 +24,7 @@ pub struct JsonataExpr {
 impl JsonataExpr {
     /// Compiles `text`, which must be a `{% ... %}` string.
     pub fn compile(text: &str) -> Result<JsonataExpr, String> {
-        let inner = jsonata_inner(text)
-            .ok_or_else(|| format!("'{text}' is not a JSONata expression ({{% ... %}})"))?;
+        let inner = jsonata_inner(text).ok_or_else(|| format!("'{text}' is not a JSONata expression ({{% ... %}})"))?;
         let expr = Expression::parse(inner).map_err(|e| e.to_string())?;
         Ok(JsonataExpr {
             expr,
@@ -40,12 +39,7 @@ impl JsonataExpr {
 
     /// Evaluates the expression; `field` names the field for error messages (`Output`,
     /// `Assign/result`, ...). Undefined and function results are errors, as in AWS.
-    pub fn eval<'a>(
-        &'a self,
-        arena: &'a Arena,
-        env: &JsonataEnv<'a>,
-        field: &str,
-    ) -> Result<Value<'a>, EvalError> {
+    pub fn eval<'a>(&'a self, arena: &'a Arena, env: &JsonataEnv<'a>, field: &str) -> Result<Value<'a>, EvalError> {
         match self.expr.evaluate(arena, None, env, &Limits::default()) {
             Ok(Evaluated::Value(v)) => Ok(v),
             Ok(Evaluated::Undefined) => Err(EvalError::new(
@@ -103,10 +97,7 @@ pub enum JsonataTemplate {
 
 impl JsonataTemplate {
     /// Compiles a JSON value, finding `{% %}` strings at any depth.
-    pub fn compile(
-        json: &serde_json::Value,
-        consts: &mut Constants,
-    ) -> Result<JsonataTemplate, String> {
+    pub fn compile(json: &serde_json::Value, consts: &mut Constants) -> Result<JsonataTemplate, String> {
         if !contains_jsonata(json) {
             return Ok(JsonataTemplate::Const(consts.json(json)));
         }
@@ -128,12 +119,7 @@ impl JsonataTemplate {
     }
 
     /// Evaluates; `field` is the path of this value for error messages (`Output/result`).
-    pub fn eval<'a>(
-        &'a self,
-        arena: &'a Arena,
-        env: &JsonataEnv<'a>,
-        field: &str,
-    ) -> Result<Value<'a>, EvalError> {
+    pub fn eval<'a>(&'a self, arena: &'a Arena, env: &JsonataEnv<'a>, field: &str) -> Result<Value<'a>, EvalError> {
         match self {
             JsonataTemplate::Const(v) => Ok(*v),
             JsonataTemplate::Expr(e) => e.eval(arena, env, field),
@@ -187,11 +173,7 @@ pub struct PayloadInput<'a> {
 
 impl Payload {
     /// Evaluates the payload.
-    pub fn eval<'a>(
-        &'a self,
-        arena: &'a Arena,
-        input: &PayloadInput<'a>,
-    ) -> Result<Value<'a>, EvalError> {
+    pub fn eval<'a>(&'a self, arena: &'a Arena, input: &PayloadInput<'a>) -> Result<Value<'a>, EvalError> {
         match self {
             Payload::Template(t) => t.eval(arena, &input.scope),
             Payload::Jsonata(t, field) => {

@@ -287,9 +287,7 @@ pub fn error_matches(error_equals: &[&str], error: &str) -> bool {
     if error == names::RUNTIME || error == names::DATA_LIMIT_EXCEEDED {
         return false;
     }
-    error_equals
-        .iter()
-        .any(|e| *e == error || (*e == names::ALL))
+    error_equals.iter().any(|e| *e == error || (*e == names::ALL))
         || (error_equals.contains(&names::TASK_FAILED) && !error.starts_with("States."))
 }
 

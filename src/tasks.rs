@@ -99,11 +99,7 @@ impl TaskRegistry {
     ///     Ok(with_member(arena, members, "validated", Value::Bool(true)))
     /// });
     /// ```
-    pub fn register<H: TaskHandler + 'static>(
-        &mut self,
-        resource: impl Into<String>,
-        handler: H,
-    ) -> &mut Self {
+    pub fn register<H: TaskHandler + 'static>(&mut self, resource: impl Into<String>, handler: H) -> &mut Self {
         self.handlers.insert(resource.into(), Arc::new(handler));
         self
     }
@@ -117,11 +113,7 @@ impl TaskRegistry {
     }
 
     /// Registers a case-file behaviour.
-    pub fn register_behaviour(
-        &mut self,
-        resource: impl Into<String>,
-        behaviour: Behaviour,
-    ) -> &mut Self {
+    pub fn register_behaviour(&mut self, resource: impl Into<String>, behaviour: Behaviour) -> &mut Self {
         self.register(resource, behaviour)
     }
 
@@ -145,8 +137,7 @@ impl TaskRegistry {
             .ok_or("resources must be a JSON object from Resource to behaviour")?;
         let mut registry = TaskRegistry::new();
         for (resource, spec) in obj {
-            let behaviour =
-                Behaviour::parse(spec).map_err(|e| format!("resource '{resource}': {e}"))?;
+            let behaviour = Behaviour::parse(spec).map_err(|e| format!("resource '{resource}': {e}"))?;
             registry.register_behaviour(resource.clone(), behaviour);
         }
         Ok(registry)
@@ -228,10 +219,7 @@ impl TaskHandler for Behaviour {
     fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
         match self {
             Behaviour::Identity => Ok(input),
-            Behaviour::Raise {
-                error_type,
-                message,
-            } => Err(TaskFailure::Function {
+            Behaviour::Raise { error_type, message } => Err(TaskFailure::Function {
                 error_type: error_type.clone(),
                 error_message: message.clone(),
             }),
@@ -251,10 +239,7 @@ mod tests {
 
     #[test]
     fn behaviours_parse() {
-        assert_eq!(
-            Behaviour::parse(&json!("identity")).unwrap(),
-            Behaviour::Identity
-        );
+        assert_eq!(Behaviour::parse(&json!("identity")).unwrap(), Behaviour::Identity);
         assert_eq!(
             Behaviour::parse(&json!("raise:Exception:Some exception was raised.")).unwrap(),
             Behaviour::Raise {

@@ -64,11 +64,7 @@ impl Number {
     pub fn as_i64(self) -> Option<i64> {
         match self {
             Number::Int(i) => Some(i),
-            Number::Float(f)
-                if f.fract() == 0.0
-                    && f >= -9.223_372_036_854_776e18
-                    && f < 9.223_372_036_854_776e18 =>
-            {
+            Number::Float(f) if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 => {
                 Some(f as i64)
             }
             Number::Float(_) => None,
@@ -120,11 +116,7 @@ pub fn write_java_double(f: f64, out: &mut Vec<u8>) {
         return;
     }
     if f == 0.0 {
-        out.extend_from_slice(if f.is_sign_negative() {
-            b"-0.0"
-        } else {
-            b"0.0"
-        });
+        out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
         return;
     }
     let abs = f.abs();
@@ -166,10 +158,7 @@ fn shortest_digits(text: &str) -> (String, i32) {
     };
     let all: String = format!("{int_part}{frac_part}");
     let leading_zeros = all.len() - all.trim_start_matches('0').len();
-    let digits = all
-        .trim_start_matches('0')
-        .trim_end_matches('0')
-        .to_string();
+    let digits = all.trim_start_matches('0').trim_end_matches('0').to_string();
     let point = int_part.len() as i32 + exp; // position of the decimal point in `all`
     let first_exp = point - 1 - leading_zeros as i32;
     if digits.is_empty() {
@@ -306,8 +295,7 @@ impl<'a> Value<'a> {
             }
             Value::String(s) => json_string_len(s),
             Value::Array(items) => {
-                2 + items.len().saturating_sub(1)
-                    + items.iter().map(|v| v.json_len()).sum::<usize>()
+                2 + items.len().saturating_sub(1) + items.iter().map(|v| v.json_len()).sum::<usize>()
             }
             Value::Object(members) => {
                 2 + members.len().saturating_sub(1)
@@ -329,15 +317,10 @@ impl<'a> Value<'a> {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String((*s).to_owned()),
-            Value::Array(items) => {
-                serde_json::Value::Array(items.iter().map(|v| v.to_serde()).collect())
+            Value::Array(items) => serde_json::Value::Array(items.iter().map(|v| v.to_serde()).collect()),
+            Value::Object(members) => {
+                serde_json::Value::Object(members.iter().map(|(k, v)| ((*k).to_owned(), v.to_serde())).collect())
             }
-            Value::Object(members) => serde_json::Value::Object(
-                members
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.to_serde()))
-                    .collect(),
-            ),
         }
     }
 
@@ -348,9 +331,9 @@ impl<'a> Value<'a> {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Number(number_from_serde(n)),
             serde_json::Value::String(s) => Value::String(arena.alloc_str(s)),
-            serde_json::Value::Array(items) => Value::Array(
-                arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_serde(arena, v))),
-            ),
+            serde_json::Value::Array(items) => {
+                Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_serde(arena, v))))
+            }
             serde_json::Value::Object(map) => Value::Object(
                 arena.alloc_slice_fill_iter(
                     map.iter()
@@ -368,15 +351,9 @@ impl<'a> Value<'a> {
             Value::Bool(b) => Value::Bool(b),
             Value::Number(n) => Value::Number(n),
             Value::String(s) => Value::String(arena.alloc_str(s)),
-            Value::Array(items) => {
-                Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|v| v.copy_into(arena))))
-            }
+            Value::Array(items) => Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|v| v.copy_into(arena)))),
             Value::Object(members) => Value::Object(
-                arena.alloc_slice_fill_iter(
-                    members
-                        .iter()
-                        .map(|(k, v)| (&*arena.alloc_str(k), v.copy_into(arena))),
-                ),
+                arena.alloc_slice_fill_iter(members.iter().map(|(k, v)| (&*arena.alloc_str(k), v.copy_into(arena)))),
             ),
         }
     }
@@ -399,13 +376,9 @@ impl PartialEq for Value<'_> {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Number(a), Value::Number(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
-            (Value::Array(a), Value::Array(b)) => {
-                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
-            }
+            (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y),
             (Value::Object(a), Value::Object(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
+                a.len() == b.len() && a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
             }
             _ => false,
         }
@@ -554,8 +527,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ValueSeed<'a> {
         Ok(Value::Array(items.into_bump_slice()))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'a>, A::Error> {
-        let mut members: BumpVec<'a, Member<'a>> =
-            BumpVec::with_capacity_in(map.size_hint().unwrap_or(8), self.arena);
+        let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(map.size_hint().unwrap_or(8), self.arena);
         while let Some(key) = map.next_key_seed(KeySeed { arena: self.arena })? {
             let value = map.next_value_seed(self)?;
             match members.iter_mut().find(|(k, _)| *k == key) {
@@ -617,12 +589,7 @@ impl ArenaExt for Arena {
 
 /// Returns `object` with `key` set to `value` (replaced in place if present, appended if not),
 /// sharing everything else. `object` must be an object's members.
-pub fn with_member<'a>(
-    arena: &'a Arena,
-    members: &'a [Member<'a>],
-    key: &'a str,
-    value: Value<'a>,
-) -> Value<'a> {
+pub fn with_member<'a>(arena: &'a Arena, members: &'a [Member<'a>], key: &'a str, value: Value<'a>) -> Value<'a> {
     match members.iter().position(|(k, _)| *k == key) {
         Some(i) => {
             let out = arena.alloc_slice_copy(members);

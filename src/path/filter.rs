@@ -81,13 +81,20 @@ enum Op {
 #[derive(Clone, Debug)]
 enum Operand {
     /// `@...`: relative to the tested element.
-    Current(Box<[Step]>),
+    Current(SubPath),
     /// `$...`: from the root document.
-    Root(Box<[Step]>),
+    Root(SubPath),
     /// A JSON literal.
     Literal(serde_json::Value),
     /// `/re/flags`.
     Regex(Box<Regex>),
+}
+
+/// The steps of a path operand, with whether they are definite (computed once).
+#[derive(Clone, Debug)]
+struct SubPath {
+    steps: Box<[Step]>,
+    definite: bool,
 }
 
 /// What an operand evaluates to.
@@ -142,7 +149,20 @@ fn and(p: &mut Parser<'_>) -> Result<Expr, PathSyntaxError> {
     }
 }
 
+/// The deepest nesting of parentheses, `!` and filters within filters accepted.
+const MAX_DEPTH: u32 = 64;
+
 fn unary(p: &mut Parser<'_>) -> Result<Expr, PathSyntaxError> {
+    if p.depth >= MAX_DEPTH {
+        return Err(p.error("filter expression nested too deeply"));
+    }
+    p.depth += 1;
+    let e = unary_inner(p);
+    p.depth -= 1;
+    e
+}
+
+fn unary_inner(p: &mut Parser<'_>) -> Result<Expr, PathSyntaxError> {
     p.skip_ws();
     match p.peek() {
         Some('!') if !p.rest().starts_with("!=") => {
@@ -210,10 +230,14 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
             let steps = p.steps();
             p.in_filter = saved;
             let steps = steps?.into_boxed_slice();
+            let sub = SubPath {
+                definite: steps.iter().all(Step::is_definite),
+                steps,
+            };
             Ok(if c == '@' {
-                Operand::Current(steps)
+                Operand::Current(sub)
             } else {
-                Operand::Root(steps)
+                Operand::Root(sub)
             })
         }
         Some(q @ ('\'' | '"')) => {
@@ -252,9 +276,7 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
                     _ => return Err(p.error("unknown regular expression flag")),
                 };
             }
-            let re = builder
-                .build()
-                .map_err(|_| p.error("invalid regular expression"))?;
+            let re = builder.build().map_err(|_| p.error("invalid regular expression"))?;
             p.bump(end + 1 + flags_len);
             Ok(Operand::Regex(Box::new(re)))
         }
@@ -283,8 +305,7 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
             }
         }
         Some('{') => {
-            let mut stream =
-                serde_json::Deserializer::from_str(p.rest()).into_iter::<serde_json::Value>();
+            let mut stream = serde_json::Deserializer::from_str(p.rest()).into_iter::<serde_json::Value>();
             let v = match stream.next() {
                 Some(Ok(v)) => v,
                 _ => return Err(p.error("invalid JSON literal")),
@@ -297,8 +318,7 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
                 .rest()
                 .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
                 .unwrap_or(p.rest().len());
-            let v: serde_json::Value =
-                serde_json::from_str(&p.rest()[..len]).map_err(|_| p.error("invalid number"))?;
+            let v: serde_json::Value = serde_json::from_str(&p.rest()[..len]).map_err(|_| p.error("invalid number"))?;
             p.bump(len);
             Ok(Operand::Literal(v))
         }
@@ -323,49 +343,32 @@ fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool
         Expr::Or(a, b) => eval(a, arena, item, doc) || eval(b, arena, item, doc),
         Expr::And(a, b) => eval(a, arena, item, doc) && eval(b, arena, item, doc),
         Expr::Not(a) => !eval(a, arena, item, doc),
-        Expr::Exists(o) => !matches!(resolve(o, arena, item, doc), Resolved::Undefined),
-        Expr::Compare(l, op, r) => compare(
-            resolve(l, arena, item, doc),
-            *op,
-            resolve(r, arena, item, doc),
-        ),
+        // An indefinite path exists when it selects something.
+        Expr::Exists(o) => match resolve(o, arena, item, doc) {
+            Resolved::Undefined => false,
+            Resolved::Value(Value::Array(items)) if !operand_is_definite(o) => !items.is_empty(),
+            _ => true,
+        },
+        Expr::Compare(l, op, r) => compare(resolve(l, arena, item, doc), *op, resolve(r, arena, item, doc)),
     }
 }
 
-fn resolve<'a, 'f>(
-    o: &'f Operand,
-    arena: &'a Arena,
-    item: Value<'a>,
-    doc: Value<'a>,
-) -> Resolved<'a, 'f> {
-    let (steps, start) = match o {
-        Operand::Current(steps) => (steps, item),
-        Operand::Root(steps) => (steps, doc),
+fn operand_is_definite(o: &Operand) -> bool {
+    match o {
+        Operand::Current(sub) | Operand::Root(sub) => sub.definite,
+        _ => true,
+    }
+}
+
+fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> Resolved<'a, 'f> {
+    let (SubPath { steps, definite }, start) = match o {
+        Operand::Current(sub) => (sub, item),
+        Operand::Root(sub) => (sub, doc),
         Operand::Literal(v) => return Resolved::Json(v),
         Operand::Regex(re) => return Resolved::Regex(re),
     };
-    let n = steps.len();
-    let definite = steps
-        .iter()
-        .enumerate()
-        .all(|(i, s)| s.is_definite(i + 1 == n));
-    if definite {
-        let mut node = start;
-        for step in steps.iter() {
-            let next = match step {
-                Step::Key(k) => node.get(k),
-                Step::Index(i) => node
-                    .as_array()
-                    .and_then(|items| super::resolve_index(*i, items.len()).map(|at| items[at])),
-                Step::Keys(keys) => node.as_object().map(|m| super::merge_keys(arena, m, keys)),
-                _ => None,
-            };
-            match next {
-                Some(v) => node = v,
-                None => return Resolved::Undefined,
-            }
-        }
-        Resolved::Value(node)
+    if *definite {
+        super::select_definite(arena, steps, start).map_or(Resolved::Undefined, Resolved::Value)
     } else {
         let mut out = bumpalo::collections::Vec::new_in(arena);
         super::walk(arena, steps, start, doc, &mut out);
@@ -384,9 +387,7 @@ fn scalar<'s>(r: &Resolved<'s, 's>) -> Scalar<'s> {
     match r {
         Resolved::Value(Value::Number(n)) => Scalar::Num(*n),
         Resolved::Value(Value::String(s)) => Scalar::Str(s),
-        Resolved::Json(serde_json::Value::Number(n)) => {
-            Scalar::Num(crate::value::number_from_serde(n))
-        }
+        Resolved::Json(serde_json::Value::Number(n)) => Scalar::Num(crate::value::number_from_serde(n)),
         Resolved::Json(serde_json::Value::String(s)) => Scalar::Str(s),
         _ => Scalar::Other,
     }
@@ -395,9 +396,7 @@ fn scalar<'s>(r: &Resolved<'s, 's>) -> Scalar<'s> {
 fn equal(a: &Resolved<'_, '_>, b: &Resolved<'_, '_>) -> bool {
     match (a, b) {
         (Resolved::Value(x), Resolved::Value(y)) => x == y,
-        (Resolved::Value(x), Resolved::Json(j)) | (Resolved::Json(j), Resolved::Value(x)) => {
-            json_equal(*x, j)
-        }
+        (Resolved::Value(x), Resolved::Json(j)) | (Resolved::Json(j), Resolved::Value(x)) => json_equal(*x, j),
         (Resolved::Json(x), Resolved::Json(y)) => x == y,
         _ => false,
     }
@@ -413,32 +412,56 @@ fn json_equal(v: Value<'_>, j: &serde_json::Value) -> bool {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| json_equal(*x, y))
         }
         (Value::Object(a), serde_json::Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(k, x)| b.get(*k).is_some_and(|y| json_equal(*x, y)))
+            a.len() == b.len() && a.iter().all(|(k, x)| b.get(*k).is_some_and(|y| json_equal(*x, y)))
         }
         _ => false,
     }
 }
 
 /// The elements of an array operand.
-fn elements<'a, 'f>(r: &Resolved<'a, 'f>) -> Option<Vec<Resolved<'a, 'f>>> {
-    match r {
-        Resolved::Value(Value::Array(items)) => {
-            Some(items.iter().map(|v| Resolved::Value(*v)).collect())
-        }
-        Resolved::Json(serde_json::Value::Array(items)) => {
-            Some(items.iter().map(Resolved::Json).collect())
-        }
+fn elements<'a, 'f>(r: &Resolved<'a, 'f>) -> Option<Elements<'a, 'f>> {
+    match *r {
+        Resolved::Value(Value::Array(items)) => Some(Elements::Values(items.iter())),
+        Resolved::Json(serde_json::Value::Array(items)) => Some(Elements::Json(items.iter())),
         _ => None,
     }
+}
+
+/// The elements of an array operand, without collecting them.
+enum Elements<'a, 'f> {
+    /// An array value's elements.
+    Values(std::slice::Iter<'a, Value<'a>>),
+    /// An array literal's elements.
+    Json(std::slice::Iter<'f, serde_json::Value>),
+}
+
+impl<'a, 'f> Iterator for Elements<'a, 'f> {
+    type Item = Resolved<'a, 'f>;
+    fn next(&mut self) -> Option<Resolved<'a, 'f>> {
+        match self {
+            Elements::Values(it) => it.next().map(|v| Resolved::Value(*v)),
+            Elements::Json(it) => it.next().map(Resolved::Json),
+        }
+    }
+}
+
+/// Whether every (`all`) or some (`!all`) element of `a` is in `b`.
+fn relate(a: &Resolved<'_, '_>, b: &Resolved<'_, '_>, all: bool) -> Option<bool> {
+    let mut left = elements(a)?;
+    elements(b)?;
+    let member = |x: &Resolved<'_, '_>| elements(b).is_some_and(|mut ys| ys.any(|y| equal(x, &y)));
+    Some(if all {
+        left.all(|x| member(&x))
+    } else {
+        left.any(|x| member(&x))
+    })
 }
 
 fn length(r: &Resolved<'_, '_>) -> Option<usize> {
     match r {
         Resolved::Value(Value::String(s)) => Some(s.chars().count()),
         Resolved::Json(serde_json::Value::String(s)) => Some(s.chars().count()),
-        _ => elements(r).map(|e| e.len()),
+        _ => elements(r).map(Iterator::count),
     }
 }
 
@@ -450,7 +473,7 @@ fn compare(l: Resolved<'_, '_>, op: Op, r: Resolved<'_, '_>) -> bool {
         _ => None,
     };
     let contains = |haystack: &Resolved<'_, '_>, needle: &Resolved<'_, '_>| {
-        elements(haystack).is_some_and(|items| items.iter().any(|x| equal(x, needle)))
+        elements(haystack).is_some_and(|mut items| items.any(|x| equal(&x, needle)))
     };
     match op {
         Op::Eq => equal(&l, &r),
@@ -474,18 +497,9 @@ fn compare(l: Resolved<'_, '_>, op: Op, r: Resolved<'_, '_>) -> bool {
             (Scalar::Str(a), Scalar::Str(b)) => a.contains(b),
             _ => contains(&l, &r),
         },
-        Op::SubsetOf => match (elements(&l), elements(&r)) {
-            (Some(a), Some(b)) => a.iter().all(|x| b.iter().any(|y| equal(x, y))),
-            _ => false,
-        },
-        Op::AnyOf => match (elements(&l), elements(&r)) {
-            (Some(a), Some(b)) => a.iter().any(|x| b.iter().any(|y| equal(x, y))),
-            _ => false,
-        },
-        Op::NoneOf => match (elements(&l), elements(&r)) {
-            (Some(a), Some(b)) => !a.iter().any(|x| b.iter().any(|y| equal(x, y))),
-            _ => false,
-        },
+        Op::SubsetOf => relate(&l, &r, true).unwrap_or(false),
+        Op::AnyOf => relate(&l, &r, false).unwrap_or(false),
+        Op::NoneOf => relate(&l, &r, false).is_some_and(|any| !any),
         Op::Size => match (length(&l), scalar(&r)) {
             (Some(n), Scalar::Num(m)) => m.as_i64() == i64::try_from(n).ok(),
             _ => false,
@@ -519,18 +533,9 @@ mod tests {
 
     #[test]
     fn comparisons() {
-        assert_eq!(
-            select("$.users[?(@.status == 0)].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.status != 0)].name", ITEMS),
-            r#"["bob","cy"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.year >= 1998)].name", ITEMS),
-            r#"["bob","cy"]"#
-        );
+        assert_eq!(select("$.users[?(@.status == 0)].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.status != 0)].name", ITEMS), r#"["bob","cy"]"#);
+        assert_eq!(select("$.users[?(@.year >= 1998)].name", ITEMS), r#"["bob","cy"]"#);
         assert_eq!(
             select("$.users[?(@.year > 1998 || @.status == 0)].name", ITEMS),
             r#"["ann","cy"]"#
@@ -541,50 +546,38 @@ mod tests {
         );
         assert_eq!(select("$.users[?(@.name == 'bob')].year", ITEMS), "[1998]");
         assert_eq!(select("$.users[?(@.name < \"b\")].year", ITEMS), "[1997]");
-        assert_eq!(
-            select("$.users[?(!(@.status == 0))].name", ITEMS),
-            r#"["bob","cy"]"#
-        );
+        assert_eq!(select("$.users[?(!(@.status == 0))].name", ITEMS), r#"["bob","cy"]"#);
     }
 
     #[test]
     fn existence_and_sets() {
         assert_eq!(select("$.users[?(@.x)].name", ITEMS), r#"["cy"]"#);
         assert_eq!(select("$.users[?(!@.status)].name", ITEMS), r#"["cy"]"#);
-        assert_eq!(
-            select("$.users[?(@.name in ['ann','cy'])].year", ITEMS),
-            "[1997,2000]"
-        );
-        assert_eq!(
-            select("$.users[?(@.name nin ['ann','cy'])].year", ITEMS),
-            "[1998]"
-        );
-        assert_eq!(
-            select("$.users[?(@.tags contains 'a')].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.tags size 2)].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.tags empty true)].name", ITEMS),
-            r#"["bob"]"#
-        );
+        assert_eq!(select("$.users[?(@.name in ['ann','cy'])].year", ITEMS), "[1997,2000]");
+        assert_eq!(select("$.users[?(@.name nin ['ann','cy'])].year", ITEMS), "[1998]");
+        assert_eq!(select("$.users[?(@.tags contains 'a')].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.tags size 2)].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.tags empty true)].name", ITEMS), r#"["bob"]"#);
         assert_eq!(
             select("$.users[?(@.tags subsetof ['a','b','c'])].name", ITEMS),
             r#"["ann","bob"]"#
         );
-        assert_eq!(
-            select("$.users[?(@.tags anyof ['b'])].name", ITEMS),
-            r#"["ann"]"#
-        );
-        assert_eq!(
-            select("$.users[?(@.tags noneof ['b'])].name", ITEMS),
-            r#"["bob"]"#
-        );
+        assert_eq!(select("$.users[?(@.tags anyof ['b'])].name", ITEMS), r#"["ann"]"#);
+        assert_eq!(select("$.users[?(@.tags noneof ['b'])].name", ITEMS), r#"["bob"]"#);
         assert_eq!(select("$.users[?(@.name =~ /A.*/i)].year", ITEMS), "[1997]");
         assert_eq!(select("$.users[?(@.name =~ /a/)].year", ITEMS), "[]");
         assert_eq!(select("$[?(@ > 1)]", "[1,2,3]"), "[2,3]");
+        assert_eq!(select("$[?(((@ > 1)))]", "[1,2,3]"), "[2,3]");
+        assert_eq!(select("$[?(@[?(@ == 2)])]", "[[1],[2],3]"), "[[2]]");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("$[?({}@.a{})]", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(Path::parse(&deep).is_err());
+        let nots = format!("$[?({}@.a)]", "!".repeat(10_000));
+        assert!(Path::parse(&nots).is_err());
+        let filters = format!("$[?(@{}.a{})]", "[?(@".repeat(5_000), ")]".repeat(5_000));
+        assert!(Path::parse(&filters).is_err());
     }
 }
