@@ -23,6 +23,7 @@ pub mod parse;
 pub mod path;
 pub mod payload;
 pub mod program;
+pub mod runtime;
 pub mod scope;
 pub mod tasks;
 pub mod template;

@@ -1,0 +1,177 @@
+//! Counters and latency histograms.
+//!
+//! Counters are per worker (one writer each, so an increment is a plain load and store on
+//! the worker's own cache line) plus one shared slot for executions run on callers'
+//! threads; a snapshot adds them up. Latencies are recorded into a worker-local
+//! [`Histogram`] and merged into a shared one every [`FLUSH_EVERY`] records, whenever the
+//! worker runs out of work, at the end of each of its `run_batch` shares and when it exits.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+use hdrhistogram::Histogram;
+
+use crate::exec::Status;
+
+/// Latencies are recorded in nanoseconds, up to this bound (one hour); longer ones are
+/// clamped to it.
+const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
+
+/// A worker merges its local histogram into the shared one after this many records.
+pub(crate) const FLUSH_EVERY: u64 = 16_384;
+
+/// A new latency histogram (nanoseconds, 2 significant figures).
+pub(crate) fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 2).expect("static histogram bounds are valid")
+}
+
+/// One slot of counters.
+#[derive(Default)]
+pub(crate) struct Counters {
+    started: AtomicU64,
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    timed_out: AtomicU64,
+    aborted: AtomicU64,
+    rejected: AtomicU64,
+}
+
+/// Which counter to bump.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Event {
+    Started,
+    Ended(Status),
+    Rejected,
+}
+
+impl Counters {
+    fn counter(&self, event: Event) -> &AtomicU64 {
+        match event {
+            Event::Started => &self.started,
+            Event::Ended(Status::Succeeded) => &self.succeeded,
+            Event::Ended(Status::Failed) => &self.failed,
+            Event::Ended(Status::TimedOut) => &self.timed_out,
+            Event::Ended(Status::Aborted) => &self.aborted,
+            Event::Rejected => &self.rejected,
+        }
+    }
+
+    /// Increments from the slot's only writer (a worker): no read-modify-write needed.
+    #[inline]
+    pub(crate) fn bump_owned(&self, event: Event) {
+        let c = self.counter(event);
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Increments from any thread.
+    #[inline]
+    pub(crate) fn bump_shared(&self, event: Event) {
+        self.counter(event).fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Every counter and histogram of a runtime.
+pub(crate) struct Metrics {
+    /// One per worker, then one shared slot for callers' threads.
+    pub(crate) slots: Box<[CachePadded<Counters>]>,
+    /// Execution latency (start to outcome, suspensions included), nanoseconds.
+    pub(crate) latency: Mutex<Histogram<u64>>,
+}
+
+impl Metrics {
+    pub(crate) fn new(workers: usize) -> Metrics {
+        Metrics {
+            slots: (0..=workers).map(|_| CachePadded::new(Counters::default())).collect(),
+            latency: Mutex::new(new_histogram()),
+        }
+    }
+
+    /// The slot for callers' threads.
+    pub(crate) fn shared_slot(&self) -> &Counters {
+        &self.slots[self.slots.len() - 1]
+    }
+
+    /// Merges a local histogram into the shared one and clears it.
+    pub(crate) fn merge(&self, local: &mut Histogram<u64>) {
+        if local.is_empty() {
+            return;
+        }
+        if let Ok(mut shared) = self.latency.lock() {
+            // Same bounds on both sides: `add` cannot fail.
+            let _ = shared.add(&*local);
+        }
+        local.reset();
+    }
+
+    /// Records one latency into `hist`.
+    #[inline]
+    pub(crate) fn record(hist: &mut Histogram<u64>, latency: Duration) {
+        let ns = u64::try_from(latency.as_nanos()).unwrap_or(MAX_LATENCY_NS).clamp(1, MAX_LATENCY_NS);
+        hist.saturating_record(ns);
+    }
+
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        let mut s = MetricsSnapshot {
+            started: 0,
+            succeeded: 0,
+            failed: 0,
+            timed_out: 0,
+            aborted: 0,
+            rejected: 0,
+            latency: self.latency.lock().map(|h| h.clone()).unwrap_or_else(|_| new_histogram()),
+        };
+        for slot in self.slots.iter() {
+            let get = |c: &AtomicU64| c.load(Ordering::Acquire);
+            s.started += get(&slot.started);
+            s.succeeded += get(&slot.succeeded);
+            s.failed += get(&slot.failed);
+            s.timed_out += get(&slot.timed_out);
+            s.aborted += get(&slot.aborted);
+            s.rejected += get(&slot.rejected);
+        }
+        s
+    }
+}
+
+/// A copy of a runtime's counters and latency histogram at one moment.
+///
+/// Counters are exact for every execution that has ended before the snapshot; while
+/// executions run, `started` may be ahead of the sum of the others. Latencies of the last
+/// executions a busy worker ran may not be merged yet (see the module docs).
+#[derive(Clone, Debug)]
+pub struct MetricsSnapshot {
+    /// Executions started (accepted and given to the interpreter).
+    pub started: u64,
+    /// Executions that succeeded.
+    pub succeeded: u64,
+    /// Executions that failed.
+    pub failed: u64,
+    /// Executions that timed out (the machine's `TimeoutSeconds`).
+    pub timed_out: u64,
+    /// Executions that were aborted (stopped by `shutdown` in abort mode).
+    pub aborted: u64,
+    /// Inputs refused before starting (not JSON).
+    pub rejected: u64,
+    /// Execution latency from start to outcome, suspensions included, in nanoseconds.
+    pub latency: Histogram<u64>,
+}
+
+impl MetricsSnapshot {
+    /// Executions that have ended, in any way.
+    pub fn ended(&self) -> u64 {
+        self.succeeded + self.failed + self.timed_out + self.aborted
+    }
+
+    /// Whether every started execution has ended: `started == succeeded + failed +
+    /// timed_out + aborted`.
+    pub fn balanced(&self) -> bool {
+        self.started == self.ended()
+    }
+
+    /// The latency at quantile `q` (0.0 to 1.0); zero when nothing was recorded.
+    pub fn latency_at(&self, q: f64) -> Duration {
+        Duration::from_nanos(self.latency.value_at_quantile(q))
+    }
+}

@@ -1,0 +1,462 @@
+//! A worker thread: its deque, its scratch arena (reset after every execution), its timer
+//! queue of suspended executions, its local latency histogram.
+//!
+//! # How a suspended execution keeps its values
+//!
+//! An execution runs in the worker's scratch arena. When it ends, the arena is reset and
+//! reused: nothing is allocated. When it suspends (a Wait, a retry back-off), the execution
+//! *takes the arena with it*: the arena moves into a [`Parked`] record on the worker's timer
+//! queue and the worker continues with a spare arena from its pool. Nothing is copied, and
+//! executions that never suspend pay nothing for the possibility. When a parked execution
+//! ends, its arena is reset and returns to the pool.
+//!
+//! The one piece of `unsafe` this needs: an [`Execution`] borrows its arena, the machine and
+//! the execution facts, so a parked one is stored as `Execution<'static>` next to the
+//! [`ArenaBox`] it borrows. This is sound because
+//! - the arena is heap-allocated and never moves or is reset while the execution lives
+//!   (`ArenaBox` is a raw pointer, so moving it asserts no uniqueness over the arena);
+//! - `Parked::execution` is declared before `Parked::arena` and `Parked::origin` (which may
+//!   own the input text that the execution's strings borrow), so it is dropped first;
+//! - the machine and the execution facts live in [`Shared`], which the worker keeps alive
+//!   in an `Arc` and drops only after its timer queue (field order of [`Worker`]);
+//! - batch inputs outlive the batch call, which waits for every execution of the batch;
+//! - outcomes (`RawOutcome<'static>`) are handed to a visitor or converted at once, never
+//!   kept.
+//!
+//! Executions never leave the worker that started them (an `Execution` is not `Send`).
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Steal, Worker as Deque};
+use crossbeam_utils::sync::Parker;
+use hdrhistogram::Histogram;
+
+use super::batch::Batch;
+use super::metrics::{new_histogram, Counters, Event, Metrics, FLUSH_EVERY};
+use super::{deliver, guarded_resume, Completed, Input, Job, Shared, Submission};
+use crate::exec::{Execution, RawOutcome, Status, Step};
+use crate::machine::Outcome;
+use crate::value::{Arena, Value};
+
+/// Spare arenas a worker keeps for executions that suspend.
+const SPARE_ARENAS: usize = 64;
+
+/// Rounds of looking for work before a worker parks.
+const SPIN_ROUNDS: u32 = 64;
+
+/// A heap-allocated arena owned through a raw pointer, so that moving the owner does not
+/// invalidate the references an execution holds into it.
+pub(crate) struct ArenaBox(NonNull<Arena>);
+
+impl ArenaBox {
+    fn new() -> ArenaBox {
+        ArenaBox(NonNull::from(Box::leak(Box::default())))
+    }
+
+    /// The arena, for as long as the caller guarantees (see the module docs).
+    fn get(&self) -> &'static Arena {
+        // SAFETY: the pointer comes from `Box::leak` and stays valid until `drop`.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Frees everything allocated in the arena, keeping its largest chunk.
+    ///
+    /// # Safety
+    /// No value or execution borrowing the arena may be used afterwards.
+    unsafe fn reset(&mut self) {
+        unsafe { self.0.as_mut().reset() }
+    }
+}
+
+impl Drop for ArenaBox {
+    fn drop(&mut self) {
+        // SAFETY: from `Box::leak` in `new`, dropped once.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+/// Whom an execution reports to.
+pub(crate) enum Origin<B> {
+    /// A streaming submission.
+    Submit(Submission),
+    /// Index `usize` of a batch.
+    Batch(B, usize),
+}
+
+/// A batch reference: borrowed while the worker runs its share, owned once parked.
+pub(crate) trait BatchRef {
+    fn batch(&self) -> &Batch;
+    fn to_arc(self) -> Arc<Batch>;
+}
+
+impl BatchRef for &Arc<Batch> {
+    fn batch(&self) -> &Batch {
+        self
+    }
+    fn to_arc(self) -> Arc<Batch> {
+        Arc::clone(self)
+    }
+}
+
+impl BatchRef for Arc<Batch> {
+    fn batch(&self) -> &Batch {
+        self
+    }
+    fn to_arc(self) -> Arc<Batch> {
+        self
+    }
+}
+
+/// A suspended execution. Field order matters: see the module docs.
+struct Parked {
+    execution: Execution<'static>,
+    arena: ArenaBox,
+    origin: Origin<Arc<Batch>>,
+    started: Instant,
+}
+
+/// An entry of the timer queue: earliest deadline first, then first parked first.
+struct Timer {
+    until_ms: i64,
+    seq: u64,
+    parked: Box<Parked>,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Timer) -> bool {
+        (self.until_ms, self.seq) == (other.until_ms, other.seq)
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Timer) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timer {
+    fn cmp(&self, other: &Timer) -> CmpOrdering {
+        (other.until_ms, other.seq).cmp(&(self.until_ms, self.seq))
+    }
+}
+
+/// One worker thread's state. Field order matters: `timers` and the arenas are dropped
+/// before `shared`.
+pub(crate) struct Worker {
+    timers: BinaryHeap<Timer>,
+    seq: u64,
+    arena: ArenaBox,
+    spare: Vec<ArenaBox>,
+    hist: Histogram<u64>,
+    recorded: u64,
+    index: usize,
+    local: Deque<Job>,
+    parker: Parker,
+    shared: Arc<Shared>,
+}
+
+impl Worker {
+    pub(crate) fn new(index: usize, local: Deque<Job>, parker: Parker, shared: Arc<Shared>) -> Worker {
+        Worker {
+            timers: BinaryHeap::new(),
+            seq: 0,
+            arena: ArenaBox::new(),
+            spare: Vec::new(),
+            hist: new_histogram(),
+            recorded: 0,
+            index,
+            local,
+            parker,
+            shared,
+        }
+    }
+
+    fn shared(&self) -> &'static Shared {
+        // SAFETY: `self.shared` keeps it alive for as long as the worker, and every
+        // execution the worker holds is dropped before it (module docs).
+        unsafe { &*Arc::as_ptr(&self.shared) }
+    }
+
+    fn counters(&self) -> &'static Counters {
+        &self.shared().metrics.slots[self.index]
+    }
+
+    /// The worker's main loop: runs until the runtime stops and nothing is left.
+    pub(crate) fn run(mut self) {
+        let shared = self.shared();
+        let mut idle_rounds = 0;
+        loop {
+            if shared.abort.load(Ordering::Acquire) {
+                self.abort_parked();
+            }
+            self.expire_timers();
+            if let Some(job) = self.find_job() {
+                idle_rounds = 0;
+                match job {
+                    Job::Submit(sub) => {
+                        let start = Instant::now();
+                        self.run_submission(sub, start);
+                    }
+                    Job::Batch(batch) => self.run_batch_share(&batch),
+                }
+                continue;
+            }
+            if shared.stop.load(Ordering::Acquire) && self.timers.is_empty() {
+                break;
+            }
+            if idle_rounds < SPIN_ROUNDS {
+                idle_rounds += 1;
+                if idle_rounds > SPIN_ROUNDS / 2 {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
+            self.flush_hist();
+            self.sleep();
+            idle_rounds = 0;
+        }
+        self.flush_hist();
+    }
+
+    /// Parks until work arrives or the next timer is due.
+    fn sleep(&mut self) {
+        let shared = self.shared();
+        let flag = &shared.sleeping[self.index];
+        flag.store(true, Ordering::SeqCst);
+        let work_visible = !shared.injector.is_empty() || shared.stealers.iter().any(|s| !s.is_empty());
+        if work_visible || shared.stop.load(Ordering::SeqCst) || shared.abort.load(Ordering::SeqCst) {
+            flag.store(false, Ordering::SeqCst);
+            return;
+        }
+        match self.timers.peek().map(|t| t.until_ms) {
+            None => self.parker.park(),
+            Some(until_ms) => {
+                let now = shared.time.now_ms();
+                if until_ms > now {
+                    if shared.time.is_virtual() {
+                        shared.time.advance_to(until_ms);
+                    } else {
+                        self.parker.park_timeout(Duration::from_millis((until_ms - now) as u64));
+                    }
+                }
+            }
+        }
+        flag.store(false, Ordering::SeqCst);
+    }
+
+    fn find_job(&self) -> Option<Job> {
+        if let Some(job) = self.local.pop() {
+            return Some(job);
+        }
+        let shared = self.shared();
+        loop {
+            let steal = shared
+                .injector
+                .steal_batch_and_pop(&self.local)
+                .or_else(|| shared.stealers.iter().map(|s| s.steal()).collect());
+            match steal {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// Runs this worker's share of a batch: claims chunks until none is left.
+    fn run_batch_share(&mut self, batch: &Arc<Batch>) {
+        let mut t = Instant::now();
+        while let Some(range) = batch.claim() {
+            for i in range {
+                let arena = self.arena.get();
+                // SAFETY: `i` was claimed by this worker.
+                match unsafe { batch.build(i, arena) } {
+                    Some(input) => t = self.start(input, Origin::Batch(batch, i), t),
+                    None => {
+                        // SAFETY: nothing built in the arena is kept.
+                        unsafe { self.arena.reset() };
+                        batch.ended(1);
+                    }
+                }
+            }
+            self.expire_timers();
+        }
+        self.flush_hist();
+        batch.ticket_done();
+    }
+
+    fn run_submission(&mut self, sub: Submission, started: Instant) {
+        let shared = self.shared();
+        if shared.abort.load(Ordering::Acquire) {
+            self.counters().bump_owned(Event::Started);
+            self.counters().bump_owned(Event::Ended(Status::Aborted));
+            let outcome = aborted_outcome();
+            let Submission { id, done, .. } = sub;
+            deliver(done, Completed { id, result: Ok(Outcome::from_raw(&outcome)) });
+            shared.release();
+            return;
+        }
+        let arena = self.arena.get();
+        let input = match &sub.input {
+            Input::Text(text) => {
+                // SAFETY: the text lives in `sub`, which lives as long as the execution
+                // (it is moved into the execution's `Origin`; its heap buffer does not move).
+                let text: &'static str = unsafe { &*(text.as_str() as *const str) };
+                crate::value::parse(arena, text)
+            }
+            Input::Json(value) => Ok(Value::from_serde(arena, value)),
+        };
+        match input {
+            Ok(input) => {
+                self.start(input, Origin::<&Arc<Batch>>::Submit(sub), started);
+            }
+            Err(e) => {
+                // SAFETY: the failed parse's values are not kept.
+                unsafe { self.arena.reset() };
+                self.counters().bump_owned(Event::Rejected);
+                let Submission { id, done, .. } = sub;
+                deliver(done, Completed { id, result: Err(e) });
+                shared.release();
+            }
+        }
+    }
+
+    /// Starts an execution on `input` (in the scratch arena) and runs it until it ends or
+    /// suspends. Returns when the next execution's latency clock starts.
+    fn start<B: BatchRef>(&mut self, input: Value<'static>, origin: Origin<B>, started: Instant) -> Instant {
+        let shared = self.shared();
+        self.counters().bump_owned(Event::Started);
+        let now = shared.time.now_ms();
+        let mut execution = shared.machine.start(self.arena.get(), input, &shared.info, now);
+        match guarded_resume(&mut execution, now) {
+            Step::Done(outcome) => {
+                drop(execution);
+                let end = self.finish(outcome, origin, started);
+                // SAFETY: the execution and its outcome are gone.
+                unsafe { self.arena.reset() };
+                end
+            }
+            Step::Suspended { until_ms } => {
+                let fresh = self.spare.pop().unwrap_or_else(ArenaBox::new);
+                let arena = std::mem::replace(&mut self.arena, fresh);
+                let origin = match origin {
+                    Origin::Submit(s) => Origin::Submit(s),
+                    Origin::Batch(b, i) => Origin::Batch(b.to_arc(), i),
+                };
+                self.park(
+                    until_ms,
+                    Box::new(Parked {
+                        execution,
+                        arena,
+                        origin,
+                        started,
+                    }),
+                );
+                Instant::now()
+            }
+        }
+    }
+
+    fn park(&mut self, until_ms: i64, parked: Box<Parked>) {
+        self.seq += 1;
+        self.timers.push(Timer {
+            until_ms,
+            seq: self.seq,
+            parked,
+        });
+    }
+
+    /// Resumes every parked execution whose deadline has passed.
+    fn expire_timers(&mut self) {
+        if self.timers.is_empty() {
+            return;
+        }
+        let now = self.shared().time.now_ms();
+        while self.timers.peek().is_some_and(|t| t.until_ms <= now) {
+            let Some(Timer { mut parked, .. }) = self.timers.pop() else {
+                break;
+            };
+            match guarded_resume(&mut parked.execution, now) {
+                Step::Done(outcome) => {
+                    let Parked {
+                        execution,
+                        arena,
+                        origin,
+                        started,
+                    } = *parked;
+                    drop(execution);
+                    self.finish(outcome, origin, started);
+                    self.recycle(arena);
+                }
+                Step::Suspended { until_ms } => self.park(until_ms, parked),
+            }
+        }
+    }
+
+    /// Ends every parked execution as aborted.
+    fn abort_parked(&mut self) {
+        while let Some(Timer { parked, .. }) = self.timers.pop() {
+            let Parked {
+                execution,
+                arena,
+                origin,
+                started,
+            } = *parked;
+            drop(execution);
+            self.finish(aborted_outcome(), origin, started);
+            self.recycle(arena);
+        }
+    }
+
+    fn recycle(&mut self, mut arena: ArenaBox) {
+        if self.spare.len() < SPARE_ARENAS {
+            // SAFETY: the execution that used it is gone.
+            unsafe { arena.reset() };
+            self.spare.push(arena);
+        }
+    }
+
+    /// Counts and reports an outcome; returns the time it ended.
+    fn finish<B: BatchRef>(&mut self, outcome: RawOutcome<'_>, origin: Origin<B>, started: Instant) -> Instant {
+        let end = Instant::now();
+        self.counters().bump_owned(Event::Ended(outcome.status));
+        Metrics::record(&mut self.hist, end - started);
+        self.recorded += 1;
+        if self.recorded >= FLUSH_EVERY {
+            self.flush_hist();
+        }
+        match origin {
+            Origin::Submit(Submission { id, done, .. }) => {
+                let outcome = Outcome::from_raw(&outcome);
+                deliver(done, Completed { id, result: Ok(outcome) });
+                self.shared().release();
+            }
+            Origin::Batch(batch, i) => {
+                // SAFETY: `i` was claimed by this worker and built once.
+                unsafe { batch.batch().visit(i, outcome) };
+                batch.batch().ended(1);
+            }
+        }
+        end
+    }
+
+    fn flush_hist(&mut self) {
+        self.recorded = 0;
+        self.shared().metrics.merge(&mut self.hist);
+    }
+}
+
+/// The outcome of an execution stopped by an aborting shutdown.
+fn aborted_outcome() -> RawOutcome<'static> {
+    RawOutcome {
+        status: Status::Aborted,
+        output: None,
+        error: None,
+        cause: None,
+    }
+}

@@ -1,0 +1,139 @@
+//! The shared benchmark workloads (`shared/workloads`): loading a workload with its input and
+//! expected output, W1's task handlers, and the output check. Used by `loadgen`, the
+//! benches and the tests, so that all of them measure exactly the same thing.
+
+use std::path::{Path, PathBuf};
+
+use crate::machine::{DefinitionError, Machine};
+use crate::tasks::TaskRegistry;
+use crate::value::{with_member, Arena, Value};
+
+/// The six workloads, in order.
+pub const NAMES: [&str; 6] = [
+    "w1_order",
+    "w2_pass_chain",
+    "w3_choice_heavy",
+    "w4_map100",
+    "w5_parallel3",
+    "w6_intrinsics",
+];
+
+/// One workload: definition, input and expected output.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// Its name (`w1_order`, or the file stem).
+    pub name: String,
+    /// The definition text.
+    pub definition: String,
+    /// The input (JSON text).
+    pub input: String,
+    /// The expected output, when a `<name>.expected.json` exists.
+    pub expected: Option<serde_json::Value>,
+}
+
+/// Where the workloads are: `$QUICKSTEP_WORKLOADS`, else `../shared/workloads` next to this
+/// crate.
+pub fn default_dir() -> PathBuf {
+    match std::env::var_os("QUICKSTEP_WORKLOADS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/workloads"),
+    }
+}
+
+impl Workload {
+    /// Loads a workload by name (`w1_order`, found in `dir`) or by the path of its
+    /// `.asl.json` file. The input is `input_map100.json` for map workloads, `input.json`
+    /// otherwise, from the same folder.
+    pub fn load(name_or_file: &str, dir: &Path) -> Result<Workload, String> {
+        let file = if name_or_file.ends_with(".json") {
+            PathBuf::from(name_or_file)
+        } else {
+            dir.join(format!("{name_or_file}.asl.json"))
+        };
+        let folder = file.parent().unwrap_or(Path::new("."));
+        let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = file_name
+            .strip_suffix(".asl.json")
+            .or_else(|| file_name.strip_suffix(".json"))
+            .unwrap_or(file_name)
+            .to_string();
+        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+        let definition = read(&file)?;
+        let input_file = if name.contains("map100") {
+            "input_map100.json"
+        } else {
+            "input.json"
+        };
+        let input = read(&folder.join(input_file))?;
+        let expected_path = folder.join(format!("{name}.expected.json"));
+        let expected = match std::fs::read_to_string(&expected_path) {
+            Ok(text) => Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", expected_path.display()))?),
+            Err(_) => None,
+        };
+        Ok(Workload {
+            name,
+            definition,
+            input,
+            expected,
+        })
+    }
+
+    /// Compiles the workload with [`w1_tasks`] bound.
+    pub fn machine(&self) -> Result<Machine, DefinitionError> {
+        Machine::new(&self.definition, w1_tasks())
+    }
+
+    /// Whether `output` (JSON text) is the expected output (true when none is known).
+    pub fn output_ok(&self, output: &str) -> bool {
+        match &self.expected {
+            None => true,
+            Some(expected) => serde_json::from_str::<serde_json::Value>(output)
+                .map(|o| json_equivalent(&o, expected))
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// W1's task handlers: each returns its input with one member added.
+pub fn w1_tasks() -> TaskRegistry {
+    const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
+    fn adds(key: &'static str, value: Value<'static>) -> Adds {
+        Adds { key, value }
+    }
+    let mut tasks = TaskRegistry::new();
+    tasks
+        .register(format!("{ARN}ValidateOrder"), adds("validated", Value::Bool(true)))
+        .register(format!("{ARN}ProcessPayment"), adds("paymentId", Value::String("p-1")))
+        .register(format!("{ARN}ShipOrder"), adds("shipped", Value::Bool(true)))
+        .register(format!("{ARN}OutOfStock"), adds("backordered", Value::Bool(true)));
+    tasks
+}
+
+/// JSON equality with numbers compared by value (`10` equals `10.0`) and object members in
+/// any order.
+pub fn json_equivalent(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_equivalent(x, y)),
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equivalent(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// A W1 handler: returns its input with `key: value` added.
+struct Adds {
+    key: &'static str,
+    value: Value<'static>,
+}
+
+impl crate::tasks::TaskHandler for Adds {
+    fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, crate::tasks::TaskFailure> {
+        Ok(with_member(arena, input.as_object().unwrap_or(&[]), self.key, self.value))
+    }
+}

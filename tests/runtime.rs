@@ -1,0 +1,266 @@
+//! The worker pool: ordering, back-pressure, shutdown, faults, suspension on a virtual clock.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use quickstep::runtime::workloads::{default_dir, Workload, NAMES};
+use quickstep::runtime::{Built, Completed, Completion, Input, Runtime};
+use quickstep::value::{Arena, Value};
+use quickstep::{Machine, Status, TaskFailure, TaskRegistry};
+
+const WAIT_1S: &str = r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+    "P": {"Type": "Pass", "Result": "done", "ResultPath": "$.r", "End": true}}}"#;
+
+/// Pins a closure to the handler signature (closures do not infer higher-ranked lifetimes).
+fn handler<F>(f: F) -> F
+where
+    F: for<'a> Fn(Value<'a>, &'a Arena) -> Result<Value<'a>, TaskFailure> + Send + Sync,
+{
+    f
+}
+
+fn runtime(definition: &str, tasks: TaskRegistry, threads: usize) -> Runtime {
+    Runtime::builder()
+        .threads(threads)
+        .virtual_clock(1_704_067_200_000)
+        .build(Machine::new(definition, tasks).unwrap())
+}
+
+#[test]
+fn workloads_give_expected_outputs_on_every_path() {
+    for name in NAMES {
+        let w = Workload::load(name, &default_dir()).unwrap();
+        let rt = Runtime::builder().threads(2).build(w.machine().unwrap());
+        let sync = rt.run_json(&w.input).unwrap();
+        assert_eq!(sync.status, Status::Succeeded, "{name}: {sync:?}");
+        assert!(w.output_ok(sync.output.as_deref().unwrap()), "{name}: {sync:?}");
+        let value: serde_json::Value = serde_json::from_str(&w.input).unwrap();
+        assert_eq!(rt.run_value(&value), sync, "{name}");
+        let arena = Arena::new();
+        let parsed = quickstep::value::parse(&arena, &w.input).unwrap();
+        let fast = rt.run_with(parsed, |raw| raw.output.map(|o| o.to_json_string()));
+        assert_eq!(fast, sync.output, "{name}");
+        let batch = rt.run_batch_json(&vec![w.input.as_str(); 100]);
+        assert!(batch.iter().all(|o| o.as_ref().unwrap() == &sync), "{name}");
+        let report = rt.shutdown();
+        assert_eq!(report.started, 103, "{name}");
+        assert!(report.balanced());
+        assert_eq!(report.succeeded, 103);
+    }
+}
+
+#[test]
+fn run_batch_keeps_input_order_and_rejects_bad_json() {
+    let rt = runtime(
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": true}}}"#,
+        TaskRegistry::new(),
+        2,
+    );
+    let mut inputs: Vec<String> = (0..5000).map(|n| format!(r#"{{"n": {n}}}"#)).collect();
+    inputs[77] = "{not json".into();
+    let out = rt.run_batch_json(&inputs);
+    assert_eq!(out.len(), inputs.len());
+    for (n, o) in out.iter().enumerate() {
+        if n == 77 {
+            assert!(o.is_err());
+        } else {
+            assert_eq!(o.as_ref().unwrap().output.as_deref(), Some(format!(r#"{{"n":{n}}}"#).as_str()));
+        }
+    }
+    // The fast path: pre-parsed values in, a visitor out.
+    let arena = Arena::new();
+    let values: Vec<Value<'_>> = (0..1000).map(|n| Value::int(n)).map(|v| quickstep::value::parse(&arena, arena.alloc_str(&format!(r#"{{"n": {}}}"#, v.as_number().unwrap().as_i64().unwrap()))).unwrap()).collect();
+    let ns = rt.run_batch_with(&values, |v, _| Built::Run(*v), |_, raw| raw.output.and_then(|o| o.get("n")).and_then(|n| n.as_number()).and_then(|n| n.as_i64()));
+    assert!(ns.iter().enumerate().all(|(i, n)| *n == Some(i as i64)));
+    assert!(rt.run_batch_json::<&str>(&[]).is_empty());
+    let report = rt.shutdown();
+    assert_eq!(report.rejected, 1);
+    assert_eq!(report.started, 4999 + 1000);
+    assert!(report.balanced());
+}
+
+/// A machine whose task blocks until the gate opens.
+fn gated() -> (Runtime, crossbeam_channel::Sender<()>) {
+    let (open, gate) = crossbeam_channel::unbounded::<()>();
+    let mut tasks = TaskRegistry::new();
+    tasks.register("gate", handler(move |input, _| {
+        let _ = gate.recv();
+        Ok(input)
+    }));
+    let rt = Runtime::builder()
+        .threads(2)
+        .queue_capacity(8)
+        .build(Machine::new(r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "gate", "End": true}}}"#, tasks).unwrap());
+    (rt, open)
+}
+
+#[test]
+fn try_submit_refuses_beyond_capacity_and_shutdown_reports_all() {
+    let (rt, open) = gated();
+    let (tx, rx) = crossbeam_channel::unbounded::<Completed>();
+    let mut accepted = Vec::new();
+    for n in 0..8 {
+        accepted.push(rt.try_submit(format!("{n}"), tx.clone().into()).unwrap());
+    }
+    let full = rt.try_submit("8", tx.clone().into()).unwrap_err();
+    assert!(matches!(full.input, Input::Text(ref t) if t == "8"));
+    drop(full);
+    assert_eq!(rt.in_flight(), 8);
+    for _ in 0..8 {
+        open.send(()).unwrap();
+    }
+    // Blocking submit waits for room, then goes through.
+    let last = rt.submit(Input::Json(serde_json::json!(8)), tx.clone().into());
+    open.send(()).unwrap();
+    accepted.push(last);
+    let report = rt.shutdown();
+    drop(tx);
+    let mut ids: Vec<u64> = rx.iter().map(|c| {
+        assert_eq!(c.result.unwrap().status, Status::Succeeded);
+        c.id
+    }).collect();
+    ids.sort();
+    accepted.sort();
+    assert_eq!(ids, accepted);
+    assert_eq!(report.started, 9);
+    assert!(report.balanced());
+}
+
+#[test]
+fn panicking_handlers_under_load_lose_nothing() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("maybe_panic", handler(|input, _| {
+        let n = input.get("n").and_then(|n| n.as_number()).and_then(|n| n.as_i64()).unwrap_or(0);
+        if n % 3 == 0 {
+            panic!("boom {n}");
+        }
+        if n % 3 == 1 {
+            return Err(TaskFailure::new("Custom", "failed"));
+        }
+        Ok(input)
+    }));
+    let rt = Runtime::builder().threads(2).queue_capacity(64).build(
+        Machine::new(
+            r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "maybe_panic", "End": true,
+                "Catch": [{"ErrorEquals": ["Custom"], "Next": "Caught"}]},
+                "Caught": {"Type": "Pass", "End": true}}}"#,
+            tasks,
+        )
+        .unwrap(),
+    );
+    let reported = Arc::new(AtomicUsize::new(0));
+    let n = 6000;
+    for i in 0..n {
+        let reported = Arc::clone(&reported);
+        let done = Completion::callback(move |c: Completed| {
+            let outcome = c.result.unwrap();
+            match i % 3 {
+                0 => assert_eq!(outcome.error.as_deref(), Some("States.TaskFailed")),
+                _ => assert_eq!(outcome.status, Status::Succeeded),
+            }
+            reported.fetch_add(1, Ordering::SeqCst);
+            if i % 500 == 0 {
+                panic!("a panicking completion callback is contained");
+            }
+        });
+        rt.submit(format!(r#"{{"n": {i}}}"#), done);
+    }
+    let inputs: Vec<String> = (0..n).map(|i| format!(r#"{{"n": {i}}}"#)).collect();
+    let batch = rt.run_batch_json(&inputs);
+    let failed = batch.iter().filter(|o| o.as_ref().unwrap().status == Status::Failed).count();
+    assert_eq!(failed, n / 3);
+    let report = rt.shutdown();
+    assert_eq!(reported.load(Ordering::SeqCst), n);
+    assert_eq!(report.started, 2 * n as u64);
+    assert_eq!(report.failed, 2 * (n / 3) as u64);
+    assert!(report.balanced());
+}
+
+#[test]
+fn hundred_thousand_waits_on_the_virtual_clock() {
+    let rt = runtime(WAIT_1S, TaskRegistry::new(), 2);
+    let start = rt.now_ms();
+    let inputs = vec![(); 100_000];
+    let ok = rt.run_batch_with(
+        &inputs,
+        |_, _| Built::Run(Value::EMPTY_OBJECT),
+        |_, raw| raw.status == Status::Succeeded && raw.output.and_then(|o| o.get("r")).and_then(|r| r.as_str()) == Some("done"),
+    );
+    assert!(ok.iter().all(|ok| *ok));
+    // Virtual time moved by the wait (and not by one second per execution).
+    let elapsed = rt.now_ms() - start;
+    assert!((1000..10_000).contains(&elapsed), "{elapsed}");
+    // The streaming path suspends too.
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for _ in 0..1000 {
+        rt.submit("{}", Completion::Channel(tx.clone()));
+    }
+    let report = rt.shutdown();
+    drop(tx);
+    assert_eq!(rx.iter().filter(|c| c.result.as_ref().unwrap().status == Status::Succeeded).count(), 1000);
+    assert_eq!(report.succeeded, 101_000);
+    assert!(report.balanced());
+}
+
+#[test]
+fn retries_back_off_on_the_pool() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let attempts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<i64, u32>::new()));
+    let counted = Arc::clone(&calls);
+    let mut tasks = TaskRegistry::new();
+    tasks.register("flaky", handler(move |input, _| {
+        // Fails on the first two attempts of each execution.
+        counted.fetch_add(1, Ordering::SeqCst);
+        let n = input.get("n").and_then(|n| n.as_number()).and_then(|n| n.as_i64()).unwrap_or(0);
+        let mut attempts = attempts.lock().unwrap();
+        let a = attempts.entry(n).or_default();
+        *a += 1;
+        if *a <= 2 {
+            Err(TaskFailure::new("Flaky", "try again"))
+        } else {
+            Ok(input)
+        }
+    }));
+    let rt = runtime(
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "flaky", "End": true,
+            "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "MaxAttempts": 3}]}}}"#,
+        tasks,
+        1,
+    );
+    let inputs: Vec<String> = (0..50).map(|n| format!(r#"{{"n": {n}}}"#)).collect();
+    let out = rt.run_batch_json(&inputs);
+    assert!(out.iter().all(|o| o.as_ref().unwrap().status == Status::Succeeded));
+    assert_eq!(calls.load(Ordering::SeqCst), 150);
+    assert!(rt.shutdown().balanced());
+}
+
+#[test]
+fn abort_reports_parked_executions_as_aborted() {
+    let rt = Runtime::builder().threads(2).build(
+        Machine::new(r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}"#, TaskRegistry::new())
+            .unwrap(),
+    );
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for _ in 0..200 {
+        rt.submit("{}", Completion::Channel(tx.clone()));
+    }
+    let report = rt.abort();
+    drop(tx);
+    let statuses: Vec<Status> = rx.iter().map(|c| c.result.unwrap().status).collect();
+    assert_eq!(statuses.len(), 200);
+    assert!(statuses.iter().all(|s| *s == Status::Aborted));
+    assert_eq!(report.aborted, 200);
+    assert!(report.balanced());
+}
+
+#[test]
+#[should_panic(expected = "visitor panic")]
+fn a_panicking_visitor_is_raised_on_the_caller() {
+    let rt = runtime(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#, TaskRegistry::new(), 2);
+    rt.run_batch_with(&[1, 2, 3], |_, _| Built::Run(Value::Null), |i, _| {
+        if i == 1 {
+            panic!("visitor panic");
+        }
+        i
+    });
+}
