@@ -1,4 +1,486 @@
-fn main() {
-    eprintln!("loadgen: not built yet");
-    std::process::exit(2)
+//! `loadgen`: runs the shared workloads on quickstep's runtime and reports throughput,
+//! latency, allocations per execution and the outcome balance.
+//!
+//! Closed loop by default: the pool is kept busy with batches (`run_batch_with`, the fast
+//! path), one execution per input, back to back. Open loop with `--rate R`: a generator
+//! submits R executions per second on the streaming API (`submit`, JSON text in) and
+//! latency is measured from each execution's scheduled arrival, so queueing counts.
+//!
+//! Every workload first goes through a verification pass (every output checked against
+//! `<name>.expected.json`); during the timed run one output in [`SAMPLE_EVERY`] is checked.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::RefCell;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use quickstep::runtime::hdrhistogram::Histogram;
+use quickstep::runtime::workloads::{default_dir, Workload, NAMES};
+use quickstep::runtime::{Built, Completion, MetricsSnapshot, Runtime};
+use quickstep::value::{Arena, Value};
+use quickstep::Status;
+
+/// Counts heap allocations (all threads) on top of mimalloc.
+struct CountingAlloc;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// One output in this many is checked during the timed run.
+const SAMPLE_EVERY: usize = 1024;
+
+/// Executions per closed-loop batch.
+const BATCH: usize = 65_536;
+
+/// Executions in the verification pass.
+const VERIFY: usize = 2_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum InputMode {
+    /// Input parsed once into an arena value and shared; output read in place.
+    Parsed,
+    /// JSON text in (parsed per execution), JSON text out (written per execution).
+    Text,
+}
+
+impl InputMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            InputMode::Parsed => "parsed",
+            InputMode::Text => "text",
+        }
+    }
+}
+
+/// Load generator for quickstep.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Workload name (w1_order ... w6_intrinsics, found in --dir) or path of an .asl.json.
+    #[arg(long, default_value = "w1_order")]
+    workload: String,
+    /// Run W1-W6 one after another and print a table.
+    #[arg(long)]
+    all: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Timed run length in seconds (ignored with --count).
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Run exactly this many executions instead of a time.
+    #[arg(long)]
+    count: Option<u64>,
+    /// How input is handed over and output taken back.
+    #[arg(long, value_enum, default_value_t = InputMode::Parsed)]
+    input: InputMode,
+    /// Open loop at this many executions per second (streaming API, JSON text in).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// One JSON object per workload on its own line instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Folder of the workloads (default: ../shared/workloads, or $QUICKSTEP_WORKLOADS).
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+}
+
+/// What one run measured.
+struct Report {
+    workload: String,
+    threads: usize,
+    input_mode: &'static str,
+    loop_mode: &'static str,
+    rate: Option<f64>,
+    executions: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+    allocations: u64,
+    metrics: MetricsSnapshot,
+    verified: u64,
+    sampled: u64,
+    output_ok: bool,
+}
+
+impl Report {
+    fn exec_per_sec(&self) -> f64 {
+        self.executions as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn us(&self, q: f64) -> f64 {
+        self.latency.value_at_quantile(q) as f64 / 1000.0
+    }
+    fn allocs_per_exec(&self) -> f64 {
+        self.allocations as f64 / (self.executions.max(1)) as f64
+    }
+    fn json(&self) -> String {
+        let m = &self.metrics;
+        serde_json::json!({
+            "workload": self.workload,
+            "threads": self.threads,
+            "input_mode": self.input_mode,
+            "loop": self.loop_mode,
+            "rate": self.rate,
+            "exec_per_sec": self.exec_per_sec().round(),
+            "p50_us": self.us(0.5),
+            "p99_us": self.us(0.99),
+            "p999_us": self.us(0.999),
+            "max_us": self.latency.max() as f64 / 1000.0,
+            "allocs_per_exec": self.allocs_per_exec(),
+            "started": m.started,
+            "succeeded": m.succeeded,
+            "failed": m.failed,
+            "timed_out": m.timed_out,
+            "aborted": m.aborted,
+            "completed": m.ended(),
+            "balanced": m.balanced(),
+            "verified": self.verified,
+            "sampled": self.sampled,
+            "output_ok": self.output_ok,
+        })
+        .to_string()
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let dir = args.dir.clone().unwrap_or_else(default_dir);
+    let names: Vec<String> = if args.all {
+        NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        vec![args.workload.clone()]
+    };
+    let mut ok = true;
+    if !args.json {
+        println!(
+            "{:<16} {:>7} {:>6} {:>12} {:>8} {:>8} {:>8} {:>9} {:>11}  {:<34} {:>9}",
+            "workload", "threads", "input", "exec/s", "p50 us", "p99 us", "p999 us", "max us", "allocs/exec", "started = ok + failed + t/o + ab", "output"
+        );
+    }
+    for name in &names {
+        let workload = match Workload::load(name, &dir) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        };
+        let report = match run_workload(&args, &workload) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("loadgen: {}: {e}", workload.name);
+                return std::process::ExitCode::from(2);
+            }
+        };
+        ok &= report.output_ok && report.metrics.balanced();
+        if args.json {
+            println!("{}", report.json());
+        } else {
+            let m = &report.metrics;
+            println!(
+                "{:<16} {:>7} {:>6} {:>12.0} {:>8.2} {:>8.2} {:>8.2} {:>9.1} {:>11.4}  {:<34} {:>9}",
+                report.workload,
+                report.threads,
+                report.input_mode,
+                report.exec_per_sec(),
+                report.us(0.5),
+                report.us(0.99),
+                report.us(0.999),
+                report.latency.max() as f64 / 1000.0,
+                report.allocs_per_exec(),
+                format!("{} = {} + {} + {} + {}", m.started, m.succeeded, m.failed, m.timed_out, m.aborted),
+                if report.output_ok { "ok" } else { "WRONG" },
+            );
+        }
+    }
+    if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
+fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
+    let machine = workload.machine().map_err(|e| e.to_string())?;
+    let mut builder = Runtime::builder();
+    if let Some(t) = args.threads {
+        builder = builder.threads(t);
+    }
+    let runtime = builder.build(machine);
+    // The input, parsed once for the parsed mode (an arena that lives for the whole run).
+    let input_arena = Arena::new();
+    let parsed = quickstep::value::parse(&input_arena, &workload.input).map_err(|e| format!("input: {e}"))?;
+
+    // Verification pass: every output of both input modes.
+    let texts = vec![workload.input.as_str(); VERIFY / 2];
+    let mut verified = 0;
+    let mut output_ok = true;
+    for o in runtime.run_batch_json(&texts) {
+        verified += 1;
+        output_ok &= o.ok().and_then(|o| o.output).is_some_and(|out| workload.output_ok(&out));
+    }
+    for ok in runtime.run_batch_with(&texts, |_, _| Built::Run(parsed), |_, raw| check(workload, &raw)) {
+        verified += 1;
+        output_ok &= ok;
+    }
+    let result = match args.rate {
+        Some(rate) => open_loop(args, workload, runtime, rate),
+        None => closed_loop(args, workload, runtime, parsed),
+    };
+    let mut report = result?;
+    report.verified = verified;
+    report.output_ok &= output_ok;
+    Ok(report)
+}
+
+/// Whether an outcome is the expected success.
+fn check(workload: &Workload, raw: &quickstep::exec::RawOutcome<'_>) -> bool {
+    raw.status == Status::Succeeded && raw.output.is_some_and(|o| workload.output_ok(&o.to_json_string()))
+}
+
+thread_local! {
+    /// Where text mode writes each output.
+    static OUT: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+}
+
+fn progress(args: &Args, workload: &Workload, len: Option<u64>) -> indicatif::ProgressBar {
+    if args.json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new((args.seconds * 1000.0) as u64),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>16} [{bar:40}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(workload.name.clone());
+    bar
+}
+
+fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value<'_>) -> Result<Report, String> {
+    let texts = vec![workload.input.as_str(); BATCH];
+    let mode = args.input;
+    let sampled = AtomicU64::new(0);
+    let wrong = AtomicBool::new(false);
+    let run_batch = |n: usize| -> usize {
+        let visit = |i: usize, raw: quickstep::exec::RawOutcome<'_>| {
+            let ok = raw.status == Status::Succeeded;
+            if mode == InputMode::Text {
+                OUT.with(|out| {
+                    let mut out = out.borrow_mut();
+                    out.clear();
+                    if let Some(o) = raw.output {
+                        o.write_json(&mut out);
+                    }
+                    if i % SAMPLE_EVERY == 0 {
+                        sampled.fetch_add(1, Ordering::Relaxed);
+                        if !std::str::from_utf8(&out).is_ok_and(|t| workload.output_ok(t)) {
+                            wrong.store(true, Ordering::Relaxed);
+                        }
+                    }
+                });
+            } else if i % SAMPLE_EVERY == 0 {
+                sampled.fetch_add(1, Ordering::Relaxed);
+                if !check(workload, &raw) {
+                    wrong.store(true, Ordering::Relaxed);
+                }
+            }
+            ok
+        };
+        let results = match mode {
+            InputMode::Parsed => runtime.run_batch_with(&texts[..n], |_, _| Built::Run(parsed), visit),
+            InputMode::Text => runtime.run_batch_with(
+                &texts[..n],
+                |text, arena| match quickstep::value::parse(arena, text) {
+                    Ok(v) => Built::Run(v),
+                    Err(_) => Built::Reject(false),
+                },
+                visit,
+            ),
+        };
+        results.iter().filter(|ok| !**ok).count()
+    };
+    // Warm-up: arenas grow to their working size, caches fill.
+    run_batch(BATCH.min(8192));
+    let before = runtime.metrics();
+    let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
+    let bar = progress(args, workload, args.count);
+    let start = Instant::now();
+    let mut executions = 0u64;
+    let mut failures = 0;
+    loop {
+        let n = match args.count {
+            Some(count) if executions >= count => break,
+            Some(count) => (count - executions).min(BATCH as u64) as usize,
+            None if start.elapsed().as_secs_f64() >= args.seconds => break,
+            None => BATCH,
+        };
+        failures += run_batch(n);
+        executions += n as u64;
+        match args.count {
+            Some(_) => bar.set_position(executions),
+            None => bar.set_position(start.elapsed().as_millis() as u64),
+        }
+        bar.set_message(format!("{:.0} exec/s", executions as f64 / start.elapsed().as_secs_f64()));
+    }
+    let elapsed = start.elapsed();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocs_before;
+    bar.finish_and_clear();
+    let threads = runtime.threads();
+    let after = runtime.shutdown();
+    let mut latency = after.latency.clone();
+    let _ = latency.subtract(&before.latency);
+    let metrics = MetricsSnapshot {
+        started: after.started - before.started,
+        succeeded: after.succeeded - before.succeeded,
+        failed: after.failed - before.failed,
+        timed_out: after.timed_out - before.timed_out,
+        aborted: after.aborted - before.aborted,
+        rejected: after.rejected - before.rejected,
+        latency: latency.clone(),
+    };
+    Ok(Report {
+        workload: workload.name.clone(),
+        threads,
+        input_mode: mode.as_str(),
+        loop_mode: "closed",
+        rate: None,
+        executions,
+        elapsed,
+        latency,
+        allocations,
+        metrics,
+        verified: 0,
+        sampled: sampled.load(Ordering::Relaxed),
+        output_ok: failures == 0 && !wrong.load(Ordering::Relaxed),
+    })
+}
+
+/// Latencies recorded by completion callbacks, one histogram per worker thread.
+static LATENCIES: Mutex<Vec<Arc<Mutex<Histogram<u64>>>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static LOCAL_LATENCY: Arc<Mutex<Histogram<u64>>> = {
+        let h = Arc::new(Mutex::new(new_histogram()));
+        if let Ok(mut all) = LATENCIES.lock() {
+            all.push(Arc::clone(&h));
+        }
+        h
+    };
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid bounds")
+}
+
+fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> Result<Report, String> {
+    if !(rate > 0.0 && rate.is_finite()) {
+        return Err("--rate must be a positive number".into());
+    }
+    let total = args.count.unwrap_or((rate * args.seconds).ceil() as u64);
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let workload_arc = Arc::new(workload.clone());
+    let wrong = Arc::new(AtomicBool::new(false));
+    let sampled = Arc::new(AtomicU64::new(0));
+    if let Ok(all) = LATENCIES.lock() {
+        for h in all.iter() {
+            if let Ok(mut h) = h.lock() {
+                h.reset();
+            }
+        }
+    }
+    let before = runtime.metrics();
+    let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
+    let bar = progress(args, workload, Some(total));
+    let start = Instant::now();
+    for n in 0..total {
+        let due = start + period.mul_f64(n as f64);
+        while Instant::now() < due {
+            std::hint::spin_loop();
+        }
+        let (w, wrong, sampled) = (Arc::clone(&workload_arc), Arc::clone(&wrong), Arc::clone(&sampled));
+        let done = Completion::callback(move |c| {
+            let latency = due.elapsed();
+            LOCAL_LATENCY.with(|h| {
+                if let Ok(mut h) = h.lock() {
+                    h.saturating_record(latency.as_nanos().clamp(1, 3_600_000_000_000) as u64);
+                }
+            });
+            let ok = c.result.as_ref().is_ok_and(|o| o.status == Status::Succeeded);
+            let checked = n as usize % SAMPLE_EVERY != 0
+                || {
+                    sampled.fetch_add(1, Ordering::Relaxed);
+                    c.result.ok().and_then(|o| o.output).is_some_and(|o| w.output_ok(&o))
+                };
+            if !ok || !checked {
+                wrong.store(true, Ordering::Relaxed);
+            }
+        });
+        runtime.submit(workload.input.as_str(), done);
+        if n % 4096 == 0 {
+            bar.set_position(n);
+        }
+    }
+    let threads = runtime.threads();
+    let after = runtime.shutdown();
+    let elapsed = start.elapsed();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocs_before;
+    bar.finish_and_clear();
+    let mut latency = new_histogram();
+    if let Ok(all) = LATENCIES.lock() {
+        for h in all.iter() {
+            if let Ok(h) = h.lock() {
+                let _ = latency.add(&*h);
+            }
+        }
+    }
+    let metrics = MetricsSnapshot {
+        started: after.started - before.started,
+        succeeded: after.succeeded - before.succeeded,
+        failed: after.failed - before.failed,
+        timed_out: after.timed_out - before.timed_out,
+        aborted: after.aborted - before.aborted,
+        rejected: after.rejected - before.rejected,
+        latency: latency.clone(),
+    };
+    Ok(Report {
+        workload: workload.name.clone(),
+        threads,
+        input_mode: "text",
+        loop_mode: "open",
+        rate: Some(rate),
+        executions: total,
+        elapsed,
+        latency,
+        allocations,
+        metrics,
+        verified: 0,
+        sampled: sampled.load(Ordering::Relaxed),
+        output_ok: !wrong.load(Ordering::Relaxed),
+    })
 }
