@@ -288,11 +288,7 @@ impl<'a> Value<'a> {
             Value::Null => 4,
             Value::Bool(true) => 4,
             Value::Bool(false) => 5,
-            Value::Number(n) => {
-                let mut buf = Vec::new();
-                n.write(&mut buf);
-                buf.len()
-            }
+            Value::Number(n) => number_len(*n),
             Value::String(s) => json_string_len(s),
             Value::Array(items) => {
                 2 + items.len().saturating_sub(1) + items.iter().map(|v| v.json_len()).sum::<usize>()
@@ -434,6 +430,31 @@ fn json_string_len(s: &str) -> usize {
             _ => 1,
         })
         .sum::<usize>()
+}
+
+/// The length of a number's JSON text, without allocating (floats are written into a
+/// reused per-thread buffer).
+fn number_len(n: Number) -> usize {
+    match n {
+        Number::Int(i) => itoa::Buffer::new().format(i).len(),
+        Number::Float(f) => {
+            thread_local! {
+                static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            BUF.with(|buf| match buf.try_borrow_mut() {
+                Ok(mut buf) => {
+                    buf.clear();
+                    write_java_double(f, &mut buf);
+                    buf.len()
+                }
+                Err(_) => {
+                    let mut buf = Vec::new();
+                    write_java_double(f, &mut buf);
+                    buf.len()
+                }
+            })
+        }
+    }
 }
 
 /// An error in JSON text, with its line and column.
