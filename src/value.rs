@@ -303,6 +303,38 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// Whether the value's JSON text ([`json_len`](Self::json_len)) is longer than `limit`
+    /// bytes. Cheap for values far below the limit: it first walks an upper bound (every
+    /// string byte escaped as `\u00XX`, every number at its longest), which formats
+    /// nothing and stops as soon as it passes `limit`; only then is the exact length computed.
+    pub fn json_len_exceeds(&self, limit: usize) -> bool {
+        /// Adds the bound of `v` to `acc`; `None` once past `limit`.
+        fn bound(v: &Value<'_>, acc: usize, limit: usize) -> Option<usize> {
+            let acc = match v {
+                Value::Null | Value::Bool(_) => acc + 5,
+                // "-1.7976931348623157E308" and i64::MIN both fit in 24 bytes.
+                Value::Number(_) => acc + 24,
+                Value::String(s) => acc + 2 + 6 * s.len(),
+                Value::Array(items) => {
+                    let mut acc = acc + 2 + items.len();
+                    for item in items.iter() {
+                        acc = bound(item, acc, limit)?;
+                    }
+                    acc
+                }
+                Value::Object(members) => {
+                    let mut acc = acc + 2 + members.len();
+                    for (k, v) in members.iter() {
+                        acc = bound(v, acc + 3 + 6 * k.len(), limit)?;
+                    }
+                    acc
+                }
+            };
+            (acc <= limit).then_some(acc)
+        }
+        bound(self, 0, limit).is_none() && self.json_len() > limit
+    }
+
     /// Converts to a `serde_json::Value`.
     pub fn to_serde(&self) -> serde_json::Value {
         match self {
@@ -689,6 +721,8 @@ mod tests {
         ] {
             let v = parse(&arena, text).unwrap();
             assert_eq!(v.json_len(), v.to_json_string().len(), "{text}");
+            let len = v.json_len();
+            assert!(v.json_len_exceeds(len - 1) && !v.json_len_exceeds(len), "{text}");
         }
     }
 
