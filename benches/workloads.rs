@@ -57,7 +57,9 @@ fn workloads(c: &mut Criterion) {
     let dir = default_dir();
     for name in NAMES {
         let workload = Workload::load(name, &dir).expect("workload files");
-        let runtime = Runtime::builder().threads(1).build(workload.machine().expect("compiles"));
+        let runtime = Runtime::builder()
+            .threads(1)
+            .build(workload.machine().expect("compiles"));
         let arena = Arena::new();
         let input = quickstep::value::parse(&arena, &workload.input).expect("input");
         assert!(runtime.run_with(input, |raw| raw
@@ -80,7 +82,9 @@ fn workloads(c: &mut Criterion) {
             });
             let parsed: Json = serde_json::from_str(&workload.input).expect("input");
             assert!(workload.output_ok(&w1_handwritten(&parsed).to_string()));
-            group.bench_function("w1_handwritten_serde", |b| b.iter(|| w1_handwritten(black_box(&parsed))));
+            group.bench_function("w1_handwritten_serde", |b| {
+                b.iter(|| w1_handwritten(black_box(&parsed)))
+            });
             group.bench_function("w1_handwritten_text", |b| {
                 b.iter(|| w1_handwritten_text(black_box(&workload.input), &mut out))
             });

@@ -64,13 +64,34 @@ fn run_batch_keeps_input_order_and_rejects_bad_json() {
         if n == 77 {
             assert!(o.is_err());
         } else {
-            assert_eq!(o.as_ref().unwrap().output.as_deref(), Some(format!(r#"{{"n":{n}}}"#).as_str()));
+            assert_eq!(
+                o.as_ref().unwrap().output.as_deref(),
+                Some(format!(r#"{{"n":{n}}}"#).as_str())
+            );
         }
     }
     // The fast path: pre-parsed values in, a visitor out.
     let arena = Arena::new();
-    let values: Vec<Value<'_>> = (0..1000).map(|n| Value::int(n)).map(|v| quickstep::value::parse(&arena, arena.alloc_str(&format!(r#"{{"n": {}}}"#, v.as_number().unwrap().as_i64().unwrap()))).unwrap()).collect();
-    let ns = rt.run_batch_with(&values, |v, _| Built::Run(*v), |_, raw| raw.output.and_then(|o| o.get("n")).and_then(|n| n.as_number()).and_then(|n| n.as_i64()));
+    let values: Vec<Value<'_>> = (0..1000)
+        .map(|n| Value::int(n))
+        .map(|v| {
+            quickstep::value::parse(
+                &arena,
+                arena.alloc_str(&format!(r#"{{"n": {}}}"#, v.as_number().unwrap().as_i64().unwrap())),
+            )
+            .unwrap()
+        })
+        .collect();
+    let ns = rt.run_batch_with(
+        &values,
+        |v, _| Built::Run(*v),
+        |_, raw| {
+            raw.output
+                .and_then(|o| o.get("n"))
+                .and_then(|n| n.as_number())
+                .and_then(|n| n.as_i64())
+        },
+    );
     assert!(ns.iter().enumerate().all(|(i, n)| *n == Some(i as i64)));
     assert!(rt.run_batch_json::<&str>(&[]).is_empty());
     let report = rt.shutdown();
@@ -83,14 +104,20 @@ fn run_batch_keeps_input_order_and_rejects_bad_json() {
 fn gated() -> (Runtime, crossbeam_channel::Sender<()>) {
     let (open, gate) = crossbeam_channel::unbounded::<()>();
     let mut tasks = TaskRegistry::new();
-    tasks.register("gate", handler(move |input, _| {
-        let _ = gate.recv();
-        Ok(input)
-    }));
-    let rt = Runtime::builder()
-        .threads(2)
-        .queue_capacity(8)
-        .build(Machine::new(r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "gate", "End": true}}}"#, tasks).unwrap());
+    tasks.register(
+        "gate",
+        handler(move |input, _| {
+            let _ = gate.recv();
+            Ok(input)
+        }),
+    );
+    let rt = Runtime::builder().threads(2).queue_capacity(8).build(
+        Machine::new(
+            r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "gate", "End": true}}}"#,
+            tasks,
+        )
+        .unwrap(),
+    );
     (rt, open)
 }
 
@@ -115,10 +142,13 @@ fn try_submit_refuses_beyond_capacity_and_shutdown_reports_all() {
     accepted.push(last);
     let report = rt.shutdown();
     drop(tx);
-    let mut ids: Vec<u64> = rx.iter().map(|c| {
-        assert_eq!(c.result.unwrap().status, Status::Succeeded);
-        c.id
-    }).collect();
+    let mut ids: Vec<u64> = rx
+        .iter()
+        .map(|c| {
+            assert_eq!(c.result.unwrap().status, Status::Succeeded);
+            c.id
+        })
+        .collect();
     ids.sort();
     accepted.sort();
     assert_eq!(ids, accepted);
@@ -129,16 +159,23 @@ fn try_submit_refuses_beyond_capacity_and_shutdown_reports_all() {
 #[test]
 fn panicking_handlers_under_load_lose_nothing() {
     let mut tasks = TaskRegistry::new();
-    tasks.register("maybe_panic", handler(|input, _| {
-        let n = input.get("n").and_then(|n| n.as_number()).and_then(|n| n.as_i64()).unwrap_or(0);
-        if n % 3 == 0 {
-            panic!("boom {n}");
-        }
-        if n % 3 == 1 {
-            return Err(TaskFailure::new("Custom", "failed"));
-        }
-        Ok(input)
-    }));
+    tasks.register(
+        "maybe_panic",
+        handler(|input, _| {
+            let n = input
+                .get("n")
+                .and_then(|n| n.as_number())
+                .and_then(|n| n.as_i64())
+                .unwrap_or(0);
+            if n % 3 == 0 {
+                panic!("boom {n}");
+            }
+            if n % 3 == 1 {
+                return Err(TaskFailure::new("Custom", "failed"));
+            }
+            Ok(input)
+        }),
+    );
     let rt = Runtime::builder().threads(2).queue_capacity(64).build(
         Machine::new(
             r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "maybe_panic", "End": true,
@@ -167,7 +204,10 @@ fn panicking_handlers_under_load_lose_nothing() {
     }
     let inputs: Vec<String> = (0..n).map(|i| format!(r#"{{"n": {i}}}"#)).collect();
     let batch = rt.run_batch_json(&inputs);
-    let failed = batch.iter().filter(|o| o.as_ref().unwrap().status == Status::Failed).count();
+    let failed = batch
+        .iter()
+        .filter(|o| o.as_ref().unwrap().status == Status::Failed)
+        .count();
     assert_eq!(failed, n / 3);
     let report = rt.shutdown();
     assert_eq!(reported.load(Ordering::SeqCst), n);
@@ -184,7 +224,10 @@ fn hundred_thousand_waits_on_the_virtual_clock() {
     let ok = rt.run_batch_with(
         &inputs,
         |_, _| Built::Run(Value::EMPTY_OBJECT),
-        |_, raw| raw.status == Status::Succeeded && raw.output.and_then(|o| o.get("r")).and_then(|r| r.as_str()) == Some("done"),
+        |_, raw| {
+            raw.status == Status::Succeeded
+                && raw.output.and_then(|o| o.get("r")).and_then(|r| r.as_str()) == Some("done")
+        },
     );
     assert!(ok.iter().all(|ok| *ok));
     // Virtual time moved by the wait (and not by one second per execution).
@@ -197,7 +240,12 @@ fn hundred_thousand_waits_on_the_virtual_clock() {
     }
     let report = rt.shutdown();
     drop(tx);
-    assert_eq!(rx.iter().filter(|c| c.result.as_ref().unwrap().status == Status::Succeeded).count(), 1000);
+    assert_eq!(
+        rx.iter()
+            .filter(|c| c.result.as_ref().unwrap().status == Status::Succeeded)
+            .count(),
+        1000
+    );
     assert_eq!(report.succeeded, 101_000);
     assert!(report.balanced());
 }
@@ -208,19 +256,26 @@ fn retries_back_off_on_the_pool() {
     let attempts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<i64, u32>::new()));
     let counted = Arc::clone(&calls);
     let mut tasks = TaskRegistry::new();
-    tasks.register("flaky", handler(move |input, _| {
-        // Fails on the first two attempts of each execution.
-        counted.fetch_add(1, Ordering::SeqCst);
-        let n = input.get("n").and_then(|n| n.as_number()).and_then(|n| n.as_i64()).unwrap_or(0);
-        let mut attempts = attempts.lock().unwrap();
-        let a = attempts.entry(n).or_default();
-        *a += 1;
-        if *a <= 2 {
-            Err(TaskFailure::new("Flaky", "try again"))
-        } else {
-            Ok(input)
-        }
-    }));
+    tasks.register(
+        "flaky",
+        handler(move |input, _| {
+            // Fails on the first two attempts of each execution.
+            counted.fetch_add(1, Ordering::SeqCst);
+            let n = input
+                .get("n")
+                .and_then(|n| n.as_number())
+                .and_then(|n| n.as_i64())
+                .unwrap_or(0);
+            let mut attempts = attempts.lock().unwrap();
+            let a = attempts.entry(n).or_default();
+            *a += 1;
+            if *a <= 2 {
+                Err(TaskFailure::new("Flaky", "try again"))
+            } else {
+                Ok(input)
+            }
+        }),
+    );
     let rt = runtime(
         r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "flaky", "End": true,
             "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "MaxAttempts": 3}]}}}"#,
@@ -237,8 +292,11 @@ fn retries_back_off_on_the_pool() {
 #[test]
 fn abort_reports_parked_executions_as_aborted() {
     let rt = Runtime::builder().threads(2).build(
-        Machine::new(r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}"#, TaskRegistry::new())
-            .unwrap(),
+        Machine::new(
+            r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}"#,
+            TaskRegistry::new(),
+        )
+        .unwrap(),
     );
     let (tx, rx) = crossbeam_channel::unbounded();
     for _ in 0..200 {
@@ -256,11 +314,19 @@ fn abort_reports_parked_executions_as_aborted() {
 #[test]
 #[should_panic(expected = "visitor panic")]
 fn a_panicking_visitor_is_raised_on_the_caller() {
-    let rt = runtime(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#, TaskRegistry::new(), 2);
-    rt.run_batch_with(&[1, 2, 3], |_, _| Built::Run(Value::Null), |i, _| {
-        if i == 1 {
-            panic!("visitor panic");
-        }
-        i
-    });
+    let rt = runtime(
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        TaskRegistry::new(),
+        2,
+    );
+    rt.run_batch_with(
+        &[1, 2, 3],
+        |_, _| Built::Run(Value::Null),
+        |i, _| {
+            if i == 1 {
+                panic!("visitor panic");
+            }
+            i
+        },
+    );
 }

@@ -196,7 +196,17 @@ fn main() -> std::process::ExitCode {
     if !args.json {
         println!(
             "{:<16} {:>7} {:>6} {:>12} {:>8} {:>8} {:>8} {:>9} {:>11}  {:<34} {:>9}",
-            "workload", "threads", "input", "exec/s", "p50 us", "p99 us", "p999 us", "max us", "allocs/exec", "started = ok + failed + t/o + ab", "output"
+            "workload",
+            "threads",
+            "input",
+            "exec/s",
+            "p50 us",
+            "p99 us",
+            "p999 us",
+            "max us",
+            "allocs/exec",
+            "started = ok + failed + t/o + ab",
+            "output"
         );
     }
     for name in &names {
@@ -230,7 +240,10 @@ fn main() -> std::process::ExitCode {
                 report.us(0.999),
                 report.latency.max() as f64 / 1000.0,
                 report.allocs_per_exec(),
-                format!("{} = {} + {} + {} + {}", m.started, m.succeeded, m.failed, m.timed_out, m.aborted),
+                format!(
+                    "{} = {} + {} + {} + {}",
+                    m.started, m.succeeded, m.failed, m.timed_out, m.aborted
+                ),
                 if report.output_ok { "ok" } else { "WRONG" },
             );
         }
@@ -259,7 +272,10 @@ fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
     let mut output_ok = true;
     for o in runtime.run_batch_json(&texts) {
         verified += 1;
-        output_ok &= o.ok().and_then(|o| o.output).is_some_and(|out| workload.output_ok(&out));
+        output_ok &= o
+            .ok()
+            .and_then(|o| o.output)
+            .is_some_and(|out| workload.output_ok(&out));
     }
     for ok in runtime.run_batch_with(&texts, |_, _| Built::Run(parsed), |_, raw| check(workload, &raw)) {
         verified += 1;
@@ -366,7 +382,10 @@ fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value
             Some(_) => bar.set_position(executions),
             None => bar.set_position(start.elapsed().as_millis() as u64),
         }
-        bar.set_message(format!("{:.0} exec/s", executions as f64 / start.elapsed().as_secs_f64()));
+        bar.set_message(format!(
+            "{:.0} exec/s",
+            executions as f64 / start.elapsed().as_secs_f64()
+        ));
     }
     let elapsed = start.elapsed();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocs_before;
@@ -452,11 +471,10 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
                 }
             });
             let ok = c.result.as_ref().is_ok_and(|o| o.status == Status::Succeeded);
-            let checked = n as usize % SAMPLE_EVERY != 0
-                || {
-                    sampled.fetch_add(1, Ordering::Relaxed);
-                    c.result.ok().and_then(|o| o.output).is_some_and(|o| w.output_ok(&o))
-                };
+            let checked = n as usize % SAMPLE_EVERY != 0 || {
+                sampled.fetch_add(1, Ordering::Relaxed);
+                c.result.ok().and_then(|o| o.output).is_some_and(|o| w.output_ok(&o))
+            };
             if !ok || !checked {
                 wrong.store(true, Ordering::Relaxed);
             }

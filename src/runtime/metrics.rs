@@ -108,7 +108,9 @@ impl Metrics {
     /// Records one latency into `hist`.
     #[inline]
     pub(crate) fn record(hist: &mut Histogram<u64>, latency: Duration) {
-        let ns = u64::try_from(latency.as_nanos()).unwrap_or(MAX_LATENCY_NS).clamp(1, MAX_LATENCY_NS);
+        let ns = u64::try_from(latency.as_nanos())
+            .unwrap_or(MAX_LATENCY_NS)
+            .clamp(1, MAX_LATENCY_NS);
         hist.saturating_record(ns);
     }
 
@@ -120,7 +122,11 @@ impl Metrics {
             timed_out: 0,
             aborted: 0,
             rejected: 0,
-            latency: self.latency.lock().map(|h| h.clone()).unwrap_or_else(|_| new_histogram()),
+            latency: self
+                .latency
+                .lock()
+                .map(|h| h.clone())
+                .unwrap_or_else(|_| new_histogram()),
         };
         for slot in self.slots.iter() {
             let get = |c: &AtomicU64| c.load(Ordering::Acquire);

@@ -46,8 +46,12 @@ use crate::value::{Arena, Value};
 /// Spare arenas a worker keeps for executions that suspend.
 const SPARE_ARENAS: usize = 64;
 
-/// Rounds of looking for work before a worker parks.
+/// Rounds of busy-looking for work (with a spin hint) before yielding the core between looks.
 const SPIN_ROUNDS: u32 = 64;
+
+/// How long an idle worker keeps looking for work (yielding between looks) before it parks:
+/// long enough that a steady stream of submissions rarely pays a wake-up system call.
+const IDLE_BEFORE_PARK: Duration = Duration::from_micros(100);
 
 /// A heap-allocated arena owned through a raw pointer, so that moving the owner does not
 /// invalidate the references an execution holds into it.
@@ -189,6 +193,7 @@ impl Worker {
     pub(crate) fn run(mut self) {
         let shared = self.shared();
         let mut idle_rounds = 0;
+        let mut idle_since = Instant::now();
         loop {
             if shared.abort.load(Ordering::Acquire) {
                 self.abort_parked();
@@ -208,13 +213,16 @@ impl Worker {
             if shared.stop.load(Ordering::Acquire) && self.timers.is_empty() {
                 break;
             }
+            if idle_rounds == 0 {
+                idle_since = Instant::now();
+            }
+            idle_rounds += 1;
             if idle_rounds < SPIN_ROUNDS {
-                idle_rounds += 1;
-                if idle_rounds > SPIN_ROUNDS / 2 {
-                    std::thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
-                }
+                std::hint::spin_loop();
+                continue;
+            }
+            if idle_since.elapsed() < IDLE_BEFORE_PARK {
+                std::thread::yield_now();
                 continue;
             }
             self.flush_hist();
@@ -297,7 +305,13 @@ impl Worker {
             self.counters().bump_owned(Event::Ended(Status::Aborted));
             let outcome = aborted_outcome();
             let Submission { id, done, .. } = sub;
-            deliver(done, Completed { id, result: Ok(Outcome::from_raw(&outcome)) });
+            deliver(
+                done,
+                Completed {
+                    id,
+                    result: Ok(Outcome::from_raw(&outcome)),
+                },
+            );
             shared.release();
             return;
         }
@@ -433,7 +447,13 @@ impl Worker {
         match origin {
             Origin::Submit(Submission { id, done, .. }) => {
                 let outcome = Outcome::from_raw(&outcome);
-                deliver(done, Completed { id, result: Ok(outcome) });
+                deliver(
+                    done,
+                    Completed {
+                        id,
+                        result: Ok(outcome),
+                    },
+                );
                 self.shared().release();
             }
             Origin::Batch(batch, i) => {
