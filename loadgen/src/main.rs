@@ -69,8 +69,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-/// One output in this many is checked during the timed run.
+/// One output in this many is checked during the timed run (a power of two).
 const SAMPLE_EVERY: usize = 1024;
+const _: () = assert!(SAMPLE_EVERY.is_power_of_two());
+
+/// Whether output `i` is one of the sampled ones.
+fn is_sample(i: usize) -> bool {
+    i & (SAMPLE_EVERY - 1) == 0
+}
 
 /// Executions per closed-loop batch.
 const BATCH: usize = 65_536;
@@ -333,14 +339,14 @@ fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value
                     if let Some(o) = raw.output {
                         o.write_json(&mut out);
                     }
-                    if i % SAMPLE_EVERY == 0 {
+                    if is_sample(i) {
                         sampled.fetch_add(1, Ordering::Relaxed);
                         if !uncounted(|| std::str::from_utf8(&out).is_ok_and(|t| workload.output_ok(t))) {
                             wrong.store(true, Ordering::Relaxed);
                         }
                     }
                 });
-            } else if i % SAMPLE_EVERY == 0 {
+            } else if is_sample(i) {
                 sampled.fetch_add(1, Ordering::Relaxed);
                 if !check(workload, &raw) {
                     wrong.store(true, Ordering::Relaxed);
@@ -471,7 +477,7 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
                 }
             });
             let ok = c.result.as_ref().is_ok_and(|o| o.status == Status::Succeeded);
-            let checked = n as usize % SAMPLE_EVERY != 0 || {
+            let checked = !is_sample(n as usize) || {
                 sampled.fetch_add(1, Ordering::Relaxed);
                 c.result.ok().and_then(|o| o.output).is_some_and(|o| w.output_ok(&o))
             };
