@@ -13,6 +13,7 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 
 use crate::error::{names, EvalError};
+use crate::history::{state_event, EventData, HistoryEvent, HistorySink};
 use crate::machine::Machine;
 use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
@@ -24,6 +25,10 @@ use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
 /// The largest payload (state input/output, task result) AWS accepts, in bytes.
 pub const PAYLOAD_LIMIT: usize = 256 * 1024;
+
+/// The most history events one execution may have (AWS's quota for a Standard execution):
+/// past it the execution fails, so a definition that loops forever cannot hang a worker.
+pub const MAX_EVENTS: u32 = 25_000;
 
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,6 +203,7 @@ pub struct Execution<'a> {
     deadline_ms: Option<i64>,
     jitter: u64,
     finished: bool,
+    history: Option<&'a mut dyn HistorySink>,
 }
 
 impl<'a> Execution<'a> {
@@ -229,7 +235,7 @@ impl<'a> Execution<'a> {
             info,
             input,
             frames,
-            events: 1, // ExecutionStarted
+            events: 0,
             start_ms: now_ms,
             now_ms,
             deadline_ms: program
@@ -237,7 +243,54 @@ impl<'a> Execution<'a> {
                 .map(|t| now_ms.saturating_add((t as i64).saturating_mul(1000))),
             jitter: 0x9E37_79B9_7F4A_7C15 ^ now_ms as u64,
             finished: false,
+            history: None,
         }
+    }
+
+    /// Sends this execution's history events to `sink` (set before the first `resume`).
+    pub fn with_history(mut self, sink: &'a mut dyn HistorySink) -> Execution<'a> {
+        self.history = Some(sink);
+        self
+    }
+
+    /// The number of history events so far.
+    pub fn event_count(&self) -> u32 {
+        self.events
+    }
+
+    /// Records the next history event (and counts it, which causes quote).
+    #[inline]
+    fn event(&mut self, event_type: &'static str, state: Option<&'a str>, data: EventData<'_>) {
+        self.events += 1;
+        if let Some(sink) = self.history.as_deref_mut() {
+            sink.record(&HistoryEvent {
+                id: self.events,
+                timestamp_ms: self.now_ms,
+                event_type,
+                state,
+                data,
+            });
+        }
+    }
+
+    /// Records the event that ends the execution and returns its outcome.
+    fn end(&mut self, outcome: RawOutcome<'a>) -> Step<'a> {
+        self.finished = true;
+        let event_type = match outcome.status {
+            Status::Succeeded => "ExecutionSucceeded",
+            Status::Failed => "ExecutionFailed",
+            Status::TimedOut => "ExecutionTimedOut",
+            Status::Aborted => "ExecutionAborted",
+        };
+        let data = match outcome.output {
+            Some(output) => EventData::Output(output),
+            None => EventData::Failure {
+                error: outcome.error.as_deref(),
+                cause: outcome.cause.as_deref(),
+            },
+        };
+        self.event(event_type, None, data);
+        Step::Done(outcome)
     }
 
     /// Runs until the execution ends or must wait. `now_ms` is the current time (epoch ms).
@@ -251,14 +304,26 @@ impl<'a> Execution<'a> {
                 cause: Some("The execution has already ended.".into()),
             });
         }
+        if self.events == 0 {
+            self.event("ExecutionStarted", None, EventData::Input(self.input));
+        }
         loop {
             if self.deadline_ms.is_some_and(|d| self.now_ms >= d) {
-                self.finished = true;
-                return Step::Done(RawOutcome {
+                return self.end(RawOutcome {
                     status: Status::TimedOut,
                     output: None,
                     error: Some(names::TIMEOUT.into()),
                     cause: None,
+                });
+            }
+            if self.events > MAX_EVENTS {
+                return self.end(RawOutcome {
+                    status: Status::Failed,
+                    output: None,
+                    error: Some(names::RUNTIME.into()),
+                    cause: Some(format!(
+                        "The execution exceeded the limit of {MAX_EVENTS} history events."
+                    )),
                 });
             }
             let flow = self.step();
@@ -273,8 +338,7 @@ impl<'a> Execution<'a> {
                     return Step::Suspended { until_ms };
                 }
                 Flow::Done(outcome) => {
-                    self.finished = true;
-                    return Step::Done(outcome);
+                    return self.end(outcome);
                 }
             }
         }
@@ -308,8 +372,13 @@ impl<'a> Execution<'a> {
     }
 
     fn enter(&mut self, top: usize) {
-        self.events += 1;
         let state = self.program.state(self.frames[top].state);
+        let input = self.frames[top].input;
+        self.event(
+            state_event(state.type_name, true),
+            Some(state.name),
+            EventData::Input(input),
+        );
         let frame = &mut self.frames[top];
         frame.entered_event = self.events;
         frame.entered_ms = self.now_ms;
@@ -451,9 +520,34 @@ impl<'a> Execution<'a> {
                 self.complete(top, result)
             }
             Op::Task(task) => {
-                self.events += 3; // ...Scheduled, ...Started, ...Succeeded/Failed
-                let result = self.call_task(top, task, effective)?;
-                self.complete(top, result)
+                let lambda = task.flavor == TaskFlavor::LambdaArn;
+                let (scheduled, started) = if lambda {
+                    ("LambdaFunctionScheduled", "LambdaFunctionStarted")
+                } else {
+                    ("TaskScheduled", "TaskStarted")
+                };
+                self.event(scheduled, Some(state.name), EventData::Input(effective));
+                self.event(started, Some(state.name), EventData::None);
+                match self.call_task(top, task, effective) {
+                    Ok(result) => {
+                        let succeeded = if lambda {
+                            "LambdaFunctionSucceeded"
+                        } else {
+                            "TaskSucceeded"
+                        };
+                        self.event(succeeded, Some(state.name), EventData::Output(result));
+                        self.complete(top, result)
+                    }
+                    Err(failure) => {
+                        let failed = if lambda { "LambdaFunctionFailed" } else { "TaskFailed" };
+                        let data = EventData::Failure {
+                            error: failure.error.as_deref(),
+                            cause: failure.cause.as_deref(),
+                        };
+                        self.event(failed, Some(state.name), data);
+                        Err(failure)
+                    }
+                }
             }
             Op::Choice { rules, default } => {
                 let frame = &self.frames[top];
@@ -509,7 +603,7 @@ impl<'a> Execution<'a> {
                     QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
                     QueryLanguage::Jsonata => self.output(top, raw_input, raw_input, context)?,
                 };
-                self.events += 1; // SucceedStateExited
+                self.event("SucceedStateExited", Some(state.name), EventData::Output(output));
                 self.end_frame(Ok(output))
             }
             Op::Fail { error, cause } => {
@@ -521,7 +615,7 @@ impl<'a> Execution<'a> {
                 }))
             }
             Op::Parallel { branches } => {
-                self.events += 1; // ParallelStateStarted
+                self.event("ParallelStateStarted", Some(state.name), EventData::None);
                 let fanout = Fanout {
                     input: effective,
                     items: &[],
@@ -538,7 +632,7 @@ impl<'a> Execution<'a> {
                 let fanout = self
                     .start_map(top, map, raw_input, after_input_path, context)
                     .map_err(|e| self.eval_failure(top, e))?;
-                self.events += 1; // MapStateStarted
+                self.event("MapStateStarted", Some(state.name), EventData::None);
                 self.frames[top].phase = Phase::Map(fanout);
                 self.next_child(top)
             }
@@ -672,7 +766,7 @@ impl<'a> Execution<'a> {
             None => state.assign.as_ref(),
         };
         self.assign(top, assign, after_input_path, context, None)?;
-        self.events += 1; // ChoiceStateExited
+        self.event("ChoiceStateExited", Some(state.name), EventData::Output(output));
         self.go_to(top, next, output);
         Ok(Flow::Continue)
     }
@@ -767,7 +861,11 @@ impl<'a> Execution<'a> {
             _ => None,
         };
         self.assign(top, state.assign.as_ref(), result, context, extra)?;
-        self.events += 1; // ...StateExited
+        self.event(
+            state_event(state.type_name, false),
+            Some(state.name),
+            EventData::Output(output),
+        );
         match state.next {
             Next::State(next) => {
                 self.go_to(top, next, output);
@@ -797,36 +895,49 @@ impl<'a> Execution<'a> {
                 },
             }));
         };
+        let state = self.program.state(self.frames[parent].state);
         let is_map = matches!(self.frames[parent].phase, Phase::Map(_));
+        let arena = self.arena;
         let fanout = match &mut self.frames[parent].phase {
             Phase::Parallel(f) | Phase::Map(f) => f,
             _ => unreachable!("a child frame's parent runs children"),
         };
         match end {
             Ok(output) => {
-                if is_map {
-                    self.events += 1; // MapIterationSucceeded
-                }
                 fanout.results.push(output);
+                if is_map {
+                    self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
+                }
                 self.next_child(parent)
             }
             Err(failure) => {
                 fanout.failures += 1;
+                let has_tolerance = fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some();
                 let tolerated = is_map
                     && (fanout.tolerated_count.is_some_and(|n| fanout.failures as u64 <= n)
                         || fanout
                             .tolerated_percentage
                             .is_some_and(|p| fanout.failures as f64 * 100.0 <= p * fanout.total as f64));
+                if tolerated {
+                    fanout.results.push(error_output(arena, &failure));
+                }
+                let data = EventData::Failure {
+                    error: failure.error.as_deref(),
+                    cause: failure.cause.as_deref(),
+                };
                 if is_map {
-                    self.events += 1; // MapIterationFailed
+                    self.event("MapIterationFailed", Some(state.name), data);
                 }
                 if tolerated {
-                    let error_output = error_output(self.arena, &failure);
-                    fanout.results.push(error_output);
                     return self.next_child(parent);
                 }
-                self.events += 1; // MapStateFailed / ParallelStateFailed
-                if is_map && (fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some()) {
+                let failed = if is_map {
+                    "MapStateFailed"
+                } else {
+                    "ParallelStateFailed"
+                };
+                self.event(failed, Some(state.name), data);
+                if is_map && has_tolerance {
                     return Err(Failure {
                         error: Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
                         cause: Some("The specified tolerated failure threshold was exceeded".into()),
@@ -861,7 +972,7 @@ impl<'a> Execution<'a> {
                     }
                     None => item,
                 };
-                self.events += 1; // MapIterationStarted
+                self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
                 (map.processor, input)
             }
             _ => unreachable!("next_child runs on a Parallel or Map frame"),
@@ -889,8 +1000,14 @@ impl<'a> Execution<'a> {
         let (Phase::Parallel(f) | Phase::Map(f)) = phase else {
             unreachable!("finish_fanout on a Parallel or Map frame")
         };
-        self.events += 1; // ParallelStateSucceeded / MapStateSucceeded
         let results = Value::Array(f.results.into_bump_slice());
+        let state = self.program.state(self.frames[top].state);
+        let succeeded = if state.type_name == "Map" {
+            "MapStateSucceeded"
+        } else {
+            "ParallelStateSucceeded"
+        };
+        self.event(succeeded, Some(state.name), EventData::None);
         if exceeds_limit(results) {
             return Err(self.data_limit(top));
         }
@@ -1215,7 +1332,11 @@ impl<'a> Execution<'a> {
             context,
             Some(("errorOutput", error_output)),
         )?;
-        self.events += 1; // ...StateExited
+        self.event(
+            state_event(state.type_name, false),
+            Some(state.name),
+            EventData::Output(output),
+        );
         self.go_to(top, catcher.next, output);
         Ok(())
     }

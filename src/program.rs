@@ -38,6 +38,7 @@ pub struct Program {
     pub(crate) uses_context: bool,
     /// Literal values, interned keys and names. Declared last: dropped after everything that
     /// points into it.
+    #[allow(dead_code)] // Owned only to keep the values above alive.
     pub(crate) consts: Constants,
 }
 
