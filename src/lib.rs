@@ -5,6 +5,7 @@
 
 pub mod consts;
 pub mod error;
+pub mod jsonata;
 pub mod model;
 pub mod path;
 pub mod scope;
