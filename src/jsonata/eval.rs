@@ -87,7 +87,8 @@ impl<'a, 'b> Ctx<'a, 'b> {
         if t & 255 == 0 {
             if let Some(deadline) = self.deadline {
                 if Instant::now() > deadline {
-                    return Err(Error::new("U1002"));
+                    // jsonata-js's timebox reports a timeout with U1001 too
+                    return Err(Error::new("U1001").message(super::error::template("U1002")));
                 }
             }
         }

@@ -54,6 +54,7 @@ enum RawKind {
 
 struct Parser<'t> {
     text: &'t str,
+    lex_error: Option<Error>,
     toks: Vec<(Token, usize)>,
     i: usize,
     nesting: usize,
@@ -103,16 +104,23 @@ impl<'t> Parser<'t> {
     fn is_op(&self, op: &str) -> bool {
         matches!(self.cur(), TokKind::Op(o) if *o == op)
     }
-    fn bump(&mut self) -> Token {
+    /// Consumes the current token; fails if lexing the next one failed (the lexer runs one
+    /// token ahead, as in jsonata-js).
+    fn bump(&mut self) -> Result<Token, Error> {
         let t = self.toks[self.i].0.clone();
         if self.i + 1 < self.toks.len() {
             self.i += 1;
         }
-        t
+        if self.i + 1 == self.toks.len() {
+            if let Some(e) = self.lex_error.take() {
+                return Err(e);
+            }
+        }
+        Ok(t)
     }
     fn expect(&mut self, op: &'static str) -> Result<(), Error> {
         if self.is_op(op) {
-            self.bump();
+            self.bump()?;
             return Ok(());
         }
         let pos = self.cur_pos();
@@ -133,10 +141,16 @@ impl<'t> Parser<'t> {
                 .token(tok_text(self.cur()))
                 .message("Syntax error: expression nested too deeply"));
         }
-        let t = self.bump();
+        let t = self.bump()?;
         let mut left = self.nud(t)?;
-        while rbp < lbp(self.cur()) {
-            let t = self.bump();
+        loop {
+            if let TokKind::Op(op @ ("!" | "~")) = self.cur() {
+                return Err(Error::new("S0204").pos(self.cur_pos()).token(*op));
+            }
+            if rbp >= lbp(self.cur()) {
+                break;
+            }
+            let t = self.bump()?;
             left = self.led(t, left)?;
         }
         self.nesting -= 1;
@@ -177,7 +191,7 @@ impl<'t> Parser<'t> {
                         if !self.is_op(";") {
                             break;
                         }
-                        self.bump();
+                        self.bump()?;
                     }
                     self.expect(")")?;
                     RawKind::Block(items)
@@ -188,7 +202,7 @@ impl<'t> Parser<'t> {
                         loop {
                             let mut item = self.expression(0)?;
                             if self.is_op("..") {
-                                let p = self.bump().pos;
+                                let p = self.bump()?.pos;
                                 let rhs = self.expression(0)?;
                                 item = Self::raw(
                                     RawKind::Bin(BinOp::Range, Box::new(item), Box::new(rhs)),
@@ -199,7 +213,7 @@ impl<'t> Parser<'t> {
                             if !self.is_op(",") {
                                 break;
                             }
-                            self.bump();
+                            self.bump()?;
                         }
                     }
                     self.expect("]")?;
@@ -211,7 +225,7 @@ impl<'t> Parser<'t> {
                     self.expect("|")?;
                     let update = self.expression(0)?;
                     let delete = if self.is_op(",") {
-                        self.bump();
+                        self.bump()?;
                         Some(Box::new(self.expression(0)?))
                     } else {
                         None
@@ -237,7 +251,7 @@ impl<'t> Parser<'t> {
                 if !self.is_op(",") {
                     break;
                 }
-                self.bump();
+                self.bump()?;
             }
         }
         self.expect("}")?;
@@ -261,7 +275,7 @@ impl<'t> Parser<'t> {
             "." => RawKind::Dot(Box::new(left), Box::new(self.expression(75)?)),
             "[" => {
                 if self.is_op("]") {
-                    self.bump();
+                    self.bump()?;
                     let mut left = left;
                     let mut step = &mut left;
                     while let RawKind::Pred(lhs, _) = &mut step.kind {
@@ -279,7 +293,7 @@ impl<'t> Parser<'t> {
             "?" => {
                 let then = self.expression(0)?;
                 let els = if self.is_op(":") {
-                    self.bump();
+                    self.bump()?;
                     Some(Box::new(self.expression(0)?))
                 } else {
                     None
@@ -300,16 +314,16 @@ impl<'t> Parser<'t> {
                 loop {
                     let mut descending = false;
                     if self.is_op("<") {
-                        self.bump();
+                        self.bump()?;
                     } else if self.is_op(">") {
-                        self.bump();
+                        self.bump()?;
                         descending = true;
                     }
                     terms.push((descending, self.expression(0)?));
                     if !self.is_op(",") {
                         break;
                     }
-                    self.bump();
+                    self.bump()?;
                 }
                 self.expect(")")?;
                 RawKind::Sort(Box::new(left), terms)
@@ -350,7 +364,7 @@ impl<'t> Parser<'t> {
         if !self.is_op(")") {
             loop {
                 if self.is_op("?") {
-                    let p = self.bump().pos;
+                    let p = self.bump()?.pos;
                     partial = true;
                     args.push(Self::raw(RawKind::Placeholder, p));
                 } else {
@@ -359,7 +373,7 @@ impl<'t> Parser<'t> {
                 if !self.is_op(",") {
                     break;
                 }
-                self.bump();
+                self.bump()?;
             }
         }
         self.expect(")")?;
@@ -393,7 +407,7 @@ impl<'t> Parser<'t> {
                     _ => {}
                 }
                 end_char = self.cur_pos();
-                self.bump();
+                self.bump()?;
                 if depth == 0 {
                     break;
                 }
@@ -451,7 +465,7 @@ pub fn compile_regex(pattern: &str, flags: &str, pos: usize) -> Result<RegexLit,
 
 /// Tokenizes `text` completely (a `/` starts a regex where an operand is expected), recording
 /// each token's start offset.
-fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, Error> {
+fn tokenize(text: &str) -> (Vec<(Token, usize)>, Option<Error>) {
     let mut lexer = Lexer::new(text);
     let mut toks: Vec<(Token, usize)> = Vec::new();
     loop {
@@ -463,20 +477,39 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, Error> {
             },
         };
         let start = lexer.position_after_space();
-        let t = lexer.next(prefix)?;
+        let t = match lexer.next(prefix) {
+            Ok(t) => t,
+            Err(e) => {
+                let pos = e.position.unwrap_or(start);
+                toks.push((
+                    Token {
+                        kind: TokKind::End,
+                        pos,
+                    },
+                    start,
+                ));
+                return (toks, Some(e));
+            }
+        };
         let end = matches!(t.kind, TokKind::End);
         toks.push((t, start));
         if end {
-            return Ok(toks);
+            return (toks, None);
         }
     }
 }
 
 /// Parses and processes an expression.
 pub fn parse(text: &str) -> Result<Node, Error> {
-    let toks = tokenize(text)?;
+    let (toks, lex_error) = tokenize(text);
+    if toks.len() == 1 {
+        if let Some(e) = lex_error {
+            return Err(e);
+        }
+    }
     let mut p = Parser {
         text,
+        lex_error,
         toks,
         i: 0,
         nesting: 0,

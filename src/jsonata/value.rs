@@ -273,8 +273,8 @@ impl<'a> Val<'a> {
     /// Identity of an object or array (for the transform operator), if it has one.
     pub fn identity(&self) -> Option<usize> {
         match self {
-            Val::JObj(m) if !m.is_empty() => Some(m.as_ptr() as usize),
-            Val::Obj(m) if !m.is_empty() => Some(m.as_ptr() as usize),
+            Val::JObj(m) => Some(m.as_ptr() as usize),
+            Val::Obj(m) => Some(m.as_ptr() as usize),
             _ => None,
         }
     }
@@ -393,7 +393,7 @@ pub fn truthy(v: Val<'_>) -> Option<bool> {
             _ => v.iter().any(|x| truthy(x).unwrap_or(false)),
         },
         Val::JObj(_) | Val::Obj(_) => v.obj_len() > 0,
-        Val::Func(_) => true,
+        Val::Func(_) => false,
     })
 }
 
@@ -532,9 +532,15 @@ pub fn round15(f: f64) -> f64 {
 }
 
 /// JSON text of a value the way jsonata-js's `$string` renders it (`JSON.stringify` with
-/// numbers at 15 significant digits and functions as `""`), optionally indented by 2.
-pub fn stringify(v: Val<'_>, pretty: bool, out: &mut String) {
-    write_stringify(v, pretty, 0, true, out)
+/// non-integers at 15 significant digits and functions as `""`), optionally indented by 2.
+/// Fails (D1001) on a non-finite number.
+pub fn stringify(v: Val<'_>, pretty: bool, out: &mut String) -> Result<(), super::error::Error> {
+    let mut bad = None;
+    write_stringify(v, pretty, 0, Some(&mut bad), out);
+    match bad {
+        Some(n) => Err(super::error::Error::new("D1001").value(js_number_string(n))),
+        None => Ok(()),
+    }
 }
 
 /// JSON text of a value as `JSON.stringify` renders it (for error messages).
@@ -543,11 +549,18 @@ pub fn json_text(v: Val<'_>) -> String {
     if v.is_undef() {
         return "undefined".into();
     }
-    write_stringify(v, false, 0, false, &mut s);
+    write_stringify(v, false, 0, None, &mut s);
     s
 }
 
-fn write_stringify(v: Val<'_>, pretty: bool, level: usize, precision: bool, out: &mut String) {
+/// `precision`: round non-integers to 15 digits and record a non-finite number seen.
+fn write_stringify(
+    v: Val<'_>,
+    pretty: bool,
+    level: usize,
+    mut precision: Option<&mut Option<f64>>,
+    out: &mut String,
+) {
     let indent = |out: &mut String, level: usize| {
         if pretty {
             out.push('\n');
@@ -561,8 +574,16 @@ fn write_stringify(v: Val<'_>, pretty: bool, level: usize, precision: bool, out:
         Val::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Val::Num(n) => {
             if n.is_finite() {
-                out.push_str(&js_number_string(if precision { round15(n) } else { n }))
+                let n = if precision.is_some() && n.fract() != 0.0 {
+                    round15(n)
+                } else {
+                    n
+                };
+                out.push_str(&js_number_string(n))
             } else {
+                if let Some(bad) = precision {
+                    bad.get_or_insert(n);
+                }
                 out.push_str("null")
             }
         }
@@ -584,7 +605,7 @@ fn write_stringify(v: Val<'_>, pretty: bool, level: usize, precision: bool, out:
                     out.push(',');
                 }
                 indent(out, level + 1);
-                write_stringify(item, pretty, level + 1, precision, out);
+                write_stringify(item, pretty, level + 1, precision.as_deref_mut(), out);
             }
             indent(out, level);
             out.push(']');
@@ -607,7 +628,7 @@ fn write_stringify(v: Val<'_>, pretty: bool, level: usize, precision: bool, out:
                 if pretty {
                     out.push(' ');
                 }
-                write_stringify(x, pretty, level + 1, precision, out);
+                write_stringify(x, pretty, level + 1, precision.as_deref_mut(), out);
             }
             if !first {
                 indent(out, level);

@@ -89,7 +89,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                 return Ok(Val::Undef);
             }
             let mut text = String::new();
-            stringify(v, false, &mut text);
+            stringify(v, false, &mut text)?;
             let text = arena.alloc_str(&text);
             Ok(crate::value::parse(arena, text)
                 .map(Val::from_json)

@@ -16,7 +16,7 @@ pub fn to_string(v: Val<'_>) -> Result<String, Error> {
         Val::Num(n) if !n.is_finite() => Err(Error::new("D3001").value(json_text(v))),
         _ => {
             let mut s = String::new();
-            stringify(v, false, &mut s);
+            stringify(v, false, &mut s)?;
             Ok(s)
         }
     }
@@ -97,7 +97,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                     }
                 }
                 let mut t = String::new();
-                stringify(a0, true, &mut t);
+                stringify(a0, true, &mut t)?;
                 return out(t);
             }
             out(to_string(a0)?)
@@ -401,6 +401,7 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
     match b {
         Builtin::Contains => match arg(1) {
             Val::Str(t) => Ok(Val::Bool(s.contains(t))),
+            Val::Undef => Ok(Val::Undef),
             m => Ok(Val::Bool(!find_all(ctx, m, s, Some(1), env, "contains")?.is_empty())),
         },
         Builtin::Match => {
