@@ -275,3 +275,13 @@ pub fn call_hof<'a>(
     let list: Args<'a> = args[..n].iter().copied().collect();
     ctx.apply(f, list, Val::Undef, env)
 }
+
+/// jsonata-js `$round` (half to even at a decimal precision).
+pub fn numeric_round(x: f64, precision: Option<f64>) -> f64 {
+    numeric::round(x, precision)
+}
+
+/// `$round(x)` to an integer, half to even.
+pub fn round_half_even(x: f64) -> f64 {
+    numeric::round(x, None)
+}
