@@ -214,8 +214,13 @@ fn run_suite() {
             skipped += 1;
             continue;
         }
+        let started = std::time::Instant::now();
         let r = std::panic::catch_unwind(|| run_case(case, &datasets))
             .unwrap_or_else(|_| Err("panicked".into()));
+        let took = started.elapsed();
+        if took > Duration::from_millis(300) {
+            println!("SLOW {id}: {took:?}");
+        }
         match r {
             Ok(()) => passed += 1,
             Err(why) => {

@@ -207,8 +207,8 @@ fn to_roman(mut v: u64) -> String {
     out
 }
 
-fn words(num: u64, prev: bool, ord: bool) -> String {
-    if num <= 19 {
+fn words(num: f64, prev: bool, ord: bool) -> String {
+    if num <= 19.0 {
         format!(
             "{}{}",
             if prev { " and " } else { "" },
@@ -218,11 +218,11 @@ fn words(num: u64, prev: bool, ord: bool) -> String {
                 FEW[num as usize]
             }
         )
-    } else if num < 100 {
-        let tens = (num / 10) as usize;
-        let rem = num % 10;
+    } else if num < 100.0 {
+        let tens = (num / 10.0).floor() as usize;
+        let rem = num % 10.0;
         let mut w = format!("{}{}", if prev { " and " } else { "" }, DECADES[tens - 2]);
-        if rem > 0 {
+        if rem > 0.0 {
             w.push('-');
             w.push_str(&words(rem, false, ord));
         } else if ord {
@@ -230,26 +230,26 @@ fn words(num: u64, prev: bool, ord: bool) -> String {
             w.push_str("ieth");
         }
         w
-    } else if num < 1000 {
+    } else if num < 1000.0 {
         let mut w = format!(
             "{}{} Hundred",
             if prev { ", " } else { "" },
-            FEW[(num / 100) as usize]
+            FEW[(num / 100.0).floor() as usize]
         );
-        let rem = num % 100;
-        if rem > 0 {
+        let rem = num % 100.0;
+        if rem > 0.0 {
             w.push_str(&words(rem, true, ord));
         } else if ord {
             w.push_str("th");
         }
         w
     } else {
-        let mut mag = ((num as f64).log10() / 3.0).floor() as usize;
+        let mut mag = (num.log10() / 3.0).floor() as usize;
         if mag > MAGNITUDES.len() {
             mag = MAGNITUDES.len();
         }
-        let factor = 10u64.pow(mag as u32 * 3);
-        let mant = num / factor;
+        let factor = 10f64.powi(mag as i32 * 3);
+        let mant = (num / factor).floor();
         let rem = num - mant * factor;
         let mut w = format!(
             "{}{} {}",
@@ -257,7 +257,7 @@ fn words(num: u64, prev: bool, ord: bool) -> String {
             words(mant, false, false),
             MAGNITUDES[mag - 1]
         );
-        if rem > 0 {
+        if rem > 0.0 {
             w.push_str(&words(rem, true, ord));
         } else if ord {
             w.push_str("th");
@@ -280,7 +280,7 @@ fn format_int(value: f64, f: &IntFormat) -> Result<String, Error> {
             }
         }
         Primary::Words => {
-            let w = words(v as u64, false, f.ordinal);
+            let w = words(v, false, f.ordinal);
             match f.case {
                 Case::Upper => w.to_uppercase(),
                 Case::Lower => w.to_lowercase(),
@@ -430,7 +430,23 @@ fn integer_regex(f: &IntFormat, fixed: bool) -> Result<String, Error> {
             "[mdclxvi]+"
         }
         .to_string(),
-        Primary::Words => "[a-zA-Z ,\\-]+".to_string(),
+        Primary::Words => {
+            let mut alts: Vec<String> = Vec::new();
+            for w in FEW.iter().chain(ORDINALS.iter()).chain(MAGNITUDES.iter()) {
+                alts.push(w.to_lowercase());
+            }
+            for w in MAGNITUDES.iter() {
+                alts.push(format!("{}th", w.to_lowercase()));
+            }
+            for w in DECADES.iter() {
+                let l = w.to_lowercase();
+                alts.push(format!("{}ieth", &l[..l.len() - 1]));
+                alts.push(l);
+            }
+            alts.push("hundredth".into());
+            alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
+            format!("(?:{}|and|[\\-, ])+", alts.join("|"))
+        }
         Primary::Decimal => {
             let mut r = if fixed && f.mandatory > 0 {
                 format!("[0-9]{{{}}}", f.mandatory)
@@ -1023,6 +1039,8 @@ fn parse_datetime(ts: &str, picture: &str, now: f64) -> Result<Option<f64>, Erro
                 }
             };
             Some(h * 60.0 + if h < 0.0 { -mi } else { mi })
+        } else if m.component == 'f' {
+            format!("0.{text}").parse::<f64>().ok().map(|x| (x * 1000.0).floor())
         } else if let Some(f) = &m.int_format {
             Some(parse_int(text, f)?)
         } else {

@@ -191,6 +191,9 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
     let parts: Vec<Parts> = subs.iter().map(split).collect();
     for part in &parts {
         let sub = &part.sub;
+        if !sub.iter().any(|&c| active.contains(&c) && c != p.exponent) {
+            return Err(Error::new("D3086"));
+        }
         let count = |c: char| sub.iter().filter(|&&x| x == c).count();
         let mut error = None;
         if count(p.decimal) > 1 {
@@ -342,13 +345,15 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
         let min_m = 10f64.powi(pic.scaling as i32 - 1);
         let mut m = adjusted;
         let mut e = 0i32;
-        while m < min_m {
-            m *= 10.0;
-            e -= 1;
-        }
-        while m > max_m {
-            m /= 10.0;
-            e += 1;
+        if m != 0.0 && m.is_finite() {
+            while m.abs() < min_m {
+                m *= 10.0;
+                e -= 1;
+            }
+            while m.abs() > max_m {
+                m /= 10.0;
+                e += 1;
+            }
         }
         (m, Some(e))
     };
