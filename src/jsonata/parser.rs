@@ -588,6 +588,7 @@ impl Processor {
             RawKind::Dot(lhs, rhs) => {
                 let lstep = self.process(*lhs)?;
                 let lparent = parent_slot(&lstep);
+                let carried_keep = Self::is_path(&lstep) && lstep.keep_array;
                 let (mut steps, mut keep_singleton, path_seek) = if Self::is_path(&lstep) {
                     Self::into_steps(lstep)
                 } else {
@@ -644,13 +645,15 @@ impl Processor {
                     slots.push(i);
                 }
                 self.resolve_slots(&mut steps, slots, &mut seeking)?;
-                Node::new(
+                let mut path = Node::new(
                     Kind::Path {
                         steps,
                         keep_singleton,
                     },
                     pos,
-                )
+                );
+                path.keep_array = carried_keep;
+                path
             }
             RawKind::Pred(lhs, rhs) => {
                 let mut node = self.process(*lhs)?;
@@ -695,6 +698,7 @@ impl Processor {
             }
             RawKind::Sort(lhs, terms) => {
                 let result = self.process(*lhs)?;
+                let carried_keep = Self::is_path(&result) && result.keep_array;
                 let (mut steps, _, path_seek) = if Self::is_path(&result) {
                     Self::into_steps(result)
                 } else {
@@ -713,13 +717,15 @@ impl Processor {
                 steps.push(sort);
                 self.resolve_slots(&mut steps, slots, &mut seeking)?;
                 let keep_singleton = steps.iter().any(|s| s.keep_array);
-                Node::new(
+                let mut path = Node::new(
                     Kind::Path {
                         steps,
                         keep_singleton,
                     },
                     pos,
-                )
+                );
+                path.keep_array = carried_keep;
+                path
             }
             RawKind::Focus(lhs, var) => {
                 let mut node = self.process(*lhs)?;
