@@ -90,9 +90,10 @@ fn run_case(
         Some(Value::from_serde(&arena, d))
     } else {
         match case.get("dataset") {
-            Some(serde_json::Value::String(name)) => {
-                Some(Value::from_serde(&arena, datasets.get(name).ok_or("no dataset")?))
-            }
+            Some(serde_json::Value::String(name)) => Some(Value::from_serde(
+                &arena,
+                datasets.get(name).ok_or("no dataset")?,
+            )),
             _ => None,
         }
     };
@@ -115,24 +116,27 @@ fn run_case(
         .get("error")
         .and_then(|e| e.get("message"))
         .and_then(|c| c.as_str());
-    let result = Expression::parse(expr_text)
-        .and_then(|e| {
-            let e = Box::leak(Box::new(e));
-            e.evaluate(&arena, input, &ObjectBindings(bindings), &limits)
-                .map(|r| match r {
-                    Evaluated::Value(v) => Some(v.to_serde()),
-                    _ => None,
-                })
-        });
+    let result = Expression::parse(expr_text).and_then(|e| {
+        let e = Box::leak(Box::new(e));
+        e.evaluate(&arena, input, &ObjectBindings(bindings), &limits)
+            .map(|r| match r {
+                Evaluated::Value(v) => Some(v.to_serde()),
+                _ => None,
+            })
+    });
     match (result, expected_code) {
         (Err(e), Some(code)) if e.code == code => match expected_message {
-            Some(m) if m != e.message => Err(format!("expected message {m:?}, got {:?}", e.message)),
+            Some(m) if m != e.message => {
+                Err(format!("expected message {m:?}, got {:?}", e.message))
+            }
             _ => Ok(()),
         },
         (Err(e), _) => Err(format!("error {e}")),
         (Ok(got), Some(code)) => Err(format!("expected error {code}, got {got:?}")),
         (Ok(got), None) => {
-            if case.get("undefinedResult").is_some_and(|u| u.as_bool() == Some(true))
+            if case
+                .get("undefinedResult")
+                .is_some_and(|u| u.as_bool() == Some(true))
                 || case.get("result").is_none()
             {
                 return match got {
@@ -160,10 +164,15 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (a, b) {
         (J::Number(x), J::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
             x == y || format!("{x:.14e}") == format!("{y:.14e}")
         }
-        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (J::Object(x), J::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }

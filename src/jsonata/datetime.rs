@@ -7,31 +7,82 @@ use super::functions::Builtin;
 use super::value::{js_number_string, Val};
 
 const FEW: [&str; 20] = [
-    "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
-    "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen",
+    "Zero",
+    "One",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Eleven",
+    "Twelve",
+    "Thirteen",
+    "Fourteen",
+    "Fifteen",
+    "Sixteen",
+    "Seventeen",
+    "Eighteen",
     "Nineteen",
 ];
 const ORDINALS: [&str; 20] = [
-    "Zeroth", "First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth",
-    "Ninth", "Tenth", "Eleventh", "Twelfth", "Thirteenth", "Fourteenth", "Fifteenth",
-    "Sixteenth", "Seventeenth", "Eighteenth", "Nineteenth",
+    "Zeroth",
+    "First",
+    "Second",
+    "Third",
+    "Fourth",
+    "Fifth",
+    "Sixth",
+    "Seventh",
+    "Eighth",
+    "Ninth",
+    "Tenth",
+    "Eleventh",
+    "Twelfth",
+    "Thirteenth",
+    "Fourteenth",
+    "Fifteenth",
+    "Sixteenth",
+    "Seventeenth",
+    "Eighteenth",
+    "Nineteenth",
 ];
 const DECADES: [&str; 9] = [
     "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred",
 ];
 const MAGNITUDES: [&str; 4] = ["Thousand", "Million", "Billion", "Trillion"];
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const DAYS: [&str; 8] = [
-    "", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    "",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
 ];
 const DECIMAL_GROUPS: [u32; 37] = [
     0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
-    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0,
-    0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0,
-    0xAA50, 0xABF0, 0xFF10,
+    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
+    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
+    0xFF10,
 ];
 
 /// Letter case of names and words.
@@ -423,7 +474,12 @@ fn roman_to_decimal(s: &str) -> f64 {
 /// Regex source matching a formatted integer, plus its parser.
 fn integer_regex(f: &IntFormat, fixed: bool) -> Result<String, Error> {
     Ok(match &f.primary {
-        Primary::Letters => if f.case == Case::Upper { "[A-Z]+" } else { "[a-z]+" }.to_string(),
+        Primary::Letters => if f.case == Case::Upper {
+            "[A-Z]+"
+        } else {
+            "[a-z]+"
+        }
+        .to_string(),
         Primary::Roman => if f.case == Case::Upper {
             "[MDCLXVI]+"
         } else {
@@ -618,7 +674,15 @@ fn prev_month(y: i64, m: i64) -> (i64, i64) {
 
 /// A component's value (numbers; `P` gives 0 for am, 1 for pm).
 fn fragment(f: &Fields, component: char) -> f64 {
-    let today = date_utc(f.year as f64, f.month0 as f64, f.day as f64, 0.0, 0.0, 0.0, 0.0);
+    let today = date_utc(
+        f.year as f64,
+        f.month0 as f64,
+        f.day as f64,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    );
     (match component {
         'Y' => f.year,
         'M' => f.month0 + 1,
@@ -863,7 +927,11 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>, Error> {
 }
 
 /// Formats a timestamp with a picture (default ISO 8601) and a `±HHMM` timezone.
-fn format_datetime(millis: f64, picture: Option<&str>, timezone: Option<&str>) -> Result<String, Error> {
+fn format_datetime(
+    millis: f64,
+    picture: Option<&str>,
+    timezone: Option<&str>,
+) -> Result<String, Error> {
     let (mut off_h, mut off_m) = (0i64, 0i64);
     if let Some(tz) = timezone {
         let offset = js_parse_int(tz);
@@ -922,7 +990,10 @@ fn format_datetime(millis: f64, picture: Option<&str>, timezone: Option<&str>) -
             }
         } else if c == 'Z' || c == 'z' {
             let offset = off_h * 100 + off_m;
-            let fm = m.int_format.clone().unwrap_or_else(|| analyse_integer("01:01").unwrap_or_else(|_| unreachable!()));
+            let fm = m
+                .int_format
+                .clone()
+                .unwrap_or_else(|| analyse_integer("01:01").unwrap_or_else(|_| unreachable!()));
             let mut s = if fm.regular.is_some() {
                 format_int(offset as f64, &fm)?
             } else {
@@ -989,7 +1060,10 @@ fn parse_datetime(ts: &str, picture: &str, now: f64) -> Result<Option<f64>, Erro
             Part::Marker(m) => {
                 let next_is_marker = matches!(parts.get(i + 1), Some(Part::Marker(_)));
                 let r = if m.component == 'Z' || m.component == 'z' {
-                    let sep = m.int_format.as_ref().and_then(|f| f.regular.map(|r| r.1).or(f.separators.first().map(|s| s.1)));
+                    let sep = m
+                        .int_format
+                        .as_ref()
+                        .and_then(|f| f.regular.map(|r| r.1).or(f.separators.first().map(|s| s.1)));
                     let mut r = String::new();
                     if m.component == 'z' {
                         r.push_str("GMT");
@@ -1027,7 +1101,10 @@ fn parse_datetime(ts: &str, picture: &str, now: f64) -> Result<Option<f64>, Erro
         };
         let value = if m.component == 'Z' || m.component == 'z' {
             let v = if m.component == 'z' { &text[3..] } else { text };
-            let sep = m.int_format.as_ref().and_then(|f| f.regular.map(|r| r.1).or(f.separators.first().map(|s| s.1)));
+            let sep = m
+                .int_format
+                .as_ref()
+                .and_then(|f| f.regular.map(|r| r.1).or(f.separators.first().map(|s| s.1)));
             let (h, mi) = match sep.and_then(|s| v.find(s).map(|i| (i, s))) {
                 Some((i, s)) => (js_parse_int(&v[..i]), js_parse_int(&v[i + s.len_utf8()..])),
                 None => {
@@ -1040,28 +1117,36 @@ fn parse_datetime(ts: &str, picture: &str, now: f64) -> Result<Option<f64>, Erro
             };
             Some(h * 60.0 + if h < 0.0 { -mi } else { mi })
         } else if m.component == 'f' {
-            format!("0.{text}").parse::<f64>().ok().map(|x| (x * 1000.0).floor())
+            format!("0.{text}")
+                .parse::<f64>()
+                .ok()
+                .map(|x| (x * 1000.0).floor())
         } else if let Some(f) = &m.int_format {
             Some(parse_int(text, f)?)
         } else {
             let lower = text.to_lowercase();
             match m.component {
-                'M' | 'x' => MONTHS.iter().position(|n| {
-                    let n = n.to_lowercase();
-                    match m.width_max {
-                        Some(w) => n.chars().take(w).collect::<String>() == lower,
-                        None => n == lower,
-                    }
-                })
-                .map(|i| i as f64 + 1.0),
-                'F' => DAYS.iter().skip(1).position(|n| {
-                    let n = n.to_lowercase();
-                    match m.width_max {
-                        Some(w) => n.chars().take(w).collect::<String>() == lower,
-                        None => n == lower,
-                    }
-                })
-                .map(|i| i as f64 + 1.0),
+                'M' | 'x' => MONTHS
+                    .iter()
+                    .position(|n| {
+                        let n = n.to_lowercase();
+                        match m.width_max {
+                            Some(w) => n.chars().take(w).collect::<String>() == lower,
+                            None => n == lower,
+                        }
+                    })
+                    .map(|i| i as f64 + 1.0),
+                'F' => DAYS
+                    .iter()
+                    .skip(1)
+                    .position(|n| {
+                        let n = n.to_lowercase();
+                        match m.width_max {
+                            Some(w) => n.chars().take(w).collect::<String>() == lower,
+                            None => n == lower,
+                        }
+                    })
+                    .map(|i| i as f64 + 1.0),
                 _ => match lower.as_str() {
                     "am" => Some(0.0),
                     "pm" => Some(1.0),
@@ -1157,7 +1242,11 @@ fn parse_iso(ts: &str) -> Option<f64> {
     )
     .ok()?;
     let c = re.captures(ts)?;
-    let num = |i: usize, d: f64| c.get(i).and_then(|m| m.as_str().parse::<f64>().ok()).unwrap_or(d);
+    let num = |i: usize, d: f64| {
+        c.get(i)
+            .and_then(|m| m.as_str().parse::<f64>().ok())
+            .unwrap_or(d)
+    };
     let ms = c
         .get(7)
         .map(|m| {

@@ -25,9 +25,27 @@ impl fmt::Display for JsonataError {
 impl std::error::Error for JsonataError {}
 
 /// An error under construction: the code plus the values its message template refers to
-/// (already rendered as JSON text, as jsonata-js's `JSON.stringify` would).
+/// (already rendered as JSON text, as jsonata-js's `JSON.stringify` would). Boxed, so that
+/// results stay small on the evaluator's hot paths.
+#[derive(Clone, Debug)]
+pub struct Error(Box<ErrorData>);
+
+impl std::ops::Deref for Error {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
+    }
+}
+
+/// The contents of an [`Error`].
 #[derive(Clone, Debug, Default)]
-pub struct Error {
+pub struct ErrorData {
     /// The code.
     pub code: &'static str,
     /// Character position.
@@ -49,10 +67,10 @@ pub struct Error {
 impl Error {
     /// An error with the given code.
     pub fn new(code: &'static str) -> Error {
-        Error {
+        Error(Box::new(ErrorData {
             code,
-            ..Error::default()
-        }
+            ..ErrorData::default()
+        }))
     }
     /// Sets the position.
     pub fn pos(mut self, pos: usize) -> Error {
@@ -100,7 +118,7 @@ impl Error {
             code: self.code.to_string(),
             message,
             position: self.position,
-            token: self.token,
+            token: self.token.clone(),
         }
     }
 

@@ -157,11 +157,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             }
             Kind::Placeholder => Val::Undef,
             Kind::Variable(name) => self.variable(name, input, env),
-            Kind::Lambda(def) => Val::Func(self.arena.alloc(Func::Lambda {
-                def,
-                env,
-                input,
-            })),
+            Kind::Lambda(def) => Val::Func(self.arena.alloc(Func::Lambda { def, env, input })),
             Kind::Apply(l, r) => self.eval_apply(l, r, node.pos, input, env)?,
             Kind::Transform(..) => Val::Func(self.arena.alloc(Func::Transform { node, env })),
             Kind::Negate(e) => match self.eval(e, input, env)? {
@@ -802,9 +798,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     Val::Undef => continue,
                     Val::Str(s) => s,
                     other => {
-                        return Err(Error::new("T1003")
-                            .pos(group.pos)
-                            .value(json_text(other)))
+                        return Err(Error::new("T1003").pos(group.pos).value(json_text(other)))
                     }
                 };
                 match index.get(key) {
@@ -834,7 +828,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                         frame.bind(k, v);
                     }
                 }
-                (context, &*frame)
+                (context, frame)
             } else {
                 (data, env)
             };
@@ -860,7 +854,14 @@ impl<'a, 'b> Ctx<'a, 'b> {
                             slot.1 = append(self.arena, slot.1, v)
                         }
                     }
-                    None => members.push((k, if i == 0 { v } else { append(self.arena, Val::Undef, v) })),
+                    None => members.push((
+                        k,
+                        if i == 0 {
+                            v
+                        } else {
+                            append(self.arena, Val::Undef, v)
+                        },
+                    )),
                 }
             }
         }
@@ -1149,7 +1150,12 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
-    fn eval_tail(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> Result<Tail<'a>, Error> {
+    fn eval_tail(
+        &self,
+        node: &'a Node,
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> Result<Tail<'a>, Error> {
         if !is_plain(node) {
             return Ok(Tail::Value(self.eval(node, input, env)?));
         }
@@ -1204,7 +1210,12 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     /// Validates (and completes) arguments against a signature.
-    pub fn validate(&self, sig: &Signature, args: &[Val<'a>], context: Val<'a>) -> Result<Args<'a>, Error> {
+    pub fn validate(
+        &self,
+        sig: &Signature,
+        args: &[Val<'a>],
+        context: Val<'a>,
+    ) -> Result<Args<'a>, Error> {
         let kinds: SmallVec<[_; 4]> = args.iter().map(|a| a.arg_kind()).collect();
         let slots = sig
             .validate(&kinds, context.arg_kind(), &|i| {

@@ -155,7 +155,11 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
     let split = |sub: &Vec<char>| -> Parts {
         let is_active = |c: char| active.contains(&c) && c != p.exponent;
         let prefix_len = sub.iter().position(|&c| is_active(c)).unwrap_or(sub.len());
-        let suffix_start = sub.iter().rposition(|&c| is_active(c)).map(|i| i + 1).unwrap_or(0);
+        let suffix_start = sub
+            .iter()
+            .rposition(|&c| is_active(c))
+            .map(|i| i + 1)
+            .unwrap_or(0);
         let prefix = sub[..prefix_len].to_vec();
         let suffix = sub[suffix_start.max(prefix_len)..].to_vec();
         let active_part = sub[prefix_len..sub.len() - suffix.len()].to_vec();
@@ -226,7 +230,10 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
                 }
             }
         }
-        if sub.windows(2).any(|w| w[0] == p.grouping && w[1] == p.grouping) {
+        if sub
+            .windows(2)
+            .any(|w| w[0] == p.grouping && w[1] == p.grouping)
+        {
             error = Some("D3089");
         }
         if let Some(opt) = index_of(&part.integer, p.digit) {
@@ -257,7 +264,12 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
             let mut pos = index_of(text, p.grouping);
             while let Some(g) = pos {
                 let region = if to_left { &text[..g] } else { &text[g..] };
-                out.push(region.iter().filter(|&&c| is_digit(c) || c == p.digit).count());
+                out.push(
+                    region
+                        .iter()
+                        .filter(|&&c| is_digit(c) || c == p.digit)
+                        .count(),
+                );
                 // jsonata-js searches the integer part for the next separator
                 pos = part
                     .integer
@@ -274,7 +286,9 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
                 0
             } else {
                 let factor = int_grouping.iter().copied().reduce(gcd).unwrap_or(0);
-                if factor > 0 && (1..=int_grouping.len()).all(|i| int_grouping.contains(&(i * factor))) {
+                if factor > 0
+                    && (1..=int_grouping.len()).all(|i| int_grouping.contains(&(i * factor)))
+                {
                     factor
                 } else {
                     0
@@ -399,8 +413,7 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
         }
     }
     let mut dpos = index_of(&s, p.decimal).unwrap_or(0);
-    if pic.regular > 0 {
-        let groups = (dpos.saturating_sub(1)) / pic.regular;
+    if let Some(groups) = dpos.saturating_sub(1).checked_div(pic.regular) {
         for g in 1..=groups {
             s.insert(dpos - g * pic.regular, p.grouping);
         }

@@ -215,9 +215,7 @@ impl<'t> Lexer<'t> {
                     out.push(char::from_u32(unit).unwrap_or('\u{FFFD}'));
                 }
                 other => {
-                    return Err(Error::new("S0103")
-                        .pos(self.pos)
-                        .token(other.to_string()));
+                    return Err(Error::new("S0103").pos(self.pos).token(other.to_string()));
                 }
             }
         }
@@ -225,11 +223,7 @@ impl<'t> Lexer<'t> {
     }
 
     fn hex4(&mut self) -> Result<u32, Error> {
-        let digits: String = self.chars[self.pos..]
-            .iter()
-            .take(4)
-            .copied()
-            .collect();
+        let digits: String = self.chars[self.pos..].iter().take(4).copied().collect();
         if digits.len() == 4 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
             self.pos += 4;
             Ok(u32::from_str_radix(&digits, 16).unwrap_or(0xFFFD))

@@ -116,7 +116,9 @@ impl Expression {
     ) -> Result<Evaluated<'a>, JsonataError> {
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
         let ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
-        let mut inp = input.map(value::Val::from_json).unwrap_or(value::Val::Undef);
+        let mut inp = input
+            .map(value::Val::from_json)
+            .unwrap_or(value::Val::Undef);
         if let value::Val::JArr(_) = inp {
             inp = value::make_arr_flags(
                 arena,

@@ -174,9 +174,9 @@ impl<'t> Parser<'t> {
             TokKind::Num(n) => RawKind::Num(n),
             TokKind::Bool(b) => RawKind::Bool(b),
             TokKind::Null => RawKind::Null,
-            TokKind::Regex { pattern, flags } => RawKind::Regex(Arc::new(compile_regex(
-                &pattern, &flags, pos,
-            )?)),
+            TokKind::Regex { pattern, flags } => {
+                RawKind::Regex(Arc::new(compile_regex(&pattern, &flags, pos)?))
+            }
             TokKind::End => return Err(Error::new("S0207").pos(pos)),
             TokKind::Op(op) => match op {
                 "and" | "or" | "in" => RawKind::Name(op.to_string()),
@@ -619,9 +619,7 @@ impl Processor {
                         Kind::Bool(v) => {
                             return Err(Error::new("S0213").pos(step.pos).value(v.to_string()))
                         }
-                        Kind::Null => {
-                            return Err(Error::new("S0213").pos(step.pos).value("null"))
-                        }
+                        Kind::Null => return Err(Error::new("S0213").pos(step.pos).value("null")),
                         Kind::Str(s) => step.kind = Kind::Name(s.clone()),
                         _ => {}
                     }
@@ -710,7 +708,10 @@ impl Processor {
                 for (descending, t) in terms {
                     let e = self.process(t)?;
                     Self::push_ancestry(&mut sort.seeking, &e);
-                    out.push(SortTerm { descending, expr: e });
+                    out.push(SortTerm {
+                        descending,
+                        expr: e,
+                    });
                 }
                 sort.kind = Kind::Sort(out);
                 let slots = sort.seeking.clone();
@@ -934,7 +935,9 @@ impl Processor {
             Kind::Name(_) | Kind::Wildcard => {
                 self.slots[slot].level -= 1;
                 if self.slots[slot].level == 0 {
-                    if let Some(existing) = node.ancestor.as_ref().and_then(|a| slot_index(&a.label)) {
+                    if let Some(existing) =
+                        node.ancestor.as_ref().and_then(|a| slot_index(&a.label))
+                    {
                         self.slots[slot].label = self.slots[existing].label;
                     }
                     node.ancestor = Some(super::ast::Slot {
@@ -963,7 +966,9 @@ impl Processor {
                 }
             }
             _ => {
-                return Err(Error::new("S0217").pos(node.pos).token(kind_name(&node.kind)));
+                return Err(Error::new("S0217")
+                    .pos(node.pos)
+                    .token(kind_name(&node.kind)));
             }
         }
         Ok(())
@@ -987,7 +992,9 @@ impl Processor {
                 }
                 let mut i = index as usize;
                 index -= 1;
-                while index >= 0 && steps[i].focus.is_some() && steps[index as usize].focus.is_some()
+                while index >= 0
+                    && steps[i].focus.is_some()
+                    && steps[index as usize].focus.is_some()
                 {
                     i = index as usize;
                     index -= 1;
@@ -1081,8 +1088,8 @@ fn slot_index(label: &str) -> Option<usize> {
 }
 
 fn last_step_mut(node: &mut Node) -> &mut Node {
-    let is_path = node.group.is_none()
-        && matches!(&node.kind, Kind::Path { steps, .. } if !steps.is_empty());
+    let is_path =
+        node.group.is_none() && matches!(&node.kind, Kind::Path { steps, .. } if !steps.is_empty());
     if !is_path {
         return node;
     }

@@ -143,10 +143,11 @@ impl Signature {
                 '<' => {
                     let Some(p) = params.last_mut().filter(|p| p.kind == 'a' || p.kind == 'f')
                     else {
-                        let prev = params.last().map(|p| p.kind.to_string()).unwrap_or_default();
-                        return Err(Error::new("S0401")
-                            .pos(offset + i)
-                            .value(json_quote(&prev)));
+                        let prev = params
+                            .last()
+                            .map(|p| p.kind.to_string())
+                            .unwrap_or_default();
+                        return Err(Error::new("S0401").pos(offset + i).value(json_quote(&prev)));
                     };
                     let end = find_closing(&chars, i, '<', '>');
                     p.subtype = Some(chars[i + 1..end].iter().collect());

@@ -216,7 +216,10 @@ impl<'a> Val<'a> {
     #[inline]
     pub fn field(&self, key: &str) -> Option<Val<'a>> {
         match self {
-            Val::JObj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| Val::from_json(*v)),
+            Val::JObj(m) => m
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Val::from_json(*v)),
             Val::Obj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
             _ => None,
         }
@@ -433,11 +436,13 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
             if a.outer && a.items.len() == 1 {
                 return to_json(arena, a.items[0]);
             }
-            Value::Array(arena.alloc_slice_fill_iter(
-                a.items
-                    .iter()
-                    .map(|x| to_json(arena, *x).unwrap_or(Value::Null)),
-            ))
+            Value::Array(
+                arena.alloc_slice_fill_iter(
+                    a.items
+                        .iter()
+                        .map(|x| to_json(arena, *x).unwrap_or(Value::Null)),
+                ),
+            )
         }
         Val::Obj(m) => {
             let mut out = BumpVec::with_capacity_in(m.len(), arena);

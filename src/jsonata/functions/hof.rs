@@ -66,8 +66,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'a Env<'a
                 (init, 0)
             };
             for i in start..arr.len() {
-                let mut list: super::super::eval::Args<'a> =
-                    smallvec::smallvec![acc, arr.item(i)];
+                let mut list: super::super::eval::Args<'a> = smallvec::smallvec![acc, arr.item(i)];
                 if n >= 3 {
                     list.push(Val::Num(i as f64));
                 }

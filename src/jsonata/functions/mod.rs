@@ -174,9 +174,21 @@ pub fn call<'a>(
             v if v.is_array() => v.len() as f64,
             _ => 1.0,
         })),
-        B::String | B::Substring | B::SubstringBefore | B::SubstringAfter | B::Lowercase
-        | B::Uppercase | B::Length | B::Trim | B::Pad | B::Join | B::Base64Encode
-        | B::Base64Decode | B::EncodeUrlComponent | B::EncodeUrl | B::DecodeUrlComponent
+        B::String
+        | B::Substring
+        | B::SubstringBefore
+        | B::SubstringAfter
+        | B::Lowercase
+        | B::Uppercase
+        | B::Length
+        | B::Trim
+        | B::Pad
+        | B::Join
+        | B::Base64Encode
+        | B::Base64Decode
+        | B::EncodeUrlComponent
+        | B::EncodeUrl
+        | B::DecodeUrlComponent
         | B::DecodeUrl => string::call(ctx, b, &args),
         B::Match | B::Contains | B::Replace | B::Split => string::call_matcher(ctx, b, &args, env),
         B::FormatNumber | B::FormatBase | B::FormatInteger | B::ParseInteger => {
@@ -185,7 +197,9 @@ pub fn call<'a>(
         B::Number | B::Floor | B::Ceil | B::Round | B::Abs | B::Sqrt | B::Power | B::Random => {
             numeric::call(b, &args)
         }
-        B::Boolean => Ok(super::value::truthy(a(0)).map(Val::Bool).unwrap_or(Val::Undef)),
+        B::Boolean => Ok(super::value::truthy(a(0))
+            .map(Val::Bool)
+            .unwrap_or(Val::Undef)),
         B::Not => Ok(super::value::truthy(a(0))
             .map(|v| Val::Bool(!v))
             .unwrap_or(Val::Undef)),
@@ -265,12 +279,7 @@ fn eval_function<'a>(
 }
 
 /// Calls a function value with `args` trimmed to its arity (jsonata-js `hofFuncArgs`).
-pub fn call_hof<'a>(
-    ctx: &Ctx<'a, '_>,
-    f: Val<'a>,
-    args: &[Val<'a>],
-    env: &'a Env<'a>,
-) -> R<'a> {
+pub fn call_hof<'a>(ctx: &Ctx<'a, '_>, f: Val<'a>, args: &[Val<'a>], env: &'a Env<'a>) -> R<'a> {
     let n = arity(f).max(1).min(args.len());
     let list: Args<'a> = args[..n].iter().copied().collect();
     ctx.apply(f, list, Val::Undef, env)

@@ -392,7 +392,12 @@ fn find_all<'a>(
 }
 
 /// Runs `$match`, `$contains`, `$replace` or `$split`.
-pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'a Env<'a>) -> R<'a> {
+pub fn call_matcher<'a>(
+    ctx: &Ctx<'a, '_>,
+    b: Builtin,
+    args: &[Val<'a>],
+    env: &'a Env<'a>,
+) -> R<'a> {
     let arena = ctx.arena;
     let Some(Val::Str(s)) = args.first().copied() else {
         return Ok(Val::Undef);
@@ -402,13 +407,13 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
         Builtin::Contains => match arg(1) {
             Val::Str(t) => Ok(Val::Bool(s.contains(t))),
             Val::Undef => Ok(Val::Undef),
-            m => Ok(Val::Bool(!find_all(ctx, m, s, Some(1), env, "contains")?.is_empty())),
+            m => Ok(Val::Bool(
+                !find_all(ctx, m, s, Some(1), env, "contains")?.is_empty(),
+            )),
         },
         Builtin::Match => {
             let limit = match arg(2) {
-                Val::Num(n) if n < 0.0 => {
-                    return Err(Error::new("D3040").value(json_text(arg(2))))
-                }
+                Val::Num(n) if n < 0.0 => return Err(Error::new("D3040").value(json_text(arg(2)))),
                 Val::Num(n) => Some(n as usize),
                 _ => None,
             };
