@@ -1,0 +1,155 @@
+//! A JSONata 2.0 engine (the query language of Step Functions' JSONata states), evaluating
+//! directly over quickstep's arena [`Value`]s with jsonata-js's semantics, error codes and
+//! messages.
+//!
+//! ```
+//! use quickstep::jsonata::{Expression, Evaluated, Limits, NoBindings};
+//! use quickstep::value::{parse, Arena};
+//!
+//! let expr = Expression::parse("$sum(items.price) * 2").unwrap();
+//! let arena = Arena::new();
+//! let input = parse(&arena, r#"{"items":[{"price":1},{"price":2.5}]}"#).unwrap();
+//! match expr.evaluate(&arena, Some(input), &NoBindings, &Limits::default()).unwrap() {
+//!     Evaluated::Value(v) => assert_eq!(v.to_string(), "7"),
+//!     _ => unreachable!(),
+//! }
+//! ```
+
+pub mod ast;
+pub mod datetime;
+pub mod error;
+pub mod eval;
+pub mod format;
+pub mod functions;
+pub mod lexer;
+pub mod parser;
+pub mod signature;
+pub mod value;
+
+use std::time::{Duration, Instant};
+
+pub use error::JsonataError;
+
+use crate::value::{Arena, Value};
+
+/// A parsed (compiled) JSONata expression: immutable, `Send + Sync`, evaluated any number of
+/// times without re-parsing.
+#[derive(Debug)]
+pub struct Expression {
+    text: String,
+    root: ast::Node,
+}
+
+/// Named variables visible to an expression (`$name`), looked up by name without `$`.
+pub trait Bindings<'a> {
+    /// The value bound to `name`, if any.
+    fn lookup(&self, name: &str) -> Option<Value<'a>>;
+}
+
+/// No external bindings.
+pub struct NoBindings;
+
+impl<'a> Bindings<'a> for NoBindings {
+    fn lookup(&self, _name: &str) -> Option<Value<'a>> {
+        None
+    }
+}
+
+impl<'a> Bindings<'a> for [(&str, Value<'a>)] {
+    fn lookup(&self, name: &str) -> Option<Value<'a>> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, Copy)]
+pub enum Evaluated<'a> {
+    /// No value (JavaScript `undefined`).
+    Undefined,
+    /// A JSON value.
+    Value(Value<'a>),
+    /// A function (not representable as JSON).
+    Function,
+}
+
+/// Limits that turn runaway evaluations into errors.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Maximum nesting of evaluation steps (U1001 beyond).
+    pub max_depth: usize,
+    /// Maximum evaluation time (U1002 beyond).
+    pub time_limit: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 1000,
+            time_limit: None,
+        }
+    }
+}
+
+impl Expression {
+    /// Parses an expression.
+    pub fn parse(text: &str) -> Result<Expression, JsonataError> {
+        let root = parser::parse(text).map_err(|e| e.into_public())?;
+        Ok(Expression {
+            text: text.to_string(),
+            root,
+        })
+    }
+
+    /// The expression's source text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Evaluates against `input` (`None` = undefined input) with named bindings looked up
+    /// through `bindings` (for `$states`, Step Functions variables and the suite's bindings).
+    pub fn evaluate<'a>(
+        &'a self,
+        arena: &'a Arena,
+        input: Option<Value<'a>>,
+        bindings: &dyn Bindings<'a>,
+        limits: &Limits,
+    ) -> Result<Evaluated<'a>, JsonataError> {
+        let deadline = limits.time_limit.map(|d| Instant::now() + d);
+        let ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
+        let mut inp = input
+            .map(value::Val::from_json)
+            .unwrap_or(value::Val::Undef);
+        if let value::Val::JArr(_) = inp {
+            inp = value::make_arr_flags(
+                arena,
+                value::Arr {
+                    items: arena.alloc_slice_copy(&[inp]),
+                    seq: true,
+                    keep: false,
+                    cons: false,
+                    outer: true,
+                    tuples: false,
+                },
+            );
+        }
+        let root = value::Env::new(arena, None);
+        root.bind("$", inp);
+        let result = ctx
+            .eval(&self.root, inp, root)
+            .map_err(|e| e.into_public())?;
+        let used_eval = !ctx.evals.borrow().is_empty();
+        Ok(match result {
+            value::Val::Undef => Evaluated::Undefined,
+            value::Val::Func(_) => Evaluated::Function,
+            v => match value::to_json(arena, v) {
+                // values may borrow from `$eval`-parsed expressions: copy them out
+                Some(j) if used_eval => Evaluated::Value(j.copy_into(arena)),
+                Some(j) => Evaluated::Value(j),
+                None => Evaluated::Undefined,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,298 @@
+//! Function signatures (`<n-n?:n>`): parsed once into a regular expression over argument
+//! type letters, then used to validate (and complete with the context) each call's arguments.
+
+use super::error::{json_quote, Error};
+
+/// One parameter of a signature.
+#[derive(Debug, Clone)]
+struct Param {
+    /// Regex fragment matching the argument's type letter(s).
+    regex: String,
+    /// The type letter (or `(..)` choice).
+    kind: char,
+    /// `-`: use the context value when the argument is missing.
+    context: bool,
+    /// Type parameter of an array (`a<n>`), if any.
+    subtype: Option<String>,
+}
+
+/// A parsed signature.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    params: Vec<Param>,
+    regex: regex::Regex,
+    /// The signature text.
+    pub text: String,
+}
+
+/// The type letter jsonata-js assigns to a value.
+pub fn type_letter(kind: ArgKind) -> char {
+    match kind {
+        ArgKind::Function => 'f',
+        ArgKind::String => 's',
+        ArgKind::Number => 'n',
+        ArgKind::Bool => 'b',
+        ArgKind::Null => 'l',
+        ArgKind::Array => 'a',
+        ArgKind::Object => 'o',
+        ArgKind::Missing => 'm',
+    }
+}
+
+/// The classification of an argument value that signatures care about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A function.
+    Function,
+    /// A string.
+    String,
+    /// A number.
+    Number,
+    /// A boolean.
+    Bool,
+    /// `null`.
+    Null,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+    /// Undefined.
+    Missing,
+}
+
+/// What validation decided for one parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Use argument number `i` as is.
+    Arg(usize),
+    /// Use argument `i`, wrapped in an array if it is not one.
+    ArgAsArray(usize),
+    /// Use the context value.
+    Context,
+    /// Undefined.
+    Missing,
+}
+
+impl Signature {
+    /// Parses signature text such as `<s-nn?:s>`; `offset` locates errors.
+    pub fn parse(text: &str, offset: usize) -> Result<Signature, Error> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut params: Vec<Param> = Vec::new();
+        let mut i = 1; // skip '<'
+        while i < chars.len() {
+            let c = chars[i];
+            match c {
+                ':' | '>' => break,
+                's' | 'n' | 'b' | 'l' | 'o' => params.push(Param {
+                    regex: format!("[{c}m]"),
+                    kind: c,
+                    context: false,
+                    subtype: None,
+                }),
+                'a' => params.push(Param {
+                    regex: "[asnblfom]".into(),
+                    kind: 'a',
+                    context: false,
+                    subtype: None,
+                }),
+                'f' => params.push(Param {
+                    regex: "f".into(),
+                    kind: 'f',
+                    context: false,
+                    subtype: None,
+                }),
+                'j' => params.push(Param {
+                    regex: "[asnblom]".into(),
+                    kind: 'j',
+                    context: false,
+                    subtype: None,
+                }),
+                'x' => params.push(Param {
+                    regex: "[asnblfom]".into(),
+                    kind: 'x',
+                    context: false,
+                    subtype: None,
+                }),
+                '-' => {
+                    if let Some(p) = params.last_mut() {
+                        p.context = true;
+                        p.regex.push('?');
+                    }
+                }
+                '?' | '+' => {
+                    if let Some(p) = params.last_mut() {
+                        p.regex.push(c);
+                    }
+                }
+                '(' => {
+                    let end = find_closing(&chars, i, '(', ')');
+                    let choice: String = chars[i + 1..end].iter().collect();
+                    if choice.contains('<') {
+                        return Err(Error::new("S0402")
+                            .pos(offset + i)
+                            .value(json_quote(&choice)));
+                    }
+                    params.push(Param {
+                        regex: format!("[{choice}m]"),
+                        kind: '(',
+                        context: false,
+                        subtype: None,
+                    });
+                    i = end;
+                }
+                '<' => {
+                    let Some(p) = params.last_mut().filter(|p| p.kind == 'a' || p.kind == 'f')
+                    else {
+                        let prev = params
+                            .last()
+                            .map(|p| p.kind.to_string())
+                            .unwrap_or_default();
+                        return Err(Error::new("S0401").pos(offset + i).value(json_quote(&prev)));
+                    };
+                    let end = find_closing(&chars, i, '<', '>');
+                    p.subtype = Some(chars[i + 1..end].iter().collect());
+                    i = end;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let mut source = String::from("^");
+        for p in &params {
+            source.push('(');
+            source.push_str(&p.regex);
+            source.push(')');
+        }
+        source.push('$');
+        let regex = regex::Regex::new(&source).map_err(|_| Error::new("S0401").pos(offset))?;
+        Ok(Signature {
+            params,
+            regex,
+            text: text.to_string(),
+        })
+    }
+
+    /// Matches the argument kinds against the signature. On success, returns for each
+    /// parameter where its value comes from. `item_kinds(i)` gives the kinds of the items of
+    /// argument `i` when it is an array (for typed arrays such as `a<n>`).
+    pub fn validate(
+        &self,
+        kinds: &[ArgKind],
+        context: ArgKind,
+        item_kinds: &dyn Fn(usize) -> Vec<ArgKind>,
+    ) -> Result<Vec<Slot>, Error> {
+        let supplied: String = kinds.iter().map(|k| type_letter(*k)).collect();
+        let Some(caps) = self.regex.captures(&supplied) else {
+            return Err(self.validation_error(&supplied));
+        };
+        let mut out = Vec::with_capacity(self.params.len());
+        let mut arg = 0usize;
+        for (pi, p) in self.params.iter().enumerate() {
+            let m = caps.get(pi + 1).map(|m| m.as_str()).unwrap_or("");
+            if m.is_empty() {
+                if p.context {
+                    let letter = type_letter(context);
+                    let base = p.regex.trim_end_matches(['?', '+']);
+                    if base.contains(letter) {
+                        out.push(Slot::Context);
+                    } else {
+                        return Err(Error::new("T0411").index(arg + 1));
+                    }
+                } else {
+                    // jsonata-js passes args[argIndex] (normally undefined here) and advances
+                    out.push(Slot::Arg(arg));
+                    arg += 1;
+                }
+                continue;
+            }
+            for single in m.chars() {
+                if p.kind == 'a' {
+                    if single == 'm' {
+                        out.push(Slot::Missing);
+                    } else {
+                        if let Some(sub) = &p.subtype {
+                            let ok = if single != 'a' {
+                                m == sub.as_str()
+                            } else {
+                                let items = item_kinds(arg);
+                                match items.first() {
+                                    None => true,
+                                    Some(first) => {
+                                        let t = type_letter(*first);
+                                        sub.starts_with(t) && items.iter().all(|k| k == first)
+                                    }
+                                }
+                            };
+                            if !ok {
+                                let type_name = match sub.as_str() {
+                                    "a" => "arrays",
+                                    "b" => "booleans",
+                                    "f" => "functions",
+                                    "n" => "numbers",
+                                    "o" => "objects",
+                                    "s" => "strings",
+                                    _ => "values",
+                                };
+                                return Err(Error::new("T0412")
+                                    .index(arg + 1)
+                                    .extra(json_quote(type_name)));
+                            }
+                        }
+                        out.push(if single == 'a' {
+                            Slot::Arg(arg)
+                        } else {
+                            Slot::ArgAsArray(arg)
+                        });
+                    }
+                } else {
+                    out.push(Slot::Arg(arg));
+                }
+                arg += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    fn validation_error(&self, supplied: &str) -> Error {
+        let mut pattern = String::from("^");
+        let mut good_to = 0;
+        for p in &self.params {
+            pattern.push_str(&p.regex);
+            match regex::Regex::new(&pattern)
+                .ok()
+                .and_then(|r| r.find(supplied).map(|m| m.end()))
+            {
+                None => return Error::new("T0410").index(good_to + 1),
+                Some(end) => good_to = end,
+            }
+        }
+        Error::new("T0410").index(good_to + 1)
+    }
+
+    /// Number of declared parameters.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Whether the signature declares no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+}
+
+fn find_closing(chars: &[char], start: usize, open: char, close: char) -> usize {
+    let mut depth = 1;
+    let mut i = start;
+    while i + 1 < chars.len() {
+        i += 1;
+        if chars[i] == open {
+            depth += 1;
+        } else if chars[i] == close {
+            depth -= 1;
+            if depth == 0 {
+                return i;
+            }
+        }
+    }
+    chars.len().saturating_sub(1)
+}
