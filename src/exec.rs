@@ -1160,8 +1160,13 @@ impl<'a> Execution<'a> {
             NumberSpec::Literal(n) => Ok(*n),
             NumberSpec::Path(path, field) => {
                 let value = path.eval(self.arena, scope)?;
-                let n = value.as_number().filter(|n| !integer || n.is_integral());
-                n.map(|n| n.as_f64()).ok_or_else(|| {
+                // AWS (Jackson) also accepts a string holding the number, such as "1".
+                let n = match value {
+                    Value::String(s) if integer => s.trim().parse::<i64>().ok().map(|i| i as f64),
+                    Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+                    _ => value.as_number().filter(|n| !integer || n.is_integral()).map(|n| n.as_f64()),
+                };
+                n.ok_or_else(|| {
                     let shown = match value {
                         Value::String(s) => s.to_string(),
                         other => other.to_json_string(),

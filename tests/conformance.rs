@@ -77,3 +77,11 @@ fn jsonpath_cases_match_aws() {
     assert!(run.passed.len() + run.failed.len() > 700);
     check(run, "JSONPath");
 }
+
+/// Every case that uses JSONata or Variables (`QueryLanguage: JSONata`, `Assign`, `$name`).
+#[test]
+fn jsonata_and_variables_cases_match_aws() {
+    let run = run(|case| case.uses_jsonata_or_variables());
+    assert!(run.passed.len() + run.failed.len() > 150);
+    check(run, "JSONata and Variables");
+}
