@@ -241,7 +241,7 @@ impl Compiler {
                 WaitFor::Timestamp(t) => match parse_timestamp(t) {
                     Some(nanos) => WaitDef::Timestamp((nanos / 1_000_000) as i64),
                     None => {
-                        self.error(at("Timestamp"), format!("The value for the field 'Timestamp' must be a valid ISO-8601 extended offset date-time format string"));
+                        self.error(at("Timestamp"), "The value for the field 'Timestamp' must be a valid ISO-8601 extended offset date-time format string");
                         WaitDef::Timestamp(0)
                     }
                 },

@@ -1164,7 +1164,10 @@ impl<'a> Execution<'a> {
                 let n = match value {
                     Value::String(s) if integer => s.trim().parse::<i64>().ok().map(|i| i as f64),
                     Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
-                    _ => value.as_number().filter(|n| !integer || n.is_integral()).map(|n| n.as_f64()),
+                    _ => value
+                        .as_number()
+                        .filter(|n| !integer || n.is_integral())
+                        .map(|n| n.as_f64()),
                 };
                 n.ok_or_else(|| {
                     let shown = match value {

@@ -16,7 +16,7 @@ use crate::value::{Arena, Member, Value};
 /// report its failures as AWS does.
 #[derive(Debug)]
 pub struct JsonataExpr {
-    expr: Expression,
+    expr: Box<Expression>,
     /// The expression as written between the delimiters, trimmed: AWS quotes it in causes.
     source: Box<str>,
 }
@@ -27,7 +27,7 @@ impl JsonataExpr {
         let inner = jsonata_inner(text).ok_or_else(|| format!("'{text}' is not a JSONata expression ({{% ... %}})"))?;
         let expr = Expression::parse(inner).map_err(|e| e.to_string())?;
         Ok(JsonataExpr {
-            expr,
+            expr: Box::new(expr),
             source: inner.trim().into(),
         })
     }

@@ -296,7 +296,10 @@ mod tests {
         let merge = Behaviour::parse(&json!({"Merge": {"ok": true}})).unwrap();
         let arena = Arena::new();
         let input = crate::value::parse(&arena, r#"{"id":1,"ok":false}"#).unwrap();
-        assert_eq!(merge.call(input, &arena).unwrap().to_json_string(), r#"{"id":1,"ok":true}"#);
+        assert_eq!(
+            merge.call(input, &arena).unwrap().to_json_string(),
+            r#"{"id":1,"ok":true}"#
+        );
     }
 
     #[test]

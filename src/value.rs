@@ -64,7 +64,9 @@ impl Number {
     pub fn as_i64(self) -> Option<i64> {
         match self {
             Number::Int(i) => Some(i),
-            Number::Float(f) if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 => {
+            Number::Float(f)
+                if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) =>
+            {
                 Some(f as i64)
             }
             Number::Float(_) => None,

@@ -34,7 +34,10 @@ fn run_prints_a_start_sync_execution_response() {
     assert_eq!(code, 0, "{out}");
     let response: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
     assert_eq!(response["status"], "SUCCEEDED");
-    assert_eq!(response["stateMachineArn"], "arn:aws:states:us-east-1:123456789012:stateMachine:order");
+    assert_eq!(
+        response["stateMachineArn"],
+        "arn:aws:states:us-east-1:123456789012:stateMachine:order"
+    );
     // Compare as JSON values (numbers by value: the input's `10.0` is the expected `10`).
     let arena = quickstep::value::Arena::new();
     let output = quickstep::value::parse(&arena, response["output"].as_str().unwrap()).unwrap();
@@ -48,11 +51,22 @@ fn run_reports_a_failed_execution() {
     let dir = std::env::temp_dir().join(format!("quickstep-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let def = dir.join("fail.asl.json");
-    std::fs::write(&def, r#"{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Oops","Cause":"broken"}}}"#).unwrap();
+    std::fs::write(
+        &def,
+        r#"{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Oops","Cause":"broken"}}}"#,
+    )
+    .unwrap();
     let (code, out) = quickstep(&["run", def.to_str().unwrap(), "--input", "{}"]);
     assert_eq!(code, 1);
     let response: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((response["status"].as_str(), response["error"].as_str(), response["cause"].as_str()), (Some("FAILED"), Some("Oops"), Some("broken")));
+    assert_eq!(
+        (
+            response["status"].as_str(),
+            response["error"].as_str(),
+            response["cause"].as_str()
+        ),
+        (Some("FAILED"), Some("Oops"), Some("broken"))
+    );
 }
 
 #[test]
@@ -60,7 +74,11 @@ fn validate_locates_every_problem() {
     let dir = std::env::temp_dir().join(format!("quickstep-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let def = dir.join("bad.asl.json");
-    std::fs::write(&def, "{\n  \"StartAt\": \"A\",\n  \"States\": {\n    \"A\": {\"Type\": \"Pass\", \"Next\": \"Nowhere\"}\n  }\n}\n").unwrap();
+    std::fs::write(
+        &def,
+        "{\n  \"StartAt\": \"A\",\n  \"States\": {\n    \"A\": {\"Type\": \"Pass\", \"Next\": \"Nowhere\"}\n  }\n}\n",
+    )
+    .unwrap();
     let (code, out) = quickstep(&["validate", def.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("bad.asl.json:4:"), "{out}");

@@ -34,8 +34,15 @@ struct Run {
 
 fn run(select: impl Fn(&Case) -> bool) -> Run {
     let files = collect_case_files(&[shared().join("conformance/cases")]).expect("the conformance corpus is readable");
-    assert!(files.len() >= 900, "expected the 900+ recorded cases, found {}", files.len());
-    let mut run = Run { passed: Vec::new(), failed: Vec::new() };
+    assert!(
+        files.len() >= 900,
+        "expected the 900+ recorded cases, found {}",
+        files.len()
+    );
+    let mut run = Run {
+        passed: Vec::new(),
+        failed: Vec::new(),
+    };
     for file in files {
         let case = Case::load(&file).expect("every corpus file is a case");
         if !select(&case) {
@@ -55,15 +62,31 @@ fn check(run: Run, what: &str) {
     for reason in known.values() {
         assert!(!reason.is_empty(), "every known failure needs a reason");
     }
-    let unexpected: Vec<&(String, String)> = run.failed.iter().filter(|(name, _)| !known.contains_key(name)).collect();
+    let unexpected: Vec<&(String, String)> = run
+        .failed
+        .iter()
+        .filter(|(name, _)| !known.contains_key(name))
+        .collect();
     let fixed: Vec<&String> = run.passed.iter().filter(|name| known.contains_key(*name)).collect();
     let total = run.passed.len() + run.failed.len();
-    println!("{what}: {} passed, {} failed ({} known)", run.passed.len(), run.failed.len(), run.failed.len() - unexpected.len());
+    println!(
+        "{what}: {} passed, {} failed ({} known)",
+        run.passed.len(),
+        run.failed.len(),
+        run.failed.len() - unexpected.len()
+    );
     for (name, diff) in &unexpected {
         println!("FAIL {name}\n  {diff}");
     }
-    assert!(unexpected.is_empty(), "{} of {total} {what} cases failed (see above)", unexpected.len());
-    assert!(fixed.is_empty(), "these cases pass now; remove them from the known-failures list: {fixed:?}");
+    assert!(
+        unexpected.is_empty(),
+        "{} of {total} {what} cases failed (see above)",
+        unexpected.len()
+    );
+    assert!(
+        fixed.is_empty(),
+        "these cases pass now; remove them from the known-failures list: {fixed:?}"
+    );
     assert!(
         (run.failed.len() as f64) <= 0.02 * total as f64,
         "known failures must stay under 2% of the {what} cases"

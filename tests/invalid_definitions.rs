@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use quickstep::model::MachineType;
 use quickstep::machine::check_definition;
+use quickstep::model::MachineType;
 use quickstep::Diagnostic;
 use serde_json::Value as Json;
 

@@ -76,10 +76,7 @@ fn load_cases(suite: &Path) -> Vec<(String, serde_json::Value)> {
 }
 
 /// Runs one case: `Ok(())` if it passes, else a description of the failure.
-fn run_case(
-    case: &serde_json::Value,
-    datasets: &BTreeMap<String, serde_json::Value>,
-) -> Result<(), String> {
+fn run_case(case: &serde_json::Value, datasets: &BTreeMap<String, serde_json::Value>) -> Result<(), String> {
     if let Some(why) = case.get("unreadable") {
         return Err(format!("case file is not valid UTF-8 JSON: {why}"));
     }
@@ -90,17 +87,13 @@ fn run_case(
         Some(Value::from_serde(&arena, d))
     } else {
         match case.get("dataset") {
-            Some(serde_json::Value::String(name)) => Some(Value::from_serde(
-                &arena,
-                datasets.get(name).ok_or("no dataset")?,
-            )),
+            Some(serde_json::Value::String(name)) => {
+                Some(Value::from_serde(&arena, datasets.get(name).ok_or("no dataset")?))
+            }
             _ => None,
         }
     };
-    let bindings = Value::from_serde(
-        &arena,
-        case.get("bindings").unwrap_or(&serde_json::Value::Null),
-    );
+    let bindings = Value::from_serde(&arena, case.get("bindings").unwrap_or(&serde_json::Value::Null));
     let mut limits = Limits::default();
     if let Some(d) = case.get("depth").and_then(|d| d.as_u64()) {
         limits.max_depth = d as usize;
@@ -126,19 +119,13 @@ fn run_case(
     });
     match (result, expected_code) {
         (Err(e), Some(code)) if e.code == code => match expected_message {
-            Some(m) if m != e.message => {
-                Err(format!("expected message {m:?}, got {:?}", e.message))
-            }
+            Some(m) if m != e.message => Err(format!("expected message {m:?}, got {:?}", e.message)),
             _ => Ok(()),
         },
         (Err(e), _) => Err(format!("error {e}")),
         (Ok(got), Some(code)) => Err(format!("expected error {code}, got {got:?}")),
         (Ok(got), None) => {
-            if case
-                .get("undefinedResult")
-                .is_some_and(|u| u.as_bool() == Some(true))
-                || case.get("result").is_none()
-            {
+            if case.get("undefinedResult").is_some_and(|u| u.as_bool() == Some(true)) || case.get("result").is_none() {
                 return match got {
                     None => Ok(()),
                     Some(v) => Err(format!("expected undefined, got {v}")),
@@ -164,15 +151,10 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (a, b) {
         (J::Number(x), J::Number(y)) => {
-            let (x, y) = (
-                x.as_f64().unwrap_or(f64::NAN),
-                y.as_f64().unwrap_or(f64::NAN),
-            );
+            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
             x == y || format!("{x:.14e}") == format!("{y:.14e}")
         }
-        (J::Array(x), J::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
-        }
+        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
         (J::Object(x), J::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
@@ -198,11 +180,8 @@ fn run_suite() {
         let v = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         datasets.insert(name, v);
     }
-    let skip_text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/jsonata-suite-skip.txt"
-    ))
-    .unwrap_or_default();
+    let skip_text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/jsonata-suite-skip.txt"))
+        .unwrap_or_default();
     let skips: Vec<&str> = skip_text
         .lines()
         .map(|l| l.trim())
@@ -224,8 +203,7 @@ fn run_suite() {
             continue;
         }
         let started = std::time::Instant::now();
-        let r = std::panic::catch_unwind(|| run_case(case, &datasets))
-            .unwrap_or_else(|_| Err("panicked".into()));
+        let r = std::panic::catch_unwind(|| run_case(case, &datasets)).unwrap_or_else(|_| Err("panicked".into()));
         let took = started.elapsed();
         if took > Duration::from_millis(300) {
             println!("SLOW {id}: {took:?}");

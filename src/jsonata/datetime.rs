@@ -79,10 +79,9 @@ const DAYS: [&str; 8] = [
     "Sunday",
 ];
 const DECIMAL_GROUPS: [u32; 37] = [
-    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
-    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
-    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
-    0xFF10,
+    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6,
+    0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
+    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
 ];
 
 /// Letter case of names and words.
@@ -263,11 +262,7 @@ fn words(num: f64, prev: bool, ord: bool) -> String {
         format!(
             "{}{}",
             if prev { " and " } else { "" },
-            if ord {
-                ORDINALS[num as usize]
-            } else {
-                FEW[num as usize]
-            }
+            if ord { ORDINALS[num as usize] } else { FEW[num as usize] }
         )
     } else if num < 100.0 {
         let tens = (num / 10.0).floor() as usize;
@@ -474,12 +469,7 @@ fn roman_to_decimal(s: &str) -> f64 {
 /// Regex source matching a formatted integer, plus its parser.
 fn integer_regex(f: &IntFormat, fixed: bool) -> Result<String, Error> {
     Ok(match &f.primary {
-        Primary::Letters => if f.case == Case::Upper {
-            "[A-Z]+"
-        } else {
-            "[a-z]+"
-        }
-        .to_string(),
+        Primary::Letters => if f.case == Case::Upper { "[A-Z]+" } else { "[a-z]+" }.to_string(),
         Primary::Roman => if f.case == Case::Upper {
             "[MDCLXVI]+"
         } else {
@@ -674,15 +664,7 @@ fn prev_month(y: i64, m: i64) -> (i64, i64) {
 
 /// A component's value (numbers; `P` gives 0 for am, 1 for pm).
 fn fragment(f: &Fields, component: char) -> f64 {
-    let today = date_utc(
-        f.year as f64,
-        f.month0 as f64,
-        f.day as f64,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-    );
+    let today = date_utc(f.year as f64, f.month0 as f64, f.day as f64, 0.0, 0.0, 0.0, 0.0);
     (match component {
         'Y' => f.year,
         'M' => f.month0 + 1,
@@ -820,10 +802,7 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>, Error> {
                 return Err(Error::new("D3135"));
             };
             pos = start + close;
-            let marker: String = chars[start + 1..pos]
-                .iter()
-                .filter(|c| !c.is_whitespace())
-                .collect();
+            let marker: String = chars[start + 1..pos].iter().filter(|c| !c.is_whitespace()).collect();
             let component = marker.chars().next().unwrap_or(' ');
             let mut m = Marker {
                 component,
@@ -871,9 +850,7 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>, Error> {
             } else {
                 match default_presentation(component) {
                     Some(p) => m.presentation1 = p.to_string(),
-                    None => {
-                        return Err(Error::new("D3132").value(json_quote(&component.to_string())))
-                    }
+                    None => return Err(Error::new("D3132").value(json_quote(&component.to_string()))),
                 }
             }
             if default_presentation(component).is_none() {
@@ -927,11 +904,7 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>, Error> {
 }
 
 /// Formats a timestamp with a picture (default ISO 8601) and a `±HHMM` timezone.
-fn format_datetime(
-    millis: f64,
-    picture: Option<&str>,
-    timezone: Option<&str>,
-) -> Result<String, Error> {
+fn format_datetime(millis: f64, picture: Option<&str>, timezone: Option<&str>) -> Result<String, Error> {
     let (mut off_h, mut off_m) = (0i64, 0i64);
     if let Some(tz) = timezone {
         let offset = js_parse_int(tz);
@@ -941,9 +914,7 @@ fn format_datetime(
             off_m = offset % 100;
         }
     }
-    let parts = analyse_picture(
-        picture.unwrap_or("[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"),
-    )?;
+    let parts = analyse_picture(picture.unwrap_or("[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"))?;
     let f = fields(millis + ((off_h * 60 + off_m) * 60_000) as f64);
     let mut out = String::new();
     for part in &parts {
@@ -1117,10 +1088,7 @@ fn parse_datetime(ts: &str, picture: &str, now: f64) -> Result<Option<f64>, Erro
             };
             Some(h * 60.0 + if h < 0.0 { -mi } else { mi })
         } else if m.component == 'f' {
-            format!("0.{text}")
-                .parse::<f64>()
-                .ok()
-                .map(|x| (x * 1000.0).floor())
+            format!("0.{text}").parse::<f64>().ok().map(|x| (x * 1000.0).floor())
         } else if let Some(f) = &m.int_format {
             Some(parse_int(text, f)?)
         } else {
@@ -1242,11 +1210,7 @@ fn parse_iso(ts: &str) -> Option<f64> {
     )
     .ok()?;
     let c = re.captures(ts)?;
-    let num = |i: usize, d: f64| {
-        c.get(i)
-            .and_then(|m| m.as_str().parse::<f64>().ok())
-            .unwrap_or(d)
-    };
+    let num = |i: usize, d: f64| c.get(i).and_then(|m| m.as_str().parse::<f64>().ok()).unwrap_or(d);
     let ms = c
         .get(7)
         .map(|m| {
@@ -1309,9 +1273,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                 return Ok(Val::Undef);
             };
             match a(1) {
-                Val::Str(picture) => Ok(parse_datetime(ts, picture, now)?
-                    .map(Val::Num)
-                    .unwrap_or(Val::Undef)),
+                Val::Str(picture) => Ok(parse_datetime(ts, picture, now)?.map(Val::Num).unwrap_or(Val::Undef)),
                 _ => match parse_iso(ts) {
                     Some(ms) => Ok(Val::Num(ms)),
                     None => Err(Error::new("D3110").value(json_quote(ts))),

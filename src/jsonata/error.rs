@@ -145,10 +145,7 @@ impl Error {
                     .unwrap_or_else(|| "undefined".into()),
                 "value" => json(&self.value),
                 "value2" => json(&self.value2),
-                "index" => self
-                    .index
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| "undefined".into()),
+                "index" => self.index.map(|i| i.to_string()).unwrap_or_else(|| "undefined".into()),
                 _ => json(&self.extra),
             };
             out.push_str(&insert);

@@ -13,8 +13,7 @@ use super::error::{json_quote, Error};
 use super::functions::{self, Builtin};
 use super::signature::{Signature, Slot};
 use super::value::{
-    deep_equal, empty_seq, json_text, make_arr, make_arr_flags, singleton_seq, truthy, Arr, Env,
-    Func, SeqBuilder, Val,
+    deep_equal, empty_seq, json_text, make_arr, make_arr_flags, singleton_seq, truthy, Arr, Env, Func, SeqBuilder, Val,
 };
 use super::Bindings;
 use crate::value::Arena;
@@ -144,11 +143,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 v
             }
             Kind::Regex(r) => Val::Func(self.arena.alloc(Func::Regex(r))),
-            Kind::Call {
-                func,
-                args,
-                partial,
-            } => {
+            Kind::Call { func, args, partial } => {
                 if *partial {
                     self.eval_partial(func, args, node.pos, input, env)?
                 } else {
@@ -163,12 +158,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             Kind::Negate(e) => match self.eval(e, input, env)? {
                 Val::Undef => Val::Undef,
                 Val::Num(n) => Val::Num(-n),
-                v => {
-                    return Err(Error::new("D1002")
-                        .pos(node.pos)
-                        .token("-")
-                        .value(json_text(v)))
-                }
+                v => return Err(Error::new("D1002").pos(node.pos).token("-").value(json_text(v))),
             },
             Kind::Array(items) => {
                 let mut out = SeqBuilder::new(self.arena);
@@ -252,11 +242,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     // ----- paths -----
 
     fn eval_path(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
-        let Kind::Path {
-            steps,
-            keep_singleton,
-        } = &node.kind
-        else {
+        let Kind::Path { steps, keep_singleton } = &node.kind else {
             return Ok(Val::Undef);
         };
         let mut input_seq = if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
@@ -326,11 +312,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             }
         }
         if let Some(g) = &node.group {
-            let data = if is_tuple {
-                tuples.unwrap_or(result)
-            } else {
-                result
-            };
+            let data = if is_tuple { tuples.unwrap_or(result) } else { result };
             result = self.eval_group(g, data, env)?;
         }
         Ok(result)
@@ -428,13 +410,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         frame
     }
 
-    fn tuple_step(
-        &self,
-        step: &'a Node,
-        input: Val<'a>,
-        bindings: Option<Val<'a>>,
-        env: &'a Env<'a>,
-    ) -> R<'a> {
+    fn tuple_step(&self, step: &'a Node, input: Val<'a>, bindings: Option<Val<'a>>, env: &'a Env<'a>) -> R<'a> {
         if let Kind::Sort(_) = step.kind {
             let mut result = match bindings {
                 Some(b) => self.eval_sort(step, b, env)?,
@@ -536,10 +512,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         } else {
             for (index, item) in input.iter().enumerate() {
                 let (context, e) = if tuples {
-                    (
-                        item.field("@").unwrap_or(Val::Undef),
-                        self.frame_from_tuple(env, item),
-                    )
+                    (item.field("@").unwrap_or(Val::Undef), self.frame_from_tuple(env, item))
                 } else {
                     (item, env)
                 };
@@ -619,15 +592,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     // ----- operators -----
 
-    fn eval_binary(
-        &self,
-        op: BinOp,
-        l: &'a Node,
-        r: &'a Node,
-        pos: usize,
-        input: Val<'a>,
-        env: &'a Env<'a>,
-    ) -> R<'a> {
+    fn eval_binary(&self, op: BinOp, l: &'a Node, r: &'a Node, pos: usize, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let lhs = self.eval(l, input, env)?;
         match op {
             BinOp::And => {
@@ -705,11 +670,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 let ord = match (lhs, rhs) {
                     (Val::Num(a), Val::Num(b)) => a.partial_cmp(&b),
                     (Val::Str(a), Val::Str(b)) => Some(js_str_cmp(a, b)),
-                    _ => {
-                        return Err(Error::new("T2009")
-                            .value(json_text(lhs))
-                            .value2(json_text(rhs)))
-                    }
+                    _ => return Err(Error::new("T2009").value(json_text(lhs)).value2(json_text(rhs))),
                 };
                 use std::cmp::Ordering::*;
                 Val::Bool(match (op, ord) {
@@ -785,10 +746,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         let mut index: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
         for item in items.iter().copied() {
             let (context, e) = if tuples {
-                (
-                    item.field("@").unwrap_or(Val::Undef),
-                    self.frame_from_tuple(env, item),
-                )
+                (item.field("@").unwrap_or(Val::Undef), self.frame_from_tuple(env, item))
             } else {
                 (item, env)
             };
@@ -797,9 +755,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 let key = match key {
                     Val::Undef => continue,
                     Val::Str(s) => s,
-                    other => {
-                        return Err(Error::new("T1003").pos(group.pos).value(json_text(other)))
-                    }
+                    other => return Err(Error::new("T1003").pos(group.pos).value(json_text(other))),
                 };
                 match index.get(key) {
                     Some(&gi) => {
@@ -815,8 +771,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 }
             }
         }
-        let mut members: BumpVec<'a, (&'a str, Val<'a>)> =
-            BumpVec::with_capacity_in(groups.len(), self.arena);
+        let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(groups.len(), self.arena);
         for (key, data, pi) in groups {
             let (context, e) = if tuples {
                 let tuple = self.reduce_tuples(data);
@@ -854,14 +809,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                             slot.1 = append(self.arena, slot.1, v)
                         }
                     }
-                    None => members.push((
-                        k,
-                        if i == 0 {
-                            v
-                        } else {
-                            append(self.arena, Val::Undef, v)
-                        },
-                    )),
+                    None => members.push((k, if i == 0 { v } else { append(self.arena, Val::Undef, v) })),
                 }
             }
         }
@@ -883,10 +831,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         let mut keys: Vec<Vec<Val<'a>>> = Vec::with_capacity(items.len());
         for item in &items {
             let (context, e) = if tuples {
-                (
-                    item.field("@").unwrap_or(Val::Undef),
-                    self.frame_from_tuple(env, *item),
-                )
+                (item.field("@").unwrap_or(Val::Undef), self.frame_from_tuple(env, *item))
             } else {
                 (*item, env)
             };
@@ -909,11 +854,12 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     _ => {
                         let ok = |v: &Val| matches!(v, Val::Str(_) | Val::Num(_));
                         if !ok(&aa) || !ok(&bb) {
-                            *error = Some(
-                                Error::new("T2008")
-                                    .pos(step.pos)
-                                    .value(json_text(if ok(&aa) { bb } else { aa })),
-                            );
+                            *error =
+                                Some(
+                                    Error::new("T2008")
+                                        .pos(step.pos)
+                                        .value(json_text(if ok(&aa) { bb } else { aa })),
+                                );
                             return false;
                         }
                         let c = match (aa, bb) {
@@ -959,9 +905,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         if let Some(e) = error {
             return Err(e);
         }
-        let out = self
-            .arena
-            .alloc_slice_fill_iter(order.iter().map(|&i| items[i]));
+        let out = self.arena.alloc_slice_fill_iter(order.iter().map(|&i| items[i]));
         Ok(make_arr_flags(
             self.arena,
             Arr {
@@ -1008,16 +952,8 @@ impl<'a, 'b> Ctx<'a, 'b> {
             .map_err(|e| annotate(e, pos, name))
     }
 
-    fn eval_partial(
-        &self,
-        func: &'a Node,
-        args: &'a [Node],
-        pos: usize,
-        input: Val<'a>,
-        env: &'a Env<'a>,
-    ) -> R<'a> {
-        let mut evaluated: BumpVec<'a, Option<Val<'a>>> =
-            BumpVec::with_capacity_in(args.len(), self.arena);
+    fn eval_partial(&self, func: &'a Node, args: &'a [Node], pos: usize, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let mut evaluated: BumpVec<'a, Option<Val<'a>>> = BumpVec::with_capacity_in(args.len(), self.arena);
         for a in args {
             if matches!(a.kind, Kind::Placeholder) {
                 evaluated.push(None);
@@ -1048,14 +984,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         })))
     }
 
-    fn eval_apply(
-        &self,
-        l: &'a Node,
-        r: &'a Node,
-        pos: usize,
-        input: Val<'a>,
-        env: &'a Env<'a>,
-    ) -> R<'a> {
+    fn eval_apply(&self, l: &'a Node, r: &'a Node, pos: usize, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let lhs = self.eval(l, input, env)?;
         if let Kind::Call {
             func,
@@ -1150,12 +1079,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
-    fn eval_tail(
-        &self,
-        node: &'a Node,
-        input: Val<'a>,
-        env: &'a Env<'a>,
-    ) -> Result<Tail<'a>, Error> {
+    fn eval_tail(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> Result<Tail<'a>, Error> {
         if !is_plain(node) {
             return Ok(Tail::Value(self.eval(node, input, env)?));
         }
@@ -1210,12 +1134,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     /// Validates (and completes) arguments against a signature.
-    pub fn validate(
-        &self,
-        sig: &Signature,
-        args: &[Val<'a>],
-        context: Val<'a>,
-    ) -> Result<Args<'a>, Error> {
+    pub fn validate(&self, sig: &Signature, args: &[Val<'a>], context: Val<'a>) -> Result<Args<'a>, Error> {
         let kinds: SmallVec<[_; 4]> = args.iter().map(|a| a.arg_kind()).collect();
         let slots = sig
             .validate(&kinds, context.arg_kind(), &|i| {
@@ -1309,8 +1228,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             return Ok((v, false));
         }
         let mut changed = false;
-        let mut members: BumpVec<'a, (&'a str, Val<'a>)> =
-            BumpVec::with_capacity_in(v.obj_len(), self.arena);
+        let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(v.obj_len(), self.arena);
         for i in 0..v.obj_len() {
             let (k, x) = v.member(i);
             let (n, c) = self.rebuild(x, ids, update, delete, env)?;
@@ -1488,10 +1406,7 @@ fn recurse_descendants<'a>(v: Val<'a>, out: &mut SeqBuilder<'a>) {
 }
 
 /// A stable merge sort with a fallible "a goes after b" test (jsonata-js `$sort`'s shape).
-pub fn merge_sort<T: Copy>(
-    items: &mut [T],
-    after: &mut dyn FnMut(T, T) -> Result<bool, Error>,
-) -> Result<(), Error> {
+pub fn merge_sort<T: Copy>(items: &mut [T], after: &mut dyn FnMut(T, T) -> Result<bool, Error>) -> Result<(), Error> {
     if items.len() <= 1 {
         return Ok(());
     }

@@ -139,27 +139,18 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
             _ => {}
         }
     }
-    let family: Vec<char> = (0..10)
-        .filter_map(|i| char::from_u32(p.zero as u32 + i))
-        .collect();
+    let family: Vec<char> = (0..10).filter_map(|i| char::from_u32(p.zero as u32 + i)).collect();
     let mut active: Vec<char> = family.clone();
     active.extend([p.decimal, p.exponent, p.grouping, p.digit, p.pattern_sep]);
     let is_digit = |c: char| family.contains(&c);
-    let subs: Vec<Vec<char>> = picture
-        .split(p.pattern_sep)
-        .map(|s| s.chars().collect())
-        .collect();
+    let subs: Vec<Vec<char>> = picture.split(p.pattern_sep).map(|s| s.chars().collect()).collect();
     if subs.len() > 2 {
         return Err(Error::new("D3080"));
     }
     let split = |sub: &Vec<char>| -> Parts {
         let is_active = |c: char| active.contains(&c) && c != p.exponent;
         let prefix_len = sub.iter().position(|&c| is_active(c)).unwrap_or(sub.len());
-        let suffix_start = sub
-            .iter()
-            .rposition(|&c| is_active(c))
-            .map(|i| i + 1)
-            .unwrap_or(0);
+        let suffix_start = sub.iter().rposition(|&c| is_active(c)).map(|i| i + 1).unwrap_or(0);
         let prefix = sub[..prefix_len].to_vec();
         let suffix = sub[suffix_start.max(prefix_len)..].to_vec();
         let active_part = sub[prefix_len..sub.len() - suffix.len()].to_vec();
@@ -230,10 +221,7 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
                 }
             }
         }
-        if sub
-            .windows(2)
-            .any(|w| w[0] == p.grouping && w[1] == p.grouping)
-        {
+        if sub.windows(2).any(|w| w[0] == p.grouping && w[1] == p.grouping) {
             error = Some("D3089");
         }
         if let Some(opt) = index_of(&part.integer, p.digit) {
@@ -264,12 +252,7 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
             let mut pos = index_of(text, p.grouping);
             while let Some(g) = pos {
                 let region = if to_left { &text[..g] } else { &text[g..] };
-                out.push(
-                    region
-                        .iter()
-                        .filter(|&&c| is_digit(c) || c == p.digit)
-                        .count(),
-                );
+                out.push(region.iter().filter(|&&c| is_digit(c) || c == p.digit).count());
                 // jsonata-js searches the integer part for the next separator
                 pos = part
                     .integer
@@ -286,9 +269,7 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
                 0
             } else {
                 let factor = int_grouping.iter().copied().reduce(gcd).unwrap_or(0);
-                if factor > 0
-                    && (1..=int_grouping.len()).all(|i| int_grouping.contains(&(i * factor)))
-                {
+                if factor > 0 && (1..=int_grouping.len()).all(|i| int_grouping.contains(&(i * factor))) {
                     factor
                 } else {
                     0
@@ -299,11 +280,7 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
         let mut min_int = part.integer.iter().filter(|&&c| is_digit(c)).count();
         let scaling = min_int;
         let mut min_frac = part.fraction.iter().filter(|&&c| is_digit(c)).count();
-        let mut max_frac = part
-            .fraction
-            .iter()
-            .filter(|&&c| is_digit(c) || c == p.digit)
-            .count();
+        let mut max_frac = part.fraction.iter().filter(|&&c| is_digit(c) || c == p.digit).count();
         let exp_present = part.exponent.is_some();
         if min_int == 0 && max_frac == 0 {
             if exp_present {

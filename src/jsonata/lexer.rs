@@ -170,10 +170,7 @@ impl<'t> Lexer<'t> {
     }
 
     fn tok(&self, kind: TokKind) -> Token {
-        Token {
-            kind,
-            pos: self.pos,
-        }
+        Token { kind, pos: self.pos }
     }
 
     fn string(&mut self, quote: char) -> Result<Token, Error> {
@@ -198,10 +195,7 @@ impl<'t> Lexer<'t> {
                 't' => out.push('\t'),
                 'u' => {
                     let unit = self.hex4()?;
-                    if (0xD800..0xDC00).contains(&unit)
-                        && self.peek(0) == Some('\\')
-                        && self.peek(1) == Some('u')
-                    {
+                    if (0xD800..0xDC00).contains(&unit) && self.peek(0) == Some('\\') && self.peek(1) == Some('u') {
                         let save = self.pos;
                         self.pos += 2;
                         let low = self.hex4()?;

@@ -116,9 +116,7 @@ impl Expression {
     ) -> Result<Evaluated<'a>, JsonataError> {
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
         let ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
-        let mut inp = input
-            .map(value::Val::from_json)
-            .unwrap_or(value::Val::Undef);
+        let mut inp = input.map(value::Val::from_json).unwrap_or(value::Val::Undef);
         if let value::Val::JArr(_) = inp {
             inp = value::make_arr_flags(
                 arena,
@@ -134,9 +132,7 @@ impl Expression {
         }
         let root = value::Env::new(arena, None);
         root.bind("$", inp);
-        let result = ctx
-            .eval(&self.root, inp, root)
-            .map_err(|e| e.into_public())?;
+        let result = ctx.eval(&self.root, inp, root).map_err(|e| e.into_public())?;
         let used_eval = !ctx.evals.borrow().is_empty();
         Ok(match result {
             value::Val::Undef => Evaluated::Undefined,

@@ -174,9 +174,7 @@ impl<'t> Parser<'t> {
             TokKind::Num(n) => RawKind::Num(n),
             TokKind::Bool(b) => RawKind::Bool(b),
             TokKind::Null => RawKind::Null,
-            TokKind::Regex { pattern, flags } => {
-                RawKind::Regex(Arc::new(compile_regex(&pattern, &flags, pos)?))
-            }
+            TokKind::Regex { pattern, flags } => RawKind::Regex(Arc::new(compile_regex(&pattern, &flags, pos)?)),
             TokKind::End => return Err(Error::new("S0207").pos(pos)),
             TokKind::Op(op) => match op {
                 "and" | "or" | "in" => RawKind::Name(op.to_string()),
@@ -204,10 +202,7 @@ impl<'t> Parser<'t> {
                             if self.is_op("..") {
                                 let p = self.bump()?.pos;
                                 let rhs = self.expression(0)?;
-                                item = Self::raw(
-                                    RawKind::Bin(BinOp::Range, Box::new(item), Box::new(rhs)),
-                                    p,
-                                );
+                                item = Self::raw(RawKind::Bin(BinOp::Range, Box::new(item), Box::new(rhs)), p);
                             }
                             items.push(item);
                             if !self.is_op(",") {
@@ -385,9 +380,7 @@ impl<'t> Parser<'t> {
         for a in args {
             match a.kind {
                 RawKind::Var(v) => params.push(v),
-                RawKind::Name(n) => {
-                    return Err(Error::new("S0208").pos(a.pos).value(json_quote(&n)))
-                }
+                RawKind::Name(n) => return Err(Error::new("S0208").pos(a.pos).value(json_quote(&n))),
                 _ => return Err(Error::new("S0208").pos(a.pos).value("undefined")),
             }
         }
@@ -424,10 +417,7 @@ impl<'t> Parser<'t> {
         self.expect("{")?;
         let body = self.expression(0)?;
         self.expect("}")?;
-        Ok(Self::raw(
-            RawKind::Lambda(params, signature, Box::new(body)),
-            pos,
-        ))
+        Ok(Self::raw(RawKind::Lambda(params, signature, Box::new(body)), pos))
     }
 
     fn token_start(&self, i: usize) -> usize {
@@ -516,9 +506,7 @@ pub fn parse(text: &str) -> Result<Node, Error> {
     };
     let raw = p.expression(0)?;
     if !matches!(p.cur(), TokKind::End) {
-        return Err(Error::new("S0201")
-            .pos(p.cur_pos())
-            .token(tok_text(p.cur())));
+        return Err(Error::new("S0201").pos(p.cur_pos()).token(tok_text(p.cur())));
     }
     let mut pr = Processor { slots: Vec::new() };
     let mut node = pr.process(raw)?;
@@ -564,11 +552,7 @@ impl Processor {
 
     fn into_steps(node: Node) -> (Vec<Node>, bool, Vec<usize>) {
         if node.group.is_none() {
-            if let Kind::Path {
-                steps,
-                keep_singleton,
-            } = node.kind
-            {
+            if let Kind::Path { steps, keep_singleton } = node.kind {
                 return (steps, keep_singleton, node.seeking);
             }
             unreachable!()
@@ -616,9 +600,7 @@ impl Processor {
                                 .pos(step.pos)
                                 .value(super::value::js_number_string(*n)))
                         }
-                        Kind::Bool(v) => {
-                            return Err(Error::new("S0213").pos(step.pos).value(v.to_string()))
-                        }
+                        Kind::Bool(v) => return Err(Error::new("S0213").pos(step.pos).value(v.to_string())),
                         Kind::Null => return Err(Error::new("S0213").pos(step.pos).value("null")),
                         Kind::Str(s) => step.kind = Kind::Name(s.clone()),
                         _ => {}
@@ -643,13 +625,7 @@ impl Processor {
                     slots.push(i);
                 }
                 self.resolve_slots(&mut steps, slots, &mut seeking)?;
-                let mut path = Node::new(
-                    Kind::Path {
-                        steps,
-                        keep_singleton,
-                    },
-                    pos,
-                );
+                let mut path = Node::new(Kind::Path { steps, keep_singleton }, pos);
                 path.keep_array = carried_keep;
                 path
             }
@@ -708,23 +684,14 @@ impl Processor {
                 for (descending, t) in terms {
                     let e = self.process(t)?;
                     Self::push_ancestry(&mut sort.seeking, &e);
-                    out.push(SortTerm {
-                        descending,
-                        expr: e,
-                    });
+                    out.push(SortTerm { descending, expr: e });
                 }
                 sort.kind = Kind::Sort(out);
                 let slots = sort.seeking.clone();
                 steps.push(sort);
                 self.resolve_slots(&mut steps, slots, &mut seeking)?;
                 let keep_singleton = steps.iter().any(|s| s.keep_array);
-                let mut path = Node::new(
-                    Kind::Path {
-                        steps,
-                        keep_singleton,
-                    },
-                    pos,
-                );
+                let mut path = Node::new(Kind::Path { steps, keep_singleton }, pos);
                 path.keep_array = carried_keep;
                 path
             }
@@ -935,9 +902,7 @@ impl Processor {
             Kind::Name(_) | Kind::Wildcard => {
                 self.slots[slot].level -= 1;
                 if self.slots[slot].level == 0 {
-                    if let Some(existing) =
-                        node.ancestor.as_ref().and_then(|a| slot_index(&a.label))
-                    {
+                    if let Some(existing) = node.ancestor.as_ref().and_then(|a| slot_index(&a.label)) {
                         self.slots[slot].label = self.slots[existing].label;
                     }
                     node.ancestor = Some(super::ast::Slot {
@@ -966,9 +931,7 @@ impl Processor {
                 }
             }
             _ => {
-                return Err(Error::new("S0217")
-                    .pos(node.pos)
-                    .token(kind_name(&node.kind)));
+                return Err(Error::new("S0217").pos(node.pos).token(kind_name(&node.kind)));
             }
         }
         Ok(())
@@ -976,12 +939,7 @@ impl Processor {
 
     /// jsonata-js `resolveAncestry`: resolves the slots sought by a path's last step against
     /// the previous steps; unresolved ones are sought by the whole path.
-    fn resolve_slots(
-        &mut self,
-        steps: &mut [Node],
-        slots: Vec<usize>,
-        seeking: &mut Vec<usize>,
-    ) -> Result<(), Error> {
+    fn resolve_slots(&mut self, steps: &mut [Node], slots: Vec<usize>, seeking: &mut Vec<usize>) -> Result<(), Error> {
         let n = steps.len() as isize;
         for slot in slots {
             let mut index = n - 2;
@@ -992,10 +950,7 @@ impl Processor {
                 }
                 let mut i = index as usize;
                 index -= 1;
-                while index >= 0
-                    && steps[i].focus.is_some()
-                    && steps[index as usize].focus.is_some()
-                {
+                while index >= 0 && steps[i].focus.is_some() && steps[index as usize].focus.is_some() {
                     i = index as usize;
                     index -= 1;
                 }
@@ -1088,8 +1043,7 @@ fn slot_index(label: &str) -> Option<usize> {
 }
 
 fn last_step_mut(node: &mut Node) -> &mut Node {
-    let is_path =
-        node.group.is_none() && matches!(&node.kind, Kind::Path { steps, .. } if !steps.is_empty());
+    let is_path = node.group.is_none() && matches!(&node.kind, Kind::Path { steps, .. } if !steps.is_empty());
     if !is_path {
         return node;
     }

@@ -128,9 +128,7 @@ impl Signature {
                     let end = find_closing(&chars, i, '(', ')');
                     let choice: String = chars[i + 1..end].iter().collect();
                     if choice.contains('<') {
-                        return Err(Error::new("S0402")
-                            .pos(offset + i)
-                            .value(json_quote(&choice)));
+                        return Err(Error::new("S0402").pos(offset + i).value(json_quote(&choice)));
                     }
                     params.push(Param {
                         regex: format!("[{choice}m]"),
@@ -141,12 +139,8 @@ impl Signature {
                     i = end;
                 }
                 '<' => {
-                    let Some(p) = params.last_mut().filter(|p| p.kind == 'a' || p.kind == 'f')
-                    else {
-                        let prev = params
-                            .last()
-                            .map(|p| p.kind.to_string())
-                            .unwrap_or_default();
+                    let Some(p) = params.last_mut().filter(|p| p.kind == 'a' || p.kind == 'f') else {
+                        let prev = params.last().map(|p| p.kind.to_string()).unwrap_or_default();
                         return Err(Error::new("S0401").pos(offset + i).value(json_quote(&prev)));
                     };
                     let end = find_closing(&chars, i, '<', '>');
@@ -233,9 +227,7 @@ impl Signature {
                                     "s" => "strings",
                                     _ => "values",
                                 };
-                                return Err(Error::new("T0412")
-                                    .index(arg + 1)
-                                    .extra(json_quote(type_name)));
+                                return Err(Error::new("T0412").index(arg + 1).extra(json_quote(type_name)));
                             }
                         }
                         out.push(if single == 'a' {

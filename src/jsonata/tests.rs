@@ -36,10 +36,7 @@ fn paths_and_predicates() {
 
 #[test]
 fn errors_render_like_jsonata_js() {
-    assert_eq!(
-        run("$foo()", "{}"),
-        "T1006: Attempted to invoke a non-function"
-    );
+    assert_eq!(run("$foo()", "{}"), "T1006: Attempted to invoke a non-function");
     assert!(Expression::parse("(").is_err());
 }
 

@@ -216,10 +216,7 @@ impl<'a> Val<'a> {
     #[inline]
     pub fn field(&self, key: &str) -> Option<Val<'a>> {
         match self {
-            Val::JObj(m) => m
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| Val::from_json(*v)),
+            Val::JObj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| Val::from_json(*v)),
             Val::Obj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
             _ => None,
         }
@@ -436,13 +433,7 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
             if a.outer && a.items.len() == 1 {
                 return to_json(arena, a.items[0]);
             }
-            Value::Array(
-                arena.alloc_slice_fill_iter(
-                    a.items
-                        .iter()
-                        .map(|x| to_json(arena, *x).unwrap_or(Value::Null)),
-                ),
-            )
+            Value::Array(arena.alloc_slice_fill_iter(a.items.iter().map(|x| to_json(arena, *x).unwrap_or(Value::Null))))
         }
         Val::Obj(m) => {
             let mut out = BumpVec::with_capacity_in(m.len(), arena);
@@ -559,13 +550,7 @@ pub fn json_text(v: Val<'_>) -> String {
 }
 
 /// `precision`: round non-integers to 15 digits and record a non-finite number seen.
-fn write_stringify(
-    v: Val<'_>,
-    pretty: bool,
-    level: usize,
-    mut precision: Option<&mut Option<f64>>,
-    out: &mut String,
-) {
+fn write_stringify(v: Val<'_>, pretty: bool, level: usize, mut precision: Option<&mut Option<f64>>, out: &mut String) {
     let indent = |out: &mut String, level: usize| {
         if pretty {
             out.push('\n');

@@ -39,11 +39,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                     out.push(item);
                 }
             }
-            Ok(if v.is_seq() {
-                out.seq(arena)
-            } else {
-                out.array(arena)
-            })
+            Ok(if v.is_seq() { out.seq(arena) } else { out.array(arena) })
         }
         Builtin::Zip => {
             let len = args
@@ -65,8 +61,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                 return Ok(Val::Undef);
             }
             if size < 1.0 || size.fract() != 0.0 {
-                return Err(Error::new("D3141")
-                    .message(format!("Invalid partition size: {}", json_text(a(1)))));
+                return Err(Error::new("D3141").message(format!("Invalid partition size: {}", json_text(a(1)))));
             }
             let items: Vec<Val<'a>> = v.iter().collect();
             let mut out = SeqBuilder::new(arena);

@@ -130,9 +130,8 @@ fn signatures() -> &'static [Signature] {
     SIGS.get_or_init(|| {
         ALL.iter()
             .map(|b| {
-                Signature::parse(b.signature_text(), 0).unwrap_or_else(|_| {
-                    Signature::parse("<x*>", 0).expect("fallback signature parses")
-                })
+                Signature::parse(b.signature_text(), 0)
+                    .unwrap_or_else(|_| Signature::parse("<x*>", 0).expect("fallback signature parses"))
             })
             .collect()
     })
@@ -156,13 +155,7 @@ pub fn arity(f: Val<'_>) -> usize {
 }
 
 /// Validates the arguments of built-in `b` and runs it.
-pub fn call<'a>(
-    ctx: &Ctx<'a, '_>,
-    b: Builtin,
-    args: &[Val<'a>],
-    input: Val<'a>,
-    env: &'a Env<'a>,
-) -> R<'a> {
+pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
     let sig = &signatures()[b as usize];
     let args = ctx.validate(sig, args, input)?;
     let a = |i: usize| args.get(i).copied().unwrap_or(Val::Undef);
@@ -191,28 +184,16 @@ pub fn call<'a>(
         | B::DecodeUrlComponent
         | B::DecodeUrl => string::call(ctx, b, &args),
         B::Match | B::Contains | B::Replace | B::Split => string::call_matcher(ctx, b, &args, env),
-        B::FormatNumber | B::FormatBase | B::FormatInteger | B::ParseInteger => {
-            super::format::call(ctx, b, &args)
-        }
-        B::Number | B::Floor | B::Ceil | B::Round | B::Abs | B::Sqrt | B::Power | B::Random => {
-            numeric::call(b, &args)
-        }
-        B::Boolean => Ok(super::value::truthy(a(0))
-            .map(Val::Bool)
-            .unwrap_or(Val::Undef)),
-        B::Not => Ok(super::value::truthy(a(0))
-            .map(|v| Val::Bool(!v))
-            .unwrap_or(Val::Undef)),
+        B::FormatNumber | B::FormatBase | B::FormatInteger | B::ParseInteger => super::format::call(ctx, b, &args),
+        B::Number | B::Floor | B::Ceil | B::Round | B::Abs | B::Sqrt | B::Power | B::Random => numeric::call(b, &args),
+        B::Boolean => Ok(super::value::truthy(a(0)).map(Val::Bool).unwrap_or(Val::Undef)),
+        B::Not => Ok(super::value::truthy(a(0)).map(|v| Val::Bool(!v)).unwrap_or(Val::Undef)),
         B::Exists => Ok(Val::Bool(!a(0).is_undef())),
-        B::Map | B::Filter | B::Single | B::Reduce | B::Sift | B::Each | B::Sort => {
-            hof::call(ctx, b, &args, env)
-        }
+        B::Map | B::Filter | B::Single | B::Reduce | B::Sift | B::Each | B::Sort => hof::call(ctx, b, &args, env),
         B::Zip | B::Append | B::Reverse | B::Shuffle | B::Distinct | B::Partition | B::Range => {
             array::call(ctx, b, &args)
         }
-        B::Keys | B::Lookup | B::Spread | B::Merge | B::Type | B::Clone => {
-            object::call(ctx, b, &args)
-        }
+        B::Keys | B::Lookup | B::Spread | B::Merge | B::Type | B::Clone => object::call(ctx, b, &args),
         B::Error => Err(Error::new("D3137").message(match a(0) {
             Val::Str(s) => s.to_string(),
             _ => "$error() function evaluated".to_string(),
@@ -234,13 +215,7 @@ pub fn call<'a>(
 }
 
 /// `$eval(expr, focus)`.
-fn eval_function<'a>(
-    ctx: &Ctx<'a, '_>,
-    expr: Val<'a>,
-    focus: Val<'a>,
-    input: Val<'a>,
-    env: &'a Env<'a>,
-) -> R<'a> {
+fn eval_function<'a>(ctx: &Ctx<'a, '_>, expr: Val<'a>, focus: Val<'a>, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
     let Val::Str(text) = expr else {
         return Ok(Val::Undef);
     };

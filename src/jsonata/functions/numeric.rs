@@ -34,9 +34,7 @@ pub fn round(arg: f64, precision: Option<f64>) -> f64 {
             Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
             None => (text, 0),
         };
-        format!("{mantissa}e{}", exp + by)
-            .parse()
-            .unwrap_or(f64::NAN)
+        format!("{mantissa}e{}", exp + by).parse().unwrap_or(f64::NAN)
     };
     let mut arg = arg;
     if let Some(p) = precision {
@@ -75,10 +73,7 @@ pub fn to_number<'a>(v: Val<'a>) -> R<'a> {
                     .filter(|d| !d.is_empty() && s[..2].eq_ignore_ascii_case(p))
                     .and_then(|d| u64::from_str_radix(d, r).ok())
             };
-            if let Some(n) = radix("0x", 16)
-                .or_else(|| radix("0o", 8))
-                .or_else(|| radix("0b", 2))
-            {
+            if let Some(n) = radix("0x", 16).or_else(|| radix("0o", 8)).or_else(|| radix("0b", 2)) {
                 return Ok(Val::Num(n as f64));
             }
             Err(Error::new("D3030").value(json_text(v)).index(1))
@@ -172,9 +167,7 @@ pub fn call<'a>(b: Builtin, args: &[Val<'a>]) -> R<'a> {
             let e = n1.unwrap_or(f64::NAN);
             let r = x.powf(e);
             if !r.is_finite() {
-                return Err(Error::new("D3061")
-                    .value(json_text(a0))
-                    .extra(js_number_string(e)));
+                return Err(Error::new("D3061").value(json_text(a0)).extra(js_number_string(e)));
             }
             r
         }

@@ -69,8 +69,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
             };
             match crate::value::parse(arena, text) {
                 Ok(v) => Ok(Val::from_json(v)),
-                Err(e) => Err(Error::new("D3141")
-                    .message(format!("Unable to parse JSON string: {}", e.message))),
+                Err(e) => Err(Error::new("D3141").message(format!("Unable to parse JSON string: {}", e.message))),
             }
         }
         _ => Ok(Val::Undef),

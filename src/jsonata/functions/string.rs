@@ -283,11 +283,7 @@ fn regex_at<'a>(re: &RegexLit, s: &'a str, from: usize) -> Option<Found<'a>> {
     let caps = re.regex.captures_at(s, from)?;
     let m = caps.get(0)?;
     let groups = (1..caps.len())
-        .map(|i| {
-            caps.get(i)
-                .map(|g| Val::Str(g.as_str()))
-                .unwrap_or(Val::Undef)
-        })
+        .map(|i| caps.get(i).map(|g| Val::Str(g.as_str())).unwrap_or(Val::Undef))
         .collect();
     Some(Found {
         text: m.as_str(),
@@ -392,12 +388,7 @@ fn find_all<'a>(
 }
 
 /// Runs `$match`, `$contains`, `$replace` or `$split`.
-pub fn call_matcher<'a>(
-    ctx: &Ctx<'a, '_>,
-    b: Builtin,
-    args: &[Val<'a>],
-    env: &'a Env<'a>,
-) -> R<'a> {
+pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'a Env<'a>) -> R<'a> {
     let arena = ctx.arena;
     let Some(Val::Str(s)) = args.first().copied() else {
         return Ok(Val::Undef);
@@ -407,9 +398,7 @@ pub fn call_matcher<'a>(
         Builtin::Contains => match arg(1) {
             Val::Str(t) => Ok(Val::Bool(s.contains(t))),
             Val::Undef => Ok(Val::Undef),
-            m => Ok(Val::Bool(
-                !find_all(ctx, m, s, Some(1), env, "contains")?.is_empty(),
-            )),
+            m => Ok(Val::Bool(!find_all(ctx, m, s, Some(1), env, "contains")?.is_empty())),
         },
         Builtin::Match => {
             let limit = match arg(2) {
