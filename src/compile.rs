@@ -38,10 +38,7 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
-    let uses_context = {
-        let text = format!("{machine:?}");
-        text.contains("$$") || text.contains("states.context")
-    };
+    let uses_context = reads_context(machine);
     let states = c
         .states
         .into_iter()
@@ -55,6 +52,14 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
         uses_context,
         consts: c.consts,
     })
+}
+
+/// Whether any field of the machine can read the context object (`$$` in a JSONPath path or
+/// intrinsic, `$states.context` in JSONata). The model's `Debug` text holds every string of
+/// the definition, so one scan answers it; when in doubt the context is built.
+fn reads_context(machine: &model::StateMachine) -> bool {
+    let text = format!("{machine:?}");
+    text.contains("$$") || text.contains("states.context")
 }
 
 struct Compiler {

@@ -10,11 +10,11 @@ use crate::path::Path;
 use crate::payload::{NumberSpec, Payload, StringSource};
 use crate::value::Value;
 
-/// Index of a state in [`Program::states`].
+/// Index of a state in a [`Program`]'s state table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StateId(pub u32);
 
-/// Index of a graph (`StartAt` + `States`) in [`Program::graphs`].
+/// Index of a graph (`StartAt` + `States`) in a [`Program`]'s graph table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GraphId(pub u32);
 
