@@ -26,6 +26,12 @@ use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 /// The largest payload (state input/output, task result) AWS accepts, in bytes.
 pub const PAYLOAD_LIMIT: usize = 256 * 1024;
 
+/// The largest value one variable may hold, and all variables of one `Assign` together.
+pub const VARIABLE_LIMIT: usize = 256 * 1024;
+
+/// The most variable data one execution may assign, in bytes.
+pub const EXECUTION_VARIABLES_LIMIT: usize = 10 * 1024 * 1024;
+
 /// The most history events one execution may have (AWS's quota for a Standard execution):
 /// past it the execution fails, so a definition that loops forever cannot hang a worker.
 pub const MAX_EVENTS: u32 = 25_000;
@@ -204,6 +210,8 @@ pub struct Execution<'a> {
     jitter: u64,
     finished: bool,
     history: Option<&'a mut dyn HistorySink>,
+    /// Bytes of variable values assigned so far (counted against the execution's quota).
+    variable_bytes: usize,
 }
 
 impl<'a> Execution<'a> {
@@ -244,6 +252,7 @@ impl<'a> Execution<'a> {
             jitter: 0x9E37_79B9_7F4A_7C15 ^ now_ms as u64,
             finished: false,
             history: None,
+            variable_bytes: 0,
         }
     }
 
@@ -793,6 +802,7 @@ impl<'a> Execution<'a> {
         let Some(members) = assigned.as_object() else {
             return Ok(());
         };
+        self.check_variable_limits(top, members)?;
         let frame = &mut self.frames[top];
         let old = frame.variables.local;
         let mut merged: BumpVec<Member<'a>> = BumpVec::with_capacity_in(old.len() + members.len(), self.arena);
@@ -803,6 +813,35 @@ impl<'a> Execution<'a> {
         );
         merged.extend(members.iter().copied());
         frame.variables.local = merged.into_bump_slice();
+        Ok(())
+    }
+
+    /// AWS's variable quotas: 256 KiB per variable, 256 KiB per `Assign`, 10 MiB for all
+    /// of an execution's variables. Exceeding one fails the state with
+    /// `States.DataLimitExceeded`.
+    fn check_variable_limits(&mut self, top: usize, members: &[Member<'a>]) -> Result<(), Failure> {
+        let state = self.program.state(self.frames[top].state).name;
+        let too_large = |what: &str| Failure {
+            error: Some(names::DATA_LIMIT_EXCEEDED.into()),
+            cause: Some(format!(
+                "The state/task '{state}' assigned {what} with a size exceeding the maximum number of bytes service limit."
+            )),
+        };
+        let mut assign_bytes = 0;
+        for (name, value) in members {
+            let bytes = value.json_len();
+            if bytes > VARIABLE_LIMIT {
+                return Err(too_large(&format!("the variable '{name}'")));
+            }
+            assign_bytes += bytes;
+        }
+        if assign_bytes > VARIABLE_LIMIT {
+            return Err(too_large("variables"));
+        }
+        self.variable_bytes += assign_bytes;
+        if self.variable_bytes > EXECUTION_VARIABLES_LIMIT {
+            return Err(too_large("variables that bring the execution's total"));
+        }
         Ok(())
     }
 

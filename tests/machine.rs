@@ -231,3 +231,19 @@ fn the_machine_is_shared_across_threads() {
         assert_eq!(h.join().unwrap().as_deref(), Some(r#"{"ok":true}"#));
     }
 }
+
+#[test]
+fn oversized_variables_exceed_the_data_limit() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("big", |_input, arena: &Arena| Ok(Value::String(arena.alloc_str(&"x".repeat(200_000)))));
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"big","Assign":{"a.$":"$","b.$":"$"},"End":true}}}"#,
+        tasks,
+    );
+    let outcome = m.run_json("{}").unwrap();
+    assert_eq!(outcome.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some("The state/task 'T' assigned variables with a size exceeding the maximum number of bytes service limit.")
+    );
+}
