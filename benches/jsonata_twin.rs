@@ -19,7 +19,12 @@ fn shared() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
 }
 
-fn bench_machine(c: &mut Criterion, group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, definition: &str) {
+fn bench_machine(
+    c: &mut Criterion,
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    definition: &str,
+) {
     let _ = c;
     let machine = Machine::new(definition, TaskRegistry::new()).expect("the workload compiles");
     let input_text = std::fs::read_to_string(shared().join("workloads/input.json")).unwrap();
@@ -38,8 +43,11 @@ fn bench_machine(c: &mut Criterion, group: &mut criterion::BenchmarkGroup<'_, cr
 
 fn jsonata_vs_jsonpath(c: &mut Criterion) {
     let jsonpath = std::fs::read_to_string(shared().join("workloads/w2_pass_chain.asl.json")).unwrap();
-    let jsonata =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/w2_pass_chain_jsonata.asl.json")).unwrap();
+    let jsonata = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/data/w2_pass_chain_jsonata.asl.json"
+    ))
+    .unwrap();
     let mut group = c.benchmark_group("w2_pass_chain");
     let mut dummy = Criterion::default();
     bench_machine(&mut dummy, &mut group, "jsonpath", &jsonpath);

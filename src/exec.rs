@@ -821,11 +821,13 @@ impl<'a> Execution<'a> {
     /// `States.DataLimitExceeded`.
     fn check_variable_limits(&mut self, top: usize, members: &[Member<'a>]) -> Result<(), Failure> {
         let state = self.program.state(self.frames[top].state).name;
-        let too_large = |what: &str| Failure {
+        let too_large = |what: &str| {
+            Failure {
             error: Some(names::DATA_LIMIT_EXCEEDED.into()),
             cause: Some(format!(
                 "The state/task '{state}' assigned {what} with a size exceeding the maximum number of bytes service limit."
             )),
+        }
         };
         let mut assign_bytes = 0;
         for (name, value) in members {

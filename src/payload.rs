@@ -40,7 +40,7 @@ impl JsonataExpr {
     /// Evaluates the expression; `field` names the field for error messages (`Output`,
     /// `Assign/result`, ...). Undefined and function results are errors, as in AWS.
     pub fn eval<'a>(&'a self, arena: &'a Arena, env: &JsonataEnv<'a>, field: &str) -> Result<Value<'a>, EvalError> {
-        match self.expr.evaluate(arena, None, env, &Limits::default()) {
+        match self.expr.evaluate(arena, None, env, &EVALUATION_LIMITS) {
             Ok(Evaluated::Value(v)) => Ok(v),
             Ok(Evaluated::Undefined) => Err(EvalError::new(
                 names::QUERY_EVALUATION_ERROR,
@@ -57,6 +57,13 @@ impl JsonataExpr {
         }
     }
 }
+
+/// Limits on one JSONata evaluation inside a state: deep recursion and runaway loops become
+/// errors (`States.QueryEvaluationError`) instead of a stack overflow or a hung worker.
+static EVALUATION_LIMITS: Limits = Limits {
+    max_depth: 1000,
+    time_limit: Some(std::time::Duration::from_secs(10)),
+};
 
 /// The text inside `{% ... %}`, if `text` is a JSONata expression string.
 pub fn jsonata_inner(text: &str) -> Option<&str> {

@@ -235,7 +235,9 @@ fn the_machine_is_shared_across_threads() {
 #[test]
 fn oversized_variables_exceed_the_data_limit() {
     let mut tasks = TaskRegistry::new();
-    tasks.register("big", |_input, arena: &Arena| Ok(Value::String(arena.alloc_str(&"x".repeat(200_000)))));
+    tasks.register("big", |_input, arena: &Arena| {
+        Ok(Value::String(arena.alloc_str(&"x".repeat(200_000))))
+    });
     let m = machine(
         r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"big","Assign":{"a.$":"$","b.$":"$"},"End":true}}}"#,
         tasks,
