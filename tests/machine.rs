@@ -249,3 +249,18 @@ fn oversized_variables_exceed_the_data_limit() {
         Some("The state/task 'T' assigned variables with a size exceeding the maximum number of bytes service limit.")
     );
 }
+
+#[test]
+fn every_definition_problem_is_reported_at_once() {
+    let err = Machine::new(
+        r#"{"StartAt":"A","States":{
+            "A":{"Type":"Pass","Parameters":{"x.$":"States.Nope("},"Next":"Missing"},
+            "B":{"Type":"Pass","InputPath":"$[?(","End":true}}}"#,
+        TaskRegistry::new(),
+    )
+    .unwrap_err();
+    let locations: Vec<&str> = err.diagnostics.iter().filter_map(|d| d.location.as_deref()).collect();
+    assert!(locations.contains(&"/States/A/Next"), "{locations:?}");
+    assert!(locations.contains(&"/States/A/Parameters"), "{locations:?}");
+    assert!(locations.contains(&"/States/B/InputPath"), "{locations:?}");
+}
