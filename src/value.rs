@@ -188,7 +188,7 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
         match self {
-            Value::Object(members) => members.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
+            Value::Object(members) => members.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| *v),
             _ => None,
         }
     }
@@ -532,7 +532,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ValueSeed<'a> {
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(map.size_hint().unwrap_or(8), self.arena);
         while let Some(key) = map.next_key_seed(KeySeed { arena: self.arena })? {
             let value = map.next_value_seed(self)?;
-            match members.iter_mut().find(|(k, _)| *k == key) {
+            match members.iter_mut().find(|(k, _)| key_eq(k, key)) {
                 Some(slot) => slot.1 = value,
                 None => members.push((key, value)),
             }
@@ -589,24 +589,56 @@ impl ArenaExt for Arena {
     }
 }
 
+/// Whether two object keys are equal. Keys are short: comparing them byte by byte inline is
+/// several times cheaper than a `memcmp` call, and interned keys compare by address.
+#[inline]
+pub fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if std::ptr::eq(a.as_ptr(), b.as_ptr()) {
+        return true;
+    }
+    if a.len() <= 16 {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    } else {
+        a == b
+    }
+}
+
+/// The position of `key` among `members`.
+#[inline]
+pub fn find_member(members: &[Member<'_>], key: &str) -> Option<usize> {
+    members.iter().position(|(k, _)| key_eq(k, key))
+}
+
 /// Returns `object` with `key` set to `value` (replaced in place if present, appended if not),
 /// sharing everything else. `object` must be an object's members.
+#[inline]
 pub fn with_member<'a>(arena: &'a Arena, members: &'a [Member<'a>], key: &'a str, value: Value<'a>) -> Value<'a> {
-    match members.iter().position(|(k, _)| *k == key) {
+    with_member_at(arena, members, find_member(members, key), key, value)
+}
+
+/// [`with_member`] when the caller already knows where `key` is (`at`), or that it is absent.
+pub fn with_member_at<'a>(
+    arena: &'a Arena,
+    members: &'a [Member<'a>],
+    at: Option<usize>,
+    key: &'a str,
+    value: Value<'a>,
+) -> Value<'a> {
+    match at {
         Some(i) => {
             let out = arena.alloc_slice_copy(members);
             out[i].1 = value;
             Value::Object(out)
         }
         None => {
-            let out = arena.alloc_slice_fill_with(members.len() + 1, |i| {
-                if i < members.len() {
-                    members[i]
-                } else {
-                    (key, value)
-                }
-            });
-            Value::Object(out)
+            let mut out = BumpVec::with_capacity_in(members.len() + 1, arena);
+            out.extend_from_slice(members);
+            out.push((key, value));
+            Value::Object(out.into_bump_slice())
         }
     }
 }
