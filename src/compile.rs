@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::choice;
+use crate::history::state_event;
 use crate::consts::Constants;
 use crate::model::{self, Nullable, NumberSource, QueryLanguage, StateKind, WaitFor};
 use crate::path::Path;
@@ -143,6 +144,8 @@ impl Compiler {
         StateDef {
             name: self.consts.intern(&state.name),
             type_name: state.kind.type_name(),
+            entered_event: state_event(state.kind.type_name(), true),
+            exited_event: state_event(state.kind.type_name(), false),
             language,
             input_path: self.path_spec(&state.input_path, &at("InputPath")),
             parameters,

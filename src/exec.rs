@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 
 use crate::error::{names, EvalError};
-use crate::history::{state_event, EventData, HistoryEvent, HistorySink};
+use crate::history::{EventData, HistoryEvent, HistorySink};
 use crate::machine::Machine;
 use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
@@ -384,7 +384,7 @@ impl<'a> Execution<'a> {
         let state = self.program.state(self.frames[top].state);
         let input = self.frames[top].input;
         self.event(
-            state_event(state.type_name, true),
+            state.entered_event,
             Some(state.name),
             EventData::Input(input),
         );
@@ -903,7 +903,7 @@ impl<'a> Execution<'a> {
         };
         self.assign(top, state.assign.as_ref(), result, context, extra)?;
         self.event(
-            state_event(state.type_name, false),
+            state.exited_event,
             Some(state.name),
             EventData::Output(output),
         );
@@ -1382,7 +1382,7 @@ impl<'a> Execution<'a> {
             Some(("errorOutput", error_output)),
         )?;
         self.event(
-            state_event(state.type_name, false),
+            state.exited_event,
             Some(state.name),
             EventData::Output(output),
         );

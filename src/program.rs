@@ -102,6 +102,10 @@ pub struct StateDef {
     pub name: &'static str,
     /// The `Type` name, as history events spell it (`Pass`, `Task`, ...).
     pub type_name: &'static str,
+    /// The `...StateEntered` event type.
+    pub entered_event: &'static str,
+    /// The `...StateExited` event type.
+    pub exited_event: &'static str,
     /// The query language in force for this state.
     pub language: QueryLanguage,
     /// `InputPath`.
