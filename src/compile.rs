@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::choice;
-use crate::history::state_event;
 use crate::consts::Constants;
+use crate::history::state_event;
 use crate::model::{self, Nullable, NumberSource, QueryLanguage, StateKind, WaitFor};
 use crate::path::Path;
 use crate::payload::{jsonata_inner, JsonataExpr, JsonataTemplate, NumberSpec, Payload, StringSource};

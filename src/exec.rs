@@ -383,11 +383,7 @@ impl<'a> Execution<'a> {
     fn enter(&mut self, top: usize) {
         let state = self.program.state(self.frames[top].state);
         let input = self.frames[top].input;
-        self.event(
-            state.entered_event,
-            Some(state.name),
-            EventData::Input(input),
-        );
+        self.event(state.entered_event, Some(state.name), EventData::Input(input));
         let frame = &mut self.frames[top];
         frame.entered_event = self.events;
         frame.entered_ms = self.now_ms;
@@ -529,6 +525,22 @@ impl<'a> Execution<'a> {
                 self.complete(top, result)
             }
             Op::Task(task) => {
+                // TimeoutSeconds(Path) and HeartbeatSeconds(Path) are evaluated (and fail as
+                // AWS fails them); a handler that completes at once never times out.
+                let input = self.payload_input(top, raw_input, context, None);
+                let env = JsonataEnv {
+                    states: input.states,
+                    variables: input.scope.variables,
+                };
+                for spec in [&task.timeout, &task.heartbeat].into_iter().flatten() {
+                    let seconds = self
+                        .number(spec, &input.scope, &env, true)
+                        .map_err(|e| self.eval_failure(top, e))?;
+                    if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
+                        let message = format!("The {field} field must be a positive integer.");
+                        return Err(self.eval_failure(top, EvalError::runtime(message)));
+                    }
+                }
                 let lambda = task.flavor == TaskFlavor::LambdaArn;
                 let (scheduled, started) = if lambda {
                     ("LambdaFunctionScheduled", "LambdaFunctionStarted")
@@ -902,11 +914,7 @@ impl<'a> Execution<'a> {
             _ => None,
         };
         self.assign(top, state.assign.as_ref(), result, context, extra)?;
-        self.event(
-            state.exited_event,
-            Some(state.name),
-            EventData::Output(output),
-        );
+        self.event(state.exited_event, Some(state.name), EventData::Output(output));
         match state.next {
             Next::State(next) => {
                 self.go_to(top, next, output);
@@ -1381,11 +1389,7 @@ impl<'a> Execution<'a> {
             context,
             Some(("errorOutput", error_output)),
         )?;
-        self.event(
-            state.exited_event,
-            Some(state.name),
-            EventData::Output(output),
-        );
+        self.event(state.exited_event, Some(state.name), EventData::Output(output));
         self.go_to(top, catcher.next, output);
         Ok(())
     }
@@ -1398,6 +1402,14 @@ impl<'a> Execution<'a> {
         x ^= x << 17;
         self.jitter = x;
         (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The field a computed number came from (literals are checked by the parser).
+fn computed_field(spec: &NumberSpec) -> Option<&'static str> {
+    match spec {
+        NumberSpec::Literal(_) => None,
+        NumberSpec::Path(_, field) | NumberSpec::Jsonata(_, field) => Some(field),
     }
 }
 

@@ -264,3 +264,21 @@ fn every_definition_problem_is_reported_at_once() {
     assert!(locations.contains(&"/States/A/Parameters"), "{locations:?}");
     assert!(locations.contains(&"/States/B/InputPath"), "{locations:?}");
 }
+
+#[test]
+fn timeout_seconds_path_misses_fail_like_input_path() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("t", |input, _arena| Ok(input));
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"t","TimeoutSecondsPath":"$.timeout","End":true}}}"#,
+        tasks,
+    );
+    let outcome = m.run_json(r#"{"timeout": 5}"#).unwrap();
+    assert_eq!(outcome.status, Status::Succeeded);
+    let outcome = m.run_json("{}").unwrap();
+    assert_eq!(outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some("An error occurred while executing the state 'T' (entered at the event id #2). Invalid path '$.timeout' : No results for path: $['timeout']")
+    );
+}
