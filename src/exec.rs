@@ -1288,11 +1288,7 @@ impl<'a> Execution<'a> {
             WaitDef::Timestamp(ms) => Ok(*ms),
             WaitDef::TimestampPath(path) => {
                 let value = path.eval(self.arena, &scope)?;
-                let text = match value {
-                    Value::String(s) => s.to_string(),
-                    other => other.to_json_string(),
-                };
-                parse_timestamp(&text).map(|nanos| (nanos / 1_000_000) as i64).ok_or_else(|| {
+                timestamp_ms(value).map_err(|text| {
                     EvalError::runtime(format!(
                         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {text}",
                         path.text()
@@ -1301,11 +1297,7 @@ impl<'a> Execution<'a> {
             }
             WaitDef::TimestampExpr(payload) => {
                 let value = payload.eval(self.arena, &payload_input)?;
-                let text = match value {
-                    Value::String(s) => s.to_string(),
-                    other => other.to_json_string(),
-                };
-                parse_timestamp(&text).map(|nanos| (nanos / 1_000_000) as i64).ok_or_else(|| {
+                timestamp_ms(value).map_err(|text| {
                     EvalError::new(
                         names::QUERY_EVALUATION_ERROR,
                         format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"),
@@ -1403,6 +1395,17 @@ impl<'a> Execution<'a> {
         self.jitter = x;
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// A Wait timestamp in epoch milliseconds, or the text that is not one.
+fn timestamp_ms(value: Value<'_>) -> Result<i64, String> {
+    let text = match value {
+        Value::String(s) => s.to_string(),
+        other => other.to_json_string(),
+    };
+    parse_timestamp(&text)
+        .map(|nanos| (nanos / 1_000_000) as i64)
+        .ok_or(text)
 }
 
 /// The field a computed number came from (literals are checked by the parser).
