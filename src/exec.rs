@@ -1442,7 +1442,7 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
 
 /// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
 fn exceeds_limit(value: Value<'_>) -> bool {
-    value.json_len() > PAYLOAD_LIMIT
+    value.json_len_exceeds(PAYLOAD_LIMIT)
 }
 
 /// Formats epoch milliseconds as AWS prints times in the context object.

@@ -299,7 +299,12 @@ impl Path {
 
     /// Like [`Path::eval`], `None` for any miss (an undefined variable included).
     pub fn eval_opt<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Option<Value<'a>> {
-        self.eval(arena, scope).ok()
+        let root = self.root_value(scope).ok()?;
+        if self.definite {
+            // No error text is built for a miss: Choice rules test presence all the time.
+            return select_definite(arena, &self.steps, root).ok();
+        }
+        self.eval_on(arena, root).ok()
     }
 
     /// Evaluates the steps of the path against `root`, whatever the path's own root is.

@@ -94,6 +94,24 @@ impl Number {
         }
     }
 
+    /// The length of the number's JSON text.
+    pub fn json_len(self) -> usize {
+        match self {
+            Number::Int(i) => itoa::Buffer::new().format(i).len(),
+            // The common case, plain decimal, measured without writing it.
+            Number::Float(f) if (1e-3..1e7).contains(&f.abs()) => {
+                let mut buf = ryu::Buffer::new();
+                let text = buf.format_finite(f);
+                text.len() + if text.contains('.') { 0 } else { 2 }
+            }
+            Number::Float(_) => {
+                let mut text = Vec::new();
+                self.write(&mut text);
+                text.len()
+            }
+        }
+    }
+
     /// Appends the number's JSON text (Java's spelling for floats, as AWS prints them).
     pub fn write(self, out: &mut Vec<u8>) {
         match self {
@@ -287,23 +305,43 @@ impl<'a> Value<'a> {
     /// The length in bytes of the compact JSON text, without writing it.
     pub fn json_len(&self) -> usize {
         match self {
-            Value::Null => 4,
-            Value::Bool(true) => 4,
-            Value::Bool(false) => 5,
-            Value::Number(n) => {
-                let mut buf = Vec::new();
-                n.write(&mut buf);
-                buf.len()
-            }
+            Value::Number(n) => n.json_len(),
             Value::String(s) => json_string_len(s),
-            Value::Array(items) => {
-                2 + items.len().saturating_sub(1) + items.iter().map(|v| v.json_len()).sum::<usize>()
-            }
+            _ => self.sized(|v| v.json_len(), json_string_len),
+        }
+    }
+
+    /// Whether the compact JSON text is longer than `limit` bytes. Cheap for values well
+    /// under the limit: it first sums an upper bound (numbers as their longest spelling,
+    /// strings as if every byte were escaped) and only measures exactly near the limit.
+    pub fn json_len_exceeds(&self, limit: usize) -> bool {
+        self.json_len_upper_bound() > limit && self.json_len() > limit
+    }
+
+    fn json_len_upper_bound(&self) -> usize {
+        match self {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 24,
+            Value::String(s) => s.len() * 6 + 2,
+            Value::Array(items) => items.iter().fold(2 + items.len(), |n, v| n + v.json_len_upper_bound()),
+            Value::Object(members) => members.iter().fold(2 + members.len() * 2, |n, (k, v)| {
+                n + k.len() * 6 + 2 + v.json_len_upper_bound()
+            }),
+        }
+    }
+
+    /// The length of a scalar, or of a container given how to size its parts.
+    fn sized(&self, value_len: impl Fn(&Value<'_>) -> usize, key_len: impl Fn(&str) -> usize) -> usize {
+        match self {
+            Value::Null | Value::Bool(true) => 4,
+            Value::Bool(false) => 5,
+            Value::Number(_) | Value::String(_) => value_len(self),
+            Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(&value_len).sum::<usize>(),
             Value::Object(members) => {
                 2 + members.len().saturating_sub(1)
                     + members
                         .iter()
-                        .map(|(k, v)| json_string_len(k) + 1 + v.json_len())
+                        .map(|(k, v)| key_len(k) + 1 + value_len(v))
                         .sum::<usize>()
             }
         }
