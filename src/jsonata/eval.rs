@@ -109,7 +109,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     fn eval_node(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
-        let mut result = match &node.kind {
+        let result = match &node.kind {
             Kind::Path { .. } => self.eval_path(node, input, env)?,
             Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env)?,
             Kind::Name(name) => lookup(self.arena, input, name),
@@ -171,6 +171,48 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 }
             },
             Kind::Array(items) => {
+                // a single flattened array item is reused, not copied (e.g. `[1..n]`)
+                if let [only] = items.as_slice() {
+                    if !matches!(only.kind, Kind::Array(_)) {
+                        let v = self.eval(only, input, env)?;
+                        let items: &'a [Val<'a>] = match v {
+                            Val::Arr(a) => a.items,
+                            Val::Undef => &[],
+                            v => {
+                                let mut out = SeqBuilder::new(self.arena);
+                                out.extend_flat(v);
+                                out.items.into_bump_slice()
+                            }
+                        };
+                        let arr = make_arr_flags(
+                            self.arena,
+                            Arr {
+                                items,
+                                seq: false,
+                                keep: false,
+                                cons: node.cons_array,
+                                outer: false,
+                                tuples: false,
+                            },
+                        );
+                        return self.finish_node(node, arr, env);
+                    }
+                }
+                self.array_of(node, items, input, env)?
+            }
+            Kind::Object(group) => self.eval_group(group, input, env)?,
+            Kind::Sort(_) => {
+                // a sort outside a path (cannot be produced by the parser)
+                self.eval_sort(node, input, env)?
+            }
+        };
+        self.finish_node(node, result, env)
+    }
+
+    /// An array constructor's value.
+    fn array_of(&self, node: &'a Node, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        {
+            {
                 let mut out = SeqBuilder::new(self.arena);
                 for item in items {
                     let v = self.eval(item, input, env)?;
@@ -183,7 +225,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                         out.extend_flat(v);
                     }
                 }
-                make_arr_flags(
+                Ok(make_arr_flags(
                     self.arena,
                     Arr {
                         items: out.items.into_bump_slice(),
@@ -193,14 +235,14 @@ impl<'a, 'b> Ctx<'a, 'b> {
                         outer: false,
                         tuples: false,
                     },
-                )
+                ))
             }
-            Kind::Object(group) => self.eval_group(group, input, env)?,
-            Kind::Sort(_) => {
-                // a sort outside a path (cannot be produced by the parser)
-                self.eval_sort(node, input, env)?
-            }
-        };
+        }
+    }
+
+    /// Applies a node's predicates, grouping and sequence normalization to its raw result.
+    fn finish_node(&self, node: &'a Node, result: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let mut result = result;
         for p in &node.predicate {
             result = self.filter(p, result, env)?;
         }
