@@ -39,6 +39,15 @@ pub struct Ctx<'a, 'b> {
     pub now_millis: i64,
     /// Expressions parsed by `$eval` during this evaluation (kept alive until it ends).
     pub evals: RefCell<Vec<Box<Node>>>,
+    /// Lowest stack address the evaluation may reach (0: unchecked).
+    stack_floor: usize,
+}
+
+/// The address of a local: an approximation of the current stack pointer.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let probe = 0u8;
+    std::hint::black_box(&probe) as *const u8 as usize
 }
 
 /// What a function body evaluates to in tail position.
@@ -72,14 +81,24 @@ impl<'a, 'b> Ctx<'a, 'b> {
             ticks: Cell::new(0),
             now_millis,
             evals: RefCell::new(Vec::new()),
+            stack_floor: 0,
         }
+    }
+
+    /// Allows the evaluation `bytes` of native stack below the current position.
+    pub fn set_stack_budget(&mut self, bytes: usize) {
+        self.stack_floor = stack_pointer().saturating_sub(bytes);
     }
 
     #[inline]
     fn enter(&self) -> Result<(), Error> {
+        if std::env::var("JSONATA_STACK_DEBUG").is_ok() {
+            let probe = 0u8;
+            eprintln!("depth {} sp {:p}", self.depth.get(), &probe);
+        }
         let d = self.depth.get() + 1;
         self.depth.set(d);
-        if d > self.max_depth {
+        if d > self.max_depth || stack_pointer() < self.stack_floor {
             return Err(Error::new("U1001"));
         }
         let t = self.ticks.get().wrapping_add(1);
@@ -109,108 +128,65 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     fn eval_node(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
-        let result = match &node.kind {
-            Kind::Path { .. } => self.eval_path(node, input, env)?,
-            Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env)?,
-            Kind::Name(name) => lookup(self.arena, input, name),
-            Kind::Str(s) => Val::Str(s),
-            Kind::Num(n) => Val::Num(*n),
-            Kind::Bool(b) => Val::Bool(*b),
-            Kind::Null => Val::Null,
-            Kind::Wildcard => self.wildcard(input),
-            Kind::Descendant => self.descendants(input),
-            Kind::Parent(slot) => env.lookup(&slot.label).unwrap_or(Val::Undef),
-            Kind::Condition(c, t, e) => {
-                let cond = self.eval(c, input, env)?;
-                if truthy(cond) == Some(true) {
-                    self.eval(t, input, env)?
-                } else if let Some(e) = e {
-                    self.eval(e, input, env)?
-                } else {
-                    Val::Undef
-                }
-            }
-            Kind::Block(items) => {
-                let frame = Env::new(self.arena, Some(env));
-                let mut result = Val::Undef;
-                for item in items {
-                    result = self.eval(item, input, frame)?;
-                }
-                result
-            }
-            Kind::Bind(name, value) => {
-                let v = self.eval(value, input, env)?;
-                env.bind(name, v);
-                v
-            }
-            Kind::Regex(r) => Val::Func(self.arena.alloc(Func::Regex(r))),
+        // every arm yields an `R` without `?`, which keeps this frame small in debug builds
+        let result: R<'a> = match &node.kind {
+            Kind::Path { .. } => self.eval_path(node, input, env),
+            Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env),
+            Kind::Name(name) => Ok(lookup(self.arena, input, name)),
+            Kind::Str(s) => Ok(Val::Str(s)),
+            Kind::Num(n) => Ok(Val::Num(*n)),
+            Kind::Bool(b) => Ok(Val::Bool(*b)),
+            Kind::Null => Ok(Val::Null),
+            Kind::Wildcard => Ok(self.wildcard(input)),
+            Kind::Descendant => Ok(self.descendants(input)),
+            Kind::Parent(slot) => Ok(env.lookup(&slot.label).unwrap_or(Val::Undef)),
+            Kind::Condition(c, t, e) => self.eval_condition(c, t, e.as_deref(), input, env),
+            Kind::Block(items) => self.eval_block(items, input, env),
+            Kind::Bind(name, value) => self.eval_bind(name, value, input, env),
+            Kind::Regex(r) => Ok(Val::Func(self.arena.alloc(Func::Regex(r)))),
             Kind::Call {
                 func,
                 args,
-                partial,
-            } => {
-                if *partial {
-                    self.eval_partial(func, args, node.pos, input, env)?
-                } else {
-                    self.eval_call(func, args, node.pos, input, env, None)?
-                }
-            }
-            Kind::Placeholder => Val::Undef,
-            Kind::Variable(name) => self.variable(name, input, env),
-            Kind::Lambda(def) => Val::Func(self.arena.alloc(Func::Lambda { def, env, input })),
-            Kind::Apply(l, r) => self.eval_apply(l, r, node.pos, input, env)?,
-            Kind::Transform(..) => Val::Func(self.arena.alloc(Func::Transform { node, env })),
-            Kind::Negate(e) => match self.eval(e, input, env)? {
-                Val::Undef => Val::Undef,
-                Val::Num(n) => Val::Num(-n),
-                v => {
-                    return Err(Error::new("D1002")
-                        .pos(node.pos)
-                        .token("-")
-                        .value(json_text(v)))
-                }
-            },
-            Kind::Array(items) => {
-                // a single flattened array item is reused, not copied (e.g. `[1..n]`)
-                if let [only] = items.as_slice() {
-                    if !matches!(only.kind, Kind::Array(_)) {
-                        let v = self.eval(only, input, env)?;
-                        let items: &'a [Val<'a>] = match v {
-                            Val::Arr(a) => a.items,
-                            Val::Undef => &[],
-                            v => {
-                                let mut out = SeqBuilder::new(self.arena);
-                                out.extend_flat(v);
-                                out.items.into_bump_slice()
-                            }
-                        };
-                        let arr = make_arr_flags(
-                            self.arena,
-                            Arr {
-                                items,
-                                seq: false,
-                                keep: false,
-                                cons: node.cons_array,
-                                outer: false,
-                                tuples: false,
-                            },
-                        );
-                        return self.finish_node(node, arr, env);
-                    }
-                }
-                self.array_of(node, items, input, env)?
-            }
-            Kind::Object(group) => self.eval_group(group, input, env)?,
-            Kind::Sort(_) => {
-                // a sort outside a path (cannot be produced by the parser)
-                self.eval_sort(node, input, env)?
-            }
+                partial: true,
+            } => self.eval_partial(func, args, node.pos, input, env),
+            Kind::Call { func, args, .. } => self.eval_call(func, args, node.pos, input, env, None),
+            Kind::Placeholder => Ok(Val::Undef),
+            Kind::Variable(name) => Ok(self.variable(name, input, env)),
+            Kind::Lambda(def) => Ok(Val::Func(self.arena.alloc(Func::Lambda {
+                def,
+                env,
+                input,
+            }))),
+            Kind::Apply(l, r) => self.eval_apply(l, r, node.pos, input, env),
+            Kind::Transform(..) => Ok(Val::Func(self.arena.alloc(Func::Transform { node, env }))),
+            Kind::Negate(e) => self.eval_negate(node, e, input, env),
+            Kind::Array(items) => self.eval_array(node, items, input, env),
+            Kind::Object(group) => self.eval_group(group, input, env),
+            // a sort outside a path (cannot be produced by the parser)
+            Kind::Sort(_) => self.eval_sort(node, input, env),
         };
-        self.finish_node(node, result, env)
+        match result {
+            Ok(v)
+                if node.predicate.is_empty()
+                    && node.group.is_none()
+                    && !matches!(v, Val::Arr(_)) =>
+            {
+                Ok(v)
+            }
+            Ok(v) => self.finish_node(node, v, env),
+            Err(e) => Err(e),
+        }
     }
 
     /// An array constructor's value.
-    fn array_of(&self, node: &'a Node, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+    #[inline(never)]
+    fn array_of(
+        &self,
+        node: &'a Node,
+        items: &'a [Node],
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> R<'a> {
         {
             {
                 let mut out = SeqBuilder::new(self.arena);
@@ -241,6 +217,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     /// Applies a node's predicates, grouping and sequence normalization to its raw result.
+    #[inline(never)]
     fn finish_node(&self, node: &'a Node, result: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let mut result = result;
         for p in &node.predicate {
@@ -268,6 +245,91 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Ok(result)
     }
 
+    #[inline(never)]
+    fn eval_bind(&self, name: &'a str, value: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let v = self.eval(value, input, env)?;
+        env.bind(name, v);
+        Ok(v)
+    }
+
+    #[inline(never)]
+    fn eval_condition(
+        &self,
+        c: &'a Node,
+        t: &'a Node,
+        e: Option<&'a Node>,
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> R<'a> {
+        let cond = self.eval(c, input, env)?;
+        if truthy(cond) == Some(true) {
+            self.eval(t, input, env)
+        } else if let Some(e) = e {
+            self.eval(e, input, env)
+        } else {
+            Ok(Val::Undef)
+        }
+    }
+
+    #[inline(never)]
+    fn eval_block(&self, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let frame = Env::new(self.arena, Some(env));
+        let mut result = Val::Undef;
+        for item in items {
+            result = self.eval(item, input, frame)?;
+        }
+        Ok(result)
+    }
+
+    #[inline(never)]
+    fn eval_negate(&self, node: &'a Node, e: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        match self.eval(e, input, env)? {
+            Val::Undef => Ok(Val::Undef),
+            Val::Num(n) => Ok(Val::Num(-n)),
+            v => Err(Error::new("D1002")
+                .pos(node.pos)
+                .token("-")
+                .value(json_text(v))),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_array(
+        &self,
+        node: &'a Node,
+        items: &'a [Node],
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> R<'a> {
+        // a single flattened array item is reused, not copied (e.g. `[1..n]`)
+        if let [only] = items {
+            if !matches!(only.kind, Kind::Array(_)) {
+                let v = self.eval(only, input, env)?;
+                let items: &'a [Val<'a>] = match v {
+                    Val::Arr(a) => a.items,
+                    Val::Undef => &[],
+                    v => {
+                        let mut out = SeqBuilder::new(self.arena);
+                        out.extend_flat(v);
+                        out.items.into_bump_slice()
+                    }
+                };
+                return Ok(make_arr_flags(
+                    self.arena,
+                    Arr {
+                        items,
+                        seq: false,
+                        keep: false,
+                        cons: node.cons_array,
+                        outer: false,
+                        tuples: false,
+                    },
+                ));
+            }
+        }
+        self.array_of(node, items, input, env)
+    }
+
     fn variable(&self, name: &str, input: Val<'a>, env: &'a Env<'a>) -> Val<'a> {
         if name.is_empty() {
             if let Val::Arr(a) = input {
@@ -293,6 +355,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     // ----- paths -----
 
+    #[inline(never)]
     fn eval_path(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let Kind::Path {
             steps,
@@ -378,6 +441,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Ok(result)
     }
 
+    #[inline(never)]
     fn step(&self, step: &'a Node, input: Val<'a>, env: &'a Env<'a>, last: bool) -> R<'a> {
         if let Kind::Sort(_) = step.kind {
             let mut result = self.eval_sort(step, input, env)?;
@@ -470,6 +534,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         frame
     }
 
+    #[inline(never)]
     fn tuple_step(
         &self,
         step: &'a Node,
@@ -552,6 +617,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     /// jsonata-js `evaluateFilter`: applies predicate `pred` to `input`.
+    #[inline(never)]
     fn filter(&self, pred: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let tuples = matches!(input, Val::Arr(a) if a.tuples);
         let input = if input.is_array() {
@@ -661,6 +727,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     // ----- operators -----
 
+    #[inline(never)]
     fn eval_binary(
         &self,
         op: BinOp,
@@ -810,6 +877,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     // ----- objects, grouping, sorting -----
 
     /// jsonata-js `evaluateGroupExpression`: object constructor / grouping.
+    #[inline(never)]
     fn eval_group(&self, group: &'a Group, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let tuples = matches!(input, Val::Arr(a) if a.tuples);
         let items: SmallVec<[Val<'a>; 8]> = if input.is_array() {
@@ -910,6 +978,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Val::Obj(self.arena.alloc_slice_copy(&members))
     }
 
+    #[inline(never)]
     fn eval_sort(&self, step: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let Kind::Sort(terms) = &step.kind else {
             return Ok(input);
@@ -1019,6 +1088,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     // ----- functions -----
 
+    #[inline(never)]
     fn eval_call(
         &self,
         func: &'a Node,
@@ -1050,6 +1120,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             .map_err(|e| annotate(e, pos, name))
     }
 
+    #[inline(never)]
     fn eval_partial(
         &self,
         func: &'a Node,
@@ -1090,6 +1161,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         })))
     }
 
+    #[inline(never)]
     fn eval_apply(
         &self,
         l: &'a Node,
@@ -1122,6 +1194,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     /// Applies a function value to arguments (jsonata-js `apply`, with the tail-call
     /// trampoline).
+    #[inline(never)]
     pub fn apply(&self, proc: Val<'a>, args: Args<'a>, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let mut proc = proc;
         let mut args = args;
@@ -1192,6 +1265,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
+    #[inline(never)]
     fn eval_tail(
         &self,
         node: &'a Node,

@@ -55,7 +55,8 @@ impl<'a> Bindings<'a> for NoBindings {
     }
 }
 
-impl<'a> Bindings<'a> for [(&str, Value<'a>)] {
+/// A slice of `(name, value)` pairs (pass `&slice`).
+impl<'a> Bindings<'a> for &[(&str, Value<'a>)] {
     fn lookup(&self, name: &str) -> Option<Value<'a>> {
         self.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
@@ -72,13 +73,18 @@ pub enum Evaluated<'a> {
     Function,
 }
 
-/// Limits that turn runaway evaluations into errors.
+/// Limits that turn runaway evaluations into errors (code U1001, as jsonata-js's timebox
+/// reports both deep recursion and timeouts).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Maximum nesting of evaluation steps (U1001 beyond).
+    /// Maximum nesting of evaluation steps.
     pub max_depth: usize,
-    /// Maximum evaluation time (U1002 beyond).
+    /// Maximum evaluation time.
     pub time_limit: Option<Duration>,
+    /// Maximum native stack the evaluation may use, in bytes: a guard against stack overflow
+    /// whatever `max_depth` is (debug builds use several KiB per nesting level). Keep it
+    /// below the evaluating thread's stack size (Rust threads get 2 MiB by default).
+    pub max_stack_bytes: usize,
 }
 
 impl Default for Limits {
@@ -86,6 +92,7 @@ impl Default for Limits {
         Limits {
             max_depth: 1000,
             time_limit: None,
+            max_stack_bytes: 1 << 20,
         }
     }
 }
@@ -115,7 +122,8 @@ impl Expression {
         limits: &Limits,
     ) -> Result<Evaluated<'a>, JsonataError> {
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
-        let ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
+        let mut ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
+        ctx.set_stack_budget(limits.max_stack_bytes);
         let mut inp = input
             .map(value::Val::from_json)
             .unwrap_or(value::Val::Undef);

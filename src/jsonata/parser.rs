@@ -10,7 +10,7 @@ use super::lexer::{Lexer, TokKind, Token};
 use super::signature::Signature;
 
 /// Maximum nesting of the raw tree (guards the parser's recursion).
-const MAX_NESTING: usize = 500;
+const MAX_NESTING: usize = 150;
 
 /// The raw (unprocessed) tree.
 #[derive(Debug)]

@@ -38,7 +38,10 @@ impl Matcher {
         let body = regex.trim_end_matches(['?', '+']);
         let quant = &regex[body.len()..];
         Matcher {
-            set: body.trim_start_matches('[').trim_end_matches(']').to_string(),
+            set: body
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             optional: quant.contains('?'),
             plus: quant.contains('+'),
         }
