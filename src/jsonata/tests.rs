@@ -135,10 +135,7 @@ fn objects_grouping_and_transform() {
     let doc = r#"{"items":[{"k":"a","v":1},{"k":"b","v":2},{"k":"a","v":3}]}"#;
     assert_eq!(run("items{k: $sum(v)}", doc), r#"{"a":4,"b":2}"#);
     assert_eq!(run("items^(>v).v", doc), "[3,2,1]");
-    assert_eq!(
-        run("$ ~> |items|{'w': v * 10}, ['v']|", doc).contains("\"w\":30"),
-        true
-    );
+    assert!(run("$ ~> |items|{'w': v * 10}, ['v']|", doc).contains("\"w\":30"));
     assert_eq!(run("{'x': undefinedThing, 'y': 1}", doc), r#"{"y":1}"#);
 }
 
@@ -219,7 +216,7 @@ fn garbage_never_panics() {
         "'😀'",
     ];
     for s in samples {
-        let _ = std::panic::catch_unwind(|| {
+        std::panic::catch_unwind(|| {
             if let Ok(e) = Expression::parse(s) {
                 let arena = Arena::new();
                 let _ = e.evaluate(&arena, None, &NoBindings, &Limits::default());
