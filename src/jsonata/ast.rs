@@ -57,8 +57,6 @@ pub struct Group {
 pub struct Slot {
     /// The binding label (`!0`, `!1`, ...).
     pub label: String,
-    /// How many levels up.
-    pub level: usize,
 }
 
 /// Binary operators.

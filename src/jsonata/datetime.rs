@@ -1294,7 +1294,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
     let arena = ctx.arena;
     let a = |i: usize| args.get(i).copied().unwrap_or(Val::Undef);
     let out = |s: String| Ok(Val::Str(arena.alloc_str(&s)));
-    let now = ctx.now_millis as f64;
+    let now = ctx.now_millis() as f64;
     match b {
         Builtin::Millis => Ok(Val::Num(now)),
         Builtin::Now => out(format_datetime(now, a(0).as_str(), a(1).as_str())?),

@@ -35,8 +35,9 @@ pub struct Ctx<'a, 'b> {
     max_depth: usize,
     deadline: Option<Instant>,
     ticks: Cell<u32>,
-    /// Milliseconds since the epoch at the start of evaluation (`$now`, `$millis`).
-    pub now_millis: i64,
+    /// Milliseconds since the epoch, read once per evaluation on first use (`$now`,
+    /// `$millis`).
+    now_millis: Cell<Option<i64>>,
     /// Expressions parsed by `$eval` during this evaluation (kept alive until it ends).
     pub evals: RefCell<Vec<Box<Node>>>,
     /// Lowest stack address the evaluation may reach (0: unchecked).
@@ -68,10 +69,6 @@ impl<'a, 'b> Ctx<'a, 'b> {
         max_depth: usize,
         deadline: Option<Instant>,
     ) -> Ctx<'a, 'b> {
-        let now_millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
         Ctx {
             arena,
             bindings,
@@ -79,10 +76,23 @@ impl<'a, 'b> Ctx<'a, 'b> {
             max_depth,
             deadline,
             ticks: Cell::new(0),
-            now_millis,
+            now_millis: Cell::new(None),
             evals: RefCell::new(Vec::new()),
             stack_floor: 0,
         }
+    }
+
+    /// The evaluation's timestamp: milliseconds since the epoch, fixed at first use.
+    pub fn now_millis(&self) -> i64 {
+        if let Some(ms) = self.now_millis.get() {
+            return ms;
+        }
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        self.now_millis.set(Some(ms));
+        ms
     }
 
     /// Allows the evaluation `bytes` of native stack below the current position.

@@ -15,16 +15,16 @@
 //! }
 //! ```
 
-pub mod ast;
-pub mod datetime;
-pub mod error;
-pub mod eval;
-pub mod format;
-pub mod functions;
-pub mod lexer;
-pub mod parser;
-pub mod signature;
-pub mod value;
+mod ast;
+mod datetime;
+mod error;
+mod eval;
+mod format;
+mod functions;
+mod lexer;
+mod parser;
+mod signature;
+mod value;
 
 use std::time::{Duration, Instant};
 

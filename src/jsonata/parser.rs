@@ -908,7 +908,6 @@ impl Processor {
                 Node::new(
                     Kind::Parent(super::ast::Slot {
                         label: slot_ref(i),
-                        level: 1,
                     }),
                     pos,
                 )
@@ -942,7 +941,6 @@ impl Processor {
                     }
                     node.ancestor = Some(super::ast::Slot {
                         label: slot_ref(slot),
-                        level: 0,
                     });
                     node.tuple = true;
                 }

@@ -21,8 +21,6 @@ struct Param {
 pub struct Signature {
     params: Vec<Param>,
     matchers: Vec<Matcher>,
-    /// The signature text.
-    pub text: String,
 }
 
 /// A parameter's pattern over type letters: `[set]` with an optional `?` / `+` quantifier.
@@ -221,7 +219,6 @@ impl Signature {
         Ok(Signature {
             params,
             matchers,
-            text: text.to_string(),
         })
     }
 
@@ -245,9 +242,8 @@ impl Signature {
         let mut arg = 0usize;
         let mut start = 0usize;
         for (pi, p) in self.params.iter().enumerate() {
-            let m: String = supplied[start..start + counts[pi]].iter().collect();
+            let m = &supplied[start..start + counts[pi]];
             start += counts[pi];
-            let m = m.as_str();
             if m.is_empty() {
                 if p.context {
                     let letter = type_letter(context);
@@ -264,14 +260,14 @@ impl Signature {
                 }
                 continue;
             }
-            for single in m.chars() {
+            for &single in m {
                 if p.kind == 'a' {
                     if single == 'm' {
                         out.push(Slot::Missing);
                     } else {
                         if let Some(sub) = &p.subtype {
                             let ok = if single != 'a' {
-                                m == sub.as_str()
+                                m.len() == 1 && sub.chars().eq(m.iter().copied())
                             } else {
                                 let items = item_kinds(arg);
                                 match items.first() {
@@ -322,16 +318,6 @@ impl Signature {
             }
         }
         Error::new("T0410").index(good_to + 1)
-    }
-
-    /// Number of declared parameters.
-    pub fn len(&self) -> usize {
-        self.params.len()
-    }
-
-    /// Whether the signature declares no parameters.
-    pub fn is_empty(&self) -> bool {
-        self.params.is_empty()
     }
 }
 

@@ -341,10 +341,6 @@ impl<'a> SeqBuilder<'a> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
-    /// Whether empty.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
     /// Finishes as a sequence.
     pub fn seq(self, arena: &'a Arena) -> Val<'a> {
         make_arr(arena, self.items.into_bump_slice(), true)
