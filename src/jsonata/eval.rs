@@ -102,10 +102,6 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     #[inline]
     fn enter(&self) -> Result<(), Error> {
-        if std::env::var("JSONATA_STACK_DEBUG").is_ok() {
-            let probe = 0u8;
-            eprintln!("depth {} sp {:p}", self.depth.get(), &probe);
-        }
         let d = self.depth.get() + 1;
         self.depth.set(d);
         if d > self.max_depth || stack_pointer() < self.stack_floor {
@@ -458,7 +454,11 @@ impl<'a, 'b> Ctx<'a, 'b> {
             result = self.stages(&step.stages, result, env)?;
             return Ok(result);
         }
-        let mut results = SeqBuilder::with_capacity(self.arena, input.len());
+        // results are flattened as they come; the first one is kept aside for the
+        // "single array result of the last step" rule
+        let mut out = SeqBuilder::with_capacity(self.arena, input.len());
+        let mut count = 0usize;
+        let mut first = Val::Undef;
         for item in input.iter() {
             let mut res = self.eval(step, item, env)?;
             for stage in &step.stages {
@@ -466,23 +466,21 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     res = self.filter(f, res, env)?;
                 }
             }
-            if !res.is_undef() {
-                results.push(res);
+            if res.is_undef() {
+                continue;
             }
-        }
-        if last && results.len() == 1 {
-            let only = results.items[0];
-            if only.is_array() && !only.is_seq() {
-                return Ok(only);
+            if count == 0 {
+                first = res;
             }
-        }
-        let mut out = SeqBuilder::with_capacity(self.arena, results.len());
-        for res in results.items.iter() {
+            count += 1;
             match res {
-                Val::Arr(a) if a.cons => out.push(*res),
-                v if v.is_array() => out.extend_flat(*v),
-                v => out.push(*v),
+                Val::Arr(a) if a.cons => out.push(res),
+                v if v.is_array() => out.extend_flat(v),
+                v => out.push(v),
             }
+        }
+        if last && count == 1 && first.is_array() && !first.is_seq() {
+            return Ok(first);
         }
         Ok(out.seq(self.arena))
     }
@@ -902,7 +900,8 @@ impl<'a, 'b> Ctx<'a, 'b> {
         };
         // (key, data, pair index)
         let mut groups: Vec<(&'a str, Val<'a>, usize)> = Vec::new();
-        let mut index: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
+        // linear search while small; a hash index once there are many groups
+        let mut index: Option<std::collections::HashMap<&'a str, usize>> = None;
         for item in items.iter().copied() {
             let (context, e) = if tuples {
                 (
@@ -921,16 +920,26 @@ impl<'a, 'b> Ctx<'a, 'b> {
                         return Err(Error::new("T1003").pos(group.pos).value(json_text(other)))
                     }
                 };
-                match index.get(key) {
-                    Some(&gi) => {
+                let found = match &index {
+                    Some(map) => map.get(key).copied(),
+                    None => groups.iter().position(|g| g.0 == key),
+                };
+                match found {
+                    Some(gi) => {
                         if groups[gi].2 != pi {
                             return Err(Error::new("D1009").pos(group.pos).value(json_quote(key)));
                         }
                         groups[gi].1 = append(self.arena, groups[gi].1, item);
                     }
                     None => {
-                        index.insert(key, groups.len());
+                        if let Some(map) = index.as_mut() {
+                            map.insert(key, groups.len());
+                        }
                         groups.push((key, item, pi));
+                        if index.is_none() && groups.len() > 16 {
+                            index =
+                                Some(groups.iter().enumerate().map(|(i, g)| (g.0, i)).collect());
+                        }
                     }
                 }
             }

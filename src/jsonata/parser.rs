@@ -905,12 +905,7 @@ impl Processor {
             RawKind::Parent => {
                 let i = self.slots.len();
                 self.slots.push(SlotData { label: i, level: 1 });
-                Node::new(
-                    Kind::Parent(super::ast::Slot {
-                        label: slot_ref(i),
-                    }),
-                    pos,
-                )
+                Node::new(Kind::Parent(super::ast::Slot { label: slot_ref(i) }), pos)
             }
             RawKind::Str(s) => Node::new(Kind::Str(s), pos),
             RawKind::Num(n) => Node::new(Kind::Num(n), pos),

@@ -216,10 +216,7 @@ impl Signature {
             i += 1;
         }
         let matchers = params.iter().map(|p| Matcher::of(&p.regex)).collect();
-        Ok(Signature {
-            params,
-            matchers,
-        })
+        Ok(Signature { params, matchers })
     }
 
     /// Matches the argument kinds against the signature. On success, returns for each
