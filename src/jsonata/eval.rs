@@ -39,6 +39,7 @@ pub struct Ctx<'a, 'b> {
     /// `$millis`).
     now_millis: Cell<Option<i64>>,
     /// Expressions parsed by `$eval` during this evaluation (kept alive until it ends).
+    #[allow(clippy::vec_box)] // boxed: the nodes are borrowed and must not move
     pub evals: RefCell<Vec<Box<Node>>>,
     /// Lowest stack address the evaluation may reach (0: unchecked).
     stack_floor: usize,
