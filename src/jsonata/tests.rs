@@ -265,3 +265,119 @@ fn bindings_are_visible() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn random_token_soup_never_panics() {
+    const TOKENS: &[&str] = &[
+        "a",
+        "b",
+        "$",
+        "$$",
+        "$x",
+        "$f",
+        ".",
+        "[",
+        "]",
+        "{",
+        "}",
+        "(",
+        ")",
+        ",",
+        ";",
+        ":",
+        "?",
+        "??",
+        "?:",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "=",
+        "!=",
+        "<",
+        ">",
+        "<=",
+        ">=",
+        "&",
+        "and",
+        "or",
+        "in",
+        "..",
+        ":=",
+        "~>",
+        "^(",
+        "@",
+        "#",
+        "|",
+        "1",
+        "0",
+        "2.5",
+        "-1",
+        "'s'",
+        "\"t\"",
+        "true",
+        "null",
+        "function($x){",
+        "}",
+        "$sum(",
+        "$string(",
+        "$map(",
+        "$filter(",
+        "/a+/",
+        "$split(",
+        "$replace(",
+        "$match(",
+        "$formatNumber(",
+        "$fromMillis(",
+        "$toMillis(",
+        "**",
+        "*",
+        "%.",
+        "$lookup(",
+        "$sort(",
+        "$reduce(",
+        "$keys(",
+        "$each(",
+        "$sift(",
+        "$zip(",
+        "$formatInteger(",
+        "$parseInteger(",
+        "$pad(",
+        "$substring(",
+        "$eval(",
+        "[]",
+        "{}",
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let arena_input = r#"{"a":[{"b":1,"c":"x"},{"b":[2,3],"c":null}],"b":{"d":true}}"#;
+    let rounds: usize = std::env::var("JSONATA_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3000);
+    for _ in 0..rounds {
+        let n = (next() % 8) as usize + 1;
+        let text: String = (0..n)
+            .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+            .collect::<Vec<_>>()
+            .join(" ");
+        let result = std::panic::catch_unwind(|| {
+            if let Ok(e) = Expression::parse(&text) {
+                let arena = Arena::new();
+                let input = parse(&arena, arena_input).unwrap();
+                let limits = Limits {
+                    time_limit: Some(std::time::Duration::from_millis(200)),
+                    ..Limits::default()
+                };
+                let _ = e.evaluate(&arena, Some(input), &NoBindings, &limits);
+            }
+        });
+        assert!(result.is_ok(), "panicked on {text:?}");
+    }
+}
