@@ -447,10 +447,11 @@ pub fn compile_regex(pattern: &str, flags: &str, pos: usize) -> Result<RegexLit,
     if flags.contains('s') {
         prefix.push('s');
     }
+    let translated = translate_js_regex(pattern);
     let source = if prefix.is_empty() {
-        pattern.to_string()
+        translated
     } else {
-        format!("(?{prefix}){pattern}")
+        format!("(?{prefix}){translated}")
     };
     let regex = regex::Regex::new(&source).map_err(|_| {
         Error::new("S0302")
@@ -461,6 +462,46 @@ pub fn compile_regex(pattern: &str, flags: &str, pos: usize) -> Result<RegexLit,
         regex,
         pattern: pattern.to_string(),
     })
+}
+
+/// Rewrites JavaScript regex classes whose meaning differs in the `regex` crate: `\d` and
+/// `\w` are ASCII-only in JavaScript.
+fn translate_js_regex(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                match (n, in_class) {
+                    ('d', false) => out.push_str("[0-9]"),
+                    ('d', true) => out.push_str("0-9"),
+                    ('D', false) => out.push_str("[^0-9]"),
+                    ('w', false) => out.push_str("[0-9A-Za-z_]"),
+                    ('w', true) => out.push_str("0-9A-Za-z_"),
+                    ('W', false) => out.push_str("[^0-9A-Za-z_]"),
+                    _ => {
+                        out.push(c);
+                        out.push(n);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Tokenizes `text` completely (a `/` starts a regex where an operand is expected), recording

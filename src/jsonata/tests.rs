@@ -381,3 +381,34 @@ fn random_token_soup_never_panics() {
         assert!(result.is_ok(), "panicked on {text:?}");
     }
 }
+
+#[test]
+fn step_functions_conformance_expressions() {
+    assert_eq!(run(r#"$contains("hello$world", /^hello\$/)"#, ""), "true");
+    assert_eq!(run(r#"$contains('hello$world', /^hello\ /)"#, ""), "false");
+    assert_eq!(run("$number('2')", ""), "2");
+    assert_eq!(run("[1, 'two', 3]", ""), r#"[1,"two",3]"#);
+    assert_eq!(run("[]", ""), "[]");
+    assert_eq!(run("[0]", ""), "[0]");
+    assert_eq!(run("{'foo': 'bar'}", ""), r#"{"foo":"bar"}"#);
+    assert_eq!(run("$fn := function($x){$x}", ""), "function");
+    assert_eq!(
+        run(
+            "$merge([$.part1, $.part2])",
+            r#"{"part1":{"a":1},"part2":{"b":2}}"#
+        ),
+        r#"{"a":1,"b":2}"#
+    );
+    assert_eq!(
+        run("$.value >= 20 and $.value < 30", r#"{"value":25}"#),
+        "true"
+    );
+}
+
+#[test]
+fn javascript_regex_escapes() {
+    assert_eq!(run(r#"$split("a/b/c", /\//)"#, ""), r#"["a","b","c"]"#);
+    assert_eq!(run(r#"$replace("a-b", /\-/, "+")"#, ""), r#""a+b""#);
+    assert_eq!(run(r#"$match("ab12", /\d+/).match"#, ""), r#""12""#);
+    assert_eq!(run(r#"$contains("ABC", /b/i)"#, ""), "true");
+}
