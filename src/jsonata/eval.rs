@@ -371,16 +371,61 @@ impl<'a, 'b> Ctx<'a, 'b> {
         else {
             return Ok(Val::Undef);
         };
+        let last = steps.len() - 1;
+        let mut first_step = 0;
         let mut input_seq = if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
             input
         } else {
-            singleton_seq(self.arena, input)
+            // Fast path: while the context is a single non-array value and the steps are
+            // plain names (or a leading variable), navigate without building sequences.
+            let mut cur = input;
+            if !*keep_singleton && node.group.is_none() && !node.tuple && !node.keep_array {
+                while first_step <= last && plain_step(&steps[first_step], first_step) {
+                    let step = &steps[first_step];
+                    self.enter()?;
+                    let v = match &step.kind {
+                        Kind::Name(name) => lookup(self.arena, cur, name),
+                        Kind::Variable(name) => self.variable(name, cur, env),
+                        _ => Val::Undef,
+                    };
+                    self.exit();
+                    first_step += 1;
+                    if v.is_undef() || (v.is_array() && v.is_empty()) {
+                        return Ok(Val::Undef);
+                    }
+                    if v.is_array() {
+                        // the general rules for an array step result
+                        if first_step > last && !v.is_seq() {
+                            return Ok(v);
+                        }
+                        let mut out = SeqBuilder::with_capacity(self.arena, v.len());
+                        match v {
+                            Val::Arr(a) if a.cons => out.push(v),
+                            v => out.extend_flat(v),
+                        }
+                        let seq = out.seq(self.arena);
+                        if first_step > last {
+                            return Ok(seq);
+                        }
+                        cur = seq;
+                        break;
+                    }
+                    cur = v;
+                }
+                if first_step > last {
+                    return Ok(cur);
+                }
+            }
+            if cur.is_seq() {
+                cur
+            } else {
+                singleton_seq(self.arena, cur)
+            }
         };
         let mut result = Val::Undef;
         let mut tuples: Option<Val<'a>> = None;
         let mut is_tuple = false;
-        let last = steps.len() - 1;
-        for (ii, step) in steps.iter().enumerate() {
+        for (ii, step) in steps.iter().enumerate().skip(first_step) {
             if step.tuple {
                 is_tuple = true;
             }
@@ -1489,6 +1534,26 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
         Ok((Val::Obj(members.into_bump_slice()), true))
     }
+}
+
+/// Whether a path step is a bare name (or a leading variable) with no predicates, bindings
+/// or other annotations, so that it can be navigated without sequences.
+fn plain_step(step: &Node, index: usize) -> bool {
+    let simple_kind = match step.kind {
+        Kind::Name(_) => true,
+        Kind::Variable(_) => index == 0,
+        _ => false,
+    };
+    simple_kind
+        && step.stages.is_empty()
+        && step.predicate.is_empty()
+        && step.group.is_none()
+        && step.focus.is_none()
+        && step.index.is_none()
+        && !step.tuple
+        && !step.keep_array
+        && !step.cons_array
+        && step.ancestor.is_none()
 }
 
 /// Sequence normalization of a value produced in tail position.
