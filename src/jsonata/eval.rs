@@ -945,7 +945,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             items
         };
         // (key, data, pair index)
-        let mut groups: Vec<(&'a str, Val<'a>, usize)> = Vec::new();
+        let mut groups: SmallVec<[(&'a str, Val<'a>, usize); 8]> = SmallVec::new();
         // linear search while small; a hash index once there are many groups
         let mut index: Option<std::collections::HashMap<&'a str, usize>> = None;
         for item in items.iter().copied() {

@@ -227,7 +227,7 @@ impl Signature {
         kinds: &[ArgKind],
         context: ArgKind,
         item_kinds: &dyn Fn(usize) -> Vec<ArgKind>,
-    ) -> Result<Vec<Slot>, Error> {
+    ) -> Result<smallvec::SmallVec<[Slot; 4]>, Error> {
         let supplied: smallvec::SmallVec<[char; 8]> =
             kinds.iter().map(|k| type_letter(*k)).collect();
         let mut counts: smallvec::SmallVec<[usize; 8]> =
@@ -235,7 +235,7 @@ impl Signature {
         if match_from(&self.matchers, &supplied, 0, 0, &mut counts, true).is_none() {
             return Err(self.validation_error(&supplied));
         }
-        let mut out = Vec::with_capacity(self.params.len());
+        let mut out = smallvec::SmallVec::new();
         let mut arg = 0usize;
         let mut start = 0usize;
         for (pi, p) in self.params.iter().enumerate() {

@@ -10,13 +10,14 @@ pub fn aggregate<'a>(b: Builtin, arr: Val<'a>) -> R<'a> {
     if arr.is_undef() {
         return Ok(Val::Undef);
     }
-    let nums: Vec<f64> = arr.iter().filter_map(|v| v.as_num()).collect();
+    let nums = || arr.iter().filter_map(|v| v.as_num());
+    let count = nums().count();
     Ok(match b {
-        Builtin::Sum => Val::Num(nums.iter().sum()),
-        _ if nums.is_empty() => Val::Undef,
-        Builtin::Max => Val::Num(nums.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
-        Builtin::Min => Val::Num(nums.iter().copied().fold(f64::INFINITY, f64::min)),
-        _ => Val::Num(nums.iter().sum::<f64>() / nums.len() as f64),
+        Builtin::Sum => Val::Num(nums().sum()),
+        _ if count == 0 => Val::Undef,
+        Builtin::Max => Val::Num(nums().fold(f64::NEG_INFINITY, f64::max)),
+        Builtin::Min => Val::Num(nums().fold(f64::INFINITY, f64::min)),
+        _ => Val::Num(nums().sum::<f64>() / count as f64),
     })
 }
 
