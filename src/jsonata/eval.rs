@@ -55,7 +55,7 @@ fn stack_pointer() -> usize {
 /// What a function body evaluates to in tail position.
 enum Tail<'a> {
     Value(Val<'a>),
-    Call(Val<'a>, Args<'a>, Option<&'a str>, usize),
+    Call(Val<'a>, &'a [Val<'a>], Option<&'a str>, usize),
 }
 
 fn is_plain(node: &Node) -> bool {
@@ -135,42 +135,17 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     fn eval_node(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
-        // every arm yields an `R` without `?`, which keeps this frame small in debug builds
+        // the common kinds are dispatched here; the rest go through `eval_other`, which keeps
+        // this frame (on every recursion) small in debug builds
         let result: R<'a> = match &node.kind {
             Kind::Path { .. } => self.eval_path(node, input, env),
             Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env),
-            Kind::Name(name) => Ok(lookup(self.arena, input, name)),
-            Kind::Str(s) => Ok(Val::Str(s)),
-            Kind::Num(n) => Ok(Val::Num(*n)),
-            Kind::Bool(b) => Ok(Val::Bool(*b)),
-            Kind::Null => Ok(Val::Null),
-            Kind::Wildcard => Ok(self.wildcard(input)),
-            Kind::Descendant => Ok(self.descendants(input)),
-            Kind::Parent(slot) => Ok(env.lookup(&slot.label).unwrap_or(Val::Undef)),
-            Kind::Condition(c, t, e) => self.eval_condition(c, t, e.as_deref(), input, env),
-            Kind::Block(items) => self.eval_block(items, input, env),
-            Kind::Bind(name, value) => self.eval_bind(name, value, input, env),
-            Kind::Regex(r) => Ok(Val::Func(self.arena.alloc(Func::Regex(r)))),
             Kind::Call {
                 func,
                 args,
-                partial: true,
-            } => self.eval_partial(func, args, node.pos, input, env),
-            Kind::Call { func, args, .. } => self.eval_call(func, args, node.pos, input, env, None),
-            Kind::Placeholder => Ok(Val::Undef),
-            Kind::Variable(name) => Ok(self.variable(name, input, env)),
-            Kind::Lambda(def) => Ok(Val::Func(self.arena.alloc(Func::Lambda {
-                def,
-                env,
-                input,
-            }))),
-            Kind::Apply(l, r) => self.eval_apply(l, r, node.pos, input, env),
-            Kind::Transform(..) => Ok(Val::Func(self.arena.alloc(Func::Transform { node, env }))),
-            Kind::Negate(e) => self.eval_negate(node, e, input, env),
-            Kind::Array(items) => self.eval_array(node, items, input, env),
-            Kind::Object(group) => self.eval_group(group, input, env),
-            // a sort outside a path (cannot be produced by the parser)
-            Kind::Sort(_) => self.eval_sort(node, input, env),
+                partial: false,
+            } => self.eval_call(func, args, node.pos, input, env, None),
+            _ => self.eval_other(node, input, env),
         };
         match result {
             Ok(v)
@@ -185,7 +160,41 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
-    /// An array constructor's value.
+    #[inline(never)]
+    fn eval_other(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        match &node.kind {
+            Kind::Name(name) => Ok(lookup(self.arena, input, name)),
+            Kind::Str(s) => Ok(Val::Str(s)),
+            Kind::Num(n) => Ok(Val::Num(*n)),
+            Kind::Bool(b) => Ok(Val::Bool(*b)),
+            Kind::Null => Ok(Val::Null),
+            Kind::Variable(name) => Ok(self.variable(name, input, env)),
+            Kind::Condition(c, t, e) => self.eval_condition(c, t, e.as_deref(), input, env),
+            Kind::Block(items) => self.eval_block(items, input, env),
+            Kind::Bind(name, value) => self.eval_bind(name, value, input, env),
+            Kind::Wildcard => Ok(self.wildcard(input)),
+            Kind::Descendant => Ok(self.descendants(input)),
+            Kind::Parent(slot) => Ok(env.lookup(&slot.label).unwrap_or(Val::Undef)),
+            Kind::Regex(r) => Ok(Val::Func(self.arena.alloc(Func::Regex(r)))),
+            Kind::Call { func, args, .. } => self.eval_partial(func, args, node.pos, input, env),
+            Kind::Placeholder => Ok(Val::Undef),
+            Kind::Lambda(def) => Ok(Val::Func(self.arena.alloc(Func::Lambda {
+                def,
+                env,
+                input,
+            }))),
+            Kind::Apply(l, r) => self.eval_apply(l, r, node.pos, input, env),
+            Kind::Transform(..) => Ok(Val::Func(self.arena.alloc(Func::Transform { node, env }))),
+            Kind::Negate(e) => self.eval_negate(node, e, input, env),
+            Kind::Array(items) => self.eval_array(node, items, input, env),
+            Kind::Object(group) => self.eval_group(group, input, env),
+            Kind::Path { .. } => self.eval_path(node, input, env),
+            Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env),
+            // a sort outside a path (cannot be produced by the parser)
+            Kind::Sort(_) => self.eval_sort(node, input, env),
+        }
+    }
+
     #[inline(never)]
     fn array_of(
         &self,
@@ -1272,34 +1281,20 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     def,
                     env: cenv,
                     input: cinput,
-                } => {
-                    let validated;
-                    let args_ref: &[Val<'a>] = match &def.signature {
-                        Some(sig) => {
-                            validated = self.validate(sig, &args, input)?;
-                            &validated
-                        }
-                        None => &args,
-                    };
-                    let frame = Env::new(self.arena, Some(cenv));
-                    for (i, p) in def.params.iter().enumerate() {
-                        frame.bind(p, args_ref.get(i).copied().unwrap_or(Val::Undef));
-                    }
-                    match self.eval_tail(&def.body, *cinput, frame)? {
-                        Tail::Value(v) => return Ok(v),
-                        Tail::Call(p, a, name, pos) => {
-                            if !p.is_function() {
-                                let mut e = Error::new("T1006").pos(pos);
-                                if let Some(n) = name {
-                                    e = e.token(n);
-                                }
-                                return Err(e);
+                } => match self.enter_lambda(def, cenv, *cinput, &args, input)? {
+                    Tail::Value(v) => return Ok(v),
+                    Tail::Call(p, a, name, pos) => {
+                        if !p.is_function() {
+                            let mut e = Error::new("T1006").pos(pos);
+                            if let Some(n) = name {
+                                e = e.token(n);
                             }
-                            proc = p;
-                            args = a;
+                            return Err(e);
                         }
+                        proc = p;
+                        args = a.iter().copied().collect();
                     }
-                }
+                },
                 Func::Builtin(b) => return functions::call(self, *b, &args, input, env),
                 Func::Partial { func, args: fixed } => {
                     let mut supplied = args.into_iter();
@@ -1330,6 +1325,33 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
+    /// Binds a lambda's parameters and evaluates its body in tail position.
+    #[inline(never)]
+    fn enter_lambda(
+        &self,
+        def: &'a super::ast::Lambda,
+        cenv: &'a Env<'a>,
+        cinput: Val<'a>,
+        args: &[Val<'a>],
+        input: Val<'a>,
+    ) -> Result<Tail<'a>, Error> {
+        let frame = Env::new(self.arena, Some(cenv));
+        match &def.signature {
+            Some(sig) => {
+                let validated = self.validate(sig, args, input)?;
+                for (i, p) in def.params.iter().enumerate() {
+                    frame.bind(p, validated.get(i).copied().unwrap_or(Val::Undef));
+                }
+            }
+            None => {
+                for (i, p) in def.params.iter().enumerate() {
+                    frame.bind(p, args.get(i).copied().unwrap_or(Val::Undef));
+                }
+            }
+        }
+        self.eval_tail(&def.body, cinput, frame)
+    }
+
     #[inline(never)]
     fn eval_tail(
         &self,
@@ -1343,51 +1365,85 @@ impl<'a, 'b> Ctx<'a, 'b> {
         match &node.kind {
             Kind::Condition(c, t, e) => {
                 self.enter()?;
-                let r = (|| {
-                    let cond = self.eval(c, input, env)?;
-                    if truthy(cond) == Some(true) {
-                        self.eval_tail(t, input, env)
-                    } else if let Some(e) = e {
-                        self.eval_tail(e, input, env)
-                    } else {
-                        Ok(Tail::Value(Val::Undef))
-                    }
-                })();
+                let r = self.tail_condition(c, t, e.as_deref(), input, env);
                 self.exit();
-                match r? {
-                    Tail::Value(v) => Ok(Tail::Value(normalize(self.arena, v, false))),
-                    call => Ok(call),
-                }
+                r.map(|t| self.normalize_tail(t))
             }
             Kind::Block(items) if !items.is_empty() => {
                 self.enter()?;
-                let frame = Env::new(self.arena, Some(env));
-                let r = (|| {
-                    for item in &items[..items.len() - 1] {
-                        self.eval(item, input, frame)?;
-                    }
-                    self.eval_tail(&items[items.len() - 1], input, frame)
-                })();
+                let r = self.tail_block(items, input, env);
                 self.exit();
-                match r? {
-                    Tail::Value(v) => Ok(Tail::Value(normalize(self.arena, v, false))),
-                    call => Ok(call),
-                }
+                r.map(|t| self.normalize_tail(t))
             }
             Kind::Call {
                 func,
                 args,
                 partial: false,
-            } => {
-                let proc = self.eval(func, input, env)?;
-                let mut evaluated: Args<'a> = SmallVec::new();
-                for a in args {
-                    evaluated.push(self.eval(a, input, env)?);
-                }
-                Ok(Tail::Call(proc, evaluated, proc_name(func), node.pos))
-            }
+            } => self.tail_call(node, func, args, input, env),
             _ => Ok(Tail::Value(self.eval(node, input, env)?)),
         }
+    }
+
+    fn normalize_tail(&self, t: Tail<'a>) -> Tail<'a> {
+        match t {
+            Tail::Value(v) => Tail::Value(normalize(self.arena, v, false)),
+            call => call,
+        }
+    }
+
+    #[inline(never)]
+    fn tail_condition(
+        &self,
+        c: &'a Node,
+        t: &'a Node,
+        e: Option<&'a Node>,
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> Result<Tail<'a>, Error> {
+        let cond = self.eval(c, input, env)?;
+        if truthy(cond) == Some(true) {
+            self.eval_tail(t, input, env)
+        } else if let Some(e) = e {
+            self.eval_tail(e, input, env)
+        } else {
+            Ok(Tail::Value(Val::Undef))
+        }
+    }
+
+    #[inline(never)]
+    fn tail_block(
+        &self,
+        items: &'a [Node],
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> Result<Tail<'a>, Error> {
+        let frame = Env::new(self.arena, Some(env));
+        for item in &items[..items.len() - 1] {
+            self.eval(item, input, frame)?;
+        }
+        self.eval_tail(&items[items.len() - 1], input, frame)
+    }
+
+    #[inline(never)]
+    fn tail_call(
+        &self,
+        node: &'a Node,
+        func: &'a Node,
+        args: &'a [Node],
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> Result<Tail<'a>, Error> {
+        let proc = self.eval(func, input, env)?;
+        let mut evaluated = BumpVec::with_capacity_in(args.len(), self.arena);
+        for a in args {
+            evaluated.push(self.eval(a, input, env)?);
+        }
+        Ok(Tail::Call(
+            proc,
+            evaluated.into_bump_slice(),
+            proc_name(func),
+            node.pos,
+        ))
     }
 
     /// Validates (and completes) arguments against a signature.
