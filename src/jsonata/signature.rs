@@ -226,7 +226,7 @@ impl Signature {
         &self,
         kinds: &[ArgKind],
         context: ArgKind,
-        item_kinds: &dyn Fn(usize) -> Vec<ArgKind>,
+        item_kinds: &dyn Fn(usize) -> smallvec::SmallVec<[ArgKind; 8]>,
     ) -> Result<smallvec::SmallVec<[Slot; 4]>, Error> {
         let supplied: smallvec::SmallVec<[char; 8]> =
             kinds.iter().map(|k| type_letter(*k)).collect();
