@@ -2,6 +2,28 @@
 //! directly over quickstep's arena [`Value`]s with jsonata-js's semantics, error codes and
 //! messages.
 //!
+//! An [`Expression`] is parsed once into an immutable tree (`Send + Sync`) and evaluated any
+//! number of times; each evaluation allocates its results in the caller's arena and returns
+//! JSON values that may borrow from the input, the bindings and the expression.
+//!
+//! Layout: `lexer` (tokens), `parser` (Pratt parser plus jsonata-js's `processAST` rewrites),
+//! `ast` (the compiled tree), `signature` (function signatures), `value` (runtime values:
+//! undefined, sequences with their flags, functions), `eval` (the evaluator, with tail calls
+//! and limits), `functions/` (the standard library and Step Functions' extras), `format`
+//! (`$formatNumber`, `$formatBase`) and `datetime` (date/time and integer pictures).
+//!
+//! Beyond jsonata-js 2.0:
+//! - Step Functions' functions are built in: `$partition`, `$range` (inclusive), `$hash`
+//!   (MD5, SHA-1, SHA-256, SHA-384, SHA-512), `$random([seed])` (a seed gives a deterministic
+//!   value, not AWS's), `$uuid`, `$parse`.
+//! - The `??` and `?:` operators of jsonata 2.1 are accepted (the test suite has them).
+//! - `$eval` is available (Step Functions does not offer it).
+//!
+//! Known differences from jsonata-js: regular expressions use the `regex` crate (no
+//! look-around or back-references; `\d`/`\w` are made ASCII as in JavaScript); strings
+//! cannot hold lone UTF-16 surrogates; constructed objects keep insertion order (JavaScript
+//! lists integer-like keys first).
+//!
 //! ```
 //! use quickstep::jsonata::{Expression, Evaluated, Limits, NoBindings};
 //! use quickstep::value::{parse, Arena};
