@@ -322,6 +322,8 @@ fn format_int(value: f64, f: &IntFormat) -> Result<String, Error> {
     let v = value.abs();
     let mut s = match &f.primary {
         Primary::Letters => to_letters(v as u64, if f.case == Case::Upper { b'A' } else { b'a' }),
+        // beyond this a roman numeral would be a string of millions of `m`s: use decimal
+        Primary::Roman if v > 100_000.0 => js_number_string(v),
         Primary::Roman => {
             let r = to_roman(v as u64);
             if f.case == Case::Upper {
@@ -545,7 +547,12 @@ fn parse_int(text: &str, f: &IntFormat) -> Result<f64, Error> {
             if f.zero != 0x30 {
                 digits = digits
                     .chars()
-                    .map(|c| char::from_u32(c as u32 - f.zero + 0x30).unwrap_or(c))
+                    .map(|c| {
+                        (c as u32)
+                            .checked_sub(f.zero)
+                            .and_then(|d| char::from_u32(d + 0x30))
+                            .unwrap_or(c)
+                    })
                     .collect();
             }
             js_parse_int(&digits)
@@ -940,6 +947,10 @@ fn format_datetime(
             off_h = offset.div_euclid(100);
             off_m = offset % 100;
         }
+    }
+    // the range of a JavaScript Date
+    if !(millis.abs() <= 8.64e15) {
+        return Err(Error::new("D1001").value(js_number_string(millis)));
     }
     let parts = analyse_picture(
         picture.unwrap_or("[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"),

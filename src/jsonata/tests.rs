@@ -412,3 +412,80 @@ fn javascript_regex_escapes() {
     assert_eq!(run(r#"$match("ab12", /\d+/).match"#, ""), r#""12""#);
     assert_eq!(run(r#"$contains("ABC", /b/i)"#, ""), "true");
 }
+
+#[test]
+fn random_pictures_never_panic() {
+    const PIECES: &[&str] = &[
+        "#", "0", "9", ",", ".", "e", "%", "\u{2030}", ";", "-", "a", "A", "i", "I", "w", "W",
+        "Ww", "[", "]", "Y", "M", "D", "d", "F", "H", "h", "m", "s", "f", "Z", "z", "P", "x", "X",
+        "W", "n", "N", "o", "t", "c", "*", "1", "01", "0001", " ", ":", "[[", "]]", "#0",
+        "\u{0661}", "\u{ff10}",
+    ];
+    const FUNCS: &[&str] = &[
+        "$formatNumber({n}, '{p}')",
+        "$formatInteger({n}, '{p}')",
+        "$parseInteger('{p}', '{p}')",
+        "$fromMillis({n}, '{p}')",
+        "$fromMillis({n}, '{p}', '{p}')",
+        "$toMillis('{p}', '{p}')",
+        "$toMillis('{p}')",
+        "$pad('{p}', {n}, '{p}')",
+        "$substring('{p}', {n}, {n})",
+        "$formatBase({n}, {n})",
+        "$round({n}, {n})",
+        "$split('{p}', '{p}', {n})",
+        "$replace('{p}', /[a-z]*/, '$1$0$$')",
+    ];
+    const NUMS: &[&str] = &[
+        "0",
+        "-1",
+        "1e300",
+        "-1e300",
+        "0.5",
+        "1234567.891",
+        "-0.000001",
+        "1e21",
+        "36",
+        "2",
+        "99999999999999999999",
+        "-3.7",
+        "1e-300",
+    ];
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let rounds: usize = std::env::var("JSONATA_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3000);
+    for _ in 0..rounds {
+        let f = FUNCS[(next() % FUNCS.len() as u64) as usize];
+        let mut text = String::new();
+        let mut rest = f;
+        while let Some(i) = rest.find('{') {
+            text.push_str(&rest[..i]);
+            let hole = &rest[i..i + 3];
+            if hole == "{n}" {
+                text.push_str(NUMS[(next() % NUMS.len() as u64) as usize]);
+            } else {
+                let n = (next() % 7) as usize;
+                for _ in 0..n {
+                    text.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+                }
+            }
+            rest = &rest[i + 3..];
+        }
+        text.push_str(rest);
+        let result = std::panic::catch_unwind(|| {
+            if let Ok(e) = Expression::parse(&text) {
+                let arena = Arena::new();
+                let _ = e.evaluate(&arena, None, &NoBindings, &Limits::default());
+            }
+        });
+        assert!(result.is_ok(), "panicked on {text:?}");
+    }
+}

@@ -35,7 +35,7 @@ pub fn round(arg: f64, precision: Option<f64>) -> f64 {
             Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
             None => (text, 0),
         };
-        format!("{mantissa}e{}", exp + by)
+        format!("{mantissa}e{}", exp.saturating_add(by))
             .parse()
             .unwrap_or(f64::NAN)
     };
@@ -49,7 +49,7 @@ pub fn round(arg: f64, precision: Option<f64>) -> f64 {
         result -= 1.0;
     }
     if let Some(p) = precision {
-        result = shift(result, -p);
+        result = shift(result, p.saturating_neg());
     }
     if result == 0.0 {
         result = 0.0;
