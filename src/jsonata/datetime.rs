@@ -949,7 +949,7 @@ fn format_datetime(
         }
     }
     // the range of a JavaScript Date
-    if !(millis.abs() <= 8.64e15) {
+    if millis.is_nan() || millis.abs() > 8.64e15 {
         return Err(Error::new("D1001").value(js_number_string(millis)));
     }
     let parts = analyse_picture(
