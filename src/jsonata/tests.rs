@@ -461,7 +461,7 @@ fn random_pictures_never_panic() {
     let rounds: usize = std::env::var("JSONATA_FUZZ_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(3000);
+        .unwrap_or(1000);
     for _ in 0..rounds {
         let f = FUNCS[(next() % FUNCS.len() as u64) as usize];
         let mut text = String::new();
