@@ -244,8 +244,7 @@ impl Signature {
             if m.is_empty() {
                 if p.context {
                     let letter = type_letter(context);
-                    let base = p.regex.trim_end_matches(['?', '+']);
-                    if base.contains(letter) {
+                    if self.matchers[pi].set.contains(letter) {
                         out.push(Slot::Context);
                     } else {
                         return Err(Error::new("T0411").index(arg + 1));

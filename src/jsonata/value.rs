@@ -493,6 +493,9 @@ pub fn js_number_string(f: f64) -> String {
     if f == 0.0 {
         return "0".into();
     }
+    if f.fract() == 0.0 && f.abs() < 1e18 {
+        return itoa::Buffer::new().format(f as i64).to_string();
+    }
     let (digits, n) = digits_exponent(f);
     let k = digits.len() as i32;
     let mut out = String::new();
