@@ -146,22 +146,12 @@ impl Expression {
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
         let mut ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
         ctx.set_stack_budget(limits.max_stack_bytes);
-        let mut inp = input
-            .map(value::Val::from_json)
-            .unwrap_or(value::Val::Undef);
-        if let value::Val::JArr(_) = inp {
-            inp = value::make_arr_flags(
-                arena,
-                value::Arr {
-                    items: arena.alloc_slice_copy(&[inp]),
-                    seq: true,
-                    keep: false,
-                    cons: false,
-                    outer: true,
-                    tuples: false,
-                },
-            );
-        }
+        let inp = value::wrap_document(
+            arena,
+            input
+                .map(value::Val::from_json)
+                .unwrap_or(value::Val::Undef),
+        );
         let root = value::Env::new(arena, None);
         root.bind("$", inp);
         let result = ctx

@@ -368,6 +368,26 @@ pub fn make_arr_flags<'a>(arena: &'a Arena, proto: Arr<'a>) -> Val<'a> {
     Val::Arr(arena.alloc(proto))
 }
 
+/// jsonata-js's treatment of an array input document: wrapped in a singleton sequence
+/// marked `outer`, so that paths see the array as one value (other values are returned as
+/// they are).
+pub fn wrap_document<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+    if !v.is_array() || v.is_seq() {
+        return v;
+    }
+    make_arr_flags(
+        arena,
+        Arr {
+            items: arena.alloc_slice_copy(&[v]),
+            seq: true,
+            keep: false,
+            cons: false,
+            outer: true,
+            tuples: false,
+        },
+    )
+}
+
 /// An empty sequence.
 pub fn empty_seq<'a>(arena: &'a Arena) -> Val<'a> {
     make_arr(arena, &[], true)
