@@ -942,6 +942,20 @@ impl<'a, 'b> Ctx<'a, 'b> {
     /// jsonata-js `evaluateGroupExpression`: object constructor / grouping.
     #[inline(never)]
     fn eval_group(&self, group: &'a Group, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        if group.literal_keys && !input.is_array() {
+            // one context item and distinct literal keys: every pair is its own group
+            let mut members: BumpVec<'a, (&'a str, Val<'a>)> =
+                BumpVec::with_capacity_in(group.pairs.len(), self.arena);
+            for (k, v) in &group.pairs {
+                if let Kind::Str(key) = &k.kind {
+                    let value = self.eval(v, input, env)?;
+                    if !value.is_undef() {
+                        members.push((key.as_str(), value));
+                    }
+                }
+            }
+            return Ok(Val::Obj(members.into_bump_slice()));
+        }
         let tuples = matches!(input, Val::Arr(a) if a.tuples);
         let items: SmallVec<[Val<'a>; 8]> = if input.is_array() {
             input.iter().collect()

@@ -731,7 +731,7 @@ impl Processor {
                 for (k, v) in pairs {
                     out.push((self.process(k)?, self.process(v)?));
                 }
-                node.group = Some(Box::new(Group { pairs: out, pos }));
+                node.group = Some(Box::new(Group::new(out, pos)));
                 seeking = std::mem::take(&mut node.seeking);
                 node
             }
@@ -860,7 +860,7 @@ impl Processor {
                     Self::push_ancestry(&mut seeking, &v);
                     out.push((k, v));
                 }
-                Node::new(Kind::Object(Box::new(Group { pairs: out, pos })), pos)
+                Node::new(Kind::Object(Box::new(Group::new(out, pos))), pos)
             }
             RawKind::Block(items) => {
                 let mut out = Vec::new();
