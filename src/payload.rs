@@ -63,6 +63,7 @@ impl JsonataExpr {
 static EVALUATION_LIMITS: Limits = Limits {
     max_depth: 1000,
     time_limit: Some(std::time::Duration::from_secs(10)),
+    max_stack_bytes: 1024 * 1024,
 };
 
 /// The text inside `{% ... %}`, if `text` is a JSONata expression string.

@@ -94,7 +94,10 @@ fn run_case(case: &serde_json::Value, datasets: &BTreeMap<String, serde_json::Va
         }
     };
     let bindings = Value::from_serde(&arena, case.get("bindings").unwrap_or(&serde_json::Value::Null));
-    let mut limits = Limits::default();
+    let mut limits = Limits {
+        max_stack_bytes: 200 << 20, // the suite runs on a 256 MiB stack
+        ..Limits::default()
+    };
     if let Some(d) = case.get("depth").and_then(|d| d.as_u64()) {
         limits.max_depth = d as usize;
     }

@@ -50,6 +50,28 @@ pub struct Group {
     pub pairs: Vec<(Node, Node)>,
     /// Position for errors.
     pub pos: usize,
+    /// Every key is a distinct plain string literal (enables a direct construction path).
+    pub literal_keys: bool,
+}
+
+impl Group {
+    /// A group of pairs.
+    pub fn new(pairs: Vec<(Node, Node)>, pos: usize) -> Group {
+        fn literal(n: &Node) -> Option<&str> {
+            match &n.kind {
+                Kind::Str(s) if n.predicate.is_empty() && n.group.is_none() && !n.keep_array => Some(s.as_str()),
+                _ => None,
+            }
+        }
+        let keys: Vec<Option<&str>> = pairs.iter().map(|(k, _)| literal(k)).collect();
+        let literal_keys =
+            keys.iter().all(|k| k.is_some()) && keys.iter().enumerate().all(|(i, k)| !keys[..i].contains(k));
+        Group {
+            pairs,
+            pos,
+            literal_keys,
+        }
+    }
 }
 
 /// A slot through which the parent operator `%` reads an ancestor.
@@ -57,8 +79,6 @@ pub struct Group {
 pub struct Slot {
     /// The binding label (`!0`, `!1`, ...).
     pub label: String,
-    /// How many levels up.
-    pub level: usize,
 }
 
 /// Binary operators.

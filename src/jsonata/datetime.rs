@@ -317,6 +317,8 @@ fn format_int(value: f64, f: &IntFormat) -> Result<String, Error> {
     let v = value.abs();
     let mut s = match &f.primary {
         Primary::Letters => to_letters(v as u64, if f.case == Case::Upper { b'A' } else { b'a' }),
+        // beyond this a roman numeral would be a string of millions of `m`s: use decimal
+        Primary::Roman if v > 100_000.0 => js_number_string(v),
         Primary::Roman => {
             let r = to_roman(v as u64);
             if f.case == Case::Upper {
@@ -535,7 +537,12 @@ fn parse_int(text: &str, f: &IntFormat) -> Result<f64, Error> {
             if f.zero != 0x30 {
                 digits = digits
                     .chars()
-                    .map(|c| char::from_u32(c as u32 - f.zero + 0x30).unwrap_or(c))
+                    .map(|c| {
+                        (c as u32)
+                            .checked_sub(f.zero)
+                            .and_then(|d| char::from_u32(d + 0x30))
+                            .unwrap_or(c)
+                    })
                     .collect();
             }
             js_parse_int(&digits)
@@ -914,6 +921,10 @@ fn format_datetime(millis: f64, picture: Option<&str>, timezone: Option<&str>) -
             off_m = offset % 100;
         }
     }
+    // the range of a JavaScript Date
+    if millis.is_nan() || millis.abs() > 8.64e15 {
+        return Err(Error::new("D1001").value(js_number_string(millis)));
+    }
     let parts = analyse_picture(picture.unwrap_or("[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"))?;
     let f = fields(millis + ((off_h * 60 + off_m) * 60_000) as f64);
     let mut out = String::new();
@@ -1258,7 +1269,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
     let arena = ctx.arena;
     let a = |i: usize| args.get(i).copied().unwrap_or(Val::Undef);
     let out = |s: String| Ok(Val::Str(arena.alloc_str(&s)));
-    let now = ctx.now_millis as f64;
+    let now = ctx.now_millis() as f64;
     match b {
         Builtin::Millis => Ok(Val::Num(now)),
         Builtin::Now => out(format_datetime(now, a(0).as_str(), a(1).as_str())?),

@@ -34,16 +34,27 @@ pub struct Ctx<'a, 'b> {
     max_depth: usize,
     deadline: Option<Instant>,
     ticks: Cell<u32>,
-    /// Milliseconds since the epoch at the start of evaluation (`$now`, `$millis`).
-    pub now_millis: i64,
+    /// Milliseconds since the epoch, read once per evaluation on first use (`$now`,
+    /// `$millis`).
+    now_millis: Cell<Option<i64>>,
     /// Expressions parsed by `$eval` during this evaluation (kept alive until it ends).
+    #[allow(clippy::vec_box)] // boxed: the nodes are borrowed and must not move
     pub evals: RefCell<Vec<Box<Node>>>,
+    /// Lowest stack address the evaluation may reach (0: unchecked).
+    stack_floor: usize,
+}
+
+/// The address of a local: an approximation of the current stack pointer.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let probe = 0u8;
+    std::hint::black_box(&probe) as *const u8 as usize
 }
 
 /// What a function body evaluates to in tail position.
 enum Tail<'a> {
     Value(Val<'a>),
-    Call(Val<'a>, Args<'a>, Option<&'a str>, usize),
+    Call(Val<'a>, &'a [Val<'a>], Option<&'a str>, usize),
 }
 
 fn is_plain(node: &Node) -> bool {
@@ -58,10 +69,6 @@ impl<'a, 'b> Ctx<'a, 'b> {
         max_depth: usize,
         deadline: Option<Instant>,
     ) -> Ctx<'a, 'b> {
-        let now_millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
         Ctx {
             arena,
             bindings,
@@ -69,16 +76,35 @@ impl<'a, 'b> Ctx<'a, 'b> {
             max_depth,
             deadline,
             ticks: Cell::new(0),
-            now_millis,
+            now_millis: Cell::new(None),
             evals: RefCell::new(Vec::new()),
+            stack_floor: 0,
         }
+    }
+
+    /// The evaluation's timestamp: milliseconds since the epoch, fixed at first use.
+    pub fn now_millis(&self) -> i64 {
+        if let Some(ms) = self.now_millis.get() {
+            return ms;
+        }
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        self.now_millis.set(Some(ms));
+        ms
+    }
+
+    /// Allows the evaluation `bytes` of native stack below the current position.
+    pub fn set_stack_budget(&mut self, bytes: usize) {
+        self.stack_floor = stack_pointer().saturating_sub(bytes);
     }
 
     #[inline]
     fn enter(&self) -> Result<(), Error> {
         let d = self.depth.get() + 1;
         self.depth.set(d);
-        if d > self.max_depth {
+        if d > self.max_depth || stack_pointer() < self.stack_floor {
             return Err(Error::new("U1001"));
         }
         let t = self.ticks.get().wrapping_add(1);
@@ -108,59 +134,60 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     fn eval_node(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
-        let mut result = match &node.kind {
-            Kind::Path { .. } => self.eval_path(node, input, env)?,
-            Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env)?,
-            Kind::Name(name) => lookup(self.arena, input, name),
-            Kind::Str(s) => Val::Str(s),
-            Kind::Num(n) => Val::Num(*n),
-            Kind::Bool(b) => Val::Bool(*b),
-            Kind::Null => Val::Null,
-            Kind::Wildcard => self.wildcard(input),
-            Kind::Descendant => self.descendants(input),
-            Kind::Parent(slot) => env.lookup(&slot.label).unwrap_or(Val::Undef),
-            Kind::Condition(c, t, e) => {
-                let cond = self.eval(c, input, env)?;
-                if truthy(cond) == Some(true) {
-                    self.eval(t, input, env)?
-                } else if let Some(e) = e {
-                    self.eval(e, input, env)?
-                } else {
-                    Val::Undef
-                }
-            }
-            Kind::Block(items) => {
-                let frame = Env::new(self.arena, Some(env));
-                let mut result = Val::Undef;
-                for item in items {
-                    result = self.eval(item, input, frame)?;
-                }
-                result
-            }
-            Kind::Bind(name, value) => {
-                let v = self.eval(value, input, env)?;
-                env.bind(name, v);
-                v
-            }
-            Kind::Regex(r) => Val::Func(self.arena.alloc(Func::Regex(r))),
-            Kind::Call { func, args, partial } => {
-                if *partial {
-                    self.eval_partial(func, args, node.pos, input, env)?
-                } else {
-                    self.eval_call(func, args, node.pos, input, env, None)?
-                }
-            }
-            Kind::Placeholder => Val::Undef,
-            Kind::Variable(name) => self.variable(name, input, env),
-            Kind::Lambda(def) => Val::Func(self.arena.alloc(Func::Lambda { def, env, input })),
-            Kind::Apply(l, r) => self.eval_apply(l, r, node.pos, input, env)?,
-            Kind::Transform(..) => Val::Func(self.arena.alloc(Func::Transform { node, env })),
-            Kind::Negate(e) => match self.eval(e, input, env)? {
-                Val::Undef => Val::Undef,
-                Val::Num(n) => Val::Num(-n),
-                v => return Err(Error::new("D1002").pos(node.pos).token("-").value(json_text(v))),
-            },
-            Kind::Array(items) => {
+        // the common kinds are dispatched here; the rest go through `eval_other`, which keeps
+        // this frame (on every recursion) small in debug builds
+        let result: R<'a> = match &node.kind {
+            Kind::Path { .. } => self.eval_path(node, input, env),
+            Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env),
+            Kind::Call {
+                func,
+                args,
+                partial: false,
+            } => self.eval_call(func, args, node.pos, input, env, None),
+            _ => self.eval_other(node, input, env),
+        };
+        match result {
+            Ok(v) if node.predicate.is_empty() && node.group.is_none() && !matches!(v, Val::Arr(_)) => Ok(v),
+            Ok(v) => self.finish_node(node, v, env),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_other(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        match &node.kind {
+            Kind::Name(name) => Ok(lookup(self.arena, input, name)),
+            Kind::Str(s) => Ok(Val::Str(s)),
+            Kind::Num(n) => Ok(Val::Num(*n)),
+            Kind::Bool(b) => Ok(Val::Bool(*b)),
+            Kind::Null => Ok(Val::Null),
+            Kind::Variable(name) => Ok(self.variable(name, input, env)),
+            Kind::Condition(c, t, e) => self.eval_condition(c, t, e.as_deref(), input, env),
+            Kind::Block(items) => self.eval_block(items, input, env),
+            Kind::Bind(name, value) => self.eval_bind(name, value, input, env),
+            Kind::Wildcard => Ok(self.wildcard(input)),
+            Kind::Descendant => Ok(self.descendants(input)),
+            Kind::Parent(slot) => Ok(env.lookup(&slot.label).unwrap_or(Val::Undef)),
+            Kind::Regex(r) => Ok(Val::Func(self.arena.alloc(Func::Regex(r)))),
+            Kind::Call { func, args, .. } => self.eval_partial(func, args, node.pos, input, env),
+            Kind::Placeholder => Ok(Val::Undef),
+            Kind::Lambda(def) => Ok(Val::Func(self.arena.alloc(Func::Lambda { def, env, input }))),
+            Kind::Apply(l, r) => self.eval_apply(l, r, node.pos, input, env),
+            Kind::Transform(..) => Ok(Val::Func(self.arena.alloc(Func::Transform { node, env }))),
+            Kind::Negate(e) => self.eval_negate(node, e, input, env),
+            Kind::Array(items) => self.eval_array(node, items, input, env),
+            Kind::Object(group) => self.eval_group(group, input, env),
+            Kind::Path { .. } => self.eval_path(node, input, env),
+            Kind::Binary(op, l, r) => self.eval_binary(*op, l, r, node.pos, input, env),
+            // a sort outside a path (cannot be produced by the parser)
+            Kind::Sort(_) => self.eval_sort(node, input, env),
+        }
+    }
+
+    #[inline(never)]
+    fn array_of(&self, node: &'a Node, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        {
+            {
                 let mut out = SeqBuilder::new(self.arena);
                 for item in items {
                     let v = self.eval(item, input, env)?;
@@ -173,7 +200,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                         out.extend_flat(v);
                     }
                 }
-                make_arr_flags(
+                Ok(make_arr_flags(
                     self.arena,
                     Arr {
                         items: out.items.into_bump_slice(),
@@ -183,14 +210,15 @@ impl<'a, 'b> Ctx<'a, 'b> {
                         outer: false,
                         tuples: false,
                     },
-                )
+                ))
             }
-            Kind::Object(group) => self.eval_group(group, input, env)?,
-            Kind::Sort(_) => {
-                // a sort outside a path (cannot be produced by the parser)
-                self.eval_sort(node, input, env)?
-            }
-        };
+        }
+    }
+
+    /// Applies a node's predicates, grouping and sequence normalization to its raw result.
+    #[inline(never)]
+    fn finish_node(&self, node: &'a Node, result: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let mut result = result;
         for p in &node.predicate {
             result = self.filter(p, result, env)?;
         }
@@ -214,6 +242,75 @@ impl<'a, 'b> Ctx<'a, 'b> {
             }
         }
         Ok(result)
+    }
+
+    #[inline(never)]
+    fn eval_bind(&self, name: &'a str, value: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let v = self.eval(value, input, env)?;
+        env.bind(name, v);
+        Ok(v)
+    }
+
+    #[inline(never)]
+    fn eval_condition(&self, c: &'a Node, t: &'a Node, e: Option<&'a Node>, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let cond = self.eval(c, input, env)?;
+        if truthy(cond) == Some(true) {
+            self.eval(t, input, env)
+        } else if let Some(e) = e {
+            self.eval(e, input, env)
+        } else {
+            Ok(Val::Undef)
+        }
+    }
+
+    #[inline(never)]
+    fn eval_block(&self, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        let frame = Env::new(self.arena, Some(env));
+        let mut result = Val::Undef;
+        for item in items {
+            result = self.eval(item, input, frame)?;
+        }
+        Ok(result)
+    }
+
+    #[inline(never)]
+    fn eval_negate(&self, node: &'a Node, e: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        match self.eval(e, input, env)? {
+            Val::Undef => Ok(Val::Undef),
+            Val::Num(n) => Ok(Val::Num(-n)),
+            v => Err(Error::new("D1002").pos(node.pos).token("-").value(json_text(v))),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_array(&self, node: &'a Node, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        // a single flattened array item is reused, not copied (e.g. `[1..n]`)
+        if let [only] = items {
+            if !matches!(only.kind, Kind::Array(_)) {
+                let v = self.eval(only, input, env)?;
+                let items: &'a [Val<'a>] = match v {
+                    Val::Arr(a) => a.items,
+                    Val::Undef => &[],
+                    v => {
+                        let mut out = SeqBuilder::new(self.arena);
+                        out.extend_flat(v);
+                        out.items.into_bump_slice()
+                    }
+                };
+                return Ok(make_arr_flags(
+                    self.arena,
+                    Arr {
+                        items,
+                        seq: false,
+                        keep: false,
+                        cons: node.cons_array,
+                        outer: false,
+                        tuples: false,
+                    },
+                ));
+            }
+        }
+        self.array_of(node, items, input, env)
     }
 
     fn variable(&self, name: &str, input: Val<'a>, env: &'a Env<'a>) -> Val<'a> {
@@ -241,20 +338,66 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     // ----- paths -----
 
+    #[inline(never)]
     fn eval_path(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let Kind::Path { steps, keep_singleton } = &node.kind else {
             return Ok(Val::Undef);
         };
+        let last = steps.len() - 1;
+        let mut first_step = 0;
         let mut input_seq = if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
             input
         } else {
-            singleton_seq(self.arena, input)
+            // Fast path: while the context is a single non-array value and the steps are
+            // plain names (or a leading variable), navigate without building sequences.
+            let mut cur = input;
+            if !*keep_singleton && node.group.is_none() && !node.tuple && !node.keep_array {
+                while first_step <= last && plain_step(&steps[first_step], first_step) {
+                    let step = &steps[first_step];
+                    self.enter()?;
+                    let v = match &step.kind {
+                        Kind::Name(name) => lookup(self.arena, cur, name),
+                        Kind::Variable(name) => self.variable(name, cur, env),
+                        _ => Val::Undef,
+                    };
+                    self.exit();
+                    first_step += 1;
+                    if v.is_undef() || (v.is_array() && v.is_empty()) {
+                        return Ok(Val::Undef);
+                    }
+                    if v.is_array() {
+                        // the general rules for an array step result
+                        if first_step > last && !v.is_seq() {
+                            return Ok(v);
+                        }
+                        let mut out = SeqBuilder::with_capacity(self.arena, v.len());
+                        match v {
+                            Val::Arr(a) if a.cons => out.push(v),
+                            v => out.extend_flat(v),
+                        }
+                        let seq = out.seq(self.arena);
+                        if first_step > last {
+                            return Ok(seq);
+                        }
+                        cur = seq;
+                        break;
+                    }
+                    cur = v;
+                }
+                if first_step > last {
+                    return Ok(cur);
+                }
+            }
+            if cur.is_seq() {
+                cur
+            } else {
+                singleton_seq(self.arena, cur)
+            }
         };
         let mut result = Val::Undef;
         let mut tuples: Option<Val<'a>> = None;
         let mut is_tuple = false;
-        let last = steps.len() - 1;
-        for (ii, step) in steps.iter().enumerate() {
+        for (ii, step) in steps.iter().enumerate().skip(first_step) {
             if step.tuple {
                 is_tuple = true;
             }
@@ -318,13 +461,18 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Ok(result)
     }
 
+    #[inline(never)]
     fn step(&self, step: &'a Node, input: Val<'a>, env: &'a Env<'a>, last: bool) -> R<'a> {
         if let Kind::Sort(_) = step.kind {
             let mut result = self.eval_sort(step, input, env)?;
             result = self.stages(&step.stages, result, env)?;
             return Ok(result);
         }
-        let mut results = SeqBuilder::with_capacity(self.arena, input.len());
+        // results are flattened as they come; the first one is kept aside for the
+        // "single array result of the last step" rule
+        let mut out = SeqBuilder::with_capacity(self.arena, input.len());
+        let mut count = 0usize;
+        let mut first = Val::Undef;
         for item in input.iter() {
             let mut res = self.eval(step, item, env)?;
             for stage in &step.stages {
@@ -332,23 +480,21 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     res = self.filter(f, res, env)?;
                 }
             }
-            if !res.is_undef() {
-                results.push(res);
+            if res.is_undef() {
+                continue;
             }
-        }
-        if last && results.len() == 1 {
-            let only = results.items[0];
-            if only.is_array() && !only.is_seq() {
-                return Ok(only);
+            if count == 0 {
+                first = res;
             }
-        }
-        let mut out = SeqBuilder::with_capacity(self.arena, results.len());
-        for res in results.items.iter() {
+            count += 1;
             match res {
-                Val::Arr(a) if a.cons => out.push(*res),
-                v if v.is_array() => out.extend_flat(*v),
-                v => out.push(*v),
+                Val::Arr(a) if a.cons => out.push(res),
+                v if v.is_array() => out.extend_flat(v),
+                v => out.push(v),
             }
+        }
+        if last && count == 1 && first.is_array() && !first.is_seq() {
+            return Ok(first);
         }
         Ok(out.seq(self.arena))
     }
@@ -410,6 +556,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         frame
     }
 
+    #[inline(never)]
     fn tuple_step(&self, step: &'a Node, input: Val<'a>, bindings: Option<Val<'a>>, env: &'a Env<'a>) -> R<'a> {
         if let Kind::Sort(_) = step.kind {
             let mut result = match bindings {
@@ -486,6 +633,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     }
 
     /// jsonata-js `evaluateFilter`: applies predicate `pred` to `input`.
+    #[inline(never)]
     fn filter(&self, pred: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let tuples = matches!(input, Val::Arr(a) if a.tuples);
         let input = if input.is_array() {
@@ -592,6 +740,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     // ----- operators -----
 
+    #[inline(never)]
     fn eval_binary(&self, op: BinOp, l: &'a Node, r: &'a Node, pos: usize, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let lhs = self.eval(l, input, env)?;
         match op {
@@ -729,7 +878,21 @@ impl<'a, 'b> Ctx<'a, 'b> {
     // ----- objects, grouping, sorting -----
 
     /// jsonata-js `evaluateGroupExpression`: object constructor / grouping.
+    #[inline(never)]
     fn eval_group(&self, group: &'a Group, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
+        if group.literal_keys && !input.is_array() {
+            // one context item and distinct literal keys: every pair is its own group
+            let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(group.pairs.len(), self.arena);
+            for (k, v) in &group.pairs {
+                if let Kind::Str(key) = &k.kind {
+                    let value = self.eval(v, input, env)?;
+                    if !value.is_undef() {
+                        members.push((key.as_str(), value));
+                    }
+                }
+            }
+            return Ok(Val::Obj(members.into_bump_slice()));
+        }
         let tuples = matches!(input, Val::Arr(a) if a.tuples);
         let items: SmallVec<[Val<'a>; 8]> = if input.is_array() {
             input.iter().collect()
@@ -742,8 +905,9 @@ impl<'a, 'b> Ctx<'a, 'b> {
             items
         };
         // (key, data, pair index)
-        let mut groups: Vec<(&'a str, Val<'a>, usize)> = Vec::new();
-        let mut index: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
+        let mut groups: SmallVec<[(&'a str, Val<'a>, usize); 8]> = SmallVec::new();
+        // linear search while small; a hash index once there are many groups
+        let mut index: Option<std::collections::HashMap<&'a str, usize>> = None;
         for item in items.iter().copied() {
             let (context, e) = if tuples {
                 (item.field("@").unwrap_or(Val::Undef), self.frame_from_tuple(env, item))
@@ -757,16 +921,25 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     Val::Str(s) => s,
                     other => return Err(Error::new("T1003").pos(group.pos).value(json_text(other))),
                 };
-                match index.get(key) {
-                    Some(&gi) => {
+                let found = match &index {
+                    Some(map) => map.get(key).copied(),
+                    None => groups.iter().position(|g| g.0 == key),
+                };
+                match found {
+                    Some(gi) => {
                         if groups[gi].2 != pi {
                             return Err(Error::new("D1009").pos(group.pos).value(json_quote(key)));
                         }
                         groups[gi].1 = append(self.arena, groups[gi].1, item);
                     }
                     None => {
-                        index.insert(key, groups.len());
+                        if let Some(map) = index.as_mut() {
+                            map.insert(key, groups.len());
+                        }
                         groups.push((key, item, pi));
+                        if index.is_none() && groups.len() > 16 {
+                            index = Some(groups.iter().enumerate().map(|(i, g)| (g.0, i)).collect());
+                        }
                     }
                 }
             }
@@ -816,6 +989,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Val::Obj(self.arena.alloc_slice_copy(&members))
     }
 
+    #[inline(never)]
     fn eval_sort(&self, step: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let Kind::Sort(terms) = &step.kind else {
             return Ok(input);
@@ -921,6 +1095,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     // ----- functions -----
 
+    #[inline(never)]
     fn eval_call(
         &self,
         func: &'a Node,
@@ -952,6 +1127,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             .map_err(|e| annotate(e, pos, name))
     }
 
+    #[inline(never)]
     fn eval_partial(&self, func: &'a Node, args: &'a [Node], pos: usize, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let mut evaluated: BumpVec<'a, Option<Val<'a>>> = BumpVec::with_capacity_in(args.len(), self.arena);
         for a in args {
@@ -984,6 +1160,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         })))
     }
 
+    #[inline(never)]
     fn eval_apply(&self, l: &'a Node, r: &'a Node, pos: usize, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let lhs = self.eval(l, input, env)?;
         if let Kind::Call {
@@ -1009,6 +1186,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     /// Applies a function value to arguments (jsonata-js `apply`, with the tail-call
     /// trampoline).
+    #[inline(never)]
     pub fn apply(&self, proc: Val<'a>, args: Args<'a>, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         let mut proc = proc;
         let mut args = args;
@@ -1021,34 +1199,20 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     def,
                     env: cenv,
                     input: cinput,
-                } => {
-                    let validated;
-                    let args_ref: &[Val<'a>] = match &def.signature {
-                        Some(sig) => {
-                            validated = self.validate(sig, &args, input)?;
-                            &validated
-                        }
-                        None => &args,
-                    };
-                    let frame = Env::new(self.arena, Some(cenv));
-                    for (i, p) in def.params.iter().enumerate() {
-                        frame.bind(p, args_ref.get(i).copied().unwrap_or(Val::Undef));
-                    }
-                    match self.eval_tail(&def.body, *cinput, frame)? {
-                        Tail::Value(v) => return Ok(v),
-                        Tail::Call(p, a, name, pos) => {
-                            if !p.is_function() {
-                                let mut e = Error::new("T1006").pos(pos);
-                                if let Some(n) = name {
-                                    e = e.token(n);
-                                }
-                                return Err(e);
+                } => match self.enter_lambda(def, cenv, *cinput, &args, input)? {
+                    Tail::Value(v) => return Ok(v),
+                    Tail::Call(p, a, name, pos) => {
+                        if !p.is_function() {
+                            let mut e = Error::new("T1006").pos(pos);
+                            if let Some(n) = name {
+                                e = e.token(n);
                             }
-                            proc = p;
-                            args = a;
+                            return Err(e);
                         }
+                        proc = p;
+                        args = a.iter().copied().collect();
                     }
-                }
+                },
                 Func::Builtin(b) => return functions::call(self, *b, &args, input, env),
                 Func::Partial { func, args: fixed } => {
                     let mut supplied = args.into_iter();
@@ -1079,6 +1243,34 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
     }
 
+    /// Binds a lambda's parameters and evaluates its body in tail position.
+    #[inline(never)]
+    fn enter_lambda(
+        &self,
+        def: &'a super::ast::Lambda,
+        cenv: &'a Env<'a>,
+        cinput: Val<'a>,
+        args: &[Val<'a>],
+        input: Val<'a>,
+    ) -> Result<Tail<'a>, Error> {
+        let frame = Env::new(self.arena, Some(cenv));
+        match &def.signature {
+            Some(sig) => {
+                let validated = self.validate(sig, args, input)?;
+                for (i, p) in def.params.iter().enumerate() {
+                    frame.bind(p, validated.get(i).copied().unwrap_or(Val::Undef));
+                }
+            }
+            None => {
+                for (i, p) in def.params.iter().enumerate() {
+                    frame.bind(p, args.get(i).copied().unwrap_or(Val::Undef));
+                }
+            }
+        }
+        self.eval_tail(&def.body, cinput, frame)
+    }
+
+    #[inline(never)]
     fn eval_tail(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> Result<Tail<'a>, Error> {
         if !is_plain(node) {
             return Ok(Tail::Value(self.eval(node, input, env)?));
@@ -1086,51 +1278,75 @@ impl<'a, 'b> Ctx<'a, 'b> {
         match &node.kind {
             Kind::Condition(c, t, e) => {
                 self.enter()?;
-                let r = (|| {
-                    let cond = self.eval(c, input, env)?;
-                    if truthy(cond) == Some(true) {
-                        self.eval_tail(t, input, env)
-                    } else if let Some(e) = e {
-                        self.eval_tail(e, input, env)
-                    } else {
-                        Ok(Tail::Value(Val::Undef))
-                    }
-                })();
+                let r = self.tail_condition(c, t, e.as_deref(), input, env);
                 self.exit();
-                match r? {
-                    Tail::Value(v) => Ok(Tail::Value(normalize(self.arena, v, false))),
-                    call => Ok(call),
-                }
+                r.map(|t| self.normalize_tail(t))
             }
             Kind::Block(items) if !items.is_empty() => {
                 self.enter()?;
-                let frame = Env::new(self.arena, Some(env));
-                let r = (|| {
-                    for item in &items[..items.len() - 1] {
-                        self.eval(item, input, frame)?;
-                    }
-                    self.eval_tail(&items[items.len() - 1], input, frame)
-                })();
+                let r = self.tail_block(items, input, env);
                 self.exit();
-                match r? {
-                    Tail::Value(v) => Ok(Tail::Value(normalize(self.arena, v, false))),
-                    call => Ok(call),
-                }
+                r.map(|t| self.normalize_tail(t))
             }
             Kind::Call {
                 func,
                 args,
                 partial: false,
-            } => {
-                let proc = self.eval(func, input, env)?;
-                let mut evaluated: Args<'a> = SmallVec::new();
-                for a in args {
-                    evaluated.push(self.eval(a, input, env)?);
-                }
-                Ok(Tail::Call(proc, evaluated, proc_name(func), node.pos))
-            }
+            } => self.tail_call(node, func, args, input, env),
             _ => Ok(Tail::Value(self.eval(node, input, env)?)),
         }
+    }
+
+    fn normalize_tail(&self, t: Tail<'a>) -> Tail<'a> {
+        match t {
+            Tail::Value(v) => Tail::Value(normalize(self.arena, v, false)),
+            call => call,
+        }
+    }
+
+    #[inline(never)]
+    fn tail_condition(
+        &self,
+        c: &'a Node,
+        t: &'a Node,
+        e: Option<&'a Node>,
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> Result<Tail<'a>, Error> {
+        let cond = self.eval(c, input, env)?;
+        if truthy(cond) == Some(true) {
+            self.eval_tail(t, input, env)
+        } else if let Some(e) = e {
+            self.eval_tail(e, input, env)
+        } else {
+            Ok(Tail::Value(Val::Undef))
+        }
+    }
+
+    #[inline(never)]
+    fn tail_block(&self, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> Result<Tail<'a>, Error> {
+        let frame = Env::new(self.arena, Some(env));
+        for item in &items[..items.len() - 1] {
+            self.eval(item, input, frame)?;
+        }
+        self.eval_tail(&items[items.len() - 1], input, frame)
+    }
+
+    #[inline(never)]
+    fn tail_call(
+        &self,
+        node: &'a Node,
+        func: &'a Node,
+        args: &'a [Node],
+        input: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> Result<Tail<'a>, Error> {
+        let proc = self.eval(func, input, env)?;
+        let mut evaluated = BumpVec::with_capacity_in(args.len(), self.arena);
+        for a in args {
+            evaluated.push(self.eval(a, input, env)?);
+        }
+        Ok(Tail::Call(proc, evaluated.into_bump_slice(), proc_name(func), node.pos))
     }
 
     /// Validates (and completes) arguments against a signature.
@@ -1271,6 +1487,26 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
         Ok((Val::Obj(members.into_bump_slice()), true))
     }
+}
+
+/// Whether a path step is a bare name (or a leading variable) with no predicates, bindings
+/// or other annotations, so that it can be navigated without sequences.
+fn plain_step(step: &Node, index: usize) -> bool {
+    let simple_kind = match step.kind {
+        Kind::Name(_) => true,
+        Kind::Variable(_) => index == 0,
+        _ => false,
+    };
+    simple_kind
+        && step.stages.is_empty()
+        && step.predicate.is_empty()
+        && step.group.is_none()
+        && step.focus.is_none()
+        && step.index.is_none()
+        && !step.tuple
+        && !step.keep_array
+        && !step.cons_array
+        && step.ancestor.is_none()
 }
 
 /// Sequence normalization of a value produced in tail position.

@@ -2,6 +2,28 @@
 //! directly over quickstep's arena [`Value`]s with jsonata-js's semantics, error codes and
 //! messages.
 //!
+//! An [`Expression`] is parsed once into an immutable tree (`Send + Sync`) and evaluated any
+//! number of times; each evaluation allocates its results in the caller's arena and returns
+//! JSON values that may borrow from the input, the bindings and the expression.
+//!
+//! Layout: `lexer` (tokens), `parser` (Pratt parser plus jsonata-js's `processAST` rewrites),
+//! `ast` (the compiled tree), `signature` (function signatures), `value` (runtime values:
+//! undefined, sequences with their flags, functions), `eval` (the evaluator, with tail calls
+//! and limits), `functions/` (the standard library and Step Functions' extras), `format`
+//! (`$formatNumber`, `$formatBase`) and `datetime` (date/time and integer pictures).
+//!
+//! Beyond jsonata-js 2.0:
+//! - Step Functions' functions are built in: `$partition`, `$range` (inclusive), `$hash`
+//!   (MD5, SHA-1, SHA-256, SHA-384, SHA-512), `$random([seed])` (a seed gives a deterministic
+//!   value, not AWS's), `$uuid`, `$parse`.
+//! - The `??` and `?:` operators of jsonata 2.1 are accepted (the test suite has them).
+//! - `$eval` is available (Step Functions does not offer it).
+//!
+//! Known differences from jsonata-js: regular expressions use the `regex` crate (no
+//! look-around or back-references; `\d`/`\w` are made ASCII as in JavaScript); strings
+//! cannot hold lone UTF-16 surrogates; constructed objects keep insertion order (JavaScript
+//! lists integer-like keys first).
+//!
 //! ```
 //! use quickstep::jsonata::{Expression, Evaluated, Limits, NoBindings};
 //! use quickstep::value::{parse, Arena};
@@ -15,16 +37,16 @@
 //! }
 //! ```
 
-pub mod ast;
-pub mod datetime;
-pub mod error;
-pub mod eval;
-pub mod format;
-pub mod functions;
-pub mod lexer;
-pub mod parser;
-pub mod signature;
-pub mod value;
+mod ast;
+mod datetime;
+mod error;
+mod eval;
+mod format;
+mod functions;
+mod lexer;
+mod parser;
+mod signature;
+mod value;
 
 use std::time::{Duration, Instant};
 
@@ -55,7 +77,8 @@ impl<'a> Bindings<'a> for NoBindings {
     }
 }
 
-impl<'a> Bindings<'a> for [(&str, Value<'a>)] {
+/// A slice of `(name, value)` pairs (pass `&slice`).
+impl<'a> Bindings<'a> for &[(&str, Value<'a>)] {
     fn lookup(&self, name: &str) -> Option<Value<'a>> {
         self.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
@@ -72,13 +95,18 @@ pub enum Evaluated<'a> {
     Function,
 }
 
-/// Limits that turn runaway evaluations into errors.
+/// Limits that turn runaway evaluations into errors (code U1001, as jsonata-js's timebox
+/// reports both deep recursion and timeouts).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Maximum nesting of evaluation steps (U1001 beyond).
+    /// Maximum nesting of evaluation steps.
     pub max_depth: usize,
-    /// Maximum evaluation time (U1002 beyond).
+    /// Maximum evaluation time.
     pub time_limit: Option<Duration>,
+    /// Maximum native stack the evaluation may use, in bytes: a guard against stack overflow
+    /// whatever `max_depth` is (debug builds use several KiB per nesting level). Keep it
+    /// below the evaluating thread's stack size (Rust threads get 2 MiB by default).
+    pub max_stack_bytes: usize,
 }
 
 impl Default for Limits {
@@ -86,6 +114,7 @@ impl Default for Limits {
         Limits {
             max_depth: 1000,
             time_limit: None,
+            max_stack_bytes: 1 << 20,
         }
     }
 }
@@ -115,21 +144,9 @@ impl Expression {
         limits: &Limits,
     ) -> Result<Evaluated<'a>, JsonataError> {
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
-        let ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
-        let mut inp = input.map(value::Val::from_json).unwrap_or(value::Val::Undef);
-        if let value::Val::JArr(_) = inp {
-            inp = value::make_arr_flags(
-                arena,
-                value::Arr {
-                    items: arena.alloc_slice_copy(&[inp]),
-                    seq: true,
-                    keep: false,
-                    cons: false,
-                    outer: true,
-                    tuples: false,
-                },
-            );
-        }
+        let mut ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
+        ctx.set_stack_budget(limits.max_stack_bytes);
+        let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
         let root = value::Env::new(arena, None);
         root.bind("$", inp);
         let result = ctx.eval(&self.root, inp, root).map_err(|e| e.into_public())?;

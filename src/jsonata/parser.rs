@@ -10,7 +10,7 @@ use super::lexer::{Lexer, TokKind, Token};
 use super::signature::Signature;
 
 /// Maximum nesting of the raw tree (guards the parser's recursion).
-const MAX_NESTING: usize = 500;
+const MAX_NESTING: usize = 150;
 
 /// The raw (unprocessed) tree.
 #[derive(Debug)]
@@ -437,10 +437,11 @@ pub fn compile_regex(pattern: &str, flags: &str, pos: usize) -> Result<RegexLit,
     if flags.contains('s') {
         prefix.push('s');
     }
+    let translated = translate_js_regex(pattern);
     let source = if prefix.is_empty() {
-        pattern.to_string()
+        translated
     } else {
-        format!("(?{prefix}){pattern}")
+        format!("(?{prefix}){translated}")
     };
     let regex = regex::Regex::new(&source).map_err(|_| {
         Error::new("S0302")
@@ -451,6 +452,46 @@ pub fn compile_regex(pattern: &str, flags: &str, pos: usize) -> Result<RegexLit,
         regex,
         pattern: pattern.to_string(),
     })
+}
+
+/// Rewrites JavaScript regex classes whose meaning differs in the `regex` crate: `\d` and
+/// `\w` are ASCII-only in JavaScript.
+fn translate_js_regex(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                match (n, in_class) {
+                    ('d', false) => out.push_str("[0-9]"),
+                    ('d', true) => out.push_str("0-9"),
+                    ('D', false) => out.push_str("[^0-9]"),
+                    ('w', false) => out.push_str("[0-9A-Za-z_]"),
+                    ('w', true) => out.push_str("0-9A-Za-z_"),
+                    ('W', false) => out.push_str("[^0-9A-Za-z_]"),
+                    _ => {
+                        out.push(c);
+                        out.push(n);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Tokenizes `text` completely (a `/` starts a regex where an operand is expected), recording
@@ -666,7 +707,7 @@ impl Processor {
                 for (k, v) in pairs {
                     out.push((self.process(k)?, self.process(v)?));
                 }
-                node.group = Some(Box::new(Group { pairs: out, pos }));
+                node.group = Some(Box::new(Group::new(out, pos)));
                 seeking = std::mem::take(&mut node.seeking);
                 node
             }
@@ -786,7 +827,7 @@ impl Processor {
                     Self::push_ancestry(&mut seeking, &v);
                     out.push((k, v));
                 }
-                Node::new(Kind::Object(Box::new(Group { pairs: out, pos })), pos)
+                Node::new(Kind::Object(Box::new(Group::new(out, pos))), pos)
             }
             RawKind::Block(items) => {
                 let mut out = Vec::new();
@@ -872,13 +913,7 @@ impl Processor {
             RawKind::Parent => {
                 let i = self.slots.len();
                 self.slots.push(SlotData { label: i, level: 1 });
-                Node::new(
-                    Kind::Parent(super::ast::Slot {
-                        label: slot_ref(i),
-                        level: 1,
-                    }),
-                    pos,
-                )
+                Node::new(Kind::Parent(super::ast::Slot { label: slot_ref(i) }), pos)
             }
             RawKind::Str(s) => Node::new(Kind::Str(s), pos),
             RawKind::Num(n) => Node::new(Kind::Num(n), pos),
@@ -905,10 +940,7 @@ impl Processor {
                     if let Some(existing) = node.ancestor.as_ref().and_then(|a| slot_index(&a.label)) {
                         self.slots[slot].label = self.slots[existing].label;
                     }
-                    node.ancestor = Some(super::ast::Slot {
-                        label: slot_ref(slot),
-                        level: 0,
-                    });
+                    node.ancestor = Some(super::ast::Slot { label: slot_ref(slot) });
                     node.tuple = true;
                 }
             }

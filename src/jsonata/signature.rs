@@ -20,9 +20,61 @@ struct Param {
 #[derive(Debug, Clone)]
 pub struct Signature {
     params: Vec<Param>,
-    regex: regex::Regex,
-    /// The signature text.
-    pub text: String,
+    matchers: Vec<Matcher>,
+}
+
+/// A parameter's pattern over type letters: `[set]` with an optional `?` / `+` quantifier.
+#[derive(Debug, Clone)]
+struct Matcher {
+    set: String,
+    optional: bool,
+    plus: bool,
+}
+
+impl Matcher {
+    fn of(regex: &str) -> Matcher {
+        let body = regex.trim_end_matches(['?', '+']);
+        let quant = &regex[body.len()..];
+        Matcher {
+            set: body.trim_start_matches('[').trim_end_matches(']').to_string(),
+            optional: quant.contains('?'),
+            plus: quant.contains('+'),
+        }
+    }
+}
+
+/// Matches `letters[ai..]` against `ms[mi..]` the way a backtracking regex engine would
+/// (greedy quantifiers), recording each matcher's count. `anchored`: must consume all
+/// letters; otherwise returns the end of the first match found.
+fn match_from(
+    ms: &[Matcher],
+    letters: &[char],
+    mi: usize,
+    ai: usize,
+    counts: &mut [usize],
+    anchored: bool,
+) -> Option<usize> {
+    if mi == ms.len() {
+        return if !anchored || ai == letters.len() {
+            Some(ai)
+        } else {
+            None
+        };
+    }
+    let m = &ms[mi];
+    let available = letters[ai..].iter().take_while(|c| m.set.contains(**c)).count();
+    let max = if m.plus { available } else { available.min(1) };
+    let min = usize::from(!m.optional);
+    if max < min {
+        return None;
+    }
+    for c in (min..=max).rev() {
+        counts[mi] = c;
+        if let Some(end) = match_from(ms, letters, mi + 1, ai + c, counts, anchored) {
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// The type letter jsonata-js assigns to a value.
@@ -151,19 +203,8 @@ impl Signature {
             }
             i += 1;
         }
-        let mut source = String::from("^");
-        for p in &params {
-            source.push('(');
-            source.push_str(&p.regex);
-            source.push(')');
-        }
-        source.push('$');
-        let regex = regex::Regex::new(&source).map_err(|_| Error::new("S0401").pos(offset))?;
-        Ok(Signature {
-            params,
-            regex,
-            text: text.to_string(),
-        })
+        let matchers = params.iter().map(|p| Matcher::of(&p.regex)).collect();
+        Ok(Signature { params, matchers })
     }
 
     /// Matches the argument kinds against the signature. On success, returns for each
@@ -173,21 +214,23 @@ impl Signature {
         &self,
         kinds: &[ArgKind],
         context: ArgKind,
-        item_kinds: &dyn Fn(usize) -> Vec<ArgKind>,
-    ) -> Result<Vec<Slot>, Error> {
-        let supplied: String = kinds.iter().map(|k| type_letter(*k)).collect();
-        let Some(caps) = self.regex.captures(&supplied) else {
+        item_kinds: &dyn Fn(usize) -> smallvec::SmallVec<[ArgKind; 8]>,
+    ) -> Result<smallvec::SmallVec<[Slot; 4]>, Error> {
+        let supplied: smallvec::SmallVec<[char; 8]> = kinds.iter().map(|k| type_letter(*k)).collect();
+        let mut counts: smallvec::SmallVec<[usize; 8]> = smallvec::smallvec![0; self.matchers.len()];
+        if match_from(&self.matchers, &supplied, 0, 0, &mut counts, true).is_none() {
             return Err(self.validation_error(&supplied));
-        };
-        let mut out = Vec::with_capacity(self.params.len());
+        }
+        let mut out = smallvec::SmallVec::new();
         let mut arg = 0usize;
+        let mut start = 0usize;
         for (pi, p) in self.params.iter().enumerate() {
-            let m = caps.get(pi + 1).map(|m| m.as_str()).unwrap_or("");
+            let m = &supplied[start..start + counts[pi]];
+            start += counts[pi];
             if m.is_empty() {
                 if p.context {
                     let letter = type_letter(context);
-                    let base = p.regex.trim_end_matches(['?', '+']);
-                    if base.contains(letter) {
+                    if self.matchers[pi].set.contains(letter) {
                         out.push(Slot::Context);
                     } else {
                         return Err(Error::new("T0411").index(arg + 1));
@@ -199,14 +242,14 @@ impl Signature {
                 }
                 continue;
             }
-            for single in m.chars() {
+            for &single in m {
                 if p.kind == 'a' {
                     if single == 'm' {
                         out.push(Slot::Missing);
                     } else {
                         if let Some(sub) = &p.subtype {
                             let ok = if single != 'a' {
-                                m == sub.as_str()
+                                m.len() == 1 && sub.chars().eq(m.iter().copied())
                             } else {
                                 let items = item_kinds(arg);
                                 match items.first() {
@@ -245,30 +288,16 @@ impl Signature {
         Ok(out)
     }
 
-    fn validation_error(&self, supplied: &str) -> Error {
-        let mut pattern = String::from("^");
+    fn validation_error(&self, supplied: &[char]) -> Error {
         let mut good_to = 0;
-        for p in &self.params {
-            pattern.push_str(&p.regex);
-            match regex::Regex::new(&pattern)
-                .ok()
-                .and_then(|r| r.find(supplied).map(|m| m.end()))
-            {
+        let mut counts = vec![0; self.matchers.len()];
+        for k in 1..=self.matchers.len() {
+            match match_from(&self.matchers[..k], supplied, 0, 0, &mut counts, false) {
                 None => return Error::new("T0410").index(good_to + 1),
                 Some(end) => good_to = end,
             }
         }
         Error::new("T0410").index(good_to + 1)
-    }
-
-    /// Number of declared parameters.
-    pub fn len(&self) -> usize {
-        self.params.len()
-    }
-
-    /// Whether the signature declares no parameters.
-    pub fn is_empty(&self) -> bool {
-        self.params.is_empty()
     }
 }
 

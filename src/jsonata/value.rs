@@ -338,10 +338,6 @@ impl<'a> SeqBuilder<'a> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
-    /// Whether empty.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
     /// Finishes as a sequence.
     pub fn seq(self, arena: &'a Arena) -> Val<'a> {
         make_arr(arena, self.items.into_bump_slice(), true)
@@ -367,6 +363,26 @@ pub fn make_arr<'a>(arena: &'a Arena, items: &'a [Val<'a>], seq: bool) -> Val<'a
 /// An array value with explicit flags.
 pub fn make_arr_flags<'a>(arena: &'a Arena, proto: Arr<'a>) -> Val<'a> {
     Val::Arr(arena.alloc(proto))
+}
+
+/// jsonata-js's treatment of an array input document: wrapped in a singleton sequence
+/// marked `outer`, so that paths see the array as one value (other values are returned as
+/// they are).
+pub fn wrap_document<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+    if !v.is_array() || v.is_seq() {
+        return v;
+    }
+    make_arr_flags(
+        arena,
+        Arr {
+            items: arena.alloc_slice_copy(&[v]),
+            seq: true,
+            keep: false,
+            cons: false,
+            outer: true,
+            tuples: false,
+        },
+    )
 }
 
 /// An empty sequence.
@@ -487,6 +503,9 @@ pub fn js_number_string(f: f64) -> String {
     }
     if f == 0.0 {
         return "0".into();
+    }
+    if f.fract() == 0.0 && f.abs() < 1e18 {
+        return itoa::Buffer::new().format(f as i64).to_string();
     }
     let (digits, n) = digits_exponent(f);
     let k = digits.len() as i32;

@@ -222,19 +222,7 @@ fn eval_function<'a>(ctx: &Ctx<'a, '_>, expr: Val<'a>, focus: Val<'a>, input: Va
     let mut input = input;
     if !focus.is_undef() {
         input = focus;
-        if let Val::JArr(_) = input {
-            input = super::value::make_arr_flags(
-                ctx.arena,
-                super::value::Arr {
-                    items: ctx.arena.alloc_slice_copy(&[input]),
-                    seq: true,
-                    keep: false,
-                    cons: false,
-                    outer: true,
-                    tuples: false,
-                },
-            );
-        }
+        input = super::value::wrap_document(ctx.arena, input);
     }
     let node = super::parser::parse(text).map_err(|e| {
         let msg = e.clone().into_public().message;

@@ -10,13 +10,14 @@ pub fn aggregate<'a>(b: Builtin, arr: Val<'a>) -> R<'a> {
     if arr.is_undef() {
         return Ok(Val::Undef);
     }
-    let nums: Vec<f64> = arr.iter().filter_map(|v| v.as_num()).collect();
+    let nums = || arr.iter().filter_map(|v| v.as_num());
+    let count = nums().count();
     Ok(match b {
-        Builtin::Sum => Val::Num(nums.iter().sum()),
-        _ if nums.is_empty() => Val::Undef,
-        Builtin::Max => Val::Num(nums.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
-        Builtin::Min => Val::Num(nums.iter().copied().fold(f64::INFINITY, f64::min)),
-        _ => Val::Num(nums.iter().sum::<f64>() / nums.len() as f64),
+        Builtin::Sum => Val::Num(nums().sum()),
+        _ if count == 0 => Val::Undef,
+        Builtin::Max => Val::Num(nums().fold(f64::NEG_INFINITY, f64::max)),
+        Builtin::Min => Val::Num(nums().fold(f64::INFINITY, f64::min)),
+        _ => Val::Num(nums().sum::<f64>() / count as f64),
     })
 }
 
@@ -34,7 +35,9 @@ pub fn round(arg: f64, precision: Option<f64>) -> f64 {
             Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
             None => (text, 0),
         };
-        format!("{mantissa}e{}", exp + by).parse().unwrap_or(f64::NAN)
+        format!("{mantissa}e{}", exp.saturating_add(by))
+            .parse()
+            .unwrap_or(f64::NAN)
     };
     let mut arg = arg;
     if let Some(p) = precision {
@@ -46,7 +49,7 @@ pub fn round(arg: f64, precision: Option<f64>) -> f64 {
         result -= 1.0;
     }
     if let Some(p) = precision {
-        result = shift(result, -p);
+        result = shift(result, p.saturating_neg());
     }
     if result == 0.0 {
         result = 0.0;

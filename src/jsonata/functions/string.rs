@@ -22,6 +22,9 @@ pub fn to_string(v: Val<'_>) -> Result<String, Error> {
     }
 }
 
+/// The longest padding `$pad` produces (JavaScript fails on huge widths too).
+const MAX_PAD: f64 = (1u32 << 24) as f64;
+
 fn s_arg<'a>(args: &[Val<'a>], i: usize) -> Option<&'a str> {
     args.get(i).and_then(|v| v.as_str())
 }
@@ -151,6 +154,9 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                 _ => " ",
             };
             let pad_len = width.abs() - cp_len(s) as f64;
+            if pad_len > MAX_PAD {
+                return Err(Error::new("D1001").value(json_text(Val::Num(width))));
+            }
             if pad_len > 0.0 {
                 let n = pad_len as usize;
                 let padding: String = pad.chars().cycle().take(n).collect();
