@@ -362,6 +362,11 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     };
                     self.exit();
                     first_step += 1;
+                    // The last step's own array (even an empty one) is the result, as in
+                    // jsonata-js; an empty array earlier ends the path.
+                    if v.is_array() && v.is_empty() && first_step > last && !v.is_seq() {
+                        return Ok(v);
+                    }
                     if v.is_undef() || (v.is_array() && v.is_empty()) {
                         return Ok(Val::Undef);
                     }

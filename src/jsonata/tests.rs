@@ -32,6 +32,11 @@ fn paths_and_predicates() {
     assert_eq!(run("a[b>1].b", doc), "[2,3]");
     assert_eq!(run("a[0].b", doc), "1");
     assert_eq!(run("$sum(a.b)", doc), "6");
+    // A path's last step yields its own array, even an empty one; an empty array before
+    // the last step ends the path.
+    assert_eq!(run("items", r#"{"items":[]}"#), "[]");
+    assert_eq!(run("$.items", r#"{"items":[]}"#), "[]");
+    assert_eq!(run("items.x", r#"{"items":[]}"#), "undefined");
 }
 
 #[test]
