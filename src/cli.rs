@@ -51,7 +51,7 @@ enum Command {
         #[arg(required = true)]
         definitions: Vec<PathBuf>,
         /// The workflow type, whose rules apply.
-        #[arg(long = "type", value_enum, default_value = "standard")]
+        #[arg(long = "type", value_enum, default_value = "STANDARD")]
         machine_type: TypeArg,
     },
     /// Runs case files (shared/conformance format) and compares with the recorded results.

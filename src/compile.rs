@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::choice;
 use crate::consts::Constants;
+use crate::history::state_event;
 use crate::model::{self, Nullable, NumberSource, QueryLanguage, StateKind, WaitFor};
 use crate::path::Path;
 use crate::payload::{jsonata_inner, JsonataExpr, JsonataTemplate, NumberSpec, Payload, StringSource};
@@ -38,10 +39,7 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
-    let uses_context = {
-        let text = format!("{machine:?}");
-        text.contains("$$") || text.contains("states.context")
-    };
+    let uses_context = reads_context(machine);
     let states = c
         .states
         .into_iter()
@@ -55,6 +53,14 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
         uses_context,
         consts: c.consts,
     })
+}
+
+/// Whether any field of the machine can read the context object (`$$` in a JSONPath path or
+/// intrinsic, `$states.context` in JSONata). The model's `Debug` text holds every string of
+/// the definition, so one scan answers it; when in doubt the context is built.
+fn reads_context(machine: &model::StateMachine) -> bool {
+    let text = format!("{machine:?}");
+    text.contains("$$") || text.contains("states.context")
 }
 
 struct Compiler {
@@ -138,6 +144,8 @@ impl Compiler {
         StateDef {
             name: self.consts.intern(&state.name),
             type_name: state.kind.type_name(),
+            entered_event: state_event(state.kind.type_name(), true),
+            exited_event: state_event(state.kind.type_name(), false),
             language,
             input_path: self.path_spec(&state.input_path, &at("InputPath")),
             parameters,
@@ -241,7 +249,7 @@ impl Compiler {
                 WaitFor::Timestamp(t) => match parse_timestamp(t) {
                     Some(nanos) => WaitDef::Timestamp((nanos / 1_000_000) as i64),
                     None => {
-                        self.error(at("Timestamp"), format!("The value for the field 'Timestamp' must be a valid ISO-8601 extended offset date-time format string"));
+                        self.error(at("Timestamp"), "The value for the field 'Timestamp' must be a valid ISO-8601 extended offset date-time format string");
                         WaitDef::Timestamp(0)
                     }
                 },

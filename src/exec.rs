@@ -13,6 +13,7 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 
 use crate::error::{names, EvalError};
+use crate::history::{EventData, HistoryEvent, HistorySink};
 use crate::machine::Machine;
 use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
@@ -24,6 +25,16 @@ use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
 /// The largest payload (state input/output, task result) AWS accepts, in bytes.
 pub const PAYLOAD_LIMIT: usize = 256 * 1024;
+
+/// The largest value one variable may hold, and all variables of one `Assign` together.
+pub const VARIABLE_LIMIT: usize = 256 * 1024;
+
+/// The most variable data one execution may assign, in bytes.
+pub const EXECUTION_VARIABLES_LIMIT: usize = 10 * 1024 * 1024;
+
+/// The most history events one execution may have (AWS's quota for a Standard execution):
+/// past it the execution fails, so a definition that loops forever cannot hang a worker.
+pub const MAX_EVENTS: u32 = 25_000;
 
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,6 +209,9 @@ pub struct Execution<'a> {
     deadline_ms: Option<i64>,
     jitter: u64,
     finished: bool,
+    history: Option<&'a mut dyn HistorySink>,
+    /// Bytes of variable values assigned so far (counted against the execution's quota).
+    variable_bytes: usize,
 }
 
 impl<'a> Execution<'a> {
@@ -229,7 +243,7 @@ impl<'a> Execution<'a> {
             info,
             input,
             frames,
-            events: 1, // ExecutionStarted
+            events: 0,
             start_ms: now_ms,
             now_ms,
             deadline_ms: program
@@ -237,7 +251,55 @@ impl<'a> Execution<'a> {
                 .map(|t| now_ms.saturating_add((t as i64).saturating_mul(1000))),
             jitter: 0x9E37_79B9_7F4A_7C15 ^ now_ms as u64,
             finished: false,
+            history: None,
+            variable_bytes: 0,
         }
+    }
+
+    /// Sends this execution's history events to `sink` (set before the first `resume`).
+    pub fn with_history(mut self, sink: &'a mut dyn HistorySink) -> Execution<'a> {
+        self.history = Some(sink);
+        self
+    }
+
+    /// The number of history events so far.
+    pub fn event_count(&self) -> u32 {
+        self.events
+    }
+
+    /// Records the next history event (and counts it, which causes quote).
+    #[inline]
+    fn event(&mut self, event_type: &'static str, state: Option<&'a str>, data: EventData<'_>) {
+        self.events += 1;
+        if let Some(sink) = self.history.as_deref_mut() {
+            sink.record(&HistoryEvent {
+                id: self.events,
+                timestamp_ms: self.now_ms,
+                event_type,
+                state,
+                data,
+            });
+        }
+    }
+
+    /// Records the event that ends the execution and returns its outcome.
+    fn end(&mut self, outcome: RawOutcome<'a>) -> Step<'a> {
+        self.finished = true;
+        let event_type = match outcome.status {
+            Status::Succeeded => "ExecutionSucceeded",
+            Status::Failed => "ExecutionFailed",
+            Status::TimedOut => "ExecutionTimedOut",
+            Status::Aborted => "ExecutionAborted",
+        };
+        let data = match outcome.output {
+            Some(output) => EventData::Output(output),
+            None => EventData::Failure {
+                error: outcome.error.as_deref(),
+                cause: outcome.cause.as_deref(),
+            },
+        };
+        self.event(event_type, None, data);
+        Step::Done(outcome)
     }
 
     /// Runs until the execution ends or must wait. `now_ms` is the current time (epoch ms).
@@ -251,14 +313,26 @@ impl<'a> Execution<'a> {
                 cause: Some("The execution has already ended.".into()),
             });
         }
+        if self.events == 0 {
+            self.event("ExecutionStarted", None, EventData::Input(self.input));
+        }
         loop {
             if self.deadline_ms.is_some_and(|d| self.now_ms >= d) {
-                self.finished = true;
-                return Step::Done(RawOutcome {
+                return self.end(RawOutcome {
                     status: Status::TimedOut,
                     output: None,
                     error: Some(names::TIMEOUT.into()),
                     cause: None,
+                });
+            }
+            if self.events > MAX_EVENTS {
+                return self.end(RawOutcome {
+                    status: Status::Failed,
+                    output: None,
+                    error: Some(names::RUNTIME.into()),
+                    cause: Some(format!(
+                        "The execution exceeded the limit of {MAX_EVENTS} history events."
+                    )),
                 });
             }
             let flow = self.step();
@@ -273,8 +347,7 @@ impl<'a> Execution<'a> {
                     return Step::Suspended { until_ms };
                 }
                 Flow::Done(outcome) => {
-                    self.finished = true;
-                    return Step::Done(outcome);
+                    return self.end(outcome);
                 }
             }
         }
@@ -308,8 +381,9 @@ impl<'a> Execution<'a> {
     }
 
     fn enter(&mut self, top: usize) {
-        self.events += 1;
         let state = self.program.state(self.frames[top].state);
+        let input = self.frames[top].input;
+        self.event(state.entered_event, Some(state.name), EventData::Input(input));
         let frame = &mut self.frames[top];
         frame.entered_event = self.events;
         frame.entered_ms = self.now_ms;
@@ -451,9 +525,50 @@ impl<'a> Execution<'a> {
                 self.complete(top, result)
             }
             Op::Task(task) => {
-                self.events += 3; // ...Scheduled, ...Started, ...Succeeded/Failed
-                let result = self.call_task(top, task, effective)?;
-                self.complete(top, result)
+                // TimeoutSeconds(Path) and HeartbeatSeconds(Path) are evaluated (and fail as
+                // AWS fails them); a handler that completes at once never times out.
+                let input = self.payload_input(top, raw_input, context, None);
+                let env = JsonataEnv {
+                    states: input.states,
+                    variables: input.scope.variables,
+                };
+                for spec in [&task.timeout, &task.heartbeat].into_iter().flatten() {
+                    let seconds = self
+                        .number(spec, &input.scope, &env, true)
+                        .map_err(|e| self.eval_failure(top, e))?;
+                    if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
+                        let message = format!("The {field} field must be a positive integer.");
+                        return Err(self.eval_failure(top, EvalError::runtime(message)));
+                    }
+                }
+                let lambda = task.flavor == TaskFlavor::LambdaArn;
+                let (scheduled, started) = if lambda {
+                    ("LambdaFunctionScheduled", "LambdaFunctionStarted")
+                } else {
+                    ("TaskScheduled", "TaskStarted")
+                };
+                self.event(scheduled, Some(state.name), EventData::Input(effective));
+                self.event(started, Some(state.name), EventData::None);
+                match self.call_task(top, task, effective) {
+                    Ok(result) => {
+                        let succeeded = if lambda {
+                            "LambdaFunctionSucceeded"
+                        } else {
+                            "TaskSucceeded"
+                        };
+                        self.event(succeeded, Some(state.name), EventData::Output(result));
+                        self.complete(top, result)
+                    }
+                    Err(failure) => {
+                        let failed = if lambda { "LambdaFunctionFailed" } else { "TaskFailed" };
+                        let data = EventData::Failure {
+                            error: failure.error.as_deref(),
+                            cause: failure.cause.as_deref(),
+                        };
+                        self.event(failed, Some(state.name), data);
+                        Err(failure)
+                    }
+                }
             }
             Op::Choice { rules, default } => {
                 let frame = &self.frames[top];
@@ -509,7 +624,7 @@ impl<'a> Execution<'a> {
                     QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
                     QueryLanguage::Jsonata => self.output(top, raw_input, raw_input, context)?,
                 };
-                self.events += 1; // SucceedStateExited
+                self.event("SucceedStateExited", Some(state.name), EventData::Output(output));
                 self.end_frame(Ok(output))
             }
             Op::Fail { error, cause } => {
@@ -521,7 +636,7 @@ impl<'a> Execution<'a> {
                 }))
             }
             Op::Parallel { branches } => {
-                self.events += 1; // ParallelStateStarted
+                self.event("ParallelStateStarted", Some(state.name), EventData::None);
                 let fanout = Fanout {
                     input: effective,
                     items: &[],
@@ -538,7 +653,7 @@ impl<'a> Execution<'a> {
                 let fanout = self
                     .start_map(top, map, raw_input, after_input_path, context)
                     .map_err(|e| self.eval_failure(top, e))?;
-                self.events += 1; // MapStateStarted
+                self.event("MapStateStarted", Some(state.name), EventData::None);
                 self.frames[top].phase = Phase::Map(fanout);
                 self.next_child(top)
             }
@@ -672,7 +787,7 @@ impl<'a> Execution<'a> {
             None => state.assign.as_ref(),
         };
         self.assign(top, assign, after_input_path, context, None)?;
-        self.events += 1; // ChoiceStateExited
+        self.event("ChoiceStateExited", Some(state.name), EventData::Output(output));
         self.go_to(top, next, output);
         Ok(Flow::Continue)
     }
@@ -699,6 +814,7 @@ impl<'a> Execution<'a> {
         let Some(members) = assigned.as_object() else {
             return Ok(());
         };
+        self.check_variable_limits(top, members)?;
         let frame = &mut self.frames[top];
         let old = frame.variables.local;
         let mut merged: BumpVec<Member<'a>> = BumpVec::with_capacity_in(old.len() + members.len(), self.arena);
@@ -709,6 +825,37 @@ impl<'a> Execution<'a> {
         );
         merged.extend(members.iter().copied());
         frame.variables.local = merged.into_bump_slice();
+        Ok(())
+    }
+
+    /// AWS's variable quotas: 256 KiB per variable, 256 KiB per `Assign`, 10 MiB for all
+    /// of an execution's variables. Exceeding one fails the state with
+    /// `States.DataLimitExceeded`.
+    fn check_variable_limits(&mut self, top: usize, members: &[Member<'a>]) -> Result<(), Failure> {
+        let state = self.program.state(self.frames[top].state).name;
+        let too_large = |what: &str| {
+            Failure {
+            error: Some(names::DATA_LIMIT_EXCEEDED.into()),
+            cause: Some(format!(
+                "The state/task '{state}' assigned {what} with a size exceeding the maximum number of bytes service limit."
+            )),
+        }
+        };
+        let mut assign_bytes = 0;
+        for (name, value) in members {
+            let bytes = value.json_len();
+            if bytes > VARIABLE_LIMIT {
+                return Err(too_large(&format!("the variable '{name}'")));
+            }
+            assign_bytes += bytes;
+        }
+        if assign_bytes > VARIABLE_LIMIT {
+            return Err(too_large("variables"));
+        }
+        self.variable_bytes += assign_bytes;
+        if self.variable_bytes > EXECUTION_VARIABLES_LIMIT {
+            return Err(too_large("variables that bring the execution's total"));
+        }
         Ok(())
     }
 
@@ -767,7 +914,7 @@ impl<'a> Execution<'a> {
             _ => None,
         };
         self.assign(top, state.assign.as_ref(), result, context, extra)?;
-        self.events += 1; // ...StateExited
+        self.event(state.exited_event, Some(state.name), EventData::Output(output));
         match state.next {
             Next::State(next) => {
                 self.go_to(top, next, output);
@@ -797,36 +944,49 @@ impl<'a> Execution<'a> {
                 },
             }));
         };
+        let state = self.program.state(self.frames[parent].state);
         let is_map = matches!(self.frames[parent].phase, Phase::Map(_));
+        let arena = self.arena;
         let fanout = match &mut self.frames[parent].phase {
             Phase::Parallel(f) | Phase::Map(f) => f,
             _ => unreachable!("a child frame's parent runs children"),
         };
         match end {
             Ok(output) => {
-                if is_map {
-                    self.events += 1; // MapIterationSucceeded
-                }
                 fanout.results.push(output);
+                if is_map {
+                    self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
+                }
                 self.next_child(parent)
             }
             Err(failure) => {
                 fanout.failures += 1;
+                let has_tolerance = fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some();
                 let tolerated = is_map
                     && (fanout.tolerated_count.is_some_and(|n| fanout.failures as u64 <= n)
                         || fanout
                             .tolerated_percentage
                             .is_some_and(|p| fanout.failures as f64 * 100.0 <= p * fanout.total as f64));
+                if tolerated {
+                    fanout.results.push(error_output(arena, &failure));
+                }
+                let data = EventData::Failure {
+                    error: failure.error.as_deref(),
+                    cause: failure.cause.as_deref(),
+                };
                 if is_map {
-                    self.events += 1; // MapIterationFailed
+                    self.event("MapIterationFailed", Some(state.name), data);
                 }
                 if tolerated {
-                    let error_output = error_output(self.arena, &failure);
-                    fanout.results.push(error_output);
                     return self.next_child(parent);
                 }
-                self.events += 1; // MapStateFailed / ParallelStateFailed
-                if is_map && (fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some()) {
+                let failed = if is_map {
+                    "MapStateFailed"
+                } else {
+                    "ParallelStateFailed"
+                };
+                self.event(failed, Some(state.name), data);
+                if is_map && has_tolerance {
                     return Err(Failure {
                         error: Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
                         cause: Some("The specified tolerated failure threshold was exceeded".into()),
@@ -861,7 +1021,7 @@ impl<'a> Execution<'a> {
                     }
                     None => item,
                 };
-                self.events += 1; // MapIterationStarted
+                self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
                 (map.processor, input)
             }
             _ => unreachable!("next_child runs on a Parallel or Map frame"),
@@ -889,8 +1049,14 @@ impl<'a> Execution<'a> {
         let (Phase::Parallel(f) | Phase::Map(f)) = phase else {
             unreachable!("finish_fanout on a Parallel or Map frame")
         };
-        self.events += 1; // ParallelStateSucceeded / MapStateSucceeded
         let results = Value::Array(f.results.into_bump_slice());
+        let state = self.program.state(self.frames[top].state);
+        let succeeded = if state.type_name == "Map" {
+            "MapStateSucceeded"
+        } else {
+            "ParallelStateSucceeded"
+        };
+        self.event(succeeded, Some(state.name), EventData::None);
         if exceeds_limit(results) {
             return Err(self.data_limit(top));
         }
@@ -1043,8 +1209,16 @@ impl<'a> Execution<'a> {
             NumberSpec::Literal(n) => Ok(*n),
             NumberSpec::Path(path, field) => {
                 let value = path.eval(self.arena, scope)?;
-                let n = value.as_number().filter(|n| !integer || n.is_integral());
-                n.map(|n| n.as_f64()).ok_or_else(|| {
+                // AWS (Jackson) also accepts a string holding the number, such as "1".
+                let n = match value {
+                    Value::String(s) if integer => s.trim().parse::<i64>().ok().map(|i| i as f64),
+                    Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+                    _ => value
+                        .as_number()
+                        .filter(|n| !integer || n.is_integral())
+                        .map(|n| n.as_f64()),
+                };
+                n.ok_or_else(|| {
                     let shown = match value {
                         Value::String(s) => s.to_string(),
                         other => other.to_json_string(),
@@ -1114,11 +1288,7 @@ impl<'a> Execution<'a> {
             WaitDef::Timestamp(ms) => Ok(*ms),
             WaitDef::TimestampPath(path) => {
                 let value = path.eval(self.arena, &scope)?;
-                let text = match value {
-                    Value::String(s) => s.to_string(),
-                    other => other.to_json_string(),
-                };
-                parse_timestamp(&text).map(|nanos| (nanos / 1_000_000) as i64).ok_or_else(|| {
+                timestamp_ms(value).map_err(|text| {
                     EvalError::runtime(format!(
                         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {text}",
                         path.text()
@@ -1127,11 +1297,7 @@ impl<'a> Execution<'a> {
             }
             WaitDef::TimestampExpr(payload) => {
                 let value = payload.eval(self.arena, &payload_input)?;
-                let text = match value {
-                    Value::String(s) => s.to_string(),
-                    other => other.to_json_string(),
-                };
-                parse_timestamp(&text).map(|nanos| (nanos / 1_000_000) as i64).ok_or_else(|| {
+                timestamp_ms(value).map_err(|text| {
                     EvalError::new(
                         names::QUERY_EVALUATION_ERROR,
                         format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"),
@@ -1215,7 +1381,7 @@ impl<'a> Execution<'a> {
             context,
             Some(("errorOutput", error_output)),
         )?;
-        self.events += 1; // ...StateExited
+        self.event(state.exited_event, Some(state.name), EventData::Output(output));
         self.go_to(top, catcher.next, output);
         Ok(())
     }
@@ -1228,6 +1394,25 @@ impl<'a> Execution<'a> {
         x ^= x << 17;
         self.jitter = x;
         (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A Wait timestamp in epoch milliseconds, or the text that is not one.
+fn timestamp_ms(value: Value<'_>) -> Result<i64, String> {
+    let text = match value {
+        Value::String(s) => s.to_string(),
+        other => other.to_json_string(),
+    };
+    parse_timestamp(&text)
+        .map(|nanos| (nanos / 1_000_000) as i64)
+        .ok_or(text)
+}
+
+/// The field a computed number came from (literals are checked by the parser).
+fn computed_field(spec: &NumberSpec) -> Option<&'static str> {
+    match spec {
+        NumberSpec::Literal(_) => None,
+        NumberSpec::Path(_, field) | NumberSpec::Jsonata(_, field) => Some(field),
     }
 }
 
@@ -1257,7 +1442,7 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
 
 /// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
 fn exceeds_limit(value: Value<'_>) -> bool {
-    value.json_len() > PAYLOAD_LIMIT
+    value.json_len_exceeds(PAYLOAD_LIMIT)
 }
 
 /// Formats epoch milliseconds as AWS prints times in the context object.

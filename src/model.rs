@@ -3,7 +3,7 @@
 //! The model is a faithful, still-uncompiled picture of the definition: paths, templates and
 //! expressions are kept as written (strings and JSON values), each state knows its JSON
 //! Pointer so diagnostics can say where. [`crate::parse`] builds it and reports schema errors;
-//! [`crate::validate`] checks the rules that span fields and states; [`crate::compile`] turns
+//! [`mod@crate::validate`] checks the rules that span fields and states; [`crate::compile`] turns
 //! it into a [`crate::Program`].
 
 use serde_json::Value as Json;

@@ -34,7 +34,7 @@ use bumpalo::collections::Vec as BumpVec;
 
 use crate::error::EvalError;
 use crate::scope::Scope;
-use crate::value::{with_member, Arena, Member, Value};
+use crate::value::{find_member, key_eq, with_member_at, Arena, Member, Value};
 
 use self::filter::Filter;
 
@@ -298,10 +298,10 @@ impl Path {
     }
 
     /// Like [`Path::eval`], `None` for any miss (an undefined variable included).
-    /// A miss builds no error message (Choice rules test missing paths on the hot path).
     pub fn eval_opt<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Option<Value<'a>> {
         let root = self.root_value(scope).ok()?;
         if self.definite {
+            // No error text is built for a miss: Choice rules test presence all the time.
             return select_definite(arena, &self.steps, root).ok();
         }
         self.eval_on(arena, root).ok()
@@ -379,7 +379,7 @@ impl Path {
     /// raise the spec's `States.ResultPathMatchFailure` here) when a member is needed of
     /// something that is not an object, an index is out of range or not applied to an array,
     /// or the path is not an input reference path.
-    pub fn set<'a>(&self, arena: &'a Arena, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, EvalError> {
+    pub fn set<'a>(&'a self, arena: &'a Arena, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, EvalError> {
         if self.root != Root::Input {
             return Err(self.match_failure(root));
         }
@@ -427,7 +427,7 @@ fn select_definite<'a>(
     for (i, step) in steps.iter().enumerate() {
         let miss = |kind| Err((kind, i, node));
         node = match (step, node) {
-            (Step::Key(key), Value::Object(members)) => match members.iter().find(|(k, _)| *k == &**key) {
+            (Step::Key(key), Value::Object(members)) => match members.iter().find(|(k, _)| key_eq(k, key)) {
                 Some((_, v)) => *v,
                 None if i == last => return miss(PathErrorKind::NoResults),
                 None => return miss(PathErrorKind::MissingProperty),
@@ -622,7 +622,7 @@ fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
 }
 
 /// Sets `value` at `steps` below `node` (`None`: absent), sharing what is unchanged.
-fn set_in<'a>(arena: &'a Arena, node: Option<Value<'a>>, steps: &[Step], value: Value<'a>) -> Option<Value<'a>> {
+fn set_in<'a>(arena: &'a Arena, node: Option<Value<'a>>, steps: &'a [Step], value: Value<'a>) -> Option<Value<'a>> {
     let Some((step, rest)) = steps.split_first() else {
         return Some(value);
     };
@@ -633,16 +633,9 @@ fn set_in<'a>(arena: &'a Arena, node: Option<Value<'a>>, steps: &[Step], value: 
                 Some(Value::Object(members)) => members,
                 Some(_) => return None,
             };
-            match members.iter().find(|(k, _)| *k == &**key) {
-                Some(&(k, child)) => {
-                    let child = set_in(arena, Some(child), rest, value)?;
-                    Some(with_member(arena, members, k, child))
-                }
-                None => {
-                    let child = set_in(arena, None, rest, value)?;
-                    Some(with_member(arena, members, arena.alloc_str(key), child))
-                }
-            }
+            let at = find_member(members, key);
+            let child = set_in(arena, at.map(|i| members[i].1), rest, value)?;
+            Some(with_member_at(arena, members, at, key, child))
         }
         Step::Index(index) => {
             let Some(Value::Array(items)) = node else {
@@ -1218,7 +1211,8 @@ mod tests {
         assert!(err.bare);
         assert!(set("$.c[7]", Value::Null).is_err());
         // The untouched member is shared, not copied.
-        let out = Path::parse("$.x").unwrap().set(&arena, input, Value::Null).unwrap();
+        let path = Path::parse("$.x").unwrap();
+        let out = path.set(&arena, input, Value::Null).unwrap();
         let (a0, a1) = (input.get("a").unwrap(), out.get("a").unwrap());
         assert!(std::ptr::eq(a0.as_object().unwrap(), a1.as_object().unwrap()));
     }

@@ -16,7 +16,7 @@ use crate::value::{Arena, Member, Value};
 /// report its failures as AWS does.
 #[derive(Debug)]
 pub struct JsonataExpr {
-    expr: Expression,
+    expr: Box<Expression>,
     /// The expression as written between the delimiters, trimmed: AWS quotes it in causes.
     source: Box<str>,
 }
@@ -27,7 +27,7 @@ impl JsonataExpr {
         let inner = jsonata_inner(text).ok_or_else(|| format!("'{text}' is not a JSONata expression ({{% ... %}})"))?;
         let expr = Expression::parse(inner).map_err(|e| e.to_string())?;
         Ok(JsonataExpr {
-            expr,
+            expr: Box::new(expr),
             source: inner.trim().into(),
         })
     }
@@ -40,7 +40,7 @@ impl JsonataExpr {
     /// Evaluates the expression; `field` names the field for error messages (`Output`,
     /// `Assign/result`, ...). Undefined and function results are errors, as in AWS.
     pub fn eval<'a>(&'a self, arena: &'a Arena, env: &JsonataEnv<'a>, field: &str) -> Result<Value<'a>, EvalError> {
-        match self.expr.evaluate(arena, None, env, &Limits::default()) {
+        match self.expr.evaluate(arena, None, env, &EVALUATION_LIMITS) {
             Ok(Evaluated::Value(v)) => Ok(v),
             Ok(Evaluated::Undefined) => Err(EvalError::new(
                 names::QUERY_EVALUATION_ERROR,
@@ -57,6 +57,14 @@ impl JsonataExpr {
         }
     }
 }
+
+/// Limits on one JSONata evaluation inside a state: deep recursion and runaway loops become
+/// errors (`States.QueryEvaluationError`) instead of a stack overflow or a hung worker.
+static EVALUATION_LIMITS: Limits = Limits {
+    max_depth: 1000,
+    time_limit: Some(std::time::Duration::from_secs(10)),
+    max_stack_bytes: 1024 * 1024,
+};
 
 /// The text inside `{% ... %}`, if `text` is a JSONata expression string.
 pub fn jsonata_inner(text: &str) -> Option<&str> {

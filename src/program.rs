@@ -10,11 +10,11 @@ use crate::path::Path;
 use crate::payload::{NumberSpec, Payload, StringSource};
 use crate::value::Value;
 
-/// Index of a state in [`Program::states`].
+/// Index of a state in a [`Program`]'s state table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StateId(pub u32);
 
-/// Index of a graph (`StartAt` + `States`) in [`Program::graphs`].
+/// Index of a graph (`StartAt` + `States`) in a [`Program`]'s graph table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GraphId(pub u32);
 
@@ -38,6 +38,7 @@ pub struct Program {
     pub(crate) uses_context: bool,
     /// Literal values, interned keys and names. Declared last: dropped after everything that
     /// points into it.
+    #[allow(dead_code)] // Owned only to keep the values above alive.
     pub(crate) consts: Constants,
 }
 
@@ -101,6 +102,10 @@ pub struct StateDef {
     pub name: &'static str,
     /// The `Type` name, as history events spell it (`Pass`, `Task`, ...).
     pub type_name: &'static str,
+    /// The `...StateEntered` event type.
+    pub entered_event: &'static str,
+    /// The `...StateExited` event type.
+    pub exited_event: &'static str,
     /// The query language in force for this state.
     pub language: QueryLanguage,
     /// `InputPath`.

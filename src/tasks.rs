@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::value::{Arena, Value};
+use crate::value::{with_member, Arena, Value};
 
 /// Why a task failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,17 +89,33 @@ impl TaskRegistry {
         TaskRegistry::default()
     }
 
-    /// Registers `handler` for `resource`, replacing any earlier one.
+    /// Registers a closure for `resource`, replacing any earlier handler. The closure gets the
+    /// task's effective input and the execution's arena, and returns the result (which may
+    /// borrow from the input or be built in the arena) or a failure.
     ///
     /// ```
-    /// use quickstep::{TaskRegistry, value::{Value, with_member}};
+    /// use quickstep::{Machine, TaskRegistry, value::{Value, with_member}};
     /// let mut tasks = TaskRegistry::new();
-    /// tasks.register("arn:aws:lambda:us-east-1:123456789012:function:Validate", |input: Value<'_>, arena: &quickstep::value::Arena| {
+    /// tasks.register("arn:aws:lambda:us-east-1:123456789012:function:Validate", |input, arena| {
     ///     let members = input.as_object().unwrap_or(&[]);
     ///     Ok(with_member(arena, members, "validated", Value::Bool(true)))
     /// });
+    /// let machine = Machine::new(
+    ///     r#"{"StartAt": "V", "States": {"V": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Validate", "End": true}}}"#,
+    ///     tasks,
+    /// ).unwrap();
+    /// let outcome = machine.run_json(r#"{"id": 7}"#).unwrap();
+    /// assert_eq!(outcome.output.as_deref(), Some(r#"{"id":7,"validated":true}"#));
     /// ```
-    pub fn register<H: TaskHandler + 'static>(&mut self, resource: impl Into<String>, handler: H) -> &mut Self {
+    pub fn register<F>(&mut self, resource: impl Into<String>, handler: F) -> &mut Self
+    where
+        F: for<'a> Fn(Value<'a>, &'a Arena) -> Result<Value<'a>, TaskFailure> + Send + Sync + 'static,
+    {
+        self.register_handler(resource, handler)
+    }
+
+    /// Registers any [`TaskHandler`] for `resource`, replacing any earlier one.
+    pub fn register_handler<H: TaskHandler + 'static>(&mut self, resource: impl Into<String>, handler: H) -> &mut Self {
         self.handlers.insert(resource.into(), Arc::new(handler));
         self
     }
@@ -109,12 +125,12 @@ impl TaskRegistry {
     where
         F: Fn(serde_json::Value) -> Result<serde_json::Value, TaskFailure> + Send + Sync + 'static,
     {
-        self.register(resource, JsonHandler(handler))
+        self.register_handler(resource, JsonHandler(handler))
     }
 
     /// Registers a case-file behaviour.
     pub fn register_behaviour(&mut self, resource: impl Into<String>, behaviour: Behaviour) -> &mut Self {
-        self.register(resource, behaviour)
+        self.register_handler(resource, behaviour)
     }
 
     /// The handler for `resource`: exact match, else (for Lambda ARNs or names) the same
@@ -179,6 +195,9 @@ pub enum Behaviour {
     },
     /// `{"Return": value}`: succeeds with `value`.
     Return(serde_json::Value),
+    /// `{"Merge": {...}}`: returns its input object with these members set (a quickstep
+    /// extension, for examples and local tests).
+    Merge(serde_json::Map<String, serde_json::Value>),
     /// `{"Throw": {"Error": ..., "Cause": ...}}`: fails verbatim.
     Throw {
         /// The error name.
@@ -202,6 +221,10 @@ impl Behaviour {
                 Ok(Behaviour::Raise { error_type: error_type.to_string(), message: message.to_string() })
             }
             serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("Return") => Ok(Behaviour::Return(map["Return"].clone())),
+            serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("Merge") => match &map["Merge"] {
+                serde_json::Value::Object(fields) => Ok(Behaviour::Merge(fields.clone())),
+                other => Err(format!("Merge needs an object of fields to set, not {other}")),
+            },
             serde_json::Value::Object(map) if map.len() == 1 && map.contains_key("Throw") => {
                 let throw = &map["Throw"];
                 let error = throw.get("Error").and_then(|e| e.as_str()).ok_or("Throw needs an \"Error\" string")?;
@@ -209,7 +232,7 @@ impl Behaviour {
                 Ok(Behaviour::Throw { error: error.to_string(), cause })
             }
             other => Err(format!(
-                "unknown behaviour {other}: expected \"identity\", \"raise:Type[:message]\", {{\"Return\": value}} or {{\"Throw\": {{\"Error\": ..., \"Cause\": ...}}}}"
+                "unknown behaviour {other}: expected \"identity\", \"raise:Type[:message]\", {{\"Return\": value}}, {{\"Merge\": {{...}}}} or {{\"Throw\": {{\"Error\": ..., \"Cause\": ...}}}}"
             )),
         }
     }
@@ -224,6 +247,14 @@ impl TaskHandler for Behaviour {
                 error_message: message.clone(),
             }),
             Behaviour::Return(value) => Ok(Value::from_serde(arena, value)),
+            Behaviour::Merge(fields) => {
+                let mut merged = input;
+                for (key, value) in fields {
+                    let members = merged.as_object().unwrap_or(&[]);
+                    merged = with_member(arena, members, arena.alloc_str(key), Value::from_serde(arena, value));
+                }
+                Ok(merged)
+            }
             Behaviour::Throw { error, cause } => Err(TaskFailure::Error {
                 error: error.clone(),
                 cause: cause.clone(),
@@ -262,6 +293,13 @@ mod tests {
             }
         );
         assert!(Behaviour::parse(&json!(42)).is_err());
+        let merge = Behaviour::parse(&json!({"Merge": {"ok": true}})).unwrap();
+        let arena = Arena::new();
+        let input = crate::value::parse(&arena, r#"{"id":1,"ok":false}"#).unwrap();
+        assert_eq!(
+            merge.call(input, &arena).unwrap().to_json_string(),
+            r#"{"id":1,"ok":true}"#
+        );
     }
 
     #[test]

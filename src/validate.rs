@@ -304,59 +304,8 @@ fn unrecognized_resource(resource: &str) -> Option<String> {
 /// (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, uppercase `T` and `Z`), with a real
 /// calendar date.
 pub fn is_rfc3339(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |from: usize, n: usize| -> Option<u32> {
-        let part = b.get(from..from + n)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
-    };
-    let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
-        digits(0, 4),
-        digits(5, 2),
-        digits(8, 2),
-        digits(11, 2),
-        digits(14, 2),
-        digits(17, 2),
-    ) else {
-        return false;
-    };
-    if !(at(4, b'-') && at(7, b'-') && at(10, b'T') && at(13, b':') && at(16, b':')) {
-        return false;
-    }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    if day == 0 || day > days || hour > 23 || min > 59 || sec > 60 {
-        return false;
-    }
-    let mut i = 19;
-    if at(i, b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-    }
-    match b.get(i) {
-        Some(b'Z') => i + 1 == b.len(),
-        Some(b'+' | b'-') => {
-            let (Some(h), Some(m)) = (digits(i + 1, 2), digits(i + 4, 2)) else {
-                return false;
-            };
-            at(i + 3, b':') && h <= 23 && m <= 59 && i + 6 == b.len()
-        }
-        _ => false,
-    }
+    // The runtime parser is Java's (case-insensitive); the definition schema wants `T`, `Z`.
+    crate::timestamp::parse_rfc3339(s).is_some() && !s.contains(['t', 'z'])
 }
 
 #[cfg(test)]

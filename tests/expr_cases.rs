@@ -152,7 +152,7 @@ impl Pass {
 }
 
 /// Replaces the values at `ignore_paths` with `null` so they compare equal.
-fn mask<'a>(arena: &'a Arena, v: Value<'a>, paths: &[Path]) -> Value<'a> {
+fn mask<'a>(arena: &'a Arena, v: Value<'a>, paths: &'a [Path]) -> Value<'a> {
     paths.iter().fold(v, |v, p| {
         if p.eval_on(arena, v).is_ok() {
             p.set(arena, v, Value::Null).unwrap_or(v)

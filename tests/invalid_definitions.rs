@@ -4,24 +4,14 @@
 
 use std::path::PathBuf;
 
+use quickstep::machine::check_definition;
 use quickstep::model::MachineType;
-use quickstep::{validate_text, Diagnostic};
+use quickstep::Diagnostic;
 use serde_json::Value as Json;
 
 /// Cases that cannot pass yet, with the reason. When one starts to pass, this test fails
 /// and asks for it to be removed from the list.
-const EXPECTED_FAILURES: &[(&str, &str)] = &[
-    (
-        "create-illegal-intrinsic-escape-1",
-        "needs the intrinsic-function parser (compiler) to reject `\\\"` inside an intrinsic \
-         string literal",
-    ),
-    (
-        "create-illegal-intrinsic-escape-2",
-        "needs the intrinsic-function parser (compiler) to reject `\\\"` inside an intrinsic \
-         string literal",
-    ),
-];
+const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 
 fn shared_dir() -> PathBuf {
     std::env::var_os("QUICKSTEP_SHARED")
@@ -93,9 +83,10 @@ fn run_case(case: &Json) -> Result<Option<String>, String> {
         Some("EXPRESS") => MachineType::Express,
         _ => MachineType::Standard,
     };
-    let diags = match validate_text(&text, ty) {
+    // The whole pipeline: parse, validate, then compile (paths, templates, intrinsics).
+    let diags = match check_definition(&text, ty) {
         Ok(_) => Vec::new(),
-        Err(d) => d,
+        Err(e) => e.diagnostics,
     };
     if api == "ValidateStateMachineDefinition" {
         let want = expected["diagnostics"].as_array().cloned().unwrap_or_default();

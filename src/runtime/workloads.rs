@@ -102,10 +102,10 @@ pub fn w1_tasks() -> TaskRegistry {
     }
     let mut tasks = TaskRegistry::new();
     tasks
-        .register(format!("{ARN}ValidateOrder"), adds("validated", Value::Bool(true)))
-        .register(format!("{ARN}ProcessPayment"), adds("paymentId", Value::String("p-1")))
-        .register(format!("{ARN}ShipOrder"), adds("shipped", Value::Bool(true)))
-        .register(format!("{ARN}OutOfStock"), adds("backordered", Value::Bool(true)));
+        .register_handler(format!("{ARN}ValidateOrder"), adds("validated", Value::Bool(true)))
+        .register_handler(format!("{ARN}ProcessPayment"), adds("paymentId", Value::String("p-1")))
+        .register_handler(format!("{ARN}ShipOrder"), adds("shipped", Value::Bool(true)))
+        .register_handler(format!("{ARN}OutOfStock"), adds("backordered", Value::Bool(true)));
     tasks
 }
 

@@ -1,0 +1,168 @@
+//! A JSONata 2.0 engine (the query language of Step Functions' JSONata states), evaluating
+//! directly over quickstep's arena [`Value`]s with jsonata-js's semantics, error codes and
+//! messages.
+//!
+//! An [`Expression`] is parsed once into an immutable tree (`Send + Sync`) and evaluated any
+//! number of times; each evaluation allocates its results in the caller's arena and returns
+//! JSON values that may borrow from the input, the bindings and the expression.
+//!
+//! Layout: `lexer` (tokens), `parser` (Pratt parser plus jsonata-js's `processAST` rewrites),
+//! `ast` (the compiled tree), `signature` (function signatures), `value` (runtime values:
+//! undefined, sequences with their flags, functions), `eval` (the evaluator, with tail calls
+//! and limits), `functions/` (the standard library and Step Functions' extras), `format`
+//! (`$formatNumber`, `$formatBase`) and `datetime` (date/time and integer pictures).
+//!
+//! Beyond jsonata-js 2.0:
+//! - Step Functions' functions are built in: `$partition`, `$range` (inclusive), `$hash`
+//!   (MD5, SHA-1, SHA-256, SHA-384, SHA-512), `$random([seed])` (a seed gives a deterministic
+//!   value, not AWS's), `$uuid`, `$parse`.
+//! - The `??` and `?:` operators of jsonata 2.1 are accepted (the test suite has them).
+//! - `$eval` is available (Step Functions does not offer it).
+//!
+//! Known differences from jsonata-js: regular expressions use the `regex` crate (no
+//! look-around or back-references; `\d`/`\w` are made ASCII as in JavaScript); strings
+//! cannot hold lone UTF-16 surrogates; constructed objects keep insertion order (JavaScript
+//! lists integer-like keys first).
+//!
+//! ```
+//! use quickstep::jsonata::{Expression, Evaluated, Limits, NoBindings};
+//! use quickstep::value::{parse, Arena};
+//!
+//! let expr = Expression::parse("$sum(items.price) * 2").unwrap();
+//! let arena = Arena::new();
+//! let input = parse(&arena, r#"{"items":[{"price":1},{"price":2.5}]}"#).unwrap();
+//! match expr.evaluate(&arena, Some(input), &NoBindings, &Limits::default()).unwrap() {
+//!     Evaluated::Value(v) => assert_eq!(v.to_string(), "7"),
+//!     _ => unreachable!(),
+//! }
+//! ```
+
+mod ast;
+mod datetime;
+mod error;
+mod eval;
+mod format;
+mod functions;
+mod lexer;
+mod parser;
+mod signature;
+mod value;
+
+use std::time::{Duration, Instant};
+
+pub use error::JsonataError;
+
+use crate::value::{Arena, Value};
+
+/// A parsed (compiled) JSONata expression: immutable, `Send + Sync`, evaluated any number of
+/// times without re-parsing.
+#[derive(Debug)]
+pub struct Expression {
+    text: String,
+    root: ast::Node,
+}
+
+/// Named variables visible to an expression (`$name`), looked up by name without `$`.
+pub trait Bindings<'a> {
+    /// The value bound to `name`, if any.
+    fn lookup(&self, name: &str) -> Option<Value<'a>>;
+}
+
+/// No external bindings.
+pub struct NoBindings;
+
+impl<'a> Bindings<'a> for NoBindings {
+    fn lookup(&self, _name: &str) -> Option<Value<'a>> {
+        None
+    }
+}
+
+/// A slice of `(name, value)` pairs (pass `&slice`).
+impl<'a> Bindings<'a> for &[(&str, Value<'a>)] {
+    fn lookup(&self, name: &str) -> Option<Value<'a>> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, Copy)]
+pub enum Evaluated<'a> {
+    /// No value (JavaScript `undefined`).
+    Undefined,
+    /// A JSON value.
+    Value(Value<'a>),
+    /// A function (not representable as JSON).
+    Function,
+}
+
+/// Limits that turn runaway evaluations into errors (code U1001, as jsonata-js's timebox
+/// reports both deep recursion and timeouts).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Maximum nesting of evaluation steps.
+    pub max_depth: usize,
+    /// Maximum evaluation time.
+    pub time_limit: Option<Duration>,
+    /// Maximum native stack the evaluation may use, in bytes: a guard against stack overflow
+    /// whatever `max_depth` is (debug builds use several KiB per nesting level). Keep it
+    /// below the evaluating thread's stack size (Rust threads get 2 MiB by default).
+    pub max_stack_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 1000,
+            time_limit: None,
+            max_stack_bytes: 1 << 20,
+        }
+    }
+}
+
+impl Expression {
+    /// Parses an expression.
+    pub fn parse(text: &str) -> Result<Expression, JsonataError> {
+        let root = parser::parse(text).map_err(|e| e.into_public())?;
+        Ok(Expression {
+            text: text.to_string(),
+            root,
+        })
+    }
+
+    /// The expression's source text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Evaluates against `input` (`None` = undefined input) with named bindings looked up
+    /// through `bindings` (for `$states`, Step Functions variables and the suite's bindings).
+    pub fn evaluate<'a>(
+        &'a self,
+        arena: &'a Arena,
+        input: Option<Value<'a>>,
+        bindings: &dyn Bindings<'a>,
+        limits: &Limits,
+    ) -> Result<Evaluated<'a>, JsonataError> {
+        let deadline = limits.time_limit.map(|d| Instant::now() + d);
+        let mut ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
+        ctx.set_stack_budget(limits.max_stack_bytes);
+        let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
+        let root = value::Env::new(arena, None);
+        root.bind("$", inp);
+        let result = ctx.eval(&self.root, inp, root).map_err(|e| e.into_public())?;
+        let used_eval = !ctx.evals.borrow().is_empty();
+        Ok(match result {
+            value::Val::Undef => Evaluated::Undefined,
+            value::Val::Func(_) => Evaluated::Function,
+            v => match value::to_json(arena, v) {
+                // values may borrow from `$eval`-parsed expressions: copy them out
+                Some(j) if used_eval => Evaluated::Value(j.copy_into(arena)),
+                Some(j) => Evaluated::Value(j),
+                None => Evaluated::Undefined,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,648 @@
+//! The evaluator's runtime values: JSON values plus undefined, sequences (with jsonata-js's
+//! flags), functions and regexes, all `Copy` and arena-allocated. Values read from the input
+//! stay borrowed ([`Val::JArr`], [`Val::JObj`]); constructed ones are [`Val::Arr`]/[`Val::Obj`].
+
+use std::cell::RefCell;
+
+use bumpalo::collections::Vec as BumpVec;
+
+use super::ast::{Lambda, Node, RegexLit};
+use super::functions::Builtin;
+use super::signature::ArgKind;
+use crate::value::{Arena, Member, Number, Value};
+
+/// A runtime value.
+#[derive(Clone, Copy, Debug)]
+pub enum Val<'a> {
+    /// No value (JavaScript `undefined`).
+    Undef,
+    /// `null`
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number (always a double, as in JavaScript).
+    Num(f64),
+    /// A string.
+    Str(&'a str),
+    /// An array borrowed from JSON input.
+    JArr(&'a [Value<'a>]),
+    /// An object borrowed from JSON input.
+    JObj(&'a [Member<'a>]),
+    /// A constructed array or sequence.
+    Arr(&'a Arr<'a>),
+    /// A constructed object (keys unique, in insertion order).
+    Obj(&'a [(&'a str, Val<'a>)]),
+    /// A function.
+    Func(&'a Func<'a>),
+}
+
+/// A constructed array with jsonata-js's array flags.
+#[derive(Debug)]
+pub struct Arr<'a> {
+    /// The items.
+    pub items: &'a [Val<'a>],
+    /// A sequence (result of navigation) rather than an array value.
+    pub seq: bool,
+    /// A singleton sequence stays an array (`[]` keep-array).
+    pub keep: bool,
+    /// Built by an array constructor (never flattened into a path result).
+    pub cons: bool,
+    /// The wrapper jsonata-js puts around an array input document.
+    pub outer: bool,
+    /// A stream of tuples (objects with `@` and variable bindings).
+    pub tuples: bool,
+}
+
+/// A function value.
+#[derive(Debug)]
+pub enum Func<'a> {
+    /// A lambda with its captured environment and input.
+    Lambda {
+        /// The definition.
+        def: &'a Lambda,
+        /// The scope it closes over.
+        env: &'a Env<'a>,
+        /// The context value at definition time.
+        input: Val<'a>,
+    },
+    /// A built-in function.
+    Builtin(Builtin),
+    /// A partial application: `None` marks a `?` placeholder.
+    Partial {
+        /// The function applied.
+        func: Val<'a>,
+        /// The fixed arguments and placeholders.
+        args: &'a [Option<Val<'a>>],
+    },
+    /// A regular expression (callable as a matcher).
+    Regex(&'a RegexLit),
+    /// A transform `|pattern|update,delete|`.
+    Transform {
+        /// The transform node.
+        node: &'a Node,
+        /// The scope it was defined in.
+        env: &'a Env<'a>,
+    },
+    /// `f ~> g` composition: applies `first`, then `second`.
+    Chain {
+        /// Applied first.
+        first: Val<'a>,
+        /// Applied to the first's result.
+        second: Val<'a>,
+    },
+}
+
+/// A scope frame: variable bindings plus the enclosing frame.
+#[derive(Debug)]
+pub struct Env<'a> {
+    vars: RefCell<BumpVec<'a, (&'a str, Val<'a>)>>,
+    /// The enclosing frame.
+    pub parent: Option<&'a Env<'a>>,
+}
+
+impl<'a> Env<'a> {
+    /// A new frame inside `parent`.
+    pub fn new(arena: &'a Arena, parent: Option<&'a Env<'a>>) -> &'a Env<'a> {
+        arena.alloc(Env {
+            vars: RefCell::new(BumpVec::new_in(arena)),
+            parent,
+        })
+    }
+
+    /// Binds `name` in this frame.
+    pub fn bind(&self, name: &'a str, value: Val<'a>) {
+        let mut vars = self.vars.borrow_mut();
+        match vars.iter_mut().find(|(k, _)| *k == name) {
+            Some(slot) => slot.1 = value,
+            None => vars.push((name, value)),
+        }
+    }
+
+    /// Looks `name` up through the frames.
+    pub fn lookup(&self, name: &str) -> Option<Val<'a>> {
+        let mut env = Some(self);
+        while let Some(e) = env {
+            if let Some((_, v)) = e.vars.borrow().iter().find(|(k, _)| *k == name) {
+                return Some(*v);
+            }
+            env = e.parent;
+        }
+        None
+    }
+}
+
+impl<'a> Val<'a> {
+    /// Converts a JSON value (numbers become doubles).
+    #[inline]
+    pub fn from_json(v: Value<'a>) -> Val<'a> {
+        match v {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(b),
+            Value::Number(n) => Val::Num(n.as_f64()),
+            Value::String(s) => Val::Str(s),
+            Value::Array(a) => Val::JArr(a),
+            Value::Object(o) => Val::JObj(o),
+        }
+    }
+
+    /// Whether this is undefined.
+    #[inline]
+    pub fn is_undef(&self) -> bool {
+        matches!(self, Val::Undef)
+    }
+
+    /// Whether this is an array (of any kind).
+    #[inline]
+    pub fn is_array(&self) -> bool {
+        matches!(self, Val::JArr(_) | Val::Arr(_))
+    }
+
+    /// Whether this is an object.
+    #[inline]
+    pub fn is_object(&self) -> bool {
+        matches!(self, Val::JObj(_) | Val::Obj(_))
+    }
+
+    /// Whether this is a function.
+    #[inline]
+    pub fn is_function(&self) -> bool {
+        matches!(self, Val::Func(_))
+    }
+
+    /// The constructed array, if this is one.
+    pub fn as_arr(&self) -> Option<&'a Arr<'a>> {
+        match self {
+            Val::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a sequence.
+    pub fn is_seq(&self) -> bool {
+        matches!(self, Val::Arr(a) if a.seq)
+    }
+
+    /// Number of items if an array.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self {
+            Val::JArr(a) => a.len(),
+            Val::Arr(a) => a.items.len(),
+            _ => 0,
+        }
+    }
+
+    /// Whether an array is empty (non-arrays count as empty).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Item `i` of an array.
+    #[inline]
+    pub fn item(&self, i: usize) -> Val<'a> {
+        match self {
+            Val::JArr(a) => a.get(i).map(|v| Val::from_json(*v)).unwrap_or(Val::Undef),
+            Val::Arr(a) => a.items.get(i).copied().unwrap_or(Val::Undef),
+            _ => Val::Undef,
+        }
+    }
+
+    /// The items of an array (or the value itself, if it is not one).
+    pub fn iter(self) -> ValIter<'a> {
+        ValIter { val: self, i: 0 }
+    }
+
+    /// Field `key` of an object.
+    #[inline]
+    pub fn field(&self, key: &str) -> Option<Val<'a>> {
+        match self {
+            Val::JObj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| Val::from_json(*v)),
+            Val::Obj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
+            _ => None,
+        }
+    }
+
+    /// Number of members of an object.
+    pub fn obj_len(&self) -> usize {
+        match self {
+            Val::JObj(m) => m.len(),
+            Val::Obj(m) => m.len(),
+            _ => 0,
+        }
+    }
+
+    /// Member `i` of an object.
+    pub fn member(&self, i: usize) -> (&'a str, Val<'a>) {
+        match self {
+            Val::JObj(m) => (m[i].0, Val::from_json(m[i].1)),
+            Val::Obj(m) => m[i],
+            _ => ("", Val::Undef),
+        }
+    }
+
+    /// The signature letter class of this value.
+    pub fn arg_kind(&self) -> ArgKind {
+        match self {
+            Val::Undef => ArgKind::Missing,
+            Val::Null => ArgKind::Null,
+            Val::Bool(_) => ArgKind::Bool,
+            Val::Num(_) => ArgKind::Number,
+            Val::Str(_) => ArgKind::String,
+            Val::JArr(_) | Val::Arr(_) => ArgKind::Array,
+            Val::JObj(_) | Val::Obj(_) => ArgKind::Object,
+            Val::Func(_) => ArgKind::Function,
+        }
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is one.
+    pub fn as_num(&self) -> Option<f64> {
+        match self {
+            Val::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Identity of an object or array (for the transform operator), if it has one.
+    pub fn identity(&self) -> Option<usize> {
+        match self {
+            Val::JObj(m) => Some(m.as_ptr() as usize),
+            Val::Obj(m) => Some(m.as_ptr() as usize),
+            _ => None,
+        }
+    }
+}
+
+/// Iterates the items of an array value (a non-array yields itself once, undefined nothing).
+pub struct ValIter<'a> {
+    val: Val<'a>,
+    i: usize,
+}
+
+impl<'a> Iterator for ValIter<'a> {
+    type Item = Val<'a>;
+    fn next(&mut self) -> Option<Val<'a>> {
+        let i = self.i;
+        self.i += 1;
+        match self.val {
+            Val::JArr(a) => a.get(i).map(|v| Val::from_json(*v)),
+            Val::Arr(a) => a.items.get(i).copied(),
+            Val::Undef => None,
+            v if i == 0 => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Builds sequences and arrays in the arena.
+pub struct SeqBuilder<'a> {
+    /// The items so far.
+    pub items: BumpVec<'a, Val<'a>>,
+}
+
+impl<'a> SeqBuilder<'a> {
+    /// An empty builder.
+    pub fn new(arena: &'a Arena) -> SeqBuilder<'a> {
+        SeqBuilder {
+            items: BumpVec::new_in(arena),
+        }
+    }
+    /// With capacity.
+    pub fn with_capacity(arena: &'a Arena, n: usize) -> SeqBuilder<'a> {
+        SeqBuilder {
+            items: BumpVec::with_capacity_in(n, arena),
+        }
+    }
+    /// Appends one item.
+    #[inline]
+    pub fn push(&mut self, v: Val<'a>) {
+        self.items.push(v);
+    }
+    /// Appends the items of `v` if it is an array, else `v` (undefined: nothing).
+    pub fn extend_flat(&mut self, v: Val<'a>) {
+        match v {
+            Val::Undef => {}
+            Val::JArr(a) => self.items.extend(a.iter().map(|x| Val::from_json(*x))),
+            Val::Arr(a) => self.items.extend_from_slice(a.items),
+            v => self.items.push(v),
+        }
+    }
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    /// Finishes as a sequence.
+    pub fn seq(self, arena: &'a Arena) -> Val<'a> {
+        make_arr(arena, self.items.into_bump_slice(), true)
+    }
+    /// Finishes as a plain array.
+    pub fn array(self, arena: &'a Arena) -> Val<'a> {
+        make_arr(arena, self.items.into_bump_slice(), false)
+    }
+}
+
+/// An array value over `items`.
+pub fn make_arr<'a>(arena: &'a Arena, items: &'a [Val<'a>], seq: bool) -> Val<'a> {
+    Val::Arr(arena.alloc(Arr {
+        items,
+        seq,
+        keep: false,
+        cons: false,
+        outer: false,
+        tuples: false,
+    }))
+}
+
+/// An array value with explicit flags.
+pub fn make_arr_flags<'a>(arena: &'a Arena, proto: Arr<'a>) -> Val<'a> {
+    Val::Arr(arena.alloc(proto))
+}
+
+/// jsonata-js's treatment of an array input document: wrapped in a singleton sequence
+/// marked `outer`, so that paths see the array as one value (other values are returned as
+/// they are).
+pub fn wrap_document<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+    if !v.is_array() || v.is_seq() {
+        return v;
+    }
+    make_arr_flags(
+        arena,
+        Arr {
+            items: arena.alloc_slice_copy(&[v]),
+            seq: true,
+            keep: false,
+            cons: false,
+            outer: true,
+            tuples: false,
+        },
+    )
+}
+
+/// An empty sequence.
+pub fn empty_seq<'a>(arena: &'a Arena) -> Val<'a> {
+    make_arr(arena, &[], true)
+}
+
+/// A sequence of one item.
+pub fn singleton_seq<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+    make_arr(arena, arena.alloc_slice_copy(&[v]), true)
+}
+
+/// jsonata-js `fn.boolean` (undefined stays undefined: `None`).
+pub fn truthy(v: Val<'_>) -> Option<bool> {
+    Some(match v {
+        Val::Undef => return None,
+        Val::Null => false,
+        Val::Bool(b) => b,
+        Val::Num(n) => n != 0.0 && !n.is_nan(),
+        Val::Str(s) => !s.is_empty(),
+        Val::JArr(_) | Val::Arr(_) => match v.len() {
+            0 => false,
+            1 => truthy(v.item(0)).unwrap_or(false),
+            _ => v.iter().any(|x| truthy(x).unwrap_or(false)),
+        },
+        Val::JObj(_) | Val::Obj(_) => v.obj_len() > 0,
+        Val::Func(_) => false,
+    })
+}
+
+/// jsonata-js `isDeepEqual`.
+pub fn deep_equal<'a>(a: Val<'a>, b: Val<'a>) -> bool {
+    match (a, b) {
+        (Val::Undef, Val::Undef) | (Val::Null, Val::Null) => true,
+        (Val::Bool(x), Val::Bool(y)) => x == y,
+        (Val::Num(x), Val::Num(y)) => x == y,
+        (Val::Str(x), Val::Str(y)) => x == y,
+        (Val::Func(x), Val::Func(y)) => std::ptr::eq(x, y),
+        _ if a.is_array() && b.is_array() => {
+            a.len() == b.len() && (0..a.len()).all(|i| deep_equal(a.item(i), b.item(i)))
+        }
+        _ if a.is_object() && b.is_object() => {
+            a.obj_len() == b.obj_len()
+                && (0..a.obj_len()).all(|i| {
+                    let (k, v) = a.member(i);
+                    b.field(k).is_some_and(|w| deep_equal(v, w))
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Converts a runtime value to JSON (`None` for undefined and functions).
+pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
+    Some(match v {
+        Val::Undef | Val::Func(_) => return None,
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(b),
+        Val::Num(n) => Value::Number(number(n)),
+        Val::Str(s) => Value::String(s),
+        Val::JArr(a) => Value::Array(a),
+        Val::JObj(o) => Value::Object(o),
+        Val::Arr(a) => {
+            if a.outer && a.items.len() == 1 {
+                return to_json(arena, a.items[0]);
+            }
+            Value::Array(arena.alloc_slice_fill_iter(a.items.iter().map(|x| to_json(arena, *x).unwrap_or(Value::Null))))
+        }
+        Val::Obj(m) => {
+            let mut out = BumpVec::with_capacity_in(m.len(), arena);
+            for (k, x) in m.iter() {
+                if let Some(j) = to_json(arena, *x) {
+                    out.push((*k, j));
+                }
+            }
+            Value::Object(out.into_bump_slice())
+        }
+    })
+}
+
+/// A double as a JSON number: integral values within ±2^53 become integers.
+pub fn number(n: f64) -> Number {
+    if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
+        Number::Int(n as i64)
+    } else {
+        Number::Float(n)
+    }
+}
+
+/// The shortest round-trip decimal digits of a finite non-zero double and the exponent `n`
+/// such that the value is `0.d1d2... × 10^n`.
+fn digits_exponent(f: f64) -> (String, i32) {
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f.abs());
+    let (mantissa, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = match mantissa.find('.') {
+        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+        None => (mantissa, ""),
+    };
+    let all = format!("{int_part}{frac_part}");
+    let trimmed_start = all.trim_start_matches('0');
+    let leading = all.len() - trimmed_start.len();
+    let digits = trimmed_start.trim_end_matches('0').to_string();
+    let n = int_part.len() as i32 + exp - leading as i32;
+    (digits, n)
+}
+
+/// JavaScript's `Number.prototype.toString()` for a double.
+pub fn js_number_string(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if f == 0.0 {
+        return "0".into();
+    }
+    if f.fract() == 0.0 && f.abs() < 1e18 {
+        return itoa::Buffer::new().format(f as i64).to_string();
+    }
+    let (digits, n) = digits_exponent(f);
+    let k = digits.len() as i32;
+    let mut out = String::new();
+    if f < 0.0 {
+        out.push('-');
+    }
+    if k <= n && n <= 21 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        out.push_str(&digits[..n as usize]);
+        out.push('.');
+        out.push_str(&digits[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.push_str(&digits);
+    } else {
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        let e = n - 1;
+        out.push(if e >= 0 { '+' } else { '-' });
+        out.push_str(&e.abs().to_string());
+    }
+    out
+}
+
+/// `Number(x.toPrecision(15))`: the double rounded to 15 significant digits.
+pub fn round15(f: f64) -> f64 {
+    if !f.is_finite() || f == 0.0 {
+        return f;
+    }
+    format!("{f:.14e}").parse().unwrap_or(f)
+}
+
+/// JSON text of a value the way jsonata-js's `$string` renders it (`JSON.stringify` with
+/// non-integers at 15 significant digits and functions as `""`), optionally indented by 2.
+/// Fails (D1001) on a non-finite number.
+pub fn stringify(v: Val<'_>, pretty: bool, out: &mut String) -> Result<(), super::error::Error> {
+    let mut bad = None;
+    write_stringify(v, pretty, 0, Some(&mut bad), out);
+    match bad {
+        Some(n) => Err(super::error::Error::new("D1001").value(js_number_string(n))),
+        None => Ok(()),
+    }
+}
+
+/// JSON text of a value as `JSON.stringify` renders it (for error messages).
+pub fn json_text(v: Val<'_>) -> String {
+    let mut s = String::new();
+    if v.is_undef() {
+        return "undefined".into();
+    }
+    write_stringify(v, false, 0, None, &mut s);
+    s
+}
+
+/// `precision`: round non-integers to 15 digits and record a non-finite number seen.
+fn write_stringify(v: Val<'_>, pretty: bool, level: usize, mut precision: Option<&mut Option<f64>>, out: &mut String) {
+    let indent = |out: &mut String, level: usize| {
+        if pretty {
+            out.push('\n');
+            for _ in 0..level {
+                out.push_str("  ");
+            }
+        }
+    };
+    match v {
+        Val::Undef | Val::Null => out.push_str("null"),
+        Val::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Val::Num(n) => {
+            if n.is_finite() {
+                let n = if precision.is_some() && n.fract() != 0.0 {
+                    round15(n)
+                } else {
+                    n
+                };
+                out.push_str(&js_number_string(n))
+            } else {
+                if let Some(bad) = precision {
+                    bad.get_or_insert(n);
+                }
+                out.push_str("null")
+            }
+        }
+        Val::Str(s) => out.push_str(&super::error::json_quote(s)),
+        Val::Func(_) => out.push_str("\"\""),
+        Val::JArr(_) | Val::Arr(_) => {
+            if let Val::Arr(a) = v {
+                if a.outer && a.items.len() == 1 {
+                    return write_stringify(a.items[0], pretty, level, precision, out);
+                }
+            }
+            if v.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out, level + 1);
+                write_stringify(item, pretty, level + 1, precision.as_deref_mut(), out);
+            }
+            indent(out, level);
+            out.push(']');
+        }
+        Val::JObj(_) | Val::Obj(_) => {
+            let mut first = true;
+            out.push('{');
+            for i in 0..v.obj_len() {
+                let (k, x) = v.member(i);
+                if x.is_undef() {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                indent(out, level + 1);
+                out.push_str(&super::error::json_quote(k));
+                out.push(':');
+                if pretty {
+                    out.push(' ');
+                }
+                write_stringify(x, pretty, level + 1, precision.as_deref_mut(), out);
+            }
+            if !first {
+                indent(out, level);
+            }
+            out.push('}');
+        }
+    }
+}

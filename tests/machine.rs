@@ -1,0 +1,284 @@
+//! Behaviour of executions beyond the recorded corpus: suspension and clocks, retries,
+//! timeouts, history numbering, handler faults, payload limits.
+
+use quickstep::clock::Clock;
+use quickstep::exec::Step;
+use quickstep::history::JsonHistory;
+use quickstep::value::{parse, Arena, Value};
+use quickstep::{ExecutionInfo, Machine, Status, TaskFailure, TaskRegistry, VirtualClock};
+
+fn machine(definition: &str, tasks: TaskRegistry) -> Machine {
+    Machine::new(definition, tasks).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run_virtual(m: &Machine, input: &str) -> (quickstep::Outcome, i64) {
+    let mut clock = VirtualClock::starting_at(0);
+    let outcome = m.run_json_with(input, &ExecutionInfo::default(), &mut clock).unwrap();
+    (outcome, clock.now_ms())
+}
+
+#[test]
+fn wait_suspends_and_resumes_at_its_deadline() {
+    let m = machine(
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":5,"Next":"P"},"P":{"Type":"Pass","Result":1,"End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::EMPTY_OBJECT, &info, 1_000);
+    match execution.resume(1_000) {
+        Step::Suspended { until_ms } => assert_eq!(until_ms, 6_000),
+        other => panic!("expected a suspension, got {other:?}"),
+    }
+    // Resumed early: it suspends again until the same deadline.
+    assert!(matches!(execution.resume(3_000), Step::Suspended { until_ms: 6_000 }));
+    match execution.resume(6_000) {
+        Step::Done(outcome) => {
+            assert_eq!(outcome.status, Status::Succeeded);
+            assert_eq!(outcome.output.unwrap().to_json_string(), "1");
+        }
+        other => panic!("expected the end, got {other:?}"),
+    }
+}
+
+#[test]
+fn retries_back_off_exponentially_then_catch() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("flaky", |_input, _arena| Err(TaskFailure::new("Boom", "always")));
+    let m = machine(
+        r#"{"StartAt":"T","States":{
+            "T":{"Type":"Task","Resource":"flaky","Retry":[{"ErrorEquals":["Boom"],"IntervalSeconds":2,"MaxAttempts":3,"BackoffRate":3}],
+                 "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.err","Next":"Done"}],"End":true},
+            "Done":{"Type":"Pass","End":true}}}"#,
+        tasks,
+    );
+    let (outcome, now) = run_virtual(&m, r#"{"id":1}"#);
+    assert_eq!(outcome.status, Status::Succeeded);
+    assert_eq!(
+        outcome.output.as_deref(),
+        Some(r#"{"id":1,"err":{"Error":"Boom","Cause":"always"}}"#)
+    );
+    // 2 s + 6 s + 18 s of back-off.
+    assert_eq!(now, 26_000);
+}
+
+#[test]
+fn max_delay_caps_the_back_off() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("flaky", |_input, _arena| Err(TaskFailure::new("Boom", "always")));
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"flaky","Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":10,"MaxAttempts":3,"BackoffRate":10,"MaxDelaySeconds":15}],"End":true}}}"#,
+        tasks,
+    );
+    let (outcome, now) = run_virtual(&m, "{}");
+    assert_eq!(
+        (outcome.status, outcome.error.as_deref()),
+        (Status::Failed, Some("Boom"))
+    );
+    assert_eq!(now, 10_000 + 15_000 + 15_000);
+}
+
+#[test]
+fn machine_timeout_ends_a_long_wait() {
+    let m = machine(
+        r#"{"TimeoutSeconds":3,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let (outcome, now) = run_virtual(&m, "{}");
+    assert_eq!(outcome.status, Status::TimedOut);
+    assert_eq!(outcome.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(now, 3_000);
+}
+
+#[test]
+fn a_panicking_handler_fails_the_execution_and_can_be_caught() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("panics", |_input, _arena| panic!("handler bug"));
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"panics","Catch":[{"ErrorEquals":["States.TaskFailed"],"Next":"C"}],"End":true},"C":{"Type":"Pass","End":true}}}"#,
+        tasks.clone(),
+    );
+    let outcome = m.run_json("{}").unwrap();
+    assert_eq!(outcome.status, Status::Succeeded);
+    assert_eq!(
+        outcome.output.as_deref(),
+        Some(r#"{"Error":"States.TaskFailed","Cause":"The task handler panicked: handler bug"}"#)
+    );
+    let uncaught = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"panics","End":true}}}"#,
+        tasks,
+    );
+    let outcome = uncaught.run_json("{}").unwrap();
+    assert_eq!(
+        (outcome.status, outcome.error.as_deref()),
+        (Status::Failed, Some("States.TaskFailed"))
+    );
+}
+
+#[test]
+fn a_task_without_handler_fails_clearly() {
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:1:function:nope","End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let outcome = m.run_json("{}").unwrap();
+    assert_eq!(outcome.error.as_deref(), Some("States.TaskFailed"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some("No handler is registered for the resource 'arn:aws:lambda:us-east-1:1:function:nope'.")
+    );
+}
+
+#[test]
+fn oversized_task_results_exceed_the_data_limit() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("big", |_input, arena: &Arena| {
+        Ok(Value::String(arena.alloc_str(&"x".repeat(300_000))))
+    });
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"big","Catch":[{"ErrorEquals":["States.ALL"],"Next":"C"}],"End":true},"C":{"Type":"Pass","End":true}}}"#,
+        tasks,
+    );
+    let outcome = m.run_json("{}").unwrap();
+    // States.DataLimitExceeded is not caught by States.ALL.
+    assert_eq!(outcome.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some("The state/task 'T' returned a result with a size exceeding the maximum number of bytes service limit.")
+    );
+}
+
+#[test]
+fn history_events_are_numbered_as_aws_numbers_them() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("arn:aws:lambda:us-east-1:1:function:f", |input, _arena| Ok(input));
+    let m = machine(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"T"},"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:1:function:f","Next":"M"},
+            "M":{"Type":"Map","ItemsPath":"$.items","ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}},"End":true}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let clock = VirtualClock::starting_at(0);
+    let input = parse(&arena, r#"{"items":[1]}"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, clock.now_ms()).with_history(&mut history);
+    assert!(matches!(execution.resume(clock.now_ms()), Step::Done(_)));
+    drop(execution);
+    let types: Vec<&str> = history.events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionSucceeded",
+            "TaskStateExited",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded",
+        ]
+    );
+    let ids: Vec<u64> = history.events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=17).collect::<Vec<u64>>());
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_the_event_limit() {
+    let m = machine(
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"E"}],"Default":"A"},"E":{"Type":"Succeed"}}}"#,
+        TaskRegistry::new(),
+    );
+    let outcome = m.run_json("{}").unwrap();
+    assert_eq!(
+        (outcome.status, outcome.error.as_deref()),
+        (Status::Failed, Some("States.Runtime"))
+    );
+}
+
+#[test]
+fn bad_input_text_is_an_error_with_its_position() {
+    let m = machine(
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let err = m.run_json("{\"a\": ").unwrap_err();
+    assert_eq!(err.line, 1);
+}
+
+#[test]
+fn the_machine_is_shared_across_threads() {
+    let m = machine(
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"ok":true},"End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let m = m.clone();
+            std::thread::spawn(move || m.run_json("{}").unwrap().output)
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().as_deref(), Some(r#"{"ok":true}"#));
+    }
+}
+
+#[test]
+fn oversized_variables_exceed_the_data_limit() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("big", |_input, arena: &Arena| {
+        Ok(Value::String(arena.alloc_str(&"x".repeat(200_000))))
+    });
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"big","Assign":{"a.$":"$","b.$":"$"},"End":true}}}"#,
+        tasks,
+    );
+    let outcome = m.run_json("{}").unwrap();
+    assert_eq!(outcome.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some("The state/task 'T' assigned variables with a size exceeding the maximum number of bytes service limit.")
+    );
+}
+
+#[test]
+fn every_definition_problem_is_reported_at_once() {
+    let err = Machine::new(
+        r#"{"StartAt":"A","States":{
+            "A":{"Type":"Pass","Parameters":{"x.$":"States.Nope("},"Next":"Missing"},
+            "B":{"Type":"Pass","InputPath":"$[?(","End":true}}}"#,
+        TaskRegistry::new(),
+    )
+    .unwrap_err();
+    let locations: Vec<&str> = err.diagnostics.iter().filter_map(|d| d.location.as_deref()).collect();
+    assert!(locations.contains(&"/States/A/Next"), "{locations:?}");
+    assert!(locations.contains(&"/States/A/Parameters"), "{locations:?}");
+    assert!(locations.contains(&"/States/B/InputPath"), "{locations:?}");
+}
+
+#[test]
+fn timeout_seconds_path_misses_fail_like_input_path() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("t", |input, _arena| Ok(input));
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"t","TimeoutSecondsPath":"$.timeout","End":true}}}"#,
+        tasks,
+    );
+    let outcome = m.run_json(r#"{"timeout": 5}"#).unwrap();
+    assert_eq!(outcome.status, Status::Succeeded);
+    let outcome = m.run_json("{}").unwrap();
+    assert_eq!(outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some("An error occurred while executing the state 'T' (entered at the event id #2). Invalid path '$.timeout' : No results for path: $['timeout']")
+    );
+}
