@@ -323,3 +323,68 @@ fn a_panicking_visitor_is_raised_on_the_caller() {
         },
     );
 }
+
+/// Collects `(execution, event type, has data)` from every thread.
+#[derive(Clone, Default)]
+struct Collect(Arc<std::sync::Mutex<Vec<(u64, &'static str, bool)>>>);
+
+impl quickstep::runtime::EventSink for Collect {
+    fn event(&self, execution: u64, event: &quickstep::history::HistoryEvent<'_>) {
+        let has_data = !matches!(event.data, quickstep::history::EventData::None);
+        self.0.lock().unwrap().push((execution, event.event_type, has_data));
+    }
+}
+
+#[test]
+fn history_at_each_log_level() {
+    use quickstep::runtime::LogLevel;
+    let w = Workload::load("w1_order", &default_dir()).unwrap();
+    let all = Collect::default();
+    let rt = Runtime::builder()
+        .threads(1)
+        .history(LogLevel::All, true, all.clone())
+        .build(w.machine().unwrap());
+    rt.run_json(&w.input).unwrap();
+    let events = all.0.lock().unwrap().clone();
+    assert_eq!(events.first().map(|e| e.1), Some("ExecutionStarted"));
+    assert_eq!(events.last().map(|e| e.1), Some("ExecutionSucceeded"));
+    assert!(events.iter().any(|e| e.1 == "TaskStateEntered"));
+    assert!(events.iter().any(|e| e.1 == "LambdaFunctionScheduled"));
+    assert!(events.iter().all(|e| e.0 == events[0].0));
+    drop(rt);
+
+    // ERROR level, no data: only the failure events, their error kept.
+    let errors = Collect::default();
+    let rt = Runtime::builder()
+        .threads(1)
+        .history(LogLevel::Error, false, errors.clone())
+        .build(
+            Machine::new(
+                r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}"#,
+                TaskRegistry::new(),
+            )
+            .unwrap(),
+        );
+    assert_eq!(rt.run_json("{}").unwrap().status, Status::Failed);
+    let events = errors.0.lock().unwrap().clone();
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|e| e.1.ends_with("Failed") && e.2), "{events:?}");
+    drop(rt);
+
+    // Suspended executions keep their history across the suspension.
+    let waits = Collect::default();
+    let rt = Runtime::builder()
+        .threads(2)
+        .virtual_clock(0)
+        .history(LogLevel::All, false, waits.clone())
+        .build(Machine::new(WAIT_1S, TaskRegistry::new()).unwrap());
+    rt.run_batch_json(&vec!["{}"; 100]);
+    let events = waits.0.lock().unwrap().clone();
+    for id in 0..100 {
+        let types: Vec<&str> = events.iter().filter(|e| e.0 == id).map(|e| e.1).collect();
+        assert_eq!(types.first(), Some(&"ExecutionStarted"));
+        assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+        assert!(types.contains(&"WaitStateExited"));
+    }
+    assert!(events.iter().all(|e| !e.2));
+}

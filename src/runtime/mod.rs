@@ -38,6 +38,7 @@
 //! ```
 
 mod batch;
+mod history;
 mod metrics;
 mod worker;
 pub mod workloads;
@@ -55,6 +56,7 @@ use crossbeam_utils::CachePadded;
 
 pub use batch::Built;
 pub use hdrhistogram;
+pub use history::{EventSink, LogLevel};
 pub use metrics::MetricsSnapshot;
 
 use crate::clock::{Clock, SystemClock};
@@ -218,9 +220,26 @@ pub(crate) struct Shared {
     space_waiters: AtomicUsize,
     stop: AtomicBool,
     abort: AtomicBool,
+    history: Option<history::HistoryConfig>,
+    /// Execution ids: streaming submissions, and executions with history on.
+    next_id: AtomicU64,
 }
 
 impl Shared {
+    /// Starts an execution of the machine, with its history filter (allocated in `arena`)
+    /// when history is on. `id` gives the execution's id when it already has one.
+    fn start<'a>(&'a self, arena: &'a Arena, input: Value<'a>, id: Option<u64>, now_ms: i64) -> Execution<'a> {
+        let execution = self.machine.start(arena, input, &self.info, now_ms);
+        let filter = self.history.as_ref().and_then(|h| {
+            let id = id.unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
+            h.filter(id)
+        });
+        match filter {
+            Some(filter) => execution.with_history(arena.alloc(filter)),
+            None => execution,
+        }
+    }
+
     /// Wakes one sleeping worker, if any.
     fn notify_one(&self) {
         std::sync::atomic::fence(Ordering::SeqCst);
@@ -289,6 +308,16 @@ pub struct RuntimeBuilder {
     queue_capacity: usize,
     virtual_start_ms: Option<i64>,
     info: ExecutionInfo,
+    history: Option<history::HistoryConfig>,
+}
+
+impl std::fmt::Debug for history::HistoryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("level", &self.level)
+            .field("include_data", &self.include_data)
+            .finish()
+    }
 }
 
 impl Default for RuntimeBuilder {
@@ -298,6 +327,7 @@ impl Default for RuntimeBuilder {
             queue_capacity: 65_536,
             virtual_start_ms: None,
             info: ExecutionInfo::default(),
+            history: None,
         }
     }
 }
@@ -330,6 +360,18 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Sends execution history to `sink` at AWS's log `level` (`Off`, the default, costs
+    /// nothing), with or without inputs and outputs (`include_data`).
+    pub fn history(mut self, level: LogLevel, include_data: bool, sink: impl EventSink + 'static) -> RuntimeBuilder {
+        self.history = Some(history::HistoryConfig {
+            level,
+            include_data,
+            sink: Arc::new(sink),
+        })
+        .filter(|h| h.level != LogLevel::Off);
+        self
+    }
+
     /// Starts the workers.
     pub fn build(self, machine: Machine) -> Runtime {
         let threads = self
@@ -356,6 +398,8 @@ impl RuntimeBuilder {
             space_waiters: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             abort: AtomicBool::new(false),
+            history: self.history,
+            next_id: AtomicU64::new(0),
         });
         let workers = deques
             .into_iter()
@@ -369,11 +413,7 @@ impl RuntimeBuilder {
                     .expect("failed to spawn a quickstep worker thread")
             })
             .collect();
-        Runtime {
-            shared,
-            workers,
-            next_id: AtomicU64::new(0),
-        }
+        Runtime { shared, workers }
     }
 }
 
@@ -384,7 +424,6 @@ impl RuntimeBuilder {
 pub struct Runtime {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
-    next_id: AtomicU64,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -478,7 +517,7 @@ impl Runtime {
         counters.bump_shared(Event::Started);
         let started = Instant::now();
         let now = shared.time.now_ms();
-        let mut execution = shared.machine.start(arena, input, &shared.info, now);
+        let mut execution = shared.start(arena, input, None, now);
         let outcome = loop {
             match guarded_resume(&mut execution, shared.time.now_ms()) {
                 Step::Done(outcome) => break outcome,
@@ -574,7 +613,7 @@ impl Runtime {
     }
 
     fn enqueue(&self, input: Input, done: Completion) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         self.shared.injector.push(Job::Submit(Submission { id, input, done }));
         self.shared.notify_one();
         id

@@ -346,7 +346,11 @@ impl Worker {
         let shared = self.shared();
         self.counters().bump_owned(Event::Started);
         let now = shared.time.now_ms();
-        let mut execution = shared.machine.start(self.arena.get(), input, &shared.info, now);
+        let id = match &origin {
+            Origin::Submit(sub) => Some(sub.id),
+            Origin::Batch(..) => None,
+        };
+        let mut execution = shared.start(self.arena.get(), input, id, now);
         match guarded_resume(&mut execution, now) {
             Step::Done(outcome) => {
                 drop(execution);
