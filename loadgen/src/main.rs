@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use quickstep::runtime::hdrhistogram::Histogram;
 use quickstep::runtime::workloads::{default_dir, Workload, NAMES};
-use quickstep::runtime::{Built, Completion, MetricsSnapshot, Runtime};
+use quickstep::runtime::{Built, Completion, LogLevel, MetricsSnapshot, Runtime};
 use quickstep::value::{Arena, Value};
 use quickstep::Status;
 
@@ -101,6 +101,17 @@ impl InputMode {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum HistoryLevel {
+    Off,
+    All,
+    Error,
+    Fatal,
+}
+
+/// History events delivered during the run.
+static HISTORY_EVENTS: AtomicU64 = AtomicU64::new(0);
+
 /// Load generator for quickstep.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -129,6 +140,9 @@ struct Args {
     /// One JSON object per workload on its own line instead of a table.
     #[arg(long)]
     json: bool,
+    /// Execution history at this AWS log level, counted by a sink (to measure its cost).
+    #[arg(long, value_enum, default_value_t = HistoryLevel::Off)]
+    history: HistoryLevel,
     /// Folder of the workloads (default: ../shared/workloads, or $QUICKSTEP_WORKLOADS).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -185,6 +199,7 @@ impl Report {
             "verified": self.verified,
             "sampled": self.sampled,
             "output_ok": self.output_ok,
+            "history_events": HISTORY_EVENTS.load(Ordering::Relaxed),
         })
         .to_string()
     }
@@ -267,6 +282,15 @@ fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
     if let Some(t) = args.threads {
         builder = builder.threads(t);
     }
+    let level = match args.history {
+        HistoryLevel::Off => LogLevel::Off,
+        HistoryLevel::All => LogLevel::All,
+        HistoryLevel::Error => LogLevel::Error,
+        HistoryLevel::Fatal => LogLevel::Fatal,
+    };
+    builder = builder.history(level, true, |_: u64, _: &quickstep::history::HistoryEvent<'_>| {
+        HISTORY_EVENTS.fetch_add(1, Ordering::Relaxed);
+    });
     let runtime = builder.build(machine);
     // The input, parsed once for the parsed mode (an arena that lives for the whole run).
     let input_arena = Arena::new();
@@ -465,6 +489,12 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
     let start = Instant::now();
     for n in 0..total {
         let due = start + period.mul_f64(n as f64);
+        // Sleep while the next arrival is far (the generator shares the cores with the
+        // workers), spin for the last stretch.
+        let ahead = due.saturating_duration_since(Instant::now());
+        if ahead > Duration::from_micros(300) {
+            std::thread::sleep(ahead - Duration::from_micros(200));
+        }
         while Instant::now() < due {
             std::hint::spin_loop();
         }
