@@ -49,10 +49,6 @@ const SPARE_ARENAS: usize = 64;
 /// Rounds of busy-looking for work (with a spin hint) before yielding the core between looks.
 const SPIN_ROUNDS: u32 = 64;
 
-/// How long an idle worker keeps looking for work (yielding between looks) before it parks:
-/// long enough that a steady stream of submissions rarely pays a wake-up system call.
-const IDLE_BEFORE_PARK: Duration = Duration::from_micros(100);
-
 /// A heap-allocated arena owned through a raw pointer, so that moving the owner does not
 /// invalidate the references an execution holds into it.
 pub(crate) struct ArenaBox(NonNull<Arena>);
@@ -221,7 +217,7 @@ impl Worker {
                 std::hint::spin_loop();
                 continue;
             }
-            if idle_since.elapsed() < IDLE_BEFORE_PARK {
+            if idle_since.elapsed() < shared.idle_before_park {
                 std::thread::yield_now();
                 continue;
             }
