@@ -324,9 +324,12 @@ fn a_panicking_visitor_is_raised_on_the_caller() {
     );
 }
 
-/// Collects `(execution, event type, has data)` from every thread.
+/// One recorded event: execution id, event type, whether it carries data.
+type Seen = (u64, &'static str, bool);
+
+/// Collects events from every thread.
 #[derive(Clone, Default)]
-struct Collect(Arc<std::sync::Mutex<Vec<(u64, &'static str, bool)>>>);
+struct Collect(Arc<std::sync::Mutex<Vec<Seen>>>);
 
 impl quickstep::runtime::EventSink for Collect {
     fn event(&self, execution: u64, event: &quickstep::history::HistoryEvent<'_>) {
