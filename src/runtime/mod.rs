@@ -551,7 +551,8 @@ impl Runtime {
     /// `build` makes each input in the execution's arena (or returns a pre-built value, or
     /// [`Built::Reject`] to give that index a result without running), and `visit` reads
     /// each outcome in place. Blocks until every execution has ended, suspended ones
-    /// included. A panic in `build` or `visit` is re-raised here once all have ended.
+    /// included. A panic in `build` or `visit` is re-raised here once all have ended. Do not
+    /// call it from a task handler of the same runtime: the worker would wait on itself.
     pub fn run_batch_with<T, R, B, V>(&self, inputs: &[T], build: B, visit: V) -> Vec<R>
     where
         T: Sync,

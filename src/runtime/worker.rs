@@ -58,9 +58,14 @@ impl ArenaBox {
         ArenaBox(NonNull::from(Box::leak(Box::default())))
     }
 
-    /// The arena, for as long as the caller guarantees (see the module docs).
-    fn get(&self) -> &'static Arena {
-        // SAFETY: the pointer comes from `Box::leak` and stays valid until `drop`.
+    /// The arena, with a lifetime the caller vouches for.
+    ///
+    /// # Safety
+    /// Nothing borrowed through it may be used after the arena is reset or dropped (see the
+    /// module docs).
+    unsafe fn get(&self) -> &'static Arena {
+        // SAFETY: the pointer comes from `Box::leak` and stays valid until `drop`; the
+        // caller bounds the uses.
         unsafe { self.0.as_ref() }
     }
 
@@ -277,7 +282,8 @@ impl Worker {
         let mut t = Instant::now();
         while let Some(range) = batch.claim() {
             for i in range {
-                let arena = self.arena.get();
+                // SAFETY: values built here die with the execution, before the reset.
+                let arena = unsafe { self.arena.get() };
                 // SAFETY: `i` was claimed by this worker.
                 match unsafe { batch.build(i, arena) } {
                     Some(input) => t = self.start(input, Origin::Batch(batch, i), t),
@@ -311,7 +317,8 @@ impl Worker {
             shared.release();
             return;
         }
-        let arena = self.arena.get();
+        // SAFETY: the input lives as long as the execution, which resets or takes the arena.
+        let arena = unsafe { self.arena.get() };
         let input = match &sub.input {
             Input::Text(text) => {
                 // SAFETY: the text lives in `sub`, which lives as long as the execution
@@ -346,7 +353,8 @@ impl Worker {
             Origin::Submit(sub) => Some(sub.id),
             Origin::Batch(..) => None,
         };
-        let mut execution = shared.start(self.arena.get(), input, id, now);
+        // SAFETY: the execution is dropped before the arena is reset, or takes it along.
+        let mut execution = shared.start(unsafe { self.arena.get() }, input, id, now);
         match guarded_resume(&mut execution, now) {
             Step::Done(outcome) => {
                 drop(execution);
