@@ -100,15 +100,27 @@ impl<'a, 'b> Ctx<'a, 'b> {
         self.stack_floor = stack_pointer().saturating_sub(bytes);
     }
 
+    /// Counts one evaluation step: the depth limit, the stack guard and (every 256 steps)
+    /// the deadline. The common case is a few compares; the checks that fail or are due
+    /// run out of line.
     #[inline]
     fn enter(&self) -> Result<(), Error> {
         let d = self.depth.get() + 1;
         self.depth.set(d);
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if d > self.max_depth || t & 255 == 0 || stack_pointer() < self.stack_floor {
+            return self.enter_checks(d, t);
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn enter_checks(&self, d: usize, t: u32) -> Result<(), Error> {
         if d > self.max_depth || stack_pointer() < self.stack_floor {
             return Err(Error::new("U1001"));
         }
-        let t = self.ticks.get().wrapping_add(1);
-        self.ticks.set(t);
         if t & 255 == 0 {
             if let Some(deadline) = self.deadline {
                 if Instant::now() > deadline {
