@@ -5,7 +5,7 @@ use bumpalo::collections::Vec as BumpVec;
 use super::super::eval::{append, lookup, Ctx, R};
 use super::super::value::{number, stringify, SeqBuilder, Val};
 use super::Builtin;
-use crate::value::{find_member, key_eq, Arena, Member, Value};
+use crate::value::{find_member, key_eq, Arena, Member, Number, Value};
 
 fn keys_into<'a>(v: Val<'a>, out: &mut Vec<&'a str>) {
     if v.is_array() {
@@ -78,36 +78,45 @@ fn members_total(v: Val<'_>) -> usize {
 /// objects converted. `None` if some value is not plain JSON (undefined, a function, a
 /// flagged array), which keeps the general representation.
 fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<&'a [Member<'a>]> {
-    let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(members_total(v), arena);
+    // filled in place (bumpalo's `Vec` pushes one checked item at a time); the unused tail
+    // (keys that overrode earlier ones) is left behind in the arena
+    let out: &'a mut [Member<'a>] = arena.alloc_slice_fill_copy(members_total(v), ("", Value::Null));
+    let mut len = 0;
     for obj in v.iter() {
         match obj {
-            Val::JObj(m) if members.is_empty() => {
-                members.extend_from_slice(m);
-                for (_, x) in members.iter_mut() {
-                    *x = normalize_number(*x);
+            Val::JObj(m) if len == 0 => {
+                out[..m.len()].copy_from_slice(m);
+                for (_, x) in out[..m.len()].iter_mut() {
+                    if let Value::Number(_) = x {
+                        *x = normalize_number(*x);
+                    }
                 }
+                len = m.len();
             }
             Val::JObj(m) => {
                 for &(k, x) in m {
-                    upsert(&mut members, k, normalize_number(x));
+                    upsert(out, &mut len, k, normalize_number(x));
                 }
             }
             Val::Obj(m) => {
                 for &(k, x) in m {
-                    upsert(&mut members, k, plain_json(arena, x)?);
+                    upsert(out, &mut len, k, plain_json(arena, x)?);
                 }
             }
             _ => return None,
         }
     }
-    Some(members.into_bump_slice())
+    Some(&out[..len])
 }
 
 #[inline]
-fn upsert<'a>(members: &mut BumpVec<'a, Member<'a>>, k: &'a str, x: Value<'a>) {
-    match find_member(members, k) {
-        Some(i) => members[i].1 = x,
-        None => members.push((k, x)),
+fn upsert<'a>(out: &mut [Member<'a>], len: &mut usize, k: &'a str, x: Value<'a>) {
+    match find_member(&out[..*len], k) {
+        Some(i) => out[i].1 = x,
+        None => {
+            out[*len] = (k, x);
+            *len += 1;
+        }
     }
 }
 
@@ -115,6 +124,8 @@ fn upsert<'a>(members: &mut BumpVec<'a, Member<'a>>, k: &'a str, x: Value<'a>) {
 #[inline]
 fn normalize_number(v: Value<'_>) -> Value<'_> {
     match v {
+        // integers within ±2^53 are exact as doubles
+        Value::Number(Number::Int(i)) if i.unsigned_abs() <= 1 << 53 => v,
         Value::Number(n) => Value::Number(number(n.as_f64())),
         v => v,
     }
@@ -131,11 +142,11 @@ fn plain_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
         Val::JArr(a) => Value::Array(a),
         Val::JObj(o) => Value::Object(o),
         Val::Obj(m) => {
-            let mut out = BumpVec::with_capacity_in(m.len(), arena);
-            for (k, x) in m.iter() {
-                out.push((*k, plain_json(arena, *x)?));
+            let out = arena.alloc_slice_fill_copy(m.len(), ("", Value::Null));
+            for (slot, &(k, x)) in out.iter_mut().zip(m.iter()) {
+                *slot = (k, plain_json(arena, x)?);
             }
-            Value::Object(out.into_bump_slice())
+            Value::Object(out)
         }
         Val::Undef | Val::Arr(_) | Val::Func(_) => return None,
     })
