@@ -16,6 +16,7 @@ use super::signature::Signature;
 use super::value::{Env, Func, Val};
 use crate::value::Arena;
 
+pub use object::merge;
 pub use string::{regex_match_object, to_string};
 
 macro_rules! builtins {

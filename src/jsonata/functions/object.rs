@@ -44,7 +44,7 @@ fn spread<'a>(ctx: &Ctx<'a, '_>, v: Val<'a>) -> Val<'a> {
 /// `$merge` of an array of objects (or one object): later keys override earlier ones in
 /// place. Keys are unique within each object (a documented invariant of both JSON and
 /// constructed objects), so the first object is copied as it is.
-fn merge<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+pub fn merge<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
     if v.is_undef() {
         return Val::Undef;
     }
