@@ -9,7 +9,9 @@
 //! Layout: `lexer` (tokens), `parser` (Pratt parser plus jsonata-js's `processAST` rewrites),
 //! `ast` (the compiled tree), `signature` (function signatures), `value` (runtime values:
 //! undefined, sequences with their flags, functions), `eval` (the evaluator, with tail calls
-//! and limits), `functions/` (the standard library and Step Functions' extras), `format`
+//! and limits), `fast` (a direct evaluator for the simple expressions most states hold:
+//! literals, plain paths, literal-key objects, arrays, `$merge`; it hands anything else back
+//! to `eval`), `functions/` (the standard library and Step Functions' extras), `format`
 //! (`$formatNumber`, `$formatBase`) and `datetime` (date/time and integer pictures).
 //!
 //! Beyond jsonata-js 2.0:
