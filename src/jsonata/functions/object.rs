@@ -78,45 +78,40 @@ fn members_total(v: Val<'_>) -> usize {
 /// objects converted. `None` if some value is not plain JSON (undefined, a function, a
 /// flagged array), which keeps the general representation.
 fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<&'a [Member<'a>]> {
-    // filled in place (bumpalo's `Vec` pushes one checked item at a time); the unused tail
-    // (keys that overrode earlier ones) is left behind in the arena
-    let out: &'a mut [Member<'a>] = arena.alloc_slice_fill_copy(members_total(v), ("", Value::Null));
-    let mut len = 0;
+    // room for every member up front: pushes never reallocate, and the first object is
+    // copied in one block
+    let mut out: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(members_total(v), arena);
     for obj in v.iter() {
         match obj {
-            Val::JObj(m) if len == 0 => {
-                out[..m.len()].copy_from_slice(m);
-                for (_, x) in out[..m.len()].iter_mut() {
+            Val::JObj(m) if out.is_empty() => {
+                out.extend_from_slice_copy(m);
+                for (_, x) in out.iter_mut() {
                     if let Value::Number(_) = x {
                         *x = normalize_number(*x);
                     }
                 }
-                len = m.len();
             }
             Val::JObj(m) => {
                 for &(k, x) in m {
-                    upsert(out, &mut len, k, normalize_number(x));
+                    upsert(&mut out, k, normalize_number(x));
                 }
             }
             Val::Obj(m) => {
                 for &(k, x) in m {
-                    upsert(out, &mut len, k, plain_json(arena, x)?);
+                    upsert(&mut out, k, plain_json(arena, x)?);
                 }
             }
             _ => return None,
         }
     }
-    Some(&out[..len])
+    Some(out.into_bump_slice())
 }
 
 #[inline]
-fn upsert<'a>(out: &mut [Member<'a>], len: &mut usize, k: &'a str, x: Value<'a>) {
-    match find_member(&out[..*len], k) {
+fn upsert<'a>(out: &mut BumpVec<'a, Member<'a>>, k: &'a str, x: Value<'a>) {
+    match find_member(out, k) {
         Some(i) => out[i].1 = x,
-        None => {
-            out[*len] = (k, x);
-            *len += 1;
-        }
+        None => out.push((k, x)),
     }
 }
 
