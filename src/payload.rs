@@ -81,7 +81,7 @@ pub struct JsonataEnv<'a> {
 
 impl<'a> Bindings<'a> for JsonataEnv<'a> {
     fn lookup(&self, name: &str) -> Option<Value<'a>> {
-        if name == "states" {
+        if crate::value::key_eq(name, "states") {
             Some(self.states)
         } else {
             self.variables.get(name)

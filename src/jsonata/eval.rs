@@ -16,7 +16,7 @@ use super::value::{
     deep_equal, empty_seq, json_text, make_arr, make_arr_flags, singleton_seq, truthy, Arr, Env, Func, SeqBuilder, Val,
 };
 use super::Bindings;
-use crate::value::Arena;
+use crate::value::{key_eq, Arena};
 
 /// Result of evaluating to a runtime value.
 pub type R<'a> = Result<Val<'a>, Error>;
@@ -100,15 +100,27 @@ impl<'a, 'b> Ctx<'a, 'b> {
         self.stack_floor = stack_pointer().saturating_sub(bytes);
     }
 
+    /// Counts one evaluation step: the depth limit, the stack guard and (every 256 steps)
+    /// the deadline. The common case is a few compares; the checks that fail or are due
+    /// run out of line.
     #[inline]
     fn enter(&self) -> Result<(), Error> {
         let d = self.depth.get() + 1;
         self.depth.set(d);
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if d > self.max_depth || t & 255 == 0 || stack_pointer() < self.stack_floor {
+            return self.enter_checks(d, t);
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn enter_checks(&self, d: usize, t: u32) -> Result<(), Error> {
         if d > self.max_depth || stack_pointer() < self.stack_floor {
             return Err(Error::new("U1001"));
         }
-        let t = self.ticks.get().wrapping_add(1);
-        self.ticks.set(t);
         if t & 255 == 0 {
             if let Some(deadline) = self.deadline {
                 if Instant::now() > deadline {
@@ -188,7 +200,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     fn array_of(&self, node: &'a Node, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         {
             {
-                let mut out = SeqBuilder::new(self.arena);
+                let mut out = SeqBuilder::with_capacity(self.arena, items.len());
                 for item in items {
                     let v = self.eval(item, input, env)?;
                     if v.is_undef() {
@@ -345,49 +357,48 @@ impl<'a, 'b> Ctx<'a, 'b> {
         };
         let last = steps.len() - 1;
         let mut first_step = 0;
-        let mut input_seq = if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
+        let input_seq = if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
             input
         } else {
             // Fast path: while the context is a single non-array value and the steps are
             // plain names (or a leading variable), navigate without building sequences.
             let mut cur = input;
             if !*keep_singleton && node.group.is_none() && !node.tuple && !node.keep_array {
+                // (a plain step does bounded work: it is counted with its path)
                 while first_step <= last && plain_step(&steps[first_step], first_step) {
                     let step = &steps[first_step];
-                    self.enter()?;
                     let v = match &step.kind {
                         Kind::Name(name) => lookup(self.arena, cur, name),
                         Kind::Variable(name) => self.variable(name, cur, env),
                         _ => Val::Undef,
                     };
-                    self.exit();
                     first_step += 1;
-                    // The last step's own array (even an empty one) is the result, as in
-                    // jsonata-js; an empty array earlier ends the path.
-                    if v.is_array() && v.is_empty() && first_step > last && !v.is_seq() {
-                        return Ok(v);
-                    }
-                    if v.is_undef() || (v.is_array() && v.is_empty()) {
-                        return Ok(Val::Undef);
-                    }
-                    if v.is_array() {
-                        // the general rules for an array step result
-                        if first_step > last && !v.is_seq() {
-                            return Ok(v);
+                    match v {
+                        Val::Undef => return Ok(Val::Undef),
+                        Val::JArr(_) | Val::Arr(_) => {
+                            // The last step's own array (even an empty one) is the result,
+                            // as in jsonata-js; an empty array earlier ends the path.
+                            if first_step > last && !v.is_seq() {
+                                return Ok(v);
+                            }
+                            if v.is_empty() {
+                                return Ok(Val::Undef);
+                            }
+                            // the general rules for an array step result
+                            let mut out = SeqBuilder::with_capacity(self.arena, v.len());
+                            match v {
+                                Val::Arr(a) if a.cons => out.push(v),
+                                v => out.extend_flat(v),
+                            }
+                            let seq = out.seq(self.arena);
+                            if first_step > last {
+                                return Ok(seq);
+                            }
+                            cur = seq;
+                            break;
                         }
-                        let mut out = SeqBuilder::with_capacity(self.arena, v.len());
-                        match v {
-                            Val::Arr(a) if a.cons => out.push(v),
-                            v => out.extend_flat(v),
-                        }
-                        let seq = out.seq(self.arena);
-                        if first_step > last {
-                            return Ok(seq);
-                        }
-                        cur = seq;
-                        break;
+                        _ => cur = v,
                     }
-                    cur = v;
                 }
                 if first_step > last {
                     return Ok(cur);
@@ -399,6 +410,25 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 singleton_seq(self.arena, cur)
             }
         };
+        self.path_steps(node, steps, first_step, input_seq, env)
+    }
+
+    /// The steps of a path from `first_step` on, over the sequence `input_seq` (jsonata-js
+    /// `evaluatePath`).
+    #[inline(never)]
+    fn path_steps(
+        &self,
+        node: &'a Node,
+        steps: &'a [Node],
+        first_step: usize,
+        input_seq: Val<'a>,
+        env: &'a Env<'a>,
+    ) -> R<'a> {
+        let Kind::Path { keep_singleton, .. } = &node.kind else {
+            return Ok(Val::Undef);
+        };
+        let last = steps.len() - 1;
+        let mut input_seq = input_seq;
         let mut result = Val::Undef;
         let mut tuples: Option<Val<'a>> = None;
         let mut is_tuple = false;
@@ -1588,9 +1618,24 @@ pub fn js_str_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// jsonata-js `lookup`: field `key` of an object, or of every object in an array.
+#[inline]
 pub fn lookup<'a>(arena: &'a Arena, input: Val<'a>, key: &str) -> Val<'a> {
     match input {
-        Val::JObj(_) | Val::Obj(_) => input.field(key).unwrap_or(Val::Undef),
+        Val::JObj(m) => match m.iter().find(|(k, _)| key_eq(k, key)) {
+            Some((_, v)) => Val::from_json(*v),
+            None => Val::Undef,
+        },
+        Val::Obj(m) => match m.iter().find(|(k, _)| key_eq(k, key)) {
+            Some((_, v)) => *v,
+            None => Val::Undef,
+        },
+        _ => lookup_items(arena, input, key),
+    }
+}
+
+#[inline(never)]
+fn lookup_items<'a>(arena: &'a Arena, input: Val<'a>, key: &str) -> Val<'a> {
+    match input {
         Val::JArr(_) | Val::Arr(_) => {
             let mut out = SeqBuilder::new(arena);
             for item in input.iter() {

@@ -9,7 +9,9 @@
 //! Layout: `lexer` (tokens), `parser` (Pratt parser plus jsonata-js's `processAST` rewrites),
 //! `ast` (the compiled tree), `signature` (function signatures), `value` (runtime values:
 //! undefined, sequences with their flags, functions), `eval` (the evaluator, with tail calls
-//! and limits), `functions/` (the standard library and Step Functions' extras), `format`
+//! and limits), `fast` (a direct evaluator for the simple expressions most states hold:
+//! literals, plain paths, literal-key objects, arrays, `$merge`; it hands anything else back
+//! to `eval`), `functions/` (the standard library and Step Functions' extras), `format`
 //! (`$formatNumber`, `$formatBase`) and `datetime` (date/time and integer pictures).
 //!
 //! Beyond jsonata-js 2.0:
@@ -41,6 +43,7 @@ mod ast;
 mod datetime;
 mod error;
 mod eval;
+mod fast;
 mod format;
 mod functions;
 mod lexer;
@@ -60,6 +63,8 @@ use crate::value::{Arena, Value};
 pub struct Expression {
     text: String,
     root: ast::Node,
+    /// The expression is simple enough for the direct evaluator ([`fast`]).
+    direct: bool,
 }
 
 /// Named variables visible to an expression (`$name`), looked up by name without `$`.
@@ -125,6 +130,7 @@ impl Expression {
         let root = parser::parse(text).map_err(|e| e.into_public())?;
         Ok(Expression {
             text: text.to_string(),
+            direct: fast::supported(&root),
             root,
         })
     }
@@ -143,6 +149,15 @@ impl Expression {
         bindings: &dyn Bindings<'a>,
         limits: &Limits,
     ) -> Result<Evaluated<'a>, JsonataError> {
+        if self.direct {
+            let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
+            if let Some(v) = fast::eval(&self.root, inp, arena, bindings) {
+                return Ok(match value::to_json(arena, v) {
+                    Some(j) => Evaluated::Value(j),
+                    None => Evaluated::Undefined,
+                });
+            }
+        }
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
         let mut ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
         ctx.set_stack_budget(limits.max_stack_bytes);

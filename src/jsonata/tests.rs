@@ -462,3 +462,93 @@ fn random_pictures_never_panic() {
         assert!(result.is_ok(), "panicked on {text:?}");
     }
 }
+
+#[test]
+fn direct_evaluation_matches_the_general_evaluator() {
+    let docs = [
+        "",
+        r#"{"orderId":"o-1","n":42,"big":9007199254740993,"f":3.0,"g":2.5,"customer":{"tier":"gold","id":null},"items":[{"a":1},{"a":2}],"e":[],"o":{}}"#,
+        r#"[{"a":1},{"a":2}]"#,
+        r#"[]"#,
+        r#""text""#,
+        r#"7"#,
+    ];
+    let exprs = [
+        "orderId",
+        "customer.tier",
+        "customer.id",
+        "customer.missing.deeper",
+        "orderId.length",
+        "items",
+        "items.a",
+        "e",
+        "e.x",
+        "o",
+        "$",
+        "$$",
+        "$.customer",
+        "$$.customer.tier",
+        "$states.input.x",
+        "$states",
+        "$v",
+        "$v.k",
+        "$arr",
+        "$arr.k",
+        "$missing",
+        "$missing.x",
+        "$merge",
+        "$sum",
+        "'s'",
+        "1.5",
+        "true",
+        "null",
+        "{'a': orderId, 'b': missing, 'c': {'d': customer.tier, 'e': 2}}",
+        "{'a': items}",
+        "{'a': $states.input, 'n': n, 'big': big, 'f': f}",
+        "{}",
+        "[]",
+        "[orderId]",
+        "[items]",
+        "[[items], orderId, missing, 1]",
+        "[e]",
+        "[missing]",
+        "$merge([$states.input, {'r': {'id': $states.input.x, 'step': 0}}])",
+        "$merge([$, {'r': 1}])",
+        "$merge([{'a': 1}, {'a': 2, 'b': 3}, {'b': $v}])",
+        "$merge([$v, {'k': 2}, $states.input])",
+        "$merge([{'a': items}])",
+        "$merge({'a': 1})",
+        "$merge([])",
+        "$merge([1, 2])",
+        "$merge(missing)",
+        "$merge([$states.input, $v, {'x': $states.input.x}])",
+        "{'big': big, 'f': f, 'g': g}",
+        "$merge([$, {'z': 0}])",
+    ];
+    let arena = Arena::new();
+    let states = parse(&arena, r#"{"input":{"x":1,"n":3.0},"context":{}}"#).unwrap();
+    let v = parse(&arena, r#"{"k":1,"big":9007199254740993}"#).unwrap();
+    let arr = parse(&arena, r#"[{"k":1},{"k":2}]"#).unwrap();
+    let bindings: &[(&str, crate::value::Value)] = &[("states", states), ("v", v), ("arr", arr)];
+    let show = |r: Result<Evaluated, JsonataError>| match r {
+        Ok(Evaluated::Value(v)) => v.to_json_string(),
+        Ok(Evaluated::Undefined) => "undefined".into(),
+        Ok(Evaluated::Function) => "function".into(),
+        Err(e) => e.to_string(),
+    };
+    let mut direct_count = 0;
+    for text in exprs {
+        let mut e = Expression::parse(text).unwrap();
+        let direct = e.direct;
+        direct_count += direct as usize;
+        for doc in docs {
+            let input = (!doc.is_empty()).then(|| parse(&arena, doc).unwrap());
+            e.direct = direct;
+            let fast = show(e.evaluate(&arena, input, &bindings, &Limits::default()));
+            e.direct = false;
+            let general = show(e.evaluate(&arena, input, &bindings, &Limits::default()));
+            assert_eq!(fast, general, "{text} on {doc}");
+        }
+    }
+    assert!(direct_count >= 30, "{direct_count}");
+}

@@ -9,7 +9,7 @@ use bumpalo::collections::Vec as BumpVec;
 use super::ast::{Lambda, Node, RegexLit};
 use super::functions::Builtin;
 use super::signature::ArgKind;
-use crate::value::{Arena, Member, Number, Value};
+use crate::value::{key_eq, Arena, Member, Number, Value};
 
 /// A runtime value.
 #[derive(Clone, Copy, Debug)]
@@ -112,7 +112,7 @@ impl<'a> Env<'a> {
     /// Binds `name` in this frame.
     pub fn bind(&self, name: &'a str, value: Val<'a>) {
         let mut vars = self.vars.borrow_mut();
-        match vars.iter_mut().find(|(k, _)| *k == name) {
+        match vars.iter_mut().find(|(k, _)| key_eq(k, name)) {
             Some(slot) => slot.1 = value,
             None => vars.push((name, value)),
         }
@@ -122,7 +122,7 @@ impl<'a> Env<'a> {
     pub fn lookup(&self, name: &str) -> Option<Val<'a>> {
         let mut env = Some(self);
         while let Some(e) = env {
-            if let Some((_, v)) = e.vars.borrow().iter().find(|(k, _)| *k == name) {
+            if let Some((_, v)) = e.vars.borrow().iter().find(|(k, _)| key_eq(k, name)) {
                 return Some(*v);
             }
             env = e.parent;
@@ -216,8 +216,8 @@ impl<'a> Val<'a> {
     #[inline]
     pub fn field(&self, key: &str) -> Option<Val<'a>> {
         match self {
-            Val::JObj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| Val::from_json(*v)),
-            Val::Obj(m) => m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
+            Val::JObj(m) => m.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| Val::from_json(*v)),
+            Val::Obj(m) => m.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| *v),
             _ => None,
         }
     }
@@ -453,10 +453,22 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
         }
         Val::Obj(m) => {
             let mut out = BumpVec::with_capacity_in(m.len(), arena);
-            for (k, x) in m.iter() {
-                if let Some(j) = to_json(arena, *x) {
-                    out.push((*k, j));
-                }
+            for &(k, x) in m.iter() {
+                // scalars and JSON values inline: no recursive call per member
+                let j = match x {
+                    Val::Undef | Val::Func(_) => continue,
+                    Val::Null => Value::Null,
+                    Val::Bool(b) => Value::Bool(b),
+                    Val::Num(n) => Value::Number(number(n)),
+                    Val::Str(s) => Value::String(s),
+                    Val::JArr(a) => Value::Array(a),
+                    Val::JObj(o) => Value::Object(o),
+                    Val::Arr(_) | Val::Obj(_) => match to_json(arena, x) {
+                        Some(j) => j,
+                        None => continue,
+                    },
+                };
+                out.push((k, j));
             }
             Value::Object(out.into_bump_slice())
         }

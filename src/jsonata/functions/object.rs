@@ -3,8 +3,9 @@
 use bumpalo::collections::Vec as BumpVec;
 
 use super::super::eval::{append, lookup, Ctx, R};
-use super::super::value::{stringify, SeqBuilder, Val};
+use super::super::value::{number, stringify, SeqBuilder, Val};
 use super::Builtin;
+use crate::value::{find_member, key_eq, Arena, Member, Number, Value};
 
 fn keys_into<'a>(v: Val<'a>, out: &mut Vec<&'a str>) {
     if v.is_array() {
@@ -40,6 +41,112 @@ fn spread<'a>(ctx: &Ctx<'a, '_>, v: Val<'a>) -> Val<'a> {
     v
 }
 
+/// `$merge` of an array of objects (or one object): later keys override earlier ones in
+/// place. Keys are unique within each object (a documented invariant of both JSON and
+/// constructed objects), so the first object is copied as it is.
+pub fn merge<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+    if v.is_undef() {
+        return Val::Undef;
+    }
+    if let Some(members) = merge_json(arena, v) {
+        return Val::JObj(members);
+    }
+    let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(members_total(v), arena);
+    for obj in v.iter() {
+        if members.is_empty() {
+            members.extend((0..obj.obj_len()).map(|i| obj.member(i)));
+            continue;
+        }
+        for i in 0..obj.obj_len() {
+            let (k, x) = obj.member(i);
+            match members.iter_mut().find(|(key, _)| key_eq(key, k)) {
+                Some(slot) => slot.1 = x,
+                None => members.push((k, x)),
+            }
+        }
+    }
+    Val::Obj(members.into_bump_slice())
+}
+
+fn members_total(v: Val<'_>) -> usize {
+    v.iter().map(|o| o.obj_len()).sum()
+}
+
+/// `$merge` built straight as JSON when every member value is JSON (so that converting the
+/// result is free): the members of JSON objects are taken as they are (top-level numbers
+/// normalized as [`to_json`](super::super::value::to_json) would), those of constructed
+/// objects converted. `None` if some value is not plain JSON (undefined, a function, a
+/// flagged array), which keeps the general representation.
+fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<&'a [Member<'a>]> {
+    // room for every member up front: pushes never reallocate, and the first object is
+    // copied in one block
+    let mut out: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(members_total(v), arena);
+    for obj in v.iter() {
+        match obj {
+            Val::JObj(m) if out.is_empty() => {
+                out.extend_from_slice_copy(m);
+                for (_, x) in out.iter_mut() {
+                    if let Value::Number(_) = x {
+                        *x = normalize_number(*x);
+                    }
+                }
+            }
+            Val::JObj(m) => {
+                for &(k, x) in m {
+                    upsert(&mut out, k, normalize_number(x));
+                }
+            }
+            Val::Obj(m) => {
+                for &(k, x) in m {
+                    upsert(&mut out, k, plain_json(arena, x)?);
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out.into_bump_slice())
+}
+
+#[inline]
+fn upsert<'a>(out: &mut BumpVec<'a, Member<'a>>, k: &'a str, x: Value<'a>) {
+    match find_member(out, k) {
+        Some(i) => out[i].1 = x,
+        None => out.push((k, x)),
+    }
+}
+
+/// A JSON number as it comes out of a round trip through a runtime value (a double).
+#[inline]
+fn normalize_number(v: Value<'_>) -> Value<'_> {
+    match v {
+        // integers within ±2^53 are exact as doubles
+        Value::Number(Number::Int(i)) if i.unsigned_abs() <= 1 << 53 => v,
+        Value::Number(n) => Value::Number(number(n.as_f64())),
+        v => v,
+    }
+}
+
+/// The JSON form of a runtime value that converts back to the same runtime value: scalars,
+/// JSON values and constructed objects of those (`None` otherwise).
+fn plain_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
+    Some(match v {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(b),
+        Val::Num(n) => Value::Number(number(n)),
+        Val::Str(s) => Value::String(s),
+        Val::JArr(a) => Value::Array(a),
+        Val::JObj(o) => Value::Object(o),
+        Val::Obj(m) => {
+            let out = arena.alloc_slice_fill_copy(m.len(), ("", Value::Null));
+            for (slot, &(k, x)) in out.iter_mut().zip(m.iter()) {
+                *slot = (k, plain_json(arena, x)?);
+            }
+            Value::Object(out)
+        }
+        Val::Undef | Val::Arr(_) | Val::Func(_) => return None,
+    })
+}
+
 /// Runs an object built-in.
 pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
     let arena = ctx.arena;
@@ -56,23 +163,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
         }
         Builtin::Lookup => Ok(lookup(arena, a(0), a(1).as_str().unwrap_or(""))),
         Builtin::Spread => Ok(spread(ctx, a(0))),
-        Builtin::Merge => {
-            let v = a(0);
-            if v.is_undef() {
-                return Ok(Val::Undef);
-            }
-            let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::new_in(arena);
-            for obj in v.iter() {
-                for i in 0..obj.obj_len() {
-                    let (k, x) = obj.member(i);
-                    match members.iter_mut().find(|(key, _)| *key == k) {
-                        Some(slot) => slot.1 = x,
-                        None => members.push((k, x)),
-                    }
-                }
-            }
-            Ok(Val::Obj(members.into_bump_slice()))
-        }
+        Builtin::Merge => Ok(merge(arena, a(0))),
         Builtin::Type => Ok(match a(0) {
             Val::Undef => Val::Undef,
             Val::Null => Val::Str("null"),
