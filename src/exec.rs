@@ -685,11 +685,7 @@ impl<'a> Execution<'a> {
         let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(input, arena))) {
             Ok(result) => result,
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic with no message".into());
+                let message = crate::error::panic_message(&*panic);
                 Err(TaskFailure::new(
                     names::TASK_FAILED,
                     format!("The task handler panicked: {message}"),

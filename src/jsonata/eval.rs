@@ -13,7 +13,8 @@ use super::error::{json_quote, Error};
 use super::functions::{self, Builtin};
 use super::signature::{Signature, Slot};
 use super::value::{
-    deep_equal, empty_seq, json_text, make_arr, make_arr_flags, singleton_seq, truthy, Arr, Env, Func, SeqBuilder, Val,
+    construct_array, deep_equal, empty_seq, json_text, make_arr, make_arr_flags, singleton_seq, truthy, Arr, Env, Func,
+    SeqBuilder, Val,
 };
 use super::Bindings;
 use crate::value::{key_eq, Arena};
@@ -198,33 +199,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     #[inline(never)]
     fn array_of(&self, node: &'a Node, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
-        {
-            {
-                let mut out = SeqBuilder::with_capacity(self.arena, items.len());
-                for item in items {
-                    let v = self.eval(item, input, env)?;
-                    if v.is_undef() {
-                        continue;
-                    }
-                    if matches!(item.kind, Kind::Array(_)) {
-                        out.push(v);
-                    } else {
-                        out.extend_flat(v);
-                    }
-                }
-                Ok(make_arr_flags(
-                    self.arena,
-                    Arr {
-                        items: out.items.into_bump_slice(),
-                        seq: false,
-                        keep: false,
-                        cons: node.cons_array,
-                        outer: false,
-                        tuples: false,
-                    },
-                ))
-            }
-        }
+        construct_array(self.arena, items, node.cons_array, |item| self.eval(item, input, env))
     }
 
     /// Applies a node's predicates, grouping and sequence normalization to its raw result.

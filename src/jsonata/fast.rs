@@ -10,7 +10,7 @@
 
 use super::ast::{Kind, Node};
 use super::functions::{self, Builtin};
-use super::value::{make_arr_flags, Arr, SeqBuilder, Val};
+use super::value::{construct_array, Val};
 use super::Bindings;
 use crate::value::{key_eq, Arena};
 
@@ -127,29 +127,7 @@ impl<'a> Direct<'a, '_> {
                 Some(Val::Obj(&members[..len]))
             }
             Kind::Array(items) => {
-                let mut out = SeqBuilder::with_capacity(self.arena, items.len());
-                for item in items {
-                    let v = self.eval(item)?;
-                    if v.is_undef() {
-                        continue;
-                    }
-                    if matches!(item.kind, Kind::Array(_)) {
-                        out.push(v);
-                    } else {
-                        out.extend_flat(v);
-                    }
-                }
-                Some(make_arr_flags(
-                    self.arena,
-                    Arr {
-                        items: out.items.into_bump_slice(),
-                        seq: false,
-                        keep: false,
-                        cons: node.cons_array,
-                        outer: false,
-                        tuples: false,
-                    },
-                ))
+                construct_array(self.arena, items, node.cons_array, |item| self.eval(item).ok_or(())).ok()
             }
             Kind::Call { func, args, .. } => {
                 let Kind::Variable(name) = &func.kind else {

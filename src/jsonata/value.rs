@@ -360,6 +360,39 @@ pub fn make_arr<'a>(arena: &'a Arena, items: &'a [Val<'a>], seq: bool) -> Val<'a
     }))
 }
 
+/// The array constructor `[a, b, ...]`: evaluates each item with `eval`, skips undefined
+/// ones, keeps nested array constructors as elements and flattens every other array.
+pub fn construct_array<'a, E>(
+    arena: &'a Arena,
+    items: &'a [crate::jsonata::ast::Node],
+    cons: bool,
+    mut eval: impl FnMut(&'a crate::jsonata::ast::Node) -> Result<Val<'a>, E>,
+) -> Result<Val<'a>, E> {
+    let mut out = SeqBuilder::with_capacity(arena, items.len());
+    for item in items {
+        let v = eval(item)?;
+        if v.is_undef() {
+            continue;
+        }
+        if matches!(item.kind, crate::jsonata::ast::Kind::Array(_)) {
+            out.push(v);
+        } else {
+            out.extend_flat(v);
+        }
+    }
+    Ok(make_arr_flags(
+        arena,
+        Arr {
+            items: out.items.into_bump_slice(),
+            seq: false,
+            keep: false,
+            cons,
+            outer: false,
+            tuples: false,
+        },
+    ))
+}
+
 /// An array value with explicit flags.
 pub fn make_arr_flags<'a>(arena: &'a Arena, proto: Arr<'a>) -> Val<'a> {
     Val::Arr(arena.alloc(proto))

@@ -287,11 +287,7 @@ fn guarded_resume<'a>(execution: &mut Execution<'a>, now_ms: i64) -> Step<'a> {
     match catch_unwind(AssertUnwindSafe(|| execution.resume(now_ms))) {
         Ok(step) => step,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic with no message".into());
+            let message = crate::error::panic_message(&*panic);
             Step::Done(RawOutcome {
                 status: Status::Failed,
                 output: None,
