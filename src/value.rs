@@ -319,14 +319,32 @@ impl<'a> Value<'a> {
     }
 
     fn json_len_upper_bound(&self) -> usize {
+        /// A leaf's bound (no call for the leaves, which are most of the nodes).
+        #[inline(always)]
+        fn part(v: &Value<'_>) -> usize {
+            match v {
+                Value::Null | Value::Bool(_) => 5,
+                Value::Number(_) => 24,
+                Value::String(s) => s.len() * 6 + 2,
+                Value::Array(_) | Value::Object(_) => v.json_len_upper_bound(),
+            }
+        }
         match self {
-            Value::Null | Value::Bool(_) => 5,
-            Value::Number(_) => 24,
-            Value::String(s) => s.len() * 6 + 2,
-            Value::Array(items) => items.iter().fold(2 + items.len(), |n, v| n + v.json_len_upper_bound()),
-            Value::Object(members) => members.iter().fold(2 + members.len() * 2, |n, (k, v)| {
-                n + k.len() * 6 + 2 + v.json_len_upper_bound()
-            }),
+            Value::Array(items) => {
+                let mut n = 2 + items.len();
+                for v in items.iter() {
+                    n += part(v);
+                }
+                n
+            }
+            Value::Object(members) => {
+                let mut n = 2 + members.len() * 2;
+                for (k, v) in members.iter() {
+                    n += k.len() * 6 + 2 + part(v);
+                }
+                n
+            }
+            leaf => part(leaf),
         }
     }
 
