@@ -55,12 +55,23 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
     })
 }
 
-/// Whether any field of the machine can read the context object (`$$` in a JSONPath path or
-/// intrinsic, `$states.context` in JSONata). The model's `Debug` text holds every string of
-/// the definition, so one scan answers it; when in doubt the context is built.
+/// Whether any field of the machine can read the context object: `$$` in a JSONPath path or
+/// intrinsic, or in JSONata any use of `$states` other than `$states.input`,
+/// `$states.result` and `$states.errorOutput` (`$states.context`, `$states` as a whole,
+/// `$lookup($states, ...)`). The model's `Debug` text holds every string of the definition,
+/// so one scan answers it; when in doubt the context is built.
 fn reads_context(machine: &model::StateMachine) -> bool {
     let text = format!("{machine:?}");
-    text.contains("$$") || text.contains("states.context")
+    if text.contains("$$") {
+        return true;
+    }
+    text.match_indices("$states").any(|(i, _)| {
+        let rest = &text[i + "$states".len()..];
+        !([".input", ".result", ".errorOutput"].iter().any(|field| {
+            rest.strip_prefix(field)
+                .is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        }))
+    })
 }
 
 struct Compiler {

@@ -282,3 +282,12 @@ fn timeout_seconds_path_misses_fail_like_input_path() {
         Some("An error occurred while executing the state 'T' (entered at the event id #2). Invalid path '$.timeout' : No results for path: $['timeout']")
     );
 }
+
+#[test]
+fn jsonata_sees_the_context_through_states_as_a_whole() {
+    let m = machine(
+        r#"{"QueryLanguage":"JSONata","StartAt":"S","States":{"S":{"Type":"Pass","Output":"{% $lookup($states, 'context').State.Name %}","End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    assert_eq!(m.run_json("{}").unwrap().output.as_deref(), Some(r#""S""#));
+}
