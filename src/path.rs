@@ -302,7 +302,7 @@ impl Path {
         let root = self.root_value(scope).ok()?;
         if self.definite {
             // No error text is built for a miss: Choice rules test presence all the time.
-            return select_definite(arena, &self.steps, root).ok();
+            return select_keys(&self.steps, root).or_else(|| select_definite(arena, &self.steps, root).ok());
         }
         self.eval_on(arena, root).ok()
     }
@@ -318,6 +318,9 @@ impl Path {
     }
 
     fn eval_definite<'a>(&self, arena: &'a Arena, root: Value<'a>) -> Result<Value<'a>, PathError> {
+        if let Some(found) = select_keys(&self.steps, root) {
+            return Ok(found);
+        }
         select_definite(arena, &self.steps, root).map_err(|(kind, at, node)| self.error(kind, at, node))
     }
 
@@ -417,6 +420,20 @@ fn jackson_class(v: Value<'_>) -> &'static str {
 
 /// Walks definite `steps` from `root`: the value selected, or why and at which step (and on
 /// which node) the walk stopped, as Jayway decides it.
+/// The common case of a definite path, member names only (`$.a.b`), found: a tight loop.
+/// `None` for anything else (a miss, an index, ...), which [`select_definite`] then handles.
+#[inline]
+fn select_keys<'a>(steps: &[Step], root: Value<'a>) -> Option<Value<'a>> {
+    let mut node = root;
+    for step in steps {
+        match (step, node) {
+            (Step::Key(key), Value::Object(members)) => node = members.iter().find(|(k, _)| key_eq(k, key))?.1,
+            _ => return None,
+        }
+    }
+    Some(node)
+}
+
 fn select_definite<'a>(
     arena: &'a Arena,
     steps: &[Step],
