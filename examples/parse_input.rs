@@ -13,5 +13,8 @@ fn main() {
         let v = quickstep::value::parse(&arena, &text).unwrap();
         members += v.as_object().map_or(0, |m| m.len());
     }
-    println!("{members} members, {:.0} ns per parse", start.elapsed().as_nanos() as f64 / count as f64);
+    println!(
+        "{members} members, {:.0} ns per parse",
+        start.elapsed().as_nanos() as f64 / count as f64
+    );
 }

@@ -348,6 +348,19 @@ fn progress(args: &Args, workload: &Workload, len: Option<u64>) -> indicatif::Pr
     bar
 }
 
+/// The counters of `after` less those of `before` (the warm-up), with the timed run's latency.
+fn counted_since(after: &MetricsSnapshot, before: &MetricsSnapshot, latency: Histogram<u64>) -> MetricsSnapshot {
+    MetricsSnapshot {
+        started: after.started - before.started,
+        succeeded: after.succeeded - before.succeeded,
+        failed: after.failed - before.failed,
+        timed_out: after.timed_out - before.timed_out,
+        aborted: after.aborted - before.aborted,
+        rejected: after.rejected - before.rejected,
+        latency,
+    }
+}
+
 fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value<'_>) -> Result<Report, String> {
     let texts = vec![workload.input.as_str(); BATCH];
     let mode = args.input;
@@ -424,15 +437,7 @@ fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value
     let after = runtime.shutdown();
     let mut latency = after.latency.clone();
     let _ = latency.subtract(&before.latency);
-    let metrics = MetricsSnapshot {
-        started: after.started - before.started,
-        succeeded: after.succeeded - before.succeeded,
-        failed: after.failed - before.failed,
-        timed_out: after.timed_out - before.timed_out,
-        aborted: after.aborted - before.aborted,
-        rejected: after.rejected - before.rejected,
-        latency: latency.clone(),
-    };
+    let metrics = counted_since(&after, &before, latency.clone());
     Ok(Report {
         workload: workload.name.clone(),
         threads,
@@ -533,15 +538,7 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
             }
         }
     }
-    let metrics = MetricsSnapshot {
-        started: after.started - before.started,
-        succeeded: after.succeeded - before.succeeded,
-        failed: after.failed - before.failed,
-        timed_out: after.timed_out - before.timed_out,
-        aborted: after.aborted - before.aborted,
-        rejected: after.rejected - before.rejected,
-        latency: latency.clone(),
-    };
+    let metrics = counted_since(&after, &before, latency.clone());
     Ok(Report {
         workload: workload.name.clone(),
         threads,
