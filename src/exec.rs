@@ -479,6 +479,24 @@ impl<'a> Execution<'a> {
         payload.eval(self.arena, input).map_err(|e| self.eval_failure(top, e))
     }
 
+    /// `ResultPath`: places `result` into the state's raw input (the whole result when absent,
+    /// the raw input unchanged when `null`).
+    fn result_path(
+        &self,
+        top: usize,
+        spec: &'a PathSpec,
+        raw_input: Value<'a>,
+        result: Value<'a>,
+    ) -> Result<Value<'a>, Failure> {
+        match spec {
+            PathSpec::Whole => Ok(result),
+            PathSpec::Null => Ok(raw_input),
+            PathSpec::Path(p) => p
+                .set(self.arena, raw_input, result)
+                .map_err(|e| self.eval_failure(top, e)),
+        }
+    }
+
     fn eval_path(
         &self,
         top: usize,
@@ -528,10 +546,7 @@ impl<'a> Execution<'a> {
                 // TimeoutSeconds(Path) and HeartbeatSeconds(Path) are evaluated (and fail as
                 // AWS fails them); a handler that completes at once never times out.
                 let input = self.payload_input(top, raw_input, context, None);
-                let env = JsonataEnv {
-                    states: input.states,
-                    variables: input.scope.variables,
-                };
+                let env = input.jsonata_env();
                 for spec in [&task.timeout, &task.heartbeat].into_iter().flatten() {
                     let seconds = self
                         .number(spec, &input.scope, &env, true)
@@ -577,10 +592,7 @@ impl<'a> Execution<'a> {
                     context,
                     variables: frame.variables,
                 };
-                let env = JsonataEnv {
-                    states: self.payload_input(top, raw_input, context, None).states,
-                    variables: frame.variables,
-                };
+                let env = self.payload_input(top, raw_input, context, None).jsonata_env();
                 let arena = self.arena;
                 let mut jsonata = |e: &'a JsonataExpr| e.eval(arena, &env, "Condition");
                 let mut chosen = None;
@@ -743,14 +755,7 @@ impl<'a> Execution<'a> {
         let value = match source {
             StringSource::Literal(s) => return Ok(Some((*s).to_string())),
             StringSource::Path(p, _) => p.eval(self.arena, &input.scope),
-            StringSource::Jsonata(e, field) => e.eval(
-                self.arena,
-                &JsonataEnv {
-                    states: input.states,
-                    variables: input.scope.variables,
-                },
-                field,
-            ),
+            StringSource::Jsonata(e, field) => e.eval(self.arena, &input.jsonata_env(), field),
         }
         .map_err(|e| self.eval_failure(top, e))?;
         Ok(Some(match value {
@@ -871,13 +876,7 @@ impl<'a> Execution<'a> {
                     Some(p) => self.eval_payload(top, p, &self.payload_input(top, result, context, None))?,
                     None => result,
                 };
-                let merged = match &state.result_path {
-                    PathSpec::Whole => selected,
-                    PathSpec::Null => raw_input,
-                    PathSpec::Path(p) => p
-                        .set(self.arena, raw_input, selected)
-                        .map_err(|e| self.eval_failure(top, e))?,
-                };
+                let merged = self.result_path(top, &state.result_path, raw_input, selected)?;
                 self.eval_path(top, &state.output_path, merged, context)
             }
             QueryLanguage::Jsonata => match &state.output {
@@ -1117,10 +1116,7 @@ impl<'a> Execution<'a> {
                 }
             }
         };
-        let env = JsonataEnv {
-            states: input.states,
-            variables: input.scope.variables,
-        };
+        let env = input.jsonata_env();
         if let Some(spec) = &map.max_concurrency {
             let n = self.number(spec, &input.scope, &env, true)?;
             if n < 0.0 {
@@ -1251,10 +1247,7 @@ impl<'a> Execution<'a> {
     ) -> Result<i64, EvalError> {
         let payload_input = self.payload_input(top, input, context, None);
         let scope = payload_input.scope;
-        let env = JsonataEnv {
-            states: payload_input.states,
-            variables: scope.variables,
-        };
+        let env = payload_input.jsonata_env();
         match wait {
             WaitDef::Seconds(NumberSpec::Path(path, _)) => {
                 let value = path.eval_opt(self.arena, &scope).ok_or_else(|| {
@@ -1354,13 +1347,7 @@ impl<'a> Execution<'a> {
         let context = self.context(top);
         let error_output = error_output(self.arena, failure);
         let output = match state.language {
-            QueryLanguage::JsonPath => match &catcher.result_path {
-                PathSpec::Whole => error_output,
-                PathSpec::Null => raw_input,
-                PathSpec::Path(p) => p
-                    .set(self.arena, raw_input, error_output)
-                    .map_err(|e| self.eval_failure(top, e))?,
-            },
+            QueryLanguage::JsonPath => self.result_path(top, &catcher.result_path, raw_input, error_output)?,
             QueryLanguage::Jsonata => match &catcher.output {
                 Some(p) => self.eval_payload(
                     top,

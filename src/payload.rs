@@ -179,18 +179,22 @@ pub struct PayloadInput<'a> {
     pub states: Value<'a>,
 }
 
+impl<'a> PayloadInput<'a> {
+    /// What a JSONata expression of this payload sees: `$states` and the variables.
+    pub fn jsonata_env(&self) -> JsonataEnv<'a> {
+        JsonataEnv {
+            states: self.states,
+            variables: self.scope.variables,
+        }
+    }
+}
+
 impl Payload {
     /// Evaluates the payload.
     pub fn eval<'a>(&'a self, arena: &'a Arena, input: &PayloadInput<'a>) -> Result<Value<'a>, EvalError> {
         match self {
             Payload::Template(t) => t.eval(arena, &input.scope),
-            Payload::Jsonata(t, field) => {
-                let env = JsonataEnv {
-                    states: input.states,
-                    variables: input.scope.variables,
-                };
-                t.eval(arena, &env, field)
-            }
+            Payload::Jsonata(t, field) => t.eval(arena, &input.jsonata_env(), field),
         }
     }
 }

@@ -15,12 +15,8 @@ fn shared_dir() -> PathBuf {
 #[test]
 fn all_case_definitions_are_valid() {
     let dir = shared_dir().join("conformance/cases");
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    entries.sort();
+    let entries: Vec<PathBuf> =
+        quickstep::cases::collect_case_files(std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!entries.is_empty(), "no cases in {}", dir.display());
     let mut failures = Vec::new();
     for path in &entries {

@@ -404,34 +404,30 @@ impl Worker {
                 break;
             };
             match guarded_resume(&mut parked.execution, now) {
-                Step::Done(outcome) => {
-                    let Parked {
-                        execution,
-                        arena,
-                        origin,
-                        started,
-                    } = *parked;
-                    drop(execution);
-                    self.finish(outcome, origin, started);
-                    self.recycle(arena);
-                }
+                Step::Done(outcome) => self.finish_parked(parked, outcome),
                 Step::Suspended { until_ms } => self.park(until_ms, parked),
             }
         }
     }
 
+    /// Reports a parked execution's outcome and returns its arena to the pool (the
+    /// execution, which borrows the arena, is dropped first).
+    fn finish_parked(&mut self, parked: Box<Parked>, outcome: RawOutcome<'_>) {
+        let Parked {
+            execution,
+            arena,
+            origin,
+            started,
+        } = *parked;
+        drop(execution);
+        self.finish(outcome, origin, started);
+        self.recycle(arena);
+    }
+
     /// Ends every parked execution as aborted.
     fn abort_parked(&mut self) {
         while let Some(Timer { parked, .. }) = self.timers.pop() {
-            let Parked {
-                execution,
-                arena,
-                origin,
-                started,
-            } = *parked;
-            drop(execution);
-            self.finish(aborted_outcome(), origin, started);
-            self.recycle(arena);
+            self.finish_parked(parked, aborted_outcome());
         }
     }
 
