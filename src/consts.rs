@@ -73,14 +73,14 @@ impl Constants {
     pub fn slice(&mut self, items: &[Value<'static>]) -> Value<'static> {
         let stored: &[Value<'static>] = self.bump.alloc_slice_copy(items);
         // SAFETY: see the type's documentation.
-        Value::Array(unsafe { std::mem::transmute::<&[Value<'static>], &'static [Value<'static>]>(stored) })
+        Value::array(unsafe { std::mem::transmute::<&[Value<'static>], &'static [Value<'static>]>(stored) })
     }
 
     /// Stores an object's members.
     pub fn object(&mut self, members: &[(&'static str, Value<'static>)]) -> Value<'static> {
         let stored: &[(&'static str, Value<'static>)] = self.bump.alloc_slice_copy(members);
         // SAFETY: see the type's documentation.
-        Value::Object(unsafe {
+        Value::object(unsafe {
             std::mem::transmute::<&[(&'static str, Value<'static>)], &'static [(&'static str, Value<'static>)]>(stored)
         })
     }

@@ -1044,7 +1044,7 @@ impl<'a> Execution<'a> {
         let (Phase::Parallel(f) | Phase::Map(f)) = phase else {
             unreachable!("finish_fanout on a Parallel or Map frame")
         };
-        let results = Value::Array(f.results.into_bump_slice());
+        let results = Value::array(f.results.into_bump_slice());
         let state = self.program.state(self.frames[top].state);
         let succeeded = if state.type_name == "Map" {
             "MapStateSucceeded"
@@ -1073,7 +1073,7 @@ impl<'a> Execution<'a> {
             (QueryLanguage::Jsonata, Some(items)) => {
                 let value = items.eval(self.arena, &input)?;
                 match value {
-                    Value::Array(items) => items,
+                    Value::Array(items, _) => items,
                     other => {
                         let expr = match items {
                             Payload::Jsonata(crate::payload::JsonataTemplate::Expr(e), _) => e.text().to_string(),
@@ -1101,7 +1101,7 @@ impl<'a> Execution<'a> {
                     }
                 };
                 match value {
-                    Value::Array(items) => items,
+                    Value::Array(items, _) => items,
                     other => {
                         let error = if state.language == QueryLanguage::Jsonata {
                             names::QUERY_EVALUATION_ERROR
@@ -1179,10 +1179,10 @@ impl<'a> Execution<'a> {
         let a = self.arena;
         let batches = a.alloc_slice_fill_iter(items.chunks(size).map(|chunk| {
             let mut members: SmallVec<[Member<'a>; 2]> = SmallVec::new();
-            if let Some(Value::Object(extra)) = batch_input {
-                members.push(("BatchInput", Value::Object(extra)));
+            if let Some(Value::Object(extra, _)) = batch_input {
+                members.push(("BatchInput", Value::object(extra)));
             }
-            members.push(("Items", Value::Array(chunk)));
+            members.push(("Items", Value::array(chunk)));
             a.object(&members)
         }));
         Ok(batches)
@@ -1417,10 +1417,7 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
         "Item",
         arena.object(&[("Index", Value::int(index as i64)), ("Value", item)]),
     )]);
-    match context.as_object() {
-        Some(members) => with_member(arena, members, "Map", map),
-        None => arena.object(&[("Map", map)]),
-    }
+    with_member(arena, context, "Map", map)
 }
 
 /// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].

@@ -529,7 +529,7 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
             arity(func, args, 1, 1)?;
             Ok(Value::String(json_text(args[0], arena)))
         }
-        Func::Array => Ok(Value::Array(arena.alloc_slice_copy(args))),
+        Func::Array => Ok(Value::array(arena.alloc_slice_copy(args))),
         Func::ArrayPartition => {
             arity(func, args, 2, 2)?;
             let items = array_arg(func, args[0])?;
@@ -538,8 +538,8 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
                 return Err(failure(func, "the chunk size must be a positive integer"));
             }
             let size = usize::try_from(size).unwrap_or(usize::MAX);
-            let chunks = arena.alloc_slice_fill_iter(items.chunks(size).map(Value::Array));
-            Ok(Value::Array(chunks))
+            let chunks = arena.alloc_slice_fill_iter(items.chunks(size).map(Value::array));
+            Ok(Value::array(chunks))
         }
         Func::ArrayContains => {
             arity(func, args, 2, 2)?;
@@ -568,7 +568,7 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
             }
             let count = usize::try_from(count).unwrap_or(0);
             let items = arena.alloc_slice_fill_with(count, |i| Value::int(first + i as i64 * step));
-            Ok(Value::Array(items))
+            Ok(Value::array(items))
         }
         Func::ArrayGetItem => {
             arity(func, args, 2, 2)?;
@@ -593,7 +593,7 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
                     out.push(*v);
                 }
             }
-            Ok(Value::Array(out.into_bump_slice()))
+            Ok(Value::array(out.into_bump_slice()))
         }
         Func::Base64Encode => {
             arity(func, args, 1, 1)?;
@@ -640,7 +640,7 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
         }
         Func::JsonMerge => {
             arity(func, args, 3, 3)?;
-            let (Value::Object(a), Value::Object(b)) = (args[0], args[1]) else {
+            let (Value::Object(a, _), Value::Object(b, _)) = (args[0], args[1]) else {
                 return Err(failure(func, "the first two arguments must be objects"));
             };
             let Value::Bool(deep) = args[2] else {
@@ -696,7 +696,7 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
                 .map(Value::String);
             let mut out = BumpVec::new_in(arena);
             out.extend(parts);
-            Ok(Value::Array(out.into_bump_slice()))
+            Ok(Value::array(out.into_bump_slice()))
         }
         Func::Uuid => {
             arity(func, args, 0, 0)?;
@@ -736,7 +736,7 @@ fn write_java_text(v: Value<'_>, out: &mut BumpString<'_>) {
             n.write(&mut text);
             out.push_str(std::str::from_utf8(&text).unwrap_or_default());
         }
-        Value::Array(items) => {
+        Value::Array(items, _) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -746,7 +746,7 @@ fn write_java_text(v: Value<'_>, out: &mut BumpString<'_>) {
             }
             out.push(']');
         }
-        Value::Object(members) => {
+        Value::Object(members, _) => {
             out.push('{');
             for (i, (k, item)) in members.iter().enumerate() {
                 if i > 0 {
@@ -769,14 +769,14 @@ fn merge<'a>(arena: &'a Arena, a: &'a [Member<'a>], b: &'a [Member<'a>], deep: b
         match out.iter_mut().find(|(key, _)| *key == k) {
             Some(slot) => {
                 slot.1 = match (deep, slot.1, v) {
-                    (true, Value::Object(x), Value::Object(y)) => merge(arena, x, y, true),
+                    (true, Value::Object(x, _), Value::Object(y, _)) => merge(arena, x, y, true),
                     _ => v,
                 }
             }
             None => out.push((k, v)),
         }
     }
-    Value::Object(out.into_bump_slice())
+    Value::object(out.into_bump_slice())
 }
 
 fn hash(algorithm: &str, data: &[u8]) -> Option<Vec<u8>> {

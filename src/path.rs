@@ -34,7 +34,7 @@ use bumpalo::collections::Vec as BumpVec;
 
 use crate::error::EvalError;
 use crate::scope::Scope;
-use crate::value::{find_member, key_eq, with_member_at, Arena, Member, Value};
+use crate::value::{find_member, key_eq, with_member_at, Arena, Member, SizeBound, Value};
 
 use self::filter::Filter;
 
@@ -314,7 +314,7 @@ impl Path {
         }
         let mut out = BumpVec::new_in(arena);
         walk(arena, &self.steps, root, root, &mut out);
-        Ok(Value::Array(out.into_bump_slice()))
+        Ok(Value::array(out.into_bump_slice()))
     }
 
     fn eval_definite<'a>(&self, arena: &'a Arena, root: Value<'a>) -> Result<Value<'a>, PathError> {
@@ -413,8 +413,8 @@ fn jackson_class(v: Value<'_>) -> &'static str {
         Value::Number(Number::Int(_)) => "com.fasterxml.jackson.databind.node.LongNode",
         Value::Number(Number::Float(_)) => "com.fasterxml.jackson.databind.node.DoubleNode",
         Value::String(_) => "com.fasterxml.jackson.databind.node.TextNode",
-        Value::Array(_) => "com.fasterxml.jackson.databind.node.ArrayNode",
-        Value::Object(_) => "com.fasterxml.jackson.databind.node.ObjectNode",
+        Value::Array(_, _) => "com.fasterxml.jackson.databind.node.ArrayNode",
+        Value::Object(_, _) => "com.fasterxml.jackson.databind.node.ObjectNode",
     }
 }
 
@@ -427,7 +427,7 @@ fn select_keys<'a>(steps: &[Step], root: Value<'a>) -> Option<Value<'a>> {
     let mut node = root;
     for step in steps {
         match (step, node) {
-            (Step::Key(key), Value::Object(members)) => node = members.iter().find(|(k, _)| key_eq(k, key))?.1,
+            (Step::Key(key), Value::Object(members, _)) => node = members.iter().find(|(k, _)| key_eq(k, key))?.1,
             _ => return None,
         }
     }
@@ -444,15 +444,15 @@ fn select_definite<'a>(
     for (i, step) in steps.iter().enumerate() {
         let miss = |kind| Err((kind, i, node));
         node = match (step, node) {
-            (Step::Key(key), Value::Object(members)) => match members.iter().find(|(k, _)| key_eq(k, key)) {
+            (Step::Key(key), Value::Object(members, _)) => match members.iter().find(|(k, _)| key_eq(k, key)) {
                 Some((_, v)) => *v,
                 None if i == last => return miss(PathErrorKind::NoResults),
                 None => return miss(PathErrorKind::MissingProperty),
             },
-            (Step::Keys(_), Value::Object(_)) if i != last => return miss(PathErrorKind::MultiPropertyNotLeaf),
-            (Step::Keys(keys), Value::Object(members)) => merge_keys(arena, members, keys),
+            (Step::Keys(_), Value::Object(_, _)) if i != last => return miss(PathErrorKind::MultiPropertyNotLeaf),
+            (Step::Keys(keys), Value::Object(members, _)) => merge_keys(arena, members, keys),
             (Step::Key(_) | Step::Keys(_), _) => return miss(PathErrorKind::NotAnObject),
-            (Step::Index(index), Value::Array(items)) => match resolve_index(*index, items.len()) {
+            (Step::Index(index), Value::Array(items, _)) => match resolve_index(*index, items.len()) {
                 Some(at) => items[at],
                 None => return miss(PathErrorKind::NoResults),
             },
@@ -488,7 +488,7 @@ fn merge_keys<'a>(arena: &'a Arena, members: &'a [Member<'a>], keys: &[Box<str>]
             }
         }
     }
-    Value::Object(out.into_bump_slice())
+    Value::object(out.into_bump_slice())
 }
 
 /// Applies `steps` to `node`, pushing every match to `out`. Misses are skipped (indefinite
@@ -506,19 +506,19 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         }
         Step::Keys(keys) => {
             // Not last: AWS fails such a path; here it selects nothing.
-            if let (Value::Object(members), true) = (node, rest.is_empty()) {
+            if let (Value::Object(members, _), true) = (node, rest.is_empty()) {
                 out.push(merge_keys(arena, members, keys));
             }
         }
         Step::Index(index) => {
-            if let Value::Array(items) = node {
+            if let Value::Array(items, _) = node {
                 if let Some(at) = resolve_index(*index, items.len()) {
                     walk(arena, rest, items[at], doc, out);
                 }
             }
         }
         Step::Indexes(list) => {
-            if let Value::Array(items) = node {
+            if let Value::Array(items, _) = node {
                 for index in list.iter() {
                     if let Some(at) = resolve_index(*index, items.len()) {
                         walk(arena, rest, items[at], doc, out);
@@ -527,7 +527,7 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
             }
         }
         Step::Slice { from, to } => {
-            if let Value::Array(items) = node {
+            if let Value::Array(items, _) = node {
                 for index in slice_indexes(*from, *to, items.len()) {
                     if let Some(at) = resolve_index(index, items.len()) {
                         walk(arena, rest, items[at], doc, out);
@@ -536,12 +536,12 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
             }
         }
         Step::Wildcard => match node {
-            Value::Object(members) => {
+            Value::Object(members, _) => {
                 for (_, v) in members.iter() {
                     walk(arena, rest, *v, doc, out);
                 }
             }
-            Value::Array(items) => {
+            Value::Array(items, _) => {
                 for v in items.iter() {
                     walk(arena, rest, *v, doc, out);
                 }
@@ -550,8 +550,8 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         },
         Step::Scan => scan(arena, rest, node, doc, out),
         Step::Filter(filter) => match node {
-            Value::Object(_) if filter.matches(arena, node, doc) => walk(arena, rest, node, doc, out),
-            Value::Array(items) => {
+            Value::Object(_, _) if filter.matches(arena, node, doc) => walk(arena, rest, node, doc, out),
+            Value::Array(items, _) => {
                 for v in items.iter() {
                     if filter.matches(arena, *v, doc) {
                         walk(arena, rest, *v, doc, out);
@@ -599,7 +599,7 @@ fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         return;
     };
     match node {
-        Value::Object(members) => {
+        Value::Object(members, _) => {
             let applies = match next {
                 Step::Key(k) => node.get(k).is_some(),
                 Step::Keys(keys) => keys.iter().all(|k| node.get(k).is_some()),
@@ -614,7 +614,7 @@ fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
                 scan(arena, steps, *v, doc, out);
             }
         }
-        Value::Array(items) => {
+        Value::Array(items, _) => {
             let applies = match next {
                 Step::Index(_) | Step::Indexes(_) | Step::Slice { .. } | Step::Wildcard => true,
                 Step::Filter(f) => f.matches(arena, node, doc),
@@ -645,24 +645,24 @@ fn set_in<'a>(arena: &'a Arena, node: Option<Value<'a>>, steps: &'a [Step], valu
     };
     match step {
         Step::Key(key) => {
-            let members: &'a [Member<'a>] = match node {
-                None => &[],
-                Some(Value::Object(members)) => members,
+            let (members, bound) = match node {
+                None => (&[][..], SizeBound::EMPTY),
+                Some(Value::Object(members, bound)) => (members, bound),
                 Some(_) => return None,
             };
             let at = find_member(members, key);
             let child = set_in(arena, at.map(|i| members[i].1), rest, value)?;
-            Some(with_member_at(arena, members, at, key, child))
+            Some(with_member_at(arena, members, bound, at, key, child))
         }
         Step::Index(index) => {
-            let Some(Value::Array(items)) = node else {
+            let Some(Value::Array(items, _)) = node else {
                 return None;
             };
             let at = resolve_index(*index, items.len())?;
             let child = set_in(arena, Some(items[at]), rest, value)?;
             let copy = arena.alloc_slice_copy(items);
             copy[at] = child;
-            Some(Value::Array(copy))
+            Some(Value::array(copy))
         }
         _ => None,
     }

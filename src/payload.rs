@@ -136,7 +136,7 @@ impl JsonataTemplate {
                 for item in items {
                     out.push(item.eval(arena, env, field)?);
                 }
-                Ok(Value::Array(out.into_bump_slice()))
+                Ok(Value::array(out.into_bump_slice()))
             }
             JsonataTemplate::Object(members) => {
                 let mut out: BumpVec<Member<'a>> = BumpVec::with_capacity_in(members.len(), arena);
@@ -147,7 +147,7 @@ impl JsonataTemplate {
                     };
                     out.push((*key, value));
                 }
-                Ok(Value::Object(out.into_bump_slice()))
+                Ok(Value::object(out.into_bump_slice()))
             }
         }
     }

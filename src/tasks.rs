@@ -97,8 +97,7 @@ impl TaskRegistry {
     /// use quickstep::{Machine, TaskRegistry, value::{Value, with_member}};
     /// let mut tasks = TaskRegistry::new();
     /// tasks.register("arn:aws:lambda:us-east-1:123456789012:function:Validate", |input, arena| {
-    ///     let members = input.as_object().unwrap_or(&[]);
-    ///     Ok(with_member(arena, members, "validated", Value::Bool(true)))
+    ///     Ok(with_member(arena, input, "validated", Value::Bool(true)))
     /// });
     /// let machine = Machine::new(
     ///     r#"{"StartAt": "V", "States": {"V": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Validate", "End": true}}}"#,
@@ -250,8 +249,7 @@ impl TaskHandler for Behaviour {
             Behaviour::Merge(fields) => {
                 let mut merged = input;
                 for (key, value) in fields {
-                    let members = merged.as_object().unwrap_or(&[]);
-                    merged = with_member(arena, members, arena.alloc_str(key), Value::from_serde(arena, value));
+                    merged = with_member(arena, merged, arena.alloc_str(key), Value::from_serde(arena, value));
                 }
                 Ok(merged)
             }

@@ -286,14 +286,14 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
             for (key, child) in members.iter() {
                 out.push((*key, eval_node(child, arena, scope)?));
             }
-            Ok(Value::Object(out.into_bump_slice()))
+            Ok(Value::object(out.into_bump_slice()))
         }
         Node::Array(items) => {
             let mut out = BumpVec::with_capacity_in(items.len(), arena);
             for child in items.iter() {
                 out.push(eval_node(child, arena, scope)?);
             }
-            Ok(Value::Array(out.into_bump_slice()))
+            Ok(Value::array(out.into_bump_slice()))
         }
     }
 }

@@ -32,13 +32,58 @@ pub enum Value<'a> {
     Number(Number),
     /// A string.
     String(&'a str),
-    /// An array.
-    Array(&'a [Value<'a>]),
-    /// An object: members in order, keys unique.
-    Object(&'a [Member<'a>]),
+    /// An array, with an upper bound of its JSON text's length (build it with
+    /// [`Value::array`]).
+    Array(&'a [Value<'a>], SizeBound),
+    /// An object: members in order, keys unique, with an upper bound of its JSON text's
+    /// length (build it with [`Value::object`]).
+    Object(&'a [Member<'a>], SizeBound),
 }
 
 const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
+
+/// An upper bound of a container's compact JSON text length, computed when the container is
+/// built from its parts' bounds (strings as if every byte were escaped, numbers as their
+/// longest spelling). Carrying it makes the payload-size limit an O(1) check for payloads
+/// well under it. Saturates at `u32::MAX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SizeBound(u32);
+
+impl SizeBound {
+    /// The bound of `[]` and `{}`.
+    pub const EMPTY: SizeBound = SizeBound(2);
+
+    /// The bound of an array of `items`.
+    #[inline]
+    pub fn of_items(items: &[Value<'_>]) -> SizeBound {
+        let mut n = 2 + items.len() as u64;
+        for v in items {
+            n += v.bound_u64();
+        }
+        SizeBound::saturating(n)
+    }
+
+    /// The bound of an object of `members`.
+    #[inline]
+    pub fn of_members(members: &[Member<'_>]) -> SizeBound {
+        let mut n = 2 + 2 * members.len() as u64;
+        for (k, v) in members {
+            n += k.len() as u64 * 6 + 2 + v.bound_u64();
+        }
+        SizeBound::saturating(n)
+    }
+
+    #[inline(always)]
+    fn saturating(n: u64) -> SizeBound {
+        SizeBound(n.min(u32::MAX as u64) as u32)
+    }
+
+    /// The bound in bytes.
+    #[inline]
+    pub fn get(self) -> u64 {
+        self.0 as u64
+    }
+}
 
 /// A JSON number. Integers that fit in an `i64` stay exact; everything else is an `f64`.
 /// The distinction is kept so that `1` and `1.0` print as they were written.
@@ -197,8 +242,8 @@ impl<'a> Value<'a> {
             Value::Bool(_) => "boolean",
             Value::Number(_) => "number",
             Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
+            Value::Array(_, _) => "array",
+            Value::Object(_, _) => "object",
         }
     }
 
@@ -206,7 +251,7 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
         match self {
-            Value::Object(members) => members.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| *v),
+            Value::Object(members, _) => members.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| *v),
             _ => None,
         }
     }
@@ -230,7 +275,7 @@ impl<'a> Value<'a> {
     /// The elements, if this is an array.
     pub fn as_array(&self) -> Option<&'a [Value<'a>]> {
         match self {
-            Value::Array(items) => Some(items),
+            Value::Array(items, _) => Some(items),
             _ => None,
         }
     }
@@ -238,7 +283,7 @@ impl<'a> Value<'a> {
     /// The members, if this is an object.
     pub fn as_object(&self) -> Option<&'a [Member<'a>]> {
         match self {
-            Value::Object(members) => Some(members),
+            Value::Object(members, _) => Some(members),
             _ => None,
         }
     }
@@ -259,7 +304,7 @@ impl<'a> Value<'a> {
     }
 
     /// The empty object.
-    pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[]);
+    pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[], SizeBound::EMPTY);
 
     /// Compact JSON text, appended to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
@@ -269,7 +314,7 @@ impl<'a> Value<'a> {
             Value::Bool(false) => out.extend_from_slice(b"false"),
             Value::Number(n) => n.write(out),
             Value::String(s) => write_json_string(s, out),
-            Value::Array(items) => {
+            Value::Array(items, _) => {
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
@@ -279,7 +324,7 @@ impl<'a> Value<'a> {
                 }
                 out.push(b']');
             }
-            Value::Object(members) => {
+            Value::Object(members, _) => {
                 out.push(b'{');
                 for (i, (key, value)) in members.iter().enumerate() {
                     if i > 0 {
@@ -315,37 +360,30 @@ impl<'a> Value<'a> {
     /// under the limit: it first sums an upper bound (numbers as their longest spelling,
     /// strings as if every byte were escaped) and only measures exactly near the limit.
     pub fn json_len_exceeds(&self, limit: usize) -> bool {
-        self.json_len_upper_bound() > limit && self.json_len() > limit
+        self.bound_u64() > limit as u64 && self.json_len() > limit
     }
 
-    fn json_len_upper_bound(&self) -> usize {
-        /// A leaf's bound (no call for the leaves, which are most of the nodes).
-        #[inline(always)]
-        fn part(v: &Value<'_>) -> usize {
-            match v {
-                Value::Null | Value::Bool(_) => 5,
-                Value::Number(_) => 24,
-                Value::String(s) => s.len() * 6 + 2,
-                Value::Array(_) | Value::Object(_) => v.json_len_upper_bound(),
-            }
-        }
+    /// An upper bound of the compact JSON text's length: O(1), containers carry theirs.
+    #[inline(always)]
+    fn bound_u64(&self) -> u64 {
         match self {
-            Value::Array(items) => {
-                let mut n = 2 + items.len();
-                for v in items.iter() {
-                    n += part(v);
-                }
-                n
-            }
-            Value::Object(members) => {
-                let mut n = 2 + members.len() * 2;
-                for (k, v) in members.iter() {
-                    n += k.len() * 6 + 2 + part(v);
-                }
-                n
-            }
-            leaf => part(leaf),
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 24,
+            Value::String(s) => s.len() as u64 * 6 + 2,
+            Value::Array(_, bound) | Value::Object(_, bound) => bound.get(),
         }
+    }
+
+    /// An array of `items` (computes its [`SizeBound`]).
+    #[inline]
+    pub fn array(items: &'a [Value<'a>]) -> Value<'a> {
+        Value::Array(items, SizeBound::of_items(items))
+    }
+
+    /// An object of `members`, whose keys must be unique (computes its [`SizeBound`]).
+    #[inline]
+    pub fn object(members: &'a [Member<'a>]) -> Value<'a> {
+        Value::Object(members, SizeBound::of_members(members))
     }
 
     /// The length of a scalar, or of a container given how to size its parts.
@@ -354,8 +392,8 @@ impl<'a> Value<'a> {
             Value::Null | Value::Bool(true) => 4,
             Value::Bool(false) => 5,
             Value::Number(_) | Value::String(_) => value_len(self),
-            Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(&value_len).sum::<usize>(),
-            Value::Object(members) => {
+            Value::Array(items, _) => 2 + items.len().saturating_sub(1) + items.iter().map(&value_len).sum::<usize>(),
+            Value::Object(members, _) => {
                 2 + members.len().saturating_sub(1)
                     + members
                         .iter()
@@ -375,8 +413,8 @@ impl<'a> Value<'a> {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String((*s).to_owned()),
-            Value::Array(items) => serde_json::Value::Array(items.iter().map(|v| v.to_serde()).collect()),
-            Value::Object(members) => {
+            Value::Array(items, _) => serde_json::Value::Array(items.iter().map(|v| v.to_serde()).collect()),
+            Value::Object(members, _) => {
                 serde_json::Value::Object(members.iter().map(|(k, v)| ((*k).to_owned(), v.to_serde())).collect())
             }
         }
@@ -390,9 +428,9 @@ impl<'a> Value<'a> {
             serde_json::Value::Number(n) => Value::Number(number_from_serde(n)),
             serde_json::Value::String(s) => Value::String(arena.alloc_str(s)),
             serde_json::Value::Array(items) => {
-                Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_serde(arena, v))))
+                Value::array(arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_serde(arena, v))))
             }
-            serde_json::Value::Object(map) => Value::Object(
+            serde_json::Value::Object(map) => Value::object(
                 arena.alloc_slice_fill_iter(
                     map.iter()
                         .map(|(k, v)| (&*arena.alloc_str(k), Value::from_serde(arena, v))),
@@ -409,8 +447,10 @@ impl<'a> Value<'a> {
             Value::Bool(b) => Value::Bool(b),
             Value::Number(n) => Value::Number(n),
             Value::String(s) => Value::String(arena.alloc_str(s)),
-            Value::Array(items) => Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|v| v.copy_into(arena)))),
-            Value::Object(members) => Value::Object(
+            Value::Array(items, _) => {
+                Value::array(arena.alloc_slice_fill_iter(items.iter().map(|v| v.copy_into(arena))))
+            }
+            Value::Object(members, _) => Value::object(
                 arena.alloc_slice_fill_iter(members.iter().map(|(k, v)| (&*arena.alloc_str(k), v.copy_into(arena)))),
             ),
         }
@@ -434,8 +474,10 @@ impl PartialEq for Value<'_> {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Number(a), Value::Number(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
-            (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y),
-            (Value::Object(a), Value::Object(b)) => {
+            (Value::Array(a, _), Value::Array(b, _)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
+            }
+            (Value::Object(a, _), Value::Object(b, _)) => {
                 a.len() == b.len() && a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
             }
             _ => false,
@@ -582,7 +624,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ValueSeed<'a> {
         while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
-        Ok(Value::Array(items.into_bump_slice()))
+        Ok(Value::array(items.into_bump_slice()))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'a>, A::Error> {
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(map.size_hint().unwrap_or(8), self.arena);
@@ -593,7 +635,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ValueSeed<'a> {
                 None => members.push((key, value)),
             }
         }
-        Ok(Value::Object(members.into_bump_slice()))
+        Ok(Value::object(members.into_bump_slice()))
     }
 }
 
@@ -635,10 +677,10 @@ pub trait ArenaExt {
 
 impl ArenaExt for Arena {
     fn array<'a>(&'a self, items: &[Value<'a>]) -> Value<'a> {
-        Value::Array(self.alloc_slice_copy(items))
+        Value::array(self.alloc_slice_copy(items))
     }
     fn object<'a>(&'a self, members: &[Member<'a>]) -> Value<'a> {
-        Value::Object(self.alloc_slice_copy(members))
+        Value::object(self.alloc_slice_copy(members))
     }
     fn string<'a>(&'a self, s: &str) -> Value<'a> {
         Value::String(self.alloc_str(s))
@@ -692,33 +734,48 @@ pub fn find_member(members: &[Member<'_>], key: &str) -> Option<usize> {
 }
 
 /// Returns `object` with `key` set to `value` (replaced in place if present, appended if not),
-/// sharing everything else. `object` must be an object's members.
+/// sharing everything else. A value that is not an object counts as `{}`.
 #[inline]
-pub fn with_member<'a>(arena: &'a Arena, members: &'a [Member<'a>], key: &'a str, value: Value<'a>) -> Value<'a> {
-    with_member_at(arena, members, find_member(members, key), key, value)
+pub fn with_member<'a>(arena: &'a Arena, object: Value<'a>, key: &'a str, value: Value<'a>) -> Value<'a> {
+    let (members, bound) = match object {
+        Value::Object(members, bound) => (members, bound),
+        _ => (&[][..], SizeBound::EMPTY),
+    };
+    with_member_at(arena, members, bound, find_member(members, key), key, value)
 }
 
-/// [`with_member`] when the caller already knows where `key` is (`at`), or that it is absent.
+/// [`with_member`] on an object's `members` and `bound` when the caller already knows where
+/// `key` is (`at`), or that it is absent. The new bound is the old one adjusted for the
+/// changed member, so this costs no walk over the other members.
 pub fn with_member_at<'a>(
     arena: &'a Arena,
     members: &'a [Member<'a>],
+    bound: SizeBound,
     at: Option<usize>,
     key: &'a str,
     value: Value<'a>,
 ) -> Value<'a> {
-    match at {
+    let (out, bound) = match at {
         Some(i) => {
             let out = arena.alloc_slice_copy(members);
-            out[i].1 = value;
-            Value::Object(out)
+            let old = std::mem::replace(&mut out[i].1, value);
+            (&*out, bound.get() - old.bound_u64() + value.bound_u64())
         }
         None => {
             let mut out = BumpVec::with_capacity_in(members.len() + 1, arena);
             out.extend_from_slice(members);
             out.push((key, value));
-            Value::Object(out.into_bump_slice())
+            (
+                out.into_bump_slice(),
+                bound.get() + key.len() as u64 * 6 + 4 + value.bound_u64(),
+            )
         }
+    };
+    if bound >= u32::MAX as u64 {
+        // A saturated bound cannot be adjusted: sum it again.
+        return Value::object(out);
     }
+    Value::Object(out, SizeBound(bound as u32))
 }
 
 #[cfg(test)]
@@ -801,6 +858,28 @@ mod tests {
     }
 
     #[test]
+    fn size_bound_covers_the_text_however_the_value_was_built() {
+        let arena = Arena::new();
+        let text = r#"{"a":[1,-2.5e-300,"x\"y\u0001",null,true,false],"b":{},"c":-9223372036854775808}"#;
+        let parsed = parse(&arena, text).unwrap();
+        let values = [
+            parsed,
+            Value::from_serde(&arena, &serde_json::from_str(text).unwrap()),
+            parsed.copy_into(&arena),
+            with_member(&arena, parsed, "a", Value::String("\u{1}\u{1}")),
+            with_member(&arena, parsed, "new", parsed),
+            arena.array(&[parsed, parsed, Value::EMPTY_OBJECT]),
+            Value::EMPTY_OBJECT,
+        ];
+        for v in values {
+            let (exact, bound) = (v.to_json_string().len() as u64, v.bound_u64());
+            assert!(bound >= exact, "{bound} < {exact} for {v:?}");
+            assert!(!v.json_len_exceeds(exact as usize));
+            assert!(v.json_len_exceeds(exact as usize - 1));
+        }
+    }
+
+    #[test]
     fn reports_position_of_bad_json() {
         let arena = Arena::new();
         let err = parse(&arena, "{\n \"a\": }").unwrap_err();
@@ -811,13 +890,12 @@ mod tests {
     fn with_member_replaces_or_appends() {
         let arena = Arena::new();
         let v = parse(&arena, r#"{"a":1,"b":2}"#).unwrap();
-        let members = v.as_object().unwrap();
         assert_eq!(
-            with_member(&arena, members, "b", Value::int(5)).to_json_string(),
+            with_member(&arena, v, "b", Value::int(5)).to_json_string(),
             r#"{"a":1,"b":5}"#
         );
         assert_eq!(
-            with_member(&arena, members, "c", Value::Null).to_json_string(),
+            with_member(&arena, v, "c", Value::Null).to_json_string(),
             r#"{"a":1,"b":2,"c":null}"#
         );
     }

@@ -140,8 +140,8 @@ impl<'a> Val<'a> {
             Value::Bool(b) => Val::Bool(b),
             Value::Number(n) => Val::Num(n.as_f64()),
             Value::String(s) => Val::Str(s),
-            Value::Array(a) => Val::JArr(a),
-            Value::Object(o) => Val::JObj(o),
+            Value::Array(a, _) => Val::JArr(a),
+            Value::Object(o, _) => Val::JObj(o),
         }
     }
 
@@ -476,13 +476,13 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
         Val::Bool(b) => Value::Bool(b),
         Val::Num(n) => Value::Number(number(n)),
         Val::Str(s) => Value::String(s),
-        Val::JArr(a) => Value::Array(a),
-        Val::JObj(o) => Value::Object(o),
+        Val::JArr(a) => Value::array(a),
+        Val::JObj(o) => Value::object(o),
         Val::Arr(a) => {
             if a.outer && a.items.len() == 1 {
                 return to_json(arena, a.items[0]);
             }
-            Value::Array(arena.alloc_slice_fill_iter(a.items.iter().map(|x| to_json(arena, *x).unwrap_or(Value::Null))))
+            Value::array(arena.alloc_slice_fill_iter(a.items.iter().map(|x| to_json(arena, *x).unwrap_or(Value::Null))))
         }
         Val::Obj(m) => {
             let mut out = BumpVec::with_capacity_in(m.len(), arena);
@@ -494,8 +494,8 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
                     Val::Bool(b) => Value::Bool(b),
                     Val::Num(n) => Value::Number(number(n)),
                     Val::Str(s) => Value::String(s),
-                    Val::JArr(a) => Value::Array(a),
-                    Val::JObj(o) => Value::Object(o),
+                    Val::JArr(a) => Value::array(a),
+                    Val::JObj(o) => Value::object(o),
                     Val::Arr(_) | Val::Obj(_) => match to_json(arena, x) {
                         Some(j) => j,
                         None => continue,
@@ -503,7 +503,7 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
                 };
                 out.push((k, j));
             }
-            Value::Object(out.into_bump_slice())
+            Value::object(out.into_bump_slice())
         }
     })
 }

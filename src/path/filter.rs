@@ -346,7 +346,7 @@ fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool
         // An indefinite path exists when it selects something.
         Expr::Exists(o) => match resolve(o, arena, item, doc) {
             Resolved::Undefined => false,
-            Resolved::Value(Value::Array(items)) if !operand_is_definite(o) => !items.is_empty(),
+            Resolved::Value(Value::Array(items, _)) if !operand_is_definite(o) => !items.is_empty(),
             _ => true,
         },
         Expr::Compare(l, op, r) => compare(resolve(l, arena, item, doc), *op, resolve(r, arena, item, doc)),
@@ -372,7 +372,7 @@ fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value
     } else {
         let mut out = bumpalo::collections::Vec::new_in(arena);
         super::walk(arena, steps, start, doc, &mut out);
-        Resolved::Value(Value::Array(out.into_bump_slice()))
+        Resolved::Value(Value::array(out.into_bump_slice()))
     }
 }
 
@@ -408,10 +408,10 @@ fn json_equal(v: Value<'_>, j: &serde_json::Value) -> bool {
         (Value::Bool(a), serde_json::Value::Bool(b)) => a == *b,
         (Value::Number(a), serde_json::Value::Number(b)) => a == crate::value::number_from_serde(b),
         (Value::String(a), serde_json::Value::String(b)) => a == b,
-        (Value::Array(a), serde_json::Value::Array(b)) => {
+        (Value::Array(a, _), serde_json::Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| json_equal(*x, y))
         }
-        (Value::Object(a), serde_json::Value::Object(b)) => {
+        (Value::Object(a, _), serde_json::Value::Object(b)) => {
             a.len() == b.len() && a.iter().all(|(k, x)| b.get(*k).is_some_and(|y| json_equal(*x, y)))
         }
         _ => false,
@@ -421,7 +421,7 @@ fn json_equal(v: Value<'_>, j: &serde_json::Value) -> bool {
 /// The elements of an array operand.
 fn elements<'a, 'f>(r: &Resolved<'a, 'f>) -> Option<Elements<'a, 'f>> {
     match *r {
-        Resolved::Value(Value::Array(items)) => Some(Elements::Values(items.iter())),
+        Resolved::Value(Value::Array(items, _)) => Some(Elements::Values(items.iter())),
         Resolved::Json(serde_json::Value::Array(items)) => Some(Elements::Json(items.iter())),
         _ => None,
     }

@@ -134,11 +134,6 @@ struct Adds {
 
 impl crate::tasks::TaskHandler for Adds {
     fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, crate::tasks::TaskFailure> {
-        Ok(with_member(
-            arena,
-            input.as_object().unwrap_or(&[]),
-            self.key,
-            self.value,
-        ))
+        Ok(with_member(arena, input, self.key, self.value))
     }
 }

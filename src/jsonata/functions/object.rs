@@ -134,14 +134,14 @@ fn plain_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
         Val::Bool(b) => Value::Bool(b),
         Val::Num(n) => Value::Number(number(n)),
         Val::Str(s) => Value::String(s),
-        Val::JArr(a) => Value::Array(a),
-        Val::JObj(o) => Value::Object(o),
+        Val::JArr(a) => Value::array(a),
+        Val::JObj(o) => Value::object(o),
         Val::Obj(m) => {
             let out = arena.alloc_slice_fill_copy(m.len(), ("", Value::Null));
             for (slot, &(k, x)) in out.iter_mut().zip(m.iter()) {
                 *slot = (k, plain_json(arena, x)?);
             }
-            Value::Object(out)
+            Value::object(out)
         }
         Val::Undef | Val::Arr(_) | Val::Func(_) => return None,
     })
