@@ -413,10 +413,17 @@ impl<'a> Execution<'a> {
 
     /// The context object for frame `top`'s current state (empty when the program never
     /// reads it).
+    #[inline]
     fn context(&self, top: usize) -> Value<'a> {
         if !self.program.uses_context {
             return Value::EMPTY_OBJECT;
         }
+        self.build_context(top)
+    }
+
+    /// Builds the context object (`$$`) for frame `top`'s current state.
+    #[inline(never)]
+    fn build_context(&self, top: usize) -> Value<'a> {
         let a = self.arena;
         let frame = &self.frames[top];
         let state = self.program.state(frame.state);
@@ -448,6 +455,7 @@ impl<'a> Execution<'a> {
 
     /// What a payload of frame `top`'s state reads: `$` is `input` (JSONPath); `$states` is
     /// built from the state's raw input, the context and `extra` (JSONata).
+    #[inline]
     fn payload_input(
         &self,
         top: usize,
@@ -497,6 +505,7 @@ impl<'a> Execution<'a> {
         }
     }
 
+    #[inline]
     fn eval_path(
         &self,
         top: usize,
@@ -802,6 +811,7 @@ impl<'a> Execution<'a> {
 
     /// Runs `Assign`, evaluated against the variables as they were when the state was
     /// entered, and stores the values in the frame's scope.
+    #[inline]
     fn assign(
         &mut self,
         top: usize,
@@ -810,7 +820,21 @@ impl<'a> Execution<'a> {
         context: Value<'a>,
         extra: Option<Member<'a>>,
     ) -> Result<(), Failure> {
-        let Some(assign) = assign else { return Ok(()) };
+        match assign {
+            Some(assign) => self.assign_variables(top, assign, jsonpath_input, context, extra),
+            None => Ok(()),
+        }
+    }
+
+    /// [`assign`](Self::assign) when the state has an `Assign` field.
+    fn assign_variables(
+        &mut self,
+        top: usize,
+        assign: &'a Payload,
+        jsonpath_input: Value<'a>,
+        context: Value<'a>,
+        extra: Option<Member<'a>>,
+    ) -> Result<(), Failure> {
         let assigned = self.eval_payload(top, assign, &self.payload_input(top, jsonpath_input, context, extra))?;
         let Some(members) = assigned.as_object() else {
             return Ok(());

@@ -12,6 +12,8 @@ use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
+mod text;
+
 /// The arena that payload values are allocated in.
 pub type Arena = Bump;
 
@@ -185,6 +187,9 @@ pub fn write_java_double(f: f64, out: &mut Vec<u8>) {
         return;
     }
     let abs = f.abs();
+    if (1e-3..1e7).contains(&abs) && write_short_decimal(f, out) {
+        return;
+    }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(f);
     if (1e-3..1e7).contains(&abs) {
@@ -208,6 +213,41 @@ pub fn write_java_double(f: f64, out: &mut Vec<u8>) {
     }
     out.push(b'E');
     out.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
+}
+
+/// Writes `f` (in `[1e-3, 1e7)` in magnitude) when it has at most 6 decimals, by integer
+/// arithmetic: the fewest decimals that read back as `f`, which is what ryu's shortest
+/// representation prints. Returns false (writing nothing) when this cannot decide.
+fn write_short_decimal(f: f64, out: &mut Vec<u8>) -> bool {
+    const POW10: [f64; 7] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
+    let abs = f.abs();
+    for (decimals, &pow) in POW10.iter().enumerate() {
+        let scaled = (abs * pow).round();
+        // Division of two exact integers rounds once: exactly what reading the text does.
+        if scaled / pow != abs {
+            continue;
+        }
+        if (scaled - 1.0) / pow == abs || (scaled + 1.0) / pow == abs {
+            return false; // two candidates: leave the choice to ryu
+        }
+        let digits = scaled as u64;
+        let unit = 10u64.pow(decimals as u32);
+        if f < 0.0 {
+            out.push(b'-');
+        }
+        out.extend_from_slice(itoa::Buffer::new().format(digits / unit).as_bytes());
+        out.push(b'.');
+        if decimals == 0 {
+            out.push(b'0');
+        } else {
+            let fraction = digits % unit;
+            let text = itoa::Buffer::new().format(fraction).len();
+            out.extend(std::iter::repeat_n(b'0', decimals - text));
+            out.extend_from_slice(itoa::Buffer::new().format(fraction).as_bytes());
+        }
+        return true;
+    }
+    false
 }
 
 /// Splits ryu output into its significant digits and the decimal exponent of the first digit.
@@ -495,43 +535,52 @@ impl fmt::Display for Value<'_> {
 /// Appends `s` as a JSON string literal (quotes, escapes for `"`, `\` and control characters;
 /// everything else, non-ASCII included, as is).
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
+    loop {
+        let i = text::next_special(bytes, start);
         out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
+        let Some(&b) = bytes.get(i) else { break };
+        let escape = ESCAPES[b as usize];
+        if escape == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
         } else {
-            out.extend_from_slice(escape);
+            out.extend_from_slice(&[b'\\', escape]);
         }
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
+
+/// For each byte, how a JSON string writes it: 0 as itself, `u` as `\u00XX`, any other
+/// letter `c` as `\c`.
+static ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table[0x08] = b'b';
+    table[0x0c] = b'f';
+    table
+};
 
 fn json_string_len(s: &str) -> usize {
     2 + s
         .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..=0x1f => 6,
-            _ => 1,
+        .map(|b| match ESCAPES[b as usize] {
+            0 => 1,
+            b'u' => 6,
+            _ => 2,
         })
         .sum::<usize>()
 }
@@ -551,6 +600,15 @@ pub struct ParseError {
 /// Parses JSON text into the arena. Strings without escapes are borrowed from `text`.
 /// Duplicate keys: the last one wins, as in Jackson (which AWS uses).
 pub fn parse<'a>(arena: &'a Arena, text: &'a str) -> Result<Value<'a>, ParseError> {
+    match text::parse_fast(arena, text) {
+        Some(value) => Ok(value),
+        None => parse_with_serde(arena, text),
+    }
+}
+
+/// [`parse`] by serde_json: the reference the fast reader agrees with, and the source of
+/// error positions.
+fn parse_with_serde<'a>(arena: &'a Arena, text: &'a str) -> Result<Value<'a>, ParseError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = ValueSeed { arena }
         .deserialize(&mut de)
@@ -855,6 +913,54 @@ mod tests {
             let v = parse(&arena, text).unwrap();
             assert_eq!(v.json_len(), v.to_json_string().len(), "{text}");
         }
+    }
+
+    #[test]
+    fn short_decimals_print_as_ryu_prints_them() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut samples = vec![
+            0.001,
+            0.1,
+            0.3,
+            1.0,
+            42.5,
+            16.25,
+            9_999_999.999_999,
+            1234567.0,
+            0.0015,
+            2.675,
+        ];
+        for _ in 0..200_000 {
+            let r = next();
+            let decimals = (r % 7) as i32;
+            let int = (next() % 10_000_000) as f64;
+            samples.push((int + (next() % 1_000_000) as f64 / 1e6) / 10f64.powi(decimals));
+            samples.push(f64::from_bits(0x3F50_0000_0000_0000 + r % 0x0120_0000_0000_0000));
+        }
+        let mut fast = 0;
+        for f in samples.into_iter().filter(|f| (1e-3..1e7).contains(f)) {
+            for f in [f, -f] {
+                let mut out = Vec::new();
+                if write_short_decimal(f, &mut out) {
+                    fast += 1;
+                    let mut buf = ryu::Buffer::new();
+                    let text = buf.format_finite(f);
+                    let expected = if text.contains('.') {
+                        text.to_string()
+                    } else {
+                        format!("{text}.0")
+                    };
+                    assert_eq!(String::from_utf8(out).unwrap(), expected, "{f:e}");
+                }
+            }
+        }
+        assert!(fast > 50_000, "only {fast} samples took the short path");
     }
 
     #[test]
