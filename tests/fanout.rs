@@ -88,6 +88,12 @@ fn output_of(run: &Run) -> serde_json::Value {
     run.outcome.output_value().unwrap()
 }
 
+/// The events after the (first) `FailStateEntered`.
+fn events_after_the_fail_state(run: &Run) -> &[String] {
+    let failure = run.events.iter().position(|e| e == "FailStateEntered").unwrap();
+    &run.events[failure + 1..]
+}
+
 fn count(events: &[String], event_type: &str) -> usize {
     events.iter().filter(|e| *e == event_type).count()
 }
@@ -232,11 +238,11 @@ fn nested_fanouts_inside_parallel_and_map_wait_together() {
 /// A Map whose iterations wait `$.s` seconds, then fail when `$.fail` is true; `extra` adds
 /// fields to the Map state.
 fn failing_map(extra: &str) -> String {
-    failing_map_then(extra, r#""End":true"#, "")
+    failing_map_then(extra, "")
 }
 
-/// [`failing_map`] whose Map state ends with `transition` and is followed by `more_states`.
-fn failing_map_then(extra: &str, transition: &str, more_states: &str) -> String {
+/// [`failing_map`] followed by `more_states` (`,"Name":{...}`).
+fn failing_map_then(extra: &str, more_states: &str) -> String {
     format!(
         r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map","ItemsPath":"$.items",{extra}
             "ItemProcessor":{{"StartAt":"W","States":{{
@@ -245,7 +251,7 @@ fn failing_map_then(extra: &str, transition: &str, more_states: &str) -> String 
                     {{"Variable":"$.fail","IsPresent":true}},{{"Variable":"$.fail","BooleanEquals":true}}]}}]}},
                 "Boom":{{"Type":"Fail","Error":"Boom","Cause":"item failed"}},
                 "Out":{{"Type":"Pass","OutputPath":"$.n","End":true}}}}}},
-            {transition}}}{more_states}}}}}"#
+            "End":true}}{more_states}}}}}"#
     )
 }
 
@@ -259,9 +265,8 @@ fn a_failing_iteration_fails_the_map_and_abandons_the_parked_ones() {
     assert_eq!(run.outcome.cause.as_deref(), Some("item failed"));
     // It fails when the failing iteration fails, not when the others would have finished.
     assert_eq!(run.elapsed_ms, 1_000);
-    let failure = run.events.iter().position(|e| e == "FailStateEntered").unwrap();
     assert_eq!(
-        run.events[failure + 1..],
+        events_after_the_fail_state(&run),
         [
             "MapIterationAborted",
             "WaitStateAborted",
@@ -279,7 +284,6 @@ fn a_failing_iteration_fails_the_map_and_abandons_the_parked_ones() {
 fn catch_handles_a_map_failing_while_iterations_are_parked() {
     let definition = failing_map_then(
         r#""Catch":[{"ErrorEquals":["Boom"],"ResultPath":"$.error","Next":"Handled"}],"#,
-        r#""End":true"#,
         r#","Handled":{"Type":"Pass","OutputPath":"$.error","End":true}"#,
     );
     let run = run(&definition, ONE_FAILS_EARLY);
@@ -302,9 +306,8 @@ fn a_failing_branch_abandons_the_waiting_branches() {
     assert_eq!(run.outcome.status, Status::Failed);
     assert_eq!(run.outcome.error.as_deref(), Some("Late"));
     assert_eq!(run.elapsed_ms, 2_000);
-    let failure = run.events.iter().position(|e| e == "FailStateEntered").unwrap();
     assert_eq!(
-        run.events[failure + 1..],
+        events_after_the_fail_state(&run),
         [
             "WaitStateAborted",
             "MapStateAborted",
