@@ -3,7 +3,9 @@
 //! ([`Step::Suspended`]); the driver resumes the execution at its deadline.
 //!
 //! An execution is a stack of frames: the top level, and one per running Parallel branch or
-//! Map iteration. All of its values live in one arena.
+//! Map iteration. Branches and iterations run one at a time; one that suspends is parked in
+//! its Parallel/Map frame while its siblings go on (within Map's `MaxConcurrency`), so they
+//! wait together. All of its values live in one arena.
 
 use std::borrow::Cow;
 
@@ -148,13 +150,22 @@ enum Phase<'a> {
     Waiting { until_ms: i64, result: Value<'a> },
     /// Waiting out a retry back-off; then `Attempt` again.
     Backoff { until_ms: i64 },
-    /// A Parallel state whose branches run (one after another) in the frames above.
+    /// A Parallel state whose branches run in the frame above, one at a time, taking turns
+    /// when they suspend.
     Parallel(Fanout<'a>),
-    /// A Map state whose iterations run (one after another) in the frames above.
+    /// A Map state whose iterations run in the frame above, one at a time, taking turns when
+    /// they suspend (at most `MaxConcurrency` in progress).
     Map(Fanout<'a>),
 }
 
 /// A Parallel or Map state's progress over its children (branches or iterations).
+///
+/// A child runs in the frame just above the fanout's frame until it ends or suspends; a child
+/// that suspends is parked here, and the fanout's frame (the top again) schedules: it starts
+/// the next child while fewer than `max_concurrency` are in progress, else resumes a parked
+/// child whose wait is over, else completes the state once every child has finished, else
+/// suspends until the earliest parked child can go on. When no child suspends this is the
+/// plain sequence of children, one after another.
 #[derive(Debug)]
 struct Fanout<'a> {
     /// The state's effective input: every branch's input, or what `ItemSelector` reads.
@@ -163,12 +174,99 @@ struct Fanout<'a> {
     items: &'a [Value<'a>],
     /// How many children there are.
     total: usize,
-    /// Outputs of the finished children, in order.
-    results: BumpVec<'a, Value<'a>>,
+    /// How many children have been started (the next one to start has this index).
+    started: usize,
+    /// Children started and not finished: the running one and the parked ones.
+    in_progress: usize,
+    /// The most children in progress at once; 0 for no limit (Map `MaxConcurrency`).
+    max_concurrency: usize,
+    /// The index of the child running in the frame above (meaningful while one runs there).
+    running: usize,
+    /// Outputs of the finished children, by child index (pre-sized, so outputs keep the
+    /// children's order whatever order they finish in).
+    results: &'a mut [Value<'a>],
+    /// Children that suspended and wait for their turn, in no particular order.
+    parked: BumpVec<'a, ParkedChild<'a>>,
     /// Map: failed iterations so far, and how many are tolerated.
     failures: usize,
     tolerated_count: Option<u64>,
     tolerated_percentage: Option<f64>,
+}
+
+/// A suspended child of a fanout: its frame, taken off the stack, and its index.
+#[derive(Debug)]
+struct ParkedChild<'a> {
+    index: usize,
+    frame: Frame<'a>,
+}
+
+impl<'a> Fanout<'a> {
+    /// A fanout over `total` children, none started yet.
+    fn new(arena: &'a Arena, input: Value<'a>, items: &'a [Value<'a>], total: usize, max_concurrency: usize) -> Self {
+        Fanout {
+            input,
+            items,
+            total,
+            started: 0,
+            in_progress: 0,
+            max_concurrency,
+            running: 0,
+            results: arena.alloc_slice_fill_copy(total, Value::Null),
+            parked: BumpVec::new_in(arena),
+            failures: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
+        }
+    }
+
+    /// Whether another child may start now.
+    fn may_start_child(&self) -> bool {
+        self.started < self.total && (self.max_concurrency == 0 || self.in_progress < self.max_concurrency)
+    }
+
+    /// The parked child to resume first: the earliest wake time, then the lowest index. Gives
+    /// its position in `parked` and its wake time; `None` when no parked child has one.
+    fn earliest_parked(&self) -> Option<(usize, i64)> {
+        self.parked
+            .iter()
+            .enumerate()
+            .filter_map(|(position, child)| wake_ms(&child.frame).map(|wake| (position, wake, child.index)))
+            .min_by_key(|&(_, wake, index)| (wake, index))
+            .map(|(position, wake, _)| (position, wake))
+    }
+}
+
+/// When a suspended frame can go on (epoch ms), from its phase: the end of its wait or
+/// back-off, or for a Parallel/Map frame the earliest of its parked children. `None` when no
+/// time wakes it (frames about to enter or attempt a state are never suspended).
+fn wake_ms(frame: &Frame<'_>) -> Option<i64> {
+    match &frame.phase {
+        Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } => Some(*until_ms),
+        Phase::Parallel(fanout) | Phase::Map(fanout) => fanout.earliest_parked().map(|(_, wake)| wake),
+        Phase::Enter | Phase::Attempt => None,
+    }
+}
+
+/// Calls `f` on `frame`, then on the frames of its parked children, depth first.
+fn visit_frame_mut<'a>(frame: &mut Frame<'a>, f: &mut dyn FnMut(&mut Frame<'a>)) {
+    f(frame);
+    if let Phase::Parallel(fanout) | Phase::Map(fanout) = &mut frame.phase {
+        for child in fanout.parked.iter_mut() {
+            visit_frame_mut(&mut child.frame, f);
+        }
+    }
+}
+
+/// The `...StateAborted` event of a state whose work is cut short (only the states that can
+/// be suspended have one).
+fn aborted_event(op: &Op) -> Option<&'static str> {
+    match op {
+        Op::Task(_) => Some("TaskStateAborted"),
+        Op::Wait(_) => Some("WaitStateAborted"),
+        Op::Parallel { .. } => Some("ParallelStateAborted"),
+        Op::Map(_) => Some("MapStateAborted"),
+        _ => None,
+    }
 }
 
 /// One running graph: the top level, a Parallel branch or a Map iteration.
@@ -342,6 +440,8 @@ impl<'a> Execution<'a> {
             };
             match flow {
                 Flow::Continue => {}
+                // A child of a Parallel/Map suspends: its parent's frame takes over.
+                Flow::Suspend(_) if self.frames.len() > 1 => self.park_top(),
                 Flow::Suspend(until_ms) => {
                     let until_ms = self.deadline_ms.map_or(until_ms, |d| until_ms.min(d));
                     return Step::Suspended { until_ms };
@@ -374,8 +474,90 @@ impl<'a> Execution<'a> {
                 self.frames[top].phase = Phase::Attempt;
                 Ok(Flow::Continue)
             }
-            Phase::Parallel(_) | Phase::Map(_) => {
-                unreachable!("a frame running children is never the top frame")
+            Phase::Parallel(_) | Phase::Map(_) => self.schedule(top),
+        }
+    }
+
+    /// Calls `f` on every frame of the execution: the stack's, then (depth first) those of
+    /// suspended Parallel branches and Map iterations parked in their parents.
+    #[allow(dead_code)] // For the frames awaiting a task completion.
+    fn for_each_frame_mut(&mut self, mut f: impl FnMut(&mut Frame<'a>)) {
+        for frame in self.frames.iter_mut() {
+            visit_frame_mut(frame, &mut f);
+        }
+    }
+
+    /// Takes the suspended top frame (a child of the Parallel/Map frame below it) off the
+    /// stack and parks it in its parent, whose frame becomes the top and schedules.
+    fn park_top(&mut self) {
+        let frame = self.frames.pop().expect("a child frame to park");
+        let parent = self.top();
+        let fanout = self.fanout_mut(parent);
+        fanout.parked.push(ParkedChild {
+            index: fanout.running,
+            frame,
+        });
+    }
+
+    /// The progress of the Parallel/Map state in frame `at`.
+    fn fanout_mut(&mut self, at: usize) -> &mut Fanout<'a> {
+        match &mut self.frames[at].phase {
+            Phase::Parallel(fanout) | Phase::Map(fanout) => fanout,
+            _ => unreachable!("a child frame's parent runs children"),
+        }
+    }
+
+    /// Decides what the Parallel/Map state in frame `top` (the top frame, no child running)
+    /// does next: start a child, resume a parked child whose wait is over, complete the state,
+    /// or suspend until its earliest parked child can go on.
+    fn schedule(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+        let now_ms = self.now_ms;
+        let fanout = self.fanout_mut(top);
+        if fanout.may_start_child() {
+            return self.start_child(top);
+        }
+        match fanout.earliest_parked() {
+            Some((position, wake_ms)) if wake_ms <= now_ms => {
+                let child = fanout.parked.swap_remove(position);
+                fanout.running = child.index;
+                self.frames.push(child.frame);
+                Ok(Flow::Continue)
+            }
+            Some((_, wake_ms)) => Ok(Flow::Suspend(wake_ms)),
+            None if fanout.in_progress == 0 => self.finish_fanout(top),
+            // Children wait for something no clock brings: only the execution's timeout ends it.
+            None => Ok(Flow::Suspend(i64::MAX)),
+        }
+    }
+
+    /// Abandons the parked children of the Parallel/Map state in frame `at` (when the state
+    /// fails), recording what AWS records for each: `MapIterationAborted` (Map) and the
+    /// `...StateAborted` of the state it was in, then the same for its own children.
+    fn abandon_children(&mut self, at: usize) {
+        let arena = self.arena;
+        let parked = match &mut self.frames[at].phase {
+            Phase::Parallel(fanout) | Phase::Map(fanout) if !fanout.parked.is_empty() => {
+                std::mem::replace(&mut fanout.parked, BumpVec::new_in(arena))
+            }
+            _ => return,
+        };
+        let state = self.program.state(self.frames[at].state);
+        self.abort_children(state, parked);
+    }
+
+    /// Records the abandonment of `state`'s (a Parallel or Map) children in index order.
+    fn abort_children(&mut self, state: &'a StateDef, mut children: BumpVec<'a, ParkedChild<'a>>) {
+        children.sort_unstable_by_key(|child| child.index);
+        for child in children {
+            if matches!(state.op, Op::Map(_)) {
+                self.event("MapIterationAborted", Some(state.name), EventData::None);
+            }
+            let child_state = self.program.state(child.frame.state);
+            if let Some(event) = aborted_event(&child_state.op) {
+                self.event(event, Some(child_state.name), EventData::None);
+            }
+            if let Phase::Parallel(fanout) | Phase::Map(fanout) = child.frame.phase {
+                self.abort_children(child_state, fanout.parked);
             }
         }
     }
@@ -658,17 +840,9 @@ impl<'a> Execution<'a> {
             }
             Op::Parallel { branches } => {
                 self.event("ParallelStateStarted", Some(state.name), EventData::None);
-                let fanout = Fanout {
-                    input: effective,
-                    items: &[],
-                    total: branches.len(),
-                    results: BumpVec::with_capacity_in(branches.len(), self.arena),
-                    failures: 0,
-                    tolerated_count: None,
-                    tolerated_percentage: None,
-                };
+                let fanout = Fanout::new(self.arena, effective, &[], branches.len(), 0);
                 self.frames[top].phase = Phase::Parallel(fanout);
-                self.next_child(top)
+                self.schedule(top)
             }
             Op::Map(map) => {
                 let fanout = self
@@ -676,7 +850,7 @@ impl<'a> Execution<'a> {
                     .map_err(|e| self.eval_failure(top, e))?;
                 self.event("MapStateStarted", Some(state.name), EventData::None);
                 self.frames[top].phase = Phase::Map(fanout);
-                self.next_child(top)
+                self.schedule(top)
             }
         }
     }
@@ -966,17 +1140,16 @@ impl<'a> Execution<'a> {
         let state = self.program.state(self.frames[parent].state);
         let is_map = matches!(self.frames[parent].phase, Phase::Map(_));
         let arena = self.arena;
-        let fanout = match &mut self.frames[parent].phase {
-            Phase::Parallel(f) | Phase::Map(f) => f,
-            _ => unreachable!("a child frame's parent runs children"),
-        };
+        let fanout = self.fanout_mut(parent);
+        fanout.in_progress -= 1;
+        let index = fanout.running;
         match end {
             Ok(output) => {
-                fanout.results.push(output);
+                fanout.results[index] = output;
                 if is_map {
                     self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
                 }
-                self.next_child(parent)
+                self.schedule(parent)
             }
             Err(failure) => {
                 fanout.failures += 1;
@@ -987,7 +1160,10 @@ impl<'a> Execution<'a> {
                             .tolerated_percentage
                             .is_some_and(|p| fanout.failures as f64 * 100.0 <= p * fanout.total as f64));
                 if tolerated {
-                    fanout.results.push(error_output(arena, &failure));
+                    fanout.results[index] = error_output(arena, &failure);
+                } else {
+                    // The failure ends the state: the other children in progress stop.
+                    self.abandon_children(parent);
                 }
                 let data = EventData::Failure {
                     error: failure.error.as_deref(),
@@ -997,7 +1173,7 @@ impl<'a> Execution<'a> {
                     self.event("MapIterationFailed", Some(state.name), data);
                 }
                 if tolerated {
-                    return self.next_child(parent);
+                    return self.schedule(parent);
                 }
                 let failed = if is_map {
                     "MapStateFailed"
@@ -1016,21 +1192,16 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// Starts the next branch or iteration of the Parallel/Map state in frame `top`, or
-    /// completes the state when all have finished.
-    fn next_child(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+    /// Starts the next branch or iteration of the Parallel/Map state in frame `top` (one
+    /// that [`Fanout::may_start_child`] allows) in a new frame above it.
+    fn start_child(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
         let state = self.program.state(self.frames[top].state);
         let variables = self.frames[top].variables;
         let (graph, input) = match (&state.op, &self.frames[top].phase) {
-            (Op::Parallel { branches }, Phase::Parallel(f)) => match branches.get(f.results.len()) {
-                Some(branch) => (*branch, f.input),
-                None => return self.finish_fanout(top),
-            },
+            (Op::Parallel { branches }, Phase::Parallel(f)) => (branches[f.started], f.input),
             (Op::Map(map), Phase::Map(f)) => {
-                let index = f.results.len();
-                let Some(item) = f.items.get(index).copied() else {
-                    return self.finish_fanout(top);
-                };
+                let index = f.started;
+                let item = f.items[index];
                 let input = match &map.item_selector {
                     Some(selector) => {
                         let context = self.context(top);
@@ -1043,8 +1214,12 @@ impl<'a> Execution<'a> {
                 self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
                 (map.processor, input)
             }
-            _ => unreachable!("next_child runs on a Parallel or Map frame"),
+            _ => unreachable!("start_child runs on a Parallel or Map frame"),
         };
+        let fanout = self.fanout_mut(top);
+        fanout.running = fanout.started;
+        fanout.started += 1;
+        fanout.in_progress += 1;
         let outer: &'a Variables<'a> = self.arena.alloc(variables);
         self.frames.push(Frame {
             state: self.program.graph(graph).start,
@@ -1068,7 +1243,7 @@ impl<'a> Execution<'a> {
         let (Phase::Parallel(f) | Phase::Map(f)) = phase else {
             unreachable!("finish_fanout on a Parallel or Map frame")
         };
-        let results = Value::array(f.results.into_bump_slice());
+        let results = Value::array(f.results);
         let state = self.program.state(self.frames[top].state);
         let succeeded = if state.type_name == "Map" {
             "MapStateSucceeded"
@@ -1141,12 +1316,16 @@ impl<'a> Execution<'a> {
             }
         };
         let env = input.jsonata_env();
-        if let Some(spec) = &map.max_concurrency {
-            let n = self.number(spec, &input.scope, &env, true)?;
-            if n < 0.0 {
-                return Err(EvalError::runtime("MaxConcurrency cannot be negative."));
+        let max_concurrency = match &map.max_concurrency {
+            Some(spec) => {
+                let n = self.number(spec, &input.scope, &env, true)?;
+                if n < 0.0 {
+                    return Err(EvalError::runtime("MaxConcurrency cannot be negative."));
+                }
+                n as usize
             }
-        }
+            None => 0,
+        };
         let tolerated_count = match &map.tolerated_failure_count {
             Some(spec) => {
                 let n = self.number(spec, &input.scope, &env, true)?;
@@ -1174,13 +1353,9 @@ impl<'a> Execution<'a> {
             None => items,
         };
         Ok(Fanout {
-            input: after_input_path,
-            items,
-            total: items.len(),
-            results: BumpVec::with_capacity_in(items.len(), self.arena),
-            failures: 0,
             tolerated_count,
             tolerated_percentage,
+            ..Fanout::new(self.arena, after_input_path, items, items.len(), max_concurrency)
         })
     }
 
@@ -1325,6 +1500,8 @@ impl<'a> Execution<'a> {
     fn fail(&mut self, mut failure: Failure) -> Flow<'a> {
         loop {
             let top = self.top();
+            // A Parallel/Map state failing on its own (not through a child) stops its children.
+            self.abandon_children(top);
             let state = self.program.state(self.frames[top].state);
             let error = failure.error.as_deref().unwrap_or("");
             let has_name = failure.error.is_some();
@@ -1511,4 +1688,36 @@ fn spaced_json(compact: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::TaskRegistry;
+
+    #[test]
+    fn every_frame_is_visited_parked_ones_included() {
+        let machine = Machine::new(
+            r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+                {"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+                    "ItemProcessor":{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}}}},
+                {"StartAt":"B","States":{"B":{"Type":"Wait","Seconds":2,"End":true}}}]}}}"#,
+            TaskRegistry::new(),
+        )
+        .unwrap();
+        let arena = Arena::new();
+        let info = ExecutionInfo::default();
+        let input = crate::value::parse(&arena, "[1,2,3]").unwrap();
+        let mut execution = machine.start(&arena, input, &info, 0);
+        assert!(matches!(execution.resume(0), Step::Suspended { until_ms: 1_000 }));
+        // The top level, and parked: the Map branch with its three iterations, the Wait branch.
+        let mut names = Vec::new();
+        execution.for_each_frame_mut(|frame| names.push(machine.program().state(frame.state).name));
+        assert_eq!(names.len(), 6, "{names:?}");
+        assert_eq!(names[0], "P");
+        assert_eq!(names.iter().filter(|n| **n == "W").count(), 3);
+        assert!(names.contains(&"M") && names.contains(&"B"));
+        // What the wake times say: the Parallel frame wakes with its earliest child.
+        assert_eq!(wake_ms(&execution.frames[0]), Some(1_000));
+    }
 }

@@ -39,9 +39,10 @@ pub enum EventData<'a> {
 }
 
 impl HistoryEvent<'_> {
-    /// Whether this is an error event (what the `ERROR` log level keeps).
+    /// Whether this is an error event (what the `ERROR` log level keeps): a failure, or work
+    /// cut short (`MapIterationAborted`, `WaitStateAborted`, ...).
     pub fn is_error(&self) -> bool {
-        matches!(self.data, EventData::Failure { .. })
+        matches!(self.data, EventData::Failure { .. }) || self.event_type.ends_with("Aborted")
     }
 
     /// Whether this event ends the execution with a failure (what `FATAL` keeps).

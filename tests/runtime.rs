@@ -244,6 +244,27 @@ fn hundred_thousand_waits_on_the_virtual_clock() {
 }
 
 #[test]
+fn map_iterations_wait_together_on_the_pool() {
+    // Each execution: a Map of ten iterations that each wait 1 s.
+    let rt = runtime(
+        r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}}}}"#,
+        TaskRegistry::new(),
+        2,
+    );
+    let start = rt.now_ms();
+    let inputs = vec!["[1,2,3,4,5,6,7,8,9,10]".to_string(); 10_000];
+    let out = rt.run_batch_json(&inputs);
+    assert!(out
+        .iter()
+        .all(|o| o.as_ref().unwrap().output.as_deref() == Some("[1,2,3,4,5,6,7,8,9,10]")));
+    // Virtual time moved by one wait, not ten per execution (nor ten per batch).
+    let elapsed = rt.now_ms() - start;
+    assert!((1000..10_000).contains(&elapsed), "{elapsed}");
+    assert!(rt.shutdown().balanced());
+}
+
+#[test]
 fn retries_back_off_on_the_pool() {
     let calls = Arc::new(AtomicUsize::new(0));
     let attempts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<i64, u32>::new()));
