@@ -1,6 +1,7 @@
 //! The interpreter: runs a [`Program`] for one execution, inline, until it completes or
-//! suspends (a Wait, a retry back-off). A suspension is returned as a value
-//! ([`Step::Suspended`]); the driver resumes the execution at its deadline.
+//! suspends (a Wait, a retry back-off, a task that answers later). A suspension is returned
+//! as a value ([`Step::Suspended`], [`Step::AwaitingTask`]); the driver resumes the
+//! execution at its deadline, or once it has delivered the task's answer.
 //!
 //! An execution is a stack of frames: the top level, and one per running Parallel branch or
 //! Map iteration. Branches and iterations run one at a time; one that suspends is parked in
@@ -21,7 +22,9 @@ use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
 use crate::program::*;
 use crate::scope::{Scope, Variables};
-use crate::tasks::{TaskFailure, TaskHandler, TaskRegistry};
+use crate::tasks::{
+    TaskContext, TaskFailure, TaskHandler, TaskRegistry, TaskReply, TaskToken, TaskTokenError, TokenIssuer,
+};
 use crate::timestamp::parse_timestamp;
 use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
@@ -33,6 +36,10 @@ pub const VARIABLE_LIMIT: usize = 256 * 1024;
 
 /// The most variable data one execution may assign, in bytes.
 pub const EXECUTION_VARIABLES_LIMIT: usize = 10 * 1024 * 1024;
+
+/// A Task's `TimeoutSeconds` and `HeartbeatSeconds` when the definition gives none (AWS's
+/// default for both).
+pub const DEFAULT_TASK_TIMEOUT_SECONDS: i64 = 99_999_999;
 
 /// The most history events one execution may have (AWS's quota for a Standard execution):
 /// past it the execution fails, so a definition that loops forever cannot hang a worker.
@@ -84,6 +91,16 @@ pub enum Step<'a> {
     /// The execution waits until this time (epoch milliseconds); resume it then.
     Suspended {
         /// When to resume.
+        until_ms: i64,
+    },
+    /// The execution awaits the completion of the task `token` (a handler answered
+    /// [`TaskReply::Pending`]): deliver it with [`Execution::complete_task`],
+    /// [`Execution::fail_task`] or [`Execution::heartbeat_task`] and resume, or resume at
+    /// `until_ms` anyway (the task's timeout or heartbeat deadline, or the execution's).
+    AwaitingTask {
+        /// The task's token.
+        token: TaskToken,
+        /// When to resume if nothing is delivered (epoch milliseconds).
         until_ms: i64,
     },
 }
@@ -150,12 +167,88 @@ enum Phase<'a> {
     Waiting { until_ms: i64, result: Value<'a> },
     /// Waiting out a retry back-off; then `Attempt` again.
     Backoff { until_ms: i64 },
+    /// A Task whose handler answers later: awaits its completion or its deadlines.
+    AwaitingTask(AwaitedTask),
+    /// A Task answered later: record the answer and go on as a Task answered at once does.
+    TaskAnswered(Result<Value<'a>, Failure>),
     /// A Parallel state whose branches run in the frame above, one at a time, taking turns
     /// when they suspend.
     Parallel(Fanout<'a>),
     /// A Map state whose iterations run in the frame above, one at a time, taking turns when
     /// they suspend (at most `MaxConcurrency` in progress).
     Map(Fanout<'a>),
+}
+
+/// A task attempt that completes later.
+///
+/// Its `TimeoutSeconds` counts from the attempt's `TaskStarted` (every retry starts a new
+/// one); its `HeartbeatSeconds` from `TaskStarted`, then from the last heartbeat. Either
+/// running out fails the attempt (`States.Timeout`, `States.HeartbeatTimeout`) through the
+/// state's Retry and Catch.
+#[derive(Debug)]
+struct AwaitedTask {
+    token: TaskToken,
+    /// When `TimeoutSeconds` runs out (epoch ms).
+    timeout_at_ms: i64,
+    /// `HeartbeatSeconds` in ms, when given.
+    heartbeat_ms: Option<i64>,
+    /// When the next heartbeat is due (epoch ms; `i64::MAX` without `HeartbeatSeconds`).
+    heartbeat_due_ms: i64,
+}
+
+impl AwaitedTask {
+    /// When the execution must be resumed to time the task out.
+    fn deadline_ms(&self) -> i64 {
+        self.timeout_at_ms.min(self.heartbeat_due_ms)
+    }
+}
+
+/// The history events of a Task, by how its resource is invoked.
+struct TaskEvents {
+    scheduled: &'static str,
+    started: &'static str,
+    succeeded: &'static str,
+    failed: &'static str,
+    timed_out: &'static str,
+}
+
+impl TaskEvents {
+    fn of(flavor: TaskFlavor) -> &'static TaskEvents {
+        const LAMBDA: TaskEvents = TaskEvents {
+            scheduled: "LambdaFunctionScheduled",
+            started: "LambdaFunctionStarted",
+            succeeded: "LambdaFunctionSucceeded",
+            failed: "LambdaFunctionFailed",
+            timed_out: "LambdaFunctionTimedOut",
+        };
+        const TASK: TaskEvents = TaskEvents {
+            scheduled: "TaskScheduled",
+            started: "TaskStarted",
+            succeeded: "TaskSucceeded",
+            failed: "TaskFailed",
+            timed_out: "TaskTimedOut",
+        };
+        match flavor {
+            TaskFlavor::LambdaArn => &LAMBDA,
+            _ => &TASK,
+        }
+    }
+
+    /// The events of `state`, a Task.
+    fn of_state(state: &StateDef) -> &'static TaskEvents {
+        match &state.op {
+            Op::Task(task) => TaskEvents::of(task.flavor),
+            _ => TaskEvents::of(TaskFlavor::Plain),
+        }
+    }
+}
+
+/// What a handler answered.
+enum TaskStart<'a> {
+    /// A result now.
+    Done(Value<'a>),
+    /// Later, for this token.
+    Pending(TaskToken),
 }
 
 /// A Parallel or Map state's progress over its children (branches or iterations).
@@ -243,11 +336,13 @@ fn wake_ms(frame: &Frame<'_>) -> Option<i64> {
     match &frame.phase {
         Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } => Some(*until_ms),
         Phase::Parallel(fanout) | Phase::Map(fanout) => fanout.earliest_parked().map(|(_, wake)| wake),
-        Phase::Enter | Phase::Attempt => None,
+        Phase::AwaitingTask(task) => Some(task.deadline_ms()),
+        Phase::Enter | Phase::Attempt | Phase::TaskAnswered(_) => None,
     }
 }
 
 /// Calls `f` on `frame`, then on the frames of its parked children, depth first.
+#[cfg(test)]
 fn visit_frame_mut<'a>(frame: &mut Frame<'a>, f: &mut dyn FnMut(&mut Frame<'a>)) {
     f(frame);
     if let Phase::Parallel(fanout) | Phase::Map(fanout) = &mut frame.phase {
@@ -289,6 +384,7 @@ struct Frame<'a> {
 enum Flow<'a> {
     Continue,
     Suspend(i64),
+    AwaitTask(TaskToken, i64),
     Done(RawOutcome<'a>),
 }
 
@@ -297,6 +393,8 @@ pub struct Execution<'a> {
     program: &'a Program,
     handlers: &'a [Option<Arc<dyn TaskHandler>>],
     registry: &'a TaskRegistry,
+    /// Where task tokens come from (none: numbered by the process).
+    tokens: Option<&'a dyn TokenIssuer>,
     arena: &'a Arena,
     info: &'a ExecutionInfo,
     input: Value<'a>,
@@ -337,6 +435,7 @@ impl<'a> Execution<'a> {
             program,
             handlers: machine.handlers(),
             registry: machine.registry(),
+            tokens: None,
             arena,
             info,
             input,
@@ -358,6 +457,73 @@ impl<'a> Execution<'a> {
     pub fn with_history(mut self, sink: &'a mut dyn HistorySink) -> Execution<'a> {
         self.history = Some(sink);
         self
+    }
+
+    /// Issues this execution's task tokens from `tokens` (set before the first `resume`).
+    pub(crate) fn with_token_issuer(mut self, tokens: &'a dyn TokenIssuer) -> Execution<'a> {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// The frame whose task awaits `token`, if one does. Every delivery finds its task
+    /// through here.
+    fn awaiting_frame_mut(&mut self, token: TaskToken) -> Option<&mut Frame<'a>> {
+        if self.finished {
+            return None;
+        }
+        self.frames
+            .iter_mut()
+            .rev()
+            .find(|frame| matches!(&frame.phase, Phase::AwaitingTask(t) if t.token == token))
+    }
+
+    /// Completes the task awaiting `token` with `result` (`SendTaskSuccess`); the next
+    /// [`resume`](Self::resume) records it and goes on.
+    pub fn complete_task(&mut self, token: TaskToken, result: Value<'a>) -> Result<(), TaskTokenError> {
+        self.answer_task(token, Ok(result))
+    }
+
+    /// Fails the task awaiting `token` with `error` and `cause` (`SendTaskFailure`); the
+    /// next [`resume`](Self::resume) records it and applies the state's Retry and Catch.
+    pub fn fail_task(
+        &mut self,
+        token: TaskToken,
+        error: impl Into<String>,
+        cause: impl Into<String>,
+    ) -> Result<(), TaskTokenError> {
+        let failure = Failure {
+            error: Some(Cow::Owned(error.into())),
+            cause: Some(cause.into()),
+        };
+        self.answer_task(token, Err(failure))
+    }
+
+    fn answer_task(&mut self, token: TaskToken, answer: Result<Value<'a>, Failure>) -> Result<(), TaskTokenError> {
+        let frame = self
+            .awaiting_frame_mut(token)
+            .ok_or(TaskTokenError::NotAwaiting(token))?;
+        frame.phase = Phase::TaskAnswered(answer);
+        Ok(())
+    }
+
+    /// Records a heartbeat of the task awaiting `token` at `now_ms` (`SendTaskHeartbeat`):
+    /// its `HeartbeatSeconds` count again from then. Returns when the execution must now be
+    /// resumed if nothing else is delivered. A heartbeat at or past the due time comes too
+    /// late: the task has timed out.
+    pub fn heartbeat_task(&mut self, token: TaskToken, now_ms: i64) -> Result<i64, TaskTokenError> {
+        let execution_deadline = self.deadline_ms.unwrap_or(i64::MAX);
+        let not_awaiting = TaskTokenError::NotAwaiting(token);
+        let frame = self.awaiting_frame_mut(token).ok_or(not_awaiting.clone())?;
+        let Phase::AwaitingTask(task) = &mut frame.phase else {
+            return Err(not_awaiting);
+        };
+        if now_ms >= task.deadline_ms() {
+            return Err(not_awaiting);
+        }
+        if let Some(heartbeat_ms) = task.heartbeat_ms {
+            task.heartbeat_due_ms = now_ms.saturating_add(heartbeat_ms);
+        }
+        Ok(task.deadline_ms().min(execution_deadline))
     }
 
     /// The number of history events so far.
@@ -446,6 +612,10 @@ impl<'a> Execution<'a> {
                     let until_ms = self.deadline_ms.map_or(until_ms, |d| until_ms.min(d));
                     return Step::Suspended { until_ms };
                 }
+                Flow::AwaitTask(token, until_ms) => {
+                    let until_ms = self.deadline_ms.map_or(until_ms, |d| until_ms.min(d));
+                    return Step::AwaitingTask { token, until_ms };
+                }
                 Flow::Done(outcome) => {
                     return self.end(outcome);
                 }
@@ -474,13 +644,32 @@ impl<'a> Execution<'a> {
                 self.frames[top].phase = Phase::Attempt;
                 Ok(Flow::Continue)
             }
+            Phase::AwaitingTask(ref task) => {
+                let (token, deadline_ms) = (task.token, task.deadline_ms());
+                if deadline_ms > self.now_ms {
+                    return Ok(Flow::AwaitTask(token, deadline_ms));
+                }
+                let error = if self.now_ms >= task.timeout_at_ms {
+                    names::TIMEOUT
+                } else {
+                    names::HEARTBEAT_TIMEOUT
+                };
+                self.task_timed_out(top, error)
+            }
+            Phase::TaskAnswered(_) => {
+                let Phase::TaskAnswered(answer) = std::mem::replace(&mut self.frames[top].phase, Phase::Attempt) else {
+                    unreachable!("matched just above")
+                };
+                let answer = answer.and_then(|result| self.checked_result(top, result));
+                self.task_ended(top, answer)
+            }
             Phase::Parallel(_) | Phase::Map(_) => self.schedule(top),
         }
     }
 
     /// Calls `f` on every frame of the execution: the stack's, then (depth first) those of
     /// suspended Parallel branches and Map iterations parked in their parents.
-    #[allow(dead_code)] // For the frames awaiting a task completion.
+    #[cfg(test)] // A frame awaiting a task is never parked: it stays on the stack (`awaiting_frame_mut`).
     fn for_each_frame_mut(&mut self, mut f: impl FnMut(&mut Frame<'a>)) {
         for frame in self.frames.iter_mut() {
             visit_frame_mut(frame, &mut f);
@@ -735,45 +924,23 @@ impl<'a> Execution<'a> {
             }
             Op::Task(task) => {
                 // TimeoutSeconds(Path) and HeartbeatSeconds(Path) are evaluated (and fail as
-                // AWS fails them); a handler that completes at once never times out.
+                // AWS fails them); they apply to a task that answers later. A handler that
+                // answers at once never times out.
                 let input = self.payload_input(top, raw_input, context, None);
                 let env = input.jsonata_env();
-                for spec in [&task.timeout, &task.heartbeat].into_iter().flatten() {
-                    let seconds = self
-                        .number(spec, &input.scope, &env, true)
-                        .map_err(|e| self.eval_failure(top, e))?;
-                    if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
-                        let message = format!("The {field} field must be a positive integer.");
-                        return Err(self.eval_failure(top, EvalError::runtime(message)));
-                    }
-                }
-                let lambda = task.flavor == TaskFlavor::LambdaArn;
-                let (scheduled, started) = if lambda {
-                    ("LambdaFunctionScheduled", "LambdaFunctionStarted")
-                } else {
-                    ("TaskScheduled", "TaskStarted")
-                };
-                self.event(scheduled, Some(state.name), EventData::Input(effective));
-                self.event(started, Some(state.name), EventData::None);
+                let timeout_seconds = self.task_seconds(top, task.timeout.as_ref(), &input, &env)?;
+                let heartbeat_seconds = self.task_seconds(top, task.heartbeat.as_ref(), &input, &env)?;
+                let events = TaskEvents::of(task.flavor);
+                self.event(events.scheduled, Some(state.name), EventData::Input(effective));
+                self.event(events.started, Some(state.name), EventData::None);
                 match self.call_task(top, task, effective) {
-                    Ok(result) => {
-                        let succeeded = if lambda {
-                            "LambdaFunctionSucceeded"
-                        } else {
-                            "TaskSucceeded"
-                        };
-                        self.event(succeeded, Some(state.name), EventData::Output(result));
-                        self.complete(top, result)
+                    Ok(TaskStart::Done(result)) => self.task_ended(top, Ok(result)),
+                    Ok(TaskStart::Pending(token)) => {
+                        let awaited = self.awaited_task(token, timeout_seconds, heartbeat_seconds);
+                        self.frames[top].phase = Phase::AwaitingTask(awaited);
+                        Ok(Flow::Continue)
                     }
-                    Err(failure) => {
-                        let failed = if lambda { "LambdaFunctionFailed" } else { "TaskFailed" };
-                        let data = EventData::Failure {
-                            error: failure.error.as_deref(),
-                            cause: failure.cause.as_deref(),
-                        };
-                        self.event(failed, Some(state.name), data);
-                        Err(failure)
-                    }
+                    Err(failure) => self.task_ended(top, Err(failure)),
                 }
             }
             Op::Choice { rules, default } => {
@@ -855,8 +1022,100 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// Calls a Task's handler on its effective input.
-    fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<Value<'a>, Failure> {
+    /// Evaluates a Task's `TimeoutSeconds` or `HeartbeatSeconds` (a computed one must be a
+    /// positive integer).
+    fn task_seconds(
+        &self,
+        top: usize,
+        spec: Option<&'a NumberSpec>,
+        input: &PayloadInput<'a>,
+        env: &JsonataEnv<'a>,
+    ) -> Result<Option<f64>, Failure> {
+        let Some(spec) = spec else { return Ok(None) };
+        let seconds = self
+            .number(spec, &input.scope, env, true)
+            .map_err(|e| self.eval_failure(top, e))?;
+        if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
+            let message = format!("The {field} field must be a positive integer.");
+            return Err(self.eval_failure(top, EvalError::runtime(message)));
+        }
+        Ok(Some(seconds))
+    }
+
+    /// The deadlines of a task attempt that started now and answers later.
+    fn awaited_task(
+        &self,
+        token: TaskToken,
+        timeout_seconds: Option<f64>,
+        heartbeat_seconds: Option<f64>,
+    ) -> AwaitedTask {
+        let to_ms = |seconds: f64| (seconds * 1000.0) as i64;
+        let timeout_ms = timeout_seconds.map_or(DEFAULT_TASK_TIMEOUT_SECONDS * 1000, to_ms);
+        let heartbeat_ms = heartbeat_seconds.map(to_ms);
+        AwaitedTask {
+            token,
+            timeout_at_ms: self.now_ms.saturating_add(timeout_ms),
+            heartbeat_ms,
+            heartbeat_due_ms: heartbeat_ms.map_or(i64::MAX, |ms| self.now_ms.saturating_add(ms)),
+        }
+    }
+
+    /// Records how a Task attempt ended (its handler's answer, now or later) and goes on:
+    /// the state completes, or the failure goes to Retry and Catch.
+    fn task_ended(&mut self, top: usize, result: Result<Value<'a>, Failure>) -> Result<Flow<'a>, Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let events = TaskEvents::of_state(state);
+        match result {
+            Ok(result) => {
+                self.event(events.succeeded, Some(state.name), EventData::Output(result));
+                self.complete(top, result)
+            }
+            Err(failure) => {
+                let data = EventData::Failure {
+                    error: failure.error.as_deref(),
+                    cause: failure.cause.as_deref(),
+                };
+                self.event(events.failed, Some(state.name), data);
+                Err(failure)
+            }
+        }
+    }
+
+    /// A Task that answers later ran past its `TimeoutSeconds` (`error` is
+    /// `States.Timeout`) or missed a heartbeat (`States.HeartbeatTimeout`).
+    ///
+    /// The cause is empty: AWS's `TaskTimedOut` event for a task timeout has the error and
+    /// no cause (recorded for Lambda tasks), and the developer guide shows no cause text for
+    /// either timeout, so none is invented.
+    fn task_timed_out(&mut self, top: usize, error: &'static str) -> Result<Flow<'a>, Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let events = TaskEvents::of_state(state);
+        self.event(
+            events.timed_out,
+            Some(state.name),
+            EventData::Failure {
+                error: Some(error),
+                cause: None,
+            },
+        );
+        self.frames[top].phase = Phase::Attempt;
+        Err(Failure {
+            error: Some(Cow::Borrowed(error)),
+            cause: None,
+        })
+    }
+
+    /// A task result within the payload limit.
+    fn checked_result(&self, top: usize, result: Value<'a>) -> Result<Value<'a>, Failure> {
+        if exceeds_limit(result) {
+            return Err(self.data_limit(top));
+        }
+        Ok(result)
+    }
+
+    /// Calls a Task's handler on its effective input: its result now, or the token of a
+    /// task that answers later.
+    fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<TaskStart<'a>, Failure> {
         let (handler, input) = match task.flavor {
             TaskFlavor::LambdaInvoke => {
                 let function = effective.get("FunctionName").and_then(|f| f.as_str());
@@ -877,8 +1136,19 @@ impl<'a> Execution<'a> {
             });
         };
         let arena = self.arena;
-        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(input, arena))) {
-            Ok(result) => result,
+        let mut context = TaskContext::new(self.tokens);
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.start(input, arena, &mut context)
+        }));
+        let result = match reply {
+            Ok(TaskReply::Done(result)) => result,
+            Ok(TaskReply::Pending) => match context.taken() {
+                Some(token) => return Ok(TaskStart::Pending(token)),
+                None => Err(TaskFailure::new(
+                    names::TASK_FAILED,
+                    "The task handler answered later without taking a task token.",
+                )),
+            },
             Err(panic) => {
                 let message = crate::error::panic_message(&*panic);
                 Err(TaskFailure::new(
@@ -887,16 +1157,17 @@ impl<'a> Execution<'a> {
                 ))
             }
         };
+        if let (Some(token), Some(issuer)) = (context.taken(), self.tokens) {
+            // Taken, but the handler answered now (or panicked): nothing will await it.
+            issuer.retire(token);
+        }
         match result {
             Ok(value) => {
                 let value = match task.flavor {
                     TaskFlavor::LambdaInvoke => lambda_invoke_result(arena, value),
                     _ => value,
                 };
-                if exceeds_limit(value) {
-                    return Err(self.data_limit(top));
-                }
-                Ok(value)
+                self.checked_result(top, value).map(TaskStart::Done)
             }
             Err(TaskFailure::Error { error, cause }) => Err(Failure {
                 error: Some(Cow::Owned(error)),

@@ -38,5 +38,7 @@ pub use exec::{ExecutionInfo, Status};
 pub use machine::{Machine, Outcome};
 pub use parse::{parse_definition, parse_definition_value};
 pub use program::Program;
-pub use tasks::{Behaviour, TaskFailure, TaskHandler, TaskRegistry};
+pub use tasks::{
+    Behaviour, TaskContext, TaskFailure, TaskHandler, TaskOutput, TaskRegistry, TaskReply, TaskToken, TaskTokenError,
+};
 pub use validate::{validate, validate_text};

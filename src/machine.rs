@@ -106,6 +106,12 @@ impl Machine {
     /// Runs one execution to its end on this thread, waiting on `clock`, and hands the
     /// outcome (still in the arena) to `f`: the fast path, with no JSON text in or out.
     ///
+    /// Nothing can complete a task that answers later here ([`TaskHandler::start`]
+    /// answering `Pending`): it waits until its `TimeoutSeconds` or `HeartbeatSeconds` run
+    /// out and fails with `States.Timeout` / `States.HeartbeatTimeout`. To complete such
+    /// tasks, drive the [`Execution`] from [`start`](Self::start) yourself or use the
+    /// [`Runtime`](crate::runtime::Runtime).
+    ///
     /// ```
     /// use quickstep::value::{Arena, Value};
     /// use quickstep::{ExecutionInfo, Machine, Status, TaskRegistry, VirtualClock};
@@ -137,7 +143,9 @@ impl Machine {
         loop {
             match execution.resume(clock.now_ms()) {
                 Step::Done(outcome) => return f(outcome),
-                Step::Suspended { until_ms } => clock.wait_until(until_ms),
+                // Nothing here can deliver a completion: a task that answers later runs
+                // into its timeout.
+                Step::Suspended { until_ms } | Step::AwaitingTask { until_ms, .. } => clock.wait_until(until_ms),
             }
         }
     }

@@ -5,6 +5,7 @@
 //! `raise:...`, `{"Return": ...}`, `{"Throw": ...}`) on the same API.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::value::{with_member, Arena, Value};
@@ -40,9 +41,198 @@ impl TaskFailure {
 }
 
 /// What a Task state calls.
+///
+/// A handler answers at once through [`call`](TaskHandler::call) (the fast path), or
+/// overrides [`start`](TaskHandler::start) to answer later: it takes a [`TaskToken`] from
+/// the [`TaskContext`], hands it to whoever does the work, and returns
+/// [`TaskReply::Pending`]. The execution then awaits the completion (delivered with the
+/// token, in the shape of `.waitForTaskToken`'s `SendTaskSuccess` / `SendTaskFailure` /
+/// `SendTaskHeartbeat`), and the Task's `TimeoutSeconds` / `HeartbeatSeconds` apply.
 pub trait TaskHandler: Send + Sync {
     /// Runs the task on `input`. Results may borrow from `input` or be built in `arena`.
     fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, TaskFailure>;
+
+    /// Starts the task on `input`: answers now ([`TaskReply::Done`]) or promises to answer
+    /// later through the token of `context` ([`TaskReply::Pending`]). The default answers
+    /// now with [`call`](TaskHandler::call).
+    fn start<'a>(&self, input: Value<'a>, arena: &'a Arena, context: &mut TaskContext<'_>) -> TaskReply<'a> {
+        let _ = context;
+        TaskReply::Done(self.call(input, arena))
+    }
+}
+
+/// What [`TaskHandler::start`] answers.
+#[derive(Debug)]
+pub enum TaskReply<'a> {
+    /// The task's result or failure, now.
+    Done(Result<Value<'a>, TaskFailure>),
+    /// The task completes later, through the token the handler took from its
+    /// [`TaskContext`].
+    Pending,
+}
+
+/// Identifies one attempt of a Task that completes later (AWS's task token): `Copy`,
+/// `Send`, printable (`Display`) and parsable (`FromStr`) as text, so it can travel through
+/// queues and other programs and come back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskToken(u64);
+
+/// The text form of a task token: this prefix, then 16 hex digits.
+const TOKEN_PREFIX: &str = "quickstep-task-";
+
+impl TaskToken {
+    /// A token no other task of this process has had.
+    pub(crate) fn unique() -> TaskToken {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        TaskToken(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The number the token stands for (unique in the process).
+    pub(crate) fn id(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for TaskToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{TOKEN_PREFIX}{:016x}", self.0)
+    }
+}
+
+impl std::str::FromStr for TaskToken {
+    type Err = TaskTokenError;
+
+    fn from_str(text: &str) -> Result<TaskToken, TaskTokenError> {
+        text.strip_prefix(TOKEN_PREFIX)
+            .filter(|hex| hex.len() == 16)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .map(TaskToken)
+            .ok_or_else(|| TaskTokenError::InvalidToken(text.to_string()))
+    }
+}
+
+/// Why a task completion, failure or heartbeat was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TaskTokenError {
+    /// No task awaits this token: it was never issued here, or its task already completed,
+    /// failed or timed out, or its execution ended (AWS answers `TaskTimedOut` /
+    /// `TaskDoesNotExist`).
+    #[error("no task awaits completion with the token {0}: its task already completed, failed or timed out, its execution ended, or the token was not issued here")]
+    NotAwaiting(TaskToken),
+    /// The text is not a task token (AWS: `InvalidToken`).
+    #[error("'{0}' is not a task token")]
+    InvalidToken(String),
+    /// The result sent is not JSON (AWS: `InvalidOutput`).
+    #[error("the task output is not valid JSON: {0}")]
+    InvalidOutput(String),
+}
+
+/// Where the tokens of an execution's tasks come from: a runtime registers each one so that
+/// any thread can complete it; a lone execution just numbers them.
+pub(crate) trait TokenIssuer {
+    /// A new token, live until completed or retired.
+    fn issue(&self) -> TaskToken;
+    /// Forgets a token whose task will not be awaited after all.
+    fn retire(&self, token: TaskToken);
+}
+
+/// What a handler gets besides its input: the means to answer later.
+pub struct TaskContext<'t> {
+    issuer: Option<&'t dyn TokenIssuer>,
+    token: Option<TaskToken>,
+}
+
+impl<'t> TaskContext<'t> {
+    pub(crate) fn new(issuer: Option<&'t dyn TokenIssuer>) -> TaskContext<'t> {
+        TaskContext { issuer, token: None }
+    }
+
+    /// This task attempt's token (the same one however often it is asked for). Complete the
+    /// task with it and return [`TaskReply::Pending`]. A token taken by a handler that then
+    /// answers at once is forgotten.
+    pub fn token(&mut self) -> TaskToken {
+        let issuer = self.issuer;
+        *self
+            .token
+            .get_or_insert_with(|| issuer.map_or_else(TaskToken::unique, |i| i.issue()))
+    }
+
+    /// The token taken, if any.
+    pub(crate) fn taken(&self) -> Option<TaskToken> {
+        self.token
+    }
+}
+
+/// A later task's result as the embedder sends it (`SendTaskSuccess`'s `output`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum TaskOutput {
+    /// JSON text (checked when sent, parsed into the execution's arena).
+    Text(String),
+    /// A `serde_json` value.
+    Json(serde_json::Value),
+}
+
+impl From<String> for TaskOutput {
+    fn from(text: String) -> TaskOutput {
+        TaskOutput::Text(text)
+    }
+}
+
+impl From<&str> for TaskOutput {
+    fn from(text: &str) -> TaskOutput {
+        TaskOutput::Text(text.to_string())
+    }
+}
+
+impl From<serde_json::Value> for TaskOutput {
+    fn from(value: serde_json::Value) -> TaskOutput {
+        TaskOutput::Json(value)
+    }
+}
+
+impl TaskOutput {
+    /// Checks that text output is JSON.
+    pub(crate) fn check(&self) -> Result<(), TaskTokenError> {
+        match self {
+            TaskOutput::Text(text) => serde_json::from_str::<serde::de::IgnoredAny>(text)
+                .map(|_| ())
+                .map_err(|e| TaskTokenError::InvalidOutput(e.to_string())),
+            TaskOutput::Json(_) => Ok(()),
+        }
+    }
+
+    /// The output as a value in `arena` (text is copied there first: the value does not
+    /// borrow `self`).
+    pub(crate) fn to_value<'a>(&self, arena: &'a Arena) -> Result<Value<'a>, TaskTokenError> {
+        match self {
+            TaskOutput::Text(text) => crate::value::parse(arena, arena.alloc_str(text))
+                .map_err(|e| TaskTokenError::InvalidOutput(e.to_string())),
+            TaskOutput::Json(value) => Ok(Value::from_serde(arena, value)),
+        }
+    }
+}
+
+/// Adapts a closure that starts a task and completes it later.
+struct LaterHandler<F>(F);
+
+impl<F> TaskHandler for LaterHandler<F>
+where
+    F: Fn(Value<'_>, TaskToken) -> Result<(), TaskFailure> + Send + Sync,
+{
+    /// Outside an execution there is no one to complete the task: it fails.
+    fn call<'a>(&self, _input: Value<'a>, _arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        Err(TaskFailure::new(
+            crate::error::names::TASK_FAILED,
+            "This task completes later through a task token: it runs only inside an execution.",
+        ))
+    }
+
+    fn start<'a>(&self, input: Value<'a>, _arena: &'a Arena, context: &mut TaskContext<'_>) -> TaskReply<'a> {
+        match (self.0)(input, context.token()) {
+            Ok(()) => TaskReply::Pending,
+            Err(failure) => TaskReply::Done(Err(failure)),
+        }
+    }
 }
 
 impl<F> TaskHandler for F
@@ -117,6 +307,21 @@ impl TaskRegistry {
     pub fn register_handler<H: TaskHandler + 'static>(&mut self, resource: impl Into<String>, handler: H) -> &mut Self {
         self.handlers.insert(resource.into(), Arc::new(handler));
         self
+    }
+
+    /// Registers a task that completes later, in the shape of `.waitForTaskToken`: `start`
+    /// gets the task's effective input and its [`TaskToken`], hands the work (and the token)
+    /// on, and returns at once; the task completes when the token is used with
+    /// [`Execution::complete_task`](crate::exec::Execution::complete_task) /
+    /// [`fail_task`](crate::exec::Execution::fail_task) (or the runtime's
+    /// [`complete_task`](crate::runtime::Runtime::complete_task) /
+    /// [`fail_task`](crate::runtime::Runtime::fail_task)), or times out. Returning an error
+    /// fails the task at once.
+    pub fn register_async<F>(&mut self, resource: impl Into<String>, start: F) -> &mut Self
+    where
+        F: Fn(Value<'_>, TaskToken) -> Result<(), TaskFailure> + Send + Sync + 'static,
+    {
+        self.register_handler(resource, LaterHandler(start))
     }
 
     /// Registers a handler written over `serde_json::Value`.

@@ -38,6 +38,7 @@ fn run_with(definition: &str, input: &str, tasks: TaskRegistry) -> Run {
                 assert!(until_ms > now_ms, "suspended until {until_ms} at {now_ms}");
                 now_ms = until_ms;
             }
+            Step::AwaitingTask { .. } => panic!("these tests' tasks answer at once"),
         }
     };
     drop(execution);

@@ -18,7 +18,10 @@
 //!
 //! Each worker owns its scratch: an arena reset after every execution, a pool of spare
 //! arenas and a timer queue for executions that suspend (Wait, retry back-off), which park
-//! there without pinning the worker (see `worker.rs` for how their values are kept). Time is
+//! there without pinning the worker (see `worker.rs` for how their values are kept), and a
+//! completion table for executions awaiting a task that answers later (completed from any
+//! thread with [`Runtime::complete_task`], [`Runtime::fail_task`],
+//! [`Runtime::heartbeat_task`] or a [`TaskCompleter`]). Time is
 //! the system clock or a virtual clock ([`RuntimeBuilder::virtual_clock`]) that jumps to the
 //! next deadline whenever a worker with parked executions has nothing else to do.
 //!
@@ -40,6 +43,7 @@
 mod batch;
 mod history;
 mod metrics;
+mod tasks;
 mod worker;
 pub mod workloads;
 
@@ -58,11 +62,13 @@ pub use batch::Built;
 pub use hdrhistogram;
 pub use history::{EventSink, LogLevel};
 pub use metrics::MetricsSnapshot;
+pub use tasks::TaskCompleter;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::names;
 use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
 use crate::machine::{Machine, Outcome};
+use crate::tasks::{TaskOutput, TaskToken, TaskTokenError, TokenIssuer};
 use crate::value::{Arena, ParseError, Value};
 use metrics::{Event, Metrics};
 
@@ -211,7 +217,7 @@ pub(crate) struct Shared {
     stealers: Box<[Stealer<Job>]>,
     sleeping: Box<[CachePadded<AtomicBool>]>,
     unparkers: Box<[Unparker]>,
-    time: TimeSource,
+    time: Arc<TimeSource>,
     metrics: Metrics,
     capacity: usize,
     in_flight: AtomicUsize,
@@ -220,6 +226,12 @@ pub(crate) struct Shared {
     space_waiters: AtomicUsize,
     stop: AtomicBool,
     abort: AtomicBool,
+    /// Shutting down: with a virtual clock, time may now jump to awaited tasks' deadlines.
+    draining: AtomicBool,
+    /// The live task tokens; completions from any thread go through it.
+    tasks: TaskCompleter,
+    /// Per worker: the issuer of its executions' task tokens.
+    issuers: Box<[tasks::WorkerIssuer]>,
     history: Option<history::HistoryConfig>,
     idle_before_park: std::time::Duration,
     /// Execution ids: streaming submissions, and executions with history on.
@@ -228,9 +240,20 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Starts an execution of the machine, with its history filter (allocated in `arena`)
-    /// when history is on. `id` gives the execution's id when it already has one.
-    fn start<'a>(&'a self, arena: &'a Arena, input: Value<'a>, id: Option<u64>, now_ms: i64) -> Execution<'a> {
-        let execution = self.machine.start(arena, input, &self.info, now_ms);
+    /// when history is on and its task tokens from `tokens`. `id` gives the execution's id
+    /// when it already has one.
+    fn start<'a>(
+        &'a self,
+        arena: &'a Arena,
+        input: Value<'a>,
+        id: Option<u64>,
+        now_ms: i64,
+        tokens: &'a dyn TokenIssuer,
+    ) -> Execution<'a> {
+        let execution = self
+            .machine
+            .start(arena, input, &self.info, now_ms)
+            .with_token_issuer(tokens);
         let filter = self.history.as_ref().and_then(|h| {
             let id = id.unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
             h.filter(id)
@@ -388,17 +411,20 @@ impl RuntimeBuilder {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let deques: Vec<Deque<Job>> = (0..threads).map(|_| Deque::new_fifo()).collect();
         let parkers: Vec<Parker> = (0..threads).map(|_| Parker::new()).collect();
+        let unparkers: Box<[Unparker]> = parkers.iter().map(|p| p.unparker().clone()).collect();
+        let time = Arc::new(match self.virtual_start_ms {
+            Some(ms) => TimeSource::Virtual(AtomicI64::new(ms)),
+            None => TimeSource::System,
+        });
+        let task_table = Arc::new(tasks::TaskTable::new(unparkers.clone(), Arc::clone(&time)));
         let shared = Arc::new(Shared {
             machine,
             info: self.info,
             injector: Injector::new(),
             stealers: deques.iter().map(|d| d.stealer()).collect(),
             sleeping: (0..threads).map(|_| CachePadded::new(AtomicBool::new(false))).collect(),
-            unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
-            time: match self.virtual_start_ms {
-                Some(ms) => TimeSource::Virtual(AtomicI64::new(ms)),
-                None => TimeSource::System,
-            },
+            unparkers,
+            time,
             metrics: Metrics::new(threads),
             capacity: self.queue_capacity,
             in_flight: AtomicUsize::new(0),
@@ -407,6 +433,9 @@ impl RuntimeBuilder {
             space_waiters: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             abort: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            issuers: (0..threads).map(|i| tasks::WorkerIssuer::new(&task_table, i)).collect(),
+            tasks: TaskCompleter { table: task_table },
             history: self.history,
             idle_before_park: self.idle_before_park,
             next_id: AtomicU64::new(0),
@@ -492,7 +521,9 @@ impl Runtime {
     /// Runs one execution on `input` on the calling thread and hands its outcome (output
     /// still in the arena) to `visit`: the fast path. `input` may borrow from anywhere (a
     /// value parsed once and shared by many executions costs nothing per execution).
-    /// Suspensions sleep the calling thread (or advance virtual time).
+    /// Suspensions sleep the calling thread (or advance virtual time); a task that answers
+    /// later is awaited on the calling thread (until completed through
+    /// [`complete_task`](Self::complete_task) and friends from another thread, or timed out).
     pub fn run_with<R>(&self, input: Value<'_>, visit: impl FnOnce(RawOutcome<'_>) -> R) -> R {
         with_scratch(|arena| self.run_in(arena, input, visit))
     }
@@ -527,11 +558,15 @@ impl Runtime {
         counters.bump_shared(Event::Started);
         let started = Instant::now();
         let now = shared.time.now_ms();
-        let mut execution = shared.start(arena, input, None, now);
+        let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
+        let mut execution = shared.start(arena, input, None, now, &tokens);
         let outcome = loop {
             match guarded_resume(&mut execution, shared.time.now_ms()) {
                 Step::Done(outcome) => break outcome,
                 Step::Suspended { until_ms } => shared.time.wait_until(until_ms),
+                Step::AwaitingTask { token, until_ms } => {
+                    tokens.await_task(&mut execution, arena, token, until_ms, &shared.time)
+                }
             }
         };
         counters.bump_shared(Event::Ended(outcome.status));
@@ -539,6 +574,49 @@ impl Runtime {
             Metrics::record(&mut hist, started.elapsed());
         }
         visit(outcome)
+    }
+
+    // ---- tasks that answer later ----
+
+    /// Completes the task of `token` with `output` (`SendTaskSuccess`): JSON text (checked
+    /// here) or a `serde_json::Value`. Callable from any thread; the execution resumes on
+    /// its worker. Fails with [`TaskTokenError::NotAwaiting`] when no task awaits the token
+    /// (unknown, already answered, timed out, or its execution ended).
+    pub fn complete_task(&self, token: TaskToken, output: impl Into<TaskOutput>) -> Result<(), TaskTokenError> {
+        self.shared.tasks.complete(token, output)
+    }
+
+    /// Fails the task of `token` with `error` and `cause` (`SendTaskFailure`): the state's
+    /// Retry and Catch apply. Callable from any thread.
+    pub fn fail_task(
+        &self,
+        token: TaskToken,
+        error: impl Into<String>,
+        cause: impl Into<String>,
+    ) -> Result<(), TaskTokenError> {
+        self.shared.tasks.fail(token, error, cause)
+    }
+
+    /// Reports that the task of `token` is alive (`SendTaskHeartbeat`): its
+    /// `HeartbeatSeconds` count again. Callable from any thread.
+    pub fn heartbeat_task(&self, token: TaskToken) -> Result<(), TaskTokenError> {
+        self.shared.tasks.heartbeat(token)
+    }
+
+    /// A handle that completes, fails and heartbeats this runtime's tasks from any thread,
+    /// for code that does not hold the runtime (such as a task handler's worker pool).
+    pub fn task_completer(&self) -> TaskCompleter {
+        self.shared.tasks.clone()
+    }
+
+    /// With a virtual clock, moves time forward to `ms` (never back) and lets the workers
+    /// act on it: Waits, back-offs and task deadlines up to it expire. Virtual time jumps on
+    /// its own to Wait and back-off deadlines, but not to a task's timeout while the
+    /// runtime runs (a completion sent from another thread would race it); this moves it
+    /// there. No effect with the system clock.
+    pub fn advance_clock_to(&self, ms: i64) {
+        self.shared.time.advance_to(ms);
+        self.shared.notify_all();
     }
 
     // ---- batches over the pool ----
@@ -632,13 +710,19 @@ impl Runtime {
 
     /// Waits until every accepted streaming execution has been reported (parked ones run
     /// to their end), stops the workers and returns the final metrics.
+    ///
+    /// Executions awaiting a task wait for its completion or its timeout (AWS's default
+    /// `TimeoutSeconds` is 99,999,999 s: with the system clock, complete them or
+    /// [`abort`](Self::abort)). With a virtual clock, time now jumps to their deadlines too,
+    /// so shutdown ends: tasks nobody completes time out.
     pub fn shutdown(mut self) -> MetricsSnapshot {
         self.stop();
         self.shared.metrics.snapshot()
     }
 
-    /// Stops now: executions not started yet and parked ones end as `ABORTED` (and are
-    /// reported so); running ones finish their current step. Returns the final metrics.
+    /// Stops now: executions not started yet and parked ones (waiting, backing off or
+    /// awaiting a task, whose tokens are then refused) end as `ABORTED` (and are reported
+    /// so); running ones finish their current step. Returns the final metrics.
     pub fn abort(mut self) -> MetricsSnapshot {
         self.shared.abort.store(true, Ordering::SeqCst);
         self.shared.notify_all();
@@ -651,6 +735,7 @@ impl Runtime {
             return;
         }
         let shared = &*self.shared;
+        shared.draining.store(true, Ordering::SeqCst);
         {
             let mut guard = shared.space.lock().unwrap_or_else(|e| e.into_inner());
             shared.space_waiters.fetch_add(1, Ordering::SeqCst);

@@ -4,9 +4,11 @@
 //! # How a suspended execution keeps its values
 //!
 //! An execution runs in the worker's scratch arena. When it ends, the arena is reset and
-//! reused: nothing is allocated. When it suspends (a Wait, a retry back-off), the execution
-//! *takes the arena with it*: the arena moves into a [`Parked`] record on the worker's timer
-//! queue and the worker continues with a spare arena from its pool. Nothing is copied, and
+//! reused: nothing is allocated. When it suspends (a Wait, a retry back-off, a task that
+//! answers later), the execution *takes the arena with it*: the arena moves into a
+//! [`Parked`] record, on the worker's timer queue or in its table of executions awaiting a
+//! task (keyed by token, with the task's deadline in a queue of its own), and the worker
+//! continues with a spare arena from its pool. Nothing is copied, and
 //! executions that never suspend pay nothing for the possibility. When a parked execution
 //! ends, its arena is reset and returns to the pool.
 //!
@@ -25,8 +27,8 @@
 //!
 //! Executions never leave the worker that started them (an `Execution` is not `Send`).
 
-use std::cmp::Ordering as CmpOrdering;
-use std::collections::BinaryHeap;
+use std::cmp::{Ordering as CmpOrdering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -38,9 +40,11 @@ use hdrhistogram::Histogram;
 
 use super::batch::Batch;
 use super::metrics::{new_histogram, Counters, Event, Metrics, FLUSH_EVERY};
+use super::tasks::{deliver as deliver_task_message, Delivered, Delivery, TaskMessage};
 use super::{deliver, guarded_resume, Completed, Input, Job, Shared, Submission};
 use crate::exec::{Execution, RawOutcome, Status, Step};
 use crate::machine::Outcome;
+use crate::tasks::TaskToken;
 use crate::value::{Arena, Value};
 
 /// Spare arenas a worker keeps for executions that suspend.
@@ -48,6 +52,10 @@ const SPARE_ARENAS: usize = 64;
 
 /// Rounds of busy-looking for work (with a spin hint) before yielding the core between looks.
 const SPIN_ROUNDS: u32 = 64;
+
+/// With a virtual clock, how often an idle worker whose executions all await tasks looks at
+/// the time (which other workers or the embedder may move).
+const VIRTUAL_TASK_POLL: Duration = Duration::from_millis(5);
 
 /// A heap-allocated arena owned through a raw pointer, so that moving the owner does not
 /// invalidate the references an execution holds into it.
@@ -149,11 +157,43 @@ impl Ord for Timer {
     }
 }
 
-/// One worker thread's state. Field order matters: `timers` and the arenas are dropped
-/// before `shared`.
+/// An execution awaiting the answer of a task.
+struct Awaiting {
+    token: TaskToken,
+    /// When it must be resumed anyway (the task's or the execution's deadline).
+    until_ms: i64,
+    parked: Box<Parked>,
+}
+
+/// Why a parked execution waits.
+enum Suspension {
+    /// Until a time (a Wait, a retry back-off).
+    Until(i64),
+    /// For a task's answer, or until its deadline.
+    Task(TaskToken, i64),
+}
+
+impl Suspension {
+    /// The outcome of a step that ended the execution, or why it waits.
+    fn of(step: Step<'_>) -> Result<RawOutcome<'_>, Suspension> {
+        match step {
+            Step::Done(outcome) => Ok(outcome),
+            Step::Suspended { until_ms } => Err(Suspension::Until(until_ms)),
+            Step::AwaitingTask { token, until_ms } => Err(Suspension::Task(token, until_ms)),
+        }
+    }
+}
+
+/// One worker thread's state. Field order matters: `timers`, `awaiting` and the arenas
+/// are dropped before `shared`.
 pub(crate) struct Worker {
     timers: BinaryHeap<Timer>,
     seq: u64,
+    /// Executions awaiting a task, by token id (the completion table).
+    awaiting: HashMap<u64, Awaiting>,
+    /// Deadlines of the awaited tasks, earliest first (entries whose task was answered or
+    /// whose deadline moved are skipped when they come up).
+    task_deadlines: BinaryHeap<Reverse<(i64, u64)>>,
     arena: ArenaBox,
     spare: Vec<ArenaBox>,
     hist: Histogram<u64>,
@@ -169,6 +209,8 @@ impl Worker {
         Worker {
             timers: BinaryHeap::new(),
             seq: 0,
+            awaiting: HashMap::new(),
+            task_deadlines: BinaryHeap::new(),
             arena: ArenaBox::new(),
             spare: Vec::new(),
             hist: new_histogram(),
@@ -211,7 +253,7 @@ impl Worker {
                 }
                 continue;
             }
-            if shared.stop.load(Ordering::Acquire) && self.timers.is_empty() {
+            if shared.stop.load(Ordering::Acquire) && self.timers.is_empty() && self.awaiting.is_empty() {
                 break;
             }
             if idle_rounds == 0 {
@@ -238,22 +280,38 @@ impl Worker {
         let shared = self.shared();
         let flag = &shared.sleeping[self.index];
         flag.store(true, Ordering::SeqCst);
-        let work_visible = !shared.injector.is_empty() || shared.stealers.iter().any(|s| !s.is_empty());
+        let work_visible = !shared.injector.is_empty()
+            || shared.stealers.iter().any(|s| !s.is_empty())
+            || shared.tasks.table.has_messages(self.index);
         if work_visible || shared.stop.load(Ordering::SeqCst) || shared.abort.load(Ordering::SeqCst) {
             flag.store(false, Ordering::SeqCst);
             return;
         }
-        match self.timers.peek().map(|t| t.until_ms) {
-            None => self.parker.park(),
-            Some(until_ms) => {
-                let now = shared.time.now_ms();
-                if until_ms > now {
-                    if shared.time.is_virtual() {
-                        shared.time.advance_to(until_ms);
-                    } else {
-                        self.parker.park_timeout(Duration::from_millis((until_ms - now) as u64));
-                    }
+        let timer = self.timers.peek().map(|t| t.until_ms);
+        let task_deadline = self.task_deadlines.peek().map(|Reverse((until_ms, _))| *until_ms);
+        let now = shared.time.now_ms();
+        if shared.time.is_virtual() {
+            // Time jumps to the next Wait or back-off (stopping at an earlier task deadline on
+            // the way); to a task's deadline alone only when shutting down (while running, a
+            // completion from another thread may be on its way).
+            let draining = shared.draining.load(Ordering::SeqCst);
+            let next = match timer {
+                Some(until_ms) => Some(task_deadline.map_or(until_ms, |d| d.min(until_ms))),
+                None => task_deadline.filter(|_| draining),
+            };
+            match next {
+                Some(until_ms) => shared.time.advance_to(until_ms),
+                // Virtual time may also move on another worker or through `advance_clock_to`.
+                None if task_deadline.is_some() => self.parker.park_timeout(VIRTUAL_TASK_POLL),
+                None => self.parker.park(),
+            }
+        } else {
+            match timer.into_iter().chain(task_deadline).min() {
+                Some(until_ms) if until_ms > now => {
+                    self.parker.park_timeout(Duration::from_millis((until_ms - now) as u64))
                 }
+                Some(_) => {}
+                None => self.parker.park(),
             }
         }
         flag.store(false, Ordering::SeqCst);
@@ -353,17 +411,18 @@ impl Worker {
             Origin::Submit(sub) => Some(sub.id),
             Origin::Batch(..) => None,
         };
+        let tokens = &shared.issuers[self.index];
         // SAFETY: the execution is dropped before the arena is reset, or takes it along.
-        let mut execution = shared.start(unsafe { self.arena.get() }, input, id, now);
-        match guarded_resume(&mut execution, now) {
-            Step::Done(outcome) => {
+        let mut execution = shared.start(unsafe { self.arena.get() }, input, id, now, tokens);
+        match Suspension::of(guarded_resume(&mut execution, now)) {
+            Ok(outcome) => {
                 drop(execution);
                 let end = self.finish(outcome, origin, started);
                 // SAFETY: the execution and its outcome are gone.
                 unsafe { self.arena.reset() };
                 end
             }
-            Step::Suspended { until_ms } => {
+            Err(suspension) => {
                 let fresh = self.spare.pop().unwrap_or_else(ArenaBox::new);
                 let arena = std::mem::replace(&mut self.arena, fresh);
                 let origin = match origin {
@@ -371,7 +430,7 @@ impl Worker {
                     Origin::Batch(b, i) => Origin::Batch(b.to_arc(), i),
                 };
                 self.park(
-                    until_ms,
+                    suspension,
                     Box::new(Parked {
                         execution,
                         arena,
@@ -384,28 +443,106 @@ impl Worker {
         }
     }
 
-    fn park(&mut self, until_ms: i64, parked: Box<Parked>) {
-        self.seq += 1;
-        self.timers.push(Timer {
-            until_ms,
-            seq: self.seq,
-            parked,
-        });
+    /// Parks a suspended execution: on the timer queue, or in the completion table with its
+    /// task's deadline queued.
+    fn park(&mut self, suspension: Suspension, parked: Box<Parked>) {
+        match suspension {
+            Suspension::Until(until_ms) => {
+                self.seq += 1;
+                self.timers.push(Timer {
+                    until_ms,
+                    seq: self.seq,
+                    parked,
+                });
+            }
+            Suspension::Task(token, until_ms) => {
+                self.task_deadlines.push(Reverse((until_ms, token.id())));
+                let awaiting = Awaiting {
+                    token,
+                    until_ms,
+                    parked,
+                };
+                self.awaiting.insert(token.id(), awaiting);
+            }
+        }
     }
 
-    /// Resumes every parked execution whose deadline has passed.
+    /// Resumes a parked execution at `now`: it ends, or parks again.
+    fn resume_parked(&mut self, mut parked: Box<Parked>, now: i64) {
+        match Suspension::of(guarded_resume(&mut parked.execution, now)) {
+            Ok(outcome) => self.finish_parked(parked, outcome),
+            Err(suspension) => self.park(suspension, parked),
+        }
+    }
+
+    /// Hands the task answers sent to this worker to their executions, then resumes every
+    /// parked execution whose deadline has passed: Waits and back-offs, and awaited tasks
+    /// that time out (unless an answer claimed the task first).
+    ///
+    /// The time is read first: a heartbeat or answer sent before time moved past a deadline
+    /// is then in the inbox, and is taken before that deadline is acted on.
     fn expire_timers(&mut self) {
-        if self.timers.is_empty() {
+        let now = self.shared().time.now_ms();
+        self.take_task_messages();
+        if self.timers.is_empty() && self.task_deadlines.is_empty() {
             return;
         }
-        let now = self.shared().time.now_ms();
         while self.timers.peek().is_some_and(|t| t.until_ms <= now) {
-            let Some(Timer { mut parked, .. }) = self.timers.pop() else {
+            let Some(Timer { parked, .. }) = self.timers.pop() else {
                 break;
             };
-            match guarded_resume(&mut parked.execution, now) {
-                Step::Done(outcome) => self.finish_parked(parked, outcome),
-                Step::Suspended { until_ms } => self.park(until_ms, parked),
+            self.resume_parked(parked, now);
+        }
+        while let Some(&Reverse((until_ms, id))) = self.task_deadlines.peek() {
+            if until_ms > now {
+                break;
+            }
+            self.task_deadlines.pop();
+            let current = self.awaiting.get(&id).is_some_and(|a| a.until_ms <= until_ms);
+            if !current || !self.shared().tasks.table.claim(self.awaiting[&id].token) {
+                continue;
+            }
+            if let Some(awaiting) = self.awaiting.remove(&id) {
+                self.resume_parked(awaiting.parked, now);
+            }
+        }
+    }
+
+    /// Hands the answers and heartbeats sent to this worker to the executions awaiting them.
+    fn take_task_messages(&mut self) {
+        let table = &self.shared().tasks.table;
+        while let Some(message) = table.next_message(self.index) {
+            self.take_task_message(message);
+        }
+    }
+
+    fn take_task_message(&mut self, message: TaskMessage) {
+        let id = message.token.id();
+        if matches!(message.delivery, Delivery::Heartbeat { .. }) {
+            let Some(awaiting) = self.awaiting.get_mut(&id) else {
+                return;
+            };
+            // SAFETY: the value lives in the execution's own arena (module docs).
+            let arena = unsafe { awaiting.parked.arena.get() };
+            if let Delivered::Alive(until_ms) = deliver_task_message(&mut awaiting.parked.execution, arena, message) {
+                awaiting.until_ms = until_ms;
+                self.task_deadlines.push(Reverse((until_ms, id)));
+            }
+            return;
+        }
+        // An answer claimed the token: this worker alone holds its execution.
+        let Some(mut awaiting) = self.awaiting.remove(&id) else {
+            return;
+        };
+        // SAFETY: the value lives in the execution's own arena (module docs).
+        let arena = unsafe { awaiting.parked.arena.get() };
+        match deliver_task_message(&mut awaiting.parked.execution, arena, message) {
+            Delivered::Answered => {
+                let now = self.shared().time.now_ms();
+                self.resume_parked(awaiting.parked, now);
+            }
+            Delivered::Alive(_) | Delivered::Stale => {
+                self.awaiting.insert(id, awaiting);
             }
         }
     }
@@ -424,10 +561,16 @@ impl Worker {
         self.recycle(arena);
     }
 
-    /// Ends every parked execution as aborted.
+    /// Ends every parked execution as aborted; their task tokens are refused from now on.
     fn abort_parked(&mut self) {
         while let Some(Timer { parked, .. }) = self.timers.pop() {
             self.finish_parked(parked, aborted_outcome());
+        }
+        self.task_deadlines.clear();
+        let table = &self.shared().tasks.table;
+        for (_, awaiting) in std::mem::take(&mut self.awaiting) {
+            table.claim(awaiting.token);
+            self.finish_parked(awaiting.parked, aborted_outcome());
         }
     }
 

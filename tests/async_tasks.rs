@@ -1,0 +1,667 @@
+//! Tasks that complete later (the shape of `.waitForTaskToken`): completion, failure, Retry
+//! and Catch, `TimeoutSeconds` / `HeartbeatSeconds` on a virtual clock, unknown tokens, on
+//! one driven execution and on the runtime.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use quickstep::exec::Step;
+use quickstep::history::JsonHistory;
+use quickstep::runtime::{Completed, Completion, Runtime};
+use quickstep::value::{parse, Arena, Value};
+use quickstep::{
+    ExecutionInfo, Machine, Status, TaskContext, TaskFailure, TaskHandler, TaskRegistry, TaskReply, TaskToken,
+    TaskTokenError, VirtualClock,
+};
+
+/// 2024-01-01T00:00:00Z.
+const T0: i64 = 1_704_067_200_000;
+
+/// AWS's default task timeout, in ms.
+const DEFAULT_TIMEOUT_MS: i64 = 99_999_999_000;
+
+fn machine(definition: &str, tasks: TaskRegistry) -> Machine {
+    Machine::new(definition, tasks).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A registry whose `later` resource completes later; the tokens it hands out are kept.
+fn later_tasks() -> (TaskRegistry, Arc<Mutex<Vec<TaskToken>>>) {
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&tokens);
+    let mut tasks = TaskRegistry::new();
+    tasks.register_async("later", move |_input, token| {
+        kept.lock().unwrap().push(token);
+        Ok(())
+    });
+    (tasks, tokens)
+}
+
+/// One task state `T` on `later` with extra fields, then `Done` (a Pass).
+fn one_task(fields: &str) -> String {
+    format!(
+        r#"{{"StartAt":"T","States":{{
+            "T":{{"Type":"Task","Resource":"later",{fields}"Next":"Done"}},
+            "Done":{{"Type":"Pass","End":true}}}}}}"#
+    )
+}
+
+fn awaiting(step: Step<'_>) -> (TaskToken, i64) {
+    match step {
+        Step::AwaitingTask { token, until_ms } => (token, until_ms),
+        other => panic!("expected an awaited task, got {other:?}"),
+    }
+}
+
+fn done(step: Step<'_>) -> (Status, Option<String>, Option<String>, Option<String>) {
+    match step {
+        Step::Done(o) => (o.status, o.output.map(|v| v.to_json_string()), o.error, o.cause),
+        other => panic!("expected the end, got {other:?}"),
+    }
+}
+
+// ---- one execution, driven by hand ----
+
+#[test]
+fn completes_later_with_its_output() {
+    let (tasks, tokens) = later_tasks();
+    let m = machine(&one_task(r#""ResultPath":"$.answer","#), tasks);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let input = parse(&arena, r#"{"id":7}"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0).with_history(&mut history);
+    let (token, until_ms) = awaiting(execution.resume(T0));
+    assert_eq!(tokens.lock().unwrap().as_slice(), &[token]);
+    assert_eq!(until_ms, T0 + DEFAULT_TIMEOUT_MS);
+    // Resumed before anything arrives: still awaiting, same deadline.
+    assert_eq!(awaiting(execution.resume(T0 + 1_000)), (token, until_ms));
+    let result = parse(&arena, r#"{"ok":true}"#).unwrap();
+    execution.complete_task(token, result).unwrap();
+    let (status, output, _, _) = done(execution.resume(T0 + 2_000));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(output.as_deref(), Some(r#"{"id":7,"answer":{"ok":true}}"#));
+    // The task is over: its token is refused.
+    assert_eq!(
+        execution.complete_task(token, Value::Null),
+        Err(TaskTokenError::NotAwaiting(token))
+    );
+    drop(execution);
+    let types: Vec<&str> = history.events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[test]
+fn fails_later_with_error_and_cause() {
+    let (tasks, _) = later_tasks();
+    let m = machine(&one_task(""), tasks);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let (token, _) = awaiting(execution.resume(T0));
+    execution.fail_task(token, "Payment.Declined", "card expired").unwrap();
+    let (status, _, error, cause) = done(execution.resume(T0));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("Payment.Declined"));
+    assert_eq!(cause.as_deref(), Some("card expired"));
+}
+
+#[test]
+fn failure_later_is_retried_then_succeeds() {
+    let (tasks, tokens) = later_tasks();
+    let m = machine(
+        &one_task(r#""Retry":[{"ErrorEquals":["Busy"],"IntervalSeconds":3,"MaxAttempts":2}],"#),
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let (first, _) = awaiting(execution.resume(T0));
+    execution.fail_task(first, "Busy", "try again").unwrap();
+    assert!(matches!(execution.resume(T0 + 500), Step::Suspended { until_ms } if until_ms == T0 + 3_500));
+    let (second, until_ms) = awaiting(execution.resume(T0 + 3_500));
+    assert_ne!(first, second, "every attempt has its own token");
+    assert_eq!(
+        until_ms,
+        T0 + 3_500 + DEFAULT_TIMEOUT_MS,
+        "the timeout counts from the attempt"
+    );
+    assert_eq!(tokens.lock().unwrap().as_slice(), &[first, second]);
+    assert_eq!(
+        execution.complete_task(first, Value::Null),
+        Err(TaskTokenError::NotAwaiting(first))
+    );
+    execution.complete_task(second, Value::int(42)).unwrap();
+    let (status, output, _, _) = done(execution.resume(T0 + 4_000));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(output.as_deref(), Some("42"));
+}
+
+#[test]
+fn failure_later_is_caught() {
+    let (tasks, _) = later_tasks();
+    let m = machine(
+        r#"{"StartAt":"T","States":{
+            "T":{"Type":"Task","Resource":"later","Catch":[{"ErrorEquals":["Payment.Declined"],"ResultPath":"$.error","Next":"Refund"}],"End":true},
+            "Refund":{"Type":"Pass","End":true}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, r#"{"order":1}"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0);
+    let (token, _) = awaiting(execution.resume(T0));
+    execution.fail_task(token, "Payment.Declined", "card expired").unwrap();
+    let (status, output, _, _) = done(execution.resume(T0));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(
+        output.as_deref(),
+        Some(r#"{"order":1,"error":{"Error":"Payment.Declined","Cause":"card expired"}}"#)
+    );
+}
+
+#[test]
+fn timeout_seconds_expire_as_states_timeout() {
+    let (tasks, _) = later_tasks();
+    let m = machine(&one_task(r#""TimeoutSeconds":30,"#), tasks);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let mut execution = m
+        .start(&arena, Value::EMPTY_OBJECT, &info, T0)
+        .with_history(&mut history);
+    let (token, until_ms) = awaiting(execution.resume(T0));
+    assert_eq!(until_ms, T0 + 30_000);
+    assert_eq!(awaiting(execution.resume(T0 + 29_999)), (token, until_ms));
+    let (status, _, error, cause) = done(execution.resume(T0 + 30_000));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("States.Timeout"));
+    assert_eq!(cause, None);
+    assert!(execution.complete_task(token, Value::Null).is_err());
+    drop(execution);
+    let timed_out = history
+        .events
+        .iter()
+        .find(|e| e["type"] == "TaskTimedOut")
+        .expect("a TaskTimedOut event");
+    assert_eq!(timed_out["taskTimedOutEventDetails"]["error"], "States.Timeout");
+}
+
+#[test]
+fn timeout_is_caught_on_a_virtual_clock() {
+    // Nothing completes the task in `run_json_with`: it runs into its timeout at once.
+    let (tasks, _) = later_tasks();
+    let m = machine(
+        r#"{"StartAt":"T","States":{
+            "T":{"Type":"Task","Resource":"later","TimeoutSeconds":60,"Catch":[{"ErrorEquals":["States.Timeout"],"Next":"Late"}],"End":true},
+            "Late":{"Type":"Pass","End":true}}}"#,
+        tasks,
+    );
+    let mut clock = VirtualClock::starting_at(T0);
+    let outcome = m.run_json_with("{}", &ExecutionInfo::default(), &mut clock).unwrap();
+    assert_eq!(outcome.status, Status::Succeeded);
+    assert_eq!(outcome.output.as_deref(), Some(r#"{"Error":"States.Timeout"}"#));
+    assert_eq!(quickstep::Clock::now_ms(&clock), T0 + 60_000);
+}
+
+#[test]
+fn timeout_is_retried() {
+    let (tasks, _) = later_tasks();
+    let m = machine(
+        &one_task(
+            r#""TimeoutSeconds":10,"Retry":[{"ErrorEquals":["States.Timeout"],"IntervalSeconds":1,"MaxAttempts":1}],"#,
+        ),
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let (first, until_ms) = awaiting(execution.resume(T0));
+    assert!(matches!(execution.resume(until_ms), Step::Suspended { until_ms } if until_ms == T0 + 11_000));
+    let (second, until_ms) = awaiting(execution.resume(T0 + 11_000));
+    assert_ne!(first, second);
+    assert_eq!(until_ms, T0 + 21_000);
+    // The one retry is used up: the second timeout fails the execution.
+    let (status, _, error, _) = done(execution.resume(until_ms));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("States.Timeout"));
+}
+
+#[test]
+fn heartbeat_expiry_is_states_heartbeat_timeout() {
+    let (tasks, _) = later_tasks();
+    let m = machine(&one_task(r#""TimeoutSeconds":100,"HeartbeatSeconds":10,"#), tasks);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let (token, until_ms) = awaiting(execution.resume(T0));
+    assert_eq!(until_ms, T0 + 10_000);
+    let (status, _, error, cause) = done(execution.resume(T0 + 10_000));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("States.HeartbeatTimeout"));
+    assert_eq!(cause, None);
+    assert_eq!(
+        execution.heartbeat_task(token, T0 + 10_000),
+        Err(TaskTokenError::NotAwaiting(token))
+    );
+}
+
+#[test]
+fn heartbeats_keep_the_task_alive_until_its_timeout() {
+    let (tasks, _) = later_tasks();
+    let m = machine(
+        &one_task(
+            r#""TimeoutSeconds":25,"HeartbeatSeconds":10,"Catch":[{"ErrorEquals":["States.Timeout"],"Next":"Done"}],"#,
+        ),
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let (token, _) = awaiting(execution.resume(T0));
+    assert_eq!(execution.heartbeat_task(token, T0 + 8_000), Ok(T0 + 18_000));
+    assert_eq!(awaiting(execution.resume(T0 + 12_000)), (token, T0 + 18_000));
+    assert_eq!(
+        execution.heartbeat_task(token, T0 + 16_000),
+        Ok(T0 + 25_000),
+        "capped by TimeoutSeconds"
+    );
+    // Heartbeats do not extend TimeoutSeconds: the task times out at 25 s, caught.
+    let (status, output, _, _) = done(execution.resume(T0 + 25_000));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(output.as_deref(), Some(r#"{"Error":"States.Timeout"}"#));
+}
+
+#[test]
+fn timeout_seconds_path_reads_the_input() {
+    let (tasks, _) = later_tasks();
+    let m = machine(
+        &one_task(r#""TimeoutSecondsPath":"$.limit","HeartbeatSecondsPath":"$.beat","#),
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, r#"{"limit":5,"beat":4}"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0);
+    let (token, until_ms) = awaiting(execution.resume(T0));
+    assert_eq!(until_ms, T0 + 4_000);
+    assert_eq!(execution.heartbeat_task(token, T0 + 3_000), Ok(T0 + 5_000));
+    let (status, _, error, _) = done(execution.resume(T0 + 5_000));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("States.Timeout"));
+
+    // A zero from the path fails as AWS fails it.
+    let input = parse(&arena, r#"{"limit":0,"beat":4}"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0);
+    let (status, _, error, cause) = done(execution.resume(T0));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("States.Runtime"));
+    assert!(cause
+        .unwrap()
+        .ends_with("The TimeoutSecondsPath field must be a positive integer."));
+}
+
+#[test]
+fn the_execution_timeout_bounds_an_awaited_task() {
+    let (tasks, _) = later_tasks();
+    let m = machine(
+        r#"{"TimeoutSeconds":5,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"later","TimeoutSeconds":60,"End":true}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let (_, until_ms) = awaiting(execution.resume(T0));
+    assert_eq!(until_ms, T0 + 5_000);
+    let (status, _, error, _) = done(execution.resume(until_ms));
+    assert_eq!(status, Status::TimedOut);
+    assert_eq!(error.as_deref(), Some("States.Timeout"));
+}
+
+#[test]
+fn tokens_are_refused_unless_their_task_awaits() {
+    let (tasks, _) = later_tasks();
+    let m = machine(&one_task(""), tasks);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut one = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let mut other = m.start(&arena, Value::EMPTY_OBJECT, &info, T0);
+    let (token, _) = awaiting(one.resume(T0));
+    let (other_token, _) = awaiting(other.resume(T0));
+    assert_ne!(token, other_token);
+    assert_eq!(
+        one.complete_task(other_token, Value::Null),
+        Err(TaskTokenError::NotAwaiting(other_token))
+    );
+    assert_eq!(
+        one.fail_task(other_token, "E", "C"),
+        Err(TaskTokenError::NotAwaiting(other_token))
+    );
+    // Tokens print and parse back; other text is not a token.
+    let text = token.to_string();
+    assert_eq!(text.parse::<TaskToken>(), Ok(token));
+    assert!(matches!(
+        "AAAA".parse::<TaskToken>(),
+        Err(TaskTokenError::InvalidToken(_))
+    ));
+}
+
+#[test]
+fn synchronous_handlers_never_time_out() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("now", |input, _arena| Ok(input));
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"now","TimeoutSeconds":2,"HeartbeatSeconds":1,"End":true}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut execution = m.start(&arena, Value::int(3), &info, T0);
+    let (status, output, _, _) = done(execution.resume(T0));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(output.as_deref(), Some("3"));
+}
+
+/// Answers at once for small inputs and later for others; answers later once without a token.
+struct Mixed;
+
+impl TaskHandler for Mixed {
+    fn call<'a>(&self, input: Value<'a>, _arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        Ok(input)
+    }
+
+    fn start<'a>(&self, input: Value<'a>, arena: &'a Arena, context: &mut TaskContext<'_>) -> TaskReply<'a> {
+        match input.as_number().map(|n| n.as_f64()) {
+            Some(n) if n < 10.0 => TaskReply::Done(self.call(input, arena)),
+            Some(n) if n < 100.0 => {
+                context.token();
+                TaskReply::Pending
+            }
+            _ => TaskReply::Pending,
+        }
+    }
+}
+
+#[test]
+fn a_handler_may_answer_now_or_later() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register_handler("mixed", Mixed);
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"mixed","End":true}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let (status, output, _, _) = done(m.start(&arena, Value::int(3), &info, T0).resume(T0));
+    assert_eq!((status, output.as_deref()), (Status::Succeeded, Some("3")));
+
+    let mut later = m.start(&arena, Value::int(50), &info, T0);
+    let (token, _) = awaiting(later.resume(T0));
+    later.complete_task(token, Value::int(51)).unwrap();
+    let (status, output, _, _) = done(later.resume(T0));
+    assert_eq!((status, output.as_deref()), (Status::Succeeded, Some("51")));
+
+    let (status, _, error, cause) = done(m.start(&arena, Value::int(500), &info, T0).resume(T0));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("States.TaskFailed"));
+    assert_eq!(
+        cause.as_deref(),
+        Some("The task handler answered later without taking a task token.")
+    );
+}
+
+#[test]
+fn tasks_answered_later_inside_map_iterations_keep_item_order() {
+    // The iteration awaiting a task holds the execution (it is not parked like a Wait), so
+    // the tasks are awaited one after another; the answers still land at their items.
+    let (tasks, tokens) = later_tasks();
+    let m = machine(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":0,"End":true,
+            "ItemProcessor":{"StartAt":"W","States":{
+                "W":{"Type":"Wait","SecondsPath":"$.wait","Next":"T"},
+                "T":{"Type":"Task","Resource":"later","End":true}}}}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, r#"[{"wait":2},{"wait":1},{"wait":3}]"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0);
+    let mut now = T0;
+    let mut answered = 0;
+    let outcome = loop {
+        match execution.resume(now) {
+            Step::Suspended { until_ms } => now = until_ms,
+            Step::AwaitingTask { token, .. } => {
+                let waited = (now - T0) / 1000;
+                let result = Value::Number(quickstep::value::Number::Int(waited));
+                execution.complete_task(token, result).unwrap();
+                answered += 1;
+            }
+            Step::Done(o) => break (o.status, o.output.map(|v| v.to_json_string())),
+        }
+    };
+    assert_eq!(answered, 3);
+    assert_eq!(tokens.lock().unwrap().len(), 3);
+    // Each result is the time its task was answered: the waits ran together (1 s, 2 s, 3 s).
+    assert_eq!(outcome, (Status::Succeeded, Some("[2,1,3]".to_string())));
+}
+
+// ---- the runtime ----
+
+/// A runtime whose `later` tasks send their token and input (JSON text) to a channel.
+fn later_runtime(
+    definition: &str,
+    builder: quickstep::runtime::RuntimeBuilder,
+) -> (Runtime, crossbeam_channel::Receiver<(TaskToken, String)>) {
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    let mut tasks = TaskRegistry::new();
+    tasks.register_async("later", move |input, token| {
+        sender
+            .send((token, input.to_json_string()))
+            .map_err(|_| TaskFailure::new("Closed", "no worker pool"))
+    });
+    (builder.build(machine(definition, tasks)), receiver)
+}
+
+#[test]
+fn runtime_ten_thousand_tasks_completed_from_another_thread() {
+    const N: u64 = 10_000;
+    let (runtime, requests) = later_runtime(
+        r#"{"StartAt":"T","States":{
+            "T":{"Type":"Task","Resource":"later","ResultPath":"$.reply",
+                 "Catch":[{"ErrorEquals":["Odd"],"ResultPath":"$.error","Next":"Done"}],"Next":"Done"},
+            "Done":{"Type":"Pass","End":true}}}"#,
+        Runtime::builder().threads(2),
+    );
+    // The "service": answers every request from its own thread; odd ones fail.
+    let completer = runtime.task_completer();
+    let service = std::thread::spawn(move || {
+        for _ in 0..N {
+            let (token, input) = requests.recv().unwrap();
+            let n: u64 = serde_json::from_str::<serde_json::Value>(&input).unwrap()["n"]
+                .as_u64()
+                .unwrap();
+            if n % 2 == 0 {
+                completer.complete(token, format!(r#"{{"double":{}}}"#, 2 * n)).unwrap();
+            } else {
+                completer.fail(token, "Odd", format!("{n} is odd")).unwrap();
+            }
+            // The answer is in: the token is spent.
+            assert_eq!(
+                completer.complete(token, "null"),
+                Err(TaskTokenError::NotAwaiting(token))
+            );
+        }
+    });
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    let mut ids = HashSet::new();
+    for n in 0..N {
+        let id = runtime.submit(format!(r#"{{"n":{n}}}"#), Completion::Channel(sender.clone()));
+        assert!(ids.insert(id));
+    }
+    let mut seen = HashSet::new();
+    for _ in 0..N {
+        let done = outcomes.recv().unwrap();
+        assert!(seen.insert(done.id), "execution {} reported twice", done.id);
+        let outcome = done.result.unwrap();
+        assert_eq!(outcome.status, Status::Succeeded);
+        let output = outcome.output_value().unwrap();
+        let n = output["n"].as_u64().unwrap();
+        if n % 2 == 0 {
+            assert_eq!(output["reply"]["double"], 2 * n);
+        } else {
+            assert_eq!(output["error"]["Cause"], format!("{n} is odd"));
+        }
+    }
+    assert_eq!(seen, ids);
+    service.join().unwrap();
+    let report = runtime.shutdown();
+    assert_eq!(report.started, N);
+    assert_eq!(report.succeeded, N);
+    assert!(report.balanced());
+    assert!(outcomes.try_recv().is_err(), "no execution is reported twice");
+}
+
+#[test]
+fn runtime_batches_and_calling_thread_await_tasks_too() {
+    let (runtime, requests) = later_runtime(&one_task(r#""ResultPath":"$.reply","#), Runtime::builder().threads(2));
+    let completer = runtime.task_completer();
+    let service = std::thread::spawn(move || {
+        for (token, input) in requests.iter() {
+            completer.complete(token, serde_json::json!({"echo": input})).unwrap();
+        }
+    });
+    let inputs: Vec<String> = (0..500).map(|n| format!(r#"{{"n":{n}}}"#)).collect();
+    let outcomes = runtime.run_batch_json(&inputs);
+    for (n, outcome) in outcomes.into_iter().enumerate() {
+        let output = outcome.unwrap().output_value().unwrap();
+        assert_eq!(output["reply"]["echo"], format!(r#"{{"n":{n}}}"#));
+    }
+    // On the calling thread: it waits for the answer.
+    let outcome = runtime.run_json(r#"{"n":-1}"#).unwrap();
+    assert_eq!(
+        outcome.output.as_deref(),
+        Some(r#"{"n":-1,"reply":{"echo":"{\"n\":-1}"}}"#)
+    );
+    let report = runtime.shutdown();
+    assert_eq!(report.started, 501);
+    assert!(report.balanced());
+    service.join().unwrap(); // the runtime (and its task sender) is gone: the service ends
+}
+
+#[test]
+fn runtime_refuses_unknown_tokens_and_invalid_output() {
+    let (runtime, requests) = later_runtime(&one_task(""), Runtime::builder().threads(1));
+    let stranger = "quickstep-task-ffffffffffffff00".parse::<TaskToken>().unwrap();
+    assert_eq!(
+        runtime.complete_task(stranger, "{}"),
+        Err(TaskTokenError::NotAwaiting(stranger))
+    );
+    assert_eq!(
+        runtime.fail_task(stranger, "E", "C"),
+        Err(TaskTokenError::NotAwaiting(stranger))
+    );
+    assert_eq!(
+        runtime.heartbeat_task(stranger),
+        Err(TaskTokenError::NotAwaiting(stranger))
+    );
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    runtime.submit("{}", Completion::Channel(sender));
+    let (token, _) = requests.recv().unwrap();
+    assert!(matches!(
+        runtime.complete_task(token, "{not json"),
+        Err(TaskTokenError::InvalidOutput(_))
+    ));
+    runtime.heartbeat_task(token).unwrap();
+    runtime.complete_task(token, "[1,2]").unwrap();
+    assert_eq!(
+        outcomes.recv().unwrap().result.unwrap().output.as_deref(),
+        Some("[1,2]")
+    );
+    assert_eq!(
+        runtime.complete_task(token, "{}"),
+        Err(TaskTokenError::NotAwaiting(token))
+    );
+    assert!(runtime.shutdown().balanced());
+}
+
+#[test]
+fn runtime_abort_ends_awaiting_executions_aborted() {
+    const N: usize = 200;
+    let (runtime, requests) = later_runtime(&one_task(""), Runtime::builder().threads(2));
+    let completer = runtime.task_completer();
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    for _ in 0..N {
+        runtime.submit("{}", Completion::Channel(sender.clone()));
+    }
+    // Every execution awaits its task.
+    let tokens: Vec<TaskToken> = (0..N).map(|_| requests.recv().unwrap().0).collect();
+    let report = runtime.abort();
+    assert_eq!(report.started, N as u64);
+    assert_eq!(report.aborted, N as u64);
+    assert!(report.balanced());
+    for _ in 0..N {
+        assert_eq!(outcomes.recv().unwrap().result.unwrap().status, Status::Aborted);
+    }
+    for token in tokens {
+        assert_eq!(completer.complete(token, "{}"), Err(TaskTokenError::NotAwaiting(token)));
+    }
+}
+
+#[test]
+fn runtime_virtual_clock_times_out_and_heartbeats() {
+    let (runtime, requests) = later_runtime(
+        &one_task(
+            r#""TimeoutSeconds":100,"HeartbeatSeconds":10,"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.error","Next":"Done"}],"#,
+        ),
+        Runtime::builder().threads(2).virtual_clock(T0),
+    );
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    let beating = runtime.submit(r#"{"beats":true}"#, Completion::Channel(sender.clone()));
+    let silent = runtime.submit(r#"{"beats":false}"#, Completion::Channel(sender.clone()));
+    let mut tokens = std::collections::HashMap::new();
+    for _ in 0..2 {
+        let (token, input) = requests.recv().unwrap();
+        tokens.insert(input, token);
+    }
+    let beating_token = tokens[r#"{"beats":true}"#];
+    // Virtual time does not run into an awaited task's deadline on its own.
+    assert_eq!(runtime.now_ms(), T0);
+    runtime.advance_clock_to(T0 + 8_000);
+    runtime.heartbeat_task(beating_token).unwrap();
+    runtime.advance_clock_to(T0 + 15_000);
+    let timed_out = outcomes.recv().unwrap();
+    assert_eq!(timed_out.id, silent);
+    assert_eq!(
+        timed_out.result.unwrap().output.as_deref(),
+        Some(r#"{"beats":false,"error":{"Error":"States.HeartbeatTimeout"}}"#)
+    );
+    runtime.complete_task(beating_token, r#""done""#).unwrap();
+    let completed = outcomes.recv().unwrap();
+    assert_eq!(completed.id, beating);
+    assert_eq!(completed.result.unwrap().output.as_deref(), Some(r#""done""#));
+
+    // Shutting down, virtual time jumps to the deadlines of tasks nobody answers.
+    runtime.submit(r#"{"beats":false}"#, Completion::Channel(sender));
+    requests.recv().unwrap();
+    let report = runtime.shutdown();
+    assert_eq!(
+        outcomes.recv().unwrap().result.unwrap().output.as_deref(),
+        Some(r#"{"beats":false,"error":{"Error":"States.HeartbeatTimeout"}}"#)
+    );
+    assert_eq!(report.started, 3);
+    assert_eq!(report.succeeded, 3);
+    assert!(report.balanced());
+}
