@@ -9,6 +9,7 @@
 //! wait together. All of its values live in one arena.
 
 use std::borrow::Cow;
+use std::mem::ManuallyDrop;
 
 use bumpalo::collections::Vec as BumpVec;
 use smallvec::SmallVec;
@@ -170,7 +171,9 @@ enum Phase<'a> {
     /// A Task whose handler answers later: awaits its completion or its deadlines.
     AwaitingTask(AwaitedTask),
     /// A Task answered later: record the answer and go on as a Task answered at once does.
-    TaskAnswered(Result<Value<'a>, Failure>),
+    /// (The answer waits in [`Execution::task_answer`]: a frame awaiting a task is always
+    /// the top of the stack, so an execution has at most one.)
+    TaskAnswered,
     /// A Parallel state whose branches run in the frame above, one at a time, taking turns
     /// when they suspend.
     Parallel(Fanout<'a>),
@@ -279,7 +282,9 @@ struct Fanout<'a> {
     /// children's order whatever order they finish in).
     results: &'a mut [Value<'a>],
     /// Children that suspended and wait for their turn, in no particular order.
-    parked: BumpVec<'a, ParkedChild<'a>>,
+    /// (`ManuallyDrop`: frames have no drop glue, asserted below, and the arena frees the
+    /// memory.)
+    parked: ManuallyDrop<BumpVec<'a, ParkedChild<'a>>>,
     /// Map: failed iterations so far, and how many are tolerated.
     failures: usize,
     tolerated_count: Option<u64>,
@@ -305,7 +310,7 @@ impl<'a> Fanout<'a> {
             max_concurrency,
             running: 0,
             results: arena.alloc_slice_fill_copy(total, Value::Null),
-            parked: BumpVec::new_in(arena),
+            parked: ManuallyDrop::new(BumpVec::new_in(arena)),
             failures: 0,
             tolerated_count: None,
             tolerated_percentage: None,
@@ -337,7 +342,7 @@ fn wake_ms(frame: &Frame<'_>) -> Option<i64> {
         Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } => Some(*until_ms),
         Phase::Parallel(fanout) | Phase::Map(fanout) => fanout.earliest_parked().map(|(_, wake)| wake),
         Phase::AwaitingTask(task) => Some(task.deadline_ms()),
-        Phase::Enter | Phase::Attempt | Phase::TaskAnswered(_) => None,
+        Phase::Enter | Phase::Attempt | Phase::TaskAnswered => None,
     }
 }
 
@@ -364,6 +369,9 @@ fn aborted_event(op: &Op) -> Option<&'static str> {
     }
 }
 
+// Setting a frame's phase and popping a frame must cost nothing: no drop glue.
+const _: () = assert!(!std::mem::needs_drop::<Frame<'static>>());
+
 /// One running graph: the top level, a Parallel branch or a Map iteration.
 #[derive(Debug)]
 struct Frame<'a> {
@@ -375,8 +383,9 @@ struct Frame<'a> {
     entered_event: u32,
     /// When the current state was entered (epoch ms).
     entered_ms: i64,
-    /// Attempts made per retrier of the current state.
-    retries: SmallVec<[u32; 4]>,
+    /// Attempts made per retrier of the current state (in the arena, so that frames have no
+    /// drop glue: assigning a phase or popping a frame costs nothing).
+    retries: &'a mut [u32],
     phase: Phase<'a>,
 }
 
@@ -408,6 +417,8 @@ pub struct Execution<'a> {
     history: Option<&'a mut dyn HistorySink>,
     /// Bytes of variable values assigned so far (counted against the execution's quota).
     variable_bytes: usize,
+    /// The answer to the task awaited by the top frame, once delivered.
+    task_answer: Option<Result<Value<'a>, Failure>>,
 }
 
 impl<'a> Execution<'a> {
@@ -428,7 +439,7 @@ impl<'a> Execution<'a> {
             variables: Variables::default(),
             entered_event: 0,
             entered_ms: now_ms,
-            retries: SmallVec::new(),
+            retries: &mut [],
             phase: Phase::Enter,
         });
         Execution {
@@ -450,6 +461,7 @@ impl<'a> Execution<'a> {
             finished: false,
             history: None,
             variable_bytes: 0,
+            task_answer: None,
         }
     }
 
@@ -502,7 +514,8 @@ impl<'a> Execution<'a> {
         let frame = self
             .awaiting_frame_mut(token)
             .ok_or(TaskTokenError::NotAwaiting(token))?;
-        frame.phase = Phase::TaskAnswered(answer);
+        frame.phase = Phase::TaskAnswered;
+        self.task_answer = Some(answer);
         Ok(())
     }
 
@@ -656,10 +669,9 @@ impl<'a> Execution<'a> {
                 };
                 self.task_timed_out(top, error)
             }
-            Phase::TaskAnswered(_) => {
-                let Phase::TaskAnswered(answer) = std::mem::replace(&mut self.frames[top].phase, Phase::Attempt) else {
-                    unreachable!("matched just above")
-                };
+            Phase::TaskAnswered => {
+                self.frames[top].phase = Phase::Attempt;
+                let answer = self.task_answer.take().expect("an answered task's answer");
                 let answer = answer.and_then(|result| self.checked_result(top, result));
                 self.task_ended(top, answer)
             }
@@ -725,9 +737,9 @@ impl<'a> Execution<'a> {
     fn abandon_children(&mut self, at: usize) {
         let arena = self.arena;
         let parked = match &mut self.frames[at].phase {
-            Phase::Parallel(fanout) | Phase::Map(fanout) if !fanout.parked.is_empty() => {
-                std::mem::replace(&mut fanout.parked, BumpVec::new_in(arena))
-            }
+            Phase::Parallel(fanout) | Phase::Map(fanout) if !fanout.parked.is_empty() => ManuallyDrop::into_inner(
+                std::mem::replace(&mut fanout.parked, ManuallyDrop::new(BumpVec::new_in(arena))),
+            ),
             _ => return,
         };
         let state = self.program.state(self.frames[at].state);
@@ -746,7 +758,7 @@ impl<'a> Execution<'a> {
                 self.event(event, Some(child_state.name), EventData::None);
             }
             if let Phase::Parallel(fanout) | Phase::Map(fanout) = child.frame.phase {
-                self.abort_children(child_state, fanout.parked);
+                self.abort_children(child_state, ManuallyDrop::into_inner(fanout.parked));
             }
         }
     }
@@ -755,11 +767,14 @@ impl<'a> Execution<'a> {
         let state = self.program.state(self.frames[top].state);
         let input = self.frames[top].input;
         self.event(state.entered_event, Some(state.name), EventData::Input(input));
+        let arena = self.arena;
         let frame = &mut self.frames[top];
         frame.entered_event = self.events;
         frame.entered_ms = self.now_ms;
-        frame.retries.clear();
-        frame.retries.resize(state.retry.len(), 0);
+        frame.retries = match state.retry.len() {
+            0 => &mut [],
+            n => arena.alloc_slice_fill_copy(n, 0),
+        };
         frame.phase = Phase::Attempt;
     }
 
@@ -926,10 +941,17 @@ impl<'a> Execution<'a> {
                 // TimeoutSeconds(Path) and HeartbeatSeconds(Path) are evaluated (and fail as
                 // AWS fails them); they apply to a task that answers later. A handler that
                 // answers at once never times out.
-                let input = self.payload_input(top, raw_input, context, None);
-                let env = input.jsonata_env();
-                let timeout_seconds = self.task_seconds(top, task.timeout.as_ref(), &input, &env)?;
-                let heartbeat_seconds = self.task_seconds(top, task.heartbeat.as_ref(), &input, &env)?;
+                let (timeout_seconds, heartbeat_seconds) = match (&task.timeout, &task.heartbeat) {
+                    (None, None) => (None, None),
+                    (timeout, heartbeat) => {
+                        let input = self.payload_input(top, raw_input, context, None);
+                        let env = input.jsonata_env();
+                        (
+                            self.task_seconds(top, timeout.as_ref(), &input, &env)?,
+                            self.task_seconds(top, heartbeat.as_ref(), &input, &env)?,
+                        )
+                    }
+                };
                 let events = TaskEvents::of(task.flavor);
                 self.event(events.scheduled, Some(state.name), EventData::Input(effective));
                 self.event(events.started, Some(state.name), EventData::None);
@@ -1501,7 +1523,7 @@ impl<'a> Execution<'a> {
             },
             entered_event: 0,
             entered_ms: self.now_ms,
-            retries: SmallVec::new(),
+            retries: &mut [],
             phase: Phase::Enter,
         });
         Ok(Flow::Continue)
