@@ -49,6 +49,9 @@ pub struct Path {
     root: Root,
     steps: Box<[Step]>,
     definite: bool,
+    /// `$` followed by member names only (`$.a.b`): the most common path, looked up by a
+    /// tight loop before anything else.
+    members_of_input: bool,
 }
 
 /// What a path starts from.
@@ -243,11 +246,13 @@ impl Path {
 
     fn from_parts(text: &str, root: Root, steps: Vec<Step>) -> Path {
         let definite = steps.iter().all(Step::is_definite);
+        let members_of_input = root == Root::Input && steps.iter().all(|s| matches!(s, Step::Key(_)));
         Path {
             text: text.into(),
             root,
             steps: steps.into_boxed_slice(),
             definite,
+            members_of_input,
         }
     }
 
@@ -292,7 +297,18 @@ impl Path {
 
     /// Evaluates the path. A definite path yields its one value or an error; an indefinite
     /// one yields an array of the matches (possibly empty), allocated in `arena`.
+    #[inline]
     pub fn eval<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, PathError> {
+        if self.members_of_input {
+            if let Some(found) = select_keys(&self.steps, scope.input) {
+                return Ok(found);
+            }
+        }
+        self.eval_general(arena, scope)
+    }
+
+    /// [`Path::eval`] past its fast path (and with the error when nothing is found).
+    fn eval_general<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, PathError> {
         let root = self.root_value(scope)?;
         self.eval_on(arena, root)
     }
@@ -418,8 +434,6 @@ fn jackson_class(v: Value<'_>) -> &'static str {
     }
 }
 
-/// Walks definite `steps` from `root`: the value selected, or why and at which step (and on
-/// which node) the walk stopped, as Jayway decides it.
 /// The common case of a definite path, member names only (`$.a.b`), found: a tight loop.
 /// `None` for anything else (a miss, an index, ...), which [`select_definite`] then handles.
 #[inline]
@@ -434,6 +448,8 @@ fn select_keys<'a>(steps: &[Step], root: Value<'a>) -> Option<Value<'a>> {
     Some(node)
 }
 
+/// Walks definite `steps` from `root`: the value selected, or why and at which step (and on
+/// which node) the walk stopped, as Jayway decides it.
 fn select_definite<'a>(
     arena: &'a Arena,
     steps: &[Step],

@@ -282,11 +282,11 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
         }
         Node::Call { call, field } => call.eval(arena, scope).map_err(|e| call_error(e, field, scope)),
         Node::Object(members) => {
-            let mut out = BumpVec::with_capacity_in(members.len(), arena);
-            for (key, child) in members.iter() {
-                out.push((*key, eval_node(child, arena, scope)?));
+            let out = arena.alloc_slice_fill_copy(members.len(), ("", Value::Null));
+            for ((key, child), slot) in members.iter().zip(out.iter_mut()) {
+                *slot = (*key, eval_node(child, arena, scope)?);
             }
-            Ok(Value::object(out.into_bump_slice()))
+            Ok(Value::object(out))
         }
         Node::Array(items) => {
             let mut out = BumpVec::with_capacity_in(items.len(), arena);
