@@ -412,3 +412,51 @@ fn history_at_each_log_level() {
     }
     assert!(events.iter().all(|e| !e.2));
 }
+
+#[test]
+fn faulty_w1_handlers_under_overload_lose_nothing() {
+    use quickstep::exec::RawOutcome;
+    use quickstep::runtime::workloads::Faults;
+
+    let workload = Workload::load("w1_order", &default_dir()).unwrap();
+    let faults = Faults::new(7);
+    let rt = Runtime::builder()
+        .threads(2)
+        .queue_capacity(32)
+        .build(workload.machine_with(faults.w1_tasks()).unwrap());
+    let succeeded = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let visitor: Arc<dyn Fn(u64, RawOutcome<'_>) + Send + Sync> = {
+        let (succeeded, failed, workload) = (Arc::clone(&succeeded), Arc::clone(&failed), workload.clone());
+        Arc::new(move |_, raw| match raw.status {
+            Status::Succeeded => {
+                assert!(workload.output_ok(&raw.output.unwrap().to_json_string()));
+                succeeded.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => {
+                assert!(Faults::caused(raw.error.as_deref()), "{raw:?}");
+                failed.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let text: Arc<str> = Arc::from(workload.input.as_str());
+    // Offered far faster than two workers can run (the queue holds 32): refused
+    // submissions are retried, accepted ones must all be reported.
+    let (n, mut refused) = (5_000, 0u64);
+    for _ in 0..n {
+        let mut input = Input::Shared(Arc::clone(&text));
+        let mut done = Completion::Visit(Arc::clone(&visitor));
+        while let Err(full) = rt.try_submit(input, done) {
+            refused += 1;
+            (input, done) = (full.input, full.done);
+            std::thread::yield_now();
+        }
+    }
+    let report = rt.shutdown();
+    assert!(refused > 0, "the queue never filled: not an overload");
+    assert_eq!(succeeded.load(Ordering::SeqCst) + failed.load(Ordering::SeqCst), n);
+    assert_eq!(failed.load(Ordering::SeqCst) as u64, faults.injected());
+    assert!(faults.injected() > 200);
+    assert_eq!(report.started, n as u64);
+    assert!(report.balanced());
+}

@@ -101,3 +101,57 @@ fn batches_allocate_per_batch_not_per_execution() {
     let n = allocations(|| assert!(batch().iter().all(|ok| *ok)));
     assert!(n <= 4, "{n} allocations for one batch");
 }
+
+#[test]
+fn streaming_with_shared_input_and_a_visitor_allocates_nothing_per_execution() {
+    use quickstep::exec::RawOutcome;
+    use quickstep::runtime::{Completion, Input};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let workload = Workload::load("w1_order", &default_dir()).unwrap();
+    let runtime = Runtime::builder().threads(1).build(workload.machine().unwrap());
+    let text: Arc<str> = Arc::from(workload.input.as_str());
+    // Allocations counted on the worker thread (counting starts at its first visit), as of
+    // its latest visit, and the executions that succeeded with an output.
+    let worker_count = Arc::new(AtomicU64::new(0));
+    let succeeded = Arc::new(AtomicU64::new(0));
+    let visitor: Arc<dyn Fn(u64, RawOutcome<'_>) + Send + Sync> = {
+        let (worker_count, succeeded) = (Arc::clone(&worker_count), Arc::clone(&succeeded));
+        Arc::new(move |_, raw| {
+            ON.with(|on| on.set(true));
+            if raw.status == Status::Succeeded && raw.output.is_some() {
+                succeeded.fetch_add(1, Ordering::SeqCst);
+            }
+            worker_count.store(COUNT.with(|c| c.get()), Ordering::SeqCst);
+        })
+    };
+    let submit = |n: usize| {
+        for _ in 0..n {
+            runtime.submit(
+                Input::Shared(Arc::clone(&text)),
+                Completion::Visit(Arc::clone(&visitor)),
+            );
+        }
+    };
+    let settle = || {
+        while runtime.in_flight() > 0 {
+            std::thread::yield_now();
+        }
+    };
+    for _ in 0..5 {
+        submit(2_000);
+        settle();
+    }
+    let worker_before = worker_count.load(Ordering::SeqCst);
+    let caller = allocations(|| submit(10_000));
+    settle();
+    let worker = worker_count.load(Ordering::SeqCst) - worker_before;
+    assert_eq!(succeeded.load(Ordering::SeqCst), 20_000);
+    // The submitting thread allocates only the queue's blocks (63 submissions each).
+    assert!(
+        caller <= 10_000 / 63 + 2,
+        "{caller} allocations submitting 10,000 executions"
+    );
+    assert_eq!(worker, 0, "allocations on the worker for 10,000 executions");
+}

@@ -17,9 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
+use quickstep::exec::RawOutcome;
 use quickstep::runtime::hdrhistogram::Histogram;
-use quickstep::runtime::workloads::{default_dir, Workload, NAMES};
-use quickstep::runtime::{Built, Completion, LogLevel, MetricsSnapshot, Runtime};
+use quickstep::runtime::workloads::{default_dir, Faults, Workload, NAMES};
+use quickstep::runtime::{Built, Completion, Input, LogLevel, MetricsSnapshot, Runtime};
 use quickstep::value::{Arena, Value};
 use quickstep::Status;
 
@@ -146,6 +147,11 @@ struct Args {
     /// Folder of the workloads (default: ../shared/workloads, or $QUICKSTEP_WORKLOADS).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
+    /// Faulty task handlers (W1's tasks): one call in N panics, fails or returns a result
+    /// over the payload limit, in turn. Checks that each fault fails exactly one execution
+    /// and that nothing is lost.
+    #[arg(long, value_name = "N")]
+    faults: Option<u64>,
 }
 
 /// What one run measured.
@@ -163,6 +169,10 @@ struct Report {
     verified: u64,
     sampled: u64,
     output_ok: bool,
+    /// Failed executions over the whole run (verification and warm-up included).
+    failed_total: u64,
+    /// Faults injected over the whole run (`--faults`).
+    injected: u64,
 }
 
 impl Report {
@@ -200,6 +210,7 @@ impl Report {
             "sampled": self.sampled,
             "output_ok": self.output_ok,
             "history_events": HISTORY_EVENTS.load(Ordering::Relaxed),
+            "faults_injected": self.injected,
         })
         .to_string()
     }
@@ -267,6 +278,12 @@ fn main() -> std::process::ExitCode {
                 ),
                 if report.output_ok { "ok" } else { "WRONG" },
             );
+            if args.faults.is_some() {
+                println!(
+                    "{:<16} faults injected: {}, failed executions (whole run): {}",
+                    "", report.injected, report.failed_total
+                );
+            }
         }
     }
     if ok {
@@ -277,7 +294,16 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
-    let machine = workload.machine().map_err(|e| e.to_string())?;
+    let faults = args.faults.map(Faults::new);
+    let machine = match &faults {
+        Some(faults) => {
+            // Injected panics are expected: keep them off the terminal.
+            std::panic::set_hook(Box::new(|_| {}));
+            workload.machine_with(faults.w1_tasks())
+        }
+        None => workload.machine(),
+    }
+    .map_err(|e| e.to_string())?;
     let mut builder = Runtime::builder();
     if let Some(t) = args.threads {
         builder = builder.threads(t);
@@ -300,30 +326,44 @@ fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
     let texts = vec![workload.input.as_str(); VERIFY / 2];
     let mut verified = 0;
     let mut output_ok = true;
+    let faulty = faults.is_some();
     for o in runtime.run_batch_json(&texts) {
         verified += 1;
-        output_ok &= o
-            .ok()
-            .and_then(|o| o.output)
-            .is_some_and(|out| workload.output_ok(&out));
+        output_ok &= o.is_ok_and(|o| match o.output {
+            Some(out) => workload.output_ok(&out),
+            None => faulty && Faults::caused(o.error.as_deref()),
+        });
     }
-    for ok in runtime.run_batch_with(&texts, |_, _| Built::Run(parsed), |_, raw| check(workload, &raw)) {
+    for ok in runtime.run_batch_with(
+        &texts,
+        |_, _| Built::Run(parsed),
+        |_, raw| check(workload, &raw, faulty),
+    ) {
         verified += 1;
         output_ok &= ok;
     }
     let result = match args.rate {
-        Some(rate) => open_loop(args, workload, runtime, rate),
-        None => closed_loop(args, workload, runtime, parsed),
+        Some(rate) => open_loop(args, workload, runtime, rate, faulty),
+        None => closed_loop(args, workload, runtime, parsed, faulty),
     };
     let mut report = result?;
     report.verified = verified;
     report.output_ok &= output_ok;
+    if let Some(faults) = &faults {
+        // Every fault failed its execution, and nothing else failed.
+        report.output_ok &= report.failed_total == faults.injected();
+        report.injected = faults.injected();
+    }
     Ok(report)
 }
 
-/// Whether an outcome is the expected success.
-fn check(workload: &Workload, raw: &quickstep::exec::RawOutcome<'_>) -> bool {
-    uncounted(|| raw.status == Status::Succeeded && raw.output.is_some_and(|o| workload.output_ok(&o.to_json_string())))
+/// Whether an outcome is the expected success (or, with faults, a failure they cause).
+fn check(workload: &Workload, raw: &RawOutcome<'_>, faulty: bool) -> bool {
+    uncounted(|| match (raw.status, raw.output) {
+        (Status::Succeeded, Some(o)) => workload.output_ok(&o.to_json_string()),
+        (Status::Failed, None) => faulty && Faults::caused(raw.error.as_deref()),
+        _ => false,
+    })
 }
 
 thread_local! {
@@ -361,14 +401,20 @@ fn counted_since(after: &MetricsSnapshot, before: &MetricsSnapshot, latency: His
     }
 }
 
-fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value<'_>) -> Result<Report, String> {
+fn closed_loop(
+    args: &Args,
+    workload: &Workload,
+    runtime: Runtime,
+    parsed: Value<'_>,
+    faulty: bool,
+) -> Result<Report, String> {
     let texts = vec![workload.input.as_str(); BATCH];
     let mode = args.input;
     let sampled = AtomicU64::new(0);
     let wrong = AtomicBool::new(false);
     let run_batch = |n: usize| -> usize {
-        let visit = |i: usize, raw: quickstep::exec::RawOutcome<'_>| {
-            let ok = raw.status == Status::Succeeded;
+        let visit = |i: usize, raw: RawOutcome<'_>| {
+            let ok = raw.status == Status::Succeeded || faulty;
             if mode == InputMode::Text {
                 OUT.with(|out| {
                     let mut out = out.borrow_mut();
@@ -376,7 +422,7 @@ fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value
                     if let Some(o) = raw.output {
                         o.write_json(&mut out);
                     }
-                    if is_sample(i) {
+                    if is_sample(i) && raw.status == Status::Succeeded {
                         sampled.fetch_add(1, Ordering::Relaxed);
                         if !uncounted(|| std::str::from_utf8(&out).is_ok_and(|t| workload.output_ok(t))) {
                             wrong.store(true, Ordering::Relaxed);
@@ -385,7 +431,7 @@ fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value
                 });
             } else if is_sample(i) {
                 sampled.fetch_add(1, Ordering::Relaxed);
-                if !check(workload, &raw) {
+                if !check(workload, &raw, faulty) {
                     wrong.store(true, Ordering::Relaxed);
                 }
             }
@@ -450,12 +496,14 @@ fn closed_loop(args: &Args, workload: &Workload, runtime: Runtime, parsed: Value
         allocations,
         metrics,
         verified: 0,
+        failed_total: after.failed,
+        injected: 0,
         sampled: sampled.load(Ordering::Relaxed),
         output_ok: failures == 0 && !wrong.load(Ordering::Relaxed),
     })
 }
 
-/// Latencies recorded by completion callbacks, one histogram per worker thread.
+/// Latencies recorded by the completion visitor, one histogram per worker thread.
 static LATENCIES: Mutex<Vec<Arc<Mutex<Histogram<u64>>>>> = Mutex::new(Vec::new());
 
 thread_local! {
@@ -472,15 +520,22 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid bounds")
 }
 
-fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> Result<Report, String> {
+/// Open loop: one generator thread submits each execution at its scheduled arrival time on
+/// the streaming API (shared JSON text in, one shared visitor reading the outcome in place:
+/// no allocation per execution), blocking when the queue is full (back-pressure). Latency
+/// runs from the scheduled arrival, so a generator or queue that falls behind shows in it.
+fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64, faulty: bool) -> Result<Report, String> {
     if !(rate > 0.0 && rate.is_finite()) {
         return Err("--rate must be a positive number".into());
     }
     let total = args.count.unwrap_or((rate * args.seconds).ceil() as u64);
     let period = Duration::from_secs_f64(1.0 / rate);
-    let workload_arc = Arc::new(workload.clone());
     let wrong = Arc::new(AtomicBool::new(false));
     let sampled = Arc::new(AtomicU64::new(0));
+    let reported = Arc::new(AtomicU64::new(0));
+    // The id of the first submission: execution `n` has id `first_id + n`, so its scheduled
+    // arrival is `start + n * period` (u64::MAX until known).
+    let first_id = Arc::new(AtomicU64::new(u64::MAX));
     if let Ok(all) = LATENCIES.lock() {
         for h in all.iter() {
             if let Ok(mut h) = h.lock() {
@@ -492,6 +547,45 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
     let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
     let bar = progress(args, workload, Some(total));
     let start = Instant::now();
+    let visitor: Arc<dyn Fn(u64, RawOutcome<'_>) + Send + Sync> = {
+        let (workload, wrong, sampled, reported, first_id) = (
+            workload.clone(),
+            Arc::clone(&wrong),
+            Arc::clone(&sampled),
+            Arc::clone(&reported),
+            Arc::clone(&first_id),
+        );
+        Arc::new(move |id, raw| {
+            let first = loop {
+                match first_id.load(Ordering::Acquire) {
+                    u64::MAX => std::hint::spin_loop(),
+                    first => break first,
+                }
+            };
+            let n = id.wrapping_sub(first);
+            let due = start + period.mul_f64(n as f64);
+            let latency = due.elapsed();
+            LOCAL_LATENCY.with(|h| {
+                if let Ok(mut h) = h.lock() {
+                    h.saturating_record(latency.as_nanos().clamp(1, 3_600_000_000_000) as u64);
+                }
+            });
+            let ok = match raw.status {
+                Status::Succeeded => {
+                    !is_sample(n as usize) || {
+                        sampled.fetch_add(1, Ordering::Relaxed);
+                        check(&workload, &raw, faulty)
+                    }
+                }
+                _ => check(&workload, &raw, faulty),
+            };
+            if !ok {
+                wrong.store(true, Ordering::Relaxed);
+            }
+            reported.fetch_add(1, Ordering::Relaxed);
+        })
+    };
+    let text: Arc<str> = Arc::from(workload.input.as_str());
     for n in 0..total {
         let due = start + period.mul_f64(n as f64);
         // Sleep while the next arrival is far (the generator shares the cores with the
@@ -503,24 +597,15 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
         while Instant::now() < due {
             std::hint::spin_loop();
         }
-        let (w, wrong, sampled) = (Arc::clone(&workload_arc), Arc::clone(&wrong), Arc::clone(&sampled));
-        let done = Completion::callback(move |c| {
-            let latency = due.elapsed();
-            LOCAL_LATENCY.with(|h| {
-                if let Ok(mut h) = h.lock() {
-                    h.saturating_record(latency.as_nanos().clamp(1, 3_600_000_000_000) as u64);
-                }
-            });
-            let ok = c.result.as_ref().is_ok_and(|o| o.status == Status::Succeeded);
-            let checked = !is_sample(n as usize) || {
-                sampled.fetch_add(1, Ordering::Relaxed);
-                c.result.ok().and_then(|o| o.output).is_some_and(|o| w.output_ok(&o))
-            };
-            if !ok || !checked {
-                wrong.store(true, Ordering::Relaxed);
-            }
-        });
-        runtime.submit(workload.input.as_str(), done);
+        let id = runtime.submit(
+            Input::Shared(Arc::clone(&text)),
+            Completion::Visit(Arc::clone(&visitor)),
+        );
+        match first_id.load(Ordering::Relaxed) {
+            u64::MAX => first_id.store(id, Ordering::Release),
+            first if id != first + n => return Err(format!("submission ids are not consecutive ({id})")),
+            _ => {}
+        }
         if n % 4096 == 0 {
             bar.set_position(n);
         }
@@ -539,6 +624,8 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
         }
     }
     let metrics = counted_since(&after, &before, latency.clone());
+    // Every submission was reported exactly once.
+    let all_reported = reported.load(Ordering::SeqCst) == total;
     Ok(Report {
         workload: workload.name.clone(),
         threads,
@@ -551,7 +638,9 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64) -> R
         allocations,
         metrics,
         verified: 0,
+        failed_total: after.failed,
+        injected: 0,
         sampled: sampled.load(Ordering::Relaxed),
-        output_ok: !wrong.load(Ordering::Relaxed),
+        output_ok: all_reported && !wrong.load(Ordering::Relaxed),
     })
 }

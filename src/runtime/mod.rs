@@ -77,8 +77,16 @@ use metrics::{Event, Metrics};
 pub enum Input {
     /// JSON text, parsed on the worker (strings without escapes are not copied).
     Text(String),
+    /// Shared JSON text: submitting the same text again costs a reference count, no copy.
+    Shared(Arc<str>),
     /// An already parsed `serde_json` value.
     Json(serde_json::Value),
+}
+
+impl From<Arc<str>> for Input {
+    fn from(text: Arc<str>) -> Input {
+        Input::Shared(text)
+    }
 }
 
 impl From<String> for Input {
@@ -117,6 +125,13 @@ pub enum Completion {
     /// in flight): a full bounded channel blocks the worker. A disconnected receiver drops
     /// the result.
     Channel(crossbeam_channel::Sender<Completed>),
+    /// Called on the worker thread with the execution's id and raw outcome, whose output is
+    /// read in place (no `Outcome` is built). One visitor serves any number of submissions
+    /// (an `Arc` clone each), so with [`Input::Shared`] a streaming execution allocates
+    /// nothing on the heap. An input that is not JSON (nothing ran) is reported as status
+    /// `Failed`, error `InvalidInput`, the parse error as cause. A panic in it is caught and
+    /// ignored.
+    Visit(Arc<dyn Fn(u64, RawOutcome<'_>) + Send + Sync>),
     /// Dropped (the execution still counts in the metrics).
     Ignore,
 }
@@ -139,6 +154,7 @@ impl std::fmt::Debug for Completion {
         f.write_str(match self {
             Completion::Callback(_) => "Completion::Callback",
             Completion::Channel(_) => "Completion::Channel",
+            Completion::Visit(_) => "Completion::Visit",
             Completion::Ignore => "Completion::Ignore",
         })
     }
@@ -291,16 +307,43 @@ impl Shared {
     }
 }
 
-/// Hands a result to its completion; a panicking callback is contained.
-fn deliver(done: Completion, completed: Completed) {
+/// Hands an execution's outcome (or why its input was refused) to its completion; a
+/// panicking callback or visitor is contained.
+fn deliver(done: Completion, id: u64, result: Result<&RawOutcome<'_>, ParseError>) {
     match done {
+        Completion::Visit(visit) => match result {
+            Ok(raw) => visit_guarded(&*visit, id, raw.clone()),
+            Err(e) => visit_guarded(&*visit, id, invalid_input(&e)),
+        },
         Completion::Callback(f) => {
+            let completed = Completed {
+                id,
+                result: result.map(Outcome::from_raw),
+            };
             let _ = catch_unwind(AssertUnwindSafe(move || f(completed)));
         }
         Completion::Channel(sender) => {
-            let _ = sender.send(completed);
+            let _ = sender.send(Completed {
+                id,
+                result: result.map(Outcome::from_raw),
+            });
         }
         Completion::Ignore => {}
+    }
+}
+
+/// Calls a [`Completion::Visit`] visitor; a panic in it is contained.
+fn visit_guarded(visit: &(dyn Fn(u64, RawOutcome<'_>) + Send + Sync), id: u64, raw: RawOutcome<'_>) {
+    let _ = catch_unwind(AssertUnwindSafe(move || visit(id, raw)));
+}
+
+/// How a [`Completion::Visit`] learns that its input was not JSON.
+fn invalid_input(e: &ParseError) -> RawOutcome<'static> {
+    RawOutcome {
+        status: Status::Failed,
+        output: None,
+        error: Some("InvalidInput".into()),
+        cause: Some(e.to_string()),
     }
 }
 

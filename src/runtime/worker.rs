@@ -41,9 +41,8 @@ use hdrhistogram::Histogram;
 use super::batch::Batch;
 use super::metrics::{new_histogram, Counters, Event, Metrics, FLUSH_EVERY};
 use super::tasks::{deliver as deliver_task_message, Delivered, Delivery, TaskMessage};
-use super::{deliver, guarded_resume, Completed, Input, Job, Shared, Submission};
+use super::{deliver, guarded_resume, Input, Job, Shared, Submission};
 use crate::exec::{Execution, RawOutcome, Status, Step};
-use crate::machine::Outcome;
 use crate::tasks::TaskToken;
 use crate::value::{Arena, Value};
 
@@ -365,13 +364,7 @@ impl Worker {
             self.counters().bump_owned(Event::Ended(Status::Aborted));
             let outcome = aborted_outcome();
             let Submission { id, done, .. } = sub;
-            deliver(
-                done,
-                Completed {
-                    id,
-                    result: Ok(Outcome::from_raw(&outcome)),
-                },
-            );
+            deliver(done, id, Ok(&outcome));
             shared.release();
             return;
         }
@@ -382,6 +375,12 @@ impl Worker {
                 // SAFETY: the text lives in `sub`, which lives as long as the execution
                 // (it is moved into the execution's `Origin`; its heap buffer does not move).
                 let text: &'static str = unsafe { &*(text.as_str() as *const str) };
+                crate::value::parse(arena, text)
+            }
+            Input::Shared(text) => {
+                // SAFETY: as above: `sub` holds a reference count of the text until the
+                // execution has ended.
+                let text: &'static str = unsafe { &*(&**text as *const str) };
                 crate::value::parse(arena, text)
             }
             Input::Json(value) => Ok(Value::from_serde(arena, value)),
@@ -395,7 +394,7 @@ impl Worker {
                 unsafe { self.arena.reset() };
                 self.counters().bump_owned(Event::Rejected);
                 let Submission { id, done, .. } = sub;
-                deliver(done, Completed { id, result: Err(e) });
+                deliver(done, id, Err(e));
                 shared.release();
             }
         }
@@ -593,14 +592,7 @@ impl Worker {
         }
         match origin {
             Origin::Submit(Submission { id, done, .. }) => {
-                let outcome = Outcome::from_raw(&outcome);
-                deliver(
-                    done,
-                    Completed {
-                        id,
-                        result: Ok(outcome),
-                    },
-                );
+                deliver(done, id, Ok(&outcome));
                 self.shared().release();
             }
             Origin::Batch(batch, i) => {

@@ -3,9 +3,11 @@
 //! benches and the tests, so that all of them measure exactly the same thing.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::machine::{DefinitionError, Machine};
-use crate::tasks::TaskRegistry;
+use crate::tasks::{TaskFailure, TaskHandler, TaskRegistry};
 use crate::value::{with_member, Arena, Value};
 
 /// The six workloads, in order.
@@ -83,6 +85,11 @@ impl Workload {
         Machine::new(&self.definition, w1_tasks())
     }
 
+    /// Compiles the workload with `tasks` bound (for example [`Faults::w1_tasks`]).
+    pub fn machine_with(&self, tasks: TaskRegistry) -> Result<Machine, DefinitionError> {
+        Machine::new(&self.definition, tasks)
+    }
+
     /// Whether `output` (JSON text) is the expected output (true when none is known).
     pub fn output_ok(&self, output: &str) -> bool {
         match &self.expected {
@@ -96,10 +103,13 @@ impl Workload {
 
 /// W1's task handlers: each returns its input with one member added.
 pub fn w1_tasks() -> TaskRegistry {
+    w1_tasks_wrapped(|adds| adds)
+}
+
+/// W1's handlers, each passed through `wrap`.
+fn w1_tasks_wrapped<H: TaskHandler + 'static>(wrap: impl Fn(Adds) -> H) -> TaskRegistry {
     const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
-    fn adds(key: &'static str, value: Value<'static>) -> Adds {
-        Adds { key, value }
-    }
+    let adds = |key: &'static str, value: Value<'static>| wrap(Adds { key, value });
     let mut tasks = TaskRegistry::new();
     tasks
         .register_handler(format!("{ARN}ValidateOrder"), adds("validated", Value::Bool(true)))
@@ -107,6 +117,77 @@ pub fn w1_tasks() -> TaskRegistry {
         .register_handler(format!("{ARN}ShipOrder"), adds("shipped", Value::Bool(true)))
         .register_handler(format!("{ARN}OutOfStock"), adds("backordered", Value::Bool(true)));
     tasks
+}
+
+/// Faulty W1 handlers, to show that faults are contained: one task call in `every`
+/// misbehaves, in turn panicking, failing (error [`Faults::ERROR`]) or returning a result
+/// over the 256 KiB payload limit (`States.DataLimitExceeded`). W1 has no Retry or Catch,
+/// so each fault fails exactly one execution: at the end, the failed executions must equal
+/// [`Faults::injected`].
+#[derive(Clone, Debug)]
+pub struct Faults {
+    every: u64,
+    calls: Arc<AtomicU64>,
+    injected: Arc<AtomicU64>,
+}
+
+impl Faults {
+    /// The error name of the failing fault.
+    pub const ERROR: &'static str = "InjectedFault";
+
+    /// One task call in `every` (at least 1) misbehaves.
+    pub fn new(every: u64) -> Faults {
+        Faults {
+            every: every.max(1),
+            calls: Arc::default(),
+            injected: Arc::default(),
+        }
+    }
+
+    /// W1's handlers with these faults.
+    pub fn w1_tasks(&self) -> TaskRegistry {
+        w1_tasks_wrapped(|adds| Faulty {
+            adds,
+            faults: self.clone(),
+        })
+    }
+
+    /// The faults injected so far.
+    pub fn injected(&self) -> u64 {
+        self.injected.load(Ordering::SeqCst)
+    }
+
+    /// Whether a failed execution's error is one these faults cause.
+    pub fn caused(error: Option<&str>) -> bool {
+        matches!(
+            error,
+            Some(Faults::ERROR | "States.TaskFailed" | "States.DataLimitExceeded")
+        )
+    }
+}
+
+/// A W1 handler that misbehaves when its [`Faults`] say so.
+struct Faulty {
+    adds: Adds,
+    faults: Faults,
+}
+
+impl TaskHandler for Faulty {
+    fn call<'a>(&self, input: Value<'a>, arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        let call = self.faults.calls.fetch_add(1, Ordering::Relaxed);
+        if call % self.faults.every != self.faults.every - 1 {
+            return self.adds.call(input, arena);
+        }
+        self.faults.injected.fetch_add(1, Ordering::SeqCst);
+        match (call / self.faults.every) % 3 {
+            0 => panic!("injected fault"),
+            1 => Err(TaskFailure::new(Faults::ERROR, "An injected fault.")),
+            _ => {
+                let oversized = arena.alloc_slice_fill_copy(300 * 1024, b'x');
+                Ok(Value::String(std::str::from_utf8(oversized).unwrap_or_default()))
+            }
+        }
+    }
 }
 
 /// JSON equality with numbers compared by value (`10` equals `10.0`) and object members in
