@@ -143,9 +143,13 @@ impl ExecutionInfo {
     }
     /// The execution's ARN.
     pub fn execution_arn(&self) -> String {
+        self.execution_arn_named(&self.name)
+    }
+    /// The ARN of an execution of this state machine named `name`.
+    pub fn execution_arn_named(&self, name: &str) -> String {
         format!(
             "arn:aws:states:{}:{}:execution:{}:{}",
-            self.region, self.account, self.state_machine_name, self.name
+            self.region, self.account, self.state_machine_name, name
         )
     }
 }
@@ -406,6 +410,8 @@ pub struct Execution<'a> {
     tokens: Option<&'a dyn TokenIssuer>,
     arena: &'a Arena,
     info: &'a ExecutionInfo,
+    /// The execution's name (`$$.Execution.Name`): the info's, unless given one.
+    name: &'a str,
     input: Value<'a>,
     frames: BumpVec<'a, Frame<'a>>,
     events: u32,
@@ -449,6 +455,7 @@ impl<'a> Execution<'a> {
             tokens: None,
             arena,
             info,
+            name: &info.name,
             input,
             frames,
             events: 0,
@@ -468,6 +475,13 @@ impl<'a> Execution<'a> {
     /// Sends this execution's history events to `sink` (set before the first `resume`).
     pub fn with_history(mut self, sink: &'a mut dyn HistorySink) -> Execution<'a> {
         self.history = Some(sink);
+        self
+    }
+
+    /// Names this execution `name` in the context object (`$$.Execution.Name` and the
+    /// execution's ARN) instead of the [`ExecutionInfo`]'s name.
+    pub fn with_name(mut self, name: &'a str) -> Execution<'a> {
+        self.name = name;
         self
     }
 
@@ -577,6 +591,27 @@ impl<'a> Execution<'a> {
         };
         self.event(event_type, None, data);
         Step::Done(outcome)
+    }
+
+    /// Stops the execution (AWS's `StopExecution`): records `ExecutionAborted` with `error`
+    /// and `cause` and returns the outcome, status `ABORTED`. `None` when it has already
+    /// ended.
+    pub fn abort(&mut self, error: Option<String>, cause: Option<String>) -> Option<RawOutcome<'a>> {
+        if self.finished {
+            return None;
+        }
+        if self.events == 0 {
+            self.event("ExecutionStarted", None, EventData::Input(self.input));
+        }
+        match self.end(RawOutcome {
+            status: Status::Aborted,
+            output: None,
+            error,
+            cause,
+        }) {
+            Step::Done(outcome) => Some(outcome),
+            _ => unreachable!("end() ends the execution"),
+        }
     }
 
     /// Runs until the execution ends or must wait. `now_ms` is the current time (epoch ms).
@@ -814,10 +849,10 @@ impl<'a> Execution<'a> {
         let frame = &self.frames[top];
         let state = self.program.state(frame.state);
         let execution = a.object(&[
-            ("Id", a.string(&self.info.execution_arn())),
+            ("Id", a.string(&self.info.execution_arn_named(self.name))),
             ("Input", self.input),
             ("StartTime", a.string(&iso_time(self.start_ms))),
-            ("Name", a.string(&self.info.name)),
+            ("Name", Value::String(self.name)),
             ("RoleArn", a.string(&self.info.role_arn)),
             ("RedriveCount", Value::int(0)),
         ]);

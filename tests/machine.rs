@@ -291,3 +291,31 @@ fn jsonata_sees_the_context_through_states_as_a_whole() {
     );
     assert_eq!(m.run_json("{}").unwrap().output.as_deref(), Some(r#""S""#));
 }
+
+#[test]
+fn abort_records_execution_aborted_once() {
+    let m = machine(
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":10,"End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let input = parse(&arena, "{}").unwrap();
+    let mut execution = m.start(&arena, input, &info, 0).with_history(&mut history);
+    assert!(matches!(execution.resume(0), Step::Suspended { until_ms: 10_000 }));
+    let outcome = execution
+        .abort(Some("Stopped".into()), Some("by the test".into()))
+        .unwrap();
+    assert_eq!(outcome.status, Status::Aborted);
+    assert_eq!(outcome.error.as_deref(), Some("Stopped"));
+    assert!(execution.abort(None, None).is_none(), "it has already ended");
+    assert!(matches!(execution.resume(20_000), Step::Done(o) if o.status == Status::Aborted));
+    drop(execution);
+    let types: Vec<&str> = history.events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]);
+    assert_eq!(
+        history.events[2]["executionAbortedEventDetails"]["cause"],
+        "by the test"
+    );
+}

@@ -326,6 +326,60 @@ fn abort_reports_parked_executions_as_aborted() {
 }
 
 #[test]
+fn abort_records_execution_aborted_in_the_history_of_parked_executions() {
+    use quickstep::runtime::LogLevel;
+    let events = Collect::default();
+    let rt = Runtime::builder()
+        .threads(1)
+        .history(LogLevel::All, false, events.clone())
+        .build(
+            Machine::new(
+                r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}"#,
+                TaskRegistry::new(),
+            )
+            .unwrap(),
+        );
+    for _ in 0..3 {
+        rt.submit("{}", Completion::Ignore);
+    }
+    while rt.metrics().started < 3 {
+        std::thread::yield_now();
+    }
+    assert_eq!(rt.abort().aborted, 3);
+    let events = events.0.lock().unwrap().clone();
+    let ends: Vec<_> = events
+        .iter()
+        .filter(|e| e.1.starts_with("Execution") && e.1 != "ExecutionStarted")
+        .collect();
+    assert_eq!(ends.len(), 3, "{events:?}");
+    assert!(ends.iter().all(|e| e.1 == "ExecutionAborted"));
+}
+
+#[test]
+fn each_execution_on_the_pool_has_its_own_name() {
+    let rt = Runtime::builder().threads(2).build(
+        Machine::new(
+            r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true,
+                "Parameters": {"name.$": "$$.Execution.Name", "arn.$": "$$.Execution.Id"}}}}"#,
+            TaskRegistry::new(),
+        )
+        .unwrap(),
+    );
+    let outputs: Vec<serde_json::Value> = rt
+        .run_batch_json(&["{}"; 100])
+        .into_iter()
+        .map(|o| o.unwrap().output_value().unwrap())
+        .collect();
+    let names: std::collections::HashSet<&str> = outputs.iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 100);
+    for o in &outputs {
+        let name = o["name"].as_str().unwrap();
+        assert!(name.starts_with("execution-"), "{name}");
+        assert!(o["arn"].as_str().unwrap().ends_with(&format!(":{name}")));
+    }
+}
+
+#[test]
 #[should_panic(expected = "visitor panic")]
 fn a_panicking_visitor_is_raised_on_the_caller() {
     let rt = runtime(

@@ -563,14 +563,20 @@ impl Worker {
     /// Ends every parked execution as aborted; their task tokens are refused from now on.
     fn abort_parked(&mut self) {
         while let Some(Timer { parked, .. }) = self.timers.pop() {
-            self.finish_parked(parked, aborted_outcome());
+            self.abort_one(parked);
         }
         self.task_deadlines.clear();
         let table = &self.shared().tasks.table;
         for (_, awaiting) in std::mem::take(&mut self.awaiting) {
             table.claim(awaiting.token);
-            self.finish_parked(awaiting.parked, aborted_outcome());
+            self.abort_one(awaiting.parked);
         }
+    }
+
+    /// Stops a parked execution (its history gets `ExecutionAborted`) and reports it.
+    fn abort_one(&mut self, mut parked: Box<Parked>) {
+        let outcome = parked.execution.abort(None, None).unwrap_or_else(aborted_outcome);
+        self.finish_parked(parked, outcome);
     }
 
     fn recycle(&mut self, mut arena: ArenaBox) {
