@@ -45,8 +45,15 @@ pub mod names {
 /// `message` is the detail AWS prints after the state prefix: the interpreter renders the
 /// cause as `An error occurred while executing the state 'S' (entered at the event id #N). `
 /// followed by `message`, unless `bare` is set, in which case `message` is the whole cause.
+///
+/// Boxed, so that `Result<Value, EvalError>` is no larger than a value: evaluation results
+/// are returned on every path, errors rarely. Its fields are read through `Deref`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EvalError {
+pub struct EvalError(Box<EvalErrorData>);
+
+/// The contents of an [`EvalError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvalErrorData {
     /// The error name, such as `States.Runtime`.
     pub error: Cow<'static, str>,
     /// The detail text.
@@ -58,29 +65,43 @@ pub struct EvalError {
 impl EvalError {
     /// A `States.Runtime` error with the given detail.
     pub fn runtime(message: impl Into<String>) -> EvalError {
-        EvalError {
-            error: Cow::Borrowed(names::RUNTIME),
-            message: message.into(),
-            bare: false,
-        }
+        EvalError::new(names::RUNTIME, message)
     }
 
     /// An error with the given name and detail (prefixed with the state when reported).
     pub fn new(error: impl Into<Cow<'static, str>>, message: impl Into<String>) -> EvalError {
-        EvalError {
+        EvalError(Box::new(EvalErrorData {
             error: error.into(),
             message: message.into(),
             bare: false,
-        }
+        }))
     }
 
     /// An error whose cause is exactly `cause` (no state prefix).
     pub fn bare(error: impl Into<Cow<'static, str>>, cause: impl Into<String>) -> EvalError {
-        EvalError {
+        EvalError(Box::new(EvalErrorData {
             error: error.into(),
             message: cause.into(),
             bare: true,
-        }
+        }))
+    }
+
+    /// The error's contents, by value.
+    pub fn into_data(self) -> EvalErrorData {
+        *self.0
+    }
+}
+
+impl std::ops::Deref for EvalError {
+    type Target = EvalErrorData;
+    fn deref(&self) -> &EvalErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EvalError {
+    fn deref_mut(&mut self) -> &mut EvalErrorData {
+        &mut self.0
     }
 }
 

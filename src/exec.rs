@@ -815,6 +815,7 @@ impl<'a> Execution<'a> {
 
     /// Renders an evaluation error as the failure of frame `top`'s state.
     fn eval_failure(&self, top: usize, e: EvalError) -> Failure {
+        let e = e.into_data();
         let frame = &self.frames[top];
         let cause = if e.bare {
             e.message

@@ -908,7 +908,7 @@ mod tests {
         match run(call, input).unwrap_err() {
             IntrinsicError::Failed(e) => {
                 assert_eq!(e.error, names::INTRINSIC_FAILURE);
-                e.message
+                e.into_data().message
             }
             IntrinsicError::Path(p) => panic!("unexpected path error {p}"),
         }
