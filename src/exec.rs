@@ -156,9 +156,26 @@ impl ExecutionInfo {
 
 /// A failure travelling through the interpreter: error name and cause, either may be absent.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Failure {
+pub(crate) struct Failure(Box<FailureData>);
+
+/// The contents of a [`Failure`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FailureData {
     error: Option<Cow<'static, str>>,
     cause: Option<String>,
+}
+
+impl Failure {
+    fn new(error: Option<Cow<'static, str>>, cause: Option<String>) -> Failure {
+        Failure(Box::new(FailureData { error, cause }))
+    }
+}
+
+impl std::ops::Deref for Failure {
+    type Target = FailureData;
+    fn deref(&self) -> &FailureData {
+        &self.0
+    }
 }
 
 /// Where a frame's current state is in its life.
@@ -394,11 +411,13 @@ struct Frame<'a> {
 }
 
 /// What the main loop does next.
-enum Flow<'a> {
+enum Flow {
     Continue,
     Suspend(i64),
     AwaitTask(TaskToken, i64),
-    Done(RawOutcome<'a>),
+    /// The top level ended: its output or failure is in [`Execution::ended`] (kept out of
+    /// `Flow`, so that every step's result stays small).
+    Done,
 }
 
 /// One execution of a program: resumable, single-threaded, all values in `arena`.
@@ -425,6 +444,8 @@ pub struct Execution<'a> {
     variable_bytes: usize,
     /// The answer to the task awaited by the top frame, once delivered.
     task_answer: Option<Result<Value<'a>, Failure>>,
+    /// How the top level ended (with [`Flow::Done`]).
+    ended: Option<Result<Value<'a>, Failure>>,
 }
 
 impl<'a> Execution<'a> {
@@ -469,6 +490,7 @@ impl<'a> Execution<'a> {
             history: None,
             variable_bytes: 0,
             task_answer: None,
+            ended: None,
         }
     }
 
@@ -517,10 +539,7 @@ impl<'a> Execution<'a> {
         error: impl Into<String>,
         cause: impl Into<String>,
     ) -> Result<(), TaskTokenError> {
-        let failure = Failure {
-            error: Some(Cow::Owned(error.into())),
-            cause: Some(cause.into()),
-        };
+        let failure = Failure::new(Some(Cow::Owned(error.into())), Some(cause.into()));
         self.answer_task(token, Err(failure))
     }
 
@@ -664,7 +683,22 @@ impl<'a> Execution<'a> {
                     let until_ms = self.deadline_ms.map_or(until_ms, |d| until_ms.min(d));
                     return Step::AwaitingTask { token, until_ms };
                 }
-                Flow::Done(outcome) => {
+                Flow::Done => {
+                    let outcome = match self.ended.take() {
+                        Some(Ok(output)) => RawOutcome {
+                            status: Status::Succeeded,
+                            output: Some(output),
+                            error: None,
+                            cause: None,
+                        },
+                        Some(Err(Failure(f))) => RawOutcome {
+                            status: Status::Failed,
+                            output: None,
+                            error: f.error.map(Cow::into_owned),
+                            cause: f.cause,
+                        },
+                        None => unreachable!("Flow::Done comes with the top level's end"),
+                    };
                     return self.end(outcome);
                 }
             }
@@ -676,7 +710,7 @@ impl<'a> Execution<'a> {
     }
 
     /// One step of the top frame.
-    fn step(&mut self) -> Result<Flow<'a>, Failure> {
+    fn step(&mut self) -> Result<Flow, Failure> {
         let top = self.top();
         match self.frames[top].phase {
             Phase::Enter => {
@@ -746,7 +780,7 @@ impl<'a> Execution<'a> {
     /// Decides what the Parallel/Map state in frame `top` (the top frame, no child running)
     /// does next: start a child, resume a parked child whose wait is over, complete the state,
     /// or suspend until its earliest parked child can go on.
-    fn schedule(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+    fn schedule(&mut self, top: usize) -> Result<Flow, Failure> {
         let now_ms = self.now_ms;
         let fanout = self.fanout_mut(top);
         if fanout.may_start_child() {
@@ -827,10 +861,7 @@ impl<'a> Execution<'a> {
                 e.message
             )
         };
-        Failure {
-            error: Some(e.error),
-            cause: Some(cause),
-        }
+        Failure::new(Some(e.error), Some(cause))
     }
 
     /// The context object for frame `top`'s current state (empty when the program never
@@ -950,7 +981,7 @@ impl<'a> Execution<'a> {
     }
 
     /// Does the current state's work, from its raw input to its result.
-    fn attempt(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+    fn attempt(&mut self, top: usize) -> Result<Flow, Failure> {
         let program = self.program;
         let state = program.state(self.frames[top].state);
         let raw_input = self.frames[top].input;
@@ -1058,10 +1089,7 @@ impl<'a> Execution<'a> {
             Op::Fail { error, cause } => {
                 let error = self.fail_field(top, error.as_ref(), raw_input, context)?;
                 let cause = self.fail_field(top, cause.as_ref(), raw_input, context)?;
-                self.end_frame(Err(Failure {
-                    error: error.map(Cow::Owned),
-                    cause,
-                }))
+                self.end_frame(Err(Failure::new(error.map(Cow::Owned), cause)))
             }
             Op::Parallel { branches } => {
                 self.event("ParallelStateStarted", Some(state.name), EventData::None);
@@ -1120,7 +1148,7 @@ impl<'a> Execution<'a> {
 
     /// Records how a Task attempt ended (its handler's answer, now or later) and goes on:
     /// the state completes, or the failure goes to Retry and Catch.
-    fn task_ended(&mut self, top: usize, result: Result<Value<'a>, Failure>) -> Result<Flow<'a>, Failure> {
+    fn task_ended(&mut self, top: usize, result: Result<Value<'a>, Failure>) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
         let events = TaskEvents::of_state(state);
         match result {
@@ -1145,7 +1173,7 @@ impl<'a> Execution<'a> {
     /// The cause is empty: AWS's `TaskTimedOut` event for a task timeout has the error and
     /// no cause (recorded for Lambda tasks), and the developer guide shows no cause text for
     /// either timeout, so none is invented.
-    fn task_timed_out(&mut self, top: usize, error: &'static str) -> Result<Flow<'a>, Failure> {
+    fn task_timed_out(&mut self, top: usize, error: &'static str) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
         let events = TaskEvents::of_state(state);
         self.event(
@@ -1157,10 +1185,7 @@ impl<'a> Execution<'a> {
             },
         );
         self.frames[top].phase = Phase::Attempt;
-        Err(Failure {
-            error: Some(Cow::Borrowed(error)),
-            cause: None,
-        })
+        Err(Failure::new(Some(Cow::Borrowed(error)), None))
     }
 
     /// A task result within the payload limit.
@@ -1185,13 +1210,13 @@ impl<'a> Execution<'a> {
             _ => (self.handlers[task.resource.0 as usize].as_ref(), effective),
         };
         let Some(handler) = handler else {
-            return Err(Failure {
-                error: Some(names::TASK_FAILED.into()),
-                cause: Some(format!(
+            return Err(Failure::new(
+                Some(names::TASK_FAILED.into()),
+                Some(format!(
                     "No handler is registered for the resource '{}'.",
                     task.resource_name
                 )),
-            });
+            ));
         };
         let arena = self.arena;
         let mut context = TaskContext::new(self.tokens);
@@ -1227,29 +1252,23 @@ impl<'a> Execution<'a> {
                 };
                 self.checked_result(top, value).map(TaskStart::Done)
             }
-            Err(TaskFailure::Error { error, cause }) => Err(Failure {
-                error: Some(Cow::Owned(error)),
-                cause,
-            }),
+            Err(TaskFailure::Error { error, cause }) => Err(Failure::new(Some(Cow::Owned(error)), cause)),
             Err(TaskFailure::Function {
                 error_type,
                 error_message,
             }) => {
                 let cause = lambda_error_cause(&error_type, &error_message, task.flavor == TaskFlavor::LambdaInvoke);
-                Err(Failure {
-                    error: Some(Cow::Owned(error_type)),
-                    cause: Some(cause),
-                })
+                Err(Failure::new(Some(Cow::Owned(error_type)), Some(cause)))
             }
         }
     }
 
     fn data_limit(&self, top: usize) -> Failure {
         let name = self.program.state(self.frames[top].state).name;
-        Failure {
-            error: Some(names::DATA_LIMIT_EXCEEDED.into()),
-            cause: Some(format!("The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit.")),
-        }
+        Failure::new(
+            Some(names::DATA_LIMIT_EXCEEDED.into()),
+            Some(format!("The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit.")),
+        )
     }
 
     /// Evaluates a Fail state's `Error`/`Cause`.
@@ -1286,7 +1305,7 @@ impl<'a> Execution<'a> {
         raw_input: Value<'a>,
         after_input_path: Value<'a>,
         context: Value<'a>,
-    ) -> Result<Flow<'a>, Failure> {
+    ) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
         let output = match state.language {
             QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
@@ -1362,12 +1381,12 @@ impl<'a> Execution<'a> {
     fn check_variable_limits(&mut self, top: usize, members: &[Member<'a>]) -> Result<(), Failure> {
         let state = self.program.state(self.frames[top].state).name;
         let too_large = |what: &str| {
-            Failure {
-            error: Some(names::DATA_LIMIT_EXCEEDED.into()),
-            cause: Some(format!(
+            Failure::new(
+            Some(names::DATA_LIMIT_EXCEEDED.into()),
+            Some(format!(
                 "The state/task '{state}' assigned {what} with a size exceeding the maximum number of bytes service limit."
             )),
-        }
+        )
         };
         let mut assign_bytes = 0;
         for (name, value) in members {
@@ -1419,7 +1438,7 @@ impl<'a> Execution<'a> {
 
     /// Completes frame `top`'s state with `result`: output processing, Assign, the exit
     /// event and the transition.
-    fn complete(&mut self, top: usize, result: Value<'a>) -> Result<Flow<'a>, Failure> {
+    fn complete(&mut self, top: usize, result: Value<'a>) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
         let raw_input = self.frames[top].input;
         let context = self.context(top);
@@ -1448,23 +1467,11 @@ impl<'a> Execution<'a> {
 
     /// Ends the top frame with its graph's output or failure, and hands it to the frame that
     /// started it (or ends the execution).
-    fn end_frame(&mut self, end: Result<Value<'a>, Failure>) -> Result<Flow<'a>, Failure> {
+    fn end_frame(&mut self, end: Result<Value<'a>, Failure>) -> Result<Flow, Failure> {
         self.frames.pop();
         let Some(parent) = self.frames.len().checked_sub(1) else {
-            return Ok(Flow::Done(match end {
-                Ok(output) => RawOutcome {
-                    status: Status::Succeeded,
-                    output: Some(output),
-                    error: None,
-                    cause: None,
-                },
-                Err(f) => RawOutcome {
-                    status: Status::Failed,
-                    output: None,
-                    error: f.error.map(Cow::into_owned),
-                    cause: f.cause,
-                },
-            }));
+            self.ended = Some(end);
+            return Ok(Flow::Done);
         };
         let state = self.program.state(self.frames[parent].state);
         let is_map = matches!(self.frames[parent].phase, Phase::Map(_));
@@ -1511,10 +1518,10 @@ impl<'a> Execution<'a> {
                 };
                 self.event(failed, Some(state.name), data);
                 if is_map && has_tolerance {
-                    return Err(Failure {
-                        error: Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
-                        cause: Some("The specified tolerated failure threshold was exceeded".into()),
-                    });
+                    return Err(Failure::new(
+                        Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
+                        Some("The specified tolerated failure threshold was exceeded".into()),
+                    ));
                 }
                 Err(failure)
             }
@@ -1523,7 +1530,7 @@ impl<'a> Execution<'a> {
 
     /// Starts the next branch or iteration of the Parallel/Map state in frame `top` (one
     /// that [`Fanout::may_start_child`] allows) in a new frame above it.
-    fn start_child(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+    fn start_child(&mut self, top: usize) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
         let variables = self.frames[top].variables;
         let (graph, input) = match (&state.op, &self.frames[top].phase) {
@@ -1567,7 +1574,7 @@ impl<'a> Execution<'a> {
 
     /// All children of frame `top`'s Parallel/Map state have finished: complete the state
     /// with their outputs.
-    fn finish_fanout(&mut self, top: usize) -> Result<Flow<'a>, Failure> {
+    fn finish_fanout(&mut self, top: usize) -> Result<Flow, Failure> {
         let phase = std::mem::replace(&mut self.frames[top].phase, Phase::Attempt);
         let (Phase::Parallel(f) | Phase::Map(f)) = phase else {
             unreachable!("finish_fanout on a Parallel or Map frame")
@@ -1826,7 +1833,7 @@ impl<'a> Execution<'a> {
 
     /// Handles a failure of the top frame's state: Retry, then Catch, then hand it to the
     /// enclosing frame (which fails in turn) or end the execution.
-    fn fail(&mut self, mut failure: Failure) -> Flow<'a> {
+    fn fail(&mut self, mut failure: Failure) -> Flow {
         loop {
             let top = self.top();
             // A Parallel/Map state failing on its own (not through a child) stops its children.
