@@ -714,8 +714,9 @@ impl<'a> Execution<'a> {
         let top = self.top();
         match self.frames[top].phase {
             Phase::Enter => {
+                // Entering and doing the state's work are one step: nothing can come between.
                 self.enter(top);
-                Ok(Flow::Continue)
+                self.attempt(top)
             }
             Phase::Attempt => self.attempt(top),
             Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } if until_ms > self.now_ms => {
