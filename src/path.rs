@@ -299,12 +299,21 @@ impl Path {
     /// one yields an array of the matches (possibly empty), allocated in `arena`.
     #[inline]
     pub fn eval<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, PathError> {
-        if self.members_of_input {
-            if let Some(found) = select_keys(&self.steps, scope.input) {
-                return Ok(found);
-            }
+        match self.select_members_of_input(scope.input) {
+            Some(found) => Ok(found),
+            None => self.eval_general(arena, scope),
         }
-        self.eval_general(arena, scope)
+    }
+
+    /// The value of a path of member names from the input (`$.a.b`) when `input` has it;
+    /// `None` for any other path or a miss (which [`Path::eval`] then explains).
+    #[inline(always)]
+    pub fn select_members_of_input<'a>(&self, input: Value<'a>) -> Option<Value<'a>> {
+        if self.members_of_input {
+            select_keys(&self.steps, input)
+        } else {
+            None
+        }
     }
 
     /// [`Path::eval`] past its fast path (and with the error when nothing is found).

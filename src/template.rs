@@ -273,18 +273,18 @@ fn call_error(e: IntrinsicError, field: &str, scope: &Scope<'_>) -> EvalError {
 fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
     match node {
         Node::Const(v) => Ok(*v),
-        Node::Path { path, field } => {
-            if scope.input.is_null() && *path.root() == Root::Input {
-                return Err(EvalError::runtime(NULL_INPUT));
-            }
-            path.eval(arena, scope)
-                .map_err(|_| not_found(path.text(), field, scope))
-        }
+        Node::Path { path, field } => eval_path(path, field, arena, scope),
         Node::Call { call, field } => call.eval(arena, scope).map_err(|e| call_error(e, field, scope)),
         Node::Object(members) => {
             let out = arena.alloc_slice_fill_copy(members.len(), ("", Value::Null));
             for ((key, child), slot) in members.iter().zip(out.iter_mut()) {
-                *slot = (*key, eval_node(child, arena, scope)?);
+                // Leaves without a call: most members are constants and paths.
+                let value = match child {
+                    Node::Const(v) => *v,
+                    Node::Path { path, field } => eval_path(path, field, arena, scope)?,
+                    _ => eval_node(child, arena, scope)?,
+                };
+                *slot = (*key, value);
             }
             Ok(Value::object(out))
         }
@@ -296,6 +296,20 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
             Ok(Value::array(out.into_bump_slice()))
         }
     }
+}
+
+/// A `.$` path: the member names of an object input looked up at once, anything else by
+/// the general evaluation (a null input fails as AWS fails it).
+#[inline(always)]
+fn eval_path<'a>(path: &'a Path, field: &str, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
+    if let (Value::Object(..), Some(found)) = (scope.input, path.select_members_of_input(scope.input)) {
+        return Ok(found);
+    }
+    if scope.input.is_null() && matches!(path.root(), Root::Input) {
+        return Err(EvalError::runtime(NULL_INPUT));
+    }
+    path.eval(arena, scope)
+        .map_err(|_| not_found(path.text(), field, scope))
 }
 
 #[cfg(test)]
