@@ -324,7 +324,15 @@ impl Path {
 
     /// Like [`Path::eval`], `None` for any miss (an undefined variable included).
     pub fn eval_opt<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Option<Value<'a>> {
-        let root = self.root_value(scope).ok()?;
+        if self.members_of_input {
+            // Member names only: a miss anywhere is simply absent.
+            return select_keys(&self.steps, scope.input);
+        }
+        let root = match &self.root {
+            Root::Input => scope.input,
+            Root::Context => scope.context,
+            Root::Variable(name) => scope.variables.get(name)?,
+        };
         if self.definite {
             // No error text is built for a miss: Choice rules test presence all the time.
             return select_keys(&self.steps, root).or_else(|| select_definite(arena, &self.steps, root).ok());
