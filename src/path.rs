@@ -323,11 +323,17 @@ impl Path {
     }
 
     /// Like [`Path::eval`], `None` for any miss (an undefined variable included).
+    #[inline]
     pub fn eval_opt<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Option<Value<'a>> {
         if self.members_of_input {
             // Member names only: a miss anywhere is simply absent.
             return select_keys(&self.steps, scope.input);
         }
+        self.eval_opt_general(arena, scope)
+    }
+
+    /// [`Path::eval_opt`] for paths other than member names from the input.
+    fn eval_opt_general<'a>(&self, arena: &'a Arena, scope: &Scope<'a>) -> Option<Value<'a>> {
         let root = match &self.root {
             Root::Input => scope.input,
             Root::Context => scope.context,
