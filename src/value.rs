@@ -75,6 +75,21 @@ impl SizeBound {
         SizeBound::saturating(n)
     }
 
+    /// The bound of an object of this bound after one member's value `old` became `new`.
+    #[inline]
+    pub fn replaced(self, old: Value<'_>, new: Value<'_>) -> SizeBound {
+        if self.0 == u32::MAX {
+            return self; // saturated: still an upper bound whatever changed
+        }
+        SizeBound::saturating(self.get() - old.bound_u64() + new.bound_u64())
+    }
+
+    /// The bound of an object of this bound with the member `key: value` appended.
+    #[inline]
+    pub fn appended(self, key: &str, value: Value<'_>) -> SizeBound {
+        SizeBound::saturating(self.get() + key.len() as u64 * 6 + 4 + value.bound_u64())
+    }
+
     #[inline(always)]
     fn saturating(n: u64) -> SizeBound {
         SizeBound(n.min(u32::MAX as u64) as u32)
@@ -813,27 +828,19 @@ pub fn with_member_at<'a>(
     key: &'a str,
     value: Value<'a>,
 ) -> Value<'a> {
-    let (out, bound) = match at {
+    match at {
         Some(i) => {
             let out = arena.alloc_slice_copy(members);
             let old = std::mem::replace(&mut out[i].1, value);
-            (&*out, bound.get() - old.bound_u64() + value.bound_u64())
+            Value::Object(out, bound.replaced(old, value))
         }
         None => {
             let mut out = BumpVec::with_capacity_in(members.len() + 1, arena);
             out.extend_from_slice(members);
             out.push((key, value));
-            (
-                out.into_bump_slice(),
-                bound.get() + key.len() as u64 * 6 + 4 + value.bound_u64(),
-            )
+            Value::Object(out.into_bump_slice(), bound.appended(key, value))
         }
-    };
-    if bound >= u32::MAX as u64 {
-        // A saturated bound cannot be adjusted: sum it again.
-        return Value::object(out);
     }
-    Value::Object(out, SizeBound(bound as u32))
 }
 
 #[cfg(test)]

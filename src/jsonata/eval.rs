@@ -350,7 +350,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     first_step += 1;
                     match v {
                         Val::Undef => return Ok(Val::Undef),
-                        Val::JArr(_) | Val::Arr(_) => {
+                        Val::JArr(_, _) | Val::Arr(_) => {
                             // The last step's own array (even an empty one) is the result,
                             // as in jsonata-js; an empty array earlier ends the path.
                             if first_step > last && !v.is_seq() {
@@ -446,7 +446,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     }
                 }
                 Val::Arr(a) => result = Val::Arr(self.arena.alloc(Arr { keep: true, ..*a })),
-                Val::JArr(items) => {
+                Val::JArr(items, _) => {
                     result = make_arr_flags(
                         self.arena,
                         Arr {
@@ -1596,7 +1596,7 @@ pub fn js_str_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 #[inline]
 pub fn lookup<'a>(arena: &'a Arena, input: Val<'a>, key: &str) -> Val<'a> {
     match input {
-        Val::JObj(m) => match m.iter().find(|(k, _)| key_eq(k, key)) {
+        Val::JObj(m, _) => match m.iter().find(|(k, _)| key_eq(k, key)) {
             Some((_, v)) => Val::from_json(*v),
             None => Val::Undef,
         },
@@ -1611,7 +1611,7 @@ pub fn lookup<'a>(arena: &'a Arena, input: Val<'a>, key: &str) -> Val<'a> {
 #[inline(never)]
 fn lookup_items<'a>(arena: &'a Arena, input: Val<'a>, key: &str) -> Val<'a> {
     match input {
-        Val::JArr(_) | Val::Arr(_) => {
+        Val::JArr(_, _) | Val::Arr(_) => {
             let mut out = SeqBuilder::new(arena);
             for item in input.iter() {
                 let res = lookup(arena, item, key);

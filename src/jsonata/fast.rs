@@ -180,12 +180,12 @@ impl<'a> Direct<'a, '_> {
         for step in steps {
             let v = match &step.kind {
                 Kind::Name(name) => match cur {
-                    Val::JObj(m) => m
+                    Val::JObj(m, _) => m
                         .iter()
                         .find(|(k, _)| key_eq(k, name))
                         .map_or(Val::Undef, |(_, v)| Val::from_json(*v)),
                     Val::Obj(m) => m.iter().find(|(k, _)| key_eq(k, name)).map_or(Val::Undef, |(_, v)| *v),
-                    Val::JArr(_) | Val::Arr(_) => return None,
+                    Val::JArr(_, _) | Val::Arr(_) => return None,
                     _ => Val::Undef,
                 },
                 Kind::Variable(name) => self.variable(name)?,
@@ -193,7 +193,7 @@ impl<'a> Direct<'a, '_> {
             };
             match v {
                 Val::Undef => return Some(Val::Undef),
-                Val::JArr(_) | Val::Arr(_) | Val::Func(_) => return None,
+                Val::JArr(_, _) | Val::Arr(_) | Val::Func(_) => return None,
                 v => cur = v,
             }
         }

@@ -552,3 +552,21 @@ fn direct_evaluation_matches_the_general_evaluator() {
     }
     assert!(direct_count >= 30, "{direct_count}");
 }
+
+#[test]
+fn merged_objects_carry_a_size_bound_that_covers_their_text() {
+    let arena = Arena::new();
+    let input = parse(&arena, r#"{"a":"x","n":12345678901234567890,"o":{"k":[1,2]}}"#).unwrap();
+    for expr in [
+        "$merge([$, {'a': 'a much longer string \\u0001'}])",
+        "$merge([$, {'b': {'c': $.o}}, {'a': null}])",
+        "$merge([$.o, $])",
+    ] {
+        let e = Expression::parse(expr).unwrap();
+        let Ok(Evaluated::Value(v)) = e.evaluate(&arena, Some(input), &NoBindings, &Limits::default()) else {
+            panic!("{expr}");
+        };
+        let text = v.to_json_string().len();
+        assert!(!v.json_len_exceeds(text) && v.json_len_exceeds(text - 1), "{expr}: {v}");
+    }
+}

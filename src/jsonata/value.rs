@@ -9,7 +9,7 @@ use bumpalo::collections::Vec as BumpVec;
 use super::ast::{Lambda, Node, RegexLit};
 use super::functions::Builtin;
 use super::signature::ArgKind;
-use crate::value::{key_eq, Arena, Member, Number, Value};
+use crate::value::{key_eq, Arena, Member, Number, SizeBound, Value};
 
 /// A runtime value.
 #[derive(Clone, Copy, Debug)]
@@ -24,10 +24,10 @@ pub enum Val<'a> {
     Num(f64),
     /// A string.
     Str(&'a str),
-    /// An array borrowed from JSON input.
-    JArr(&'a [Value<'a>]),
-    /// An object borrowed from JSON input.
-    JObj(&'a [Member<'a>]),
+    /// An array borrowed from JSON input (with its size bound, kept for the way back).
+    JArr(&'a [Value<'a>], SizeBound),
+    /// An object borrowed from JSON input (with its size bound, kept for the way back).
+    JObj(&'a [Member<'a>], SizeBound),
     /// A constructed array or sequence.
     Arr(&'a Arr<'a>),
     /// A constructed object (keys unique, in insertion order).
@@ -140,8 +140,8 @@ impl<'a> Val<'a> {
             Value::Bool(b) => Val::Bool(b),
             Value::Number(n) => Val::Num(n.as_f64()),
             Value::String(s) => Val::Str(s),
-            Value::Array(a, _) => Val::JArr(a),
-            Value::Object(o, _) => Val::JObj(o),
+            Value::Array(a, bound) => Val::JArr(a, bound),
+            Value::Object(o, bound) => Val::JObj(o, bound),
         }
     }
 
@@ -154,13 +154,13 @@ impl<'a> Val<'a> {
     /// Whether this is an array (of any kind).
     #[inline]
     pub fn is_array(&self) -> bool {
-        matches!(self, Val::JArr(_) | Val::Arr(_))
+        matches!(self, Val::JArr(_, _) | Val::Arr(_))
     }
 
     /// Whether this is an object.
     #[inline]
     pub fn is_object(&self) -> bool {
-        matches!(self, Val::JObj(_) | Val::Obj(_))
+        matches!(self, Val::JObj(_, _) | Val::Obj(_))
     }
 
     /// Whether this is a function.
@@ -186,7 +186,7 @@ impl<'a> Val<'a> {
     #[inline]
     pub fn len(&self) -> usize {
         match self {
-            Val::JArr(a) => a.len(),
+            Val::JArr(a, _) => a.len(),
             Val::Arr(a) => a.items.len(),
             _ => 0,
         }
@@ -201,7 +201,7 @@ impl<'a> Val<'a> {
     #[inline]
     pub fn item(&self, i: usize) -> Val<'a> {
         match self {
-            Val::JArr(a) => a.get(i).map(|v| Val::from_json(*v)).unwrap_or(Val::Undef),
+            Val::JArr(a, _) => a.get(i).map(|v| Val::from_json(*v)).unwrap_or(Val::Undef),
             Val::Arr(a) => a.items.get(i).copied().unwrap_or(Val::Undef),
             _ => Val::Undef,
         }
@@ -216,7 +216,7 @@ impl<'a> Val<'a> {
     #[inline]
     pub fn field(&self, key: &str) -> Option<Val<'a>> {
         match self {
-            Val::JObj(m) => m.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| Val::from_json(*v)),
+            Val::JObj(m, _) => m.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| Val::from_json(*v)),
             Val::Obj(m) => m.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| *v),
             _ => None,
         }
@@ -225,7 +225,7 @@ impl<'a> Val<'a> {
     /// Number of members of an object.
     pub fn obj_len(&self) -> usize {
         match self {
-            Val::JObj(m) => m.len(),
+            Val::JObj(m, _) => m.len(),
             Val::Obj(m) => m.len(),
             _ => 0,
         }
@@ -234,7 +234,7 @@ impl<'a> Val<'a> {
     /// Member `i` of an object.
     pub fn member(&self, i: usize) -> (&'a str, Val<'a>) {
         match self {
-            Val::JObj(m) => (m[i].0, Val::from_json(m[i].1)),
+            Val::JObj(m, _) => (m[i].0, Val::from_json(m[i].1)),
             Val::Obj(m) => m[i],
             _ => ("", Val::Undef),
         }
@@ -248,8 +248,8 @@ impl<'a> Val<'a> {
             Val::Bool(_) => ArgKind::Bool,
             Val::Num(_) => ArgKind::Number,
             Val::Str(_) => ArgKind::String,
-            Val::JArr(_) | Val::Arr(_) => ArgKind::Array,
-            Val::JObj(_) | Val::Obj(_) => ArgKind::Object,
+            Val::JArr(_, _) | Val::Arr(_) => ArgKind::Array,
+            Val::JObj(_, _) | Val::Obj(_) => ArgKind::Object,
             Val::Func(_) => ArgKind::Function,
         }
     }
@@ -273,7 +273,7 @@ impl<'a> Val<'a> {
     /// Identity of an object or array (for the transform operator), if it has one.
     pub fn identity(&self) -> Option<usize> {
         match self {
-            Val::JObj(m) => Some(m.as_ptr() as usize),
+            Val::JObj(m, _) => Some(m.as_ptr() as usize),
             Val::Obj(m) => Some(m.as_ptr() as usize),
             _ => None,
         }
@@ -292,7 +292,7 @@ impl<'a> Iterator for ValIter<'a> {
         let i = self.i;
         self.i += 1;
         match self.val {
-            Val::JArr(a) => a.get(i).map(|v| Val::from_json(*v)),
+            Val::JArr(a, _) => a.get(i).map(|v| Val::from_json(*v)),
             Val::Arr(a) => a.items.get(i).copied(),
             Val::Undef => None,
             v if i == 0 => Some(v),
@@ -329,7 +329,7 @@ impl<'a> SeqBuilder<'a> {
     pub fn extend_flat(&mut self, v: Val<'a>) {
         match v {
             Val::Undef => {}
-            Val::JArr(a) => self.items.extend(a.iter().map(|x| Val::from_json(*x))),
+            Val::JArr(a, _) => self.items.extend(a.iter().map(|x| Val::from_json(*x))),
             Val::Arr(a) => self.items.extend_from_slice(a.items),
             v => self.items.push(v),
         }
@@ -436,12 +436,12 @@ pub fn truthy(v: Val<'_>) -> Option<bool> {
         Val::Bool(b) => b,
         Val::Num(n) => n != 0.0 && !n.is_nan(),
         Val::Str(s) => !s.is_empty(),
-        Val::JArr(_) | Val::Arr(_) => match v.len() {
+        Val::JArr(_, _) | Val::Arr(_) => match v.len() {
             0 => false,
             1 => truthy(v.item(0)).unwrap_or(false),
             _ => v.iter().any(|x| truthy(x).unwrap_or(false)),
         },
-        Val::JObj(_) | Val::Obj(_) => v.obj_len() > 0,
+        Val::JObj(_, _) | Val::Obj(_) => v.obj_len() > 0,
         Val::Func(_) => false,
     })
 }
@@ -476,8 +476,8 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
         Val::Bool(b) => Value::Bool(b),
         Val::Num(n) => Value::Number(number(n)),
         Val::Str(s) => Value::String(s),
-        Val::JArr(a) => Value::array(a),
-        Val::JObj(o) => Value::object(o),
+        Val::JArr(a, bound) => Value::Array(a, bound),
+        Val::JObj(o, bound) => Value::Object(o, bound),
         Val::Arr(a) => {
             if a.outer && a.items.len() == 1 {
                 return to_json(arena, a.items[0]);
@@ -494,8 +494,8 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
                     Val::Bool(b) => Value::Bool(b),
                     Val::Num(n) => Value::Number(number(n)),
                     Val::Str(s) => Value::String(s),
-                    Val::JArr(a) => Value::array(a),
-                    Val::JObj(o) => Value::object(o),
+                    Val::JArr(a, bound) => Value::Array(a, bound),
+                    Val::JObj(o, bound) => Value::Object(o, bound),
                     Val::Arr(_) | Val::Obj(_) => match to_json(arena, x) {
                         Some(j) => j,
                         None => continue,
@@ -643,7 +643,7 @@ fn write_stringify(v: Val<'_>, pretty: bool, level: usize, mut precision: Option
         }
         Val::Str(s) => out.push_str(&super::error::json_quote(s)),
         Val::Func(_) => out.push_str("\"\""),
-        Val::JArr(_) | Val::Arr(_) => {
+        Val::JArr(_, _) | Val::Arr(_) => {
             if let Val::Arr(a) = v {
                 if a.outer && a.items.len() == 1 {
                     return write_stringify(a.items[0], pretty, level, precision, out);
@@ -664,7 +664,7 @@ fn write_stringify(v: Val<'_>, pretty: bool, level: usize, mut precision: Option
             indent(out, level);
             out.push(']');
         }
-        Val::JObj(_) | Val::Obj(_) => {
+        Val::JObj(_, _) | Val::Obj(_) => {
             let mut first = true;
             out.push('{');
             for i in 0..v.obj_len() {

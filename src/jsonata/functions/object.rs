@@ -5,7 +5,7 @@ use bumpalo::collections::Vec as BumpVec;
 use super::super::eval::{append, lookup, Ctx, R};
 use super::super::value::{number, stringify, SeqBuilder, Val};
 use super::Builtin;
-use crate::value::{find_member, key_eq, Arena, Member, Number, Value};
+use crate::value::{find_member, key_eq, Arena, Member, Number, SizeBound, Value};
 
 fn keys_into<'a>(v: Val<'a>, out: &mut Vec<&'a str>) {
     if v.is_array() {
@@ -48,8 +48,8 @@ pub fn merge<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
     if v.is_undef() {
         return Val::Undef;
     }
-    if let Some(members) = merge_json(arena, v) {
-        return Val::JObj(members);
+    if let Some((members, bound)) = merge_json(arena, v) {
+        return Val::JObj(members, bound);
     }
     let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(members_total(v), arena);
     for obj in v.iter() {
@@ -77,41 +77,49 @@ fn members_total(v: Val<'_>) -> usize {
 /// normalized as [`to_json`](super::super::value::to_json) would), those of constructed
 /// objects converted. `None` if some value is not plain JSON (undefined, a function, a
 /// flagged array), which keeps the general representation.
-fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<&'a [Member<'a>]> {
+fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<(&'a [Member<'a>], SizeBound)> {
     // room for every member up front: pushes never reallocate, and the first object is
     // copied in one block
     let mut out: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(members_total(v), arena);
+    // the result's size bound, kept up to date member by member (normalizing a number keeps
+    // its bound)
+    let mut bound = SizeBound::EMPTY;
     for obj in v.iter() {
         match obj {
-            Val::JObj(m) if out.is_empty() => {
+            Val::JObj(m, first) if out.is_empty() => {
                 out.extend_from_slice_copy(m);
+                bound = first;
                 for (_, x) in out.iter_mut() {
                     if let Value::Number(_) = x {
                         *x = normalize_number(*x);
                     }
                 }
             }
-            Val::JObj(m) => {
+            Val::JObj(m, _) => {
                 for &(k, x) in m {
-                    upsert(&mut out, k, normalize_number(x));
+                    bound = upsert(&mut out, bound, k, normalize_number(x));
                 }
             }
             Val::Obj(m) => {
                 for &(k, x) in m {
-                    upsert(&mut out, k, plain_json(arena, x)?);
+                    bound = upsert(&mut out, bound, k, plain_json(arena, x)?);
                 }
             }
             _ => return None,
         }
     }
-    Some(out.into_bump_slice())
+    Some((out.into_bump_slice(), bound))
 }
 
+/// Sets `k` to `x` in `out`, whose size bound is `bound`; returns the new bound.
 #[inline]
-fn upsert<'a>(out: &mut BumpVec<'a, Member<'a>>, k: &'a str, x: Value<'a>) {
+fn upsert<'a>(out: &mut BumpVec<'a, Member<'a>>, bound: SizeBound, k: &'a str, x: Value<'a>) -> SizeBound {
     match find_member(out, k) {
-        Some(i) => out[i].1 = x,
-        None => out.push((k, x)),
+        Some(i) => bound.replaced(std::mem::replace(&mut out[i].1, x), x),
+        None => {
+            out.push((k, x));
+            bound.appended(k, x)
+        }
     }
 }
 
@@ -134,8 +142,8 @@ fn plain_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
         Val::Bool(b) => Value::Bool(b),
         Val::Num(n) => Value::Number(number(n)),
         Val::Str(s) => Value::String(s),
-        Val::JArr(a) => Value::array(a),
-        Val::JObj(o) => Value::object(o),
+        Val::JArr(a, bound) => Value::Array(a, bound),
+        Val::JObj(o, bound) => Value::Object(o, bound),
         Val::Obj(m) => {
             let out = arena.alloc_slice_fill_copy(m.len(), ("", Value::Null));
             for (slot, &(k, x)) in out.iter_mut().zip(m.iter()) {
