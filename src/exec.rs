@@ -919,11 +919,11 @@ impl<'a> Execution<'a> {
     ) -> PayloadInput<'a> {
         let frame = &self.frames[top];
         let states = if self.program.state(frame.state).language == QueryLanguage::Jsonata {
-            let mut members: SmallVec<[Member<'a>; 3]> = SmallVec::new();
-            members.push(("input", frame.input));
-            members.push(("context", context));
-            members.extend(extra);
-            self.arena.object(&members)
+            let (input, context) = (("input", frame.input), ("context", context));
+            match extra {
+                Some(extra) => self.arena.object(&[input, context, extra]),
+                None => self.arena.object(&[input, context]),
+            }
         } else {
             Value::Null
         };
