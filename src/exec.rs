@@ -197,10 +197,10 @@ enum Phase<'a> {
     TaskAnswered,
     /// A Parallel state whose branches run in the frame above, one at a time, taking turns
     /// when they suspend.
-    Parallel(Fanout<'a>),
+    Parallel(&'a mut Fanout<'a>),
     /// A Map state whose iterations run in the frame above, one at a time, taking turns when
     /// they suspend (at most `MaxConcurrency` in progress).
-    Map(Fanout<'a>),
+    Map(&'a mut Fanout<'a>),
 }
 
 /// A task attempt that completes later.
@@ -828,7 +828,8 @@ impl<'a> Execution<'a> {
                 self.event(event, Some(child_state.name), EventData::None);
             }
             if let Phase::Parallel(fanout) | Phase::Map(fanout) = child.frame.phase {
-                self.abort_children(child_state, ManuallyDrop::into_inner(fanout.parked));
+                let parked = std::mem::replace(&mut fanout.parked, ManuallyDrop::new(BumpVec::new_in(self.arena)));
+                self.abort_children(child_state, ManuallyDrop::into_inner(parked));
             }
         }
     }
@@ -1095,7 +1096,7 @@ impl<'a> Execution<'a> {
             Op::Parallel { branches } => {
                 self.event("ParallelStateStarted", Some(state.name), EventData::None);
                 let fanout = Fanout::new(self.arena, effective, &[], branches.len(), 0);
-                self.frames[top].phase = Phase::Parallel(fanout);
+                self.frames[top].phase = Phase::Parallel(self.arena.alloc(fanout));
                 self.schedule(top)
             }
             Op::Map(map) => {
@@ -1103,7 +1104,7 @@ impl<'a> Execution<'a> {
                     .start_map(top, map, raw_input, after_input_path, context)
                     .map_err(|e| self.eval_failure(top, e))?;
                 self.event("MapStateStarted", Some(state.name), EventData::None);
-                self.frames[top].phase = Phase::Map(fanout);
+                self.frames[top].phase = Phase::Map(self.arena.alloc(fanout));
                 self.schedule(top)
             }
         }
@@ -1580,7 +1581,8 @@ impl<'a> Execution<'a> {
         let (Phase::Parallel(f) | Phase::Map(f)) = phase else {
             unreachable!("finish_fanout on a Parallel or Map frame")
         };
-        let results = Value::array(f.results);
+        let results: &'a mut [Value<'a>] = std::mem::take(&mut f.results);
+        let results = Value::array(results);
         let state = self.program.state(self.frames[top].state);
         let succeeded = if state.type_name == "Map" {
             "MapStateSucceeded"
