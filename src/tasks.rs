@@ -163,52 +163,17 @@ impl<'t> TaskContext<'t> {
     }
 }
 
-/// A later task's result as the embedder sends it (`SendTaskSuccess`'s `output`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum TaskOutput {
-    /// JSON text (checked when sent, parsed into the execution's arena).
-    Text(String),
-    /// A `serde_json` value.
-    Json(serde_json::Value),
-}
+/// A later task's result as the embedder sends it (`SendTaskSuccess`'s `output`): JSON
+/// text, checked when sent and parsed into the execution's arena, or a `serde_json` value.
+pub type TaskOutput = crate::value::JsonInput;
 
-impl From<String> for TaskOutput {
-    fn from(text: String) -> TaskOutput {
-        TaskOutput::Text(text)
-    }
-}
-
-impl From<&str> for TaskOutput {
-    fn from(text: &str) -> TaskOutput {
-        TaskOutput::Text(text.to_string())
-    }
-}
-
-impl From<serde_json::Value> for TaskOutput {
-    fn from(value: serde_json::Value) -> TaskOutput {
-        TaskOutput::Json(value)
-    }
-}
-
-impl TaskOutput {
-    /// Checks that text output is JSON.
-    pub(crate) fn check(&self) -> Result<(), TaskTokenError> {
-        match self {
-            TaskOutput::Text(text) => serde_json::from_str::<serde::de::IgnoredAny>(text)
-                .map(|_| ())
-                .map_err(|e| TaskTokenError::InvalidOutput(e.to_string())),
-            TaskOutput::Json(_) => Ok(()),
-        }
-    }
-
-    /// The output as a value in `arena` (text is copied there first: the value does not
-    /// borrow `self`).
-    pub(crate) fn to_value<'a>(&self, arena: &'a Arena) -> Result<Value<'a>, TaskTokenError> {
-        match self {
-            TaskOutput::Text(text) => crate::value::parse(arena, arena.alloc_str(text))
-                .map_err(|e| TaskTokenError::InvalidOutput(e.to_string())),
-            TaskOutput::Json(value) => Ok(Value::from_serde(arena, value)),
-        }
+/// Checks that a task's output is JSON, before it is sent to its execution.
+pub(crate) fn check_output(output: &TaskOutput) -> Result<(), TaskTokenError> {
+    match output.text() {
+        Some(text) => serde_json::from_str::<serde::de::IgnoredAny>(text)
+            .map(|_| ())
+            .map_err(|e| TaskTokenError::InvalidOutput(e.to_string())),
+        None => Ok(()),
     }
 }
 

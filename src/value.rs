@@ -14,6 +14,8 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 mod text;
 
+pub use text::JsonInput;
+
 /// The arena that payload values are allocated in.
 pub type Arena = Bump;
 

@@ -72,40 +72,10 @@ use crate::tasks::{TaskOutput, TaskToken, TaskTokenError, TokenIssuer};
 use crate::value::{Arena, ParseError, Value};
 use metrics::{Event, Metrics};
 
-/// An execution's input for the streaming API.
-#[derive(Clone, Debug)]
-pub enum Input {
-    /// JSON text, parsed on the worker (strings without escapes are not copied).
-    Text(String),
-    /// Shared JSON text: submitting the same text again costs a reference count, no copy.
-    Shared(Arc<str>),
-    /// An already parsed `serde_json` value.
-    Json(serde_json::Value),
-}
-
-impl From<Arc<str>> for Input {
-    fn from(text: Arc<str>) -> Input {
-        Input::Shared(text)
-    }
-}
-
-impl From<String> for Input {
-    fn from(text: String) -> Input {
-        Input::Text(text)
-    }
-}
-
-impl From<&str> for Input {
-    fn from(text: &str) -> Input {
-        Input::Text(text.to_string())
-    }
-}
-
-impl From<serde_json::Value> for Input {
-    fn from(value: serde_json::Value) -> Input {
-        Input::Json(value)
-    }
-}
+/// An execution's input for the streaming API: JSON text (owned, or shared so that
+/// submitting it again copies nothing), parsed on the worker with strings borrowed from it,
+/// or a `serde_json` value.
+pub type Input = crate::value::JsonInput;
 
 /// A finished streaming execution.
 #[derive(Clone, Debug)]

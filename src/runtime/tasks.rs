@@ -64,7 +64,7 @@ pub(crate) enum Delivered {
 pub(crate) fn deliver<'a>(execution: &mut Execution<'a>, arena: &'a Arena, message: TaskMessage) -> Delivered {
     let TaskMessage { token, delivery } = message;
     let answered = match delivery {
-        Delivery::Succeed(output) => match output.to_value(arena) {
+        Delivery::Succeed(output) => match output.copy_in(arena) {
             Ok(value) => execution.complete_task(token, value),
             // Checked when sent: only a difference between the two JSON parsers gets here.
             Err(e) => execution.fail_task(token, names::RUNTIME, e.to_string()),
@@ -181,7 +181,7 @@ impl TaskCompleter {
     /// here) or a `serde_json::Value`. Its execution resumes on its worker.
     pub fn complete(&self, token: TaskToken, output: impl Into<TaskOutput>) -> Result<(), TaskTokenError> {
         let output = output.into();
-        output.check()?;
+        crate::tasks::check_output(&output)?;
         self.table.send(token, Delivery::Succeed(output))
     }
 

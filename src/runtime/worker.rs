@@ -370,21 +370,11 @@ impl Worker {
         }
         // SAFETY: the input lives as long as the execution, which resets or takes the arena.
         let arena = unsafe { self.arena.get() };
-        let input = match &sub.input {
-            Input::Text(text) => {
-                // SAFETY: the text lives in `sub`, which lives as long as the execution
-                // (it is moved into the execution's `Origin`; its heap buffer does not move).
-                let text: &'static str = unsafe { &*(text.as_str() as *const str) };
-                crate::value::parse(arena, text)
-            }
-            Input::Shared(text) => {
-                // SAFETY: as above: `sub` holds a reference count of the text until the
-                // execution has ended.
-                let text: &'static str = unsafe { &*(&**text as *const str) };
-                crate::value::parse(arena, text)
-            }
-            Input::Json(value) => Ok(Value::from_serde(arena, value)),
-        };
+        // SAFETY: the parsed value borrows the text's heap buffer (a `String`'s or an
+        // `Arc<str>`'s), never `sub` itself, and `sub` owns that buffer until the execution
+        // has ended: it is moved into the execution's `Origin` below, which does not move the
+        // buffer. The `'static` reference is not used after this statement.
+        let input = unsafe { &*(&sub.input as *const Input) }.parse_in(arena);
         match input {
             Ok(input) => {
                 self.start(input, Origin::<&Arc<Batch>>::Submit(sub), started);
