@@ -152,7 +152,7 @@ impl Compiler {
             }),
         };
         let op = self.op(state, names, language);
-        StateDef {
+        let mut def = StateDef {
             name: self.consts.intern(&state.name),
             type_name: state.kind.type_name(),
             entered_event: state_event(state.kind.type_name(), true),
@@ -178,7 +178,16 @@ impl Compiler {
             retry: state.retry.iter().map(|r| self.retrier(r)).collect(),
             catch: state.catch.iter().map(|c| self.catcher(c, names, language)).collect(),
             op,
-        }
+            plain_io: false,
+        };
+        def.plain_io = language == QueryLanguage::JsonPath
+            && [&def.input_path, &def.result_path, &def.output_path]
+                .iter()
+                .all(|spec| matches!(spec, PathSpec::Whole))
+            && def.parameters.is_none()
+            && def.result_selector.is_none()
+            && def.assign.is_none();
+        def
     }
 
     fn op(&mut self, state: &model::State, names: &Names, language: QueryLanguage) -> Op {

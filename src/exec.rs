@@ -1442,6 +1442,26 @@ impl<'a> Execution<'a> {
     /// event and the transition.
     fn complete(&mut self, top: usize, result: Value<'a>) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
+        let pass_result = matches!(state.op, Op::Pass { result: Some(_) });
+        let output = if state.plain_io && !pass_result {
+            result
+        } else {
+            self.process_result(top, state, result)?
+        };
+        self.event(state.exited_event, Some(state.name), EventData::Output(output));
+        match state.next {
+            Next::State(next) => {
+                self.go_to(top, next, output);
+                Ok(Flow::Continue)
+            }
+            Next::End => self.end_frame(Ok(output)),
+        }
+    }
+
+    /// The output of frame `top`'s `state` from its `result`, and its `Assign`: what
+    /// [`complete`](Self::complete) does unless the state's input and output processing is
+    /// all defaults.
+    fn process_result(&mut self, top: usize, state: &'a StateDef, result: Value<'a>) -> Result<Value<'a>, Failure> {
         let raw_input = self.frames[top].input;
         let context = self.context(top);
         if matches!(state.op, Op::Pass { result: Some(_) }) && exceeds_limit(result) {
@@ -1457,14 +1477,7 @@ impl<'a> Execution<'a> {
             _ => None,
         };
         self.assign(top, state.assign.as_ref(), result, context, extra)?;
-        self.event(state.exited_event, Some(state.name), EventData::Output(output));
-        match state.next {
-            Next::State(next) => {
-                self.go_to(top, next, output);
-                Ok(Flow::Continue)
-            }
-            Next::End => self.end_frame(Ok(output)),
-        }
+        Ok(output)
     }
 
     /// Ends the top frame with its graph's output or failure, and hands it to the frame that

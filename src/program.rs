@@ -124,6 +124,9 @@ pub struct StateDef {
     pub assign: Option<Payload>,
     /// Where to go next (Choice, Succeed and Fail: [`Next::End`], unused).
     pub next: Next,
+    /// JSONPath with InputPath, ResultPath and OutputPath left at `$` and no Parameters,
+    /// ResultSelector or Assign: the input is the effective input, the result the output.
+    pub plain_io: bool,
     /// `Retry`.
     pub retry: Vec<RetryDef>,
     /// `Catch`.
