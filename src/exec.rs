@@ -960,8 +960,23 @@ impl<'a> Execution<'a> {
         }
     }
 
-    #[inline]
+    /// InputPath or OutputPath `spec` applied to `value` (the default, `$`, costs nothing).
+    #[inline(always)]
     fn eval_path(
+        &self,
+        top: usize,
+        spec: &'a PathSpec,
+        value: Value<'a>,
+        context: Value<'a>,
+    ) -> Result<Value<'a>, Failure> {
+        match spec {
+            PathSpec::Whole => Ok(value),
+            _ => self.eval_given_path(top, spec, value, context),
+        }
+    }
+
+    /// [`eval_path`](Self::eval_path) for a path given in the definition (or `null`).
+    fn eval_given_path(
         &self,
         top: usize,
         spec: &'a PathSpec,
