@@ -415,7 +415,7 @@ pub(super) fn next_special(bytes: &[u8], mut i: usize) -> usize {
         i += 8;
     }
     while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if super::ESCAPES[b as usize] != 0 {
             break;
         }
         i += 1;
