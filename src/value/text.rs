@@ -162,6 +162,7 @@ impl<'a> Reader<'a> {
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
+    #[inline(never)]
     fn object(&mut self) -> Option<Value<'a>> {
         self.enter()?;
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(8, self.arena);
@@ -192,6 +193,7 @@ impl<'a> Reader<'a> {
         Some(Value::object(members.into_bump_slice()))
     }
 
+    #[inline(never)]
     fn array(&mut self) -> Option<Value<'a>> {
         self.enter()?;
         let mut items = BumpVec::with_capacity_in(4, self.arena);
@@ -212,6 +214,7 @@ impl<'a> Reader<'a> {
 
     /// A string's contents after its opening quote: borrowed from the text when it has no
     /// escapes, unescaped into the arena when it has.
+    #[inline]
     fn string(&mut self) -> Option<&'a str> {
         let start = self.pos;
         let end = next_special(self.bytes, start);
@@ -227,6 +230,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The rest of a string that has an escape at `i`.
+    #[cold]
     fn escaped_string(&mut self, start: usize, mut i: usize) -> Option<&'a str> {
         let mut out = BumpString::with_capacity_in(i - start + 16, self.arena);
         out.push_str(self.text.get(start..i)?);
@@ -296,6 +300,7 @@ impl<'a> Reader<'a> {
     /// A number, converted exactly as serde_json converts it (integers that fit in an
     /// `i64` stay integers, `-0` and larger integers become floats); numbers whose
     /// conversion could differ from serde_json's are left to it.
+    #[inline(never)]
     fn number(&mut self) -> Option<Value<'a>> {
         let bytes = self.bytes;
         let start = self.pos;
