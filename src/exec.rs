@@ -4,9 +4,10 @@
 //! execution at its deadline, or once it has delivered the task's answer.
 //!
 //! An execution is a stack of frames: the top level, and one per running Parallel branch or
-//! Map iteration. Branches and iterations run one at a time; one that suspends is parked in
-//! its Parallel/Map frame while its siblings go on (within Map's `MaxConcurrency`), so they
-//! wait together. All of its values live in one arena.
+//! Map iteration. Branches and iterations run one at a time; one that suspends (a Wait, a
+//! back-off, a task that answers later) is parked in its Parallel/Map frame while its
+//! siblings go on (within Map's `MaxConcurrency`), so they wait together, and several tasks
+//! of one execution may be awaited at once. All of its values live in one arena.
 
 use std::borrow::Cow;
 use std::mem::ManuallyDrop;
@@ -98,10 +99,14 @@ pub enum Step<'a> {
     /// [`TaskReply::Pending`]): deliver it with [`Execution::complete_task`],
     /// [`Execution::fail_task`] or [`Execution::heartbeat_task`] and resume, or resume at
     /// `until_ms` anyway (the task's timeout or heartbeat deadline, or the execution's).
+    ///
+    /// Parallel branches and Map iterations await their tasks concurrently: `token` is one
+    /// of them, and [`Execution::awaited_tokens`] lists them all.
     AwaitingTask {
-        /// The task's token.
+        /// The token of one awaited task (the one due first).
         token: TaskToken,
-        /// When to resume if nothing is delivered (epoch milliseconds).
+        /// When to resume if nothing is delivered (epoch milliseconds): the earliest
+        /// deadline of the awaited tasks, the parked Waits and back-offs, and the execution.
         until_ms: i64,
     },
 }
@@ -191,10 +196,9 @@ enum Phase<'a> {
     Backoff { until_ms: i64 },
     /// A Task whose handler answers later: awaits its completion or its deadlines.
     AwaitingTask(AwaitedTask),
-    /// A Task answered later: record the answer and go on as a Task answered at once does.
-    /// (The answer waits in [`Execution::task_answer`]: a frame awaiting a task is always
-    /// the top of the stack, so an execution has at most one.)
-    TaskAnswered,
+    /// The Task of this token was answered later: record the answer (waiting in
+    /// [`Execution::task_answers`]) and go on as a Task answered at once does.
+    TaskAnswered(TaskToken),
     /// A Parallel state whose branches run in the frame above, one at a time, taking turns
     /// when they suspend.
     Parallel(&'a mut Fanout<'a>),
@@ -363,19 +367,36 @@ fn wake_ms(frame: &Frame<'_>) -> Option<i64> {
         Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } => Some(*until_ms),
         Phase::Parallel(fanout) | Phase::Map(fanout) => fanout.earliest_parked().map(|(_, wake)| wake),
         Phase::AwaitingTask(task) => Some(task.deadline_ms()),
-        Phase::Enter | Phase::Attempt | Phase::TaskAnswered => None,
+        // Answered: ready now, before any sibling whose time has come.
+        Phase::TaskAnswered(_) => Some(i64::MIN),
+        Phase::Enter | Phase::Attempt => None,
     }
 }
 
 /// Calls `f` on `frame`, then on the frames of its parked children, depth first.
-#[cfg(test)]
-fn visit_frame_mut<'a>(frame: &mut Frame<'a>, f: &mut dyn FnMut(&mut Frame<'a>)) {
+fn visit_frame<'a>(frame: &Frame<'a>, f: &mut dyn FnMut(&Frame<'a>)) {
     f(frame);
-    if let Phase::Parallel(fanout) | Phase::Map(fanout) = &mut frame.phase {
-        for child in fanout.parked.iter_mut() {
-            visit_frame_mut(&mut child.frame, f);
+    if let Phase::Parallel(fanout) | Phase::Map(fanout) = &frame.phase {
+        for child in fanout.parked.iter() {
+            visit_frame(&child.frame, f);
         }
     }
+}
+
+/// The frame among `frame` and its parked children (depth first) whose task awaits `token`.
+fn find_awaiting<'f, 'a>(frame: &'f mut Frame<'a>, token: TaskToken) -> Option<&'f mut Frame<'a>> {
+    match &frame.phase {
+        Phase::AwaitingTask(task) if task.token == token => return Some(frame),
+        Phase::Parallel(_) | Phase::Map(_) => {}
+        _ => return None,
+    }
+    let (Phase::Parallel(fanout) | Phase::Map(fanout)) = &mut frame.phase else {
+        return None;
+    };
+    fanout
+        .parked
+        .iter_mut()
+        .find_map(|child| find_awaiting(&mut child.frame, token))
 }
 
 /// The `...StateAborted` event of a state whose work is cut short (only the states that can
@@ -442,8 +463,8 @@ pub struct Execution<'a> {
     history: Option<&'a mut dyn HistorySink>,
     /// Bytes of variable values assigned so far (counted against the execution's quota).
     variable_bytes: usize,
-    /// The answer to the task awaited by the top frame, once delivered.
-    task_answer: Option<Result<Value<'a>, Failure>>,
+    /// The answers delivered to awaited tasks, by token, until their frames record them.
+    task_answers: Vec<(TaskToken, Result<Value<'a>, Failure>)>,
     /// How the top level ended (with [`Flow::Done`]).
     ended: Option<Result<Value<'a>, Failure>>,
 }
@@ -489,7 +510,7 @@ impl<'a> Execution<'a> {
             finished: false,
             history: None,
             variable_bytes: 0,
-            task_answer: None,
+            task_answers: Vec::new(),
             ended: None,
         }
     }
@@ -513,8 +534,8 @@ impl<'a> Execution<'a> {
         self
     }
 
-    /// The frame whose task awaits `token`, if one does. Every delivery finds its task
-    /// through here.
+    /// The frame whose task awaits `token`, if one does: on the stack or parked in a
+    /// Parallel/Map frame. Every delivery finds its task through here.
     fn awaiting_frame_mut(&mut self, token: TaskToken) -> Option<&mut Frame<'a>> {
         if self.finished {
             return None;
@@ -522,7 +543,71 @@ impl<'a> Execution<'a> {
         self.frames
             .iter_mut()
             .rev()
-            .find(|frame| matches!(&frame.phase, Phase::AwaitingTask(t) if t.token == token))
+            .find_map(|frame| find_awaiting(frame, token))
+    }
+
+    /// Calls `f` on every frame of the execution: the stack's, then (depth first) those of
+    /// suspended Parallel branches and Map iterations parked in their parents.
+    fn for_each_frame(&self, mut f: impl FnMut(&Frame<'a>)) {
+        for frame in self.frames.iter() {
+            visit_frame(frame, &mut f);
+        }
+    }
+
+    /// Every task the execution awaits, with the time it must be resumed at to time that
+    /// task out (its timeout or heartbeat deadline, or the execution's if earlier). Empty
+    /// once it has ended. Several when Parallel branches or Map iterations await tasks
+    /// concurrently.
+    pub fn awaited_tokens(&self) -> Vec<(TaskToken, i64)> {
+        let mut awaited = Vec::new();
+        self.for_each_awaited(|token, deadline| awaited.push((token, deadline)));
+        awaited
+    }
+
+    /// Calls `f` with every awaited task's token and deadline (as [`awaited_tokens`](Self::awaited_tokens)
+    /// lists them).
+    fn for_each_awaited(&self, mut f: impl FnMut(TaskToken, i64)) {
+        if self.finished {
+            return;
+        }
+        let execution_deadline = self.deadline_ms.unwrap_or(i64::MAX);
+        self.for_each_frame(|frame| {
+            if let Phase::AwaitingTask(task) = &frame.phase {
+                f(task.token, task.deadline_ms().min(execution_deadline));
+            }
+        });
+    }
+
+    /// The awaited task due first, if any (with its deadline, bounded by the execution's).
+    fn first_awaited(&self) -> Option<(TaskToken, i64)> {
+        let mut first: Option<(TaskToken, i64)> = None;
+        self.for_each_awaited(|token, deadline| {
+            if first.is_none_or(|(_, earliest)| deadline < earliest) {
+                first = Some((token, deadline));
+            }
+        });
+        first
+    }
+
+    /// When the suspended execution must be resumed if nothing is delivered: the earliest
+    /// wake of its frames (a suspended execution's stack is its top level alone: every
+    /// suspended child is parked), bounded by its deadline.
+    fn next_wake_ms(&self) -> i64 {
+        let wake = self.frames.first().and_then(wake_ms).unwrap_or(i64::MAX);
+        wake.min(self.deadline_ms.unwrap_or(i64::MAX))
+    }
+
+    /// Hands every awaited task's token back to the issuer (the execution ended or gave up
+    /// those tasks): answers for them are refused from then on.
+    fn retire_awaited(&self, frame: &Frame<'a>) {
+        let Some(issuer) = self.tokens else {
+            return;
+        };
+        visit_frame(frame, &mut |frame| {
+            if let Phase::AwaitingTask(task) = &frame.phase {
+                issuer.retire(task.token);
+            }
+        });
     }
 
     /// Completes the task awaiting `token` with `result` (`SendTaskSuccess`); the next
@@ -547,17 +632,16 @@ impl<'a> Execution<'a> {
         let frame = self
             .awaiting_frame_mut(token)
             .ok_or(TaskTokenError::NotAwaiting(token))?;
-        frame.phase = Phase::TaskAnswered;
-        self.task_answer = Some(answer);
+        frame.phase = Phase::TaskAnswered(token);
+        self.task_answers.push((token, answer));
         Ok(())
     }
 
     /// Records a heartbeat of the task awaiting `token` at `now_ms` (`SendTaskHeartbeat`):
     /// its `HeartbeatSeconds` count again from then. Returns when the execution must now be
-    /// resumed if nothing else is delivered. A heartbeat at or past the due time comes too
-    /// late: the task has timed out.
+    /// resumed if nothing else is delivered (the earliest wake of all it waits for). A
+    /// heartbeat at or past the due time comes too late: the task has timed out.
     pub fn heartbeat_task(&mut self, token: TaskToken, now_ms: i64) -> Result<i64, TaskTokenError> {
-        let execution_deadline = self.deadline_ms.unwrap_or(i64::MAX);
         let not_awaiting = TaskTokenError::NotAwaiting(token);
         let frame = self.awaiting_frame_mut(token).ok_or(not_awaiting.clone())?;
         let Phase::AwaitingTask(task) = &mut frame.phase else {
@@ -569,7 +653,7 @@ impl<'a> Execution<'a> {
         if let Some(heartbeat_ms) = task.heartbeat_ms {
             task.heartbeat_due_ms = now_ms.saturating_add(heartbeat_ms);
         }
-        Ok(task.deadline_ms().min(execution_deadline))
+        Ok(self.next_wake_ms())
     }
 
     /// The number of history events so far.
@@ -594,6 +678,12 @@ impl<'a> Execution<'a> {
 
     /// Records the event that ends the execution and returns its outcome.
     fn end(&mut self, outcome: RawOutcome<'a>) -> Step<'a> {
+        // Tasks still awaited (the execution timed out or was stopped) will never be answered.
+        if self.tokens.is_some() {
+            for frame in self.frames.iter() {
+                self.retire_awaited(frame);
+            }
+        }
         self.finished = true;
         let event_type = match outcome.status {
             Status::Succeeded => "ExecutionSucceeded",
@@ -673,11 +763,16 @@ impl<'a> Execution<'a> {
             };
             match flow {
                 Flow::Continue => {}
-                // A child of a Parallel/Map suspends: its parent's frame takes over.
-                Flow::Suspend(_) if self.frames.len() > 1 => self.park_top(),
+                // A child of a Parallel/Map suspends or awaits a task: its parent's frame takes
+                // over.
+                Flow::Suspend(_) | Flow::AwaitTask(..) if self.frames.len() > 1 => self.park_top(),
                 Flow::Suspend(until_ms) => {
                     let until_ms = self.deadline_ms.map_or(until_ms, |d| until_ms.min(d));
-                    return Step::Suspended { until_ms };
+                    // Parked children awaiting tasks make the whole execution await them.
+                    return match self.first_awaited() {
+                        Some((token, _)) => Step::AwaitingTask { token, until_ms },
+                        None => Step::Suspended { until_ms },
+                    };
                 }
                 Flow::AwaitTask(token, until_ms) => {
                     let until_ms = self.deadline_ms.map_or(until_ms, |d| until_ms.min(d));
@@ -739,9 +834,9 @@ impl<'a> Execution<'a> {
                 };
                 self.task_timed_out(top, error)
             }
-            Phase::TaskAnswered => {
+            Phase::TaskAnswered(token) => {
                 self.frames[top].phase = Phase::Attempt;
-                let answer = self.task_answer.take().expect("an answered task's answer");
+                let answer = self.take_answer(token).expect("an answered task's answer");
                 let answer = answer.and_then(|result| self.checked_result(top, result));
                 self.task_ended(top, answer)
             }
@@ -749,13 +844,10 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// Calls `f` on every frame of the execution: the stack's, then (depth first) those of
-    /// suspended Parallel branches and Map iterations parked in their parents.
-    #[cfg(test)] // A frame awaiting a task is never parked: it stays on the stack (`awaiting_frame_mut`).
-    fn for_each_frame_mut(&mut self, mut f: impl FnMut(&mut Frame<'a>)) {
-        for frame in self.frames.iter_mut() {
-            visit_frame_mut(frame, &mut f);
-        }
+    /// Takes the answer delivered to the task of `token`.
+    fn take_answer(&mut self, token: TaskToken) -> Option<Result<Value<'a>, Failure>> {
+        let position = self.task_answers.iter().position(|(t, _)| *t == token)?;
+        Some(self.task_answers.swap_remove(position).1)
     }
 
     /// Takes the suspended top frame (a child of the Parallel/Map frame below it) off the
@@ -824,6 +916,12 @@ impl<'a> Execution<'a> {
                 self.event("MapIterationAborted", Some(state.name), EventData::None);
             }
             let child_state = self.program.state(child.frame.state);
+            match child.frame.phase {
+                // Nothing will await this task: its answer is refused from now on.
+                Phase::AwaitingTask(_) => self.retire_awaited(&child.frame),
+                Phase::TaskAnswered(token) => drop(self.take_answer(token)),
+                _ => {}
+            }
             if let Some(event) = aborted_event(&child_state.op) {
                 self.event(event, Some(child_state.name), EventData::None);
             }
@@ -2079,7 +2177,7 @@ mod tests {
         assert!(matches!(execution.resume(0), Step::Suspended { until_ms: 1_000 }));
         // The top level, and parked: the Map branch with its three iterations, the Wait branch.
         let mut names = Vec::new();
-        execution.for_each_frame_mut(|frame| names.push(machine.program().state(frame.state).name));
+        execution.for_each_frame(|frame| names.push(machine.program().state(frame.state).name));
         assert_eq!(names.len(), 6, "{names:?}");
         assert_eq!(names[0], "P");
         assert_eq!(names.iter().filter(|n| **n == "W").count(), 3);

@@ -422,40 +422,225 @@ fn a_handler_may_answer_now_or_later() {
     );
 }
 
+/// The tokens `execution` awaits, in the order they were issued (`issued`).
+fn awaited_in_issue_order(
+    execution: &quickstep::exec::Execution<'_>,
+    issued: &Mutex<Vec<TaskToken>>,
+) -> Vec<TaskToken> {
+    let awaited = execution.awaited_tokens();
+    let issued = issued.lock().unwrap();
+    issued
+        .iter()
+        .copied()
+        .filter(|t| awaited.iter().any(|(a, _)| a == t))
+        .collect()
+}
+
+fn number(n: i64) -> Value<'static> {
+    Value::Number(quickstep::value::Number::Int(n))
+}
+
 #[test]
-fn tasks_answered_later_inside_map_iterations_keep_item_order() {
-    // The iteration awaiting a task holds the execution (it is not parked like a Wait), so
-    // the tasks are awaited one after another; the answers still land at their items.
+fn map_iterations_await_their_tasks_at_once() {
+    // Each iteration waits, then awaits a task: the waits run together, and so do the
+    // tasks; answered in any order, the answers land at their items.
     let (tasks, tokens) = later_tasks();
     let m = machine(
         r#"{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":0,"End":true,
             "ItemProcessor":{"StartAt":"W","States":{
                 "W":{"Type":"Wait","SecondsPath":"$.wait","Next":"T"},
+                "T":{"Type":"Task","Resource":"later","ResultPath":"$.r","End":true}}}}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let input = parse(&arena, r#"[{"wait":2},{"wait":1},{"wait":3}]"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0).with_history(&mut history);
+    let mut now = T0;
+    // Time runs from wait to wait; the tasks started meanwhile stay awaited.
+    loop {
+        match execution.resume(now) {
+            Step::Suspended { until_ms } => now = until_ms,
+            Step::AwaitingTask { until_ms, .. } if until_ms < T0 + DEFAULT_TIMEOUT_MS => now = until_ms,
+            Step::AwaitingTask { .. } => break,
+            Step::Done(o) => panic!("ended early: {o:?}"),
+        }
+    }
+    assert_eq!(now, T0 + 3_000);
+    assert_eq!(execution.awaited_tokens().len(), 3);
+    // Started as their waits ended: item 1 (1 s), item 0 (2 s), item 2 (3 s).
+    let issued = tokens.lock().unwrap().clone();
+    assert_eq!(issued.len(), 3);
+    let (item1, item0, item2) = (issued[0], issued[1], issued[2]);
+    for (token, answer, left) in [(item2, 2, 2), (item0, 0, 1)] {
+        execution.complete_task(token, number(answer)).unwrap();
+        let (_, until_ms) = awaiting(execution.resume(now));
+        assert_eq!(execution.awaited_tokens().len(), left);
+        // The earliest deadline left: item 1's task started at 1 s.
+        assert_eq!(until_ms, T0 + 1_000 + DEFAULT_TIMEOUT_MS);
+    }
+    // Answered once: a second answer is refused.
+    assert_eq!(
+        execution.complete_task(item0, number(9)),
+        Err(TaskTokenError::NotAwaiting(item0))
+    );
+    execution.complete_task(item1, number(1)).unwrap();
+    let (status, output, _, _) = done(execution.resume(now));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(
+        output.as_deref(),
+        Some(r#"[{"wait":2,"r":0},{"wait":1,"r":1},{"wait":3,"r":2}]"#)
+    );
+    assert!(execution.awaited_tokens().is_empty());
+    drop(execution);
+    let types: Vec<&str> = history.events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "TaskSucceeded").count(), 3);
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+}
+
+#[test]
+fn max_concurrency_limits_the_tasks_awaited_at_once() {
+    let (tasks, tokens) = later_tasks();
+    let m = machine(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":2,"End":true,
+            "ItemProcessor":{"StartAt":"T","States":{
                 "T":{"Type":"Task","Resource":"later","End":true}}}}}}"#,
         tasks,
     );
     let arena = Arena::new();
     let info = ExecutionInfo::default();
-    let input = parse(&arena, r#"[{"wait":2},{"wait":1},{"wait":3}]"#).unwrap();
+    let input = parse(&arena, "[0,1,2,3,4]").unwrap();
     let mut execution = m.start(&arena, input, &info, T0);
-    let mut now = T0;
+    let mut step = execution.resume(T0);
     let mut answered = 0;
     let outcome = loop {
-        match execution.resume(now) {
-            Step::Suspended { until_ms } => now = until_ms,
-            Step::AwaitingTask { token, .. } => {
-                let waited = (now - T0) / 1000;
-                let result = Value::Number(quickstep::value::Number::Int(waited));
-                execution.complete_task(token, result).unwrap();
-                answered += 1;
-            }
-            Step::Done(o) => break (o.status, o.output.map(|v| v.to_json_string())),
+        if let Step::Done(o) = step {
+            break (o.status, o.output.map(|v| v.to_json_string()));
         }
+        let awaited = awaited_in_issue_order(&execution, &tokens);
+        assert_eq!(
+            awaited.len(),
+            2.min(5 - answered),
+            "at most MaxConcurrency tasks at once"
+        );
+        // Answer the later of the two first; the answer is the item's index (issue order).
+        let token = *awaited.last().unwrap();
+        let index = tokens.lock().unwrap().iter().position(|t| *t == token).unwrap();
+        execution.complete_task(token, number(10 * index as i64)).unwrap();
+        answered += 1;
+        step = execution.resume(T0 + 1);
     };
-    assert_eq!(answered, 3);
-    assert_eq!(tokens.lock().unwrap().len(), 3);
-    // Each result is the time its task was answered: the waits ran together (1 s, 2 s, 3 s).
-    assert_eq!(outcome, (Status::Succeeded, Some("[2,1,3]".to_string())));
+    assert_eq!(answered, 5);
+    assert_eq!(outcome, (Status::Succeeded, Some("[0,10,20,30,40]".to_string())));
+}
+
+/// A Map whose iterations await a task timing out after `$.timeout` seconds, caught (to
+/// its error output) when its error is `caught`.
+fn map_with_timeouts(caught: &str) -> (Machine, Arc<Mutex<Vec<TaskToken>>>) {
+    let (tasks, tokens) = later_tasks();
+    let definition = format!(
+        r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map","End":true,
+            "ItemProcessor":{{"StartAt":"T","States":{{
+                "T":{{"Type":"Task","Resource":"later","TimeoutSecondsPath":"$.timeout",
+                     "Catch":[{{"ErrorEquals":["{caught}"],"Next":"Caught"}}],"End":true}},
+                "Caught":{{"Type":"Pass","End":true}}}}}}}}}}}}"#
+    );
+    (machine(&definition, tasks), tokens)
+}
+
+#[test]
+fn an_iteration_task_times_out_while_the_others_are_answered() {
+    let (m, tokens) = map_with_timeouts("States.Timeout");
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, r#"[{"timeout":100},{"timeout":10},{"timeout":100}]"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0);
+    let (_, until_ms) = awaiting(execution.resume(T0));
+    assert_eq!(until_ms, T0 + 10_000);
+    let issued = tokens.lock().unwrap().clone();
+    assert_eq!(issued.len(), 3);
+    execution
+        .complete_task(issued[2], parse(&arena, r#""two""#).unwrap())
+        .unwrap();
+    execution
+        .complete_task(issued[0], parse(&arena, r#""zero""#).unwrap())
+        .unwrap();
+    // Before the deadline, a resume records the answers and keeps awaiting the last task.
+    let (token, until_ms) = awaiting(execution.resume(T0 + 1_000));
+    assert_eq!((token, until_ms), (issued[1], T0 + 10_000));
+    // At its deadline it times out and is caught inside its iteration.
+    let (status, output, _, _) = done(execution.resume(until_ms));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(output.as_deref(), Some(r#"["zero",{"Error":"States.Timeout"},"two"]"#));
+    assert_eq!(
+        execution.complete_task(issued[1], Value::Null),
+        Err(TaskTokenError::NotAwaiting(issued[1]))
+    );
+}
+
+#[test]
+fn an_iteration_task_timing_out_uncaught_fails_the_map_and_gives_up_the_others() {
+    let (m, tokens) = map_with_timeouts("Other");
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let input = parse(&arena, r#"[{"timeout":100},{"timeout":10},{"timeout":100}]"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0).with_history(&mut history);
+    awaiting(execution.resume(T0));
+    let issued = tokens.lock().unwrap().clone();
+    execution.complete_task(issued[0], Value::Null).unwrap();
+    let (status, _, error, _) = done(execution.resume(T0 + 10_000));
+    assert_eq!((status, error.as_deref()), (Status::Failed, Some("States.Timeout")));
+    for token in issued {
+        assert_eq!(
+            execution.complete_task(token, Value::Null),
+            Err(TaskTokenError::NotAwaiting(token))
+        );
+    }
+    drop(execution);
+    // Item 0's answer is recorded first; item 1 times out; item 2, still awaiting its task,
+    // is aborted.
+    let types: Vec<&str> = history.events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let count = |name: &str| types.iter().filter(|t| **t == name).count();
+    assert_eq!(count("MapIterationSucceeded"), 1, "{types:?}");
+    assert_eq!(count("TaskTimedOut"), 1, "{types:?}");
+    assert_eq!(count("MapIterationAborted"), 1, "{types:?}");
+    assert_eq!(count("TaskStateAborted"), 1, "{types:?}");
+}
+
+#[test]
+fn parallel_branches_await_their_tasks_at_once() {
+    let (tasks, tokens) = later_tasks();
+    let m = machine(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+            {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"later","HeartbeatSeconds":5,"End":true}}},
+            {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"later","End":true}}}]}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, "{}").unwrap();
+    let mut execution = m.start(&arena, input, &info, T0);
+    let (token, until_ms) = awaiting(execution.resume(T0));
+    let issued = tokens.lock().unwrap().clone();
+    assert_eq!(issued.len(), 2);
+    assert_eq!((token, until_ms), (issued[0], T0 + 5_000));
+    assert_eq!(
+        execution.awaited_tokens(),
+        vec![(issued[0], T0 + 5_000), (issued[1], T0 + DEFAULT_TIMEOUT_MS)]
+    );
+    // A heartbeat moves branch A's deadline: the execution's next wake moves with it.
+    assert_eq!(execution.heartbeat_task(issued[0], T0 + 4_000), Ok(T0 + 9_000));
+    execution
+        .complete_task(issued[1], parse(&arena, r#""b""#).unwrap())
+        .unwrap();
+    assert_eq!(awaiting(execution.resume(T0 + 4_500)), (issued[0], T0 + 9_000));
+    execution
+        .complete_task(issued[0], parse(&arena, r#""a""#).unwrap())
+        .unwrap();
+    let (status, output, _, _) = done(execution.resume(T0 + 5_000));
+    assert_eq!((status, output.as_deref()), (Status::Succeeded, Some(r#"["a","b"]"#)));
 }
 
 // ---- the runtime ----
@@ -663,5 +848,137 @@ fn runtime_virtual_clock_times_out_and_heartbeats() {
     );
     assert_eq!(report.started, 3);
     assert_eq!(report.succeeded, 3);
+    assert!(report.balanced());
+}
+
+#[test]
+fn runtime_map_iterations_await_their_tasks_concurrently() {
+    // Every execution is a Map of 4 iterations, each awaiting a task; all 4N tasks are
+    // awaited at once. Iteration 1's task fails (caught), iteration 3's task is left to time
+    // out for even executions, every other task is completed from another thread.
+    const N: usize = 200;
+    let (runtime, requests) = later_runtime(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,
+            "ItemProcessor":{"StartAt":"T","States":{
+                "T":{"Type":"Task","Resource":"later","TimeoutSeconds":100,
+                     "Catch":[{"ErrorEquals":["Odd","States.Timeout"],"ResultPath":"$.error","Next":"Caught"}],
+                     "End":true},
+                "Caught":{"Type":"Pass","End":true}}}}}}"#,
+        Runtime::builder().threads(2).virtual_clock(T0),
+    );
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    let mut ids = std::collections::HashMap::new();
+    for n in 0..N {
+        let items: Vec<String> = (0..4).map(|k| format!(r#"{{"n":{n},"k":{k}}}"#)).collect();
+        let input = format!(r#"{{"items":[{}]}}"#, items.join(","));
+        ids.insert(runtime.submit(input, Completion::Channel(sender.clone())), n);
+    }
+    // Every task is awaited before any is answered.
+    let awaited: Vec<(TaskToken, u64, u64)> = (0..4 * N)
+        .map(|_| {
+            let (token, input) = requests.recv().unwrap();
+            let input: serde_json::Value = serde_json::from_str(&input).unwrap();
+            (token, input["n"].as_u64().unwrap(), input["k"].as_u64().unwrap())
+        })
+        .collect();
+    let (left, answered): (Vec<_>, Vec<_>) = awaited.into_iter().partition(|&(_, n, k)| k == 3 && n % 2 == 0);
+    let completer = runtime.task_completer();
+    let service = std::thread::spawn(move || {
+        // Answered in reverse order of issue.
+        for &(token, n, k) in answered.iter().rev() {
+            if k == 1 {
+                completer.fail(token, "Odd", format!("{n}")).unwrap();
+            } else {
+                completer.complete(token, format!("{}", 10 * n + k)).unwrap();
+            }
+        }
+    });
+    service.join().unwrap();
+    // The executions with every task answered end; the others await their last task.
+    let mut seen = HashSet::new();
+    let mut check = |done: Completed| {
+        assert!(seen.insert(done.id), "execution {} reported twice", done.id);
+        let n = ids[&done.id] as u64;
+        let outcome = done.result.unwrap();
+        assert_eq!(outcome.status, Status::Succeeded);
+        let output = outcome.output_value().unwrap();
+        assert_eq!(output[0], 10 * n);
+        assert_eq!(output[1]["error"]["Error"], "Odd");
+        assert_eq!(output[2], 10 * n + 2);
+        if n % 2 == 0 {
+            assert_eq!(output[3]["error"]["Error"], "States.Timeout");
+        } else {
+            assert_eq!(output[3], 10 * n + 3);
+        }
+        n
+    };
+    for _ in 0..N / 2 {
+        assert_eq!(check(outcomes.recv().unwrap()) % 2, 1);
+    }
+    // Virtual time passes the deadline of the tasks left: they time out, and are caught.
+    runtime.advance_clock_to(T0 + 100_000);
+    for _ in 0..N / 2 {
+        assert_eq!(check(outcomes.recv().unwrap()) % 2, 0);
+    }
+    for &(token, _, _) in &left {
+        assert_eq!(
+            runtime.complete_task(token, "{}"),
+            Err(TaskTokenError::NotAwaiting(token))
+        );
+    }
+
+    // On the calling thread too, both iterations await their tasks at once.
+    let completer = runtime.task_completer();
+    let service = std::thread::spawn(move || {
+        let first = requests.recv().unwrap().0;
+        let second = requests.recv().unwrap().0;
+        completer.complete(second, "2").unwrap();
+        completer.complete(first, "1").unwrap();
+    });
+    let outcome = runtime.run_json(r#"{"items":[{"n":0,"k":0},{"n":0,"k":1}]}"#).unwrap();
+    assert_eq!(outcome.output.as_deref(), Some("[1,2]"));
+    service.join().unwrap();
+
+    let report = runtime.shutdown();
+    assert_eq!(report.started, N as u64 + 1);
+    assert_eq!(report.succeeded, N as u64 + 1);
+    assert!(report.balanced());
+    assert!(outcomes.try_recv().is_err(), "no execution is reported twice");
+}
+
+#[test]
+fn runtime_gives_up_the_tasks_of_a_failed_map_and_of_an_aborted_execution() {
+    let (runtime, requests) = later_runtime(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+            "ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"later","End":true}}}}}}"#,
+        Runtime::builder().threads(2),
+    );
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    // One iteration's task fails uncaught: the Map fails, its other tasks are given up.
+    runtime.submit("[1,2,3]", Completion::Channel(sender.clone()));
+    let tokens: Vec<TaskToken> = (0..3).map(|_| requests.recv().unwrap().0).collect();
+    runtime.fail_task(tokens[1], "Boom", "no").unwrap();
+    let outcome = outcomes.recv().unwrap().result.unwrap();
+    assert_eq!(
+        (outcome.status, outcome.error.as_deref()),
+        (Status::Failed, Some("Boom"))
+    );
+    for token in tokens {
+        assert_eq!(
+            runtime.complete_task(token, "{}"),
+            Err(TaskTokenError::NotAwaiting(token))
+        );
+    }
+    // Aborted while its iterations await their tasks: every token is refused.
+    runtime.submit("[1,2,3]", Completion::Channel(sender));
+    let tokens: Vec<TaskToken> = (0..3).map(|_| requests.recv().unwrap().0).collect();
+    runtime.complete_task(tokens[0], "{}").unwrap();
+    let completer = runtime.task_completer();
+    let report = runtime.abort();
+    assert_eq!(outcomes.recv().unwrap().result.unwrap().status, Status::Aborted);
+    for token in tokens {
+        assert_eq!(completer.complete(token, "{}"), Err(TaskTokenError::NotAwaiting(token)));
+    }
+    assert_eq!((report.started, report.failed, report.aborted), (2, 1, 1));
     assert!(report.balanced());
 }

@@ -580,12 +580,16 @@ impl Runtime {
         let now = shared.time.now_ms();
         let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
         let mut execution = shared.start(arena, input, None, now, &tokens);
+        let mut now = now;
         let outcome = loop {
-            match guarded_resume(&mut execution, shared.time.now_ms()) {
+            match guarded_resume(&mut execution, now) {
                 Step::Done(outcome) => break outcome,
-                Step::Suspended { until_ms } => shared.time.wait_until(until_ms),
-                Step::AwaitingTask { token, until_ms } => {
-                    tokens.await_task(&mut execution, arena, token, until_ms, &shared.time)
+                Step::Suspended { until_ms } => {
+                    shared.time.wait_until(until_ms);
+                    now = shared.time.now_ms();
+                }
+                Step::AwaitingTask { until_ms, .. } => {
+                    now = tokens.await_tasks(&mut execution, arena, until_ms, &shared.time)
                 }
             }
         };

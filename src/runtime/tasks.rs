@@ -10,6 +10,11 @@
 //! token the same way, so exactly one of them wins, and a token that is not in the table
 //! (never issued, already answered, timed out, or its execution aborted) is refused with
 //! [`TaskTokenError::NotAwaiting`]. No thread ever blocks on a task.
+//!
+//! An execution may await several tasks at once (Parallel branches, Map iterations): before
+//! it is resumed at a time, every one of its tasks due by then is claimed ([`claim_due`]),
+//! since resuming times them out; if an answer claimed one first, the execution is resumed
+//! once that answer has been delivered instead.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -81,6 +86,24 @@ pub(crate) fn deliver<'a>(execution: &mut Execution<'a>, arena: &'a Arena, messa
         Ok(()) => Delivered::Answered,
         Err(_) => Delivered::Stale,
     }
+}
+
+/// Claims, to time them out, the tasks of `execution` that are due at `now` and not claimed
+/// yet (`claimed` holds the ids of those claimed before, and gains the new ones). True when
+/// all are claimed: the execution may be resumed at `now`. False when an answer claimed one
+/// first: its message is on its way, and the execution must not be resumed before that
+/// answer is delivered (resuming would time the task out as well).
+pub(crate) fn claim_due(table: &TaskTable, execution: &Execution<'_>, now: i64, claimed: &mut Vec<u64>) -> bool {
+    for (token, deadline) in execution.awaited_tokens() {
+        if deadline > now || claimed.contains(&token.id()) {
+            continue;
+        }
+        if !table.claim(token) {
+            return false;
+        }
+        claimed.push(token.id());
+    }
+    true
 }
 
 /// The live task tokens and the workers' inboxes.
@@ -255,24 +278,26 @@ impl<'t> CallerIssuer<'t> {
         })
     }
 
-    /// Waits on this thread until the task of `token` is answered or must be timed out
-    /// (at `until_ms`, moved by heartbeats); then the execution is ready to resume.
-    pub(crate) fn await_task<'a>(
+    /// Waits on this thread until one of the execution's tasks is answered or it must be
+    /// resumed anyway (at `until_ms`, moved by heartbeats), and its tasks due by then are
+    /// claimed for their timeouts ([`claim_due`]). Returns the time to resume it at.
+    pub(crate) fn await_tasks<'a>(
         &self,
         execution: &mut Execution<'a>,
         arena: &'a Arena,
-        token: TaskToken,
         mut until_ms: i64,
         time: &TimeSource,
-    ) {
+    ) -> i64 {
         /// How often a thread awaiting a task on a virtual clock looks at the time.
         const VIRTUAL_POLL: Duration = Duration::from_millis(5);
         let receiver = &self.channel().1;
+        let mut claimed = Vec::new();
+        let mut answered = false;
         loop {
             let now = time.now_ms();
-            let message = if now >= until_ms {
-                if self.table.claim(token) {
-                    return; // timed out: the execution records it when resumed
+            let message = if answered || now >= until_ms {
+                if claim_due(self.table, execution, now, &mut claimed) {
+                    return now; // tasks due now time out when it is resumed
                 }
                 // An answer was sent meanwhile: it is in the channel.
                 receiver.recv().ok()
@@ -286,7 +311,7 @@ impl<'t> CallerIssuer<'t> {
             };
             if let Some(message) = message {
                 match deliver(execution, arena, message) {
-                    Delivered::Answered => return,
+                    Delivered::Answered => answered = true,
                     Delivered::Alive(next) => until_ms = next,
                     Delivered::Stale => {}
                 }

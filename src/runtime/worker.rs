@@ -6,9 +6,10 @@
 //! An execution runs in the worker's scratch arena. When it ends, the arena is reset and
 //! reused: nothing is allocated. When it suspends (a Wait, a retry back-off, a task that
 //! answers later), the execution *takes the arena with it*: the arena moves into a
-//! [`Parked`] record, on the worker's timer queue or in its table of executions awaiting a
-//! task (keyed by token, with the task's deadline in a queue of its own), and the worker
-//! continues with a spare arena from its pool. Nothing is copied, and
+//! [`Parked`] record, on the worker's timer queue or in its table of executions awaiting
+//! tasks (keyed by a number of the worker's, found by the id of any token the execution
+//! awaits, with its deadline in a queue of its own), and the worker continues with a spare
+//! arena from its pool. Nothing is copied, and
 //! executions that never suspend pay nothing for the possibility. When a parked execution
 //! ends, its arena is reset and returns to the pool.
 //!
@@ -40,10 +41,9 @@ use hdrhistogram::Histogram;
 
 use super::batch::Batch;
 use super::metrics::{new_histogram, Counters, Event, Metrics, FLUSH_EVERY};
-use super::tasks::{deliver as deliver_task_message, Delivered, Delivery, TaskMessage};
+use super::tasks::{claim_due, deliver as deliver_task_message, Delivered, TaskMessage};
 use super::{deliver, guarded_resume, Input, Job, Shared, Submission};
 use crate::exec::{Execution, RawOutcome, Status, Step};
-use crate::tasks::TaskToken;
 use crate::value::{Arena, Value};
 
 /// Spare arenas a worker keeps for executions that suspend.
@@ -156,11 +156,17 @@ impl Ord for Timer {
     }
 }
 
-/// An execution awaiting the answer of a task.
+/// An execution awaiting the answers of tasks (one, or several in Parallel branches and Map
+/// iterations).
 struct Awaiting {
-    token: TaskToken,
-    /// When it must be resumed anyway (the task's or the execution's deadline).
+    /// When it must be resumed anyway (the earliest deadline of its tasks, Waits and
+    /// back-offs, or the execution's).
     until_ms: i64,
+    /// Ids of the tokens it awaited when parked (registered in [`Worker::awaited_by`]).
+    tokens: Vec<u64>,
+    /// Ids of its tokens this worker has claimed to time their tasks out, while another
+    /// task's answer, which claimed its token first, is on its way ([`claim_due`]).
+    claimed: Vec<u64>,
     parked: Box<Parked>,
 }
 
@@ -168,8 +174,8 @@ struct Awaiting {
 enum Suspension {
     /// Until a time (a Wait, a retry back-off).
     Until(i64),
-    /// For a task's answer, or until its deadline.
-    Task(TaskToken, i64),
+    /// For its tasks' answers, or until this time (their earliest deadline).
+    Tasks(i64),
 }
 
 impl Suspension {
@@ -178,7 +184,7 @@ impl Suspension {
         match step {
             Step::Done(outcome) => Ok(outcome),
             Step::Suspended { until_ms } => Err(Suspension::Until(until_ms)),
-            Step::AwaitingTask { token, until_ms } => Err(Suspension::Task(token, until_ms)),
+            Step::AwaitingTask { until_ms, .. } => Err(Suspension::Tasks(until_ms)),
         }
     }
 }
@@ -188,10 +194,13 @@ impl Suspension {
 pub(crate) struct Worker {
     timers: BinaryHeap<Timer>,
     seq: u64,
-    /// Executions awaiting a task, by token id (the completion table).
+    /// Executions awaiting tasks, by a key of this worker's (the completion table).
     awaiting: HashMap<u64, Awaiting>,
-    /// Deadlines of the awaited tasks, earliest first (entries whose task was answered or
-    /// whose deadline moved are skipped when they come up).
+    /// The key of the execution awaiting each token, by token id.
+    awaited_by: HashMap<u64, u64>,
+    /// When the awaiting executions must be resumed anyway, earliest first, with their keys
+    /// (entries whose execution was resumed or whose deadline moved are skipped when they
+    /// come up).
     task_deadlines: BinaryHeap<Reverse<(i64, u64)>>,
     arena: ArenaBox,
     spare: Vec<ArenaBox>,
@@ -209,6 +218,7 @@ impl Worker {
             timers: BinaryHeap::new(),
             seq: 0,
             awaiting: HashMap::new(),
+            awaited_by: HashMap::new(),
             task_deadlines: BinaryHeap::new(),
             arena: ArenaBox::new(),
             spare: Vec::new(),
@@ -432,28 +442,50 @@ impl Worker {
         }
     }
 
-    /// Parks a suspended execution: on the timer queue, or in the completion table with its
-    /// task's deadline queued.
+    /// Parks a suspended execution: on the timer queue, or in the completion table (found
+    /// by each of its tokens) with its deadline queued.
     fn park(&mut self, suspension: Suspension, parked: Box<Parked>) {
+        self.seq += 1;
+        let seq = self.seq;
         match suspension {
             Suspension::Until(until_ms) => {
-                self.seq += 1;
-                self.timers.push(Timer {
-                    until_ms,
-                    seq: self.seq,
-                    parked,
-                });
+                self.timers.push(Timer { until_ms, seq, parked });
             }
-            Suspension::Task(token, until_ms) => {
-                self.task_deadlines.push(Reverse((until_ms, token.id())));
+            Suspension::Tasks(until_ms) => {
+                let tokens: Vec<u64> = parked.execution.awaited_tokens().iter().map(|(t, _)| t.id()).collect();
+                for &id in &tokens {
+                    self.awaited_by.insert(id, seq);
+                }
+                self.task_deadlines.push(Reverse((until_ms, seq)));
                 let awaiting = Awaiting {
-                    token,
                     until_ms,
+                    tokens,
+                    claimed: Vec::new(),
                     parked,
                 };
-                self.awaiting.insert(token.id(), awaiting);
+                self.awaiting.insert(seq, awaiting);
             }
         }
+    }
+
+    /// Resumes the execution awaiting tasks under `key` at `now`, once every one of its tasks
+    /// due by then is claimed for its timeout; if an answer claimed one first, leaves it
+    /// parked: that answer's message resumes it.
+    fn resume_awaiting(&mut self, key: u64, now: i64) {
+        let table = &self.shared().tasks.table;
+        let Some(awaiting) = self.awaiting.get_mut(&key) else {
+            return;
+        };
+        if !claim_due(table, &awaiting.parked.execution, now, &mut awaiting.claimed) {
+            return;
+        }
+        let Some(awaiting) = self.awaiting.remove(&key) else {
+            return;
+        };
+        for id in &awaiting.tokens {
+            self.awaited_by.remove(id);
+        }
+        self.resume_parked(awaiting.parked, now);
     }
 
     /// Resumes a parked execution at `now`: it ends, or parks again.
@@ -482,17 +514,13 @@ impl Worker {
             };
             self.resume_parked(parked, now);
         }
-        while let Some(&Reverse((until_ms, id))) = self.task_deadlines.peek() {
+        while let Some(&Reverse((until_ms, key))) = self.task_deadlines.peek() {
             if until_ms > now {
                 break;
             }
             self.task_deadlines.pop();
-            let current = self.awaiting.get(&id).is_some_and(|a| a.until_ms <= until_ms);
-            if !current || !self.shared().tasks.table.claim(self.awaiting[&id].token) {
-                continue;
-            }
-            if let Some(awaiting) = self.awaiting.remove(&id) {
-                self.resume_parked(awaiting.parked, now);
+            if self.awaiting.get(&key).is_some_and(|a| a.until_ms <= until_ms) {
+                self.resume_awaiting(key, now);
             }
         }
     }
@@ -505,34 +533,31 @@ impl Worker {
         }
     }
 
+    /// Hands one answer or heartbeat to the execution awaiting its token (none: the
+    /// execution has ended or gave the task up, and the message is dropped). An answer
+    /// resumes the execution.
     fn take_task_message(&mut self, message: TaskMessage) {
         let id = message.token.id();
-        if matches!(message.delivery, Delivery::Heartbeat { .. }) {
-            let Some(awaiting) = self.awaiting.get_mut(&id) else {
-                return;
-            };
-            // SAFETY: the value lives in the execution's own arena (module docs).
-            let arena = unsafe { awaiting.parked.arena.get() };
-            if let Delivered::Alive(until_ms) = deliver_task_message(&mut awaiting.parked.execution, arena, message) {
-                awaiting.until_ms = until_ms;
-                self.task_deadlines.push(Reverse((until_ms, id)));
-            }
+        let Some(&key) = self.awaited_by.get(&id) else {
             return;
-        }
-        // An answer claimed the token: this worker alone holds its execution.
-        let Some(mut awaiting) = self.awaiting.remove(&id) else {
+        };
+        let Some(awaiting) = self.awaiting.get_mut(&key) else {
             return;
         };
         // SAFETY: the value lives in the execution's own arena (module docs).
         let arena = unsafe { awaiting.parked.arena.get() };
         match deliver_task_message(&mut awaiting.parked.execution, arena, message) {
+            Delivered::Alive(until_ms) => {
+                awaiting.until_ms = until_ms;
+                self.task_deadlines.push(Reverse((until_ms, key)));
+            }
             Delivered::Answered => {
+                // The answer claimed the token: this worker alone holds its execution.
+                self.awaited_by.remove(&id);
                 let now = self.shared().time.now_ms();
-                self.resume_parked(awaiting.parked, now);
+                self.resume_awaiting(key, now);
             }
-            Delivered::Alive(_) | Delivered::Stale => {
-                self.awaiting.insert(id, awaiting);
-            }
+            Delivered::Stale => {}
         }
     }
 
@@ -556,9 +581,12 @@ impl Worker {
             self.abort_one(parked);
         }
         self.task_deadlines.clear();
+        self.awaited_by.clear();
         let table = &self.shared().tasks.table;
         for (_, awaiting) in std::mem::take(&mut self.awaiting) {
-            table.claim(awaiting.token);
+            for (token, _) in awaiting.parked.execution.awaited_tokens() {
+                table.claim(token);
+            }
             self.abort_one(awaiting.parked);
         }
     }
