@@ -525,6 +525,114 @@ mod tests {
         }
     }
 
+    /// A small deterministic generator of JSON texts: every kind of value, escapes and
+    /// non-ASCII text, numbers of every shape, whitespace, nesting, duplicate keys.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'t>(&mut self, options: &[&'t str]) -> &'t str {
+            options[(self.next() % options.len() as u64) as usize]
+        }
+        fn string(&mut self, out: &mut String) {
+            out.push('"');
+            for _ in 0..self.next() % 12 {
+                out.push_str(self.pick(&[
+                    "a",
+                    "key",
+                    "é",
+                    "中",
+                    "😀",
+                    "\\\"",
+                    "\\\\",
+                    "\\/",
+                    "\\n",
+                    "\\t",
+                    "\\u0041",
+                    "\\u00e9",
+                    "\\ud83d\\ude00",
+                    " ",
+                    "0123456789abcdef",
+                ]));
+            }
+            out.push('"');
+        }
+        fn value(&mut self, out: &mut String, depth: u32) {
+            let ws = |g: &mut Gen, out: &mut String| out.push_str(g.pick(&["", "", " ", "\n  ", "\t"]));
+            match self.next() % if depth > 4 { 4 } else { 6 } {
+                0 => out.push_str(self.pick(&["null", "true", "false"])),
+                1 => self.string(out),
+                2 | 3 => out.push_str(self.pick(&[
+                    "0",
+                    "-0",
+                    "7",
+                    "-12",
+                    "42.5",
+                    "10.0",
+                    "-0.0",
+                    "1e2",
+                    "1E-2",
+                    "2.5e+3",
+                    "0.001",
+                    "123456789012345678",
+                    "9223372036854775807",
+                    "-9223372036854775808",
+                    "18446744073709551615",
+                    "18446744073709551616",
+                    "0.1234567890123456789",
+                    "1e400",
+                    "3.14159",
+                    "1e22",
+                    "1e23",
+                    "100000000000000000000000",
+                ])),
+                4 => {
+                    out.push('[');
+                    for i in 0..self.next() % 5 {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        ws(self, out);
+                        self.value(out, depth + 1);
+                        ws(self, out);
+                    }
+                    out.push(']');
+                }
+                _ => {
+                    out.push('{');
+                    for i in 0..self.next() % 5 {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        ws(self, out);
+                        out.push_str(self.pick(&["\"a\"", "\"b\"", "\"a\"", "\"k\\u00e9\"", "\"\""]));
+                        ws(self, out);
+                        out.push(':');
+                        self.value(out, depth + 1);
+                    }
+                    out.push('}');
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_generated_documents() {
+        let mut gen = Gen(0x9E37_79B9_7F4A_7C15);
+        let mut read = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            gen.value(&mut text, 0);
+            read += agrees(&text) as usize;
+        }
+        assert!(read > 15_000, "the fast reader read only {read} of 20,000 documents");
+    }
+
     #[test]
     fn agrees_with_serde_json_on_every_conformance_file() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/cases");
