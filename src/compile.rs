@@ -186,7 +186,9 @@ impl Compiler {
                 .all(|spec| matches!(spec, PathSpec::Whole))
             && def.parameters.is_none()
             && def.result_selector.is_none()
-            && def.assign.is_none();
+            && def.assign.is_none()
+            // a Pass's Result is checked against the payload limit
+            && !matches!(def.op, Op::Pass { result: Some(_) });
         def
     }
 

@@ -320,19 +320,7 @@ impl Scanner<'_> {
             b'{' => {
                 self.i += 1;
                 let mut seen = std::collections::HashSet::new();
-                loop {
-                    self.ws();
-                    match self.peek()? {
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        b',' => {
-                            self.i += 1;
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while !self.at_close(b'}')? {
                     let k = self.string()?;
                     self.ws();
                     if self.peek()? != b':' {
@@ -345,28 +333,34 @@ impl Scanner<'_> {
                     }
                     self.repeated(at, Some(&k), parent, out, depth + 1)?;
                 }
+                Some(())
             }
             b'[' => {
                 self.i += 1;
                 let mut index = 0;
-                loop {
-                    self.ws();
-                    match self.peek()? {
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        b',' => {
-                            self.i += 1;
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while !self.at_close(b']')? {
                     self.repeated(format!("{ptr}[{index}]"), None, parent, out, depth + 1)?;
                     index += 1;
                 }
+                Some(())
             }
             _ => self.skip_value(),
+        }
+    }
+
+    /// Inside a container: skips whitespace and commas to the next item. `Some(true)` (the
+    /// cursor past it) at the closing byte `close`.
+    fn at_close(&mut self, close: u8) -> Option<bool> {
+        loop {
+            self.ws();
+            match self.peek()? {
+                c if c == close => {
+                    self.i += 1;
+                    return Some(true);
+                }
+                b',' => self.i += 1,
+                _ => return Some(false),
+            }
         }
     }
 

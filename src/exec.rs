@@ -21,6 +21,7 @@ use crate::error::{names, EvalError};
 use crate::history::{EventData, HistoryEvent, HistorySink};
 use crate::machine::Machine;
 use crate::model::QueryLanguage;
+use crate::path::Path;
 use crate::payload::{JsonataEnv, JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
 use crate::program::*;
 use crate::scope::{Scope, Variables};
@@ -1069,30 +1070,26 @@ impl<'a> Execution<'a> {
     ) -> Result<Value<'a>, Failure> {
         match spec {
             PathSpec::Whole => Ok(value),
-            _ => self.eval_given_path(top, spec, value, context),
+            PathSpec::Null => Ok(Value::EMPTY_OBJECT),
+            PathSpec::Path(path) => self.eval_given_path(top, path, value, context),
         }
     }
 
-    /// [`eval_path`](Self::eval_path) for a path given in the definition (or `null`).
+    /// [`eval_path`](Self::eval_path) for a path given in the definition.
     fn eval_given_path(
         &self,
         top: usize,
-        spec: &'a PathSpec,
+        path: &'a Path,
         value: Value<'a>,
         context: Value<'a>,
     ) -> Result<Value<'a>, Failure> {
-        match spec {
-            PathSpec::Whole => Ok(value),
-            PathSpec::Null => Ok(Value::EMPTY_OBJECT),
-            PathSpec::Path(p) => {
-                let scope = Scope {
-                    input: value,
-                    context,
-                    variables: self.frames[top].variables,
-                };
-                p.eval(self.arena, &scope).map_err(|e| self.eval_failure(top, e.into()))
-            }
-        }
+        let scope = Scope {
+            input: value,
+            context,
+            variables: self.frames[top].variables,
+        };
+        path.eval(self.arena, &scope)
+            .map_err(|e| self.eval_failure(top, e.into()))
     }
 
     /// Does the current state's work, from its raw input to its result.
@@ -1555,8 +1552,7 @@ impl<'a> Execution<'a> {
     /// event and the transition.
     fn complete(&mut self, top: usize, result: Value<'a>) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
-        let pass_result = matches!(state.op, Op::Pass { result: Some(_) });
-        let output = if state.plain_io && !pass_result {
+        let output = if state.plain_io {
             result
         } else {
             self.process_result(top, state, result)?

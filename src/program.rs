@@ -125,7 +125,8 @@ pub struct StateDef {
     /// Where to go next (Choice, Succeed and Fail: [`Next::End`], unused).
     pub next: Next,
     /// JSONPath with InputPath, ResultPath and OutputPath left at `$` and no Parameters,
-    /// ResultSelector or Assign: the input is the effective input, the result the output.
+    /// ResultSelector, Assign or Pass `Result`: the input is the effective input, the result
+    /// the output, and nothing is left to check.
     pub plain_io: bool,
     /// `Retry`.
     pub retry: Vec<RetryDef>,

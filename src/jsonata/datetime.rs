@@ -1084,27 +1084,8 @@ fn parse_datetime(ts: &str, picture: &str, now: f64) -> Result<Option<f64>, Erro
         } else {
             let lower = text.to_lowercase();
             match m.component {
-                'M' | 'x' => MONTHS
-                    .iter()
-                    .position(|n| {
-                        let n = n.to_lowercase();
-                        match m.width_max {
-                            Some(w) => n.chars().take(w).collect::<String>() == lower,
-                            None => n == lower,
-                        }
-                    })
-                    .map(|i| i as f64 + 1.0),
-                'F' => DAYS
-                    .iter()
-                    .skip(1)
-                    .position(|n| {
-                        let n = n.to_lowercase();
-                        match m.width_max {
-                            Some(w) => n.chars().take(w).collect::<String>() == lower,
-                            None => n == lower,
-                        }
-                    })
-                    .map(|i| i as f64 + 1.0),
+                'M' | 'x' => name_number(&MONTHS, &lower, m.width_max),
+                'F' => name_number(&DAYS[1..], &lower, m.width_max),
                 _ => match lower.as_str() {
                     "am" => Some(0.0),
                     "pm" => Some(1.0),
@@ -1272,4 +1253,19 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
         }
         _ => Ok(Val::Undef),
     }
+}
+
+/// The 1-based number of the name in `names` that `lower` spells (lowercase), in full or
+/// cut to `width_max` characters.
+fn name_number(names: &[&str], lower: &str, width_max: Option<usize>) -> Option<f64> {
+    names
+        .iter()
+        .position(|n| {
+            let n = n.to_lowercase();
+            match width_max {
+                Some(w) => n.chars().take(w).collect::<String>() == lower,
+                None => n == lower,
+            }
+        })
+        .map(|i| i as f64 + 1.0)
 }

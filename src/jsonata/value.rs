@@ -468,16 +468,27 @@ pub fn deep_equal<'a>(a: Val<'a>, b: Val<'a>) -> bool {
     }
 }
 
+impl<'a> Val<'a> {
+    /// The JSON of a scalar or of a value borrowed from JSON (`None` for constructed arrays
+    /// and objects, undefined and functions).
+    #[inline]
+    pub fn json_leaf(self) -> Option<Value<'a>> {
+        Some(match self {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(b),
+            Val::Num(n) => Value::Number(number(n)),
+            Val::Str(s) => Value::String(s),
+            Val::JArr(a, bound) => Value::Array(a, bound),
+            Val::JObj(o, bound) => Value::Object(o, bound),
+            Val::Arr(_) | Val::Obj(_) | Val::Undef | Val::Func(_) => return None,
+        })
+    }
+}
+
 /// Converts a runtime value to JSON (`None` for undefined and functions).
 pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
     Some(match v {
         Val::Undef | Val::Func(_) => return None,
-        Val::Null => Value::Null,
-        Val::Bool(b) => Value::Bool(b),
-        Val::Num(n) => Value::Number(number(n)),
-        Val::Str(s) => Value::String(s),
-        Val::JArr(a, bound) => Value::Array(a, bound),
-        Val::JObj(o, bound) => Value::Object(o, bound),
         Val::Arr(a) => {
             if a.outer && a.items.len() == 1 {
                 return to_json(arena, a.items[0]);
@@ -488,23 +499,13 @@ pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
             let mut out = BumpVec::with_capacity_in(m.len(), arena);
             for &(k, x) in m.iter() {
                 // scalars and JSON values inline: no recursive call per member
-                let j = match x {
-                    Val::Undef | Val::Func(_) => continue,
-                    Val::Null => Value::Null,
-                    Val::Bool(b) => Value::Bool(b),
-                    Val::Num(n) => Value::Number(number(n)),
-                    Val::Str(s) => Value::String(s),
-                    Val::JArr(a, bound) => Value::Array(a, bound),
-                    Val::JObj(o, bound) => Value::Object(o, bound),
-                    Val::Arr(_) | Val::Obj(_) => match to_json(arena, x) {
-                        Some(j) => j,
-                        None => continue,
-                    },
-                };
-                out.push((k, j));
+                if let Some(j) = x.json_leaf().or_else(|| to_json(arena, x)) {
+                    out.push((k, j));
+                }
             }
             Value::object(out.into_bump_slice())
         }
+        leaf => return leaf.json_leaf(),
     })
 }
 

@@ -138,12 +138,6 @@ fn normalize_number(v: Value<'_>) -> Value<'_> {
 /// JSON values and constructed objects of those (`None` otherwise).
 fn plain_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
     Some(match v {
-        Val::Null => Value::Null,
-        Val::Bool(b) => Value::Bool(b),
-        Val::Num(n) => Value::Number(number(n)),
-        Val::Str(s) => Value::String(s),
-        Val::JArr(a, bound) => Value::Array(a, bound),
-        Val::JObj(o, bound) => Value::Object(o, bound),
         Val::Obj(m) => {
             let out = arena.alloc_slice_fill_copy(m.len(), ("", Value::Null));
             for (slot, &(k, x)) in out.iter_mut().zip(m.iter()) {
@@ -151,7 +145,7 @@ fn plain_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
             }
             Value::object(out)
         }
-        Val::Undef | Val::Arr(_) | Val::Func(_) => return None,
+        leaf => return leaf.json_leaf(),
     })
 }
 
