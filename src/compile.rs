@@ -40,14 +40,19 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
         return Err(c.errors);
     }
     let uses_context = reads_context(machine);
-    let states = c
+    let states: Vec<StateDef> = c
         .states
         .into_iter()
         .map(|s| s.expect("every reserved state id is compiled"))
         .collect();
+    let mut graphs = c.graphs;
+    for graph in &mut graphs {
+        let start = &states[graph.start.0 as usize];
+        graph.frameless = !uses_context && start.pure_pass && matches!(start.next, Next::End);
+    }
     Ok(Program {
         states,
-        graphs: c.graphs,
+        graphs,
         resources: c.resources,
         timeout_seconds: machine.timeout_seconds,
         uses_context,
@@ -108,7 +113,10 @@ impl Compiler {
         self.states.extend(graph.states.iter().map(|_| None));
         let id = GraphId(self.graphs.len() as u32);
         let start = self.resolve(&names, &graph.start_at, &format!("{}/StartAt", graph.pointer));
-        self.graphs.push(GraphDef { start });
+        self.graphs.push(GraphDef {
+            start,
+            frameless: false,
+        });
         for (i, state) in graph.states.iter().enumerate() {
             let def = self.state(state, &names);
             self.states[first as usize + i] = Some(def);
@@ -179,6 +187,7 @@ impl Compiler {
             catch: state.catch.iter().map(|c| self.catcher(c, names, language)).collect(),
             op,
             plain_io: false,
+            pure_pass: false,
         };
         def.plain_io = language == QueryLanguage::JsonPath
             && [&def.input_path, &def.result_path, &def.output_path]
@@ -189,6 +198,8 @@ impl Compiler {
             && def.assign.is_none()
             // a Pass's Result is checked against the payload limit
             && !matches!(def.op, Op::Pass { result: Some(_) });
+        def.pure_pass =
+            language == QueryLanguage::JsonPath && def.assign.is_none() && matches!(def.op, Op::Pass { .. });
         def
     }
 

@@ -1098,6 +1098,13 @@ impl<'a> Execution<'a> {
         let state = program.state(self.frames[top].state);
         let raw_input = self.frames[top].input;
         let context = self.context(top);
+        if state.pure_pass {
+            let variables = self.frames[top].variables;
+            let output = self
+                .pass_output(state, raw_input, variables, context)
+                .map_err(|e| self.eval_failure(top, e))?;
+            return self.exit(top, state, output);
+        }
         let jsonpath = state.language == QueryLanguage::JsonPath;
 
         // InputPath, then Parameters (JSONPath) or Arguments (JSONata): the effective input.
@@ -1377,10 +1384,7 @@ impl<'a> Execution<'a> {
 
     fn data_limit(&self, top: usize) -> Failure {
         let name = self.program.state(self.frames[top].state).name;
-        Failure::new(
-            Some(names::DATA_LIMIT_EXCEEDED.into()),
-            Some(format!("The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit.")),
-        )
+        Failure::new(Some(names::DATA_LIMIT_EXCEEDED.into()), Some(data_limit_cause(name)))
     }
 
     /// Evaluates a Fail state's `Error`/`Cause`.
@@ -1557,6 +1561,12 @@ impl<'a> Execution<'a> {
         } else {
             self.process_result(top, state, result)?
         };
+        self.exit(top, state, output)
+    }
+
+    /// Leaves frame `top`'s `state` with its `output`: the exit event and the transition.
+    #[inline]
+    fn exit(&mut self, top: usize, state: &'a StateDef, output: Value<'a>) -> Result<Flow, Failure> {
         self.event(state.exited_event, Some(state.name), EventData::Output(output));
         match state.next {
             Next::State(next) => {
@@ -1565,6 +1575,57 @@ impl<'a> Execution<'a> {
             }
             Next::End => self.end_frame(Ok(output)),
         }
+    }
+
+    /// The output of a [`StateDef::pure_pass`] state from its raw `input`: InputPath,
+    /// Parameters, `Result` (checked against the payload limit), ResultPath and OutputPath,
+    /// with the errors in AWS's order. Pure, so a frameless child that fails can be run
+    /// again in a frame.
+    fn pass_output(
+        &self,
+        state: &'a StateDef,
+        input: Value<'a>,
+        variables: Variables<'a>,
+        context: Value<'a>,
+    ) -> Result<Value<'a>, EvalError> {
+        let arena = self.arena;
+        let scope = |input| Scope {
+            input,
+            context,
+            variables,
+        };
+        let path = |spec: &'a PathSpec, value: Value<'a>| match spec {
+            PathSpec::Whole => Ok(value),
+            PathSpec::Null => Ok(Value::EMPTY_OBJECT),
+            PathSpec::Path(path) => path.eval(arena, &scope(value)).map_err(EvalError::from),
+        };
+        let effective = path(&state.input_path, input)?;
+        let effective = match &state.parameters {
+            Some(parameters) => parameters.eval(
+                arena,
+                &PayloadInput {
+                    scope: scope(effective),
+                    states: Value::Null,
+                },
+            )?,
+            None => effective,
+        };
+        let result = match state.op {
+            Op::Pass { result: Some(result) } if exceeds_limit(result) => {
+                return Err(EvalError::bare(
+                    names::DATA_LIMIT_EXCEEDED,
+                    data_limit_cause(state.name),
+                ))
+            }
+            Op::Pass { result: Some(result) } => result,
+            _ => effective,
+        };
+        let merged = match &state.result_path {
+            PathSpec::Whole => result,
+            PathSpec::Null => input,
+            PathSpec::Path(p) => p.set(arena, input, result)?,
+        };
+        path(&state.output_path, merged)
     }
 
     /// The output of frame `top`'s `state` from its `result`, and its `Assign`: what
@@ -1676,13 +1737,29 @@ impl<'a> Execution<'a> {
             }
             _ => unreachable!("start_child runs on a Parallel or Map frame"),
         };
+        let graph = self.program.graph(graph);
+        if graph.frameless {
+            let child = self.program.state(graph.start);
+            // A failing child runs again in a frame, which reports the failure.
+            if let Ok(output) = self.pass_output(child, input, variables, Value::EMPTY_OBJECT) {
+                self.event(child.entered_event, Some(child.name), EventData::Input(input));
+                self.event(child.exited_event, Some(child.name), EventData::Output(output));
+                let fanout = self.fanout_mut(top);
+                fanout.results[fanout.started] = output;
+                fanout.started += 1;
+                if matches!(state.op, Op::Map(_)) {
+                    self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
+                }
+                return Ok(Flow::Continue);
+            }
+        }
         let fanout = self.fanout_mut(top);
         fanout.running = fanout.started;
         fanout.started += 1;
         fanout.in_progress += 1;
         let outer: &'a Variables<'a> = self.arena.alloc(variables);
         self.frames.push(Frame {
-            state: self.program.graph(graph).start,
+            state: graph.start,
             input,
             variables: Variables {
                 local: &[],
@@ -2083,6 +2160,13 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
 }
 
 /// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
+/// The cause of `States.DataLimitExceeded` for a result of state `name`.
+fn data_limit_cause(name: &str) -> String {
+    format!(
+        "The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit."
+    )
+}
+
 fn exceeds_limit(value: Value<'_>) -> bool {
     value.json_len_exceeds(PAYLOAD_LIMIT)
 }

@@ -72,6 +72,10 @@ impl Program {
 pub struct GraphDef {
     /// Where the graph starts.
     pub start: StateId,
+    /// The graph is one [`StateDef::pure_pass`] state that ends it, in a program that never
+    /// reads the context object: a Parallel branch or Map iteration of it runs without a
+    /// frame of its own (its output is a pure function of its input and the variables).
+    pub frameless: bool,
 }
 
 /// An input/output path field: absent (use `$`), `null`, or a path.
@@ -128,6 +132,9 @@ pub struct StateDef {
     /// ResultSelector, Assign or Pass `Result`: the input is the effective input, the result
     /// the output, and nothing is left to check.
     pub plain_io: bool,
+    /// A JSONPath Pass state without `Assign`: its output is computed in one step
+    /// ([`crate::exec`]'s `pass_output`) and it changes nothing but the frame's position.
+    pub pure_pass: bool,
     /// `Retry`.
     pub retry: Vec<RetryDef>,
     /// `Catch`.

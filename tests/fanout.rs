@@ -20,6 +20,8 @@ struct Run {
     elapsed_ms: i64,
     /// The history's event types, in order.
     events: Vec<String>,
+    /// The whole history.
+    history: Vec<serde_json::Value>,
 }
 
 /// Runs `definition` on `input`, resuming each suspension exactly at its deadline.
@@ -27,7 +29,10 @@ fn run_with(definition: &str, input: &str, tasks: TaskRegistry) -> Run {
     let machine = Machine::new(definition, tasks).unwrap_or_else(|e| panic!("{e}"));
     let arena = Arena::new();
     let info = ExecutionInfo::default();
-    let mut history = JsonHistory::default();
+    let mut history = JsonHistory {
+        include_data: true,
+        ..JsonHistory::default()
+    };
     let input = parse(&arena, input).unwrap();
     let mut execution = machine.start(&arena, input, &info, START_MS).with_history(&mut history);
     let mut now_ms = START_MS;
@@ -51,6 +56,7 @@ fn run_with(definition: &str, input: &str, tasks: TaskRegistry) -> Run {
         outcome,
         elapsed_ms: now_ms - START_MS,
         events,
+        history: history.events,
     }
 }
 
@@ -399,4 +405,94 @@ fn resumed_early_a_map_suspends_again_until_its_earliest_child() {
         Step::Done(outcome) => assert_eq!(outcome.output.unwrap().to_json_string(), "[0,1]"),
         other => panic!("expected the end, got {other:?}"),
     }
+}
+
+/// Each event as compact JSON, without its timestamp.
+fn described(history: &[serde_json::Value]) -> Vec<String> {
+    history
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.as_object_mut().unwrap().remove("timestamp");
+            e.to_string()
+        })
+        .collect()
+}
+
+/// A Map whose iterations are one Pass state (run without frames of their own).
+const ONE_PASS_MAP: &str = r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
+    "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"$.i"},"End":true}}},
+    "End":true}}}"#;
+
+#[test]
+fn one_pass_iterations_record_every_event_with_its_data() {
+    let run = run(ONE_PASS_MAP, r#"{"items":[{"i":1},{"i":2}]}"#);
+    assert_eq!(run.outcome.output.as_deref(), Some(r#"[{"x":1},{"x":2}]"#));
+    let iteration = |first: u32, i: u32| {
+        [
+            format!(
+                r#"{{"id":{first},"mapIterationStartedEventDetails":{{"name":"M","input":"{{\"i\":{i}}}"}},"type":"MapIterationStarted"}}"#
+            ),
+            format!(
+                r#"{{"id":{},"passStateEnteredEventDetails":{{"name":"P","input":"{{\"i\":{i}}}"}},"type":"PassStateEntered"}}"#,
+                first + 1
+            ),
+            format!(
+                r#"{{"id":{},"passStateExitedEventDetails":{{"name":"P","output":"{{\"x\":{i}}}"}},"type":"PassStateExited"}}"#,
+                first + 2
+            ),
+            format!(
+                r#"{{"id":{},"mapIterationSucceededEventDetails":{{"name":"M","output":"{{\"x\":{i}}}"}},"type":"MapIterationSucceeded"}}"#,
+                first + 3
+            ),
+        ]
+    };
+    let events = described(&run.history);
+    assert_eq!(events.len(), 14, "{events:#?}");
+    assert_eq!(events[3..7], iteration(4, 1), "{events:#?}");
+    assert_eq!(events[7..11], iteration(8, 2), "{events:#?}");
+}
+
+#[test]
+fn a_one_pass_iteration_that_fails_reports_its_own_entered_event() {
+    let run = run(ONE_PASS_MAP, r#"{"items":[{"i":1},{}]}"#);
+    assert_eq!(run.outcome.status, Status::Failed);
+    assert_eq!(run.outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        run.outcome.cause.as_deref(),
+        Some("An error occurred while executing the state 'P' (entered at the event id #9). The JSONPath '$.i' specified for the field 'x.$' could not be found in the input '{}'")
+    );
+    assert_eq!(
+        run.events[3..11],
+        [
+            "MapIterationStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "MapIterationFailed",
+            "MapStateFailed"
+        ]
+    );
+}
+
+#[test]
+fn one_pass_branches_and_iterations_see_the_variables_around_them() {
+    let definition = r#"{"StartAt":"Set","States":{
+        "Set":{"Type":"Pass","Assign":{"v":"outer"},"Next":"Fan"},
+        "Fan":{"Type":"Parallel","Branches":[
+            {"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"a.$":"$v"},"ResultPath":"$.r","OutputPath":"$.r","End":true}}},
+            {"StartAt":"B","States":{"B":{"Type":"Pass","Result":{"b":2},"End":true}}}],
+         "Next":"M"},
+        "M":{"Type":"Map",
+             "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"v.$":"$v","item.$":"$"},"End":true}}},
+             "End":true}}}"#;
+    let run = run(definition, r#"{"x":1}"#);
+    assert_eq!(
+        run.outcome.output.as_deref(),
+        Some(r#"[{"v":"outer","item":{"a":"outer"}},{"v":"outer","item":{"b":2}}]"#),
+        "{:?}",
+        run.outcome
+    );
 }
