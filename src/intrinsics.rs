@@ -764,7 +764,7 @@ fn write_java_text(v: Value<'_>, out: &mut BumpString<'_>) {
 /// `b`'s members over `a`'s; with `deep`, objects present in both are merged recursively.
 fn merge<'a>(arena: &'a Arena, a: &'a [Member<'a>], b: &'a [Member<'a>], deep: bool) -> Value<'a> {
     let mut out = BumpVec::with_capacity_in(a.len() + b.len(), arena);
-    out.extend_from_slice(a);
+    out.extend_from_slice_copy(a);
     for &(k, v) in b {
         match out.iter_mut().find(|(key, _)| *key == k) {
             Some(slot) => {

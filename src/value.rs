@@ -838,7 +838,7 @@ pub fn with_member_at<'a>(
         }
         None => {
             let mut out = BumpVec::with_capacity_in(members.len() + 1, arena);
-            out.extend_from_slice(members);
+            out.extend_from_slice_copy(members);
             out.push((key, value));
             Value::Object(out.into_bump_slice(), bound.appended(key, value))
         }

@@ -4,7 +4,9 @@
 //! Closed loop by default: the pool is kept busy with batches (`run_batch_with`, the fast
 //! path), one execution per input, back to back. Open loop with `--rate R`: a generator
 //! submits R executions per second on the streaming API (`submit`, JSON text in) and
-//! latency is measured from each execution's scheduled arrival, so queueing counts.
+//! latency is measured from each execution's scheduled arrival, so queueing counts. With
+//! `--rate R --inline` there is no generator thread: the worker threads take the arrivals
+//! from one shared schedule and run each on the calling thread (`Machine::run_in`).
 //!
 //! Every workload first goes through a verification pass (every output checked against
 //! `<name>.expected.json`); during the timed run one output in [`SAMPLE_EVERY`] is checked.
@@ -138,6 +140,17 @@ struct Args {
     /// Open loop at this many executions per second (streaming API, JSON text in).
     #[arg(long)]
     rate: Option<f64>,
+    /// With --rate: no generator thread and no queue. The --threads threads take the next
+    /// arrival from one shared schedule, wait until it is due and run it on the calling
+    /// thread (`Machine::run_in`), as consumers that poll their own event source would;
+    /// --input applies.
+    #[arg(long, requires = "rate")]
+    inline: bool,
+    /// Runs no workload: --threads threads spin reading the clock for --seconds and report
+    /// how often and how long they were stalled (descheduled, interrupted, stolen by a
+    /// hypervisor). Such stalls set a floor under every tail latency measured here.
+    #[arg(long, conflicts_with_all = ["rate", "all"])]
+    noise: bool,
     /// One JSON object per workload on its own line instead of a table.
     #[arg(long)]
     json: bool,
@@ -218,6 +231,10 @@ impl Report {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.noise {
+        print_noise(&args);
+        return std::process::ExitCode::SUCCESS;
+    }
     let dir = args.dir.clone().unwrap_or_else(default_dir);
     let names: Vec<String> = if args.all {
         NAMES.iter().map(|s| s.to_string()).collect()
@@ -343,6 +360,7 @@ fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
         output_ok &= ok;
     }
     let result = match args.rate {
+        Some(rate) if args.inline => inline_loop(args, workload, runtime, parsed, rate, faulty),
         Some(rate) => open_loop(args, workload, runtime, rate, faulty),
         None => closed_loop(args, workload, runtime, parsed, faulty),
     };
@@ -514,6 +532,207 @@ thread_local! {
         }
         h
     };
+}
+
+/// `--noise`: spins on each thread, reading the clock, and reports the stalls (gaps between
+/// two readings) by length.
+fn print_noise(args: &Args) {
+    const LIMITS_US: [u64; 5] = [10, 50, 100, 1_000, 10_000];
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let seconds = args.seconds;
+    println!(
+        "{:<8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>14}",
+        "thread", ">10 us/s", ">50 us/s", ">100 us/s", ">1 ms/s", ">10 ms/s", "time stalled"
+    );
+    let rows: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let start = Instant::now();
+                    let (mut last, mut stalled_ns, mut counts) = (start, 0u128, [0u64; 5]);
+                    while (last - start).as_secs_f64() < seconds {
+                        let now = Instant::now();
+                        let gap = now - last;
+                        if gap.as_micros() as u64 > LIMITS_US[0] {
+                            stalled_ns += gap.as_nanos();
+                        }
+                        for (count, limit) in counts.iter_mut().zip(LIMITS_US) {
+                            *count += (gap.as_micros() as u64 > limit) as u64;
+                        }
+                        last = now;
+                    }
+                    let per_second = counts.map(|c| c as f64 / seconds);
+                    format!(
+                        "{t:<8} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>13.2}%",
+                        per_second[0],
+                        per_second[1],
+                        per_second[2],
+                        per_second[3],
+                        per_second[4],
+                        stalled_ns as f64 / 1e7 / seconds
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    for row in rows {
+        println!("{row}");
+    }
+}
+
+/// What one thread of [`inline_loop`] counted.
+struct InlineCounts {
+    latency: Histogram<u64>,
+    /// Executions by status: succeeded, failed, timed out, aborted.
+    by_status: [u64; 4],
+    sampled: u64,
+    wrong: bool,
+}
+
+/// Open loop without a generator thread or a queue (`--rate R --inline`): arrival `n` is due
+/// at `start + n / R`; each of the threads takes the next arrival (one shared counter),
+/// waits until it is due, and runs it on the calling thread with the synchronous API
+/// (`Machine::run_in`, one arena per thread, reset per execution). This is a c-server queue
+/// fed at a fixed rate: latency runs from the scheduled arrival, so a thread that falls
+/// behind shows in every arrival it takes late.
+fn inline_loop(
+    args: &Args,
+    workload: &Workload,
+    runtime: Runtime,
+    parsed: Value<'_>,
+    rate: f64,
+    faulty: bool,
+) -> Result<Report, String> {
+    if !(rate > 0.0 && rate.is_finite()) {
+        return Err("--rate must be a positive number".into());
+    }
+    let total = args.count.unwrap_or((rate * args.seconds).ceil() as u64);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let period_ns = 1e9 / rate;
+    let mode = args.input;
+    let machine = runtime.machine();
+    let info = quickstep::ExecutionInfo::default();
+    let next = AtomicU64::new(0);
+    let bar = progress(args, workload, Some(total));
+    let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
+    // A little ahead, so that every thread is waiting when the first arrival is due.
+    let start = Instant::now() + Duration::from_millis(2);
+    let run_thread = || {
+        let (mut latency, mut out) = uncounted(|| (new_histogram(), Vec::with_capacity(4096)));
+        let mut counts = [0u64; 4];
+        let (mut sampled, mut wrong) = (0, false);
+        let mut arena = Arena::new();
+        let mut clock = quickstep::clock::SystemClock;
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            if n >= total {
+                break;
+            }
+            let due = start + Duration::from_nanos((n as f64 * period_ns) as u64);
+            while Instant::now() < due {
+                std::hint::spin_loop();
+            }
+            arena.reset();
+            let input = match mode {
+                InputMode::Parsed => parsed,
+                InputMode::Text => match quickstep::value::parse(&arena, &workload.input) {
+                    Ok(v) => v,
+                    Err(_) => return Err(format!("{}: the input is not JSON", workload.name)),
+                },
+            };
+            let status = machine.run_in(&arena, input, &info, &mut clock, |raw| {
+                if mode == InputMode::Text {
+                    out.clear();
+                    if let Some(o) = raw.output {
+                        o.write_json(&mut out);
+                    }
+                }
+                let ok = match raw.status {
+                    Status::Succeeded if !is_sample(n as usize) => true,
+                    Status::Succeeded => {
+                        sampled += 1;
+                        check(workload, &raw, faulty)
+                    }
+                    _ => check(workload, &raw, faulty),
+                };
+                wrong |= !ok;
+                raw.status
+            });
+            latency.saturating_record(due.elapsed().as_nanos().clamp(1, 3_600_000_000_000) as u64);
+            let slot = match status {
+                Status::Succeeded => 0,
+                Status::Failed => 1,
+                Status::TimedOut => 2,
+                Status::Aborted => 3,
+            };
+            counts[slot] += 1;
+            if n % 65_536 == 0 {
+                bar.set_position(n);
+            }
+        }
+        Ok(InlineCounts {
+            latency,
+            by_status: counts,
+            sampled,
+            wrong,
+        })
+    };
+    let results: Vec<Result<InlineCounts, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(run_thread)).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("a thread panicked".into())))
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocs_before;
+    bar.finish_and_clear();
+    let mut latency = new_histogram();
+    let (mut by_status, mut sampled, mut wrong) = ([0u64; 4], 0, false);
+    for counts in results {
+        let counts = counts?;
+        let _ = latency.add(&counts.latency);
+        for (sum, n) in by_status.iter_mut().zip(counts.by_status) {
+            *sum += n;
+        }
+        sampled += counts.sampled;
+        wrong |= counts.wrong;
+    }
+    let metrics = MetricsSnapshot {
+        started: by_status.iter().sum(),
+        succeeded: by_status[0],
+        failed: by_status[1],
+        timed_out: by_status[2],
+        aborted: by_status[3],
+        rejected: 0,
+        latency: latency.clone(),
+    };
+    let before = runtime.metrics();
+    drop(runtime.shutdown());
+    Ok(Report {
+        workload: workload.name.clone(),
+        threads,
+        input_mode: mode.as_str(),
+        loop_mode: "open-inline",
+        rate: Some(rate),
+        executions: total,
+        elapsed,
+        latency,
+        allocations,
+        failed_total: before.failed + metrics.failed,
+        metrics,
+        verified: 0,
+        injected: 0,
+        sampled,
+        output_ok: !wrong,
+    })
 }
 
 fn new_histogram() -> Histogram<u64> {

@@ -330,7 +330,7 @@ impl<'a> SeqBuilder<'a> {
         match v {
             Val::Undef => {}
             Val::JArr(a, _) => self.items.extend(a.iter().map(|x| Val::from_json(*x))),
-            Val::Arr(a) => self.items.extend_from_slice(a.items),
+            Val::Arr(a) => self.items.extend_from_slice_copy(a.items),
             v => self.items.push(v),
         }
     }

@@ -1,0 +1,89 @@
+//! The `loadgen` binary end to end, on small counts: every mode reports every execution
+//! once, with verified outputs and balanced counters.
+
+use std::process::Command;
+
+/// Runs loadgen with `args` plus `--json` and returns its one report.
+fn report(args: &[&str]) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("loadgen runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "loadgen {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().next().expect("a report line")).expect("a JSON report")
+}
+
+/// Asserts the report's balance: `count` started, all ended, outputs checked and right.
+fn assert_complete(report: &serde_json::Value, count: u64, loop_mode: &str) {
+    assert_eq!(report["loop"], loop_mode, "{report}");
+    assert_eq!(report["started"], count, "{report}");
+    assert_eq!(report["completed"], count, "{report}");
+    assert_eq!(report["balanced"], true, "{report}");
+    assert_eq!(report["output_ok"], true, "{report}");
+    assert!(report["sampled"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["p99_us"].as_f64().unwrap() > 0.0, "{report}");
+}
+
+#[test]
+fn closed_loop_runs_every_workload_mode() {
+    for input in ["parsed", "text"] {
+        let r = report(&[
+            "--workload",
+            "w1_order",
+            "--threads",
+            "2",
+            "--count",
+            "20000",
+            "--input",
+            input,
+        ]);
+        assert_complete(&r, 20_000, "closed");
+        assert_eq!(r["input_mode"], input);
+        assert_eq!(r["succeeded"], 20_000);
+    }
+}
+
+#[test]
+fn open_loop_through_the_queue_and_inline() {
+    let queued = report(&["--threads", "2", "--rate", "200000", "--count", "20000"]);
+    assert_complete(&queued, 20_000, "open");
+    for input in ["parsed", "text"] {
+        let inline = report(&[
+            "--threads",
+            "2",
+            "--rate",
+            "200000",
+            "--count",
+            "20000",
+            "--inline",
+            "--input",
+            input,
+        ]);
+        assert_complete(&inline, 20_000, "open-inline");
+        assert_eq!(inline["input_mode"], input);
+        assert_eq!(inline["succeeded"], 20_000);
+    }
+}
+
+#[test]
+fn faults_fail_exactly_the_executions_they_hit() {
+    for extra in [
+        &[][..],
+        &["--rate", "200000"][..],
+        &["--rate", "200000", "--inline"][..],
+    ] {
+        let mut args = vec!["--threads", "2", "--count", "20000", "--faults", "100"];
+        args.extend_from_slice(extra);
+        let r = report(&args);
+        let injected = r["faults_injected"].as_u64().unwrap();
+        assert!(injected > 0, "{r}");
+        assert_eq!(r["output_ok"], true, "{args:?}: {r}");
+        assert_eq!(r["balanced"], true, "{r}");
+    }
+}
