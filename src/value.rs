@@ -178,9 +178,13 @@ impl Number {
 
     /// Appends the number's JSON text (Java's spelling for floats, as AWS prints them).
     pub fn write(self, out: &mut Vec<u8>) {
+        self.write_to(out)
+    }
+
+    fn write_to(self, out: &mut impl Sink) {
         match self {
-            Number::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
-            Number::Float(f) => write_java_double(f, out),
+            Number::Int(i) => out.put(itoa::Buffer::new().format(i).as_bytes()),
+            Number::Float(f) => write_double(f, out),
         }
     }
 }
@@ -195,12 +199,16 @@ impl PartialEq for Number {
 /// decimal with at least one fractional digit in `[1e-3, 1e7)`, scientific (`1.0E7`) outside.
 /// Non-finite values cannot be JSON; they print as `null`.
 pub fn write_java_double(f: f64, out: &mut Vec<u8>) {
+    write_double(f, out)
+}
+
+fn write_double(f: f64, out: &mut impl Sink) {
     if !f.is_finite() {
-        out.extend_from_slice(b"null");
+        out.put(b"null");
         return;
     }
     if f == 0.0 {
-        out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        out.put(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
         return;
     }
     let abs = f.abs();
@@ -210,9 +218,9 @@ pub fn write_java_double(f: f64, out: &mut Vec<u8>) {
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(f);
     if (1e-3..1e7).contains(&abs) {
-        out.extend_from_slice(text.as_bytes());
+        out.put(text.as_bytes());
         if !text.contains('.') && !text.contains('e') {
-            out.extend_from_slice(b".0");
+            out.put(b".0");
         }
         return;
     }
@@ -224,18 +232,18 @@ pub fn write_java_double(f: f64, out: &mut Vec<u8>) {
     out.push(digits.as_bytes()[0]);
     out.push(b'.');
     if digits.len() > 1 {
-        out.extend_from_slice(&digits.as_bytes()[1..]);
+        out.put(&digits.as_bytes()[1..]);
     } else {
         out.push(b'0');
     }
     out.push(b'E');
-    out.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
+    out.put(itoa::Buffer::new().format(exp).as_bytes());
 }
 
 /// Writes `f` (in `[1e-3, 1e7)` in magnitude) when it has at most 6 decimals, by integer
 /// arithmetic: the fewest decimals that read back as `f`, which is what ryu's shortest
 /// representation prints. Returns false (writing nothing) when this cannot decide.
-fn write_short_decimal(f: f64, out: &mut Vec<u8>) -> bool {
+fn write_short_decimal(f: f64, out: &mut impl Sink) -> bool {
     const POW10: [f64; 7] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
     let abs = f.abs();
     for (decimals, &pow) in POW10.iter().enumerate() {
@@ -252,15 +260,18 @@ fn write_short_decimal(f: f64, out: &mut Vec<u8>) -> bool {
         if f < 0.0 {
             out.push(b'-');
         }
-        out.extend_from_slice(itoa::Buffer::new().format(digits / unit).as_bytes());
+        out.put(itoa::Buffer::new().format(digits / unit).as_bytes());
         out.push(b'.');
         if decimals == 0 {
             out.push(b'0');
         } else {
             let fraction = digits % unit;
-            let text = itoa::Buffer::new().format(fraction).len();
-            out.extend(std::iter::repeat_n(b'0', decimals - text));
-            out.extend_from_slice(itoa::Buffer::new().format(fraction).as_bytes());
+            let mut text = itoa::Buffer::new();
+            let text = text.format(fraction).as_bytes();
+            for _ in text.len()..decimals {
+                out.push(b'0');
+            }
+            out.put(text);
         }
         return true;
     }
@@ -364,20 +375,42 @@ impl<'a> Value<'a> {
     pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[], SizeBound::EMPTY);
 
     /// Compact JSON text, appended to `out`.
+    ///
+    /// Room for the whole text is made at once from the value's [`SizeBound`] (an upper bound
+    /// of its length), so writing needs no growth checks and copies short strings inline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        /// Values bounded above this are written into a growing vector instead (the bound can
+        /// be several times the text's length: each string byte counts as an escape).
+        const RESERVE_AT_MOST: u64 = 1 << 20;
+        let bound = self.bound_u64();
+        if bound > RESERVE_AT_MOST {
+            return self.write_to(out);
+        }
+        let start = out.len();
+        out.resize(start + bound as usize, 0);
+        let mut reserved = Reserved {
+            buf: &mut out[start..],
+            pos: 0,
+        };
+        self.write_to(&mut reserved);
+        let end = start + reserved.pos;
+        out.truncate(end);
+    }
+
+    fn write_to(&self, out: &mut impl Sink) {
         match self {
-            Value::Null => out.extend_from_slice(b"null"),
-            Value::Bool(true) => out.extend_from_slice(b"true"),
-            Value::Bool(false) => out.extend_from_slice(b"false"),
-            Value::Number(n) => n.write(out),
-            Value::String(s) => write_json_string(s, out),
+            Value::Null => out.put(b"null"),
+            Value::Bool(true) => out.put(b"true"),
+            Value::Bool(false) => out.put(b"false"),
+            Value::Number(n) => n.write_to(out),
+            Value::String(s) => write_string(s, out),
             Value::Array(items, _) => {
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    item.write_json(out);
+                    item.write_to(out);
                 }
                 out.push(b']');
             }
@@ -387,9 +420,9 @@ impl<'a> Value<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_json_string(key, out);
+                    write_string(key, out);
                     out.push(b':');
-                    value.write_json(out);
+                    value.write_to(out);
                 }
                 out.push(b'}');
             }
@@ -553,23 +586,87 @@ impl fmt::Display for Value<'_> {
 /// everything else, non-ASCII included, as is).
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     out.reserve(s.len() + 2);
+    write_string(s, out)
+}
+
+#[inline]
+fn write_string(s: &str, out: &mut impl Sink) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    if !text::needs_escape(bytes) {
+        out.put(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     loop {
         let i = text::next_special(bytes, start);
-        out.extend_from_slice(&bytes[start..i]);
+        out.put(&bytes[start..i]);
         let Some(&b) = bytes.get(i) else { break };
         let escape = ESCAPES[b as usize];
         if escape == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+            out.put(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
         } else {
-            out.extend_from_slice(&[b'\\', escape]);
+            out.put(&[b'\\', escape]);
         }
         start = i + 1;
     }
     out.push(b'"');
+}
+
+/// Where JSON text is written: a growing `Vec<u8>`, or [`Reserved`] room.
+trait Sink {
+    fn push(&mut self, byte: u8);
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte)
+    }
+
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes)
+    }
+}
+
+/// Room made in advance for a whole text ([`Value::write_json`]): writes are index checks,
+/// and strings up to 16 bytes are copied with at most two word moves instead of a call.
+struct Reserved<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl Sink for Reserved<'_> {
+    #[inline(always)]
+    fn push(&mut self, byte: u8) {
+        self.buf[self.pos] = byte;
+        self.pos += 1;
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        let to = &mut self.buf[self.pos..self.pos + n];
+        if n >= 8 && n <= 16 {
+            // two overlapping 8-byte moves cover 8..=16 bytes
+            to[..8].copy_from_slice(&bytes[..8]);
+            to[n - 8..].copy_from_slice(&bytes[n - 8..]);
+        } else if (4..8).contains(&n) {
+            to[..4].copy_from_slice(&bytes[..4]);
+            to[n - 4..].copy_from_slice(&bytes[n - 4..]);
+        } else if n < 4 {
+            for (to, from) in to.iter_mut().zip(bytes) {
+                *to = *from;
+            }
+        } else {
+            to.copy_from_slice(bytes);
+        }
+        self.pos += n;
+    }
 }
 
 /// For each byte, how a JSON string writes it: 0 as itself, `u` as `\u00XX`, any other

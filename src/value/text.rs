@@ -402,18 +402,8 @@ impl<'a> Reader<'a> {
 /// quote, a backslash or a control character), or `bytes.len()`. Eight bytes per step.
 #[inline]
 pub(super) fn next_special(bytes: &[u8], mut i: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = bytes.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let quote = word ^ (ONES * b'"' as u64);
-        let backslash = word ^ (ONES * b'\\' as u64);
-        // The lowest flagged byte of each term is a true match (a borrow only ever flags
-        // bytes above one), so the lowest flagged byte of all three is the first special.
-        let flags = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGHS;
+        let flags = special_flags(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
         if flags != 0 {
             return i + (flags.trailing_zeros() / 8) as usize;
         }
@@ -426,6 +416,44 @@ pub(super) fn next_special(bytes: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The high bit of each byte of `word` that may be a quote, a backslash or a control byte.
+/// The lowest flagged byte is always a true match (a borrow only ever flags bytes above
+/// one), so the lowest flagged byte is the first special one.
+#[inline(always)]
+fn special_flags(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let quote = word ^ (ONES * b'"' as u64);
+    let backslash = word ^ (ONES * b'\\' as u64);
+    ((quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (word.wrapping_sub(ONES * 0x20) & !word))
+        & HIGHS
+}
+
+/// Whether `bytes` holds a byte that a JSON string must escape: a word at a time, the last
+/// (or only) word overlapping the one before, so short strings take one or two loads.
+#[inline]
+pub(super) fn needs_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])) as u64;
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if special_flags(word(i)) != 0 {
+                return true;
+            }
+            i += 8;
+        }
+        special_flags(word(n - 8)) != 0
+    } else if n >= 4 {
+        special_flags(half(0) | half(n - 4) << 32) != 0
+    } else {
+        bytes.iter().any(|&b| super::ESCAPES[b as usize] != 0)
+    }
 }
 
 /// The value of ASCII digits (at most 19 of them).
@@ -506,6 +534,21 @@ mod tests {
     }
 
     #[test]
+    fn needs_escape_sees_a_special_byte_anywhere_in_short_strings() {
+        for len in 0..20 {
+            assert!(!needs_escape(&vec![b'a'; len]), "{len}");
+            assert!(!needs_escape(&vec![0x7f; len]), "{len}");
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = special;
+                    assert!(needs_escape(&bytes), "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn next_special_finds_the_first_quote_backslash_or_control_byte() {
         let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
         for len in 0..24 {
@@ -520,6 +563,7 @@ mod tests {
                     }
                     let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
                     assert_eq!(next_special(&bytes, 0), expected.unwrap_or(bytes.len()), "{bytes:?}");
+                    assert_eq!(needs_escape(&bytes), expected.is_some(), "{bytes:?}");
                 }
             }
         }
