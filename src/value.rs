@@ -651,7 +651,7 @@ impl Sink for Reserved<'_> {
     fn put(&mut self, bytes: &[u8]) {
         let n = bytes.len();
         let to = &mut self.buf[self.pos..self.pos + n];
-        if n >= 8 && n <= 16 {
+        if (8..=16).contains(&n) {
             // two overlapping 8-byte moves cover 8..=16 bytes
             to[..8].copy_from_slice(&bytes[..8]);
             to[n - 8..].copy_from_slice(&bytes[n - 8..]);
