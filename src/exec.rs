@@ -1594,12 +1594,10 @@ impl<'a> Execution<'a> {
             context,
             variables,
         };
-        let path = |spec: &'a PathSpec, value: Value<'a>| match spec {
-            PathSpec::Whole => Ok(value),
-            PathSpec::Null => Ok(Value::EMPTY_OBJECT),
-            PathSpec::Path(path) => path.eval(arena, &scope(value)).map_err(EvalError::from),
+        let effective = match &state.input_path {
+            PathSpec::Whole => input,
+            spec => select_path(arena, spec, &scope(input))?,
         };
-        let effective = path(&state.input_path, input)?;
         let effective = match &state.parameters {
             Some(parameters) => parameters.eval(
                 arena,
@@ -1625,7 +1623,10 @@ impl<'a> Execution<'a> {
             PathSpec::Null => input,
             PathSpec::Path(p) => p.set(arena, input, result)?,
         };
-        path(&state.output_path, merged)
+        match &state.output_path {
+            PathSpec::Whole => Ok(merged),
+            spec => select_path(arena, spec, &scope(merged)),
+        }
     }
 
     /// The output of frame `top`'s `state` from its `result`, and its `Assign`: what
@@ -2160,6 +2161,15 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
 }
 
 /// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
+/// InputPath or OutputPath `spec` applied to `scope`'s input.
+fn select_path<'a>(arena: &'a Arena, spec: &'a PathSpec, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
+    match spec {
+        PathSpec::Whole => Ok(scope.input),
+        PathSpec::Null => Ok(Value::EMPTY_OBJECT),
+        PathSpec::Path(path) => path.eval(arena, scope).map_err(EvalError::from),
+    }
+}
+
 /// The cause of `States.DataLimitExceeded` for a result of state `name`.
 fn data_limit_cause(name: &str) -> String {
     format!(

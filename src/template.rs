@@ -15,7 +15,7 @@ use crate::error::EvalError;
 use crate::intrinsics::{Intrinsic, IntrinsicError};
 use crate::path::{Path, PathError, Root};
 use crate::scope::Scope;
-use crate::value::{Arena, Member, Value};
+use crate::value::{Arena, Member, SizeBound, Value};
 
 /// A compiled payload template.
 #[derive(Clone, Debug)]
@@ -29,7 +29,12 @@ enum Node {
     /// A subtree with nothing to evaluate: one stored constant.
     Const(Value<'static>),
     /// An object with at least one member to evaluate (keys already renamed).
-    Object(Box<[(&'static str, Node)]>),
+    Object {
+        /// The members.
+        members: Box<[(&'static str, Node)]>,
+        /// The keys' part of the object's [`SizeBound`] (computed once).
+        keys_bound: u64,
+    },
     /// An array with at least one element to evaluate.
     Array(Box<[Node]>),
     /// `"key.$": "$..."`.
@@ -215,7 +220,10 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
                 members.push((consts.intern(name), node));
             }
             if dynamic {
-                Ok(Node::Object(members.into_boxed_slice()))
+                Ok(Node::Object {
+                    keys_bound: SizeBound::keys_part(members.iter().map(|(k, _)| *k)),
+                    members: members.into_boxed_slice(),
+                })
             } else {
                 let values: Vec<Member<'static>> = members
                     .into_iter()
@@ -275,8 +283,9 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
         Node::Const(v) => Ok(*v),
         Node::Path { path, field } => eval_path(path, field, arena, scope),
         Node::Call { call, field } => call.eval(arena, scope).map_err(|e| call_error(e, field, scope)),
-        Node::Object(members) => {
+        Node::Object { members, keys_bound } => {
             let out = arena.alloc_slice_fill_copy(members.len(), ("", Value::Null));
+            let mut values_bound = 0;
             for ((key, child), slot) in members.iter().zip(out.iter_mut()) {
                 // Leaves without a call: most members are constants and paths.
                 let value = match child {
@@ -284,9 +293,10 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
                     Node::Path { path, field } => eval_path(path, field, arena, scope)?,
                     _ => eval_node(child, arena, scope)?,
                 };
+                values_bound += value.bound_u64();
                 *slot = (*key, value);
             }
-            Ok(Value::object(out))
+            Ok(Value::Object(out, SizeBound::of_parts(*keys_bound, values_bound)))
         }
         Node::Array(items) => {
             let mut out = BumpVec::with_capacity_in(items.len(), arena);
@@ -340,6 +350,26 @@ mod tests {
             r#"{"a":1,"b":5,"c":{"d":[5],"e":"$.x"},"f":[{"g":5},2]}"#
         );
         assert_eq!(run(json!({"item.$": "$.items[*]"}), "{}").unwrap(), r#"{"item":[]}"#);
+    }
+
+    #[test]
+    fn evaluated_objects_carry_the_bound_of_their_members() {
+        let mut consts = Constants::new();
+        let template = json!({"a.$": "$.x", "bé\"c": {"d.$": "$.x", "e": [1, "\u{1}"]}, "f.$": "States.Array($.x)"});
+        let t = Template::compile(&template, &mut consts).unwrap();
+        let arena = Arena::new();
+        for input in [
+            r#"{"x":"\u0000\"\\"}"#,
+            r#"{"x":{"y":[1.5,null,true]}}"#,
+            r#"{"x":-12345678901}"#,
+        ] {
+            let v = t
+                .eval(&arena, &Scope::of_input(parse(&arena, arena.alloc_str(input)).unwrap()))
+                .unwrap();
+            let members = v.as_object().unwrap();
+            assert_eq!(v.bound_u64(), Value::object(members).bound_u64(), "{input}");
+            assert!(v.bound_u64() >= v.to_json_string().len() as u64, "{input}");
+        }
     }
 
     #[test]

@@ -53,6 +53,13 @@ const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SizeBound(u32);
 
+/// What a member's key adds to its object's bound: the key with every byte escaped, its
+/// quotes, the colon and a comma.
+#[inline(always)]
+fn key_bound(key: &str) -> u64 {
+    key.len() as u64 * 6 + 4
+}
+
 impl SizeBound {
     /// The bound of `[]` and `{}`.
     pub const EMPTY: SizeBound = SizeBound(2);
@@ -70,11 +77,24 @@ impl SizeBound {
     /// The bound of an object of `members`.
     #[inline]
     pub fn of_members(members: &[Member<'_>]) -> SizeBound {
-        let mut n = 2 + 2 * members.len() as u64;
+        let mut n = 2;
         for (k, v) in members {
-            n += k.len() as u64 * 6 + 2 + v.bound_u64();
+            n += key_bound(k) + v.bound_u64();
         }
         SizeBound::saturating(n)
+    }
+
+    /// The part of the bound of an object with `keys` that the keys make (with
+    /// [`SizeBound::of_parts`]: for objects whose keys are known before their values).
+    pub fn keys_part<'k>(keys: impl IntoIterator<Item = &'k str>) -> u64 {
+        keys.into_iter().fold(2, |n, k| n + key_bound(k))
+    }
+
+    /// The bound of an object whose keys make `keys` ([`SizeBound::keys_part`]) and whose
+    /// values' bounds ([`Value::bound_u64`]) add up to `values`.
+    #[inline]
+    pub fn of_parts(keys: u64, values: u64) -> SizeBound {
+        SizeBound::saturating(keys + values)
     }
 
     /// The bound of an object of this bound after one member's value `old` became `new`.
@@ -89,7 +109,7 @@ impl SizeBound {
     /// The bound of an object of this bound with the member `key: value` appended.
     #[inline]
     pub fn appended(self, key: &str, value: Value<'_>) -> SizeBound {
-        SizeBound::saturating(self.get() + key.len() as u64 * 6 + 4 + value.bound_u64())
+        SizeBound::saturating(self.get() + key_bound(key) + value.bound_u64())
     }
 
     #[inline(always)]
@@ -455,7 +475,7 @@ impl<'a> Value<'a> {
 
     /// An upper bound of the compact JSON text's length: O(1), containers carry theirs.
     #[inline(always)]
-    fn bound_u64(&self) -> u64 {
+    pub fn bound_u64(&self) -> u64 {
         match self {
             Value::Null | Value::Bool(_) => 5,
             Value::Number(_) => 24,
