@@ -876,9 +876,14 @@ impl<'a> Execution<'a> {
     /// or suspend until its earliest parked child can go on.
     fn schedule(&mut self, top: usize) -> Result<Flow, Failure> {
         let now_ms = self.now_ms;
-        let fanout = self.fanout_mut(top);
-        if fanout.may_start_child() {
-            return self.start_child(top);
+        let mut fanout = self.fanout_mut(top);
+        while fanout.may_start_child() {
+            // Children run without a frame follow one another here, while the history
+            // stays within its limit (checked by the main loop).
+            if !self.start_child(top)? || self.events > MAX_EVENTS {
+                return Ok(Flow::Continue);
+            }
+            fanout = self.fanout_mut(top);
         }
         match fanout.earliest_parked() {
             Some((position, wake_ms)) if wake_ms <= now_ms => {
@@ -1715,8 +1720,9 @@ impl<'a> Execution<'a> {
     }
 
     /// Starts the next branch or iteration of the Parallel/Map state in frame `top` (one
-    /// that [`Fanout::may_start_child`] allows) in a new frame above it.
-    fn start_child(&mut self, top: usize) -> Result<Flow, Failure> {
+    /// that [`Fanout::may_start_child`] allows) in a new frame above it, or runs it at once
+    /// when its graph is [`GraphDef::frameless`] (true).
+    fn start_child(&mut self, top: usize) -> Result<bool, Failure> {
         let state = self.program.state(self.frames[top].state);
         let variables = self.frames[top].variables;
         let (graph, input) = match (&state.op, &self.frames[top].phase) {
@@ -1751,7 +1757,7 @@ impl<'a> Execution<'a> {
                 if matches!(state.op, Op::Map(_)) {
                     self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
                 }
-                return Ok(Flow::Continue);
+                return Ok(true);
             }
         }
         let fanout = self.fanout_mut(top);
@@ -1771,7 +1777,7 @@ impl<'a> Execution<'a> {
             retries: &mut [],
             phase: Phase::Enter,
         });
-        Ok(Flow::Continue)
+        Ok(false)
     }
 
     /// All children of frame `top`'s Parallel/Map state have finished: complete the state

@@ -496,3 +496,22 @@ fn one_pass_branches_and_iterations_see_the_variables_around_them() {
         run.outcome
     );
 }
+
+#[test]
+fn one_pass_iterations_stop_at_the_history_limit() {
+    let items: Vec<String> = (0..7_000).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+    let run = run(ONE_PASS_MAP, &format!(r#"{{"items":[{}]}}"#, items.join(",")));
+    assert_eq!(run.outcome.status, Status::Failed);
+    assert_eq!(run.outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        run.outcome.cause.as_deref(),
+        Some("The execution exceeded the limit of 25000 history events.")
+    );
+    // The limit is checked between steps (an iteration run without a frame is one step of
+    // four events): it stops within a step of crossing it, then records ExecutionFailed.
+    assert!((25_002..=25_005).contains(&run.events.len()), "{}", run.events.len());
+    assert_eq!(run.events.last().map(String::as_str), Some("ExecutionFailed"));
+    let fewer: Vec<String> = (0..6_000).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+    let run = self::run(ONE_PASS_MAP, &format!(r#"{{"items":[{}]}}"#, fewer.join(",")));
+    assert_eq!(run.outcome.status, Status::Succeeded);
+}
