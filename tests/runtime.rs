@@ -27,6 +27,26 @@ fn runtime(definition: &str, tasks: TaskRegistry, threads: usize) -> Runtime {
 }
 
 #[test]
+fn the_output_check_remembers_a_verified_text_and_still_rejects_others() {
+    let w = Workload::load("w1_order", &default_dir()).unwrap();
+    let good = w.machine().unwrap().run_json(&w.input).unwrap().output.unwrap();
+    let reordered = {
+        let value: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&good).unwrap();
+        let mut members: Vec<_> = value.into_iter().collect();
+        members.reverse();
+        serde_json::Value::Object(members.into_iter().collect()).to_string()
+    };
+    let wrong = good.replacen("true", "false", 1);
+    assert_ne!(reordered, good);
+    for _ in 0..2 {
+        assert!(w.output_ok(&good));
+        assert!(w.clone().output_ok(&reordered), "member order does not matter");
+        assert!(!w.output_ok(&wrong));
+        assert!(!w.output_ok("not json"));
+    }
+}
+
+#[test]
 fn workloads_give_expected_outputs_on_every_path() {
     for name in NAMES {
         let w = Workload::load(name, &default_dir()).unwrap();
