@@ -401,7 +401,7 @@ impl<'a> Value<'a> {
     pub fn write_json(&self, out: &mut Vec<u8>) {
         /// Values bounded above this are written into a growing vector instead (the bound can
         /// be several times the text's length: each string byte counts as an escape).
-        const RESERVE_AT_MOST: u64 = 1 << 20;
+        const RESERVE_AT_MOST: u64 = 1 << 16;
         let bound = self.bound_u64();
         if bound > RESERVE_AT_MOST {
             return self.write_to(out);
@@ -1087,6 +1087,26 @@ mod tests {
             }
         }
         assert!(fast > 50_000, "only {fast} samples took the short path");
+    }
+
+    #[test]
+    fn small_and_large_values_print_as_serde_json_prints_them() {
+        // Below and above the size written into reserved room: both writers agree with serde.
+        for count in [3, 30_000] {
+            let items: Vec<serde_json::Value> = (0..count)
+                .map(|i| serde_json::json!({"k\u{1}": format!("v\"{i}\\é\n"), "n": i, "f": i as f64 / 8.0, "b": null}))
+                .collect();
+            let json = serde_json::Value::Array(items);
+            let arena = Arena::new();
+            let value = Value::from_serde(&arena, &json);
+            assert_eq!(value.bound_u64() > 1 << 16, count > 3);
+            let mut out = b"prefix".to_vec();
+            value.write_json(&mut out);
+            assert_eq!(&out[..6], b"prefix");
+            let ours: serde_json::Value = serde_json::from_slice(&out[6..]).unwrap();
+            assert_eq!(ours, json);
+            assert_eq!(out.len() - 6, value.json_len());
+        }
     }
 
     #[test]
