@@ -2166,7 +2166,6 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
     with_member(arena, context, "Map", map)
 }
 
-/// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
 /// InputPath or OutputPath `spec` applied to `scope`'s input.
 fn select_path<'a>(arena: &'a Arena, spec: &'a PathSpec, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
     match spec {
@@ -2183,6 +2182,7 @@ fn data_limit_cause(name: &str) -> String {
     )
 }
 
+/// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
 fn exceeds_limit(value: Value<'_>) -> bool {
     value.json_len_exceeds(PAYLOAD_LIMIT)
 }

@@ -637,7 +637,9 @@ fn write_string(s: &str, out: &mut impl Sink) {
 
 /// Where JSON text is written: a growing `Vec<u8>`, or [`Reserved`] room.
 trait Sink {
+    /// Appends one byte.
     fn push(&mut self, byte: u8);
+    /// Appends `bytes`.
     fn put(&mut self, bytes: &[u8]);
 }
 
