@@ -21,7 +21,6 @@ use crate::error::{names, EvalError};
 use crate::history::{EventData, HistoryEvent, HistorySink};
 use crate::machine::Machine;
 use crate::model::QueryLanguage;
-use crate::path::Path;
 use crate::payload::{JsonataEnv, JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
 use crate::program::*;
 use crate::scope::{Scope, Variables};
@@ -1055,13 +1054,7 @@ impl<'a> Execution<'a> {
         raw_input: Value<'a>,
         result: Value<'a>,
     ) -> Result<Value<'a>, Failure> {
-        match spec {
-            PathSpec::Whole => Ok(result),
-            PathSpec::Null => Ok(raw_input),
-            PathSpec::Path(p) => p
-                .set(self.arena, raw_input, result)
-                .map_err(|e| self.eval_failure(top, e)),
-        }
+        apply_result_path(self.arena, spec, raw_input, result).map_err(|e| self.eval_failure(top, e))
     }
 
     /// InputPath or OutputPath `spec` applied to `value` (the default, `$`, costs nothing).
@@ -1075,16 +1068,15 @@ impl<'a> Execution<'a> {
     ) -> Result<Value<'a>, Failure> {
         match spec {
             PathSpec::Whole => Ok(value),
-            PathSpec::Null => Ok(Value::EMPTY_OBJECT),
-            PathSpec::Path(path) => self.eval_given_path(top, path, value, context),
+            spec => self.eval_given_path(top, spec, value, context),
         }
     }
 
-    /// [`eval_path`](Self::eval_path) for a path given in the definition.
+    /// [`eval_path`](Self::eval_path) past its default.
     fn eval_given_path(
         &self,
         top: usize,
-        path: &'a Path,
+        spec: &'a PathSpec,
         value: Value<'a>,
         context: Value<'a>,
     ) -> Result<Value<'a>, Failure> {
@@ -1093,8 +1085,7 @@ impl<'a> Execution<'a> {
             context,
             variables: self.frames[top].variables,
         };
-        path.eval(self.arena, &scope)
-            .map_err(|e| self.eval_failure(top, e.into()))
+        select_path(self.arena, spec, &scope).map_err(|e| self.eval_failure(top, e))
     }
 
     /// Does the current state's work, from its raw input to its result.
@@ -1623,11 +1614,7 @@ impl<'a> Execution<'a> {
             Op::Pass { result: Some(result) } => result,
             _ => effective,
         };
-        let merged = match &state.result_path {
-            PathSpec::Whole => result,
-            PathSpec::Null => input,
-            PathSpec::Path(p) => p.set(arena, input, result)?,
-        };
+        let merged = apply_result_path(arena, &state.result_path, input, result)?;
         match &state.output_path {
             PathSpec::Whole => Ok(merged),
             spec => select_path(arena, spec, &scope(merged)),
@@ -2164,6 +2151,22 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
         arena.object(&[("Index", Value::int(index as i64)), ("Value", item)]),
     )]);
     with_member(arena, context, "Map", map)
+}
+
+/// `ResultPath` `spec`: places `result` into `raw_input` (the whole result when absent,
+/// the raw input unchanged when `null`).
+#[inline]
+fn apply_result_path<'a>(
+    arena: &'a Arena,
+    spec: &'a PathSpec,
+    raw_input: Value<'a>,
+    result: Value<'a>,
+) -> Result<Value<'a>, EvalError> {
+    match spec {
+        PathSpec::Whole => Ok(result),
+        PathSpec::Null => Ok(raw_input),
+        PathSpec::Path(p) => p.set(arena, raw_input, result),
+    }
 }
 
 /// InputPath or OutputPath `spec` applied to `scope`'s input.

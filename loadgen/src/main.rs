@@ -375,6 +375,22 @@ fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
     Ok(report)
 }
 
+/// One per core: the runtime's default, for the modes that run their own threads.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The open loops' check of arrival `n`: every failure is checked (it must be an injected
+/// fault), successes one in [`SAMPLE_EVERY`]. Whether it was a sampled success, and whether
+/// it is right.
+fn check_arrival(workload: &Workload, raw: &RawOutcome<'_>, n: u64, faulty: bool) -> (bool, bool) {
+    match raw.status {
+        Status::Succeeded if !is_sample(n as usize) => (false, true),
+        Status::Succeeded => (true, check(workload, raw, faulty)),
+        _ => (false, check(workload, raw, faulty)),
+    }
+}
+
 /// Whether an outcome is the expected success (or, with faults, a failure they cause).
 fn check(workload: &Workload, raw: &RawOutcome<'_>, faulty: bool) -> bool {
     uncounted(|| match (raw.status, raw.output) {
@@ -538,10 +554,7 @@ thread_local! {
 /// two readings) by length.
 fn print_noise(args: &Args) {
     const LIMITS_US: [u64; 5] = [10, 50, 100, 1_000, 10_000];
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = args.threads.unwrap_or_else(default_threads).max(1);
     let seconds = args.seconds;
     println!(
         "{:<8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>14}",
@@ -611,10 +624,7 @@ fn inline_loop(
         return Err("--rate must be a positive number".into());
     }
     let total = args.count.unwrap_or((rate * args.seconds).ceil() as u64);
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = args.threads.unwrap_or_else(default_threads).max(1);
     let period_ns = 1e9 / rate;
     let mode = args.input;
     let machine = runtime.machine();
@@ -654,14 +664,8 @@ fn inline_loop(
                         o.write_json(&mut out);
                     }
                 }
-                let ok = match raw.status {
-                    Status::Succeeded if !is_sample(n as usize) => true,
-                    Status::Succeeded => {
-                        sampled += 1;
-                        check(workload, &raw, faulty)
-                    }
-                    _ => check(workload, &raw, faulty),
-                };
+                let (was_sampled, ok) = check_arrival(workload, &raw, n, faulty);
+                sampled += was_sampled as u64;
                 wrong |= !ok;
                 raw.status
             });
@@ -789,15 +793,10 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64, faul
                     h.saturating_record(latency.as_nanos().clamp(1, 3_600_000_000_000) as u64);
                 }
             });
-            let ok = match raw.status {
-                Status::Succeeded => {
-                    !is_sample(n as usize) || {
-                        sampled.fetch_add(1, Ordering::Relaxed);
-                        check(&workload, &raw, faulty)
-                    }
-                }
-                _ => check(&workload, &raw, faulty),
-            };
+            let (was_sampled, ok) = check_arrival(&workload, &raw, n, faulty);
+            if was_sampled {
+                sampled.fetch_add(1, Ordering::Relaxed);
+            }
             if !ok {
                 wrong.store(true, Ordering::Relaxed);
             }
