@@ -1,8 +1,9 @@
 //! Runs one workload many times on one thread, for profilers:
-//! `cargo run --release --example profile_workload -- DEFINITION INPUT [COUNT] [text|parsed]`.
+//! `cargo run --release --example profile_workload -- DEFINITION INPUT [COUNT] [text|textio|parsed]`.
 //!
 //! Tasks whose resource ends in `function:<Name>` get W1's handlers (each returns its input
 //! with one field added). `text` (the default) parses the input text per execution;
+//! `textio` also writes the output as JSON text;
 //! `parsed` hands over a pre-parsed value.
 
 use quickstep::clock::VirtualClock;
@@ -29,11 +30,13 @@ fn w1_tasks() -> TaskRegistry {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(definition), Some(input)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: profile_workload DEFINITION INPUT [COUNT] [text|parsed]");
+        eprintln!("usage: profile_workload DEFINITION INPUT [COUNT] [text|textio|parsed]");
         std::process::exit(2);
     };
     let count: usize = args.get(3).and_then(|c| c.parse().ok()).unwrap_or(100_000);
     let pre_parsed = args.get(4).is_some_and(|m| m == "parsed");
+    let write_output = args.get(4).is_some_and(|m| m == "textio");
+    let mut out = Vec::with_capacity(4096);
     let machine = Machine::new(&std::fs::read_to_string(definition).unwrap(), w1_tasks()).unwrap();
     let input_text = std::fs::read_to_string(input).unwrap();
     let input_arena = Arena::new();
@@ -50,7 +53,15 @@ fn main() {
         } else {
             parse(&arena, &input_text).unwrap()
         };
-        ok += machine.run_in(&arena, input, &info, &mut clock, |o| o.output.is_some() as usize);
+        ok += machine.run_in(&arena, input, &info, &mut clock, |o| {
+            if write_output {
+                out.clear();
+                if let Some(output) = o.output {
+                    output.write_json(&mut out);
+                }
+            }
+            o.output.is_some() as usize
+        });
     }
     let elapsed = start.elapsed();
     println!(

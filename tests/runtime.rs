@@ -400,6 +400,35 @@ fn each_execution_on_the_pool_has_its_own_name() {
 }
 
 #[test]
+fn executions_on_the_pool_start_at_the_system_time() {
+    // Workers read the system clock once a second and add monotonic time in between.
+    let rt = Runtime::builder().threads(2).build(
+        Machine::new(
+            r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true,
+                "Parameters": {"start.$": "$$.Execution.StartTime"}}}}"#,
+            TaskRegistry::new(),
+        )
+        .unwrap(),
+    );
+    let epoch_ms = || chrono::Utc::now().timestamp_millis();
+    for round in 0..3 {
+        let before = epoch_ms();
+        let outputs = rt.run_batch_json(&["{}"; 1000]);
+        let after = epoch_ms();
+        for o in outputs {
+            let o = o.unwrap().output_value().unwrap();
+            let start = chrono::DateTime::parse_from_rfc3339(o["start"].as_str().unwrap()).unwrap();
+            let ms = start.timestamp_millis();
+            assert!(
+                before - 1 <= ms && ms <= after + 1,
+                "round {round}: {before} <= {ms} <= {after}"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(600));
+    }
+}
+
+#[test]
 #[should_panic(expected = "visitor panic")]
 fn a_panicking_visitor_is_raised_on_the_caller() {
     let rt = runtime(

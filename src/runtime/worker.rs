@@ -43,6 +43,7 @@ use super::batch::Batch;
 use super::metrics::{new_histogram, Counters, Event, Metrics, FLUSH_EVERY};
 use super::tasks::{claim_due, deliver as deliver_task_message, Delivered, TaskMessage};
 use super::{deliver, guarded_resume, Input, Job, Shared, Submission};
+use crate::clock::{Clock, SystemClock};
 use crate::exec::{Execution, RawOutcome, Status, Step};
 use crate::value::{Arena, Value};
 
@@ -102,11 +103,15 @@ pub(crate) enum Origin<B> {
 
 /// A batch reference: borrowed while the worker runs its share, owned once parked.
 pub(crate) trait BatchRef {
+    /// Whether the executions' ends are counted by the share that runs them, once per
+    /// chunk (see [`Worker::ended_in_chunk`]), rather than one by one.
+    const ENDS_PER_CHUNK: bool;
     fn batch(&self) -> &Batch;
     fn to_arc(self) -> Arc<Batch>;
 }
 
 impl BatchRef for &Arc<Batch> {
+    const ENDS_PER_CHUNK: bool = true;
     fn batch(&self) -> &Batch {
         self
     }
@@ -116,12 +121,23 @@ impl BatchRef for &Arc<Batch> {
 }
 
 impl BatchRef for Arc<Batch> {
+    const ENDS_PER_CHUNK: bool = false;
     fn batch(&self) -> &Batch {
         self
     }
     fn to_arc(self) -> Arc<Batch> {
         self
     }
+}
+
+/// How often a worker reads the system clock (about 40 ns a read here, a tenth of a short
+/// execution); in between, the time is the last reading plus the monotonic time since.
+const WALL_CLOCK_REREAD: Duration = Duration::from_secs(1);
+
+/// The last reading of the system clock and when it was taken.
+struct WallAnchor {
+    at: Instant,
+    ms: i64,
 }
 
 /// A suspended execution. Field order matters: see the module docs.
@@ -206,6 +222,11 @@ pub(crate) struct Worker {
     spare: Vec<ArenaBox>,
     hist: Histogram<u64>,
     recorded: u64,
+    /// Executions of the batch share being run that ended since its last chunk began: the
+    /// batch's shared count is updated once per chunk, not once per execution (an atomic
+    /// that every worker would write back and forth).
+    ended_in_chunk: usize,
+    wall: WallAnchor,
     index: usize,
     local: Deque<Job>,
     parker: Parker,
@@ -224,6 +245,11 @@ impl Worker {
             spare: Vec::new(),
             hist: new_histogram(),
             recorded: 0,
+            ended_in_chunk: 0,
+            wall: WallAnchor {
+                at: Instant::now(),
+                ms: SystemClock.now_ms(),
+            },
             index,
             local,
             parker,
@@ -357,10 +383,11 @@ impl Worker {
                     None => {
                         // SAFETY: nothing built in the arena is kept.
                         unsafe { self.arena.reset() };
-                        batch.ended(1);
+                        self.ended_in_chunk += 1;
                     }
                 }
             }
+            batch.ended(std::mem::take(&mut self.ended_in_chunk));
             self.expire_timers();
         }
         self.flush_hist();
@@ -405,7 +432,7 @@ impl Worker {
     fn start<B: BatchRef>(&mut self, input: Value<'static>, origin: Origin<B>, started: Instant) -> Instant {
         let shared = self.shared();
         self.counters().bump_owned(Event::Started);
-        let now = shared.time.now_ms();
+        let now = self.now_ms_at(started);
         let id = match &origin {
             Origin::Submit(sub) => Some(sub.id),
             Origin::Batch(..) => None,
@@ -622,10 +649,31 @@ impl Worker {
             Origin::Batch(batch, i) => {
                 // SAFETY: `i` was claimed by this worker and built once.
                 unsafe { batch.batch().visit(i, outcome) };
-                batch.batch().ended(1);
+                if B::ENDS_PER_CHUNK {
+                    self.ended_in_chunk += 1;
+                } else {
+                    batch.batch().ended(1);
+                }
             }
         }
         end
+    }
+
+    /// The time (epoch milliseconds) at `at`, a moment just read: virtual time as it is,
+    /// system time from the last reading of the clock when it is under
+    /// [`WALL_CLOCK_REREAD`] old.
+    fn now_ms_at(&mut self, at: Instant) -> i64 {
+        let time = &self.shared().time;
+        if time.is_virtual() {
+            return time.now_ms();
+        }
+        match at.checked_duration_since(self.wall.at) {
+            Some(since) if since < WALL_CLOCK_REREAD => self.wall.ms + since.as_millis() as i64,
+            _ => {
+                self.wall = WallAnchor { at, ms: time.now_ms() };
+                self.wall.ms
+            }
+        }
     }
 
     fn flush_hist(&mut self) {
