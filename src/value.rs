@@ -609,7 +609,7 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     write_string(s, out)
 }
 
-#[inline]
+#[inline(always)]
 fn write_string(s: &str, out: &mut impl Sink) {
     out.push(b'"');
     let bytes = s.as_bytes();

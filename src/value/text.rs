@@ -214,15 +214,16 @@ impl<'a> Reader<'a> {
 
     /// A string's contents after its opening quote: borrowed from the text when it has no
     /// escapes, unescaped into the arena when it has.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
         let start = self.pos;
         let end = next_special(self.bytes, start);
         match *self.bytes.get(end)? {
             b'"' => {
                 self.pos = end + 1;
-                // Both ends sit next to an ASCII quote, so they are char boundaries.
-                self.text.get(start..end)
+                // SAFETY: `start` follows an ASCII quote and `end` is one (so `start <= end
+                // < len`): both are char boundaries of `text`.
+                Some(unsafe { self.text.get_unchecked(start..end) })
             }
             b'\\' => self.escaped_string(start, end),
             _ => None,
