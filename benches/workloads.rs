@@ -74,9 +74,7 @@ fn workloads(c: &mut Criterion) {
                 b.iter(|| {
                     runtime.run_text_with(black_box(&workload.input), |raw| {
                         out.clear();
-                        if let Some(o) = raw.output {
-                            o.write_json(&mut out);
-                        }
+                        raw.write_output(&mut out);
                     })
                 })
             });

@@ -48,20 +48,20 @@ fn main() {
     let mut ok = 0;
     for _ in 0..count {
         arena.reset();
-        let input = if pre_parsed {
-            parsed_input
-        } else {
-            parse(&arena, &input_text).unwrap()
-        };
-        ok += machine.run_in(&arena, input, &info, &mut clock, |o| {
+        let visit = |o: quickstep::exec::RawOutcome<'_>| {
             if write_output {
                 out.clear();
-                if let Some(output) = o.output {
-                    output.write_json(&mut out);
-                }
+                o.write_output(&mut out);
             }
             o.output.is_some() as usize
-        });
+        };
+        ok += if pre_parsed {
+            machine.run_in(&arena, parsed_input, &info, &mut clock, visit)
+        } else {
+            machine
+                .run_text_in(&arena, &input_text, &info, &mut clock, visit)
+                .unwrap()
+        };
     }
     let elapsed = start.elapsed();
     println!(

@@ -28,7 +28,7 @@ use crate::tasks::{
     TaskContext, TaskFailure, TaskHandler, TaskRegistry, TaskReply, TaskToken, TaskTokenError, TokenIssuer,
 };
 use crate::timestamp::parse_timestamp;
-use crate::value::{with_member, Arena, ArenaExt, Member, Value};
+use crate::value::{with_member, Arena, ArenaExt, Member, SourceText, Value};
 
 /// The largest payload (state input/output, task result) AWS accepts, in bytes.
 pub const PAYLOAD_LIMIT: usize = 256 * 1024;
@@ -83,6 +83,18 @@ pub struct RawOutcome<'a> {
     pub error: Option<String>,
     /// The cause, when it failed with one.
     pub cause: Option<String>,
+    /// The text of the input's containers, which [`write_output`](Self::write_output)
+    /// copies where the output holds them unchanged ([`Execution::with_source`]).
+    pub source: SourceText<'a>,
+}
+
+impl RawOutcome<'_> {
+    /// Appends the output's compact JSON text to `out` (nothing when there is none).
+    pub fn write_output(&self, out: &mut Vec<u8>) {
+        if let Some(output) = self.output {
+            output.write_json_from(self.source, out);
+        }
+    }
 }
 
 /// What [`Execution::resume`] returns.
@@ -453,6 +465,8 @@ pub struct Execution<'a> {
     /// The execution's name (`$$.Execution.Name`): the info's, unless given one.
     name: &'a str,
     input: Value<'a>,
+    /// The input's text, for the output's writer.
+    source: SourceText<'a>,
     frames: BumpVec<'a, Frame<'a>>,
     events: u32,
     start_ms: i64,
@@ -498,6 +512,7 @@ impl<'a> Execution<'a> {
             arena,
             info,
             name: &info.name,
+            source: SourceText::NONE,
             input,
             frames,
             events: 0,
@@ -525,6 +540,14 @@ impl<'a> Execution<'a> {
     /// execution's ARN) instead of the [`ExecutionInfo`]'s name.
     pub fn with_name(mut self, name: &'a str) -> Execution<'a> {
         self.name = name;
+        self
+    }
+
+    /// Lets the outcome's writer copy the text of input containers that reach the output
+    /// unchanged: `source` comes from parsing the input with
+    /// [`parse_keeping_text`](crate::value::parse_keeping_text).
+    pub fn with_source(mut self, source: SourceText<'a>) -> Execution<'a> {
+        self.source = source;
         self
     }
 
@@ -677,7 +700,8 @@ impl<'a> Execution<'a> {
     }
 
     /// Records the event that ends the execution and returns its outcome.
-    fn end(&mut self, outcome: RawOutcome<'a>) -> Step<'a> {
+    fn end(&mut self, mut outcome: RawOutcome<'a>) -> Step<'a> {
+        outcome.source = self.source;
         // Tasks still awaited (the execution timed out or was stopped) will never be answered.
         if self.tokens.is_some() {
             for frame in self.frames.iter() {
@@ -713,6 +737,7 @@ impl<'a> Execution<'a> {
             self.event("ExecutionStarted", None, EventData::Input(self.input));
         }
         match self.end(RawOutcome {
+            source: SourceText::NONE,
             status: Status::Aborted,
             output: None,
             error,
@@ -728,6 +753,7 @@ impl<'a> Execution<'a> {
         self.now_ms = now_ms.max(self.now_ms);
         if self.finished {
             return Step::Done(RawOutcome {
+                source: SourceText::NONE,
                 status: Status::Aborted,
                 output: None,
                 error: Some(names::RUNTIME.into()),
@@ -740,6 +766,7 @@ impl<'a> Execution<'a> {
         loop {
             if self.deadline_ms.is_some_and(|d| self.now_ms >= d) {
                 return self.end(RawOutcome {
+                    source: SourceText::NONE,
                     status: Status::TimedOut,
                     output: None,
                     error: Some(names::TIMEOUT.into()),
@@ -748,6 +775,7 @@ impl<'a> Execution<'a> {
             }
             if self.events > MAX_EVENTS {
                 return self.end(RawOutcome {
+                    source: SourceText::NONE,
                     status: Status::Failed,
                     output: None,
                     error: Some(names::RUNTIME.into()),
@@ -781,12 +809,14 @@ impl<'a> Execution<'a> {
                 Flow::Done => {
                     let outcome = match self.ended.take() {
                         Some(Ok(output)) => RawOutcome {
+                            source: SourceText::NONE,
                             status: Status::Succeeded,
                             output: Some(output),
                             error: None,
                             cause: None,
                         },
                         Some(Err(Failure(f))) => RawOutcome {
+                            source: SourceText::NONE,
                             status: Status::Failed,
                             output: None,
                             error: f.error.map(Cow::into_owned),

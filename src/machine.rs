@@ -50,7 +50,12 @@ impl Outcome {
     pub fn from_raw(raw: &RawOutcome<'_>) -> Outcome {
         Outcome {
             status: raw.status,
-            output: raw.output.map(|v| v.to_json_string()),
+            output: raw.output.map(|_| {
+                let mut text = Vec::new();
+                raw.write_output(&mut text);
+                // the writer only ever writes UTF-8
+                String::from_utf8(text).unwrap_or_default()
+            }),
             error: raw.error.clone(),
             cause: raw.cause.clone(),
         }
@@ -139,15 +144,23 @@ impl Machine {
         clock: &mut dyn Clock,
         f: impl FnOnce(RawOutcome<'a>) -> R,
     ) -> R {
-        let mut execution = self.start(arena, input, info, clock.now_ms());
-        loop {
-            match execution.resume(clock.now_ms()) {
-                Step::Done(outcome) => return f(outcome),
-                // Nothing here can deliver a completion: a task that answers later runs
-                // into its timeout.
-                Step::Suspended { until_ms } | Step::AwaitingTask { until_ms, .. } => clock.wait_until(until_ms),
-            }
-        }
+        run_to_end(self.start(arena, input, info, clock.now_ms()), clock, f)
+    }
+
+    /// [`run_in`](Self::run_in) on JSON text, parsed into `arena`. The outcome's
+    /// [`write_output`](RawOutcome::write_output) copies the text of input objects and arrays
+    /// that reach the output unchanged instead of writing them again.
+    pub fn run_text_in<'a, R>(
+        &'a self,
+        arena: &'a Arena,
+        text: &'a str,
+        info: &'a ExecutionInfo,
+        clock: &mut dyn Clock,
+        f: impl FnOnce(RawOutcome<'a>) -> R,
+    ) -> Result<R, crate::value::ParseError> {
+        let (input, source) = crate::value::parse_keeping_text(arena, text)?;
+        let execution = self.start(arena, input, info, clock.now_ms()).with_source(source);
+        Ok(run_to_end(execution, clock, f))
     }
 
     /// Runs one execution on JSON text input with the system clock.
@@ -163,8 +176,7 @@ impl Machine {
         clock: &mut dyn Clock,
     ) -> Result<Outcome, crate::value::ParseError> {
         let arena = Arena::new();
-        let input = crate::value::parse(&arena, input)?;
-        Ok(self.run_in(&arena, input, info, clock, |raw| Outcome::from_raw(&raw)))
+        self.run_text_in(&arena, input, info, clock, |raw| Outcome::from_raw(&raw))
     }
 
     /// Runs one execution on a `serde_json::Value` input with the system clock.
@@ -191,6 +203,17 @@ impl std::fmt::Display for DefinitionError {
 }
 
 impl std::error::Error for DefinitionError {}
+
+/// Resumes `execution` until it ends, waiting on `clock`, and hands the outcome to `f`.
+/// Nothing here can deliver a completion: a task that answers later runs into its timeout.
+fn run_to_end<'a, R>(mut execution: Execution<'a>, clock: &mut dyn Clock, f: impl FnOnce(RawOutcome<'a>) -> R) -> R {
+    loop {
+        match execution.resume(clock.now_ms()) {
+            Step::Done(outcome) => return f(outcome),
+            Step::Suspended { until_ms } | Step::AwaitingTask { until_ms, .. } => clock.wait_until(until_ms),
+        }
+    }
+}
 
 /// Parses, validates and compiles definition text: all of AWS's checks, then the syntax of
 /// every path, template, intrinsic call and JSONata expression.

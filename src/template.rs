@@ -284,9 +284,10 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
         Node::Path { path, field } => eval_path(path, field, arena, scope),
         Node::Call { call, field } => call.eval(arena, scope).map_err(|e| call_error(e, field, scope)),
         Node::Object { members, keys_bound } => {
-            let out = arena.alloc_slice_fill_copy(members.len(), ("", Value::Null));
             let mut values_bound = 0;
-            for ((key, child), slot) in members.iter().zip(out.iter_mut()) {
+            // Members are written once, in place.
+            let out = arena.alloc_slice_try_fill_with(members.len(), |i| {
+                let (key, child) = &members[i];
                 // Leaves without a call: most members are constants and paths.
                 let value = match child {
                     Node::Const(v) => *v,
@@ -294,8 +295,8 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
                     _ => eval_node(child, arena, scope)?,
                 };
                 values_bound += value.bound_u64();
-                *slot = (*key, value);
-            }
+                Ok::<_, EvalError>((*key, value))
+            })?;
             Ok(Value::Object(out, SizeBound::of_parts(*keys_bound, values_bound)))
         }
         Node::Array(items) => {

@@ -399,12 +399,19 @@ impl<'a> Value<'a> {
     /// Room for the whole text is made at once from the value's [`SizeBound`] (an upper bound
     /// of its length), so writing needs no growth checks and copies short strings inline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_from(SourceText::NONE, out)
+    }
+
+    /// [`write_json`](Self::write_json), copying the text of the containers that `source`
+    /// (from [`parse_keeping_text`]) knows instead of writing them again, wherever they are
+    /// in this value: the output is the same, only cheaper when much of it is unchanged input.
+    pub fn write_json_from(&self, source: SourceText<'_>, out: &mut Vec<u8>) {
         /// Values bounded above this are written into a growing vector instead (the bound can
         /// be several times the text's length: each string byte counts as an escape).
         const RESERVE_AT_MOST: u64 = 1 << 16;
         let bound = self.bound_u64();
         if bound > RESERVE_AT_MOST {
-            return self.write_to(out);
+            return self.write_to(out, source.spans);
         }
         let start = out.len();
         out.resize(start + bound as usize, 0);
@@ -412,12 +419,13 @@ impl<'a> Value<'a> {
             buf: &mut out[start..],
             pos: 0,
         };
-        self.write_to(&mut reserved);
+        self.write_to(&mut reserved, source.spans);
         let end = start + reserved.pos;
         out.truncate(end);
     }
 
-    fn write_to(&self, out: &mut impl Sink) {
+    /// Writes the compact JSON text; containers found in `spans` are copied from there.
+    fn write_to(&self, out: &mut impl Sink, spans: &[text::Span<'_>]) {
         match self {
             Value::Null => out.put(b"null"),
             Value::Bool(true) => out.put(b"true"),
@@ -425,16 +433,22 @@ impl<'a> Value<'a> {
             Value::Number(n) => n.write_to(out),
             Value::String(s) => write_string(s, out),
             Value::Array(items, _) => {
+                if let Some(text) = find_span(spans, items.as_ptr() as usize, items.len()) {
+                    return out.put(text.as_bytes());
+                }
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    item.write_to(out);
+                    item.write_to(out, spans);
                 }
                 out.push(b']');
             }
             Value::Object(members, _) => {
+                if let Some(text) = find_span(spans, members.as_ptr() as usize, members.len()) {
+                    return out.put(text.as_bytes());
+                }
                 out.push(b'{');
                 for (i, (key, value)) in members.iter().enumerate() {
                     if i > 0 {
@@ -442,7 +456,7 @@ impl<'a> Value<'a> {
                     }
                     write_string(key, out);
                     out.push(b':');
-                    value.write_to(out);
+                    value.write_to(out, spans);
                 }
                 out.push(b'}');
             }
@@ -740,6 +754,46 @@ pub fn parse<'a>(arena: &'a Arena, text: &'a str) -> Result<Value<'a>, ParseErro
         Some(value) => Ok(value),
         None => parse_with_serde(arena, text),
     }
+}
+
+/// [`parse`], also keeping the text of each object and array that
+/// [`Value::write_json`] would write back byte for byte (no whitespace, escape, duplicate
+/// key or number spelled another way inside), for [`Value::write_json_from`].
+pub fn parse_keeping_text<'a>(arena: &'a Arena, text: &'a str) -> Result<(Value<'a>, SourceText<'a>), ParseError> {
+    match text::parse_fast_keeping_text(arena, text) {
+        Some((value, spans)) => Ok((value, SourceText { spans })),
+        None => parse_with_serde(arena, text).map(|value| (value, SourceText::NONE)),
+    }
+}
+
+/// The text that parsed objects and arrays were read from, where the writer can copy it
+/// ([`parse_keeping_text`]). A container is known by the address and length of its members
+/// or items: values built later (even in the same place of a document) are other slices,
+/// and the arena cannot be reset while this borrows it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SourceText<'a> {
+    spans: &'a [text::Span<'a>],
+}
+
+impl SourceText<'_> {
+    /// No text: everything is written.
+    pub const NONE: SourceText<'static> = SourceText { spans: &[] };
+
+    /// How many containers' text is kept.
+    pub fn containers(&self) -> usize {
+        self.spans.len()
+    }
+}
+
+/// The text of the container whose members or items are at `addr` (`len` of them).
+#[inline]
+fn find_span<'s>(spans: &[text::Span<'s>], addr: usize, len: usize) -> Option<&'s str> {
+    if spans.is_empty() {
+        return None;
+    }
+    let at = spans.binary_search_by_key(&addr, |span| span.addr).ok()?;
+    let span = &spans[at];
+    (span.len == len).then_some(span.text)
 }
 
 /// [`parse`] by serde_json: the reference the fast reader agrees with, and the source of

@@ -319,3 +319,36 @@ fn abort_records_execution_aborted_once() {
         "by the test"
     );
 }
+
+#[test]
+fn text_output_copies_unchanged_input_and_rewrites_the_rest() {
+    // `b` changes; `a` holds a number the writer spells otherwise; `c` passes unchanged
+    // (its text is copied) and `d` is an unchanged copy placed elsewhere by Parameters.
+    let m = machine(
+        r#"{"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": 1, "ResultPath": "$.b.z", "Next": "Q"},
+            "Q": {"Type": "Pass", "Parameters": {"all.$": "$", "d.$": "$.c.d"}, "End": true}}}"#,
+        TaskRegistry::new(),
+    );
+    for input in [
+        r#"{"a":{"x":[1,2.50]},"b":{"y":1},"c":{"d":[true,"é",0.5]}}"#,
+        "{ \"a\": {\"x\": [1, 2.5]}, \"b\": {\"y\": 1},\n \"c\": {\"d\": [true, \"\\u00e9\", 0.5]} }",
+    ] {
+        let (outcome, _) = run_virtual(&m, input);
+        assert_eq!(
+            outcome.output.as_deref(),
+            Some(r#"{"all":{"a":{"x":[1,2.5]},"b":{"y":1,"z":1},"c":{"d":[true,"é",0.5]}},"d":[true,"é",0.5]}"#),
+            "{input}"
+        );
+    }
+    let arena = Arena::new();
+    let text = r#"{"a":{"x":[1,2.50]},"b":{"y":1},"c":{"d":[true,"é",0.5]}}"#;
+    let clock = &mut VirtualClock::starting_at(0);
+    let copied = m
+        .run_text_in(&arena, text, &ExecutionInfo::default(), clock, |raw| {
+            raw.source.containers()
+        })
+        .unwrap();
+    // {"y":1}, {"d":[...]} and [true,"é",0.5]; the root and `a` hold 2.50
+    assert_eq!(copied, 3);
+}

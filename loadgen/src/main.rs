@@ -453,9 +453,7 @@ fn closed_loop(
                 OUT.with(|out| {
                     let mut out = out.borrow_mut();
                     out.clear();
-                    if let Some(o) = raw.output {
-                        o.write_json(&mut out);
-                    }
+                    raw.write_output(&mut out);
                     if is_sample(i) && raw.status == Status::Succeeded {
                         sampled.fetch_add(1, Ordering::Relaxed);
                         if !uncounted(|| std::str::from_utf8(&out).is_ok_and(|t| workload.output_ok(t))) {
@@ -475,8 +473,8 @@ fn closed_loop(
             InputMode::Parsed => runtime.run_batch_with(&texts[..n], |_, _| Built::Run(parsed), visit),
             InputMode::Text => runtime.run_batch_with(
                 &texts[..n],
-                |text, arena| match quickstep::value::parse(arena, text) {
-                    Ok(v) => Built::Run(v),
+                |text, arena| match quickstep::value::parse_keeping_text(arena, text) {
+                    Ok((v, source)) => Built::RunText(v, source),
                     Err(_) => Built::Reject(false),
                 },
                 visit,
@@ -650,25 +648,22 @@ fn inline_loop(
                 std::hint::spin_loop();
             }
             arena.reset();
-            let input = match mode {
-                InputMode::Parsed => parsed,
-                InputMode::Text => match quickstep::value::parse(&arena, &workload.input) {
-                    Ok(v) => v,
-                    Err(_) => return Err(format!("{}: the input is not JSON", workload.name)),
-                },
-            };
-            let status = machine.run_in(&arena, input, &info, &mut clock, |raw| {
+            let visit = |raw: RawOutcome<'_>| {
                 if mode == InputMode::Text {
                     out.clear();
-                    if let Some(o) = raw.output {
-                        o.write_json(&mut out);
-                    }
+                    raw.write_output(&mut out);
                 }
                 let (was_sampled, ok) = check_arrival(workload, &raw, n, faulty);
                 sampled += was_sampled as u64;
                 wrong |= !ok;
                 raw.status
-            });
+            };
+            let status = match mode {
+                InputMode::Parsed => machine.run_in(&arena, parsed, &info, &mut clock, visit),
+                InputMode::Text => machine
+                    .run_text_in(&arena, &workload.input, &info, &mut clock, visit)
+                    .map_err(|_| format!("{}: the input is not JSON", workload.name))?,
+            };
             latency.saturating_record(due.elapsed().as_nanos().clamp(1, 3_600_000_000_000) as u64);
             let slot = match status {
                 Status::Succeeded => 0,

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::thread::Thread;
 
 use crate::exec::RawOutcome;
-use crate::value::{Arena, Value};
+use crate::value::{Arena, SourceText, Value};
 
 /// What a batch hands each worker: its inputs, how to build one, how to take one outcome.
 pub(crate) struct Batch {
@@ -30,7 +30,7 @@ pub(crate) struct Batch {
     /// The first panic of a caller closure, re-raised on the caller's thread.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
     ctx: *const (),
-    build: for<'a> unsafe fn(*const (), usize, &'a Arena) -> Option<Value<'a>>,
+    build: for<'a> unsafe fn(*const (), usize, &'a Arena) -> Option<(Value<'a>, SourceText<'a>)>,
     visit: for<'a> unsafe fn(*const (), usize, RawOutcome<'a>),
 }
 
@@ -52,11 +52,20 @@ struct Ctx<'env, T, R, B, V> {
 pub enum Built<'a, R> {
     /// Run an execution on this input.
     Run(Value<'a>),
+    /// Run an execution on this input, read with
+    /// [`parse_keeping_text`](crate::value::parse_keeping_text): the outcome's
+    /// [`write_output`](RawOutcome::write_output) copies the text of containers that reach
+    /// the output unchanged.
+    RunText(Value<'a>, SourceText<'a>),
     /// Do not start an execution; this is the index's result (an input that is not JSON).
     Reject(R),
 }
 
-unsafe fn build_erased<'a, T, R, B, V>(ctx: *const (), i: usize, arena: &'a Arena) -> Option<Value<'a>>
+unsafe fn build_erased<'a, T, R, B, V>(
+    ctx: *const (),
+    i: usize,
+    arena: &'a Arena,
+) -> Option<(Value<'a>, SourceText<'a>)>
 where
     B: for<'x> Fn(&'x T, &'x Arena) -> Built<'x, R>,
 {
@@ -67,7 +76,14 @@ where
     match (ctx.build)(input, arena) {
         // SAFETY: the value borrows the input and the arena; the input outlives the batch,
         // which outlives the execution (module docs), so `'a` is not exceeded in practice.
-        Built::Run(v) => Some(unsafe { std::mem::transmute::<Value<'_>, Value<'a>>(v) }),
+        Built::Run(v) => Some((
+            unsafe { std::mem::transmute::<Value<'_>, Value<'a>>(v) },
+            SourceText::NONE,
+        )),
+        // SAFETY: as above; the spans borrow the input and the arena too.
+        Built::RunText(v, source) => Some(unsafe {
+            std::mem::transmute::<(Value<'_>, SourceText<'_>), (Value<'a>, SourceText<'a>)>((v, source))
+        }),
         Built::Reject(r) => {
             // SAFETY: index `i` is written once, by the worker that claimed it.
             unsafe { (*ctx.out.add(i)).write(r) };
@@ -99,7 +115,7 @@ impl Batch {
     ///
     /// # Safety
     /// `i` must come from [`claim`](Self::claim) and be built once.
-    pub(crate) unsafe fn build<'a>(&self, i: usize, arena: &'a Arena) -> Option<Value<'a>> {
+    pub(crate) unsafe fn build<'a>(&self, i: usize, arena: &'a Arena) -> Option<(Value<'a>, SourceText<'a>)> {
         match catch_unwind(AssertUnwindSafe(|| unsafe { (self.build)(self.ctx, i, arena) })) {
             Ok(v) => v,
             Err(p) => {

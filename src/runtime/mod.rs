@@ -69,7 +69,7 @@ use crate::error::names;
 use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
 use crate::machine::{Machine, Outcome};
 use crate::tasks::{TaskOutput, TaskToken, TaskTokenError, TokenIssuer};
-use crate::value::{Arena, ParseError, Value};
+use crate::value::{Arena, ParseError, SourceText, Value};
 use metrics::{Event, Metrics};
 
 /// An execution's input for the streaming API: JSON text (owned, or shared so that
@@ -232,6 +232,7 @@ impl Shared {
         &'a self,
         arena: &'a Arena,
         input: Value<'a>,
+        source: SourceText<'a>,
         id: Option<u64>,
         now_ms: i64,
         tokens: &'a dyn TokenIssuer,
@@ -239,6 +240,7 @@ impl Shared {
         let mut execution = self
             .machine
             .start(arena, input, &self.info, now_ms)
+            .with_source(source)
             .with_token_issuer(tokens);
         let numbered = self.history.is_some() || self.machine.program().uses_context;
         let id = match id {
@@ -317,6 +319,7 @@ fn visit_guarded(visit: &(dyn Fn(u64, RawOutcome<'_>) + Send + Sync), id: u64, r
 /// How a [`Completion::Visit`] learns that its input was not JSON.
 fn invalid_input(e: &ParseError) -> RawOutcome<'static> {
     RawOutcome {
+        source: SourceText::NONE,
         status: Status::Failed,
         output: None,
         error: Some("InvalidInput".into()),
@@ -332,6 +335,7 @@ fn guarded_resume<'a>(execution: &mut Execution<'a>, now_ms: i64) -> Step<'a> {
         Err(panic) => {
             let message = crate::error::panic_message(&*panic);
             Step::Done(RawOutcome {
+                source: SourceText::NONE,
                 status: Status::Failed,
                 output: None,
                 error: Some(names::RUNTIME.into()),
@@ -545,13 +549,15 @@ impl Runtime {
     /// later is awaited on the calling thread (until completed through
     /// [`complete_task`](Self::complete_task) and friends from another thread, or timed out).
     pub fn run_with<R>(&self, input: Value<'_>, visit: impl FnOnce(RawOutcome<'_>) -> R) -> R {
-        with_scratch(|arena| self.run_in(arena, input, visit))
+        with_scratch(|arena| self.run_in(arena, input, SourceText::NONE, visit))
     }
 
-    /// Like [`run_with`](Self::run_with), on JSON text parsed into the execution's arena.
+    /// Like [`run_with`](Self::run_with), on JSON text parsed into the execution's arena
+    /// (the outcome's [`write_output`](RawOutcome::write_output) copies the text of input
+    /// containers that reach the output unchanged).
     pub fn run_text_with<R>(&self, text: &str, visit: impl FnOnce(RawOutcome<'_>) -> R) -> Result<R, ParseError> {
-        with_scratch(|arena| match crate::value::parse(arena, text) {
-            Ok(input) => Ok(self.run_in(arena, input, visit)),
+        with_scratch(|arena| match crate::value::parse_keeping_text(arena, text) {
+            Ok((input, source)) => Ok(self.run_in(arena, input, source, visit)),
             Err(e) => {
                 self.shared.metrics.shared_slot().bump_shared(Event::Rejected);
                 Err(e)
@@ -568,18 +574,24 @@ impl Runtime {
     pub fn run_value(&self, input: &serde_json::Value) -> Outcome {
         with_scratch(|arena| {
             let input = Value::from_serde(arena, input);
-            self.run_in(arena, input, |raw| Outcome::from_raw(&raw))
+            self.run_in(arena, input, SourceText::NONE, |raw| Outcome::from_raw(&raw))
         })
     }
 
-    fn run_in<'a, R>(&'a self, arena: &'a Arena, input: Value<'a>, visit: impl FnOnce(RawOutcome<'_>) -> R) -> R {
+    fn run_in<'a, R>(
+        &'a self,
+        arena: &'a Arena,
+        input: Value<'a>,
+        source: SourceText<'a>,
+        visit: impl FnOnce(RawOutcome<'_>) -> R,
+    ) -> R {
         let shared = &*self.shared;
         let counters = shared.metrics.shared_slot();
         counters.bump_shared(Event::Started);
         let started = Instant::now();
         let now = shared.time.now_ms();
         let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
-        let mut execution = shared.start(arena, input, None, now, &tokens);
+        let mut execution = shared.start(arena, input, source, None, now, &tokens);
         let mut now = now;
         let outcome = loop {
             match guarded_resume(&mut execution, now) {
@@ -671,8 +683,8 @@ impl Runtime {
         let rejected = &self.shared.metrics.shared_slot();
         self.run_batch_with(
             inputs,
-            |text, arena| match crate::value::parse(arena, text.as_ref()) {
-                Ok(v) => Built::Run(v),
+            |text, arena| match crate::value::parse_keeping_text(arena, text.as_ref()) {
+                Ok((v, source)) => Built::RunText(v, source),
                 Err(e) => {
                     rejected.bump_shared(Event::Rejected);
                     Built::Reject(Err(e))

@@ -45,7 +45,7 @@ use super::tasks::{claim_due, deliver as deliver_task_message, Delivered, TaskMe
 use super::{deliver, guarded_resume, Input, Job, Shared, Submission};
 use crate::clock::{Clock, SystemClock};
 use crate::exec::{Execution, RawOutcome, Status, Step};
-use crate::value::{Arena, Value};
+use crate::value::{Arena, SourceText, Value};
 
 /// Spare arenas a worker keeps for executions that suspend.
 const SPARE_ARENAS: usize = 64;
@@ -379,7 +379,7 @@ impl Worker {
                 let arena = unsafe { self.arena.get() };
                 // SAFETY: `i` was claimed by this worker.
                 match unsafe { batch.build(i, arena) } {
-                    Some(input) => t = self.start(input, Origin::Batch(batch, i), t),
+                    Some((input, source)) => t = self.start(input, source, Origin::Batch(batch, i), t),
                     None => {
                         // SAFETY: nothing built in the arena is kept.
                         unsafe { self.arena.reset() };
@@ -411,10 +411,10 @@ impl Worker {
         // `Arc<str>`'s), never `sub` itself, and `sub` owns that buffer until the execution
         // has ended: it is moved into the execution's `Origin` below, which does not move the
         // buffer. The `'static` reference is not used after this statement.
-        let input = unsafe { &*(&sub.input as *const Input) }.parse_in(arena);
+        let input = unsafe { &*(&sub.input as *const Input) }.parse_in_keeping_text(arena);
         match input {
-            Ok(input) => {
-                self.start(input, Origin::<&Arc<Batch>>::Submit(sub), started);
+            Ok((input, source)) => {
+                self.start(input, source, Origin::<&Arc<Batch>>::Submit(sub), started);
             }
             Err(e) => {
                 // SAFETY: the failed parse's values are not kept.
@@ -429,7 +429,13 @@ impl Worker {
 
     /// Starts an execution on `input` (in the scratch arena) and runs it until it ends or
     /// suspends. Returns when the next execution's latency clock starts.
-    fn start<B: BatchRef>(&mut self, input: Value<'static>, origin: Origin<B>, started: Instant) -> Instant {
+    fn start<B: BatchRef>(
+        &mut self,
+        input: Value<'static>,
+        source: SourceText<'static>,
+        origin: Origin<B>,
+        started: Instant,
+    ) -> Instant {
         let shared = self.shared();
         self.counters().bump_owned(Event::Started);
         let now = self.now_ms_at(started);
@@ -439,7 +445,7 @@ impl Worker {
         };
         let tokens = &shared.issuers[self.index];
         // SAFETY: the execution is dropped before the arena is reset, or takes it along.
-        let mut execution = shared.start(unsafe { self.arena.get() }, input, id, now, tokens);
+        let mut execution = shared.start(unsafe { self.arena.get() }, input, source, id, now, tokens);
         match Suspension::of(guarded_resume(&mut execution, now)) {
             Ok(outcome) => {
                 drop(execution);
@@ -685,6 +691,7 @@ impl Worker {
 /// The outcome of an execution stopped by an aborting shutdown.
 fn aborted_outcome() -> RawOutcome<'static> {
     RawOutcome {
+        source: SourceText::NONE,
         status: Status::Aborted,
         output: None,
         error: None,

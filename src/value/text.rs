@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bumpalo::collections::{String as BumpString, Vec as BumpVec};
 
-use super::{key_eq, Arena, Member, Value};
+use super::{key_eq, Arena, Member, Number, Value};
 
 /// JSON that an embedder hands over: text (owned or shared) or a `serde_json` value. The
 /// runtime's streaming input ([`crate::runtime::Input`]) and a later task's result
@@ -68,6 +68,18 @@ impl JsonInput {
         }
     }
 
+    /// [`parse_in`](Self::parse_in), with the text of the containers that the writer can
+    /// copy ([`super::parse_keeping_text`]).
+    pub fn parse_in_keeping_text<'a>(
+        &'a self,
+        arena: &'a Arena,
+    ) -> Result<(Value<'a>, super::SourceText<'a>), super::ParseError> {
+        match self {
+            JsonInput::Json(value) => Ok((Value::from_serde(arena, value), super::SourceText::NONE)),
+            text => super::parse_keeping_text(arena, text.text().unwrap_or_default()),
+        }
+    }
+
     /// The value in `arena`, the text copied there first (the value does not borrow `self`).
     pub fn copy_in<'a>(&self, arena: &'a Arena) -> Result<Value<'a>, super::ParseError> {
         match self {
@@ -89,16 +101,33 @@ const POW10: [f64; 23] = [
 
 /// Reads `text` as one JSON value, or `None` when the serde_json path must decide.
 pub(super) fn parse_fast<'a>(arena: &'a Arena, text: &'a str) -> Option<Value<'a>> {
-    let mut reader = Reader {
-        arena,
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        depth: 0,
-    };
+    let mut reader = Reader::new(arena, text, None);
     let value = reader.value()?;
     reader.skip_whitespace();
     (reader.pos == reader.bytes.len()).then_some(value)
+}
+
+/// [`parse_fast`], also giving the spans of the containers that the writer reproduces byte
+/// for byte, sorted by address.
+pub(super) fn parse_fast_keeping_text<'a>(arena: &'a Arena, text: &'a str) -> Option<(Value<'a>, &'a [Span<'a>])> {
+    let mut reader = Reader::new(arena, text, Some(BumpVec::new_in(arena)));
+    let value = reader.value()?;
+    reader.skip_whitespace();
+    if reader.pos != reader.bytes.len() {
+        return None;
+    }
+    let mut spans = reader.spans.unwrap_or_else(|| BumpVec::new_in(arena));
+    spans.sort_unstable_by_key(|span| span.addr);
+    Some((value, spans.into_bump_slice()))
+}
+
+/// A container (its members' or items' address and count) read from `text`, which is
+/// exactly what the writer would write for it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Span<'a> {
+    pub(super) addr: usize,
+    pub(super) len: usize,
+    pub(super) text: &'a str,
 }
 
 struct Reader<'a> {
@@ -107,9 +136,27 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     depth: u32,
+    /// One past the last byte read that the writer would not write back as it is
+    /// (whitespace, an escape, a duplicate key, a number spelled another way), 0 if none: a
+    /// container that starts at or after it is written as it was read.
+    altered_end: usize,
+    /// Those containers, when the caller wants them.
+    spans: Option<BumpVec<'a, Span<'a>>>,
 }
 
 impl<'a> Reader<'a> {
+    fn new(arena: &'a Arena, text: &'a str, spans: Option<BumpVec<'a, Span<'a>>>) -> Reader<'a> {
+        Reader {
+            arena,
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            depth: 0,
+            altered_end: 0,
+            spans,
+        }
+    }
+
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
@@ -119,6 +166,7 @@ impl<'a> Reader<'a> {
     fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.pos += 1;
+            self.altered_end = self.pos;
         }
     }
 
@@ -143,8 +191,46 @@ impl<'a> Reader<'a> {
             b't' => self.literal(b"true", Value::Bool(true)),
             b'f' => self.literal(b"false", Value::Bool(false)),
             b'n' => self.literal(b"null", Value::Null),
-            b'-' | b'0'..=b'9' => self.number(),
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                let number = self.number()?;
+                if self.spans.is_some() && !self.spelled_as_written(start, number) {
+                    self.altered_end = self.pos;
+                }
+                Some(number)
+            }
             _ => None,
+        }
+    }
+
+    /// Whether the number just read from `start` is spelled as the writer writes it.
+    fn spelled_as_written(&self, start: usize, number: Value<'a>) -> bool {
+        let read = &self.bytes[start..self.pos];
+        match number {
+            // Integers have no leading zeros in JSON; `-0` is read as a float.
+            Value::Number(Number::Int(_)) => true,
+            Value::Number(Number::Float(f)) if is_short_decimal(read, f) => true,
+            Value::Number(float) => {
+                let mut room = [0u8; 40];
+                let mut written = super::Reserved { buf: &mut room, pos: 0 };
+                float.write_to(&mut written);
+                let len = written.pos;
+                room[..len] == *read
+            }
+            _ => true,
+        }
+    }
+
+    /// Notes the container read from `start` up to here (its members or items at `addr`,
+    /// `len` of them) if the writer would write it as it was read.
+    #[inline]
+    fn note_container(&mut self, start: usize, addr: usize, len: usize) {
+        if let Some(spans) = &mut self.spans {
+            if len > 0 && self.altered_end <= start {
+                if let Some(text) = self.text.get(start..self.pos) {
+                    spans.push(Span { addr, len, text });
+                }
+            }
         }
     }
 
@@ -164,6 +250,7 @@ impl<'a> Reader<'a> {
 
     #[inline(never)]
     fn object(&mut self) -> Option<Value<'a>> {
+        let start = self.pos;
         self.enter()?;
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(8, self.arena);
         if !self.eat(b'}') {
@@ -178,7 +265,10 @@ impl<'a> Reader<'a> {
                 let value = self.value()?;
                 // Duplicate keys: the last value wins, in the first one's place (as Jackson).
                 match members.iter_mut().find(|(k, _)| key_eq(k, key)) {
-                    Some(slot) => slot.1 = value,
+                    Some(slot) => {
+                        slot.1 = value;
+                        self.altered_end = self.pos;
+                    }
                     None => members.push((key, value)),
                 }
                 if self.eat(b'}') {
@@ -190,11 +280,14 @@ impl<'a> Reader<'a> {
             }
         }
         self.depth -= 1;
-        Some(Value::object(members.into_bump_slice()))
+        let members = members.into_bump_slice();
+        self.note_container(start, members.as_ptr() as usize, members.len());
+        Some(Value::object(members))
     }
 
     #[inline(never)]
     fn array(&mut self) -> Option<Value<'a>> {
+        let start = self.pos;
         self.enter()?;
         let mut items = BumpVec::with_capacity_in(4, self.arena);
         if !self.eat(b']') {
@@ -209,7 +302,9 @@ impl<'a> Reader<'a> {
             }
         }
         self.depth -= 1;
-        Some(Value::array(items.into_bump_slice()))
+        let items = items.into_bump_slice();
+        self.note_container(start, items.as_ptr() as usize, items.len());
+        Some(Value::array(items))
     }
 
     /// A string's contents after its opening quote: borrowed from the text when it has no
@@ -225,7 +320,11 @@ impl<'a> Reader<'a> {
                 // < len`): both are char boundaries of `text`.
                 Some(unsafe { self.text.get_unchecked(start..end) })
             }
-            b'\\' => self.escaped_string(start, end),
+            b'\\' => {
+                let unescaped = self.escaped_string(start, end);
+                self.altered_end = self.pos;
+                unescaped
+            }
             _ => None,
         }
     }
@@ -457,6 +556,25 @@ pub(super) fn needs_escape(bytes: &[u8]) -> bool {
     }
 }
 
+/// Whether `read`, the text of the float `f`, is a decimal that the writer writes back as
+/// it is: `[-]int.frac` with 1 to 6 fraction digits, the last one not a zero unless it is
+/// the only one (`10.0`), at most 15 digits, and `1e-3 <= |f| < 1e7`. The writer spells
+/// such a float with the fewest decimals that read back as `f`: a decimal of at most 15
+/// digits reads as a float no other such decimal reads as, so fewer decimals do not, and
+/// these do. Any other spelling is compared with what the writer writes.
+fn is_short_decimal(read: &[u8], f: f64) -> bool {
+    let digits = read.strip_prefix(b"-").unwrap_or(read);
+    let Some(dot) = digits.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let fraction = &digits[dot + 1..];
+    (1..=6).contains(&fraction.len())
+        && fraction.iter().all(u8::is_ascii_digit)
+        && (fraction.last() != Some(&b'0') || fraction == b"0")
+        && digits.len() <= 16
+        && (1e-3..1e7).contains(&f.abs())
+}
+
 /// The value of ASCII digits (at most 19 of them).
 #[inline]
 fn decimal(digits: &[u8]) -> u64 {
@@ -571,15 +689,22 @@ mod tests {
     }
 
     /// A small deterministic generator of JSON texts: every kind of value, escapes and
-    /// non-ASCII text, numbers of every shape, whitespace, nesting, duplicate keys.
-    struct Gen(u64);
+    /// non-ASCII text, numbers of every shape, whitespace (unless `compact`), nesting,
+    /// duplicate keys.
+    struct Gen {
+        state: u64,
+        compact: bool,
+    }
 
     impl Gen {
+        fn new(seed: u64, compact: bool) -> Gen {
+            Gen { state: seed, compact }
+        }
         fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            self.state
         }
         fn pick<'t>(&mut self, options: &[&'t str]) -> &'t str {
             options[(self.next() % options.len() as u64) as usize]
@@ -587,6 +712,11 @@ mod tests {
         fn string(&mut self, out: &mut String) {
             out.push('"');
             for _ in 0..self.next() % 12 {
+                if self.compact {
+                    // no escapes either
+                    out.push_str(self.pick(&["a", "key", "é", "中", "😀", " ", "0123456789abcdef"]));
+                    continue;
+                }
                 out.push_str(self.pick(&[
                     "a",
                     "key",
@@ -608,7 +738,11 @@ mod tests {
             out.push('"');
         }
         fn value(&mut self, out: &mut String, depth: u32) {
-            let ws = |g: &mut Gen, out: &mut String| out.push_str(g.pick(&["", "", " ", "\n  ", "\t"]));
+            let ws = |g: &mut Gen, out: &mut String| {
+                if !g.compact {
+                    out.push_str(g.pick(&["", "", " ", "\n  ", "\t"]))
+                }
+            };
             match self.next() % if depth > 4 { 4 } else { 6 } {
                 0 => out.push_str(self.pick(&["null", "true", "false"])),
                 1 => self.string(out),
@@ -668,7 +802,7 @@ mod tests {
 
     #[test]
     fn agrees_with_serde_json_on_generated_documents() {
-        let mut gen = Gen(0x9E37_79B9_7F4A_7C15);
+        let mut gen = Gen::new(0x9E37_79B9_7F4A_7C15, false);
         let mut read = 0;
         for _ in 0..20_000 {
             let mut text = String::new();
@@ -676,6 +810,122 @@ mod tests {
             read += agrees(&text) as usize;
         }
         assert!(read > 15_000, "the fast reader read only {read} of 20,000 documents");
+    }
+
+    /// Every container of `value`, depth first.
+    fn containers<'a>(value: Value<'a>, out: &mut Vec<Value<'a>>) {
+        match value {
+            Value::Array(items, _) => {
+                out.push(value);
+                items.iter().for_each(|v| containers(*v, out));
+            }
+            Value::Object(members, _) => {
+                out.push(value);
+                members.iter().for_each(|(_, v)| containers(*v, out));
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn kept_text_writes_what_the_writer_writes() {
+        let mut copied_some = 0;
+        for (seed, compact) in [(0x9E37_79B9_7F4A_7C15, false), (0x2545_F491_4F6C_DD1D, true)] {
+            let mut gen = Gen::new(seed, compact);
+            for _ in 0..20_000 {
+                let mut text = String::new();
+                gen.value(&mut text, 0);
+                let arena = Arena::new();
+                let Ok(plain) = super::super::parse(&arena, &text) else {
+                    continue;
+                };
+                let (value, source) = super::super::parse_keeping_text(&arena, &text).unwrap();
+                let expected = plain.to_json_string();
+                assert_eq!(value.to_json_string(), expected, "{text}");
+                let mut out = Vec::new();
+                value.write_json_from(source, &mut out);
+                assert_eq!(String::from_utf8(out).unwrap(), expected, "{text}");
+                // The containers, in new arrays and objects, in another order.
+                let mut parts = Vec::new();
+                containers(value, &mut parts);
+                parts.reverse();
+                let rebuilt = Value::array(arena.alloc_slice_copy(&parts));
+                let wrapped = Value::object(arena.alloc_slice_copy(&[("w", rebuilt), ("v", value)]));
+                let mut out = Vec::new();
+                wrapped.write_json_from(source, &mut out);
+                assert_eq!(String::from_utf8(out).unwrap(), wrapped.to_json_string(), "{text}");
+                copied_some += (source.containers() > 0) as usize;
+            }
+        }
+        // (2,131 with these seeds: most documents are scalars or hold a number spelled otherwise)
+        assert!(copied_some > 2_000, "text kept for only {copied_some} documents");
+    }
+
+    #[test]
+    fn short_decimals_are_written_as_read() {
+        let mut gen = Gen::new(0x5851_F42D_4C95_7F2D, true);
+        let mut accepted = 0;
+        for _ in 0..200_000 {
+            let int_digits = gen.next() % 8;
+            let frac_digits = 1 + gen.next() % 7;
+            let mut text = String::new();
+            if gen.next() % 2 == 0 {
+                text.push('-');
+            }
+            text.push_str(&(gen.next() % 10u64.pow(int_digits as u32)).to_string());
+            text.push('.');
+            for _ in 0..frac_digits {
+                text.push(char::from(b'0' + (gen.next() % 10) as u8));
+            }
+            let f: f64 = text.parse().unwrap();
+            if is_short_decimal(text.as_bytes(), f) {
+                accepted += 1;
+                let mut written = Vec::new();
+                Number::Float(f).write(&mut written);
+                assert_eq!(String::from_utf8(written).unwrap(), text);
+            }
+        }
+        assert!(accepted > 50_000, "{accepted}");
+        for text in ["10.0", "0.001", "9999999.5", "-42.25", "0.5"] {
+            assert!(is_short_decimal(text.as_bytes(), text.parse().unwrap()), "{text}");
+        }
+        for text in [
+            "10.00",
+            "0.0009",
+            "10000000.5",
+            "1e2",
+            "1.0E7",
+            "0.0",
+            "-0.0",
+            "1.2345678",
+            "12",
+        ] {
+            assert!(!is_short_decimal(text.as_bytes(), text.parse().unwrap()), "{text}");
+        }
+    }
+
+    #[test]
+    fn keeps_the_text_of_containers_written_as_read() {
+        let kept = |text: &str| {
+            let arena = Arena::new();
+            super::super::parse_keeping_text(&arena, text).unwrap().1.containers()
+        };
+        // the root has a space inside; its object and both arrays are kept
+        assert_eq!(kept(r#"{"a":{"b":[1,2.5,1.0E7]},"c": [true]}"#), 3);
+        assert_eq!(kept(r#"{"a":[{"b":null},"x"]}"#), 3);
+        // spelled otherwise by the writer: nothing is kept
+        for text in [
+            r#"{"x":1.50}"#,
+            r#"{"x":1e7}"#,
+            r#"{"x":-0}"#,
+            r#"{"x":"\u0041"}"#,
+            r#"{"a":1,"a":2}"#,
+        ] {
+            assert_eq!(kept(text), 0, "{text}");
+        }
+        // empty containers are not worth keeping; what serde_json reads keeps nothing
+        assert_eq!(kept("[[],{}]"), 1);
+        assert_eq!(kept(&format!("{}{}", "[".repeat(120), "]".repeat(120))), 0);
     }
 
     #[test]
