@@ -206,6 +206,7 @@ impl std::error::Error for DefinitionError {}
 
 /// Resumes `execution` until it ends, waiting on `clock`, and hands the outcome to `f`.
 /// Nothing here can deliver a completion: a task that answers later runs into its timeout.
+#[inline(always)]
 fn run_to_end<'a, R>(mut execution: Execution<'a>, clock: &mut dyn Clock, f: impl FnOnce(RawOutcome<'a>) -> R) -> R {
     loop {
         match execution.resume(clock.now_ms()) {
