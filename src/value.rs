@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 mod text;
 
-pub use text::JsonInput;
+pub use text::{JsonInput, SourceText};
 
 /// The arena that payload values are allocated in.
 pub type Arena = Bump;
@@ -411,7 +411,7 @@ impl<'a> Value<'a> {
         const RESERVE_AT_MOST: u64 = 1 << 16;
         let bound = self.bound_u64();
         if bound > RESERVE_AT_MOST {
-            return self.write_to(out, source.spans);
+            return self.write_to(out, &source);
         }
         let start = out.len();
         out.resize(start + bound as usize, 0);
@@ -419,13 +419,13 @@ impl<'a> Value<'a> {
             buf: &mut out[start..],
             pos: 0,
         };
-        self.write_to(&mut reserved, source.spans);
+        self.write_to(&mut reserved, &source);
         let end = start + reserved.pos;
         out.truncate(end);
     }
 
-    /// Writes the compact JSON text; containers found in `spans` are copied from there.
-    fn write_to(&self, out: &mut impl Sink, spans: &[text::Span<'_>]) {
+    /// Writes the compact JSON text, copying what `source` has the text of.
+    fn write_to(&self, out: &mut impl Sink, source: &SourceText<'_>) {
         match self {
             Value::Null => out.put(b"null"),
             Value::Bool(true) => out.put(b"true"),
@@ -433,7 +433,7 @@ impl<'a> Value<'a> {
             Value::Number(n) => n.write_to(out),
             Value::String(s) => write_string(s, out),
             Value::Array(items, _) => {
-                if let Some(text) = find_span(spans, items.as_ptr() as usize, items.len()) {
+                if let Some(text) = source.array(items) {
                     return out.put(text.as_bytes());
                 }
                 out.push(b'[');
@@ -441,25 +441,55 @@ impl<'a> Value<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    item.write_to(out, spans);
+                    item.write_to(out, source);
                 }
                 out.push(b']');
             }
             Value::Object(members, _) => {
-                if let Some(text) = find_span(spans, members.as_ptr() as usize, members.len()) {
-                    return out.put(text.as_bytes());
-                }
-                out.push(b'{');
-                for (i, (key, value)) in members.iter().enumerate() {
+                let rest = match source.object_prefix(members) {
+                    Some((text, n)) if n == members.len() => return out.put(text.as_bytes()),
+                    // the object read, without its `}`, then the members that follow
+                    Some((text, n)) => {
+                        out.put(&text.as_bytes()[..text.len() - 1]);
+                        out.push(b',');
+                        &members[n..]
+                    }
+                    None => {
+                        out.push(b'{');
+                        members
+                    }
+                };
+                for (i, (key, value)) in rest.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
                     write_string(key, out);
                     out.push(b':');
-                    value.write_to(out, spans);
+                    value.write_to(out, source);
                 }
                 out.push(b'}');
             }
+        }
+    }
+
+    /// Whether the writer certainly writes `self` and `other` the same: equal scalars
+    /// spelled alike (`1` and `1.0` are not), equal strings, or the same array or object
+    /// (not compared member by member).
+    #[inline]
+    pub fn writes_as(&self, other: Value<'_>) -> bool {
+        match (*self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(Number::Int(a)), Value::Number(Number::Int(b))) => a == b,
+            (Value::Number(Number::Float(a)), Value::Number(Number::Float(b))) => a.to_bits() == b.to_bits(),
+            (Value::String(a), Value::String(b)) => key_eq(a, b),
+            (Value::Array(a, _), Value::Array(b, _)) => {
+                std::ptr::eq(a.as_ptr(), b.as_ptr().cast()) && a.len() == b.len()
+            }
+            (Value::Object(a, _), Value::Object(b, _)) => {
+                std::ptr::eq(a.as_ptr(), b.as_ptr().cast()) && a.len() == b.len()
+            }
+            _ => false,
         }
     }
 
@@ -761,39 +791,9 @@ pub fn parse<'a>(arena: &'a Arena, text: &'a str) -> Result<Value<'a>, ParseErro
 /// key or number spelled another way inside), for [`Value::write_json_from`].
 pub fn parse_keeping_text<'a>(arena: &'a Arena, text: &'a str) -> Result<(Value<'a>, SourceText<'a>), ParseError> {
     match text::parse_fast_keeping_text(arena, text) {
-        Some((value, spans)) => Ok((value, SourceText { spans })),
+        Some((value, source)) => Ok((value, source)),
         None => parse_with_serde(arena, text).map(|value| (value, SourceText::NONE)),
     }
-}
-
-/// The text that parsed objects and arrays were read from, where the writer can copy it
-/// ([`parse_keeping_text`]). A container is known by the address and length of its members
-/// or items: values built later (even in the same place of a document) are other slices,
-/// and the arena cannot be reset while this borrows it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SourceText<'a> {
-    spans: &'a [text::Span<'a>],
-}
-
-impl SourceText<'_> {
-    /// No text: everything is written.
-    pub const NONE: SourceText<'static> = SourceText { spans: &[] };
-
-    /// How many containers' text is kept.
-    pub fn containers(&self) -> usize {
-        self.spans.len()
-    }
-}
-
-/// The text of the container whose members or items are at `addr` (`len` of them).
-#[inline]
-fn find_span<'s>(spans: &[text::Span<'s>], addr: usize, len: usize) -> Option<&'s str> {
-    if spans.is_empty() {
-        return None;
-    }
-    let at = spans.binary_search_by_key(&addr, |span| span.addr).ok()?;
-    let span = &spans[at];
-    (span.len == len).then_some(span.text)
 }
 
 /// [`parse`] by serde_json: the reference the fast reader agrees with, and the source of

@@ -107,27 +107,118 @@ pub(super) fn parse_fast<'a>(arena: &'a Arena, text: &'a str) -> Option<Value<'a
     (reader.pos == reader.bytes.len()).then_some(value)
 }
 
-/// [`parse_fast`], also giving the spans of the containers that the writer reproduces byte
-/// for byte, sorted by address.
-pub(super) fn parse_fast_keeping_text<'a>(arena: &'a Arena, text: &'a str) -> Option<(Value<'a>, &'a [Span<'a>])> {
-    let mut reader = Reader::new(arena, text, Some(BumpVec::new_in(arena)));
+/// [`parse_fast`], also keeping the text of the containers that the writer writes back
+/// byte for byte.
+pub(super) fn parse_fast_keeping_text<'a>(arena: &'a Arena, text: &'a str) -> Option<(Value<'a>, SourceText<'a>)> {
+    let kept = Kept {
+        arrays: BumpVec::new_in(arena),
+        objects: BumpVec::new_in(arena),
+    };
+    let mut reader = Reader::new(arena, text, Some(kept));
     let value = reader.value()?;
     reader.skip_whitespace();
     if reader.pos != reader.bytes.len() {
         return None;
     }
-    let mut spans = reader.spans.unwrap_or_else(|| BumpVec::new_in(arena));
-    spans.sort_unstable_by_key(|span| span.addr);
-    Some((value, spans.into_bump_slice()))
+    let Kept {
+        mut arrays,
+        mut objects,
+    } = reader.kept?;
+    arrays.sort_unstable_by_key(|array| array.addr);
+    objects.sort_unstable_by_key(|object| object.key_addr);
+    Some((
+        value,
+        SourceText {
+            arrays: arrays.into_bump_slice(),
+            objects: objects.into_bump_slice(),
+        },
+    ))
 }
 
-/// A container (its members' or items' address and count) read from `text`, which is
-/// exactly what the writer would write for it.
+/// The text that parsed objects and arrays were read from, where the writer can copy it
+/// ([`super::parse_keeping_text`], [`Value::write_json_from`]). Only containers that the
+/// writer writes back byte for byte are kept: no whitespace, escape, duplicate key or
+/// number spelled another way inside.
+///
+/// An array is known by the address and length of its items; an object by the address of
+/// its first key (borrowed from the text, so its own), and it is copied as the beginning
+/// of any object whose first members write the same: the usual result of a state or task
+/// that adds fields to its input. Values built later are other slices, and the arena
+/// cannot be reset while this borrows it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SourceText<'a> {
+    /// Sorted by address.
+    arrays: &'a [ArrayText<'a>],
+    /// Sorted by the address of the first key.
+    objects: &'a [ObjectText<'a>],
+}
+
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Span<'a> {
-    pub(super) addr: usize,
-    pub(super) len: usize,
-    pub(super) text: &'a str,
+struct ArrayText<'a> {
+    addr: usize,
+    len: usize,
+    text: &'a str,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ObjectText<'a> {
+    key_addr: usize,
+    members: &'a [Member<'a>],
+    text: &'a str,
+}
+
+/// The containers a reader keeps the text of.
+struct Kept<'a> {
+    arrays: BumpVec<'a, ArrayText<'a>>,
+    objects: BumpVec<'a, ObjectText<'a>>,
+}
+
+impl<'a> SourceText<'a> {
+    /// No text: everything is written.
+    pub const NONE: SourceText<'static> = SourceText {
+        arrays: &[],
+        objects: &[],
+    };
+
+    /// How many containers' text is kept.
+    pub fn containers(&self) -> usize {
+        self.arrays.len() + self.objects.len()
+    }
+
+    /// The text of the array with these `items`.
+    #[inline]
+    pub(super) fn array(&self, items: &[Value<'_>]) -> Option<&'a str> {
+        if self.arrays.is_empty() {
+            return None;
+        }
+        let addr = items.as_ptr() as usize;
+        let at = self.arrays.binary_search_by_key(&addr, |array| array.addr).ok()?;
+        let array = &self.arrays[at];
+        (array.len == items.len()).then_some(array.text)
+    }
+
+    /// The text of an object read whose members `members` begin with (members that write
+    /// the same), and how many members it has.
+    #[inline]
+    pub(super) fn object_prefix(&self, members: &[Member<'_>]) -> Option<(&'a str, usize)> {
+        if self.objects.is_empty() {
+            return None;
+        }
+        let key_addr = members.first()?.0.as_ptr() as usize;
+        let at = self
+            .objects
+            .binary_search_by_key(&key_addr, |object| object.key_addr)
+            .ok()?;
+        let object = &self.objects[at];
+        let n = object.members.len();
+        let same = std::ptr::eq(object.members.as_ptr(), members.as_ptr())
+            || members
+                .get(..n)?
+                .iter()
+                .zip(object.members)
+                .all(|((k, v), (kept_key, kept_value))| key_eq(k, kept_key) && v.writes_as(*kept_value));
+        (same && n <= members.len()).then_some((object.text, n))
+    }
 }
 
 struct Reader<'a> {
@@ -141,11 +232,11 @@ struct Reader<'a> {
     /// container that starts at or after it is written as it was read.
     altered_end: usize,
     /// Those containers, when the caller wants them.
-    spans: Option<BumpVec<'a, Span<'a>>>,
+    kept: Option<Kept<'a>>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(arena: &'a Arena, text: &'a str, spans: Option<BumpVec<'a, Span<'a>>>) -> Reader<'a> {
+    fn new(arena: &'a Arena, text: &'a str, kept: Option<Kept<'a>>) -> Reader<'a> {
         Reader {
             arena,
             text,
@@ -153,7 +244,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             depth: 0,
             altered_end: 0,
-            spans,
+            kept,
         }
     }
 
@@ -194,7 +285,7 @@ impl<'a> Reader<'a> {
             b'-' | b'0'..=b'9' => {
                 let start = self.pos;
                 let number = self.number()?;
-                if self.spans.is_some() && !self.spelled_as_written(start, number) {
+                if self.kept.is_some() && !self.spelled_as_written(start, number) {
                     self.altered_end = self.pos;
                 }
                 Some(number)
@@ -221,16 +312,41 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Notes the container read from `start` up to here (its members or items at `addr`,
-    /// `len` of them) if the writer would write it as it was read.
+    /// The text read from `start` up to here, if the writer writes it back as it is.
     #[inline]
-    fn note_container(&mut self, start: usize, addr: usize, len: usize) {
-        if let Some(spans) = &mut self.spans {
-            if len > 0 && self.altered_end <= start {
-                if let Some(text) = self.text.get(start..self.pos) {
-                    spans.push(Span { addr, len, text });
-                }
-            }
+    fn written_as_read(&self, start: usize) -> Option<&'a str> {
+        if self.altered_end <= start {
+            self.text.get(start..self.pos)
+        } else {
+            None
+        }
+    }
+
+    /// Keeps the text of the object with `members` read from `start` up to here, if the
+    /// writer writes it back as it is.
+    #[inline]
+    fn keep_object(&mut self, start: usize, members: &'a [Member<'a>]) {
+        let text = self.written_as_read(start);
+        if let (Some(kept), Some(text), Some((key, _))) = (&mut self.kept, text, members.first()) {
+            kept.objects.push(ObjectText {
+                key_addr: key.as_ptr() as usize,
+                members,
+                text,
+            });
+        }
+    }
+
+    /// Keeps the text of the array with `items` read from `start` up to here, if the writer
+    /// writes it back as it is.
+    #[inline]
+    fn keep_array(&mut self, start: usize, items: &'a [Value<'a>]) {
+        let text = self.written_as_read(start);
+        if let (Some(kept), Some(text), false) = (&mut self.kept, text, items.is_empty()) {
+            kept.arrays.push(ArrayText {
+                addr: items.as_ptr() as usize,
+                len: items.len(),
+                text,
+            });
         }
     }
 
@@ -281,7 +397,7 @@ impl<'a> Reader<'a> {
         }
         self.depth -= 1;
         let members = members.into_bump_slice();
-        self.note_container(start, members.as_ptr() as usize, members.len());
+        self.keep_object(start, members);
         Some(Value::object(members))
     }
 
@@ -303,7 +419,7 @@ impl<'a> Reader<'a> {
         }
         self.depth -= 1;
         let items = items.into_bump_slice();
-        self.note_container(start, items.as_ptr() as usize, items.len());
+        self.keep_array(start, items);
         Some(Value::array(items))
     }
 
@@ -320,11 +436,7 @@ impl<'a> Reader<'a> {
                 // < len`): both are char boundaries of `text`.
                 Some(unsafe { self.text.get_unchecked(start..end) })
             }
-            b'\\' => {
-                let unescaped = self.escaped_string(start, end);
-                self.altered_end = self.pos;
-                unescaped
-            }
+            b'\\' => self.escaped_string(start, end),
             _ => None,
         }
     }
@@ -344,7 +456,11 @@ impl<'a> Reader<'a> {
                     let escaped = match *self.bytes.get(i + 1)? {
                         b'"' => '"',
                         b'\\' => '\\',
-                        b'/' => '/',
+                        b'/' => {
+                            // the writer writes `/` as it is
+                            self.altered_end = i + 2;
+                            '/'
+                        }
                         b'b' => '\u{8}',
                         b'f' => '\u{c}',
                         b'n' => '\n',
@@ -352,6 +468,9 @@ impl<'a> Reader<'a> {
                         b't' => '\t',
                         b'u' => {
                             let (c, len) = self.unicode_escape(i)?;
+                            if !is_written_as_unicode_escape(c, &self.bytes[i..i + len]) {
+                                self.altered_end = i + len;
+                            }
                             out.push(c);
                             i += len;
                             continue;
@@ -575,6 +694,16 @@ fn is_short_decimal(read: &[u8], f: f64) -> bool {
         && (1e-3..1e7).contains(&f.abs())
 }
 
+/// Whether `escape` (`\uXXXX`, or a surrogate pair of them) is how the writer escapes
+/// `c`: a control character without a short escape, in lowercase hex.
+fn is_written_as_unicode_escape(c: char, escape: &[u8]) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = c as u32;
+    b < 0x20
+        && super::ESCAPES[b as usize] == b'u'
+        && escape == [b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]
+}
+
 /// The value of ASCII digits (at most 19 of them).
 #[inline]
 fn decimal(digits: &[u8]) -> u64 {
@@ -730,6 +859,9 @@ mod tests {
                     "\\t",
                     "\\u0041",
                     "\\u00e9",
+                    "\\u001f",
+                    "\\u001F",
+                    "\\u0008",
                     "\\ud83d\\ude00",
                     " ",
                     "0123456789abcdef",
@@ -845,10 +977,21 @@ mod tests {
                 let mut out = Vec::new();
                 value.write_json_from(source, &mut out);
                 assert_eq!(String::from_utf8(out).unwrap(), expected, "{text}");
-                // The containers, in new arrays and objects, in another order.
+                // The containers, in new arrays and objects, in another order, and objects
+                // with a member added, replaced, or taken away.
                 let mut parts = Vec::new();
                 containers(value, &mut parts);
                 parts.reverse();
+                for part in parts.clone() {
+                    if let Value::Object(members, _) = part {
+                        parts.push(super::super::with_member(&arena, part, "added", Value::int(1)));
+                        if let Some(((first, _), rest)) = members.split_first() {
+                            parts.push(super::super::with_member(&arena, part, first, Value::Null));
+                            parts.push(Value::object(rest));
+                            parts.push(Value::object(&members[..members.len() - 1]));
+                        }
+                    }
+                }
                 let rebuilt = Value::array(arena.alloc_slice_copy(&parts));
                 let wrapped = Value::object(arena.alloc_slice_copy(&[("w", rebuilt), ("v", value)]));
                 let mut out = Vec::new();
@@ -912,13 +1055,27 @@ mod tests {
         };
         // the root has a space inside; its object and both arrays are kept
         assert_eq!(kept(r#"{"a":{"b":[1,2.5,1.0E7]},"c": [true]}"#), 3);
+        // an object that begins with the members of one read is written from its text
+        let arena = Arena::new();
+        let text = r#"{"a":{"b":1},"c":[2]}"#;
+        let (value, source) = super::super::parse_keeping_text(&arena, text).unwrap();
+        let grown = super::super::with_member(&arena, value, "d", Value::Bool(true));
+        let mut out = Vec::new();
+        grown.write_json_from(source, &mut out);
+        assert_eq!(out, br#"{"a":{"b":1},"c":[2],"d":true}"#);
+        assert_eq!(source.object_prefix(grown.as_object().unwrap()), Some((text, 2)));
         assert_eq!(kept(r#"{"a":[{"b":null},"x"]}"#), 3);
+        // escapes the writer writes too
+        assert_eq!(kept(r#"[{"x":"\"q\\\n\u001f"}]"#), 2);
         // spelled otherwise by the writer: nothing is kept
         for text in [
             r#"{"x":1.50}"#,
             r#"{"x":1e7}"#,
             r#"{"x":-0}"#,
             r#"{"x":"\u0041"}"#,
+            r#"{"x":"\u001F"}"#,
+            r#"{"x":"\u0008"}"#,
+            r#"{"x":"\/"}"#,
             r#"{"a":1,"a":2}"#,
         ] {
             assert_eq!(kept(text), 0, "{text}");
