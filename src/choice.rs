@@ -264,6 +264,10 @@ fn is_numeric_op(op: Comparison) -> bool {
 
 /// Compares two values under operator `op`'s type; `None` when a value is not of its type.
 fn compare_values(op: Comparison, a: Value<'_>, b: Value<'_>) -> Option<bool> {
+    if op == Comparison::StringEquals {
+        // equal in UTF-16 order exactly when equal
+        return Some(a.as_str()? == b.as_str()?);
+    }
     if is_string_op(op) {
         return Some(ordering_holds(op, compare_strings(a.as_str()?, b.as_str()?)));
     }
