@@ -27,6 +27,10 @@ pub enum Condition {
     Compare {
         /// `Variable`.
         variable: Path,
+        /// Where its value is kept once looked up, shared by the conditions of the Choice
+        /// state that test the same path ([`number_variables`]; none when no path is
+        /// tested twice).
+        slot: usize,
         /// The test.
         test: Test,
     },
@@ -106,9 +110,61 @@ pub fn compile(
         } => {
             let variable = parse_path(variable)?;
             let test = compile_test(*op, *operand_is_path, operand, consts)?;
-            Condition::Compare { variable, test }
+            Condition::Compare {
+                variable,
+                slot: 0,
+                test,
+            }
         }
     })
+}
+
+/// Gives the `Variable` paths of one Choice state's `conditions` their slots, the same
+/// path text the same slot; returns how many slots there are (see [`Lookups`]), 0 when no
+/// path is tested twice (then nothing is worth keeping).
+pub fn number_variables<'c>(conditions: impl IntoIterator<Item = &'c mut Condition>) -> usize {
+    fn walk<'c>(condition: &'c mut Condition, texts: &mut Vec<&'c str>, compares: &mut usize) {
+        match condition {
+            Condition::And(items) | Condition::Or(items) => items.iter_mut().for_each(|c| walk(c, texts, compares)),
+            Condition::Not(inner) => walk(inner, texts, compares),
+            Condition::Jsonata(_) => {}
+            Condition::Compare { variable, slot, .. } => {
+                *compares += 1;
+                let text = variable.text();
+                *slot = match texts.iter().position(|t| *t == text) {
+                    Some(i) => i,
+                    None => {
+                        texts.push(text);
+                        texts.len() - 1
+                    }
+                };
+            }
+        }
+    }
+    let (mut texts, mut compares) = (Vec::new(), 0);
+    for condition in conditions {
+        walk(condition, &mut texts, &mut compares);
+    }
+    if texts.len() < compares {
+        texts.len()
+    } else {
+        0
+    }
+}
+
+/// What a Choice state's conditions are evaluated with: the scope, the JSONata evaluator,
+/// and each `Variable` path's value once looked up (a path's value cannot change while the
+/// Choice state evaluates its rules, so one that several conditions test is looked up
+/// once).
+pub struct Lookups<'a, 's> {
+    /// Where new values go.
+    pub arena: &'a Arena,
+    /// The state's input, context and variables.
+    pub scope: &'s Scope<'a>,
+    /// Evaluates a JSONata `Condition`.
+    pub jsonata: &'s mut dyn FnMut(&'a JsonataExpr) -> Result<Value<'a>, EvalError>,
+    /// By slot: `None` until looked up, then the path's value (`None` when absent).
+    pub values: &'s mut [Option<Option<Value<'a>>>],
 }
 
 fn parse_path(text: &str) -> Result<Path, ConditionError> {
@@ -289,16 +345,11 @@ fn compare_values(op: Comparison, a: Value<'_>, b: Value<'_>) -> Option<bool> {
 
 impl Condition {
     /// Evaluates the condition. Only a JSONata condition (or a broken reference) can fail.
-    pub fn eval<'a>(
-        &'a self,
-        arena: &'a Arena,
-        scope: &Scope<'a>,
-        jsonata: &mut dyn FnMut(&'a JsonataExpr) -> Result<Value<'a>, EvalError>,
-    ) -> Result<bool, EvalError> {
+    pub fn eval<'a>(&'a self, lookups: &mut Lookups<'a, '_>) -> Result<bool, EvalError> {
         Ok(match self {
             Condition::And(items) => {
                 for item in items {
-                    if !item.eval(arena, scope, jsonata)? {
+                    if !item.eval(lookups)? {
                         return Ok(false);
                     }
                 }
@@ -306,15 +357,15 @@ impl Condition {
             }
             Condition::Or(items) => {
                 for item in items {
-                    if item.eval(arena, scope, jsonata)? {
+                    if item.eval(lookups)? {
                         return Ok(true);
                     }
                 }
                 false
             }
-            Condition::Not(inner) => !inner.eval(arena, scope, jsonata)?,
+            Condition::Not(inner) => !inner.eval(lookups)?,
             Condition::Jsonata(JsonataCondition::Literal(b)) => *b,
-            Condition::Jsonata(JsonataCondition::Expr(expr)) => match jsonata(expr)? {
+            Condition::Jsonata(JsonataCondition::Expr(expr)) => match (lookups.jsonata)(expr)? {
                 Value::Bool(b) => b,
                 other => {
                     return Err(EvalError::new(
@@ -328,8 +379,12 @@ impl Condition {
                     ))
                 }
             },
-            Condition::Compare { variable, test } => {
-                let value = variable.eval_opt(arena, scope);
+            Condition::Compare { variable, slot, test } => {
+                let (arena, scope) = (lookups.arena, lookups.scope);
+                let value = match lookups.values.get_mut(*slot) {
+                    Some(looked_up) => *looked_up.get_or_insert_with(|| variable.eval_opt(arena, scope)),
+                    None => variable.eval_opt(arena, scope),
+                };
                 match test {
                     Test::Is(Comparison::IsPresent, expected) => value.is_some() == *expected,
                     Test::Is(op, expected) => match value {
@@ -402,6 +457,42 @@ mod tests {
         assert!(wildcard_match(&p, ""));
         let p = split_pattern("ab*ba");
         assert!(!wildcard_match(&p, "aba"));
+    }
+
+    #[test]
+    fn variables_tested_more_than_once_share_a_slot() {
+        let compare = |path: &str| model::Condition::Compare {
+            variable: path.into(),
+            op: Comparison::IsPresent,
+            operand_is_path: false,
+            operand: serde_json::Value::Bool(true),
+        };
+        let mut consts = crate::consts::Constants::new();
+        let mut compiled =
+            |c: &model::Condition| compile(c, &mut consts, &mut |_| unreachable!("no JSONata here")).unwrap();
+        let slots = |conditions: &[Condition]| -> Vec<usize> {
+            fn walk(c: &Condition, out: &mut Vec<usize>) {
+                match c {
+                    Condition::And(items) | Condition::Or(items) => items.iter().for_each(|c| walk(c, out)),
+                    Condition::Not(inner) => walk(inner, out),
+                    Condition::Compare { slot, .. } => out.push(*slot),
+                    Condition::Jsonata(_) => {}
+                }
+            }
+            let mut out = Vec::new();
+            conditions.iter().for_each(|c| walk(c, &mut out));
+            out
+        };
+        let mut rules = vec![
+            compiled(&compare("$.a")),
+            compiled(&model::Condition::And(vec![compare("$.b"), compare("$.a")])),
+            compiled(&model::Condition::Not(Box::new(compare("$.c")))),
+            compiled(&compare("$.b")),
+        ];
+        assert_eq!(number_variables(rules.iter_mut()), 3);
+        assert_eq!(slots(&rules), [0, 1, 0, 2, 1]);
+        let mut distinct = vec![compiled(&compare("$.a")), compiled(&compare("$.b"))];
+        assert_eq!(number_variables(distinct.iter_mut()), 0);
     }
 
     #[test]

@@ -238,7 +238,7 @@ impl Compiler {
                 }))
             }
             StateKind::Choice { choices, default } => {
-                let rules = choices
+                let mut rules = choices
                     .iter()
                     .filter_map(|rule| {
                         let mut jsonata = |text: &str| {
@@ -263,9 +263,14 @@ impl Compiler {
                             }),
                         })
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+                let variables = choice::number_variables(rules.iter_mut().map(|rule| &mut rule.condition));
                 let default = default.as_ref().map(|d| self.resolve(names, d, &at("Default")));
-                Op::Choice { rules, default }
+                Op::Choice {
+                    rules,
+                    default,
+                    variables,
+                }
             }
             StateKind::Wait(wait) => Op::Wait(match wait {
                 WaitFor::Seconds(n) => WaitDef::Seconds(self.number(n, "Seconds", &at("Seconds"))),

@@ -17,6 +17,7 @@ use smallvec::SmallVec;
 
 use std::sync::Arc;
 
+use crate::choice::Lookups;
 use crate::error::{names, EvalError};
 use crate::history::{EventData, HistoryEvent, HistorySink};
 use crate::machine::Machine;
@@ -1177,7 +1178,11 @@ impl<'a> Execution<'a> {
                     Err(failure) => self.task_ended(top, Err(failure)),
                 }
             }
-            Op::Choice { rules, default } => {
+            Op::Choice {
+                rules,
+                default,
+                variables,
+            } => {
                 let frame = &self.frames[top];
                 let scope = Scope {
                     input: after_input_path,
@@ -1187,11 +1192,20 @@ impl<'a> Execution<'a> {
                 let env = self.payload_input(top, raw_input, context, None).jsonata_env();
                 let arena = self.arena;
                 let mut jsonata = |e: &'a JsonataExpr| e.eval(arena, &env, "Condition");
+                let mut lookups = Lookups {
+                    arena,
+                    scope: &scope,
+                    jsonata: &mut jsonata,
+                    values: match *variables {
+                        0 => &mut [],
+                        n => arena.alloc_slice_fill_copy(n, None),
+                    },
+                };
                 let mut chosen = None;
                 for rule in rules {
                     if rule
                         .condition
-                        .eval(arena, &scope, &mut jsonata)
+                        .eval(&mut lookups)
                         .map_err(|e| self.eval_failure(top, e))?
                     {
                         chosen = Some(rule);

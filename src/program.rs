@@ -160,6 +160,9 @@ pub enum Op {
         rules: Vec<ChoiceRuleDef>,
         /// `Default`.
         default: Option<StateId>,
+        /// How many distinct `Variable` paths the rules test, 0 when none is tested twice
+        /// ([`crate::choice::Lookups`]).
+        variables: usize,
     },
     /// `Wait`: suspend until a time.
     Wait(WaitDef),

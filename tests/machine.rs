@@ -352,3 +352,38 @@ fn text_output_copies_unchanged_input_and_rewrites_the_rest() {
     // {"y":1}, {"d":[...]} and [true,"é",0.5]; the root and `a` hold 2.50
     assert_eq!(copied, 3);
 }
+
+#[test]
+fn choice_rules_testing_the_same_paths_see_the_same_values() {
+    // `$.n` and `$.missing` are each tested by several rules (looked up once per Choice).
+    let m = machine(
+        r#"{"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [
+                {"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"},
+                {"And": [{"Variable": "$.missing", "IsPresent": false},
+                         {"Not": {"Variable": "$.n", "NumericLessThan": 0}},
+                         {"Variable": "$.s", "StringEquals": "é"}], "Next": "Small"},
+                {"Variable": "$.missing", "IsPresent": true, "Next": "Big"},
+                {"Variable": "$.missing", "StringEquals": "x", "Next": "Big"}],
+             "Default": "Big"},
+            "Big": {"Type": "Pass", "Result": "big", "End": true},
+            "Small": {"Type": "Pass", "Result": "small", "End": true}}}"#,
+        TaskRegistry::new(),
+    );
+    let output = |input: &str| run_virtual(&m, input).0;
+    assert_eq!(output(r#"{"n": 11, "s": "é"}"#).output.as_deref(), Some(r#""big""#));
+    assert_eq!(output(r#"{"n": 3, "s": "é"}"#).output.as_deref(), Some(r#""small""#));
+    // the second rule fails on `s`; the fourth tests the absent path: AWS's error
+    let failed = output(r#"{"n": 3, "s": "e"}"#);
+    assert_eq!(failed.status, Status::Failed);
+    assert_eq!(failed.error.as_deref(), Some("States.Runtime"));
+    assert!(
+        failed
+            .cause
+            .as_deref()
+            .is_some_and(|c| c
+                .ends_with("Invalid path '$.missing': The choice state's condition path references an invalid value.")),
+        "{:?}",
+        failed.cause
+    );
+}
