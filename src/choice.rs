@@ -491,7 +491,7 @@ mod tests {
         ];
         assert_eq!(number_variables(rules.iter_mut()), 3);
         assert_eq!(slots(&rules), [0, 1, 0, 2, 1]);
-        let mut distinct = vec![compiled(&compare("$.a")), compiled(&compare("$.b"))];
+        let mut distinct = [compiled(&compare("$.a")), compiled(&compare("$.b"))];
         assert_eq!(number_variables(distinct.iter_mut()), 0);
     }
 
