@@ -552,10 +552,22 @@ impl<'a> Execution<'a> {
         self
     }
 
-    /// Issues this execution's task tokens from `tokens` (set before the first `resume`).
-    pub(crate) fn with_token_issuer(mut self, tokens: &'a dyn TokenIssuer) -> Execution<'a> {
+    /// What the runtime sets before the first `resume`, in place (the execution is not
+    /// moved): the input's text, where task tokens come from, and the name and history sink
+    /// when it has them.
+    pub(crate) fn prepare(
+        &mut self,
+        source: SourceText<'a>,
+        tokens: &'a dyn TokenIssuer,
+        name: Option<&'a str>,
+        history: Option<&'a mut dyn HistorySink>,
+    ) {
+        self.source = source;
         self.tokens = Some(tokens);
-        self
+        if let Some(name) = name {
+            self.name = name;
+        }
+        self.history = history;
     }
 
     /// The frame whose task awaits `token`, if one does: on the stack or parked in a

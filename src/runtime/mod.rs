@@ -237,26 +237,21 @@ impl Shared {
         now_ms: i64,
         tokens: &'a dyn TokenIssuer,
     ) -> Execution<'a> {
-        let mut execution = self
-            .machine
-            .start(arena, input, &self.info, now_ms)
-            .with_source(source)
-            .with_token_issuer(tokens);
         let numbered = self.history.is_some() || self.machine.program().uses_context;
         let id = match id {
             None if numbered => Some(self.next_id.fetch_add(1, Ordering::Relaxed)),
             id => id,
         };
-        if let (true, Some(id)) = (self.machine.program().uses_context, id) {
-            // Every execution has its own name: the info's name and the execution's id.
-            let name = bumpalo::format!(in arena, "{}-{}", self.info.name, id);
-            execution = execution.with_name(name.into_bump_str());
-        }
+        // Every execution has its own name: the info's name and the execution's id.
+        let name = match (self.machine.program().uses_context, id) {
+            (true, Some(id)) => Some(bumpalo::format!(in arena, "{}-{}", self.info.name, id).into_bump_str()),
+            _ => None,
+        };
         let filter = self.history.as_ref().and_then(|h| h.filter(id.unwrap_or_default()));
-        match filter {
-            Some(filter) => execution.with_history(arena.alloc(filter)),
-            None => execution,
-        }
+        let history = filter.map(|filter| arena.alloc(filter) as &mut dyn crate::history::HistorySink);
+        let mut execution = self.machine.start(arena, input, &self.info, now_ms);
+        execution.prepare(source, tokens, name, history);
+        execution
     }
 
     /// Wakes one sleeping worker, if any.
