@@ -427,7 +427,14 @@ impl Path {
         }
         // One member of an object (`$.result`), the most common: set right here.
         if let ([Step::Key(key)], Value::Object(members, bound)) = (&*self.steps, root) {
-            return Ok(with_member_at(arena, members, bound, find_member(members, key), key, value));
+            return Ok(with_member_at(
+                arena,
+                members,
+                bound,
+                find_member(members, key),
+                key,
+                value,
+            ));
         }
         set_in(arena, Some(root), &self.steps, value).ok_or_else(|| self.match_failure(root))
     }

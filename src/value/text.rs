@@ -1048,6 +1048,23 @@ mod tests {
     }
 
     #[test]
+    fn kept_text_is_copied_into_outputs_beyond_the_reserved_room() {
+        // A bound over 64 KiB: written into a growing vector, not into reserved room.
+        let items: Vec<String> = (0..5_000)
+            .map(|i| format!(r#"{{"i":{i},"s":"item-{i}","f":{i}.5}}"#))
+            .collect();
+        let text = format!(r#"{{"items":[{}],"n":1}}"#, items.join(","));
+        let arena = Arena::new();
+        let (value, source) = super::super::parse_keeping_text(&arena, &text).unwrap();
+        assert!(value.bound_u64() > 1 << 16);
+        let grown = super::super::with_member(&arena, value, "added", Value::Null);
+        let mut out = Vec::new();
+        grown.write_json_from(source, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), grown.to_json_string());
+        assert_eq!(source.containers(), 5_002);
+    }
+
+    #[test]
     fn keeps_the_text_of_containers_written_as_read() {
         let kept = |text: &str| {
             let arena = Arena::new();
