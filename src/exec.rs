@@ -329,6 +329,15 @@ struct Fanout<'a> {
     tolerated_percentage: Option<f64>,
 }
 
+/// Where [`Execution::run_frameless_children`] finds each child's graph and input.
+#[derive(Clone, Copy)]
+enum Children<'a> {
+    /// A Map without `ItemSelector`: its processor, and the items that are the inputs.
+    Items(GraphId, &'a [Value<'a>]),
+    /// A Parallel's branches, which all take its input.
+    Branches(&'a [GraphId], Value<'a>),
+}
+
 /// A suspended child of a fanout: its frame, taken off the stack, and its index.
 #[derive(Debug)]
 struct ParkedChild<'a> {
@@ -918,14 +927,14 @@ impl<'a> Execution<'a> {
     /// or suspend until its earliest parked child can go on.
     fn schedule(&mut self, top: usize) -> Result<Flow, Failure> {
         let now_ms = self.now_ms;
-        let mut fanout = self.fanout_mut(top);
-        while fanout.may_start_child() {
-            // Children run without a frame follow one another here, while the history
-            // stays within its limit (checked by the main loop).
-            if !self.start_child(top)? || self.events > MAX_EVENTS {
-                return Ok(Flow::Continue);
-            }
-            fanout = self.fanout_mut(top);
+        if self.run_frameless_children(top) {
+            // The history's limit: the main loop reports it.
+            return Ok(Flow::Continue);
+        }
+        let fanout = self.fanout_mut(top);
+        if fanout.may_start_child() {
+            self.start_child(top)?;
+            return Ok(Flow::Continue);
         }
         match fanout.earliest_parked() {
             Some((position, wake_ms)) if wake_ms <= now_ms => {
@@ -1762,16 +1771,13 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// Starts the next branch or iteration of the Parallel/Map state in frame `top` (one
-    /// that [`Fanout::may_start_child`] allows) in a new frame above it, or runs it at once
-    /// when its graph is [`GraphDef::frameless`] (true).
-    fn start_child(&mut self, top: usize) -> Result<bool, Failure> {
+    /// The graph and input of child `index` of the Parallel/Map state in frame `top` (a
+    /// Map's `ItemSelector` evaluated).
+    fn child_input(&self, top: usize, index: usize) -> Result<(GraphId, Value<'a>), Failure> {
         let state = self.program.state(self.frames[top].state);
-        let variables = self.frames[top].variables;
-        let (graph, input) = match (&state.op, &self.frames[top].phase) {
-            (Op::Parallel { branches }, Phase::Parallel(f)) => (branches[f.started], f.input),
+        match (&state.op, &self.frames[top].phase) {
+            (Op::Parallel { branches }, Phase::Parallel(f)) => Ok((branches[index], f.input)),
             (Op::Map(map), Phase::Map(f)) => {
-                let index = f.started;
                 let item = f.items[index];
                 let input = match &map.item_selector {
                     Some(selector) => {
@@ -1782,34 +1788,29 @@ impl<'a> Execution<'a> {
                     }
                     None => item,
                 };
-                self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
-                (map.processor, input)
+                Ok((map.processor, input))
             }
-            _ => unreachable!("start_child runs on a Parallel or Map frame"),
-        };
-        let graph = self.program.graph(graph);
-        if graph.frameless {
-            let child = self.program.state(graph.start);
-            // A failing child runs again in a frame, which reports the failure.
-            if let Ok(output) = self.pass_output(child, input, variables, Value::EMPTY_OBJECT) {
-                self.event(child.entered_event, Some(child.name), EventData::Input(input));
-                self.event(child.exited_event, Some(child.name), EventData::Output(output));
-                let fanout = self.fanout_mut(top);
-                fanout.results[fanout.started] = output;
-                fanout.started += 1;
-                if matches!(state.op, Op::Map(_)) {
-                    self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
-                }
-                return Ok(true);
-            }
+            _ => unreachable!("children belong to a Parallel or Map frame"),
+        }
+    }
+
+    /// Starts the next branch or iteration of the Parallel/Map state in frame `top` (one
+    /// that [`Fanout::may_start_child`] allows) in a new frame above it.
+    fn start_child(&mut self, top: usize) -> Result<(), Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let variables = self.frames[top].variables;
+        let index = self.fanout_mut(top).started;
+        let (graph, input) = self.child_input(top, index)?;
+        if matches!(state.op, Op::Map(_)) {
+            self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
         }
         let fanout = self.fanout_mut(top);
-        fanout.running = fanout.started;
+        fanout.running = index;
         fanout.started += 1;
         fanout.in_progress += 1;
         let outer: &'a Variables<'a> = self.arena.alloc(variables);
         self.frames.push(Frame {
-            state: graph.start,
+            state: self.program.graph(graph).start,
             input,
             variables: Variables {
                 local: &[],
@@ -1820,7 +1821,62 @@ impl<'a> Execution<'a> {
             retries: &mut [],
             phase: Phase::Enter,
         });
-        Ok(false)
+        Ok(())
+    }
+
+    /// Runs the next children of the Parallel/Map state in frame `top` whose graph is
+    /// [`GraphDef::frameless`] (of a Map, when it has no `ItemSelector`), one after another,
+    /// without frames: the events and outputs are those the child would give in a frame.
+    /// Stops at the first child that needs a frame or would fail (the computation is pure:
+    /// [`start_child`](Self::start_child) runs it again in a frame, which reports the
+    /// failure with the right `entered at the event id #N`), and when the history passes
+    /// its limit (then returns true: the main loop reports it).
+    fn run_frameless_children(&mut self, top: usize) -> bool {
+        let program = self.program;
+        let state = program.state(self.frames[top].state);
+        let variables = self.frames[top].variables;
+        let is_map = matches!(state.op, Op::Map(_));
+        let (total, mut index) = match &self.frames[top].phase {
+            Phase::Parallel(f) | Phase::Map(f) => (f.total, f.started),
+            _ => return false,
+        };
+        // Where the children's graphs and inputs come from, looked up once. A Map with an
+        // `ItemSelector` runs its iterations in frames.
+        let children = match (&state.op, &self.frames[top].phase) {
+            (Op::Map(map), Phase::Map(f)) if map.item_selector.is_none() => Children::Items(map.processor, f.items),
+            (Op::Parallel { branches }, Phase::Parallel(f)) => Children::Branches(branches, f.input),
+            _ => return false,
+        };
+        while index < total {
+            let (graph, input) = match children {
+                Children::Items(processor, items) => (processor, items[index]),
+                Children::Branches(branches, input) => (branches[index], input),
+            };
+            let graph = program.graph(graph);
+            if !graph.frameless {
+                return false;
+            }
+            let child = program.state(graph.start);
+            let Ok(output) = self.pass_output(child, input, variables, Value::EMPTY_OBJECT) else {
+                return false;
+            };
+            if is_map {
+                self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
+            }
+            self.event(child.entered_event, Some(child.name), EventData::Input(input));
+            self.event(child.exited_event, Some(child.name), EventData::Output(output));
+            if is_map {
+                self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
+            }
+            let fanout = self.fanout_mut(top);
+            fanout.results[index] = output;
+            index += 1;
+            fanout.started = index;
+            if self.events > MAX_EVENTS {
+                return true;
+            }
+        }
+        false
     }
 
     /// All children of frame `top`'s Parallel/Map state have finished: complete the state
