@@ -52,6 +52,8 @@ pub struct Path {
     /// `$` followed by member names only (`$.a.b`): the most common path, looked up by a
     /// tight loop before anything else.
     members_of_input: bool,
+    /// Member names only (`.a.b`), from any root: the tight loop can find the value.
+    keys_only: bool,
 }
 
 /// What a path starts from.
@@ -246,13 +248,15 @@ impl Path {
 
     fn from_parts(text: &str, root: Root, steps: Vec<Step>) -> Path {
         let definite = steps.iter().all(Step::is_definite);
-        let members_of_input = root == Root::Input && steps.iter().all(|s| matches!(s, Step::Key(_)));
+        let keys_only = steps.iter().all(|s| matches!(s, Step::Key(_)));
+        let members_of_input = root == Root::Input && keys_only;
         Path {
             text: text.into(),
             root,
             steps: steps.into_boxed_slice(),
             definite,
             members_of_input,
+            keys_only,
         }
     }
 
@@ -341,7 +345,10 @@ impl Path {
         };
         if self.definite {
             // No error text is built for a miss: Choice rules test presence all the time.
-            return select_keys(&self.steps, root).or_else(|| select_definite(arena, &self.steps, root).ok());
+            if self.keys_only {
+                return select_keys(&self.steps, root);
+            }
+            return select_definite(arena, &self.steps, root).ok();
         }
         self.eval_on(arena, root).ok()
     }
@@ -357,8 +364,10 @@ impl Path {
     }
 
     fn eval_definite<'a>(&self, arena: &'a Arena, root: Value<'a>) -> Result<Value<'a>, PathError> {
-        if let Some(found) = select_keys(&self.steps, root) {
-            return Ok(found);
+        if self.keys_only {
+            if let Some(found) = select_keys(&self.steps, root) {
+                return Ok(found);
+            }
         }
         select_definite(arena, &self.steps, root).map_err(|(kind, at, node)| self.error(kind, at, node))
     }
