@@ -1771,13 +1771,15 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// The graph and input of child `index` of the Parallel/Map state in frame `top` (a
-    /// Map's `ItemSelector` evaluated).
-    fn child_input(&self, top: usize, index: usize) -> Result<(GraphId, Value<'a>), Failure> {
+    /// Starts the next branch or iteration of the Parallel/Map state in frame `top` (one
+    /// that [`Fanout::may_start_child`] allows) in a new frame above it.
+    fn start_child(&mut self, top: usize) -> Result<(), Failure> {
         let state = self.program.state(self.frames[top].state);
-        match (&state.op, &self.frames[top].phase) {
-            (Op::Parallel { branches }, Phase::Parallel(f)) => Ok((branches[index], f.input)),
+        let variables = self.frames[top].variables;
+        let (graph, input) = match (&state.op, &self.frames[top].phase) {
+            (Op::Parallel { branches }, Phase::Parallel(f)) => (branches[f.started], f.input),
             (Op::Map(map), Phase::Map(f)) => {
+                let index = f.started;
                 let item = f.items[index];
                 let input = match &map.item_selector {
                     Some(selector) => {
@@ -1788,24 +1790,13 @@ impl<'a> Execution<'a> {
                     }
                     None => item,
                 };
-                Ok((map.processor, input))
+                self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
+                (map.processor, input)
             }
-            _ => unreachable!("children belong to a Parallel or Map frame"),
-        }
-    }
-
-    /// Starts the next branch or iteration of the Parallel/Map state in frame `top` (one
-    /// that [`Fanout::may_start_child`] allows) in a new frame above it.
-    fn start_child(&mut self, top: usize) -> Result<(), Failure> {
-        let state = self.program.state(self.frames[top].state);
-        let variables = self.frames[top].variables;
-        let index = self.fanout_mut(top).started;
-        let (graph, input) = self.child_input(top, index)?;
-        if matches!(state.op, Op::Map(_)) {
-            self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
-        }
+            _ => unreachable!("start_child runs on a Parallel or Map frame"),
+        };
         let fanout = self.fanout_mut(top);
-        fanout.running = index;
+        fanout.running = fanout.started;
         fanout.started += 1;
         fanout.in_progress += 1;
         let outer: &'a Variables<'a> = self.arena.alloc(variables);
@@ -1835,18 +1826,18 @@ impl<'a> Execution<'a> {
         let program = self.program;
         let state = program.state(self.frames[top].state);
         let variables = self.frames[top].variables;
-        let is_map = matches!(state.op, Op::Map(_));
-        let (total, mut index) = match &self.frames[top].phase {
-            Phase::Parallel(f) | Phase::Map(f) => (f.total, f.started),
-            _ => return false,
-        };
         // Where the children's graphs and inputs come from, looked up once. A Map with an
         // `ItemSelector` runs its iterations in frames.
-        let children = match (&state.op, &self.frames[top].phase) {
-            (Op::Map(map), Phase::Map(f)) if map.item_selector.is_none() => Children::Items(map.processor, f.items),
-            (Op::Parallel { branches }, Phase::Parallel(f)) => Children::Branches(branches, f.input),
+        let (children, total, mut index) = match (&state.op, &self.frames[top].phase) {
+            (Op::Map(map), Phase::Map(f)) if map.item_selector.is_none() => {
+                (Children::Items(map.processor, f.items), f.total, f.started)
+            }
+            (Op::Parallel { branches }, Phase::Parallel(f)) => {
+                (Children::Branches(branches, f.input), f.total, f.started)
+            }
             _ => return false,
         };
+        let is_map = matches!(children, Children::Items(..));
         while index < total {
             let (graph, input) = match children {
                 Children::Items(processor, items) => (processor, items[index]),

@@ -34,7 +34,7 @@ use bumpalo::collections::Vec as BumpVec;
 
 use crate::error::EvalError;
 use crate::scope::Scope;
-use crate::value::{find_member, key_eq, with_member_at, Arena, Member, SizeBound, Value};
+use crate::value::{find_member, key_eq, with_member, with_member_at, Arena, Member, SizeBound, Value};
 
 use self::filter::Filter;
 
@@ -435,15 +435,8 @@ impl Path {
             return Err(self.match_failure(root));
         }
         // One member of an object (`$.result`), the most common: set right here.
-        if let ([Step::Key(key)], Value::Object(members, bound)) = (&*self.steps, root) {
-            return Ok(with_member_at(
-                arena,
-                members,
-                bound,
-                find_member(members, key),
-                key,
-                value,
-            ));
+        if let ([Step::Key(key)], Value::Object(..)) = (&*self.steps, root) {
+            return Ok(with_member(arena, root, key, value));
         }
         set_in(arena, Some(root), &self.steps, value).ok_or_else(|| self.match_failure(root))
     }

@@ -476,7 +476,7 @@ impl<'a> Value<'a> {
     /// spelled alike (`1` and `1.0` are not), equal strings, or the same array or object
     /// (not compared member by member).
     #[inline]
-    pub fn writes_as(&self, other: Value<'_>) -> bool {
+    fn writes_as(&self, other: Value<'_>) -> bool {
         match (*self, other) {
             (Value::Null, Value::Null) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,

@@ -73,23 +73,19 @@ where
     // `i < len` was claimed by exactly one worker.
     let ctx = unsafe { &*(ctx as *const Ctx<'_, T, R, B, V>) };
     let input = &ctx.inputs[i];
-    match (ctx.build)(input, arena) {
-        // SAFETY: the value borrows the input and the arena; the input outlives the batch,
-        // which outlives the execution (module docs), so `'a` is not exceeded in practice.
-        Built::Run(v) => Some((
-            unsafe { std::mem::transmute::<Value<'_>, Value<'a>>(v) },
-            SourceText::NONE,
-        )),
-        // SAFETY: as above; the spans borrow the input and the arena too.
-        Built::RunText(v, source) => Some(unsafe {
-            std::mem::transmute::<(Value<'_>, SourceText<'_>), (Value<'a>, SourceText<'a>)>((v, source))
-        }),
+    let built = match (ctx.build)(input, arena) {
+        Built::Run(v) => (v, SourceText::NONE),
+        Built::RunText(v, source) => (v, source),
         Built::Reject(r) => {
             // SAFETY: index `i` is written once, by the worker that claimed it.
             unsafe { (*ctx.out.add(i)).write(r) };
-            None
+            return None;
         }
-    }
+    };
+    // SAFETY: the value and its kept text borrow the input and the arena; the input
+    // outlives the batch, which outlives the execution (module docs), so `'a` is not
+    // exceeded in practice.
+    Some(unsafe { std::mem::transmute::<(Value<'_>, SourceText<'_>), (Value<'a>, SourceText<'a>)>(built) })
 }
 
 unsafe fn visit_erased<'a, T, R, B, V>(ctx: *const (), i: usize, outcome: RawOutcome<'a>)

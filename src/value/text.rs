@@ -211,13 +211,13 @@ impl<'a> SourceText<'a> {
             .ok()?;
         let object = &self.objects[at];
         let n = object.members.len();
+        let prefix = members.get(..n)?;
         let same = std::ptr::eq(object.members.as_ptr(), members.as_ptr())
-            || members
-                .get(..n)?
+            || prefix
                 .iter()
                 .zip(object.members)
                 .all(|((k, v), (kept_key, kept_value))| key_eq(k, kept_key) && v.writes_as(*kept_value));
-        (same && n <= members.len()).then_some((object.text, n))
+        same.then_some((object.text, n))
     }
 }
 
