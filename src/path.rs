@@ -275,6 +275,16 @@ impl Path {
         &self.steps
     }
 
+    /// The member names of a `$.a.b` path (none for `$`); `None` for any other path.
+    pub fn input_member_names(&self) -> Option<impl Iterator<Item = &str>> {
+        self.members_of_input.then(|| {
+            self.steps.iter().map(|step| match step {
+                Step::Key(key) => &**key,
+                _ => unreachable!("a path of member names has only Key steps"),
+            })
+        })
+    }
+
     /// Whether this is a Reference Path (selects at most one node: only members and single
     /// indexes; no wildcards, filters, slices, unions or `..`).
     pub fn is_reference(&self) -> bool {

@@ -15,7 +15,7 @@ use crate::error::EvalError;
 use crate::intrinsics::{Intrinsic, IntrinsicError};
 use crate::path::{Path, PathError, Root};
 use crate::scope::Scope;
-use crate::value::{Arena, Member, SizeBound, Value};
+use crate::value::{key_eq, Arena, Member, SizeBound, Value};
 
 /// A compiled payload template.
 #[derive(Clone, Debug)]
@@ -34,6 +34,9 @@ enum Node {
         members: Box<[(&'static str, Node)]>,
         /// The keys' part of the object's [`SizeBound`] (computed once).
         keys_bound: u64,
+        /// The same members as flat leaves when every one is a constant or a `$.a.b` path
+        /// (the usual `Parameters`).
+        record: Option<Box<[(&'static str, Leaf)]>>,
     },
     /// An array with at least one element to evaluate.
     Array(Box<[Node]>),
@@ -51,6 +54,15 @@ enum Node {
         /// The key as written (with `.$`), for messages.
         field: &'static str,
     },
+}
+
+/// A member of an object template evaluated by [`eval_record`].
+#[derive(Clone, Debug)]
+enum Leaf {
+    /// A constant.
+    Const(Value<'static>),
+    /// `"key.$": "$.a.b"`: the member names to follow from the input (none for `$`).
+    Input(Box<[&'static str]>),
 }
 
 /// Why a template does not compile. `message` is AWS's validation text for the problem,
@@ -222,6 +234,7 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
             if dynamic {
                 Ok(Node::Object {
                     keys_bound: SizeBound::keys_part(members.iter().map(|(k, _)| *k)),
+                    record: record_of(&members, consts),
                     members: members.into_boxed_slice(),
                 })
             } else {
@@ -260,6 +273,22 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
     }
 }
 
+/// `members` as flat leaves, when every one is a constant or a member-name path from the
+/// input.
+fn record_of(members: &[(&'static str, Node)], consts: &mut Constants) -> Option<Box<[(&'static str, Leaf)]>> {
+    members
+        .iter()
+        .map(|(key, node)| {
+            let leaf = match node {
+                Node::Const(v) => Leaf::Const(*v),
+                Node::Path { path, .. } => Leaf::Input(path.input_member_names()?.map(|k| consts.intern(k)).collect()),
+                _ => return None,
+            };
+            Some((*key, leaf))
+        })
+        .collect()
+}
+
 /// AWS's cause (`States.Runtime`) when a template applies a `$` path to a `null` input.
 pub const NULL_INPUT: &str = "Unable to apply Path transformation to null or empty input.";
 
@@ -283,7 +312,16 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
         Node::Const(v) => Ok(*v),
         Node::Path { path, field } => eval_path(path, field, arena, scope),
         Node::Call { call, field } => call.eval(arena, scope).map_err(|e| call_error(e, field, scope)),
-        Node::Object { members, keys_bound } => {
+        Node::Object {
+            members,
+            keys_bound,
+            record,
+        } => {
+            if let (Some(record), Value::Object(..)) = (record, scope.input) {
+                if let Some(value) = eval_record(record, *keys_bound, arena, scope.input) {
+                    return Ok(value);
+                }
+            }
             let mut values_bound = 0;
             // Members are written once, in place.
             let out = arena.alloc_slice_try_fill_with(members.len(), |i| {
@@ -307,6 +345,43 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
             Ok(Value::array(out.into_bump_slice()))
         }
     }
+}
+
+/// An object of constants and member-name paths from an object `input`, in one tight loop;
+/// `None` when a path selects nothing (the general walk then explains the miss).
+#[inline]
+fn eval_record<'a>(
+    record: &'a [(&'static str, Leaf)],
+    keys_bound: u64,
+    arena: &'a Arena,
+    input: Value<'a>,
+) -> Option<Value<'a>> {
+    let mut values_bound = 0;
+    let out = arena
+        .alloc_slice_try_fill_with(record.len(), |i| {
+            let (key, leaf) = &record[i];
+            let value = match leaf {
+                Leaf::Const(v) => *v,
+                Leaf::Input(names) => follow_members(input, names).ok_or(())?,
+            };
+            values_bound += value.bound_u64();
+            Ok::<_, ()>((*key, value))
+        })
+        .ok()?;
+    Some(Value::Object(out, SizeBound::of_parts(keys_bound, values_bound)))
+}
+
+/// The value reached from `root` by following member `names`.
+#[inline(always)]
+fn follow_members<'a>(root: Value<'a>, names: &[&str]) -> Option<Value<'a>> {
+    let mut node = root;
+    for name in names {
+        let Value::Object(members, _) = node else {
+            return None;
+        };
+        node = members.iter().find(|(k, _)| key_eq(k, name))?.1;
+    }
+    Some(node)
 }
 
 /// A `.$` path: the member names of an object input looked up at once, anything else by
@@ -370,6 +445,82 @@ mod tests {
             let members = v.as_object().unwrap();
             assert_eq!(v.bound_u64(), Value::object(members).bound_u64(), "{input}");
             assert!(v.bound_u64() >= v.to_json_string().len() as u64, "{input}");
+        }
+    }
+
+    /// `node` with every object's record dropped, so that it evaluates by the general walk.
+    fn without_records(node: &Node) -> Node {
+        match node {
+            Node::Object {
+                members, keys_bound, ..
+            } => Node::Object {
+                members: members.iter().map(|(k, n)| (*k, without_records(n))).collect(),
+                keys_bound: *keys_bound,
+                record: None,
+            },
+            Node::Array(items) => Node::Array(items.iter().map(without_records).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn has_record(node: &Node) -> bool {
+        match node {
+            Node::Object { members, record, .. } => record.is_some() || members.iter().any(|(_, n)| has_record(n)),
+            Node::Array(items) => items.iter().any(has_record),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn records_give_what_the_general_walk_gives() {
+        let mut consts = Constants::new();
+        let templates = [
+            json!({"id.$": "$.a", "deep.$": "$.b.c", "all.$": "$", "k": "lit", "n": [1, {"x": 2}]}),
+            json!({"only.$": "$.b"}),
+            json!({"miss.$": "$.b.nope", "k": 1}),
+            json!({"through_scalar.$": "$.a.c"}),
+            json!({"outer": {"inner.$": "$.b.c"}, "k": 1}),
+            json!({"a.$": "$.a", "b": {"deep.$": "$.b"}}),
+        ];
+        let inputs = [
+            r#"{"a":1,"b":{"c":"x\u00e9","d":[1,2]}}"#,
+            r#"{"b":{"c":{"e":null}},"a":"s"}"#,
+            r#"{"a":[1],"b":{}}"#,
+            r#"{}"#,
+            r#"null"#,
+            r#"[1,2]"#,
+            r#""text""#,
+        ];
+        let arena = Arena::new();
+        for template in &templates {
+            let t = Template::compile(template, &mut consts).unwrap();
+            assert!(has_record(&t.root), "{template} has a record");
+            let general = Template {
+                root: without_records(&t.root),
+            };
+            for input in inputs {
+                let v = parse(&arena, arena.alloc_str(input)).unwrap();
+                let scope = Scope::of_input(v);
+                let fast = t.eval(&arena, &scope);
+                let slow = general.eval(&arena, &scope);
+                match (&fast, &slow) {
+                    (Ok(f), Ok(s)) => {
+                        assert_eq!(f.to_json_string(), s.to_json_string(), "{template} on {input}");
+                        assert_eq!(f.bound_u64(), s.bound_u64(), "{template} on {input}");
+                    }
+                    (Err(f), Err(s)) => assert_eq!(f, s, "{template} on {input}"),
+                    _ => panic!("{template} on {input}: {fast:?} but {slow:?}"),
+                }
+            }
+        }
+        // A template with a call or a non-input path is not a record.
+        for template in [
+            json!({"a.$": "States.Array($.a)"}),
+            json!({"a.$": "$$.Execution.Id"}),
+            json!({"a.$": "$.x[0]"}),
+        ] {
+            let t = Template::compile(&template, &mut consts).unwrap();
+            assert!(!has_record(&t.root), "{template}");
         }
     }
 

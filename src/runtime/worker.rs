@@ -134,10 +134,26 @@ impl BatchRef for Arc<Batch> {
 /// execution); in between, the time is the last reading plus the monotonic time since.
 const WALL_CLOCK_REREAD: Duration = Duration::from_secs(1);
 
-/// The last reading of the system clock and when it was taken.
+/// The last reading of the system clock and when it was taken, and the last millisecond
+/// worked out from it with the moment it ends (executions start thousands of times a
+/// millisecond, so most of them only compare two instants).
 struct WallAnchor {
     at: Instant,
     ms: i64,
+    last_ms: i64,
+    last_ms_ends: Instant,
+}
+
+impl WallAnchor {
+    /// An anchor for a reading of `ms` at `at`.
+    fn new(at: Instant, ms: i64) -> WallAnchor {
+        WallAnchor {
+            at,
+            ms,
+            last_ms: ms,
+            last_ms_ends: at + Duration::from_millis(1),
+        }
+    }
 }
 
 /// A suspended execution. Field order matters: see the module docs.
@@ -246,10 +262,7 @@ impl Worker {
             hist: new_histogram(),
             recorded: 0,
             ended_in_chunk: 0,
-            wall: WallAnchor {
-                at: Instant::now(),
-                ms: SystemClock.now_ms(),
-            },
+            wall: WallAnchor::new(Instant::now(), SystemClock.now_ms()),
             index,
             local,
             parker,
@@ -444,35 +457,40 @@ impl Worker {
             Origin::Batch(..) => None,
         };
         let tokens = &shared.issuers[self.index];
-        // SAFETY: the execution is dropped before the arena is reset, or takes it along.
-        let mut execution = shared.start(unsafe { self.arena.get() }, input, source, id, now, tokens);
-        match Suspension::of(guarded_resume(&mut execution, now)) {
+        let ran = {
+            // SAFETY: the execution is dropped before the arena is reset, or takes it along.
+            let mut execution = shared.start(unsafe { self.arena.get() }, input, source, id, now, tokens);
+            match Suspension::of(guarded_resume(&mut execution, now)) {
+                Ok(outcome) => Ok(outcome),
+                Err(suspension) => Err((suspension, execution)),
+            }
+            // An execution that ended is dropped here, in place (`drop` would move it first).
+        };
+        let (suspension, execution) = match ran {
             Ok(outcome) => {
-                drop(execution);
                 let end = self.finish(outcome, origin, started);
                 // SAFETY: the execution and its outcome are gone.
                 unsafe { self.arena.reset() };
-                end
+                return end;
             }
-            Err(suspension) => {
-                let fresh = self.spare.pop().unwrap_or_else(ArenaBox::new);
-                let arena = std::mem::replace(&mut self.arena, fresh);
-                let origin = match origin {
-                    Origin::Submit(s) => Origin::Submit(s),
-                    Origin::Batch(b, i) => Origin::Batch(b.to_arc(), i),
-                };
-                self.park(
-                    suspension,
-                    Box::new(Parked {
-                        execution,
-                        arena,
-                        origin,
-                        started,
-                    }),
-                );
-                Instant::now()
-            }
-        }
+            Err(suspended) => suspended,
+        };
+        let fresh = self.spare.pop().unwrap_or_else(ArenaBox::new);
+        let arena = std::mem::replace(&mut self.arena, fresh);
+        let origin = match origin {
+            Origin::Submit(s) => Origin::Submit(s),
+            Origin::Batch(b, i) => Origin::Batch(b.to_arc(), i),
+        };
+        self.park(
+            suspension,
+            Box::new(Parked {
+                execution,
+                arena,
+                origin,
+                started,
+            }),
+        );
+        Instant::now()
     }
 
     /// Parks a suspended execution: on the timer queue, or in the completion table (found
@@ -673,10 +691,18 @@ impl Worker {
         if time.is_virtual() {
             return time.now_ms();
         }
+        if at < self.wall.last_ms_ends {
+            return self.wall.last_ms;
+        }
         match at.checked_duration_since(self.wall.at) {
-            Some(since) if since < WALL_CLOCK_REREAD => self.wall.ms + since.as_millis() as i64,
+            Some(since) if since < WALL_CLOCK_REREAD => {
+                let whole_ms = since.as_millis() as u64;
+                self.wall.last_ms = self.wall.ms + whole_ms as i64;
+                self.wall.last_ms_ends = self.wall.at + Duration::from_millis(whole_ms + 1);
+                self.wall.last_ms
+            }
             _ => {
-                self.wall = WallAnchor { at, ms: time.now_ms() };
+                self.wall = WallAnchor::new(at, time.now_ms());
                 self.wall.ms
             }
         }
