@@ -12,7 +12,7 @@ use crate::path::Path;
 use crate::payload::JsonataExpr;
 use crate::scope::Scope;
 use crate::timestamp::parse_timestamp;
-use crate::value::{Arena, Number, Value};
+use crate::value::{key_eq, Arena, Number, Value};
 
 /// A compiled Choice condition.
 #[derive(Debug)]
@@ -267,7 +267,12 @@ fn wildcard_match(parts: &[String], text: &str) -> bool {
         Some(split) => split,
         None => return text.is_empty(),
     };
-    let Some(mut remaining) = text.strip_prefix(first.as_str()) else {
+    // Patterns and values are short: compared inline rather than by `memcmp` calls.
+    let Some(mut remaining) = text
+        .get(..first.len())
+        .filter(|head| key_eq(head, first))
+        .and_then(|_| text.get(first.len()..))
+    else {
         return false;
     };
     let Some((last, middle)) = rest.split_last() else {
@@ -279,7 +284,11 @@ fn wildcard_match(parts: &[String], text: &str) -> bool {
             None => return false,
         }
     }
-    remaining.len() >= last.len() && remaining.ends_with(last.as_str())
+    remaining
+        .len()
+        .checked_sub(last.len())
+        .and_then(|at| remaining.get(at..))
+        .is_some_and(|tail| key_eq(tail, last))
 }
 
 /// Compares strings as Java does (UTF-16 code units), which is how AWS orders them.
@@ -322,7 +331,7 @@ fn is_numeric_op(op: Comparison) -> bool {
 fn compare_values(op: Comparison, a: Value<'_>, b: Value<'_>) -> Option<bool> {
     if op == Comparison::StringEquals {
         // equal in UTF-16 order exactly when equal
-        return Some(a.as_str()? == b.as_str()?);
+        return Some(key_eq(a.as_str()?, b.as_str()?));
     }
     if is_string_op(op) {
         return Some(ordering_holds(op, compare_strings(a.as_str()?, b.as_str()?)));
@@ -457,6 +466,23 @@ mod tests {
         assert!(wildcard_match(&p, ""));
         let p = split_pattern("ab*ba");
         assert!(!wildcard_match(&p, "aba"));
+        // Prefixes and suffixes of several bytes, and texts cut inside a character.
+        let p = split_pattern("é*ü");
+        assert!(wildcard_match(&p, "éü"));
+        assert!(wildcard_match(&p, "éxyzü"));
+        assert!(!wildcard_match(&p, "eü"));
+        assert!(!wildcard_match(&p, "é"));
+        let p = split_pattern("a*");
+        assert!(!wildcard_match(&p, "é"));
+        assert!(!wildcard_match(&p, ""));
+        let p = split_pattern("*a");
+        assert!(!wildcard_match(&p, "é"));
+        let p = split_pattern("vip-*");
+        assert!(wildcard_match(&p, "vip-"));
+        assert!(!wildcard_match(&p, "c-9"));
+        let p = split_pattern("a-much-longer-prefix-than-sixteen*");
+        assert!(wildcard_match(&p, "a-much-longer-prefix-than-sixteen-bytes"));
+        assert!(!wildcard_match(&p, "a-much-longer-prefix-than-sixteeN"));
     }
 
     #[test]
