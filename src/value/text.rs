@@ -107,12 +107,17 @@ pub(super) fn parse_fast<'a>(arena: &'a Arena, text: &'a str) -> Option<Value<'a
     (reader.pos == reader.bytes.len()).then_some(value)
 }
 
+/// How many arrays and objects a reader has room to keep before it grows its lists.
+const KEPT_ROOM: usize = 16;
+
 /// [`parse_fast`], also keeping the text of the containers that the writer writes back
 /// byte for byte.
 pub(super) fn parse_fast_keeping_text<'a>(arena: &'a Arena, text: &'a str) -> Option<(Value<'a>, SourceText<'a>)> {
+    // Room for the containers of a typical event, so that growing them (a copy each time
+    // in the arena) is rare.
     let kept = Kept {
-        arrays: BumpVec::new_in(arena),
-        objects: BumpVec::new_in(arena),
+        arrays: BumpVec::with_capacity_in(KEPT_ROOM, arena),
+        objects: BumpVec::with_capacity_in(KEPT_ROOM, arena),
     };
     let mut reader = Reader::new(arena, text, Some(kept));
     let value = reader.value()?;
