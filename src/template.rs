@@ -36,7 +36,7 @@ enum Node {
         keys_bound: u64,
         /// The same members as flat leaves when every one is a constant or a `$.a.b` path
         /// (the usual `Parameters`).
-        record: Option<Box<[(&'static str, Leaf)]>>,
+        record: Option<Record>,
     },
     /// An array with at least one element to evaluate.
     Array(Box<[Node]>),
@@ -56,7 +56,18 @@ enum Node {
     },
 }
 
-/// A member of an object template evaluated by [`eval_record`].
+/// An object template of constants and member-name paths from the input, evaluated by
+/// [`eval_record`].
+#[derive(Clone, Debug)]
+struct Record {
+    /// The members.
+    leaves: Box<[(&'static str, Leaf)]>,
+    /// The part of the object's [`SizeBound`] known before evaluation: the keys' and the
+    /// constants'.
+    fixed_bound: u64,
+}
+
+/// A member of a [`Record`].
 #[derive(Clone, Debug)]
 enum Leaf {
     /// A constant.
@@ -234,7 +245,7 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
             if dynamic {
                 Ok(Node::Object {
                     keys_bound: SizeBound::keys_part(members.iter().map(|(k, _)| *k)),
-                    record: record_of(&members, consts),
+                    record: Record::of(&members, consts),
                     members: members.into_boxed_slice(),
                 })
             } else {
@@ -273,20 +284,35 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
     }
 }
 
-/// `members` as flat leaves, when every one is a constant or a member-name path from the
-/// input.
-fn record_of(members: &[(&'static str, Node)], consts: &mut Constants) -> Option<Box<[(&'static str, Leaf)]>> {
-    members
-        .iter()
-        .map(|(key, node)| {
-            let leaf = match node {
-                Node::Const(v) => Leaf::Const(*v),
-                Node::Path { path, .. } => Leaf::Input(path.input_member_names()?.map(|k| consts.intern(k)).collect()),
-                _ => return None,
-            };
-            Some((*key, leaf))
+impl Record {
+    /// `members` as flat leaves, when every one is a constant or a member-name path from
+    /// the input.
+    fn of(members: &[(&'static str, Node)], consts: &mut Constants) -> Option<Record> {
+        let leaves: Box<[(&'static str, Leaf)]> = members
+            .iter()
+            .map(|(key, node)| {
+                let leaf = match node {
+                    Node::Const(v) => Leaf::Const(*v),
+                    Node::Path { path, .. } => {
+                        Leaf::Input(path.input_member_names()?.map(|k| consts.intern(k)).collect())
+                    }
+                    _ => return None,
+                };
+                Some((*key, leaf))
+            })
+            .collect::<Option<_>>()?;
+        let consts_bound: u64 = leaves
+            .iter()
+            .map(|(_, leaf)| match leaf {
+                Leaf::Const(v) => v.bound_u64(),
+                Leaf::Input(_) => 0,
+            })
+            .sum();
+        Some(Record {
+            fixed_bound: SizeBound::keys_part(leaves.iter().map(|(k, _)| *k)) + consts_bound,
+            leaves,
         })
-        .collect()
+    }
 }
 
 /// AWS's cause (`States.Runtime`) when a template applies a `$` path to a `null` input.
@@ -318,7 +344,7 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
             record,
         } => {
             if let (Some(record), Value::Object(..)) = (record, scope.input) {
-                if let Some(value) = eval_record(record, *keys_bound, arena, scope.input) {
+                if let Some(value) = eval_record(record, arena, scope.input) {
                     return Ok(value);
                 }
             }
@@ -350,25 +376,23 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
 /// An object of constants and member-name paths from an object `input`, in one tight loop;
 /// `None` when a path selects nothing (the general walk then explains the miss).
 #[inline]
-fn eval_record<'a>(
-    record: &'a [(&'static str, Leaf)],
-    keys_bound: u64,
-    arena: &'a Arena,
-    input: Value<'a>,
-) -> Option<Value<'a>> {
-    let mut values_bound = 0;
+fn eval_record<'a>(record: &'a Record, arena: &'a Arena, input: Value<'a>) -> Option<Value<'a>> {
+    let mut bound = record.fixed_bound;
     let out = arena
-        .alloc_slice_try_fill_with(record.len(), |i| {
-            let (key, leaf) = &record[i];
+        .alloc_slice_try_fill_with(record.leaves.len(), |i| {
+            let (key, leaf) = &record.leaves[i];
             let value = match leaf {
                 Leaf::Const(v) => *v,
-                Leaf::Input(names) => follow_members(input, names).ok_or(())?,
+                Leaf::Input(names) => {
+                    let found = follow_members(input, names).ok_or(())?;
+                    bound += found.bound_u64();
+                    found
+                }
             };
-            values_bound += value.bound_u64();
             Ok::<_, ()>((*key, value))
         })
         .ok()?;
-    Some(Value::Object(out, SizeBound::of_parts(keys_bound, values_bound)))
+    Some(Value::Object(out, SizeBound::of_parts(bound, 0)))
 }
 
 /// The value reached from `root` by following member `names`.
