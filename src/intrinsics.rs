@@ -474,7 +474,17 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
     match func {
         Func::Format => {
             arity(func, args, 1, usize::MAX)?;
-            let mut out = BumpString::new_in(arena);
+            // Room for the usual result, so that it is written without growing: the
+            // template's length (the `{}`s included) and the arguments' (strings as they
+            // are, anything else guessed).
+            let room = args
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.len(),
+                    _ => 16,
+                })
+                .sum();
+            let mut out = BumpString::with_capacity_in(room, arena);
             let mut next = 1;
             let mut placeholder = |out: &mut BumpString<'a>| -> Result<(), IntrinsicError> {
                 let v = args.get(next).ok_or_else(|| {
