@@ -417,15 +417,18 @@ fn path_len(s: &str) -> usize {
 }
 
 fn eval_call<'a>(call: &Call, arena: &'a Arena, scope: &Scope<'a>) -> Result<Value<'a>, IntrinsicError> {
-    let mut args: smallvec::SmallVec<[Value<'a>; 8]> = smallvec::SmallVec::new();
-    for arg in call.args.iter() {
-        args.push(match arg {
+    let args = arena.alloc_slice_try_fill_with(call.args.len(), |i| {
+        Ok(match &call.args[i] {
             Arg::Literal(v) => *v,
-            Arg::Path(p) => p.eval(arena, scope).map_err(IntrinsicError::Path)?,
+            // A member-name path that finds its value needs no error to carry back.
+            Arg::Path(p) => match p.select_members_of_input(scope.input) {
+                Some(found) => found,
+                None => p.eval(arena, scope).map_err(IntrinsicError::Path)?,
+            },
             Arg::Call(c) => eval_call(c, arena, scope)?,
-        });
-    }
-    apply(call, &args, arena)
+        })
+    })?;
+    apply(call, args, arena)
 }
 
 fn arity(func: Func, args: &[Value<'_>], min: usize, max: usize) -> Result<(), IntrinsicError> {
