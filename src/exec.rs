@@ -1210,9 +1210,14 @@ impl<'a> Execution<'a> {
                     context,
                     variables: frame.variables,
                 };
-                let env = self.payload_input(top, raw_input, context, None).jsonata_env();
                 let arena = self.arena;
-                let mut jsonata = |e: &'a JsonataExpr| e.eval(arena, &env, "Condition");
+                // Only JSONata conditions read `$states`: built once, when the first one runs.
+                let mut env = None;
+                let mut jsonata = |e: &'a JsonataExpr| {
+                    let env =
+                        env.get_or_insert_with(|| self.payload_input(top, raw_input, context, None).jsonata_env());
+                    e.eval(arena, env, "Condition")
+                };
                 let mut lookups = Lookups {
                     arena,
                     scope: &scope,
