@@ -188,6 +188,7 @@ impl Compiler {
             op,
             plain_io: false,
             pure_pass: false,
+            parameters_only_pass: false,
         };
         def.plain_io = language == QueryLanguage::JsonPath
             && [&def.input_path, &def.result_path, &def.output_path]
@@ -200,6 +201,12 @@ impl Compiler {
             && !matches!(def.op, Op::Pass { result: Some(_) });
         def.pure_pass =
             language == QueryLanguage::JsonPath && def.assign.is_none() && matches!(def.op, Op::Pass { .. });
+        def.parameters_only_pass = def.pure_pass
+            && [&def.input_path, &def.result_path, &def.output_path]
+                .iter()
+                .all(|spec| matches!(spec, PathSpec::Whole))
+            && matches!(def.parameters, Some(Payload::Template(_)))
+            && matches!(def.op, Op::Pass { result: None });
         def
     }
 
@@ -478,6 +485,61 @@ impl Compiler {
                 .assign
                 .as_ref()
                 .and_then(|p| self.payload(p, language, "Assign", &at("Assign"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::program::GraphId;
+    use crate::{Machine, TaskRegistry};
+
+    /// The `pure_pass` and `parameters_only_pass` flags of the state `state` (JSON), the
+    /// only state of a machine.
+    fn pass_flags(state: &str) -> (bool, bool) {
+        let definition = format!(r#"{{"StartAt": "P", "States": {{"P": {state}}}}}"#);
+        let machine = Machine::new(&definition, TaskRegistry::new()).unwrap();
+        let program = machine.program();
+        let def = program.state(program.graph(GraphId(0)).start);
+        (def.pure_pass, def.parameters_only_pass)
+    }
+
+    #[test]
+    fn passes_with_only_parameters_are_marked() {
+        let cases = [
+            (
+                r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "End": true}"#,
+                (true, true),
+            ),
+            (r#"{"Type": "Pass", "End": true}"#, (true, false)),
+            (
+                r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "ResultPath": "$.r", "End": true}"#,
+                (true, false),
+            ),
+            (
+                r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "InputPath": "$.i", "End": true}"#,
+                (true, false),
+            ),
+            (
+                r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "OutputPath": "$.a", "End": true}"#,
+                (true, false),
+            ),
+            (
+                r#"{"Type": "Pass", "Parameters": {"a": 1}, "Result": {"b": 2}, "End": true}"#,
+                (true, false),
+            ),
+            (
+                r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "Assign": {"v": 1}, "End": true}"#,
+                (false, false),
+            ),
+            (
+                r#"{"Type": "Pass", "QueryLanguage": "JSONata", "Output": {"a": 1}, "End": true}"#,
+                (false, false),
+            ),
+            (r#"{"Type": "Succeed"}"#, (false, false)),
+        ];
+        for (state, flags) in cases {
+            assert_eq!(pass_flags(state), flags, "{state}");
         }
     }
 }

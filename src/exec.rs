@@ -1660,6 +1660,12 @@ impl<'a> Execution<'a> {
             context,
             variables,
         };
+        // The usual Pass: `Parameters` and nothing else; its output is the template's value.
+        if state.parameters_only_pass {
+            if let Some(Payload::Template(parameters)) = &state.parameters {
+                return parameters.eval(arena, &scope(input));
+            }
+        }
         let effective = match &state.input_path {
             PathSpec::Whole => input,
             spec => select_path(arena, spec, &scope(input))?,
