@@ -188,7 +188,7 @@ impl Compiler {
             op,
             plain_io: false,
             pure_pass: false,
-            parameters_only_pass: false,
+            parameters_pass: false,
         };
         def.plain_io = language == QueryLanguage::JsonPath
             && [&def.input_path, &def.result_path, &def.output_path]
@@ -201,8 +201,8 @@ impl Compiler {
             && !matches!(def.op, Op::Pass { result: Some(_) });
         def.pure_pass =
             language == QueryLanguage::JsonPath && def.assign.is_none() && matches!(def.op, Op::Pass { .. });
-        def.parameters_only_pass = def.pure_pass
-            && [&def.input_path, &def.result_path, &def.output_path]
+        def.parameters_pass = def.pure_pass
+            && [&def.input_path, &def.output_path]
                 .iter()
                 .all(|spec| matches!(spec, PathSpec::Whole))
             && matches!(def.parameters, Some(Payload::Template(_)))
@@ -494,18 +494,18 @@ mod tests {
     use crate::program::GraphId;
     use crate::{Machine, TaskRegistry};
 
-    /// The `pure_pass` and `parameters_only_pass` flags of the state `state` (JSON), the
+    /// The `pure_pass` and `parameters_pass` flags of the state `state` (JSON), the
     /// only state of a machine.
     fn pass_flags(state: &str) -> (bool, bool) {
         let definition = format!(r#"{{"StartAt": "P", "States": {{"P": {state}}}}}"#);
         let machine = Machine::new(&definition, TaskRegistry::new()).unwrap();
         let program = machine.program();
         let def = program.state(program.graph(GraphId(0)).start);
-        (def.pure_pass, def.parameters_only_pass)
+        (def.pure_pass, def.parameters_pass)
     }
 
     #[test]
-    fn passes_with_only_parameters_are_marked() {
+    fn passes_with_parameters_and_default_paths_are_marked() {
         let cases = [
             (
                 r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "End": true}"#,
@@ -514,7 +514,11 @@ mod tests {
             (r#"{"Type": "Pass", "End": true}"#, (true, false)),
             (
                 r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "ResultPath": "$.r", "End": true}"#,
-                (true, false),
+                (true, true),
+            ),
+            (
+                r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "ResultPath": null, "End": true}"#,
+                (true, true),
             ),
             (
                 r#"{"Type": "Pass", "Parameters": {"a.$": "$.x"}, "InputPath": "$.i", "End": true}"#,

@@ -1660,10 +1660,13 @@ impl<'a> Execution<'a> {
             context,
             variables,
         };
-        // The usual Pass: `Parameters` and nothing else; its output is the template's value.
-        if state.parameters_only_pass {
+        // The usual Pass: `Parameters`, perhaps a `ResultPath`, nothing else.
+        if state.parameters_pass {
             if let Some(Payload::Template(parameters)) = &state.parameters {
-                return parameters.eval(arena, &scope(input));
+                return match &state.result_path {
+                    PathSpec::Whole => parameters.eval(arena, &scope(input)),
+                    spec => apply_result_path(arena, spec, input, parameters.eval(arena, &scope(input))?),
+                };
             }
         }
         let effective = match &state.input_path {

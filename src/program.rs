@@ -135,9 +135,9 @@ pub struct StateDef {
     /// A JSONPath Pass state without `Assign`: its output is computed in one step
     /// ([`crate::exec`]'s `pass_output`) and it changes nothing but the frame's position.
     pub pure_pass: bool,
-    /// A [`pure_pass`](Self::pure_pass) state with `Parameters` and every other field at
-    /// its default (paths at `$`, no `Result`): its output is the template's value.
-    pub parameters_only_pass: bool,
+    /// A [`pure_pass`](Self::pure_pass) state with `Parameters`, perhaps a `ResultPath`, and
+    /// every other field at its default (InputPath and OutputPath at `$`, no `Result`).
+    pub parameters_pass: bool,
     /// `Retry`.
     pub retry: Vec<RetryDef>,
     /// `Catch`.
