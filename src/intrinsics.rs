@@ -779,7 +779,8 @@ fn merge<'a>(arena: &'a Arena, a: &'a [Member<'a>], b: &'a [Member<'a>], deep: b
     let mut out = BumpVec::with_capacity_in(a.len() + b.len(), arena);
     out.extend_from_slice_copy(a);
     for &(k, v) in b {
-        match out.iter_mut().find(|(key, _)| value::key_eq(key, k)) {
+        // `b`'s keys are unique, so only `a`'s can be the same as this one.
+        match out[..a.len()].iter_mut().find(|(key, _)| value::key_eq(key, k)) {
             Some(slot) => {
                 slot.1 = match (deep, slot.1, v) {
                     (true, Value::Object(x, _), Value::Object(y, _)) => merge(arena, x, y, true),
