@@ -431,19 +431,22 @@ fn eval_call<'a>(call: &Call, arena: &'a Arena, scope: &Scope<'a>) -> Result<Val
     apply(call, args, arena)
 }
 
+#[inline]
 fn arity(func: Func, args: &[Value<'_>], min: usize, max: usize) -> Result<(), IntrinsicError> {
     if args.len() < min || args.len() > max {
-        let expected = if min == max {
-            min.to_string()
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(failure(
-            func,
-            format_args!("expected {expected} argument(s) but got {}", args.len()),
-        ));
+        return Err(arity_failure(func, args.len(), min, max));
     }
     Ok(())
+}
+
+#[cold]
+fn arity_failure(func: Func, given: usize, min: usize, max: usize) -> IntrinsicError {
+    let expected = if min == max {
+        min.to_string()
+    } else {
+        format!("{min} to {max}")
+    };
+    failure(func, format_args!("expected {expected} argument(s) but got {given}"))
 }
 
 fn string_arg<'a>(func: Func, v: Value<'a>, what: &str) -> Result<&'a str, IntrinsicError> {
