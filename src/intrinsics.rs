@@ -957,6 +957,18 @@ mod tests {
     }
 
     #[test]
+    fn argument_counts_are_checked() {
+        let cause = fails("States.MathAdd(1)", "{}");
+        assert!(cause.contains("expected 2 argument(s) but got 1"), "{cause}");
+        let cause = fails("States.ArrayRange(1, 2)", "{}");
+        assert!(cause.contains("expected 3 argument(s) but got 2"), "{cause}");
+        let cause = fails("States.JsonMerge($.a)", r#"{"a":{}}"#);
+        assert!(cause.contains("expected 3 argument(s) but got 1"), "{cause}");
+        let cause = fails("States.MathRandom(1)", "{}");
+        assert!(cause.contains("expected 2 to 3 argument(s) but got 1"), "{cause}");
+    }
+
+    #[test]
     fn json_conversions() {
         assert_eq!(
             ok("States.StringToJson($.s)", r#"{"s":"{\"Arg1\": 1, \"Arg2\": []}"}"#),
