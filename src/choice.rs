@@ -402,10 +402,7 @@ impl Condition {
                     },
                     _ => {
                         let Some(value) = value else {
-                            return Err(EvalError::runtime(format!(
-                                "Invalid path '{}': The choice state's condition path references an invalid value.",
-                                variable.text()
-                            )));
+                            return Err(invalid_path(variable));
                         };
                         test_value(test, value, arena, scope)?
                     }
@@ -413,6 +410,15 @@ impl Condition {
             }
         })
     }
+}
+
+/// AWS's error for a condition path that selects nothing (out of line: it is rare).
+#[cold]
+fn invalid_path(path: &Path) -> EvalError {
+    EvalError::runtime(format!(
+        "Invalid path '{}': The choice state's condition path references an invalid value.",
+        path.text()
+    ))
 }
 
 fn is_type(op: Comparison, v: Value<'_>) -> bool {
@@ -438,12 +444,7 @@ fn test_value<'a>(test: &'a Test, value: Value<'a>, arena: &'a Arena, scope: &Sc
         Test::Matches(parts) => value.as_str().is_some_and(|s| wildcard_match(parts, s)),
         Test::Path(op, path) => match path.eval_opt(arena, scope) {
             Some(other) => compare_values(*op, value, other).unwrap_or(false),
-            None => {
-                return Err(EvalError::runtime(format!(
-                    "Invalid path '{}': The choice state's condition path references an invalid value.",
-                    path.text()
-                )))
-            }
+            None => return Err(invalid_path(path)),
         },
         Test::Is(..) => false,
     })
