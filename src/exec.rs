@@ -1647,6 +1647,7 @@ impl<'a> Execution<'a> {
     /// Parameters, `Result` (checked against the payload limit), ResultPath and OutputPath,
     /// with the errors in AWS's order. Pure, so a frameless child that fails can be run
     /// again in a frame.
+    #[inline(always)]
     fn pass_output(
         &self,
         state: &'a StateDef,
