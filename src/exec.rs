@@ -1144,15 +1144,11 @@ impl<'a> Execution<'a> {
     fn attempt(&mut self, top: usize) -> Result<Flow, Failure> {
         let program = self.program;
         let state = program.state(self.frames[top].state);
+        if state.pure_pass {
+            return self.attempt_pure_pass(top, state);
+        }
         let raw_input = self.frames[top].input;
         let context = self.context(top);
-        if state.pure_pass {
-            let variables = self.frames[top].variables;
-            let output = self
-                .pass_output(state, raw_input, variables, context)
-                .map_err(|e| self.eval_failure(top, e))?;
-            return self.exit(top, state, output);
-        }
         let jsonpath = state.language == QueryLanguage::JsonPath;
 
         // InputPath, then Parameters (JSONPath) or Arguments (JSONata): the effective input.
@@ -1291,6 +1287,18 @@ impl<'a> Execution<'a> {
                 self.schedule(top)
             }
         }
+    }
+
+    /// [`attempt`](Self::attempt) for a [`StateDef::pure_pass`] state: its output in one
+    /// step. Apart, so that `attempt` stays small for the other states.
+    #[inline(never)]
+    fn attempt_pure_pass(&mut self, top: usize, state: &'a StateDef) -> Result<Flow, Failure> {
+        let frame = &self.frames[top];
+        let (raw_input, variables) = (frame.input, frame.variables);
+        let output = self
+            .pass_output(state, raw_input, variables, self.context(top))
+            .map_err(|e| self.eval_failure(top, e))?;
+        self.exit(top, state, output)
     }
 
     /// Evaluates a Task's `TimeoutSeconds` or `HeartbeatSeconds` (a computed one must be a
