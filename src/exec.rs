@@ -332,8 +332,9 @@ struct Fanout<'a> {
 /// Where [`Execution::run_frameless_children`] finds each child's graph and input.
 #[derive(Clone, Copy)]
 enum Children<'a> {
-    /// A Map without `ItemSelector`: its processor, and the items that are the inputs.
-    Items(GraphId, &'a [Value<'a>]),
+    /// A Map without `ItemSelector` whose processor is frameless: the processor's one
+    /// state, and the items that are the inputs.
+    Items(&'a StateDef, &'a [Value<'a>]),
     /// A Parallel's branches, which all take its input.
     Branches(&'a [GraphId], Value<'a>),
 }
@@ -1853,7 +1854,15 @@ impl<'a> Execution<'a> {
         // `ItemSelector` runs its iterations in frames.
         let (children, total, mut index) = match (&state.op, &self.frames[top].phase) {
             (Op::Map(map), Phase::Map(f)) if map.item_selector.is_none() => {
-                (Children::Items(map.processor, f.items), f.total, f.started)
+                let processor = program.graph(map.processor);
+                if !processor.frameless {
+                    return false;
+                }
+                (
+                    Children::Items(program.state(processor.start), f.items),
+                    f.total,
+                    f.started,
+                )
             }
             (Op::Parallel { branches }, Phase::Parallel(f)) => {
                 (Children::Branches(branches, f.input), f.total, f.started)
@@ -1862,15 +1871,16 @@ impl<'a> Execution<'a> {
         };
         let is_map = matches!(children, Children::Items(..));
         while index < total {
-            let (graph, input) = match children {
-                Children::Items(processor, items) => (processor, items[index]),
-                Children::Branches(branches, input) => (branches[index], input),
+            let (child, input) = match children {
+                Children::Items(child, items) => (child, items[index]),
+                Children::Branches(branches, input) => {
+                    let graph = program.graph(branches[index]);
+                    if !graph.frameless {
+                        return false;
+                    }
+                    (program.state(graph.start), input)
+                }
             };
-            let graph = program.graph(graph);
-            if !graph.frameless {
-                return false;
-            }
-            let child = program.state(graph.start);
             let Ok(output) = self.pass_output(child, input, variables, Value::EMPTY_OBJECT) else {
                 return false;
             };
