@@ -1673,6 +1673,7 @@ impl<'a> Execution<'a> {
         // The usual Pass: `Parameters`, perhaps a `ResultPath`, nothing else.
         if state.parameters_pass {
             if let Some(Payload::Template(parameters)) = &state.parameters {
+                // `Whole` apart: returning the template's result as it is compiles to less.
                 return match &state.result_path {
                     PathSpec::Whole => parameters.eval(arena, &scope(input)),
                     spec => apply_result_path(arena, spec, input, parameters.eval(arena, &scope(input))?),

@@ -420,11 +420,7 @@ fn eval_call<'a>(call: &Call, arena: &'a Arena, scope: &Scope<'a>) -> Result<Val
     let args = arena.alloc_slice_try_fill_with(call.args.len(), |i| {
         Ok(match &call.args[i] {
             Arg::Literal(v) => *v,
-            // A member-name path that finds its value needs no error to carry back.
-            Arg::Path(p) => match p.select_members_of_input(scope.input) {
-                Some(found) => found,
-                None => p.eval(arena, scope).map_err(IntrinsicError::Path)?,
-            },
+            Arg::Path(p) => p.eval(arena, scope).map_err(IntrinsicError::Path)?,
             Arg::Call(c) => eval_call(c, arena, scope)?,
         })
     })?;

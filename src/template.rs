@@ -15,7 +15,7 @@ use crate::error::EvalError;
 use crate::intrinsics::{Intrinsic, IntrinsicError};
 use crate::path::{Path, PathError, Root};
 use crate::scope::Scope;
-use crate::value::{key_eq, Arena, Member, SizeBound, Value};
+use crate::value::{Arena, Member, SizeBound, Value};
 
 /// A compiled payload template.
 #[derive(Clone, Debug)]
@@ -400,10 +400,7 @@ fn eval_record<'a>(record: &'a Record, arena: &'a Arena, input: Value<'a>) -> Op
 fn follow_members<'a>(root: Value<'a>, names: &[&str]) -> Option<Value<'a>> {
     let mut node = root;
     for name in names {
-        let Value::Object(members, _) = node else {
-            return None;
-        };
-        node = members.iter().find(|(k, _)| key_eq(k, name))?.1;
+        node = node.get(name)?;
     }
     Some(node)
 }
