@@ -1,5 +1,6 @@
 //! Choice rules, compiled: every `Variable` and `...Path` operand is a parsed [`Path`], every
-//! literal operand is typed once (timestamps parsed, `StringMatches` patterns split).
+//! literal operand is typed once (timestamps parsed, `StringMatches` patterns split), and a
+//! Choice state's rules are lowered into one [`Decision`]: a branch program of tests.
 //!
 //! AWS's type rules: a comparison whose operands are not of the operator's type is false, not
 //! an error.
@@ -27,10 +28,6 @@ pub enum Condition {
     Compare {
         /// `Variable`.
         variable: Path,
-        /// Where its value is kept once looked up, shared by the conditions of the Choice
-        /// state that test the same path ([`number_variables`]; none when no path is
-        /// tested twice).
-        slot: usize,
         /// The test.
         test: Test,
     },
@@ -110,40 +107,157 @@ pub fn compile(
         } => {
             let variable = parse_path(variable)?;
             let test = compile_test(*op, *operand_is_path, operand, consts)?;
-            Condition::Compare {
-                variable,
-                slot: 0,
-                test,
-            }
+            Condition::Compare { variable, test }
         }
     })
 }
 
-/// Gives the `Variable` paths of one Choice state's `conditions` their slots, the same
-/// path text the same slot; returns how many slots there are (see [`Lookups`]), 0 when no
-/// path is tested twice (then nothing is worth keeping).
-pub fn number_variables<'c>(conditions: impl IntoIterator<Item = &'c mut Condition>) -> usize {
-    fn walk<'c>(condition: &'c mut Condition, texts: &mut Vec<&'c str>, compares: &mut usize) {
-        match condition {
-            Condition::And(items) | Condition::Or(items) => items.iter_mut().for_each(|c| walk(c, texts, compares)),
-            Condition::Not(inner) => walk(inner, texts, compares),
-            Condition::Jsonata(_) => {}
-            Condition::Compare { variable, slot, .. } => {
-                *compares += 1;
-                let text = variable.text();
-                *slot = match texts.iter().position(|t| *t == text) {
-                    Some(i) => i,
-                    None => {
-                        texts.push(text);
-                        texts.len() - 1
-                    }
-                };
+/// A Choice state's rules lowered into one branch program: `And`, `Or`, `Not` and literal
+/// JSONata conditions become jumps, so deciding is a loop over tests in the rules' order, each
+/// saying where to go when it holds and when it does not, ending at the matched rule or at
+/// no rule.
+#[derive(Debug)]
+pub struct Decision {
+    /// The tests; [`Target::Test`] indexes them.
+    branches: Vec<Branch>,
+    /// Where deciding starts.
+    start: Target,
+    /// How many distinct `Variable` paths the tests look up, 0 when none is tested twice
+    /// ([`Lookups::values`]).
+    slots: usize,
+}
+
+/// Where a [`Decision`] goes next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Evaluate the test at this index.
+    Test(u32),
+    /// The rule at this index matched.
+    Rule(u32),
+    /// No rule matched.
+    NoRule,
+}
+
+/// One test of a [`Decision`] and where to go after it.
+#[derive(Debug)]
+struct Branch {
+    test: Leaf,
+    if_true: Target,
+    if_false: Target,
+}
+
+/// A condition that is not made of other conditions.
+#[derive(Debug)]
+enum Leaf {
+    /// `Variable` compared with an operand; `slot` is where its value is kept once looked
+    /// up ([`Lookups::values`]).
+    Compare { variable: Path, slot: usize, test: Test },
+    /// A JSONata `Condition` expression.
+    Jsonata(JsonataExpr),
+}
+
+impl Decision {
+    /// Lowers the rules' conditions, in order (rule `i` is the `i`th), into one program.
+    pub fn new(rules: Vec<Condition>) -> Decision {
+        let mut branches = Vec::new();
+        let mut start = Target::NoRule;
+        for (i, condition) in rules.into_iter().enumerate().rev() {
+            start = lower(condition, Target::Rule(i as u32), start, &mut branches);
+        }
+        // Lowering ran backwards; put the tests in the order they run.
+        let last = branches.len().saturating_sub(1) as u32;
+        let forward = |target| match target {
+            Target::Test(i) => Target::Test(last - i),
+            other => other,
+        };
+        branches.reverse();
+        for branch in &mut branches {
+            branch.if_true = forward(branch.if_true);
+            branch.if_false = forward(branch.if_false);
+        }
+        let slots = number_variables(&mut branches);
+        Decision {
+            branches,
+            start: forward(start),
+            slots,
+        }
+    }
+
+    /// How many slots [`Lookups::values`] needs.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// The index of the first rule whose condition holds, `None` when none does. Only a
+    /// JSONata condition (or a broken reference) can fail.
+    pub fn decide<'a>(&'a self, lookups: &mut Lookups<'a, '_>) -> Result<Option<usize>, EvalError> {
+        let mut at = self.start;
+        loop {
+            match at {
+                Target::Test(i) => {
+                    let branch = &self.branches[i as usize];
+                    at = if branch.test.holds(lookups)? {
+                        branch.if_true
+                    } else {
+                        branch.if_false
+                    };
+                }
+                Target::Rule(rule) => return Ok(Some(rule as usize)),
+                Target::NoRule => return Ok(None),
             }
         }
     }
-    let (mut texts, mut compares) = (Vec::new(), 0);
-    for condition in conditions {
-        walk(condition, &mut texts, &mut compares);
+}
+
+/// Appends the tests of `condition` to `branches` (last test first), jumping to `if_true`
+/// or `if_false` once its value is known; returns where evaluating it starts.
+fn lower(condition: Condition, if_true: Target, if_false: Target, branches: &mut Vec<Branch>) -> Target {
+    let mut push = |test| {
+        branches.push(Branch {
+            test,
+            if_true,
+            if_false,
+        });
+        Target::Test(branches.len() as u32 - 1)
+    };
+    match condition {
+        Condition::And(items) => items
+            .into_iter()
+            .rev()
+            .fold(if_true, |next, item| lower(item, next, if_false, branches)),
+        Condition::Or(items) => items
+            .into_iter()
+            .rev()
+            .fold(if_false, |next, item| lower(item, if_true, next, branches)),
+        Condition::Not(inner) => lower(*inner, if_false, if_true, branches),
+        Condition::Jsonata(JsonataCondition::Literal(true)) => if_true,
+        Condition::Jsonata(JsonataCondition::Literal(false)) => if_false,
+        Condition::Jsonata(JsonataCondition::Expr(expr)) => push(Leaf::Jsonata(expr)),
+        Condition::Compare { variable, test } => push(Leaf::Compare {
+            variable,
+            slot: 0,
+            test,
+        }),
+    }
+}
+
+/// Gives the `Variable` paths of one Choice state's tests their slots, the same path text
+/// the same slot; returns how many slots there are, 0 when no path is tested twice (then
+/// nothing is worth keeping).
+fn number_variables(branches: &mut [Branch]) -> usize {
+    let (mut texts, mut compares) = (Vec::<String>::new(), 0);
+    for branch in branches {
+        if let Leaf::Compare { variable, slot, .. } = &mut branch.test {
+            compares += 1;
+            let text = variable.text();
+            *slot = match texts.iter().position(|t| t == text) {
+                Some(i) => i,
+                None => {
+                    texts.push(text.to_owned());
+                    texts.len() - 1
+                }
+            };
+        }
     }
     if texts.len() < compares {
         texts.len()
@@ -352,43 +466,16 @@ fn compare_values(op: Comparison, a: Value<'_>, b: Value<'_>) -> Option<bool> {
     }
 }
 
-impl Condition {
-    /// Evaluates the condition. Only a JSONata condition (or a broken reference) can fail.
-    pub fn eval<'a>(&'a self, lookups: &mut Lookups<'a, '_>) -> Result<bool, EvalError> {
+impl Leaf {
+    /// Whether the test holds. Only a JSONata condition (or a broken reference) can fail.
+    #[inline]
+    fn holds<'a>(&'a self, lookups: &mut Lookups<'a, '_>) -> Result<bool, EvalError> {
         Ok(match self {
-            Condition::And(items) => {
-                for item in items {
-                    if !item.eval(lookups)? {
-                        return Ok(false);
-                    }
-                }
-                true
-            }
-            Condition::Or(items) => {
-                for item in items {
-                    if item.eval(lookups)? {
-                        return Ok(true);
-                    }
-                }
-                false
-            }
-            Condition::Not(inner) => !inner.eval(lookups)?,
-            Condition::Jsonata(JsonataCondition::Literal(b)) => *b,
-            Condition::Jsonata(JsonataCondition::Expr(expr)) => match (lookups.jsonata)(expr)? {
+            Leaf::Jsonata(expr) => match (lookups.jsonata)(expr)? {
                 Value::Bool(b) => b,
-                other => {
-                    return Err(EvalError::new(
-                        crate::error::names::QUERY_EVALUATION_ERROR,
-                        format!(
-                            "The JSONata expression '{}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
-                            expr.text(),
-                            other.type_name(),
-                            other
-                        ),
-                    ))
-                }
+                other => return Err(not_a_boolean(expr, other)),
             },
-            Condition::Compare { variable, slot, test } => {
+            Leaf::Compare { variable, slot, test } => {
                 let (arena, scope) = (lookups.arena, lookups.scope);
                 let value = match lookups.values.get_mut(*slot) {
                     Some(looked_up) => *looked_up.get_or_insert_with(|| variable.eval_opt(arena, scope)),
@@ -410,6 +497,20 @@ impl Condition {
             }
         })
     }
+}
+
+/// AWS's error for a JSONata condition whose value is not a boolean.
+#[cold]
+fn not_a_boolean(expr: &JsonataExpr, value: Value<'_>) -> EvalError {
+    EvalError::new(
+        crate::error::names::QUERY_EVALUATION_ERROR,
+        format!(
+            "The JSONata expression '{}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
+            expr.text(),
+            value.type_name(),
+            value
+        ),
+    )
 }
 
 /// AWS's error for a condition path that selects nothing (out of line: it is rare).
@@ -495,40 +596,110 @@ mod tests {
         }
     }
 
-    #[test]
-    fn variables_tested_more_than_once_share_a_slot() {
-        let compare = |path: &str| model::Condition::Compare {
+    fn is_present(path: &str) -> model::Condition {
+        model::Condition::Compare {
             variable: path.into(),
             op: Comparison::IsPresent,
             operand_is_path: false,
             operand: serde_json::Value::Bool(true),
-        };
+        }
+    }
+
+    fn compiled(condition: &model::Condition) -> Condition {
         let mut consts = crate::consts::Constants::new();
-        let mut compiled =
-            |c: &model::Condition| compile(c, &mut consts, &mut |_| unreachable!("no JSONata here")).unwrap();
-        let slots = |conditions: &[Condition]| -> Vec<usize> {
-            fn walk(c: &Condition, out: &mut Vec<usize>) {
-                match c {
-                    Condition::And(items) | Condition::Or(items) => items.iter().for_each(|c| walk(c, out)),
-                    Condition::Not(inner) => walk(inner, out),
-                    Condition::Compare { slot, .. } => out.push(*slot),
-                    Condition::Jsonata(_) => {}
-                }
+        compile(condition, &mut consts, &mut |_| unreachable!("no JSONata here")).unwrap()
+    }
+
+    #[test]
+    fn variables_tested_more_than_once_share_a_slot() {
+        use model::Condition::{And, Not};
+        let decision = Decision::new(vec![
+            compiled(&is_present("$.a")),
+            compiled(&And(vec![is_present("$.b"), is_present("$.a")])),
+            compiled(&Not(Box::new(is_present("$.c")))),
+            compiled(&is_present("$.b")),
+        ]);
+        let slots: Vec<usize> = decision
+            .branches
+            .iter()
+            .map(|branch| match branch.test {
+                Leaf::Compare { slot, .. } => slot,
+                Leaf::Jsonata(_) => unreachable!("no JSONata here"),
+            })
+            .collect();
+        assert_eq!(decision.slots(), 3);
+        assert_eq!(slots, [0, 1, 0, 2, 1]);
+        let distinct = Decision::new(vec![compiled(&is_present("$.a")), compiled(&is_present("$.b"))]);
+        assert_eq!(distinct.slots(), 0);
+    }
+
+    /// The first rule whose condition holds, by walking the condition trees as written.
+    fn first_rule_by_tree(rules: &[model::Condition], present: &[&str]) -> Option<usize> {
+        fn holds(condition: &model::Condition, present: &[&str]) -> bool {
+            match condition {
+                model::Condition::And(items) => items.iter().all(|c| holds(c, present)),
+                model::Condition::Or(items) => items.iter().any(|c| holds(c, present)),
+                model::Condition::Not(inner) => !holds(inner, present),
+                model::Condition::Jsonata(serde_json::Value::Bool(b)) => *b,
+                model::Condition::Compare { variable, .. } => present.contains(&&variable[2..]),
+                model::Condition::Jsonata(_) => unreachable!("no JSONata expressions here"),
             }
-            let mut out = Vec::new();
-            conditions.iter().for_each(|c| walk(c, &mut out));
-            out
-        };
-        let mut rules = vec![
-            compiled(&compare("$.a")),
-            compiled(&model::Condition::And(vec![compare("$.b"), compare("$.a")])),
-            compiled(&model::Condition::Not(Box::new(compare("$.c")))),
-            compiled(&compare("$.b")),
+        }
+        rules.iter().position(|c| holds(c, present))
+    }
+
+    #[test]
+    fn the_branch_program_picks_the_rule_the_trees_pick() {
+        use model::Condition::{And, Jsonata, Not, Or};
+        let literal = |b| Jsonata(serde_json::Value::Bool(b));
+        let rule_sets = [
+            vec![And(vec![is_present("$.a"), is_present("$.b")]), is_present("$.c")],
+            vec![
+                Or(vec![is_present("$.a"), Not(Box::new(is_present("$.b")))]),
+                And(vec![
+                    is_present("$.c"),
+                    Or(vec![is_present("$.d"), And(vec![is_present("$.a"), is_present("$.b")])]),
+                    Not(Box::new(is_present("$.d"))),
+                ]),
+            ],
+            vec![
+                Not(Box::new(Or(vec![is_present("$.a"), is_present("$.b")]))),
+                Not(Box::new(And(vec![is_present("$.c"), Not(Box::new(is_present("$.d")))]))),
+                literal(false),
+                And(vec![literal(true), is_present("$.a")]),
+                Or(vec![literal(false), is_present("$.b")]),
+            ],
+            vec![literal(false), Or(vec![literal(false), literal(true)])],
+            vec![literal(false)],
         ];
-        assert_eq!(number_variables(rules.iter_mut()), 3);
-        assert_eq!(slots(&rules), [0, 1, 0, 2, 1]);
-        let mut distinct = [compiled(&compare("$.a")), compiled(&compare("$.b"))];
-        assert_eq!(number_variables(distinct.iter_mut()), 0);
+        let names = ["a", "b", "c", "d"];
+        for rules in &rule_sets {
+            let decision = Decision::new(rules.iter().map(compiled).collect());
+            for subset in 0..16u32 {
+                let present: Vec<&str> = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| subset & (1 << i) != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
+                let arena = Arena::new();
+                let members: Vec<_> = present.iter().map(|n| (*n, Value::Null)).collect();
+                let scope = Scope::of_input(Value::object(arena.alloc_slice_copy(&members)));
+                let mut jsonata = |_: &JsonataExpr| unreachable!("no JSONata expressions here");
+                let mut values = vec![None; decision.slots()];
+                let mut lookups = Lookups {
+                    arena: &arena,
+                    scope: &scope,
+                    jsonata: &mut jsonata,
+                    values: &mut values,
+                };
+                assert_eq!(
+                    decision.decide(&mut lookups).unwrap(),
+                    first_rule_by_tree(rules, &present),
+                    "{rules:?} with {present:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -245,7 +245,7 @@ impl Compiler {
                 }))
             }
             StateKind::Choice { choices, default } => {
-                let mut rules = choices
+                let (conditions, rules): (Vec<_>, Vec<_>) = choices
                     .iter()
                     .filter_map(|rule| {
                         let mut jsonata = |text: &str| {
@@ -258,8 +258,7 @@ impl Compiler {
                                 return None;
                             }
                         };
-                        Some(ChoiceRuleDef {
-                            condition,
+                        let def = ChoiceRuleDef {
                             next: self.resolve(names, &rule.next, &format!("{}/Next", rule.pointer)),
                             assign: rule
                                 .assign
@@ -268,15 +267,15 @@ impl Compiler {
                             output: rule.output.as_ref().and_then(|p| {
                                 self.payload(p, QueryLanguage::Jsonata, "Output", &format!("{}/Output", rule.pointer))
                             }),
-                        })
+                        };
+                        Some((condition, def))
                     })
-                    .collect::<Vec<_>>();
-                let variables = choice::number_variables(rules.iter_mut().map(|rule| &mut rule.condition));
+                    .unzip();
                 let default = default.as_ref().map(|d| self.resolve(names, d, &at("Default")));
                 Op::Choice {
                     rules,
+                    decision: choice::Decision::new(conditions),
                     default,
-                    variables,
                 }
             }
             StateKind::Wait(wait) => Op::Wait(match wait {

@@ -1198,8 +1198,8 @@ impl<'a> Execution<'a> {
             }
             Op::Choice {
                 rules,
+                decision,
                 default,
-                variables,
             } => {
                 let frame = &self.frames[top];
                 let scope = Scope {
@@ -1219,22 +1219,15 @@ impl<'a> Execution<'a> {
                     arena,
                     scope: &scope,
                     jsonata: &mut jsonata,
-                    values: match *variables {
+                    values: match decision.slots() {
                         0 => &mut [],
                         n => arena.alloc_slice_fill_copy(n, None),
                     },
                 };
-                let mut chosen = None;
-                for rule in rules {
-                    if rule
-                        .condition
-                        .eval(&mut lookups)
-                        .map_err(|e| self.eval_failure(top, e))?
-                    {
-                        chosen = Some(rule);
-                        break;
-                    }
-                }
+                let chosen = decision
+                    .decide(&mut lookups)
+                    .map_err(|e| self.eval_failure(top, e))?
+                    .map(|rule| &rules[rule]);
                 let next = match (chosen, default) {
                     (Some(rule), _) => rule.next,
                     (None, Some(default)) => *default,

@@ -3,7 +3,7 @@
 //! are [`GraphId`]s; every path, template, intrinsic call, Choice rule and expression is
 //! already parsed.
 
-use crate::choice::Condition;
+use crate::choice::Decision;
 use crate::consts::Constants;
 use crate::model::QueryLanguage;
 use crate::path::Path;
@@ -161,11 +161,10 @@ pub enum Op {
     Choice {
         /// `Choices`.
         rules: Vec<ChoiceRuleDef>,
+        /// The rules' conditions, as one program that picks the rule.
+        decision: Decision,
         /// `Default`.
         default: Option<StateId>,
-        /// How many distinct `Variable` paths the rules test, 0 when none is tested twice
-        /// ([`crate::choice::Lookups`]).
-        variables: usize,
     },
     /// `Wait`: suspend until a time.
     Wait(WaitDef),
@@ -217,8 +216,6 @@ pub enum TaskFlavor {
 /// A compiled Choice rule.
 #[derive(Debug)]
 pub struct ChoiceRuleDef {
-    /// The condition.
-    pub condition: Condition,
     /// Where to go when it matches.
     pub next: StateId,
     /// The rule's `Assign`.
