@@ -47,16 +47,18 @@ pub enum JsonataCondition {
 /// What a `Variable` is tested against.
 #[derive(Debug)]
 pub enum Test {
-    /// `String...` with a literal.
-    String(Comparison, &'static str),
+    /// `StringEquals` with a literal.
+    StringEquals(&'static str),
+    /// `StringLessThan` ... `StringGreaterThanEquals` with a literal.
+    String(Holds, &'static str),
     /// `StringMatches`: the pattern split at unescaped `*`.
     Matches(Vec<String>),
     /// `Numeric...` with a literal.
-    Numeric(Comparison, Number),
+    Numeric(Holds, Number),
     /// `BooleanEquals` with a literal.
     Boolean(bool),
     /// `Timestamp...` with a literal (epoch nanoseconds).
-    Timestamp(Comparison, i128),
+    Timestamp(Holds, i128),
     /// Any comparison's `...Path` form.
     Path(Comparison, Path),
     /// `IsNull`, `IsPresent`, `IsNumeric`, `IsString`, `IsBoolean`, `IsTimestamp`.
@@ -316,7 +318,10 @@ fn compile_test(
             let J::String(s) = operand else {
                 return Err(wrong());
             };
-            Test::String(op, consts.intern(s))
+            match op {
+                Comparison::StringEquals => Test::StringEquals(consts.intern(s)),
+                _ => Test::String(Holds::of(op), consts.intern(s)),
+            }
         }
         Comparison::NumericEquals
         | Comparison::NumericLessThan
@@ -326,7 +331,7 @@ fn compile_test(
             let J::Number(n) = operand else {
                 return Err(wrong());
             };
-            Test::Numeric(op, crate::value::number_from_serde(n))
+            Test::Numeric(Holds::of(op), crate::value::number_from_serde(n))
         }
         Comparison::BooleanEquals => {
             let J::Bool(b) = operand else {
@@ -342,7 +347,7 @@ fn compile_test(
             let J::String(s) = operand else {
                 return Err(wrong());
             };
-            Test::Timestamp(op, parse_timestamp(s).ok_or_else(wrong)?)
+            Test::Timestamp(Holds::of(op), parse_timestamp(s).ok_or_else(wrong)?)
         }
         Comparison::IsNull
         | Comparison::IsPresent
@@ -411,6 +416,32 @@ fn compare_strings(a: &str, b: &str) -> Ordering {
         return a.cmp(b);
     }
     a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// The orderings of a value against an operand under which a comparison holds (one bit
+/// each for `Less`, `Equal` and `Greater`), worked out once from its operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holds(u8);
+
+impl Holds {
+    /// The orderings under which `op` holds.
+    fn of(op: Comparison) -> Holds {
+        let orderings = [Ordering::Less, Ordering::Equal, Ordering::Greater];
+        Holds(orderings.into_iter().fold(0, |bits, ord| {
+            bits | (u8::from(ordering_holds(op, ord)) << Holds::bit(ord))
+        }))
+    }
+
+    /// Whether the comparison holds when the value orders `ord` against the operand.
+    #[inline]
+    fn at(self, ord: Ordering) -> bool {
+        self.0 & (1 << Holds::bit(ord)) != 0
+    }
+
+    #[inline]
+    fn bit(ord: Ordering) -> u8 {
+        (ord as i8 + 1) as u8
+    }
 }
 
 fn ordering_holds(op: Comparison, ord: Ordering) -> bool {
@@ -535,13 +566,17 @@ fn is_type(op: Comparison, v: Value<'_>) -> bool {
 
 fn test_value<'a>(test: &'a Test, value: Value<'a>, arena: &'a Arena, scope: &Scope<'a>) -> Result<bool, EvalError> {
     Ok(match test {
-        Test::String(op, literal) => compare_values(*op, value, Value::String(literal)).unwrap_or(false),
-        Test::Numeric(op, literal) => compare_values(*op, value, Value::Number(*literal)).unwrap_or(false),
+        Test::StringEquals(literal) => value.as_str().is_some_and(|s| key_eq(s, literal)),
+        Test::String(holds, literal) => value.as_str().is_some_and(|s| holds.at(compare_strings(s, literal))),
+        Test::Numeric(holds, literal) => value
+            .as_number()
+            .and_then(|n| n.cmp_value(*literal))
+            .is_some_and(|order| holds.at(order)),
         Test::Boolean(literal) => matches!(value, Value::Bool(b) if b == *literal),
-        Test::Timestamp(op, literal) => match value.as_str().and_then(parse_timestamp) {
-            Some(t) => ordering_holds(*op, t.cmp(literal)),
-            None => false,
-        },
+        Test::Timestamp(holds, literal) => value
+            .as_str()
+            .and_then(parse_timestamp)
+            .is_some_and(|t| holds.at(t.cmp(literal))),
         Test::Matches(parts) => value.as_str().is_some_and(|s| wildcard_match(parts, s)),
         Test::Path(op, path) => match path.eval_opt(arena, scope) {
             Some(other) => compare_values(*op, value, other).unwrap_or(false),
@@ -699,6 +734,23 @@ mod tests {
                     "{rules:?} with {present:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn holds_follows_the_operator() {
+        use Comparison::*;
+        use Ordering::*;
+        let cases = [
+            (NumericEquals, [false, true, false]),
+            (NumericLessThan, [true, false, false]),
+            (NumericGreaterThan, [false, false, true]),
+            (StringLessThanEquals, [true, true, false]),
+            (TimestampGreaterThanEquals, [false, true, true]),
+        ];
+        for (op, expected) in cases {
+            let holds = Holds::of(op);
+            assert_eq!([holds.at(Less), holds.at(Equal), holds.at(Greater)], expected, "{op:?}");
         }
     }
 
