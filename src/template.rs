@@ -57,23 +57,18 @@ enum Node {
 }
 
 /// An object template of constants and member-name paths from the input, evaluated by
-/// [`eval_record`].
+/// [`eval_record`]: the object is copied whole from `members`, then the paths' values are
+/// written over their placeholders.
 #[derive(Clone, Debug)]
 struct Record {
-    /// The members.
-    leaves: Box<[(&'static str, Leaf)]>,
+    /// The members in order: keys with their constants, `null` where a path's value goes.
+    members: Box<[Member<'static>]>,
+    /// The paths: the index of the member each one fills, and the member names to follow
+    /// from the input (none for `$`).
+    paths: Box<[(usize, Box<[&'static str]>)]>,
     /// The part of the object's [`SizeBound`] known before evaluation: the keys' and the
     /// constants'.
     fixed_bound: u64,
-}
-
-/// A member of a [`Record`].
-#[derive(Clone, Debug)]
-enum Leaf {
-    /// A constant.
-    Const(Value<'static>),
-    /// `"key.$": "$.a.b"`: the member names to follow from the input (none for `$`).
-    Input(Box<[&'static str]>),
 }
 
 /// Why a template does not compile. `message` is AWS's validation text for the problem,
@@ -288,29 +283,27 @@ impl Record {
     /// `members` as flat leaves, when every one is a constant or a member-name path from
     /// the input.
     fn of(members: &[(&'static str, Node)], consts: &mut Constants) -> Option<Record> {
-        let leaves: Box<[(&'static str, Leaf)]> = members
+        let mut paths = Vec::new();
+        let mut consts_bound = 0;
+        let members: Box<[Member<'static>]> = members
             .iter()
-            .map(|(key, node)| {
-                let leaf = match node {
-                    Node::Const(v) => Leaf::Const(*v),
-                    Node::Path { path, .. } => {
-                        Leaf::Input(path.input_member_names()?.map(|k| consts.intern(k)).collect())
-                    }
-                    _ => return None,
-                };
-                Some((*key, leaf))
+            .enumerate()
+            .map(|(i, (key, node))| match node {
+                Node::Const(v) => {
+                    consts_bound += v.bound_u64();
+                    Some((*key, *v))
+                }
+                Node::Path { path, .. } => {
+                    paths.push((i, path.input_member_names()?.map(|k| consts.intern(k)).collect()));
+                    Some((*key, Value::Null))
+                }
+                _ => None,
             })
             .collect::<Option<_>>()?;
-        let consts_bound: u64 = leaves
-            .iter()
-            .map(|(_, leaf)| match leaf {
-                Leaf::Const(v) => v.bound_u64(),
-                Leaf::Input(_) => 0,
-            })
-            .sum();
         Some(Record {
-            fixed_bound: SizeBound::keys_part(leaves.iter().map(|(k, _)| *k)) + consts_bound,
-            leaves,
+            fixed_bound: SizeBound::keys_part(members.iter().map(|(k, _)| *k)) + consts_bound,
+            members,
+            paths: paths.into_boxed_slice(),
         })
     }
 }
@@ -373,25 +366,18 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
     }
 }
 
-/// An object of constants and member-name paths from an object `input`, in one tight loop;
-/// `None` when a path selects nothing (the general walk then explains the miss).
+/// An object of constants and member-name paths from an object `input`: the constants
+/// copied at once, then one tight loop over the paths; `None` when a path selects nothing
+/// (the general walk then explains the miss).
 #[inline]
 fn eval_record<'a>(record: &'a Record, arena: &'a Arena, input: Value<'a>) -> Option<Value<'a>> {
     let mut bound = record.fixed_bound;
-    let out = arena
-        .alloc_slice_try_fill_with(record.leaves.len(), |i| {
-            let (key, leaf) = &record.leaves[i];
-            let value = match leaf {
-                Leaf::Const(v) => *v,
-                Leaf::Input(names) => {
-                    let found = follow_members(input, names).ok_or(())?;
-                    bound += found.bound_u64();
-                    found
-                }
-            };
-            Ok::<_, ()>((*key, value))
-        })
-        .ok()?;
+    let out: &mut [Member<'a>] = arena.alloc_slice_copy(&record.members);
+    for (at, names) in record.paths.iter() {
+        let found = follow_members(input, names)?;
+        bound += found.bound_u64();
+        out[*at].1 = found;
+    }
     Some(Value::Object(out, SizeBound::of_parts(bound, 0)))
 }
 
