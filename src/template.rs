@@ -63,9 +63,8 @@ enum Node {
 struct Record {
     /// The members in order: keys with their constants, `null` where a path's value goes.
     members: Box<[Member<'static>]>,
-    /// The paths: the index of the member each one fills, and the member names to follow
-    /// from the input (none for `$`).
-    paths: Box<[(usize, Box<[&'static str]>)]>,
+    /// The paths, in order.
+    paths: Box<[RecordPath]>,
     /// The part of the object's [`SizeBound`] known before evaluation: the keys' and the
     /// constants'.
     fixed_bound: u64,
@@ -365,6 +364,10 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
         }
     }
 }
+
+/// A path of a [`Record`]: the index of the member it fills, and the member names to follow
+/// from the input (none for `$`).
+type RecordPath = (usize, Box<[&'static str]>);
 
 /// An object of constants and member-name paths from an object `input`: the constants
 /// copied at once, then one tight loop over the paths; `None` when a path selects nothing
