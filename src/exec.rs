@@ -28,6 +28,7 @@ use crate::scope::{Scope, Variables};
 use crate::tasks::{
     TaskContext, TaskFailure, TaskHandler, TaskRegistry, TaskReply, TaskToken, TaskTokenError, TokenIssuer,
 };
+use crate::template::Template;
 use crate::timestamp::parse_timestamp;
 use crate::value::{with_member, Arena, ArenaExt, Member, SourceText, Value};
 
@@ -47,6 +48,10 @@ pub const DEFAULT_TASK_TIMEOUT_SECONDS: i64 = 99_999_999;
 /// The most history events one execution may have (AWS's quota for a Standard execution):
 /// past it the execution fails, so a definition that loops forever cannot hang a worker.
 pub const MAX_EVENTS: u32 = 25_000;
+
+/// The events of one Map iteration run without a frame: MapIterationStarted, the state's
+/// entered and exited events, MapIterationSucceeded.
+const MAP_ITEM_EVENTS: u32 = 4;
 
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1289,8 +1294,7 @@ impl<'a> Execution<'a> {
     fn attempt_pure_pass(&mut self, top: usize, state: &'a StateDef) -> Result<Flow, Failure> {
         let frame = &self.frames[top];
         let (raw_input, variables) = (frame.input, frame.variables);
-        let output = self
-            .pass_output(state, raw_input, variables, self.context(top))
+        let output = pass_output(self.arena, state, raw_input, variables, self.context(top))
             .map_err(|e| self.eval_failure(top, e))?;
         self.exit(top, state, output)
     }
@@ -1645,65 +1649,6 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// The output of a [`StateDef::pure_pass`] state from its raw `input`: InputPath,
-    /// Parameters, `Result` (checked against the payload limit), ResultPath and OutputPath,
-    /// with the errors in AWS's order. Pure, so a frameless child that fails can be run
-    /// again in a frame.
-    #[inline(always)]
-    fn pass_output(
-        &self,
-        state: &'a StateDef,
-        input: Value<'a>,
-        variables: Variables<'a>,
-        context: Value<'a>,
-    ) -> Result<Value<'a>, EvalError> {
-        let arena = self.arena;
-        let scope = |input| Scope {
-            input,
-            context,
-            variables,
-        };
-        // The usual Pass: `Parameters`, perhaps a `ResultPath`, nothing else.
-        if state.parameters_pass {
-            if let Some(Payload::Template(parameters)) = &state.parameters {
-                // `Whole` apart: returning the template's result as it is compiles to less.
-                return match &state.result_path {
-                    PathSpec::Whole => parameters.eval(arena, &scope(input)),
-                    spec => apply_result_path(arena, spec, input, parameters.eval(arena, &scope(input))?),
-                };
-            }
-        }
-        let effective = match &state.input_path {
-            PathSpec::Whole => input,
-            spec => select_path(arena, spec, &scope(input))?,
-        };
-        let effective = match &state.parameters {
-            Some(parameters) => parameters.eval(
-                arena,
-                &PayloadInput {
-                    scope: scope(effective),
-                    states: Value::Null,
-                },
-            )?,
-            None => effective,
-        };
-        let result = match state.op {
-            Op::Pass { result: Some(result) } if exceeds_limit(result) => {
-                return Err(EvalError::bare(
-                    names::DATA_LIMIT_EXCEEDED,
-                    data_limit_cause(state.name),
-                ))
-            }
-            Op::Pass { result: Some(result) } => result,
-            _ => effective,
-        };
-        let merged = apply_result_path(arena, &state.result_path, input, result)?;
-        match &state.output_path {
-            PathSpec::Whole => Ok(merged),
-            spec => select_path(arena, spec, &scope(merged)),
-        }
-    }
-
     /// The output of frame `top`'s `state` from its `result`, and its `Assign`: what
     /// [`complete`](Self::complete) does unless the state's input and output processing is
     /// all defaults.
@@ -1841,7 +1786,7 @@ impl<'a> Execution<'a> {
     /// failure with the right `entered at the event id #N`), and when the history passes
     /// its limit (then returns true: the main loop reports it).
     fn run_frameless_children(&mut self, top: usize) -> bool {
-        let program = self.program;
+        let (program, arena) = (self.program, self.arena);
         let state = program.state(self.frames[top].state);
         let variables = self.frames[top].variables;
         // Where the children's graphs and inputs come from, looked up once. A Map with an
@@ -1863,6 +1808,11 @@ impl<'a> Execution<'a> {
             }
             _ => return false,
         };
+        if let (Children::Items(child, items), None) = (&children, &self.history) {
+            if let Some(template) = child.output_template() {
+                return self.map_template_items(top, template, items, index);
+            }
+        }
         let is_map = matches!(children, Children::Items(..));
         while index < total {
             let (child, input) = match children {
@@ -1875,12 +1825,12 @@ impl<'a> Execution<'a> {
                     (program.state(graph.start), input)
                 }
             };
-            let Ok(output) = self.pass_output(child, input, variables, Value::EMPTY_OBJECT) else {
+            let Ok(output) = pass_output(arena, child, input, variables, Value::EMPTY_OBJECT) else {
                 return false;
             };
             if self.history.is_none() {
                 // Nobody records the child's events: they are only counted.
-                self.events += if is_map { 4 } else { 2 };
+                self.events += if is_map { MAP_ITEM_EVENTS } else { 2 };
             } else {
                 if is_map {
                     self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
@@ -1895,6 +1845,40 @@ impl<'a> Execution<'a> {
             fanout.results[index] = output;
             index += 1;
             fanout.started = index;
+            if self.events > MAX_EVENTS {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// [`run_frameless_children`](Self::run_frameless_children) for the usual Map, with no
+    /// history: each of `items` from `index` on gives the processor's `Parameters`, in one
+    /// tight loop.
+    fn map_template_items(
+        &mut self,
+        top: usize,
+        template: &'a Template,
+        items: &'a [Value<'a>],
+        mut index: usize,
+    ) -> bool {
+        let (arena, variables) = (self.arena, self.frames[top].variables);
+        let (Phase::Map(fanout) | Phase::Parallel(fanout)) = &mut self.frames[top].phase else {
+            return false;
+        };
+        while let Some(&input) = items.get(index) {
+            let scope = Scope {
+                input,
+                context: Value::EMPTY_OBJECT,
+                variables,
+            };
+            let Ok(output) = template.eval(arena, &scope) else {
+                return false;
+            };
+            fanout.results[index] = output;
+            index += 1;
+            fanout.started = index;
+            self.events += MAP_ITEM_EVENTS;
             if self.events > MAX_EVENTS {
                 return true;
             }
@@ -2387,6 +2371,64 @@ fn spaced_json(compact: &str) -> String {
         }
     }
     out
+}
+
+/// The output of a [`StateDef::pure_pass`] state from its raw `input`: InputPath,
+/// Parameters, `Result` (checked against the payload limit), ResultPath and OutputPath,
+/// with the errors in AWS's order. Pure, so a frameless child that fails can be run
+/// again in a frame.
+#[inline(always)]
+fn pass_output<'a>(
+    arena: &'a Arena,
+    state: &'a StateDef,
+    input: Value<'a>,
+    variables: Variables<'a>,
+    context: Value<'a>,
+) -> Result<Value<'a>, EvalError> {
+    let scope = |input| Scope {
+        input,
+        context,
+        variables,
+    };
+    // The usual Pass: `Parameters`, perhaps a `ResultPath`, nothing else.
+    if state.parameters_pass {
+        if let Some(Payload::Template(parameters)) = &state.parameters {
+            // `Whole` apart: returning the template's result as it is compiles to less.
+            return match &state.result_path {
+                PathSpec::Whole => parameters.eval(arena, &scope(input)),
+                spec => apply_result_path(arena, spec, input, parameters.eval(arena, &scope(input))?),
+            };
+        }
+    }
+    let effective = match &state.input_path {
+        PathSpec::Whole => input,
+        spec => select_path(arena, spec, &scope(input))?,
+    };
+    let effective = match &state.parameters {
+        Some(parameters) => parameters.eval(
+            arena,
+            &PayloadInput {
+                scope: scope(effective),
+                states: Value::Null,
+            },
+        )?,
+        None => effective,
+    };
+    let result = match state.op {
+        Op::Pass { result: Some(result) } if exceeds_limit(result) => {
+            return Err(EvalError::bare(
+                names::DATA_LIMIT_EXCEEDED,
+                data_limit_cause(state.name),
+            ))
+        }
+        Op::Pass { result: Some(result) } => result,
+        _ => effective,
+    };
+    let merged = apply_result_path(arena, &state.result_path, input, result)?;
+    match &state.output_path {
+        PathSpec::Whole => Ok(merged),
+        spec => select_path(arena, spec, &scope(merged)),
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::consts::Constants;
 use crate::model::QueryLanguage;
 use crate::path::Path;
 use crate::payload::{NumberSpec, Payload, StringSource};
+use crate::template::Template;
 use crate::value::Value;
 
 /// Index of a state in a [`Program`]'s state table.
@@ -144,6 +145,18 @@ pub struct StateDef {
     pub catch: Vec<CatchDef>,
     /// The type-specific operation.
     pub op: Op,
+}
+
+impl StateDef {
+    /// The `Parameters` of a [`parameters_pass`](Self::parameters_pass) state whose
+    /// `ResultPath` is `$` as well: its output is the template's value.
+    #[inline]
+    pub fn output_template(&self) -> Option<&Template> {
+        match (&self.parameters, &self.result_path) {
+            (Some(Payload::Template(template)), PathSpec::Whole) if self.parameters_pass => Some(template),
+            _ => None,
+        }
+    }
 }
 
 /// The type-specific part of a state: what the interpreter does between input and output

@@ -515,3 +515,51 @@ fn one_pass_iterations_stop_at_the_history_limit() {
     let run = self::run(ONE_PASS_MAP, &format!(r#"{{"items":[{}]}}"#, fewer.join(",")));
     assert_eq!(run.outcome.status, Status::Succeeded);
 }
+
+/// Runs `definition` on `input` with no history sink, to the end.
+fn run_without_history(definition: &str, input: &str) -> Outcome {
+    let machine = Machine::new(definition, TaskRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
+    let arena = Arena::new();
+    let input = parse(&arena, input).unwrap();
+    let info = ExecutionInfo::default();
+    let mut execution = machine.start(&arena, input, &info, START_MS);
+    match execution.resume(START_MS) {
+        Step::Done(raw) => Outcome::from_raw(&raw),
+        other => panic!("one-pass iterations do not suspend: {other:?}"),
+    }
+}
+
+#[test]
+fn one_pass_iterations_without_history_end_as_with_it() {
+    // Without a history sink the iterations' events are only counted: the outputs, the
+    // failures and the history limit are the same as with one.
+    let items = |n: usize| {
+        let items: Vec<String> = (0..n).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+        format!(r#"{{"items":[{}]}}"#, items.join(","))
+    };
+    for input in [
+        items(0),
+        items(3),
+        items(6_000),
+        items(7_000),
+        r#"{"items":[{"i":1},{"j":2}]}"#.to_string(),
+        r#"{"items":[{"i":1},7]}"#.to_string(),
+    ] {
+        let with = run(ONE_PASS_MAP, &input).outcome;
+        let without = run_without_history(ONE_PASS_MAP, &input);
+        assert_eq!(
+            (&without.status, &without.output, &without.error, &without.cause),
+            (&with.status, &with.output, &with.error, &with.cause),
+            "{}",
+            &input[..input.len().min(60)]
+        );
+    }
+    assert_eq!(
+        run_without_history(ONE_PASS_MAP, &items(7_000)).cause.as_deref(),
+        Some("The execution exceeded the limit of 25000 history events.")
+    );
+    assert_eq!(
+        run_without_history(ONE_PASS_MAP, &items(2)).output.as_deref(),
+        Some(r#"[{"x":0},{"x":1}]"#)
+    );
+}
