@@ -189,6 +189,7 @@ impl Compiler {
             plain_io: false,
             pure_pass: false,
             parameters_pass: false,
+            plain_task: false,
         };
         def.plain_io = language == QueryLanguage::JsonPath
             && [&def.input_path, &def.result_path, &def.output_path]
@@ -201,6 +202,8 @@ impl Compiler {
             && !matches!(def.op, Op::Pass { result: Some(_) });
         def.pure_pass =
             language == QueryLanguage::JsonPath && def.assign.is_none() && matches!(def.op, Op::Pass { .. });
+        def.plain_task =
+            def.plain_io && matches!(&def.op, Op::Task(task) if task.timeout.is_none() && task.heartbeat.is_none());
         def.parameters_pass = def.pure_pass
             && [&def.input_path, &def.output_path]
                 .iter()
@@ -493,14 +496,18 @@ mod tests {
     use crate::program::GraphId;
     use crate::{Machine, TaskRegistry};
 
-    /// The `pure_pass` and `parameters_pass` flags of the state `state` (JSON), the
-    /// only state of a machine.
-    fn pass_flags(state: &str) -> (bool, bool) {
+    /// The state `state` (JSON), the only state of a machine, compiled; `read` picks what
+    /// the test looks at.
+    fn compiled<T>(state: &str, read: impl Fn(&crate::program::StateDef) -> T) -> T {
         let definition = format!(r#"{{"StartAt": "P", "States": {{"P": {state}}}}}"#);
         let machine = Machine::new(&definition, TaskRegistry::new()).unwrap();
         let program = machine.program();
-        let def = program.state(program.graph(GraphId(0)).start);
-        (def.pure_pass, def.parameters_pass)
+        read(program.state(program.graph(GraphId(0)).start))
+    }
+
+    /// The `pure_pass` and `parameters_pass` flags of the state `state`.
+    fn pass_flags(state: &str) -> (bool, bool) {
+        compiled(state, |def| (def.pure_pass, def.parameters_pass))
     }
 
     #[test]
@@ -543,6 +550,28 @@ mod tests {
         ];
         for (state, flags) in cases {
             assert_eq!(pass_flags(state), flags, "{state}");
+        }
+    }
+
+    #[test]
+    fn tasks_with_default_fields_and_no_timeouts_are_plain() {
+        let task = |fields: &str| {
+            format!(r#"{{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", {fields} "End": true}}"#)
+        };
+        let cases = [
+            (task(""), true),
+            (task(r#""Retry": [{"ErrorEquals": ["States.ALL"]}],"#), true),
+            (task(r#""TimeoutSeconds": 5,"#), false),
+            (task(r#""HeartbeatSecondsPath": "$.h","#), false),
+            (task(r#""InputPath": "$.a","#), false),
+            (task(r#""Parameters": {"a.$": "$.x"},"#), false),
+            (task(r#""ResultPath": "$.r","#), false),
+            (task(r#""ResultSelector": {"a.$": "$.x"},"#), false),
+            (task(r#""QueryLanguage": "JSONata","#), false),
+            (r#"{"Type": "Pass", "End": true}"#.to_string(), false),
+        ];
+        for (state, plain) in cases {
+            assert_eq!(compiled(&state, |def| def.plain_task), plain, "{state}");
         }
     }
 }

@@ -1153,6 +1153,9 @@ impl<'a> Execution<'a> {
         if state.pure_pass {
             return self.attempt_pure_pass(top, state);
         }
+        if let (true, Op::Task(task)) = (state.plain_task, &state.op) {
+            return self.attempt_plain_task(top, state, task);
+        }
         let raw_input = self.frames[top].input;
         let context = self.context(top);
         let jsonpath = state.language == QueryLanguage::JsonPath;
@@ -1188,18 +1191,7 @@ impl<'a> Execution<'a> {
                         )
                     }
                 };
-                let events = TaskEvents::of(task.flavor);
-                self.event(events.scheduled, Some(state.name), EventData::Input(effective));
-                self.event(events.started, Some(state.name), EventData::None);
-                match self.call_task(top, task, effective) {
-                    Ok(TaskStart::Done(result)) => self.task_ended(top, Ok(result)),
-                    Ok(TaskStart::Pending(token)) => {
-                        let awaited = self.awaited_task(token, timeout_seconds, heartbeat_seconds);
-                        self.frames[top].phase = Phase::AwaitingTask(awaited);
-                        Ok(Flow::Continue)
-                    }
-                    Err(failure) => self.task_ended(top, Err(failure)),
-                }
+                self.run_task(top, state, task, effective, timeout_seconds, heartbeat_seconds)
             }
             Op::Choice {
                 rules,
@@ -1297,6 +1289,40 @@ impl<'a> Execution<'a> {
         let output = pass_output(self.arena, state, raw_input, variables, self.context(top))
             .map_err(|e| self.eval_failure(top, e))?;
         self.exit(top, state, output)
+    }
+
+    /// [`attempt`](Self::attempt) for a [`StateDef::plain_task`] state: the raw input goes
+    /// to the handler as it is. Apart, like [`attempt_pure_pass`](Self::attempt_pure_pass).
+    #[inline(never)]
+    fn attempt_plain_task(&mut self, top: usize, state: &'a StateDef, task: &'a TaskDef) -> Result<Flow, Failure> {
+        let input = self.frames[top].input;
+        self.run_task(top, state, task, input, None, None)
+    }
+
+    /// Schedules and starts `task` on its `effective` input: an answer now completes (or
+    /// fails) the state, a later one parks the frame until it comes or its deadlines pass.
+    #[inline(always)]
+    fn run_task(
+        &mut self,
+        top: usize,
+        state: &'a StateDef,
+        task: &'a TaskDef,
+        effective: Value<'a>,
+        timeout_seconds: Option<f64>,
+        heartbeat_seconds: Option<f64>,
+    ) -> Result<Flow, Failure> {
+        let events = TaskEvents::of(task.flavor);
+        self.event(events.scheduled, Some(state.name), EventData::Input(effective));
+        self.event(events.started, Some(state.name), EventData::None);
+        match self.call_task(top, task, effective) {
+            Ok(TaskStart::Done(result)) => self.task_ended(top, Ok(result)),
+            Ok(TaskStart::Pending(token)) => {
+                let awaited = self.awaited_task(token, timeout_seconds, heartbeat_seconds);
+                self.frames[top].phase = Phase::AwaitingTask(awaited);
+                Ok(Flow::Continue)
+            }
+            Err(failure) => self.task_ended(top, Err(failure)),
+        }
     }
 
     /// Evaluates a Task's `TimeoutSeconds` or `HeartbeatSeconds` (a computed one must be a

@@ -139,6 +139,10 @@ pub struct StateDef {
     /// A [`pure_pass`](Self::pure_pass) state with `Parameters`, perhaps a `ResultPath`, and
     /// every other field at its default (InputPath and OutputPath at `$`, no `Result`).
     pub parameters_pass: bool,
+    /// A [`plain_io`](Self::plain_io) Task without `TimeoutSeconds` or `HeartbeatSeconds`
+    /// (nor their paths): its raw input goes to the handler as it is, its result is its
+    /// output.
+    pub plain_task: bool,
     /// `Retry`.
     pub retry: Vec<RetryDef>,
     /// `Catch`.
