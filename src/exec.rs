@@ -995,6 +995,8 @@ impl<'a> Execution<'a> {
         }
     }
 
+    /// Enters frame `top`'s state: its entered event, and the frame's bookkeeping.
+    #[inline(always)]
     fn enter(&mut self, top: usize) {
         let state = self.program.state(self.frames[top].state);
         let input = self.frames[top].input;
@@ -1281,14 +1283,38 @@ impl<'a> Execution<'a> {
     }
 
     /// [`attempt`](Self::attempt) for a [`StateDef::pure_pass`] state: its output in one
-    /// step. Apart, so that `attempt` stays small for the other states.
+    /// step. Apart, so that `attempt` stays small for the other states. A chain of pure
+    /// Pass states runs here, one after another, as [`resume`](Self::resume) would run them.
     #[inline(never)]
-    fn attempt_pure_pass(&mut self, top: usize, state: &'a StateDef) -> Result<Flow, Failure> {
-        let frame = &self.frames[top];
-        let (raw_input, variables) = (frame.input, frame.variables);
-        let output = pass_output(self.arena, state, raw_input, variables, self.context(top))
-            .map_err(|e| self.eval_failure(top, e))?;
-        self.exit(top, state, output)
+    fn attempt_pure_pass(&mut self, top: usize, mut state: &'a StateDef) -> Result<Flow, Failure> {
+        loop {
+            let frame = &self.frames[top];
+            let (raw_input, variables) = (frame.input, frame.variables);
+            let output = pass_output(self.arena, state, raw_input, variables, self.context(top))
+                .map_err(|e| self.eval_failure(top, e))?;
+            let flow = self.exit(top, state, output)?;
+            match (&flow, self.next_pure_pass(top)) {
+                (Flow::Continue, Some(next)) => {
+                    self.enter(top);
+                    state = next;
+                }
+                _ => return Ok(flow),
+            }
+        }
+    }
+
+    /// The pure Pass state that frame `top` enters next, when [`resume`](Self::resume) would
+    /// step into it right away: the frame is still the top one, and neither the history
+    /// limit nor the deadline stops the execution first.
+    #[inline]
+    fn next_pure_pass(&self, top: usize) -> Option<&'a StateDef> {
+        let frame = self.frames.get(top).filter(|_| self.frames.len() == top + 1)?;
+        let state = self.program.state(frame.state);
+        let runs_on = matches!(frame.phase, Phase::Enter)
+            && state.pure_pass
+            && self.events <= MAX_EVENTS
+            && self.deadline_ms.is_none_or(|d| self.now_ms < d);
+        runs_on.then_some(state)
     }
 
     /// [`attempt`](Self::attempt) for a [`StateDef::plain_task`] state: the raw input goes

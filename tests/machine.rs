@@ -206,6 +206,39 @@ fn an_endless_loop_is_stopped_by_the_event_limit() {
 }
 
 #[test]
+fn an_endless_chain_of_passes_stops_at_the_event_limit_exactly() {
+    // Pure Pass states that follow one another run without going back to the main loop;
+    // the limit is still checked before each state, as for any other step.
+    let m = machine(
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"n.$":"$.n"},"Next":"B"},"B":{"Type":"Pass","Next":"D"},
+            "D":{"Type":"Pass","Next":"F"},"F":{"Type":"Pass","Next":"G"},"G":{"Type":"Pass","Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"E"}],"Default":"A"},"E":{"Type":"Succeed"}}}"#,
+        TaskRegistry::new(),
+    );
+    let cause = Some("The execution exceeded the limit of 25000 history events.");
+    let outcome = m.run_json(r#"{"n":1}"#).unwrap();
+    assert_eq!(
+        (outcome.status, outcome.error.as_deref(), outcome.cause.as_deref()),
+        (Status::Failed, Some("States.Runtime"), cause)
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let input = parse(&arena, r#"{"n":1}"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, 0).with_history(&mut history);
+    assert!(matches!(execution.resume(0), Step::Done(_)));
+    drop(execution);
+    // ExecutionStarted, 12,500 states of two events each, then the failure: the limit is
+    // crossed after B, in the middle of the chain A, B, D, F, G.
+    assert_eq!(history.events.len(), 25_002);
+    let last_types: Vec<&str> = history.events[24_999..]
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(last_types, ["PassStateEntered", "PassStateExited", "ExecutionFailed"]);
+}
+
+#[test]
 fn bad_input_text_is_an_error_with_its_position() {
     let m = machine(
         r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#,
