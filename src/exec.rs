@@ -53,6 +53,10 @@ pub const MAX_EVENTS: u32 = 25_000;
 /// entered and exited events, MapIterationSucceeded.
 const MAP_ITEM_EVENTS: u32 = 4;
 
+/// The events of one Parallel branch run without a frame: its state's entered and exited
+/// events.
+const BRANCH_EVENTS: u32 = 2;
+
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -1882,7 +1886,7 @@ impl<'a> Execution<'a> {
             };
             if self.history.is_none() {
                 // Nobody records the child's events: they are only counted.
-                self.events += if is_map { MAP_ITEM_EVENTS } else { 2 };
+                self.events += if is_map { MAP_ITEM_EVENTS } else { BRANCH_EVENTS };
             } else {
                 if is_map {
                     self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
