@@ -131,7 +131,7 @@ pub struct Decision {
 
 /// Where a [`Decision`] goes next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+enum Target {
     /// Evaluate the test at this index.
     Test(u32),
     /// The rule at this index matched.

@@ -796,7 +796,7 @@ impl<'a> Execution<'a> {
             self.event("ExecutionStarted", None, EventData::Input(self.input));
         }
         loop {
-            if self.deadline_ms.is_some_and(|d| self.now_ms >= d) {
+            if self.past_deadline() {
                 return self.end(RawOutcome {
                     source: SourceText::NONE,
                     status: Status::TimedOut,
@@ -805,7 +805,7 @@ impl<'a> Execution<'a> {
                     cause: None,
                 });
             }
-            if self.events > MAX_EVENTS {
+            if self.past_event_limit() {
                 return self.end(RawOutcome {
                     source: SourceText::NONE,
                     status: Status::Failed,
@@ -1312,13 +1312,26 @@ impl<'a> Execution<'a> {
     /// limit nor the deadline stops the execution first.
     #[inline]
     fn next_pure_pass(&self, top: usize) -> Option<&'a StateDef> {
-        let frame = self.frames.get(top).filter(|_| self.frames.len() == top + 1)?;
+        if self.frames.len() != top + 1 || self.past_event_limit() || self.past_deadline() {
+            return None;
+        }
+        let frame = &self.frames[top];
         let state = self.program.state(frame.state);
-        let runs_on = matches!(frame.phase, Phase::Enter)
-            && state.pure_pass
-            && self.events <= MAX_EVENTS
-            && self.deadline_ms.is_none_or(|d| self.now_ms < d);
-        runs_on.then_some(state)
+        (matches!(frame.phase, Phase::Enter) && state.pure_pass).then_some(state)
+    }
+
+    /// Whether the execution's `TimeoutSeconds` has passed ([`resume`](Self::resume) then
+    /// ends it).
+    #[inline]
+    fn past_deadline(&self) -> bool {
+        self.deadline_ms.is_some_and(|d| self.now_ms >= d)
+    }
+
+    /// Whether the history has passed [`MAX_EVENTS`] ([`resume`](Self::resume) then fails
+    /// the execution).
+    #[inline]
+    fn past_event_limit(&self) -> bool {
+        self.events > MAX_EVENTS
     }
 
     /// [`attempt`](Self::attempt) for a [`StateDef::plain_task`] state: the raw input goes
@@ -1901,7 +1914,7 @@ impl<'a> Execution<'a> {
             fanout.results[index] = output;
             index += 1;
             fanout.started = index;
-            if self.events > MAX_EVENTS {
+            if self.past_event_limit() {
                 return true;
             }
         }
@@ -1935,6 +1948,7 @@ impl<'a> Execution<'a> {
             index += 1;
             fanout.started = index;
             self.events += MAP_ITEM_EVENTS;
+            // `past_event_limit` spelled out: `fanout` still borrows the frames.
             if self.events > MAX_EVENTS {
                 return true;
             }
