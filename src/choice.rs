@@ -283,6 +283,27 @@ pub struct Lookups<'a, 's> {
     pub values: &'s mut [Option<Option<Value<'a>>>],
 }
 
+impl<'a, 's> Lookups<'a, 's> {
+    /// Lookups for `decision`'s rules in `scope`, none made yet (the slots in `arena`).
+    #[inline]
+    pub fn new(
+        arena: &'a Arena,
+        scope: &'s Scope<'a>,
+        jsonata: &'s mut dyn FnMut(&'a JsonataExpr) -> Result<Value<'a>, EvalError>,
+        decision: &Decision,
+    ) -> Lookups<'a, 's> {
+        Lookups {
+            arena,
+            scope,
+            jsonata,
+            values: match decision.slots() {
+                0 => &mut [],
+                n => arena.alloc_slice_fill_copy(n, None),
+            },
+        }
+    }
+}
+
 fn parse_path(text: &str) -> Result<Path, ConditionError> {
     Path::parse(text).map_err(|e| ConditionError { message: e.message })
 }

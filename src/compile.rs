@@ -190,6 +190,9 @@ impl Compiler {
             pure_pass: false,
             parameters_pass: false,
             plain_task: false,
+            plain_choice: false,
+            plain_succeed: false,
+            chained: false,
         };
         def.plain_io = language == QueryLanguage::JsonPath
             && [&def.input_path, &def.result_path, &def.output_path]
@@ -204,6 +207,13 @@ impl Compiler {
             language == QueryLanguage::JsonPath && def.assign.is_none() && matches!(def.op, Op::Pass { .. });
         def.plain_task =
             def.plain_io && matches!(&def.op, Op::Task(task) if task.timeout.is_none() && task.heartbeat.is_none());
+        def.plain_choice = def.plain_io
+            && matches!(&def.op, Op::Choice { rules, .. } if rules.iter().all(|rule| rule.assign.is_none()));
+        def.plain_succeed = language == QueryLanguage::JsonPath
+            && matches!(def.input_path, PathSpec::Whole)
+            && def.assign.is_none()
+            && matches!(def.op, Op::Succeed);
+        def.chained = def.pure_pass || def.plain_choice || def.plain_succeed;
         def.parameters_pass = def.pure_pass
             && [&def.input_path, &def.output_path]
                 .iter()
@@ -499,7 +509,12 @@ mod tests {
     /// The state `state` (JSON), the only state of a machine, compiled; `read` picks what
     /// the test looks at.
     fn compiled<T>(state: &str, read: impl Fn(&crate::program::StateDef) -> T) -> T {
-        let definition = format!(r#"{{"StartAt": "P", "States": {{"P": {state}}}}}"#);
+        compiled_with(state, "", read)
+    }
+
+    /// Like [`compiled`], with more states after `P` (`others`: `, "name": {...}` ...).
+    fn compiled_with<T>(state: &str, others: &str, read: impl Fn(&crate::program::StateDef) -> T) -> T {
+        let definition = format!(r#"{{"StartAt": "P", "States": {{"P": {state}{others}}}}}"#);
         let machine = Machine::new(&definition, TaskRegistry::new()).unwrap();
         let program = machine.program();
         read(program.state(program.graph(GraphId(0)).start))
@@ -550,6 +565,45 @@ mod tests {
         ];
         for (state, flags) in cases {
             assert_eq!(pass_flags(state), flags, "{state}");
+        }
+    }
+
+    #[test]
+    fn choices_and_succeeds_with_default_fields_are_chained() {
+        let choice = |fields: &str| {
+            format!(
+                r#"{{"Type": "Choice", {fields} "Choices": [{{"Variable": "$.a", "IsPresent": true, "Next": "E"}}]}}"#
+            )
+        };
+        let cases = [
+            (choice(""), (true, false, true)),
+            (choice(r#""Default": "E","#), (true, false, true)),
+            (choice(r#""InputPath": "$.a","#), (false, false, false)),
+            (choice(r#""OutputPath": "$.a","#), (false, false, false)),
+            (choice(r#""Assign": {"v": 1},"#), (false, false, false)),
+            (
+                r#"{"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Assign": {"v": 1}, "Next": "E"}]}"#.into(),
+                (false, false, false),
+            ),
+            (
+                r#"{"Type": "Choice", "QueryLanguage": "JSONata", "Choices": [{"Condition": "{% true %}", "Next": "E"}]}"#.into(),
+                (false, false, false),
+            ),
+            (r#"{"Type": "Succeed"}"#.into(), (false, true, true)),
+            (r#"{"Type": "Succeed", "OutputPath": "$.a"}"#.into(), (false, true, true)),
+            (r#"{"Type": "Succeed", "InputPath": "$.a"}"#.into(), (false, false, false)),
+            (r#"{"Type": "Succeed", "QueryLanguage": "JSONata"}"#.into(), (false, false, false)),
+            (r#"{"Type": "Pass", "End": true}"#.into(), (false, false, true)),
+            (r#"{"Type": "Fail"}"#.into(), (false, false, false)),
+        ];
+        for (state, flags) in cases {
+            let read = |def: &crate::program::StateDef| (def.plain_choice, def.plain_succeed, def.chained);
+            let others = if state.contains("Choices") {
+                r#", "E": {"Type": "Succeed"}"#
+            } else {
+                ""
+            };
+            assert_eq!(compiled_with(&state, others, read), flags, "{state}");
         }
     }
 

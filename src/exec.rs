@@ -17,7 +17,7 @@ use smallvec::SmallVec;
 
 use std::sync::Arc;
 
-use crate::choice::Lookups;
+use crate::choice::{Decision, Lookups};
 use crate::error::{names, EvalError};
 use crate::history::{EventData, HistoryEvent, HistorySink};
 use crate::machine::Machine;
@@ -1156,8 +1156,8 @@ impl<'a> Execution<'a> {
     fn attempt(&mut self, top: usize) -> Result<Flow, Failure> {
         let program = self.program;
         let state = program.state(self.frames[top].state);
-        if state.pure_pass {
-            return self.attempt_pure_pass(top, state);
+        if state.chained {
+            return self.attempt_chain(top, state);
         }
         if let (true, Op::Task(task)) = (state.plain_task, &state.op) {
             return self.attempt_plain_task(top, state, task);
@@ -1218,32 +1218,8 @@ impl<'a> Execution<'a> {
                         env.get_or_insert_with(|| self.payload_input(top, raw_input, context, None).jsonata_env());
                     e.eval(arena, env, "Condition")
                 };
-                let mut lookups = Lookups {
-                    arena,
-                    scope: &scope,
-                    jsonata: &mut jsonata,
-                    values: match decision.slots() {
-                        0 => &mut [],
-                        n => arena.alloc_slice_fill_copy(n, None),
-                    },
-                };
-                let chosen = decision
-                    .decide(&mut lookups)
-                    .map_err(|e| self.eval_failure(top, e))?
-                    .map(|rule| &rules[rule]);
-                let next = match (chosen, default) {
-                    (Some(rule), _) => rule.next,
-                    (None, Some(default)) => *default,
-                    (None, None) => {
-                        return Err(self.eval_failure(
-                            top,
-                            EvalError::new(
-                                names::NO_CHOICE_MATCHED,
-                                "No Choice rule matched and no Default was specified.",
-                            ),
-                        ))
-                    }
-                };
+                let mut lookups = Lookups::new(arena, &scope, &mut jsonata, decision);
+                let (chosen, next) = self.pick(top, rules, decision, *default, &mut lookups)?;
                 self.choose(top, chosen, next, raw_input, after_input_path, context)
             }
             Op::Wait(wait) => {
@@ -1286,18 +1262,23 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// [`attempt`](Self::attempt) for a [`StateDef::pure_pass`] state: its output in one
-    /// step. Apart, so that `attempt` stays small for the other states. A chain of pure
-    /// Pass states runs here, one after another, as [`resume`](Self::resume) would run them.
+    /// [`attempt`](Self::attempt) for a [`StateDef::chained`] state (a pure Pass, a plain
+    /// Choice or a plain Succeed): each takes one step from its input to its exit. Apart, so
+    /// that `attempt` stays small for the other states. A chain of such states runs here,
+    /// one after another, as [`resume`](Self::resume) would run them.
     #[inline(never)]
-    fn attempt_pure_pass(&mut self, top: usize, mut state: &'a StateDef) -> Result<Flow, Failure> {
+    fn attempt_chain(&mut self, top: usize, mut state: &'a StateDef) -> Result<Flow, Failure> {
         loop {
-            let frame = &self.frames[top];
-            let (raw_input, variables) = (frame.input, frame.variables);
-            let output = pass_output(self.arena, state, raw_input, variables, self.context(top))
-                .map_err(|e| self.eval_failure(top, e))?;
-            let flow = self.exit(top, state, output)?;
-            match (&flow, self.next_pure_pass(top)) {
+            let flow = if state.pure_pass {
+                let frame = &self.frames[top];
+                let (input, variables) = (frame.input, frame.variables);
+                let output = pass_output(self.arena, state, input, variables, self.context(top))
+                    .map_err(|e| self.eval_failure(top, e))?;
+                self.exit(top, state, output)?
+            } else {
+                self.choice_or_succeed_step(top, state)?
+            };
+            match (&flow, self.next_chained(top)) {
                 (Flow::Continue, Some(next)) => {
                     self.enter(top);
                     state = next;
@@ -1307,17 +1288,78 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// The pure Pass state that frame `top` enters next, when [`resume`](Self::resume) would
-    /// step into it right away: the frame is still the top one, and neither the history
-    /// limit nor the deadline stops the execution first.
+    /// The step of [`attempt_chain`](Self::attempt_chain) for a plain Choice or a plain
+    /// Succeed state.
+    #[inline(never)]
+    fn choice_or_succeed_step(&mut self, top: usize, state: &'a StateDef) -> Result<Flow, Failure> {
+        let frame = &self.frames[top];
+        let (input, variables) = (frame.input, frame.variables);
+        let context = self.context(top);
+        match &state.op {
+            Op::Choice {
+                rules,
+                decision,
+                default,
+            } => {
+                let scope = Scope {
+                    input,
+                    context,
+                    variables,
+                };
+                // JSONPath rules have no JSONata conditions to evaluate
+                let mut jsonata = |_: &'a JsonataExpr| Err(EvalError::runtime("JSONata condition in JSONPath"));
+                let mut lookups = Lookups::new(self.arena, &scope, &mut jsonata, decision);
+                let (_, next) = self.pick(top, rules, decision, *default, &mut lookups)?;
+                self.event(state.exited_event, Some(state.name), EventData::Output(input));
+                self.go_to(top, next, input);
+                Ok(Flow::Continue)
+            }
+            _ => {
+                let output = self.eval_path(top, &state.output_path, input, context)?;
+                self.exit(top, state, output)
+            }
+        }
+    }
+
+    /// The [`StateDef::chained`] state that frame `top` enters next, when
+    /// [`resume`](Self::resume) would step into it right away: the frame is still the top
+    /// one, and neither the history limit nor the deadline stops the execution first.
     #[inline]
-    fn next_pure_pass(&self, top: usize) -> Option<&'a StateDef> {
+    fn next_chained(&self, top: usize) -> Option<&'a StateDef> {
         if self.frames.len() != top + 1 || self.past_event_limit() || self.past_deadline() {
             return None;
         }
         let frame = &self.frames[top];
         let state = self.program.state(frame.state);
-        (matches!(frame.phase, Phase::Enter) && state.pure_pass).then_some(state)
+        (matches!(frame.phase, Phase::Enter) && state.chained).then_some(state)
+    }
+
+    /// The rule a Choice state's `decision` picks and the state it goes to: the rule's
+    /// `Next`, else `default`, else the state fails with States.NoChoiceMatched.
+    #[inline]
+    fn pick(
+        &self,
+        top: usize,
+        rules: &'a [ChoiceRuleDef],
+        decision: &'a Decision,
+        default: Option<StateId>,
+        lookups: &mut Lookups<'a, '_>,
+    ) -> Result<(Option<&'a ChoiceRuleDef>, StateId), Failure> {
+        let chosen = decision
+            .decide(lookups)
+            .map_err(|e| self.eval_failure(top, e))?
+            .map(|rule| &rules[rule]);
+        match (chosen, default) {
+            (Some(rule), _) => Ok((chosen, rule.next)),
+            (None, Some(default)) => Ok((None, default)),
+            (None, None) => Err(self.eval_failure(
+                top,
+                EvalError::new(
+                    names::NO_CHOICE_MATCHED,
+                    "No Choice rule matched and no Default was specified.",
+                ),
+            )),
+        }
     }
 
     /// Whether the execution's `TimeoutSeconds` has passed ([`resume`](Self::resume) then
@@ -1335,7 +1377,7 @@ impl<'a> Execution<'a> {
     }
 
     /// [`attempt`](Self::attempt) for a [`StateDef::plain_task`] state: the raw input goes
-    /// to the handler as it is. Apart, like [`attempt_pure_pass`](Self::attempt_pure_pass).
+    /// to the handler as it is. Apart, like [`attempt_chain`](Self::attempt_chain).
     #[inline(never)]
     fn attempt_plain_task(&mut self, top: usize, state: &'a StateDef, task: &'a TaskDef) -> Result<Flow, Failure> {
         let input = self.frames[top].input;

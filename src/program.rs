@@ -139,6 +139,16 @@ pub struct StateDef {
     /// A [`pure_pass`](Self::pure_pass) state with `Parameters`, perhaps a `ResultPath`, and
     /// every other field at its default (InputPath and OutputPath at `$`, no `Result`).
     pub parameters_pass: bool,
+    /// A [`plain_io`](Self::plain_io) Choice state whose rules have no `Assign`: it passes
+    /// its input on to the state its rules pick and changes nothing else.
+    pub plain_choice: bool,
+    /// A JSONPath Succeed state with `InputPath` at `$` and no `Assign`: its output is its
+    /// `OutputPath` of its input.
+    pub plain_succeed: bool,
+    /// A [`pure_pass`](Self::pure_pass), [`plain_choice`](Self::plain_choice) or
+    /// [`plain_succeed`](Self::plain_succeed) state: one that the interpreter runs in one
+    /// step, chained to the next such state ([`crate::exec`]'s `attempt_chain`).
+    pub chained: bool,
     /// A [`plain_io`](Self::plain_io) Task without `TimeoutSeconds` or `HeartbeatSeconds`
     /// (nor their paths): its raw input goes to the handler as it is, its result is its
     /// output.

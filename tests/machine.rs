@@ -207,8 +207,8 @@ fn an_endless_loop_is_stopped_by_the_event_limit() {
 
 #[test]
 fn an_endless_chain_of_passes_stops_at_the_event_limit_exactly() {
-    // Pure Pass states that follow one another run without going back to the main loop;
-    // the limit is still checked before each state, as for any other step.
+    // Pure Pass and plain Choice states that follow one another run without going back to
+    // the main loop; the limit is still checked before each state, as for any other step.
     let m = machine(
         r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"n.$":"$.n"},"Next":"B"},"B":{"Type":"Pass","Next":"D"},
             "D":{"Type":"Pass","Next":"F"},"F":{"Type":"Pass","Next":"G"},"G":{"Type":"Pass","Next":"C"},
@@ -229,7 +229,7 @@ fn an_endless_chain_of_passes_stops_at_the_event_limit_exactly() {
     assert!(matches!(execution.resume(0), Step::Done(_)));
     drop(execution);
     // ExecutionStarted, 12,500 states of two events each, then the failure: the limit is
-    // crossed after B, in the middle of the chain A, B, D, F, G.
+    // crossed after B, in the middle of the chain A, B, D, F, G, C, A, ...
     assert_eq!(history.events.len(), 25_002);
     let last_types: Vec<&str> = history.events[24_999..]
         .iter()
