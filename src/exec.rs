@@ -1132,6 +1132,11 @@ impl<'a> Execution<'a> {
     ) -> Result<Value<'a>, Failure> {
         match spec {
             PathSpec::Whole => Ok(value),
+            // `$.a.b` found: no scope, no error to map
+            PathSpec::Path(path) => match path.select_members_of_input(value) {
+                Some(found) => Ok(found),
+                None => self.eval_given_path(top, spec, value, context),
+            },
             spec => self.eval_given_path(top, spec, value, context),
         }
     }
