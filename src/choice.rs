@@ -152,7 +152,7 @@ struct Branch {
 #[derive(Debug)]
 enum Leaf {
     /// `Variable` compared with an operand; `slot` is where its value is kept once looked
-    /// up ([`Lookups::values`]).
+    /// up ([`Lookups::values`]), [`NO_SLOT`] when no other test looks it up.
     Compare { variable: Path, slot: usize, test: Test },
     /// A JSONata `Condition` expression.
     Jsonata(JsonataExpr),
@@ -243,30 +243,34 @@ fn lower(condition: Condition, if_true: Target, if_false: Target, branches: &mut
     }
 }
 
-/// Gives the `Variable` paths of one Choice state's tests their slots, the same path text
-/// the same slot; returns how many slots there are, 0 when no path is tested twice (then
-/// nothing is worth keeping).
+/// Gives the `Variable` paths that one Choice state tests more than once their slots (the
+/// same path text, the same slot; [`NO_SLOT`] for the others, looked up where tested);
+/// returns how many slots there are.
 fn number_variables(branches: &mut [Branch]) -> usize {
-    let (mut texts, mut compares) = (Vec::<String>::new(), 0);
-    for branch in branches {
-        if let Leaf::Compare { variable, slot, .. } = &mut branch.test {
-            compares += 1;
-            let text = variable.text();
-            *slot = match texts.iter().position(|t| t == text) {
-                Some(i) => i,
-                None => {
-                    texts.push(text.to_owned());
-                    texts.len() - 1
-                }
-            };
-        }
+    let text_of = |branch: &Branch| match &branch.test {
+        Leaf::Compare { variable, .. } => Some(variable.text().to_owned()),
+        Leaf::Jsonata(_) => None,
+    };
+    let texts: Vec<Option<String>> = branches.iter().map(text_of).collect();
+    let mut shared = Vec::<&str>::new();
+    for (branch, text) in branches.iter_mut().zip(&texts) {
+        let (Leaf::Compare { slot, .. }, Some(text)) = (&mut branch.test, text) else {
+            continue;
+        };
+        *slot = match shared.iter().position(|t| t == text) {
+            Some(i) => i,
+            None if texts.iter().flatten().filter(|t| *t == text).count() > 1 => {
+                shared.push(text);
+                shared.len() - 1
+            }
+            None => NO_SLOT,
+        };
     }
-    if texts.len() < compares {
-        texts.len()
-    } else {
-        0
-    }
+    shared.len()
 }
+
+/// The slot of a `Variable` tested once: it is looked up where it is tested, not kept.
+const NO_SLOT: usize = usize::MAX;
 
 /// What a Choice state's conditions are evaluated with: the scope, the JSONata evaluator,
 /// and each `Variable` path's value once looked up (a path's value cannot change while the
@@ -683,8 +687,8 @@ mod tests {
                 Leaf::Jsonata(_) => unreachable!("no JSONata here"),
             })
             .collect();
-        assert_eq!(decision.slots(), 3);
-        assert_eq!(slots, [0, 1, 0, 2, 1]);
+        assert_eq!(decision.slots(), 2);
+        assert_eq!(slots, [0, 1, 0, NO_SLOT, 1]);
         let distinct = Decision::new(vec![compiled(&is_present("$.a")), compiled(&is_present("$.b"))]);
         assert_eq!(distinct.slots(), 0);
     }
