@@ -6,7 +6,10 @@
 //! constants. Updates are persistent: `ResultPath` builds a new spine and shares the rest, so
 //! nothing is ever deep-cloned between states.
 
+use std::alloc::Layout;
+use std::cell::Cell;
 use std::fmt;
+use std::ptr::NonNull;
 
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
@@ -1002,6 +1005,91 @@ pub fn with_member<'a>(arena: &'a Arena, object: Value<'a>, key: &'a str, value:
     with_member_at(arena, members, bound, find_member(members, key), key, value)
 }
 
+/// [`with_member`], appending through `room` when `key` is absent: in place when `object`
+/// is the object `room` last extended (see [`AppendRoom`]).
+#[inline]
+pub fn with_member_in<'a>(
+    arena: &'a Arena,
+    room: &AppendRoom<'a>,
+    object: Value<'a>,
+    key: &'a str,
+    value: Value<'a>,
+) -> Value<'a> {
+    let (members, bound) = match object {
+        Value::Object(members, bound) => (members, bound),
+        _ => (&[][..], SizeBound::EMPTY),
+    };
+    match find_member(members, key) {
+        None => Value::Object(room.append(arena, members, (key, value)), bound.appended(key, value)),
+        at => with_member_at(arena, members, bound, at, key, value),
+    }
+}
+
+/// Room to grow the object that an execution last extended by a member: a state's
+/// `ResultPath` adds its result to the object the state before built, so with the room the
+/// next member is written after the last one instead of the whole object being copied.
+///
+/// The room is one arena allocation of `capacity` members whose first `len` are written;
+/// objects are only ever handed out as its prefixes, the longest being the last one. An
+/// append writes the next slot only for exactly that object (same start, same length), so
+/// no object handed out ever sees a member change: an older, shorter one keeps its length,
+/// and appending to it again copies it. Not `Send` or `Sync`: one execution's, like its
+/// arena.
+#[derive(Default)]
+pub struct AppendRoom<'a> {
+    /// The allocation's start (a pointer with the right to write all of it).
+    start: Cell<Option<NonNull<Member<'a>>>>,
+    /// Members written: the length of the last object handed out.
+    len: Cell<usize>,
+    /// Members the allocation holds.
+    capacity: Cell<usize>,
+}
+
+impl<'a> AppendRoom<'a> {
+    /// `members` with `member` after them: written in place when `members` is the object
+    /// this room last handed out and there is a free slot, otherwise copied into a new
+    /// allocation in `arena` with as much room again (which this room then follows).
+    pub fn append(&self, arena: &'a Arena, members: &'a [Member<'a>], member: Member<'a>) -> &'a [Member<'a>] {
+        let len = members.len();
+        if let Some(start) = self.start.get() {
+            if std::ptr::eq(start.as_ptr(), members.as_ptr()) && len == self.len.get() && len < self.capacity.get() {
+                // SAFETY: slot `len` lies inside the allocation of `capacity` members that
+                // `start` points to, and no slice covers it: every slice made from this
+                // allocation is a prefix of at most `len` members (only this function makes
+                // them, and it writes a slot only once, then hands out the longer prefix).
+                // `start` came from the allocation itself, so writing through it is allowed,
+                // and the prefix `..len + 1` is written.
+                unsafe {
+                    start.as_ptr().add(len).write(member);
+                    self.len.set(len + 1);
+                    return std::slice::from_raw_parts(start.as_ptr(), len + 1);
+                }
+            }
+        }
+        let capacity = (len + 1) * 2;
+        let Ok(layout) = Layout::array::<Member<'a>>(capacity) else {
+            // Too large to double: copy without room.
+            let mut out = BumpVec::with_capacity_in(len + 1, arena);
+            out.extend_from_slice_copy(members);
+            out.push(member);
+            return out.into_bump_slice();
+        };
+        let start = arena.alloc_layout(layout).cast::<Member<'a>>();
+        // SAFETY: the new allocation holds `capacity > len` members, properly aligned, and
+        // does not overlap `members` (which lives in another allocation or the input); the
+        // prefix `..len + 1` is written before the slice over it is made.
+        let object = unsafe {
+            std::ptr::copy_nonoverlapping(members.as_ptr(), start.as_ptr(), len);
+            start.as_ptr().add(len).write(member);
+            std::slice::from_raw_parts(start.as_ptr(), len + 1)
+        };
+        self.start.set(Some(start));
+        self.len.set(len + 1);
+        self.capacity.set(capacity);
+        object
+    }
+}
+
 /// [`with_member`] on an object's `members` and `bound` when the caller already knows where
 /// `key` is (`at`), or that it is absent. The new bound is the old one adjusted for the
 /// changed member, so this costs no walk over the other members.
@@ -1076,6 +1164,58 @@ mod tests {
                 assert!(!key_eq(a, &other), "{a} {other}");
             }
             assert!(!key_eq(a, &text[..n + 1]));
+        }
+    }
+
+    #[test]
+    fn the_room_grows_the_last_object_in_place_and_copies_any_other() {
+        let arena = Arena::new();
+        let room = AppendRoom::default();
+        let text = |members: &[Member<'_>]| Value::object(members).to_json_string();
+        let input = parse(&arena, r#"{"x":0}"#).unwrap();
+        let Value::Object(x, _) = input else { unreachable!() };
+        // the first append copies the input into a new allocation with room to grow
+        let a = room.append(&arena, x, ("a", Value::int(1)));
+        assert!(!std::ptr::eq(a.as_ptr(), x.as_ptr()));
+        // the next ones to the object just made write after it
+        let b = room.append(&arena, a, ("b", Value::int(2)));
+        assert!(std::ptr::eq(b.as_ptr(), a.as_ptr()));
+        let c = room.append(&arena, b, ("c", Value::int(3)));
+        assert!(std::ptr::eq(c.as_ptr(), a.as_ptr()));
+        // an older object (shorter than the last one) is copied: nothing handed out changes
+        let other = room.append(&arena, a, ("z", Value::int(9)));
+        assert!(!std::ptr::eq(other.as_ptr(), a.as_ptr()));
+        assert_eq!(text(x), r#"{"x":0}"#);
+        assert_eq!(text(a), r#"{"x":0,"a":1}"#);
+        assert_eq!(text(b), r#"{"x":0,"a":1,"b":2}"#);
+        assert_eq!(text(c), r#"{"x":0,"a":1,"b":2,"c":3}"#);
+        assert_eq!(text(other), r#"{"x":0,"a":1,"z":9}"#);
+        // the room now follows the copy; the object it left keeps its members
+        let grown = room.append(&arena, other, ("w", Value::int(8)));
+        assert!(std::ptr::eq(grown.as_ptr(), other.as_ptr()));
+        let after = room.append(&arena, c, ("d", Value::int(4)));
+        assert_eq!(text(c), r#"{"x":0,"a":1,"b":2,"c":3}"#);
+        assert_eq!(text(after), r#"{"x":0,"a":1,"b":2,"c":3,"d":4}"#);
+        assert_eq!(text(grown), r#"{"x":0,"a":1,"z":9,"w":8}"#);
+    }
+
+    #[test]
+    fn with_member_in_replaces_present_keys_and_keeps_the_bound() {
+        let arena = Arena::new();
+        let room = AppendRoom::default();
+        let object = parse(&arena, r#"{"a":1,"b":"x"}"#).unwrap();
+        for (key, value, expected) in [
+            ("c", Value::Bool(true), r#"{"a":1,"b":"x","c":true}"#),
+            ("a", Value::Null, r#"{"a":null,"b":"x"}"#),
+        ] {
+            let set = with_member_in(&arena, &room, object, key, value);
+            assert_eq!(set.to_json_string(), expected);
+            assert_eq!(set, with_member(&arena, object, key, value));
+            let (Value::Object(_, by_room), Value::Object(_, by_copy)) = (set, with_member(&arena, object, key, value))
+            else {
+                unreachable!()
+            };
+            assert_eq!(by_room, by_copy);
         }
     }
 

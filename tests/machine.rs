@@ -239,6 +239,37 @@ fn an_endless_chain_of_passes_stops_at_the_event_limit_exactly() {
 }
 
 #[test]
+fn result_paths_that_extend_the_same_object_do_not_see_each_other() {
+    // A grows the input; each Parallel branch, and the Parallel's own ResultPath, then add a
+    // member to A's output. Each must get its own object, whichever of them extends it in
+    // place (`AppendRoom`): a branch writing over another's member would show here.
+    let m = machine(
+        r#"{"StartAt":"A","States":{
+            "A":{"Type":"Pass","Result":1,"ResultPath":"$.a","Next":"P"},
+            "P":{"Type":"Parallel","Branches":[
+                {"StartAt":"B1","States":{"B1":{"Type":"Pass","Result":"one","ResultPath":"$.r","End":true}}},
+                {"StartAt":"B2","States":{"B2":{"Type":"Pass","Result":"two","ResultPath":"$.r","End":true}}},
+                {"StartAt":"B3","States":{"B3":{"Type":"Pass","Result":"three","ResultPath":"$.s","Next":"B4"},
+                                          "B4":{"Type":"Pass","Result":"four","ResultPath":"$.t","End":true}}}],
+             "ResultPath":"$.branches","Next":"C"},
+            "C":{"Type":"Pass","Result":2,"ResultPath":"$.c","End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let outcome = m.run_json(r#"{"x":0}"#).unwrap();
+    let expected = serde_json::json!({
+        "x": 0, "a": 1,
+        "branches": [
+            {"x": 0, "a": 1, "r": "one"},
+            {"x": 0, "a": 1, "r": "two"},
+            {"x": 0, "a": 1, "s": "three", "t": "four"}
+        ],
+        "c": 2
+    });
+    let output: serde_json::Value = serde_json::from_str(outcome.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, expected);
+}
+
+#[test]
 fn bad_input_text_is_an_error_with_its_position() {
     let m = machine(
         r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#,
