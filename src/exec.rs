@@ -1322,6 +1322,7 @@ impl<'a> Execution<'a> {
                 self.go_to(top, next, input);
                 Ok(Flow::Continue)
             }
+            // a plain Succeed
             _ => {
                 let output = self.eval_path(top, &state.output_path, input, context)?;
                 self.exit(top, state, output)
@@ -2496,8 +2497,8 @@ fn spaced_json(compact: &str) -> String {
 
 /// The output of a [`StateDef::pure_pass`] state from its raw `input`: InputPath,
 /// Parameters, `Result` (checked against the payload limit), ResultPath and OutputPath,
-/// with the errors in AWS's order. Pure, so a frameless child that fails can be run
-/// again in a frame.
+/// with the errors in AWS's order. Pure (the `room` a ResultPath appends through only ever
+/// hands out new objects), so a frameless child that fails can be run again in a frame.
 #[inline(always)]
 fn pass_output<'a>(
     arena: &'a Arena,
