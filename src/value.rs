@@ -998,11 +998,26 @@ pub fn find_member(members: &[Member<'_>], key: &str) -> Option<usize> {
 /// sharing everything else. A value that is not an object counts as `{}`.
 #[inline]
 pub fn with_member<'a>(arena: &'a Arena, object: Value<'a>, key: &'a str, value: Value<'a>) -> Value<'a> {
-    let (members, bound) = match object {
-        Value::Object(members, bound) => (members, bound),
-        _ => (&[][..], SizeBound::EMPTY),
-    };
+    let (members, bound) = members_and_bound(object);
     with_member_at(arena, members, bound, find_member(members, key), key, value)
+}
+
+/// An object's members and bound; `{}`'s for any other value.
+#[inline(always)]
+fn members_and_bound<'a>(object: Value<'a>) -> (&'a [Member<'a>], SizeBound) {
+    match object {
+        Value::Object(members, bound) => (members, bound),
+        _ => (&[], SizeBound::EMPTY),
+    }
+}
+
+/// `members` with `member` after them, copied into a new slice of exactly that length.
+#[inline]
+fn appended_copy<'a>(arena: &'a Arena, members: &'a [Member<'a>], member: Member<'a>) -> &'a [Member<'a>] {
+    let mut out = BumpVec::with_capacity_in(members.len() + 1, arena);
+    out.extend_from_slice_copy(members);
+    out.push(member);
+    out.into_bump_slice()
 }
 
 /// [`with_member`], appending through `room` when `key` is absent: in place when `object`
@@ -1015,10 +1030,7 @@ pub fn with_member_in<'a>(
     key: &'a str,
     value: Value<'a>,
 ) -> Value<'a> {
-    let (members, bound) = match object {
-        Value::Object(members, bound) => (members, bound),
-        _ => (&[][..], SizeBound::EMPTY),
-    };
+    let (members, bound) = members_and_bound(object);
     match find_member(members, key) {
         None => Value::Object(room.append(arena, members, (key, value)), bound.appended(key, value)),
         at => with_member_at(arena, members, bound, at, key, value),
@@ -1069,10 +1081,7 @@ impl<'a> AppendRoom<'a> {
         let capacity = (len + 1) * 2;
         let Ok(layout) = Layout::array::<Member<'a>>(capacity) else {
             // Too large to double: copy without room.
-            let mut out = BumpVec::with_capacity_in(len + 1, arena);
-            out.extend_from_slice_copy(members);
-            out.push(member);
-            return out.into_bump_slice();
+            return appended_copy(arena, members, member);
         };
         let start = arena.alloc_layout(layout).cast::<Member<'a>>();
         // SAFETY: the new allocation holds `capacity > len` members, properly aligned, and
@@ -1107,12 +1116,7 @@ pub fn with_member_at<'a>(
             let old = std::mem::replace(&mut out[i].1, value);
             Value::Object(out, bound.replaced(old, value))
         }
-        None => {
-            let mut out = BumpVec::with_capacity_in(members.len() + 1, arena);
-            out.extend_from_slice_copy(members);
-            out.push((key, value));
-            Value::Object(out.into_bump_slice(), bound.appended(key, value))
-        }
+        None => Value::Object(appended_copy(arena, members, (key, value)), bound.appended(key, value)),
     }
 }
 
