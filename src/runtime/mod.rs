@@ -52,7 +52,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 use crossbeam_deque::{Injector, Stealer, Worker as Deque};
 use crossbeam_utils::sync::{Parker, Unparker};
@@ -583,7 +582,7 @@ impl Runtime {
         let shared = &*self.shared;
         let counters = shared.metrics.shared_slot();
         counters.bump_shared(Event::Started);
-        let started = Instant::now();
+        let started = quanta::Instant::now();
         let now = shared.time.now_ms();
         let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
         let mut execution = shared.start(arena, input, source, None, now, &tokens);

@@ -33,7 +33,11 @@ use std::collections::{BinaryHeap, HashMap};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The latency clock: reads the TSC, about 10 ns a reading here against 25 ns for
+// `std::time::Instant` (each execution takes one reading).
+use quanta::Instant;
 
 use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
