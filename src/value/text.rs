@@ -266,18 +266,28 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Skips whitespace, then consumes `byte` if it comes next.
-    #[inline]
-    fn eat(&mut self, byte: u8) -> bool {
+    /// The next byte that is not whitespace, not consumed. Compact JSON has no whitespace
+    /// between tokens, so one comparison usually settles it.
+    #[inline(always)]
+    fn peek_token(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        if byte > b' ' {
+            return Some(byte);
+        }
         self.skip_whitespace();
-        let found = self.peek() == Some(byte);
-        self.pos += found as usize;
-        found
+        self.peek()
+    }
+
+    /// The next byte that is not whitespace, consumed.
+    #[inline(always)]
+    fn next_token(&mut self) -> Option<u8> {
+        let byte = self.peek_token()?;
+        self.pos += 1;
+        Some(byte)
     }
 
     fn value(&mut self) -> Option<Value<'a>> {
-        self.skip_whitespace();
-        match self.peek()? {
+        match self.peek_token()? {
             b'{' => self.object(),
             b'[' => self.array(),
             b'"' => {
@@ -374,13 +384,11 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         self.enter()?;
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(8, self.arena);
-        if !self.eat(b'}') {
-            loop {
-                if !self.eat(b'"') {
-                    return None;
-                }
+        match self.next_token()? {
+            b'}' => {}
+            b'"' => loop {
                 let key = self.string()?;
-                if !self.eat(b':') {
+                if self.next_token()? != b':' {
                     return None;
                 }
                 let value = self.value()?;
@@ -392,13 +400,13 @@ impl<'a> Reader<'a> {
                     }
                     None => members.push((key, value)),
                 }
-                if self.eat(b'}') {
-                    break;
+                match self.next_token()? {
+                    b',' if self.next_token()? == b'"' => {}
+                    b'}' => break,
+                    _ => return None,
                 }
-                if !self.eat(b',') {
-                    return None;
-                }
-            }
+            },
+            _ => return None,
         }
         self.depth -= 1;
         let members = members.into_bump_slice();
@@ -411,14 +419,15 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         self.enter()?;
         let mut items = BumpVec::with_capacity_in(4, self.arena);
-        if !self.eat(b']') {
+        if self.peek_token()? == b']' {
+            self.pos += 1;
+        } else {
             loop {
                 items.push(self.value()?);
-                if self.eat(b']') {
-                    break;
-                }
-                if !self.eat(b',') {
-                    return None;
+                match self.next_token()? {
+                    b',' => {}
+                    b']' => break,
+                    _ => return None,
                 }
             }
         }
@@ -745,6 +754,8 @@ mod tests {
             "18446744073709551615",
             "{}",
             "[[],[[]],{}]",
+            " { \"a\" : 1 ,\n\"b\"\t:\r[ ] , \"c\" : { } } ",
+            "[ [ 1 ] , { \"x\" : [ ] } ]",
         ] {
             assert!(agrees(text), "the fast reader gave up on {text}");
         }
@@ -773,6 +784,14 @@ mod tests {
             "1 2",
             "{1:2}",
             r#"{"a" 1}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"{"a":1,,"b":2}"#,
+            r#"{"a":1,2}"#,
+            "{,}",
+            "[,1]",
+            "[1,,2]",
+            "[1}",
+            r#"{"a":1]"#,
             "18446744073709551616",
             "-9223372036854775809",
             "1e400",
