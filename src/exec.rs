@@ -30,7 +30,7 @@ use crate::tasks::{
 };
 use crate::template::Template;
 use crate::timestamp::parse_timestamp;
-use crate::value::{with_member, AppendRoom, Arena, ArenaExt, Member, SourceText, Value};
+use crate::value::{with_member, Arena, ArenaExt, Member, SourceText, Value};
 
 /// The largest payload (state input/output, task result) AWS accepts, in bytes.
 pub const PAYLOAD_LIMIT: usize = 256 * 1024;
@@ -501,8 +501,6 @@ pub struct Execution<'a> {
     task_answers: Vec<(TaskToken, Result<Value<'a>, Failure>)>,
     /// How the top level ended (with [`Flow::Done`]).
     ended: Option<Result<Value<'a>, Failure>>,
-    /// Where `ResultPath` appends to the object it extended last.
-    room: AppendRoom<'a>,
 }
 
 impl<'a> Execution<'a> {
@@ -549,7 +547,6 @@ impl<'a> Execution<'a> {
             variable_bytes: 0,
             task_answers: Vec::new(),
             ended: None,
-            room: AppendRoom::default(),
         }
     }
 
@@ -1121,7 +1118,7 @@ impl<'a> Execution<'a> {
         raw_input: Value<'a>,
         result: Value<'a>,
     ) -> Result<Value<'a>, Failure> {
-        apply_result_path(self.arena, &self.room, spec, raw_input, result).map_err(|e| self.eval_failure(top, e))
+        apply_result_path(self.arena, spec, raw_input, result).map_err(|e| self.eval_failure(top, e))
     }
 
     /// InputPath or OutputPath `spec` applied to `value` (the default, `$`, costs nothing).
@@ -1280,7 +1277,7 @@ impl<'a> Execution<'a> {
             let flow = if state.pure_pass {
                 let frame = &self.frames[top];
                 let (input, variables) = (frame.input, frame.variables);
-                let output = pass_output(self.arena, &self.room, state, input, variables, self.context(top))
+                let output = pass_output(self.arena, state, input, variables, self.context(top))
                     .map_err(|e| self.eval_failure(top, e))?;
                 self.exit(top, state, output)?
             } else {
@@ -1945,7 +1942,7 @@ impl<'a> Execution<'a> {
                     (program.state(graph.start), input)
                 }
             };
-            let Ok(output) = pass_output(arena, &self.room, child, input, variables, Value::EMPTY_OBJECT) else {
+            let Ok(output) = pass_output(arena, child, input, variables, Value::EMPTY_OBJECT) else {
                 return false;
             };
             if self.history.is_none() {
@@ -2398,7 +2395,6 @@ fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: V
 #[inline]
 fn apply_result_path<'a>(
     arena: &'a Arena,
-    room: &AppendRoom<'a>,
     spec: &'a PathSpec,
     raw_input: Value<'a>,
     result: Value<'a>,
@@ -2406,7 +2402,7 @@ fn apply_result_path<'a>(
     match spec {
         PathSpec::Whole => Ok(result),
         PathSpec::Null => Ok(raw_input),
-        PathSpec::Path(p) => p.set_growing(arena, Some(room), raw_input, result),
+        PathSpec::Path(p) => p.set(arena, raw_input, result),
     }
 }
 
@@ -2497,12 +2493,11 @@ fn spaced_json(compact: &str) -> String {
 
 /// The output of a [`StateDef::pure_pass`] state from its raw `input`: InputPath,
 /// Parameters, `Result` (checked against the payload limit), ResultPath and OutputPath,
-/// with the errors in AWS's order. Pure (the `room` a ResultPath appends through only ever
-/// hands out new objects), so a frameless child that fails can be run again in a frame.
+/// with the errors in AWS's order. Pure (an object a ResultPath extends in place in the arena
+/// is only ever handed out anew), so a frameless child that fails can be run again in a frame.
 #[inline(always)]
 fn pass_output<'a>(
     arena: &'a Arena,
-    room: &AppendRoom<'a>,
     state: &'a StateDef,
     input: Value<'a>,
     variables: Variables<'a>,
@@ -2519,7 +2514,7 @@ fn pass_output<'a>(
             // `Whole` apart: returning the template's result as it is compiles to less.
             return match &state.result_path {
                 PathSpec::Whole => parameters.eval(arena, &scope(input)),
-                spec => apply_result_path(arena, room, spec, input, parameters.eval(arena, &scope(input))?),
+                spec => apply_result_path(arena, spec, input, parameters.eval(arena, &scope(input))?),
             };
         }
     }
@@ -2547,7 +2542,7 @@ fn pass_output<'a>(
         Op::Pass { result: Some(result) } => result,
         _ => effective,
     };
-    let merged = apply_result_path(arena, room, &state.result_path, input, result)?;
+    let merged = apply_result_path(arena, &state.result_path, input, result)?;
     match &state.output_path {
         PathSpec::Whole => Ok(merged),
         spec => select_path(arena, spec, &scope(merged)),

@@ -34,9 +34,7 @@ use bumpalo::collections::Vec as BumpVec;
 
 use crate::error::EvalError;
 use crate::scope::Scope;
-use crate::value::{
-    find_member, key_eq, with_member, with_member_at, with_member_in, AppendRoom, Arena, Member, SizeBound, Value,
-};
+use crate::value::{find_member, key_eq, with_member, with_member_at, Arena, Member, SizeBound, Value};
 
 use self::filter::Filter;
 
@@ -443,27 +441,12 @@ impl Path {
     /// something that is not an object, an index is out of range or not applied to an array,
     /// or the path is not an input reference path.
     pub fn set<'a>(&'a self, arena: &'a Arena, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, EvalError> {
-        self.set_growing(arena, None, root, value)
-    }
-
-    /// [`Path::set`], with a new member of the root object appended through `room` (in
-    /// place when the root is the object `room` last extended).
-    pub fn set_growing<'a>(
-        &'a self,
-        arena: &'a Arena,
-        room: Option<&AppendRoom<'a>>,
-        root: Value<'a>,
-        value: Value<'a>,
-    ) -> Result<Value<'a>, EvalError> {
         if self.root != Root::Input {
             return Err(self.match_failure(root));
         }
         // One member of an object (`$.result`), the most common: set right here.
         if let ([Step::Key(key)], Value::Object(..)) = (&*self.steps, root) {
-            return Ok(match room {
-                Some(room) => with_member_in(arena, room, root, key, value),
-                None => with_member(arena, root, key, value),
-            });
+            return Ok(with_member(arena, root, key, value));
         }
         set_in(arena, Some(root), &self.steps, value).ok_or_else(|| self.match_failure(root))
     }

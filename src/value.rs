@@ -9,7 +9,6 @@
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::fmt;
-use std::ptr::NonNull;
 
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
@@ -19,8 +18,121 @@ mod text;
 
 pub use text::{JsonInput, SourceText};
 
-/// The arena that payload values are allocated in.
-pub type Arena = Bump;
+/// The arena that payload values are allocated in: a bump allocator ([`bumpalo::Bump`],
+/// whose methods it offers through `Deref`) that also keeps room to grow the object it last
+/// extended by a member (see [`Arena::append_member`]), so that a chain of states or
+/// handlers that each add a member to the object the one before built writes each member
+/// after the last instead of copying the whole object every time.
+#[derive(Default)]
+pub struct Arena {
+    bump: Bump,
+    room: AppendRoom,
+}
+
+// SAFETY: `Bump` is `Send`; the room's pointer (the one field that is not) points into a
+// chunk that `bump` owns, which moves with it, and is only used through `&self`, which an
+// `Arena` (not `Sync`) gives to one thread at a time.
+unsafe impl Send for Arena {}
+
+impl std::ops::Deref for Arena {
+    type Target = Bump;
+    #[inline(always)]
+    fn deref(&self) -> &Bump {
+        &self.bump
+    }
+}
+
+impl Arena {
+    /// An empty arena.
+    pub fn new() -> Arena {
+        Arena::default()
+    }
+
+    /// Frees everything allocated in the arena, keeping its largest chunk for reuse.
+    pub fn reset(&mut self) {
+        self.room = AppendRoom::default();
+        self.bump.reset();
+    }
+
+    /// `members` with `member` after them: written in place when `members` is the object
+    /// this arena last extended and its allocation has a free slot, otherwise copied into a
+    /// new allocation with as much room again (which the arena then follows).
+    ///
+    /// Objects are only ever handed out as prefixes of the room's allocation, the longest
+    /// being the last one, and a slot is written only for exactly that object (same start,
+    /// same length), so no object handed out ever sees a member change: an older, shorter
+    /// one keeps its length, and extending it again copies it.
+    #[inline(always)]
+    pub fn append_member<'a>(&'a self, members: &'a [Member<'a>], member: Member<'a>) -> &'a [Member<'a>] {
+        let room = &self.room;
+        let len = members.len();
+        let start = room.start.get().cast::<Member<'a>>();
+        if std::ptr::eq(start, members.as_ptr()) && len == room.len.get() && len < room.capacity.get() {
+            // SAFETY: a non-null `start` is the start of an allocation of `capacity`
+            // members in this arena, made by `append_member_copied` and not freed (a reset
+            // clears the room), so
+            // slot `len` lies inside it; no slice covers that slot: every slice made from
+            // the allocation is a prefix of at most `len` members (only this function makes
+            // them, and it writes a slot only once, then hands out the longer prefix).
+            // `start` came from the allocation itself, so writing through it is allowed, and
+            // the prefix `..len + 1` is written. Members of any lifetime may be written: the
+            // slot is reachable only through the prefix returned here, typed `'a`.
+            unsafe {
+                start.add(len).write(member);
+                room.len.set(len + 1);
+                return std::slice::from_raw_parts(start, len + 1);
+            }
+        }
+        self.append_member_copied(members, member)
+    }
+
+    /// [`Arena::append_member`] when `members` is not the object with room: a copy with
+    /// as much room again, which the arena follows from now on.
+    #[inline(never)]
+    fn append_member_copied<'a>(&'a self, members: &'a [Member<'a>], member: Member<'a>) -> &'a [Member<'a>] {
+        let room = &self.room;
+        let len = members.len();
+        let capacity = (len + 1) * 2;
+        let Ok(layout) = Layout::array::<Member<'a>>(capacity) else {
+            // Too large to double: copy without room.
+            return appended_copy(self, members, member);
+        };
+        let start = self.bump.alloc_layout(layout).cast::<Member<'a>>();
+        // SAFETY: the new allocation holds `capacity > len` members, properly aligned, and
+        // does not overlap `members` (which lives in another allocation or the input); the
+        // prefix `..len + 1` is written before the slice over it is made.
+        let object = unsafe {
+            std::ptr::copy_nonoverlapping(members.as_ptr(), start.as_ptr(), len);
+            start.as_ptr().add(len).write(member);
+            std::slice::from_raw_parts(start.as_ptr(), len + 1)
+        };
+        room.start.set(start.as_ptr().cast());
+        room.len.set(len + 1);
+        room.capacity.set(capacity);
+        object
+    }
+}
+
+/// Where an [`Arena`] can grow the object it last extended: one allocation of `capacity`
+/// members whose first `len` are written (see [`Arena::append_member`]).
+struct AppendRoom {
+    /// The allocation's start (a pointer with the right to write all of it), null if none.
+    start: Cell<*mut u8>,
+    /// Members written: the length of the last object handed out.
+    len: Cell<usize>,
+    /// Members the allocation holds.
+    capacity: Cell<usize>,
+}
+
+impl Default for AppendRoom {
+    fn default() -> AppendRoom {
+        AppendRoom {
+            start: Cell::new(std::ptr::null_mut()),
+            len: Cell::new(0),
+            capacity: Cell::new(0),
+        }
+    }
+}
 
 /// One member of an object: its key and its value.
 pub type Member<'a> = (&'a str, Value<'a>);
@@ -994,12 +1106,17 @@ pub fn find_member(members: &[Member<'_>], key: &str) -> Option<usize> {
     members.iter().position(|(k, _)| key_eq(k, key))
 }
 
-/// Returns `object` with `key` set to `value` (replaced in place if present, appended if not),
-/// sharing everything else. A value that is not an object counts as `{}`.
-#[inline]
+/// Returns `object` with `key` set to `value` (replaced in a copy if present, appended if
+/// not, in place when `object` is the one `arena` last extended: see
+/// [`Arena::append_member`]), sharing everything else. A value that is not an object counts
+/// as `{}`.
+#[inline(always)]
 pub fn with_member<'a>(arena: &'a Arena, object: Value<'a>, key: &'a str, value: Value<'a>) -> Value<'a> {
     let (members, bound) = members_and_bound(object);
-    with_member_at(arena, members, bound, find_member(members, key), key, value)
+    match find_member(members, key) {
+        None => Value::Object(arena.append_member(members, (key, value)), bound.appended(key, value)),
+        at => with_member_at(arena, members, bound, at, key, value),
+    }
 }
 
 /// An object's members and bound; `{}`'s for any other value.
@@ -1020,85 +1137,6 @@ fn appended_copy<'a>(arena: &'a Arena, members: &'a [Member<'a>], member: Member
     out.into_bump_slice()
 }
 
-/// [`with_member`], appending through `room` when `key` is absent: in place when `object`
-/// is the object `room` last extended (see [`AppendRoom`]).
-#[inline]
-pub fn with_member_in<'a>(
-    arena: &'a Arena,
-    room: &AppendRoom<'a>,
-    object: Value<'a>,
-    key: &'a str,
-    value: Value<'a>,
-) -> Value<'a> {
-    let (members, bound) = members_and_bound(object);
-    match find_member(members, key) {
-        None => Value::Object(room.append(arena, members, (key, value)), bound.appended(key, value)),
-        at => with_member_at(arena, members, bound, at, key, value),
-    }
-}
-
-/// Room to grow the object that an execution last extended by a member: a state's
-/// `ResultPath` adds its result to the object the state before built, so with the room the
-/// next member is written after the last one instead of the whole object being copied.
-///
-/// The room is one arena allocation of `capacity` members whose first `len` are written;
-/// objects are only ever handed out as its prefixes, the longest being the last one. An
-/// append writes the next slot only for exactly that object (same start, same length), so
-/// no object handed out ever sees a member change: an older, shorter one keeps its length,
-/// and appending to it again copies it. Not `Send` or `Sync`: one execution's, like its
-/// arena.
-#[derive(Default)]
-pub struct AppendRoom<'a> {
-    /// The allocation's start (a pointer with the right to write all of it).
-    start: Cell<Option<NonNull<Member<'a>>>>,
-    /// Members written: the length of the last object handed out.
-    len: Cell<usize>,
-    /// Members the allocation holds.
-    capacity: Cell<usize>,
-}
-
-impl<'a> AppendRoom<'a> {
-    /// `members` with `member` after them: written in place when `members` is the object
-    /// this room last handed out and there is a free slot, otherwise copied into a new
-    /// allocation in `arena` with as much room again (which this room then follows).
-    pub fn append(&self, arena: &'a Arena, members: &'a [Member<'a>], member: Member<'a>) -> &'a [Member<'a>] {
-        let len = members.len();
-        if let Some(start) = self.start.get() {
-            if std::ptr::eq(start.as_ptr(), members.as_ptr()) && len == self.len.get() && len < self.capacity.get() {
-                // SAFETY: slot `len` lies inside the allocation of `capacity` members that
-                // `start` points to, and no slice covers it: every slice made from this
-                // allocation is a prefix of at most `len` members (only this function makes
-                // them, and it writes a slot only once, then hands out the longer prefix).
-                // `start` came from the allocation itself, so writing through it is allowed,
-                // and the prefix `..len + 1` is written.
-                unsafe {
-                    start.as_ptr().add(len).write(member);
-                    self.len.set(len + 1);
-                    return std::slice::from_raw_parts(start.as_ptr(), len + 1);
-                }
-            }
-        }
-        let capacity = (len + 1) * 2;
-        let Ok(layout) = Layout::array::<Member<'a>>(capacity) else {
-            // Too large to double: copy without room.
-            return appended_copy(arena, members, member);
-        };
-        let start = arena.alloc_layout(layout).cast::<Member<'a>>();
-        // SAFETY: the new allocation holds `capacity > len` members, properly aligned, and
-        // does not overlap `members` (which lives in another allocation or the input); the
-        // prefix `..len + 1` is written before the slice over it is made.
-        let object = unsafe {
-            std::ptr::copy_nonoverlapping(members.as_ptr(), start.as_ptr(), len);
-            start.as_ptr().add(len).write(member);
-            std::slice::from_raw_parts(start.as_ptr(), len + 1)
-        };
-        self.start.set(Some(start));
-        self.len.set(len + 1);
-        self.capacity.set(capacity);
-        object
-    }
-}
-
 /// [`with_member`] on an object's `members` and `bound` when the caller already knows where
 /// `key` is (`at`), or that it is absent. The new bound is the old one adjusted for the
 /// changed member, so this costs no walk over the other members.
@@ -1116,7 +1154,7 @@ pub fn with_member_at<'a>(
             let old = std::mem::replace(&mut out[i].1, value);
             Value::Object(out, bound.replaced(old, value))
         }
-        None => Value::Object(appended_copy(arena, members, (key, value)), bound.appended(key, value)),
+        None => Value::Object(arena.append_member(members, (key, value)), bound.appended(key, value)),
     }
 }
 
@@ -1172,54 +1210,90 @@ mod tests {
     }
 
     #[test]
-    fn the_room_grows_the_last_object_in_place_and_copies_any_other() {
+    fn the_arena_grows_the_last_object_in_place_and_copies_any_other() {
         let arena = Arena::new();
-        let room = AppendRoom::default();
         let text = |members: &[Member<'_>]| Value::object(members).to_json_string();
         let input = parse(&arena, r#"{"x":0}"#).unwrap();
         let Value::Object(x, _) = input else { unreachable!() };
         // the first append copies the input into a new allocation with room to grow
-        let a = room.append(&arena, x, ("a", Value::int(1)));
+        let a = arena.append_member(x, ("a", Value::int(1)));
         assert!(!std::ptr::eq(a.as_ptr(), x.as_ptr()));
         // the next ones to the object just made write after it
-        let b = room.append(&arena, a, ("b", Value::int(2)));
+        let b = arena.append_member(a, ("b", Value::int(2)));
         assert!(std::ptr::eq(b.as_ptr(), a.as_ptr()));
-        let c = room.append(&arena, b, ("c", Value::int(3)));
+        let c = arena.append_member(b, ("c", Value::int(3)));
         assert!(std::ptr::eq(c.as_ptr(), a.as_ptr()));
         // an older object (shorter than the last one) is copied: nothing handed out changes
-        let other = room.append(&arena, a, ("z", Value::int(9)));
+        let other = arena.append_member(a, ("z", Value::int(9)));
         assert!(!std::ptr::eq(other.as_ptr(), a.as_ptr()));
+        // so is a shorter prefix of the last one
+        let prefix = arena.append_member(&c[..2], ("y", Value::int(7)));
+        assert!(!std::ptr::eq(prefix.as_ptr(), c.as_ptr()));
         assert_eq!(text(x), r#"{"x":0}"#);
         assert_eq!(text(a), r#"{"x":0,"a":1}"#);
         assert_eq!(text(b), r#"{"x":0,"a":1,"b":2}"#);
         assert_eq!(text(c), r#"{"x":0,"a":1,"b":2,"c":3}"#);
         assert_eq!(text(other), r#"{"x":0,"a":1,"z":9}"#);
-        // the room now follows the copy; the object it left keeps its members
-        let grown = room.append(&arena, other, ("w", Value::int(8)));
-        assert!(std::ptr::eq(grown.as_ptr(), other.as_ptr()));
-        let after = room.append(&arena, c, ("d", Value::int(4)));
+        assert_eq!(text(prefix), r#"{"x":0,"a":1,"y":7}"#);
+        // the arena now follows the last copy; the objects it left keep their members
+        let grown = arena.append_member(prefix, ("w", Value::int(8)));
+        assert!(std::ptr::eq(grown.as_ptr(), prefix.as_ptr()));
+        let after = arena.append_member(c, ("d", Value::int(4)));
         assert_eq!(text(c), r#"{"x":0,"a":1,"b":2,"c":3}"#);
+        assert_eq!(text(other), r#"{"x":0,"a":1,"z":9}"#);
         assert_eq!(text(after), r#"{"x":0,"a":1,"b":2,"c":3,"d":4}"#);
-        assert_eq!(text(grown), r#"{"x":0,"a":1,"z":9,"w":8}"#);
+        assert_eq!(text(grown), r#"{"x":0,"a":1,"y":7,"w":8}"#);
+        // many appends to the last object: the room doubles, every object stays as made
+        let mut objects = vec![after];
+        for i in 0..40 {
+            let last = *objects.last().unwrap();
+            objects.push(arena.append_member(last, (arena.alloc_str(&format!("k{i}")), Value::int(i))));
+        }
+        for (n, object) in objects.iter().enumerate() {
+            assert_eq!(object.len(), 5 + n);
+            assert_eq!(
+                object[object.len() - 1].1,
+                if n == 0 {
+                    Value::int(4)
+                } else {
+                    Value::int(n as i64 - 1)
+                }
+            );
+        }
     }
 
     #[test]
-    fn with_member_in_replaces_present_keys_and_keeps_the_bound() {
+    fn a_reset_arena_starts_without_room() {
+        let mut arena = Arena::new();
+        let first = arena.append_member(&[], ("a", Value::int(1))).as_ptr() as usize;
+        arena.reset();
+        // after the reset the same memory holds another object, of the length the room had
+        let pair = arena.alloc_slice_copy(&[("p", Value::int(1)), ("q", Value::int(2))]);
+        assert_eq!(
+            pair.as_ptr() as usize,
+            first,
+            "the reset arena reuses its chunk from the top"
+        );
+        let grown = arena.append_member(&pair[..1], ("r", Value::int(3)));
+        assert!(!std::ptr::eq(grown.as_ptr(), pair.as_ptr()));
+        assert_eq!(pair[1], ("q", Value::int(2)));
+        assert_eq!(Value::object(grown).to_json_string(), r#"{"p":1,"r":3}"#);
+    }
+
+    #[test]
+    fn with_member_replaces_present_keys_and_keeps_the_bound() {
         let arena = Arena::new();
-        let room = AppendRoom::default();
         let object = parse(&arena, r#"{"a":1,"b":"x"}"#).unwrap();
         for (key, value, expected) in [
             ("c", Value::Bool(true), r#"{"a":1,"b":"x","c":true}"#),
             ("a", Value::Null, r#"{"a":null,"b":"x"}"#),
         ] {
-            let set = with_member_in(&arena, &room, object, key, value);
+            let set = with_member(&arena, object, key, value);
             assert_eq!(set.to_json_string(), expected);
-            assert_eq!(set, with_member(&arena, object, key, value));
-            let (Value::Object(_, by_room), Value::Object(_, by_copy)) = (set, with_member(&arena, object, key, value))
-            else {
+            let Value::Object(members, bound) = set else {
                 unreachable!()
             };
-            assert_eq!(by_room, by_copy);
+            assert_eq!(bound, SizeBound::of_members(members));
         }
     }
 

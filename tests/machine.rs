@@ -242,7 +242,7 @@ fn an_endless_chain_of_passes_stops_at_the_event_limit_exactly() {
 fn result_paths_that_extend_the_same_object_do_not_see_each_other() {
     // A grows the input; each Parallel branch, and the Parallel's own ResultPath, then add a
     // member to A's output. Each must get its own object, whichever of them extends it in
-    // place (`AppendRoom`): a branch writing over another's member would show here.
+    // place (`Arena::append_member`): a branch writing over another's member would show here.
     let m = machine(
         r#"{"StartAt":"A","States":{
             "A":{"Type":"Pass","Result":1,"ResultPath":"$.a","Next":"P"},
@@ -264,6 +264,43 @@ fn result_paths_that_extend_the_same_object_do_not_see_each_other() {
             {"x": 0, "a": 1, "s": "three", "t": "four"}
         ],
         "c": 2
+    });
+    let output: serde_json::Value = serde_json::from_str(outcome.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, expected);
+}
+
+#[test]
+fn handlers_that_extend_the_same_object_do_not_see_each_other() {
+    // As above, with task handlers adding the members (`with_member`, as W1's handlers do):
+    // each branch's handler gets the object A built last, and the first to extend it may do
+    // so in place; the others, and A's own output, must keep their members.
+    let mut tasks = TaskRegistry::new();
+    for (name, value) in [("One", 1), ("Two", 2), ("Three", 3)] {
+        tasks.register(
+            format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            move |input, arena| Ok(quickstep::value::with_member(arena, input, "n", Value::int(value))),
+        );
+    }
+    let task = |name: &str| {
+        format!(
+            r#"{{"StartAt":"{name}","States":{{"{name}":{{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:{name}","End":true}}}}}}"#
+        )
+    };
+    let m = machine(
+        &format!(
+            r#"{{"StartAt":"A","States":{{
+                "A":{{"Type":"Pass","Result":1,"ResultPath":"$.a","Next":"P"}},
+                "P":{{"Type":"Parallel","Branches":[{},{},{}],"ResultPath":"$.branches","End":true}}}}}}"#,
+            task("One"),
+            task("Two"),
+            task("Three")
+        ),
+        tasks,
+    );
+    let outcome = m.run_json(r#"{"x":0}"#).unwrap();
+    let expected = serde_json::json!({
+        "x": 0, "a": 1,
+        "branches": [{"x": 0, "a": 1, "n": 1}, {"x": 0, "a": 1, "n": 2}, {"x": 0, "a": 1, "n": 3}]
     });
     let output: serde_json::Value = serde_json::from_str(outcome.output.as_deref().unwrap()).unwrap();
     assert_eq!(output, expected);
