@@ -69,8 +69,7 @@ impl Arena {
         let start = room.start.get().cast::<Member<'a>>();
         if std::ptr::eq(start, members.as_ptr()) && len == room.len.get() && len < room.capacity.get() {
             // SAFETY: a non-null `start` is the start of an allocation of `capacity`
-            // members in this arena, made by `append_member_copied` and not freed (a reset
-            // clears the room), so
+            // members in this arena, made below and not freed (a reset clears the room), so
             // slot `len` lies inside it; no slice covers that slot: every slice made from
             // the allocation is a prefix of at most `len` members (only this function makes
             // them, and it writes a slot only once, then hands out the longer prefix).
@@ -83,15 +82,6 @@ impl Arena {
                 return std::slice::from_raw_parts(start, len + 1);
             }
         }
-        self.append_member_copied(members, member)
-    }
-
-    /// [`Arena::append_member`] when `members` is not the object with room: a copy with
-    /// as much room again, which the arena follows from now on.
-    #[inline(never)]
-    fn append_member_copied<'a>(&'a self, members: &'a [Member<'a>], member: Member<'a>) -> &'a [Member<'a>] {
-        let room = &self.room;
-        let len = members.len();
         let capacity = (len + 1) * 2;
         let Ok(layout) = Layout::array::<Member<'a>>(capacity) else {
             // Too large to double: copy without room.
