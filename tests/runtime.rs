@@ -399,21 +399,25 @@ fn each_execution_on_the_pool_has_its_own_name() {
     }
 }
 
-#[test]
-fn executions_on_the_pool_start_at_the_system_time() {
-    // Workers read the system clock once a second and add monotonic time in between.
-    let rt = Runtime::builder().threads(2).build(
+/// A runtime whose executions output their `$$.Execution.StartTime`.
+fn start_time_runtime() -> Runtime {
+    Runtime::builder().threads(2).build(
         Machine::new(
             r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true,
                 "Parameters": {"start.$": "$$.Execution.StartTime"}}}}"#,
             TaskRegistry::new(),
         )
         .unwrap(),
-    );
+    )
+}
+
+/// Runs `round` three times, 600 ms apart (so that the system clock is read again), and
+/// checks that each output's start time lies between the system time before and after.
+fn check_start_times(round: impl Fn() -> Vec<Result<quickstep::Outcome, quickstep::value::ParseError>>) {
     let epoch_ms = || chrono::Utc::now().timestamp_millis();
-    for round in 0..3 {
+    for n in 0..3 {
         let before = epoch_ms();
-        let outputs = rt.run_batch_json(&["{}"; 1000]);
+        let outputs = round();
         let after = epoch_ms();
         for o in outputs {
             let o = o.unwrap().output_value().unwrap();
@@ -421,11 +425,92 @@ fn executions_on_the_pool_start_at_the_system_time() {
             let ms = start.timestamp_millis();
             assert!(
                 before - 1 <= ms && ms <= after + 1,
-                "round {round}: {before} <= {ms} <= {after}"
+                "round {n}: {before} <= {ms} <= {after}"
             );
         }
         std::thread::sleep(std::time::Duration::from_millis(600));
     }
+}
+
+#[test]
+fn executions_on_the_pool_start_at_the_system_time() {
+    // Workers read the system clock once a second and add monotonic time in between.
+    let rt = start_time_runtime();
+    check_start_times(|| rt.run_batch_json(&["{}"; 1000]));
+}
+
+#[test]
+fn executions_on_the_calling_thread_start_at_the_system_time() {
+    // Callers' threads, too.
+    let rt = start_time_runtime();
+    check_start_times(|| (0..1000).map(|_| rt.run_json("{}")).collect());
+}
+
+#[test]
+fn executions_on_callers_threads_are_each_counted_once() {
+    // Four threads run executions of two runtimes side by side (each thread counts in its own
+    // slot per runtime), and a handler of one runs an execution of the other inside its own
+    // (a slot made while the thread's list is in use: the runtime's shared slot); then a
+    // runtime is dropped and a new one used on the same threads.
+    let inner = Arc::new(runtime(
+        r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}"#,
+        TaskRegistry::new(),
+        1,
+    ));
+    let mut tasks = TaskRegistry::new();
+    let nested = Arc::clone(&inner);
+    tasks.register(
+        "nested",
+        handler(move |input, _arena| {
+            let status = nested.run_with(Value::Null, |raw| raw.status);
+            assert_eq!(status, Status::Failed);
+            Ok(input)
+        }),
+    );
+    let outer = runtime(
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "nested", "End": true}}}"#,
+        tasks,
+        1,
+    );
+    let (threads, runs) = (4, 500);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let (outer, inner) = (&outer, &inner);
+            scope.spawn(move || {
+                for i in 0..runs {
+                    // Half the threads meet the inner runtime first nested, half on its own.
+                    if (t + i) % 2 == 0 {
+                        assert_eq!(inner.run_with(Value::Null, |raw| raw.status), Status::Failed);
+                    }
+                    assert_eq!(outer.run_with(Value::Null, |raw| raw.status), Status::Succeeded);
+                }
+            });
+        }
+    });
+    let (outer_metrics, inner_metrics) = (outer.metrics(), inner.metrics());
+    let total = (threads * runs) as u64;
+    assert_eq!((outer_metrics.started, outer_metrics.succeeded), (total, total));
+    assert!(outer_metrics.balanced());
+    assert_eq!(outer_metrics.latency.len(), total);
+    let inner_total = total + total / 2;
+    assert_eq!(
+        (inner_metrics.started, inner_metrics.failed),
+        (inner_total, inner_total)
+    );
+    assert!(inner_metrics.balanced());
+    assert_eq!(inner_metrics.latency.len(), inner_total);
+    // A new runtime on threads that knew a dropped one starts from zero.
+    drop(outer);
+    let fresh = runtime(
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        TaskRegistry::new(),
+        1,
+    );
+    for _ in 0..3 {
+        fresh.run_with(Value::Null, |_| ());
+    }
+    let m = fresh.metrics();
+    assert_eq!((m.started, m.succeeded, m.latency.len()), (3, 3, 3));
 }
 
 #[test]

@@ -1,13 +1,16 @@
 //! Counters and latency histograms.
 //!
 //! Counters are per worker (one writer each, so an increment is a plain load and store on
-//! the worker's own cache line) plus one shared slot for executions run on callers'
-//! threads; a snapshot adds them up. Latencies are recorded into a worker-local
-//! [`Histogram`] and merged into a shared one every [`FLUSH_EVERY`] records, whenever the
+//! the worker's own cache line), per caller's thread for executions run there
+//! ([`CallerSlot`]: the same, plus that thread's own latency histogram, so that threads
+//! running executions side by side share no cache line), and one shared slot for inputs
+//! rejected on any thread; a snapshot adds them up. Workers record latencies into a local
+//! [`Histogram`] and merge it into a shared one every [`FLUSH_EVERY`] records, whenever the
 //! worker runs out of work, at the end of each of its `run_batch` shares and when it exits.
 
+use std::cell::{Ref, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -72,25 +75,118 @@ impl Counters {
     }
 }
 
+/// The counters and latencies of the executions one caller's thread runs (`Runtime::run*`):
+/// written by that thread only, read by snapshots. (A runtime also has one slot shared by
+/// any thread, for a thread that cannot keep its own.)
+pub(crate) struct CallerSlot {
+    counters: CachePadded<Counters>,
+    latency: Mutex<Histogram<u64>>,
+    /// Whether any thread may write it (increments must then be read-modify-writes).
+    shared: bool,
+}
+
+impl CallerSlot {
+    fn new(shared: bool) -> CallerSlot {
+        CallerSlot {
+            counters: CachePadded::new(Counters::default()),
+            latency: Mutex::new(new_histogram()),
+            shared,
+        }
+    }
+
+    fn bump(&self, event: Event) {
+        match self.shared {
+            false => self.counters.bump_owned(event),
+            true => self.counters.bump_shared(event),
+        }
+    }
+
+    /// Counts an execution started.
+    pub(crate) fn started(&self) {
+        self.bump(Event::Started);
+    }
+
+    /// Counts an execution ended, and its latency.
+    pub(crate) fn ended(&self, status: Status, latency: Duration) {
+        self.bump(Event::Ended(status));
+        if let Ok(mut hist) = self.latency.lock() {
+            Metrics::record(&mut hist, latency);
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's caller slots, by the id of the runtime's [`Metrics`].
+    static CALLER_SLOTS: RefCell<Vec<(u64, Arc<CallerSlot>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Gives every [`Metrics`] its id.
+static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(0);
+
 /// Every counter and histogram of a runtime.
 pub(crate) struct Metrics {
-    /// One per worker, then one shared slot for callers' threads.
+    /// Tells this runtime's caller slots from other runtimes' in a thread's list.
+    id: u64,
+    /// One per worker, then one shared slot for inputs rejected on any thread.
     pub(crate) slots: Box<[CachePadded<Counters>]>,
-    /// Execution latency (start to outcome, suspensions included), nanoseconds.
+    /// One per thread that has run executions of this runtime itself.
+    callers: Mutex<Vec<Arc<CallerSlot>>>,
+    /// For a thread that cannot keep a slot of its own (see [`Metrics::with_caller_slot`]).
+    shared_caller: CallerSlot,
+    /// Workers' execution latency (start to outcome, suspensions included), nanoseconds.
     pub(crate) latency: Mutex<Histogram<u64>>,
 }
 
 impl Metrics {
     pub(crate) fn new(workers: usize) -> Metrics {
         Metrics {
+            id: NEXT_METRICS_ID.fetch_add(1, Ordering::Relaxed),
             slots: (0..=workers).map(|_| CachePadded::new(Counters::default())).collect(),
+            callers: Mutex::new(Vec::new()),
+            shared_caller: CallerSlot::new(true),
             latency: Mutex::new(new_histogram()),
         }
     }
 
-    /// The slot for callers' threads.
+    /// The slot for inputs rejected on any thread.
     pub(crate) fn shared_slot(&self) -> &Counters {
         &self.slots[self.slots.len() - 1]
+    }
+
+    /// Runs `f` with the calling thread's slot, made (and registered for snapshots) on the
+    /// thread's first execution of this runtime; slots of runtimes that are gone leave the
+    /// thread's list when a new one joins it. `f` runs while the list is borrowed shared,
+    /// so that an execution nested in it (a handler running another) finds its slot too; one
+    /// that needs a new slot then, or a thread whose list is gone (it is exiting), uses the
+    /// runtime's shared slot.
+    pub(crate) fn with_caller_slot<R>(&self, f: impl FnOnce(&CallerSlot) -> R) -> R {
+        let mut f = Some(f);
+        let mut run = |slot: &CallerSlot| f.take().map(|f| f(slot));
+        let ran = CALLER_SLOTS.try_with(|cell| {
+            if let Ok(slots) = cell.try_borrow() {
+                let mine = Ref::filter_map(slots, |slots| {
+                    slots.iter().find(|(id, _)| *id == self.id).map(|(_, slot)| &**slot)
+                });
+                if let Ok(slot) = mine {
+                    return run(&slot);
+                }
+            }
+            let Ok(mut slots) = cell.try_borrow_mut() else {
+                return run(&self.shared_caller);
+            };
+            slots.retain(|(_, slot)| Arc::strong_count(slot) > 1);
+            let slot = Arc::new(CallerSlot::new(false));
+            if let Ok(mut callers) = self.callers.lock() {
+                callers.push(Arc::clone(&slot));
+            }
+            slots.push((self.id, Arc::clone(&slot)));
+            drop(slots);
+            run(&slot)
+        });
+        match ran.ok().flatten() {
+            Some(r) => r,
+            None => run(&self.shared_caller).expect("`f` has not run: the thread's list was gone"),
+        }
     }
 
     /// Merges a local histogram into the shared one and clears it.
@@ -128,7 +224,11 @@ impl Metrics {
                 .map(|h| h.clone())
                 .unwrap_or_else(|_| new_histogram()),
         };
-        for slot in self.slots.iter() {
+        let mut callers = self.callers.lock().map(|c| c.clone()).unwrap_or_default();
+        let shared_caller = &self.shared_caller;
+        let callers: Vec<&CallerSlot> = callers.iter_mut().map(|c| &**c).chain([shared_caller]).collect();
+        let counters = self.slots.iter().map(|slot| &**slot);
+        for slot in counters.chain(callers.iter().map(|caller| &*caller.counters)) {
             let get = |c: &AtomicU64| c.load(Ordering::Acquire);
             s.started += get(&slot.started);
             s.succeeded += get(&slot.succeeded);
@@ -136,6 +236,12 @@ impl Metrics {
             s.timed_out += get(&slot.timed_out);
             s.aborted += get(&slot.aborted);
             s.rejected += get(&slot.rejected);
+        }
+        for caller in &callers {
+            if let Ok(hist) = caller.latency.lock() {
+                // Same bounds on both sides: `add` cannot fail.
+                let _ = s.latency.add(&*hist);
+            }
         }
         s
     }

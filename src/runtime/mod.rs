@@ -44,10 +44,11 @@ mod batch;
 mod history;
 mod metrics;
 mod tasks;
+mod wall;
 mod worker;
 pub mod workloads;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -70,6 +71,7 @@ use crate::machine::{Machine, Outcome};
 use crate::tasks::{TaskOutput, TaskToken, TaskTokenError, TokenIssuer};
 use crate::value::{Arena, ParseError, SourceText, Value};
 use metrics::{Event, Metrics};
+use wall::WallAnchor;
 
 /// An execution's input for the streaming API: JSON text (owned, or shared so that
 /// submitting it again copies nothing), parsed on the worker with strings borrowed from it,
@@ -496,6 +498,8 @@ thread_local! {
     /// The calling thread's scratch arena for synchronous runs (taken while in use, so a
     /// re-entrant run gets a fresh one).
     static SCRATCH: Cell<Option<Box<Arena>>> = const { Cell::new(None) };
+    /// The calling thread's reading of the system clock for synchronous runs.
+    static CALLER_WALL: RefCell<WallAnchor> = RefCell::new(WallAnchor::new());
 }
 
 impl Runtime {
@@ -572,6 +576,8 @@ impl Runtime {
         })
     }
 
+    /// One execution on the calling thread, counted in the thread's slot (see
+    /// [`Metrics::with_caller_slot`]).
     fn run_in<'a, R>(
         &'a self,
         arena: &'a Arena,
@@ -580,30 +586,30 @@ impl Runtime {
         visit: impl FnOnce(RawOutcome<'_>) -> R,
     ) -> R {
         let shared = &*self.shared;
-        let counters = shared.metrics.shared_slot();
-        counters.bump_shared(Event::Started);
-        let started = quanta::Instant::now();
-        let now = shared.time.now_ms();
-        let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
-        let mut execution = shared.start(arena, input, source, None, now, &tokens);
-        let mut now = now;
-        let outcome = loop {
-            match guarded_resume(&mut execution, now) {
-                Step::Done(outcome) => break outcome,
-                Step::Suspended { until_ms } => {
-                    shared.time.wait_until(until_ms);
-                    now = shared.time.now_ms();
+        shared.metrics.with_caller_slot(|slot| {
+            slot.started();
+            let started = quanta::Instant::now();
+            let mut now = match shared.time.is_virtual() {
+                true => shared.time.now_ms(),
+                false => CALLER_WALL.with(|wall| wall.borrow_mut().now_ms_at(started)),
+            };
+            let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
+            let mut execution = shared.start(arena, input, source, None, now, &tokens);
+            let outcome = loop {
+                match guarded_resume(&mut execution, now) {
+                    Step::Done(outcome) => break outcome,
+                    Step::Suspended { until_ms } => {
+                        shared.time.wait_until(until_ms);
+                        now = shared.time.now_ms();
+                    }
+                    Step::AwaitingTask { until_ms, .. } => {
+                        now = tokens.await_tasks(&mut execution, arena, until_ms, &shared.time)
+                    }
                 }
-                Step::AwaitingTask { until_ms, .. } => {
-                    now = tokens.await_tasks(&mut execution, arena, until_ms, &shared.time)
-                }
-            }
-        };
-        counters.bump_shared(Event::Ended(outcome.status));
-        if let Ok(mut hist) = shared.metrics.latency.lock() {
-            Metrics::record(&mut hist, started.elapsed());
-        }
-        visit(outcome)
+            };
+            slot.ended(outcome.status, started.elapsed());
+            visit(outcome)
+        })
     }
 
     // ---- tasks that answer later ----

@@ -46,8 +46,8 @@ use hdrhistogram::Histogram;
 use super::batch::Batch;
 use super::metrics::{new_histogram, Counters, Event, Metrics, FLUSH_EVERY};
 use super::tasks::{claim_due, deliver as deliver_task_message, Delivered, TaskMessage};
+use super::wall::WallAnchor;
 use super::{deliver, guarded_resume, Input, Job, Shared, Submission};
-use crate::clock::{Clock, SystemClock};
 use crate::exec::{Execution, RawOutcome, Status, Step};
 use crate::value::{Arena, SourceText, Value};
 
@@ -131,32 +131,6 @@ impl BatchRef for Arc<Batch> {
     }
     fn to_arc(self) -> Arc<Batch> {
         self
-    }
-}
-
-/// How often a worker reads the system clock (about 40 ns a read here, a tenth of a short
-/// execution); in between, the time is the last reading plus the monotonic time since.
-const WALL_CLOCK_REREAD: Duration = Duration::from_secs(1);
-
-/// The last reading of the system clock and when it was taken, and the last millisecond
-/// worked out from it with the moment it ends (executions start thousands of times a
-/// millisecond, so most of them only compare two instants).
-struct WallAnchor {
-    at: Instant,
-    ms: i64,
-    last_ms: i64,
-    last_ms_ends: Instant,
-}
-
-impl WallAnchor {
-    /// An anchor for a reading of `ms` at `at`.
-    fn new(at: Instant, ms: i64) -> WallAnchor {
-        WallAnchor {
-            at,
-            ms,
-            last_ms: ms,
-            last_ms_ends: at + Duration::from_millis(1),
-        }
     }
 }
 
@@ -266,7 +240,7 @@ impl Worker {
             hist: new_histogram(),
             recorded: 0,
             ended_in_chunk: 0,
-            wall: WallAnchor::new(Instant::now(), SystemClock.now_ms()),
+            wall: WallAnchor::new(),
             index,
             local,
             parker,
@@ -688,27 +662,12 @@ impl Worker {
     }
 
     /// The time (epoch milliseconds) at `at`, a moment just read: virtual time as it is,
-    /// system time from the last reading of the clock when it is under
-    /// [`WALL_CLOCK_REREAD`] old.
+    /// system time from the worker's [`WallAnchor`].
     fn now_ms_at(&mut self, at: Instant) -> i64 {
         let time = &self.shared().time;
-        if time.is_virtual() {
-            return time.now_ms();
-        }
-        if at < self.wall.last_ms_ends {
-            return self.wall.last_ms;
-        }
-        match at.checked_duration_since(self.wall.at) {
-            Some(since) if since < WALL_CLOCK_REREAD => {
-                let whole_ms = since.as_millis() as u64;
-                self.wall.last_ms = self.wall.ms + whole_ms as i64;
-                self.wall.last_ms_ends = self.wall.at + Duration::from_millis(whole_ms + 1);
-                self.wall.last_ms
-            }
-            _ => {
-                self.wall = WallAnchor::new(at, time.now_ms());
-                self.wall.ms
-            }
+        match time.is_virtual() {
+            true => time.now_ms(),
+            false => self.wall.now_ms_at(at),
         }
     }
 
