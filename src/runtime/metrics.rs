@@ -10,7 +10,7 @@
 
 use std::cell::{Ref, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -176,9 +176,10 @@ impl Metrics {
             };
             slots.retain(|(_, slot)| Arc::strong_count(slot) > 1);
             let slot = Arc::new(CallerSlot::new(false));
-            if let Ok(mut callers) = self.callers.lock() {
-                callers.push(Arc::clone(&slot));
-            }
+            // A poisoned list is still whole: a push cannot leave it half done.
+            let mut callers = self.callers.lock().unwrap_or_else(PoisonError::into_inner);
+            callers.push(Arc::clone(&slot));
+            drop(callers);
             slots.push((self.id, Arc::clone(&slot)));
             drop(slots);
             run(&slot)
@@ -224,9 +225,9 @@ impl Metrics {
                 .map(|h| h.clone())
                 .unwrap_or_else(|_| new_histogram()),
         };
-        let mut callers = self.callers.lock().map(|c| c.clone()).unwrap_or_default();
+        let callers = self.callers.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let shared_caller = &self.shared_caller;
-        let callers: Vec<&CallerSlot> = callers.iter_mut().map(|c| &**c).chain([shared_caller]).collect();
+        let callers: Vec<&CallerSlot> = callers.iter().map(|c| &**c).chain([shared_caller]).collect();
         let counters = self.slots.iter().map(|slot| &**slot);
         for slot in counters.chain(callers.iter().map(|caller| &*caller.counters)) {
             let get = |c: &AtomicU64| c.load(Ordering::Acquire);
