@@ -23,7 +23,7 @@ pub use text::{JsonInput, SourceText};
 /// extended by a member (see [`Arena::append_member`]), so that a chain of states or
 /// handlers that each add a member to the object the one before built writes each member
 /// after the last instead of copying the whole object every time.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Arena {
     bump: Bump,
     room: AppendRoom,
@@ -105,6 +105,7 @@ impl Arena {
 
 /// Where an [`Arena`] can grow the object it last extended: one allocation of `capacity`
 /// members whose first `len` are written (see [`Arena::append_member`]).
+#[derive(Debug)]
 struct AppendRoom {
     /// The allocation's start (a pointer with the right to write all of it), null if none.
     start: Cell<*mut u8>,
