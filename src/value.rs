@@ -1103,19 +1103,14 @@ pub fn find_member(members: &[Member<'_>], key: &str) -> Option<usize> {
 /// as `{}`.
 #[inline(always)]
 pub fn with_member<'a>(arena: &'a Arena, object: Value<'a>, key: &'a str, value: Value<'a>) -> Value<'a> {
-    let (members, bound) = members_and_bound(object);
+    let (members, bound) = match object {
+        Value::Object(members, bound) => (members, bound),
+        _ => (&[][..], SizeBound::EMPTY),
+    };
+    // The append is `with_member_at`'s `None` case, here so that it inlines into callers.
     match find_member(members, key) {
         None => Value::Object(arena.append_member(members, (key, value)), bound.appended(key, value)),
         at => with_member_at(arena, members, bound, at, key, value),
-    }
-}
-
-/// An object's members and bound; `{}`'s for any other value.
-#[inline(always)]
-fn members_and_bound<'a>(object: Value<'a>) -> (&'a [Member<'a>], SizeBound) {
-    match object {
-        Value::Object(members, bound) => (members, bound),
-        _ => (&[], SizeBound::EMPTY),
     }
 }
 

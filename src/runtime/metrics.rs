@@ -3,10 +3,11 @@
 //! Counters are per worker (one writer each, so an increment is a plain load and store on
 //! the worker's own cache line), per caller's thread for executions run there
 //! ([`CallerSlot`]: the same, plus that thread's own latency histogram, so that threads
-//! running executions side by side share no cache line), and one shared slot for inputs
-//! rejected on any thread; a snapshot adds them up. Workers record latencies into a local
-//! [`Histogram`] and merge it into a shared one every [`FLUSH_EVERY`] records, whenever the
-//! worker runs out of work, at the end of each of its `run_batch` shares and when it exits.
+//! running executions side by side share no cache line), and in one slot that any thread
+//! may write (inputs rejected, and callers that cannot keep a slot of their own); a snapshot
+//! adds them up. Workers record latencies into a local [`Histogram`] and merge it into the
+//! shared slot's every [`FLUSH_EVERY`] records, whenever the worker runs out of work, at the
+//! end of each of its `run_batch` shares and when it exits.
 
 use std::cell::{Ref, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,8 +77,8 @@ impl Counters {
 }
 
 /// The counters and latencies of the executions one caller's thread runs (`Runtime::run*`):
-/// written by that thread only, read by snapshots. (A runtime also has one slot shared by
-/// any thread, for a thread that cannot keep its own.)
+/// written by that thread only, read by snapshots; or a runtime's one shared slot, which any
+/// thread may write ([`Metrics::shared`]).
 pub(crate) struct CallerSlot {
     counters: CachePadded<Counters>,
     latency: Mutex<Histogram<u64>>,
@@ -127,30 +128,29 @@ static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(0);
 pub(crate) struct Metrics {
     /// Tells this runtime's caller slots from other runtimes' in a thread's list.
     id: u64,
-    /// One per worker, then one shared slot for inputs rejected on any thread.
+    /// One per worker.
     pub(crate) slots: Box<[CachePadded<Counters>]>,
     /// One per thread that has run executions of this runtime itself.
     callers: Mutex<Vec<Arc<CallerSlot>>>,
-    /// For a thread that cannot keep a slot of its own (see [`Metrics::with_caller_slot`]).
-    shared_caller: CallerSlot,
-    /// Workers' execution latency (start to outcome, suspensions included), nanoseconds.
-    pub(crate) latency: Mutex<Histogram<u64>>,
+    /// Written by any thread: inputs rejected, executions of a thread that cannot keep a
+    /// slot of its own (see [`Metrics::with_caller_slot`]), and the latencies workers merge
+    /// (start to outcome, suspensions included, nanoseconds).
+    shared: CallerSlot,
 }
 
 impl Metrics {
     pub(crate) fn new(workers: usize) -> Metrics {
         Metrics {
             id: NEXT_METRICS_ID.fetch_add(1, Ordering::Relaxed),
-            slots: (0..=workers).map(|_| CachePadded::new(Counters::default())).collect(),
+            slots: (0..workers).map(|_| CachePadded::new(Counters::default())).collect(),
             callers: Mutex::new(Vec::new()),
-            shared_caller: CallerSlot::new(true),
-            latency: Mutex::new(new_histogram()),
+            shared: CallerSlot::new(true),
         }
     }
 
-    /// The slot for inputs rejected on any thread.
+    /// The counters any thread may bump (inputs rejected).
     pub(crate) fn shared_slot(&self) -> &Counters {
-        &self.slots[self.slots.len() - 1]
+        &self.shared.counters
     }
 
     /// Runs `f` with the calling thread's slot, made (and registered for snapshots) on the
@@ -172,7 +172,7 @@ impl Metrics {
                 }
             }
             let Ok(mut slots) = cell.try_borrow_mut() else {
-                return run(&self.shared_caller);
+                return run(&self.shared);
             };
             slots.retain(|(_, slot)| Arc::strong_count(slot) > 1);
             let slot = Arc::new(CallerSlot::new(false));
@@ -186,7 +186,7 @@ impl Metrics {
         });
         match ran.ok().flatten() {
             Some(r) => r,
-            None => run(&self.shared_caller).expect("`f` has not run: the thread's list was gone"),
+            None => run(&self.shared).expect("`f` has not run: the thread's list was gone"),
         }
     }
 
@@ -195,7 +195,7 @@ impl Metrics {
         if local.is_empty() {
             return;
         }
-        if let Ok(mut shared) = self.latency.lock() {
+        if let Ok(mut shared) = self.shared.latency.lock() {
             // Same bounds on both sides: `add` cannot fail.
             let _ = shared.add(&*local);
         }
@@ -219,15 +219,10 @@ impl Metrics {
             timed_out: 0,
             aborted: 0,
             rejected: 0,
-            latency: self
-                .latency
-                .lock()
-                .map(|h| h.clone())
-                .unwrap_or_else(|_| new_histogram()),
+            latency: new_histogram(),
         };
         let callers = self.callers.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let shared_caller = &self.shared_caller;
-        let callers: Vec<&CallerSlot> = callers.iter().map(|c| &**c).chain([shared_caller]).collect();
+        let callers: Vec<&CallerSlot> = callers.iter().map(|c| &**c).chain([&self.shared]).collect();
         let counters = self.slots.iter().map(|slot| &**slot);
         for slot in counters.chain(callers.iter().map(|caller| &*caller.counters)) {
             let get = |c: &AtomicU64| c.load(Ordering::Acquire);
