@@ -3,12 +3,19 @@
 //!
 //! The inputs are the corpus definitions with deterministic mutations (fields removed, values
 //! replaced by values of every JSON type), deeply nested texts and arbitrary byte soup.
+//!
+//! Executions too: the recorded cases with their strings edited (paths, intrinsic calls,
+//! JSONata expressions, timestamps) and their inputs' values replaced, run with the cases'
+//! task behaviours, each end with exactly one well-formed outcome.
 
 use std::path::PathBuf;
 
+use quickstep::cases::Case;
 use quickstep::diagnostic::line_col;
+use quickstep::machine::check_definition_value;
 use quickstep::model::MachineType;
-use quickstep::validate_text;
+use quickstep::tasks::TaskRegistry;
+use quickstep::{validate_text, ExecutionInfo, Machine, Status, VirtualClock};
 use serde_json::{json, Value as Json};
 
 fn shared_dir() -> PathBuf {
@@ -195,4 +202,142 @@ fn deeply_nested_blocks_are_bounded() {
         .expect("no panic or stack overflow");
     let diags = result.unwrap_err();
     assert_eq!(diags[0].code, "TOO_DEEPLY_NESTED");
+}
+
+/// `text` with one edit at a place `rng` picks: a character removed, doubled, or a syntax
+/// character inserted, or the text cut short there.
+fn edit_string(text: &str, rng: &mut Rng) -> String {
+    const INSERTS: &[char] = &[
+        '(', ')', '[', ']', '{', '}', '$', '.', '\'', '"', ',', '*', '?', '@', '0', '-', ' ', '%',
+    ];
+    let mut chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return "$".to_string();
+    }
+    let at = rng.below(chars.len());
+    match rng.below(4) {
+        0 => {
+            chars.remove(at);
+        }
+        1 => chars.insert(at, chars[at]),
+        2 => chars.insert(at, INSERTS[rng.below(INSERTS.len())]),
+        _ => chars.truncate(at),
+    }
+    chars.into_iter().collect()
+}
+
+/// The `target`-th string value (not key) of `v`, depth-first, replaced by `f` of it.
+fn edit_nth_string(v: &mut Json, target: &mut usize, f: &mut dyn FnMut(&str) -> String) -> bool {
+    match v {
+        Json::String(text) => {
+            if *target == 0 {
+                *text = f(text);
+                return true;
+            }
+            *target -= 1;
+            false
+        }
+        Json::Object(m) => m.values_mut().any(|child| edit_nth_string(child, target, f)),
+        Json::Array(a) => a.iter_mut().any(|child| edit_nth_string(child, target, f)),
+        _ => false,
+    }
+}
+
+fn count_strings(v: &Json) -> usize {
+    match v {
+        Json::String(_) => 1,
+        Json::Object(m) => m.values().map(count_strings).sum(),
+        Json::Array(a) => a.iter().map(count_strings).sum(),
+        _ => 0,
+    }
+}
+
+/// Replaces a member's or an element's value in `v` (a place `rng` picks), or `v` itself
+/// when it has none, by `value`.
+fn replace_a_value(v: &mut Json, value: Json, rng: &mut Rng) {
+    let slots = count_slots(v);
+    let mut target = rng.below(slots);
+    let replaced = slots > 0
+        && mutate(v, &mut target, &mut |obj, key| {
+            if let (Some(key), Json::Object(m)) = (key, obj) {
+                m.insert(key.to_string(), value.clone());
+            }
+        });
+    if !replaced {
+        *v = value;
+    }
+}
+
+/// Runs `definition` on `input` with `case`'s task behaviours: `None` when the definition is
+/// rejected, else the outcome's status, checked to be well formed (an output that is JSON
+/// exactly when it succeeded, and no error then).
+fn run_mutated(case: &Case, definition: &Json, input: &Json) -> Option<Status> {
+    let registry = match &case.resources {
+        Some(resources) => TaskRegistry::from_behaviours(resources).expect("the case's behaviours"),
+        None => TaskRegistry::new(),
+    };
+    let (_, program) = check_definition_value(definition, MachineType::Standard).ok()?;
+    let machine = Machine::from_program(std::sync::Arc::new(program), registry);
+    let outcome = machine
+        .run_json_with(
+            &input.to_string(),
+            &ExecutionInfo::default(),
+            &mut VirtualClock::default(),
+        )
+        .expect("serde_json's text parses");
+    match outcome.status {
+        Status::Succeeded => {
+            let output = outcome.output.as_deref().expect("a success has an output");
+            serde_json::from_str::<Json>(output).expect("the output is JSON");
+            assert!(outcome.error.is_none());
+        }
+        // a Fail state may name no error and no cause
+        _ => assert!(outcome.output.is_none(), "{outcome:?}"),
+    }
+    Some(outcome.status)
+}
+
+#[test]
+fn mutated_cases_run_to_exactly_one_outcome() {
+    let dir = shared_dir().join("conformance/cases");
+    let paths: Vec<PathBuf> =
+        quickstep::cases::collect_case_files(std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
+    let values = replacements();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let (mut runs, mut failed, mut rejected) = (0, 0, 0);
+    for path in &paths {
+        let Ok(case) = Case::load(path) else { continue };
+        // by turns: the definition edited, the input, both
+        for round in 0..9 {
+            let kind = round % 3;
+            let mut definition = case.definition.clone();
+            let mut input = case.input.clone();
+            if kind != 1 && rng.below(2) == 0 {
+                let mut target = rng.below(count_strings(&definition));
+                let mut edits = Rng(rng.next());
+                edit_nth_string(&mut definition, &mut target, &mut |text| edit_string(text, &mut edits));
+            } else if kind != 1 {
+                replace_a_value(&mut definition, values[rng.below(values.len())].clone(), &mut rng);
+            }
+            if kind != 0 {
+                replace_a_value(&mut input, values[rng.below(values.len())].clone(), &mut rng);
+            }
+            let status = std::panic::catch_unwind(|| run_mutated(&case, &definition, &input))
+                .unwrap_or_else(|_| panic!("{} panicked\n  definition {definition}\n  input {input}", case.name));
+            match status {
+                None => rejected += 1,
+                Some(Status::Succeeded) => runs += 1,
+                Some(_) => {
+                    runs += 1;
+                    failed += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{runs} runs, {failed} failed, {rejected} rejected");
+    // The mutations reach all three ends: rejected, succeeded and failed.
+    assert!(
+        runs > 1000 && failed > 100 && rejected > 100,
+        "{runs} runs, {failed} failed, {rejected} rejected"
+    );
 }
