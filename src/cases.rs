@@ -1,12 +1,14 @@
 //! Case files in the `shared/conformance` format: one recorded execution each (definition,
 //! input, expected status/output/error/cause, task behaviours), run with a virtual clock and
-//! compared as that corpus's README says.
+//! compared as that corpus's README says; and, in its `invalid/` folder, AWS's answers to
+//! definitions ([`DefinitionCase`]).
 
 use std::path::{Path, PathBuf};
 
 use crate::clock::VirtualClock;
+use crate::diagnostic::{invalid_definition_message, Diagnostic};
 use crate::exec::{ExecutionInfo, Status};
-use crate::machine::{check_definition_value, Machine, Outcome};
+use crate::machine::{check_definition, check_definition_value, Machine, Outcome};
 use crate::model::MachineType;
 use crate::tasks::TaskRegistry;
 
@@ -248,6 +250,151 @@ fn render(at: &[Segment]) -> String {
     s
 }
 
+/// A case of the corpus's `invalid/` folder: what AWS answered to a definition.
+/// CreateStateMachine and TestState cases give AWS's first error (code, message, location,
+/// and the whole message when it is the only one); ValidateStateMachineDefinition cases give
+/// exactly AWS's diagnostics.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct DefinitionCase {
+    /// The case's name; its prefix up to the first `-` is its area.
+    pub name: String,
+    /// The definition, as a JSON value or as the text AWS was given.
+    pub definition: serde_json::Value,
+    /// `STANDARD` (the default) or `EXPRESS`.
+    #[serde(default, rename = "type")]
+    pub machine_type: Option<String>,
+    /// What AWS answered: `api`, and `parsed` (code, message, location), `message`,
+    /// `masked_tokens` or `diagnostics`, as the corpus's README describes.
+    pub expected: serde_json::Value,
+}
+
+impl DefinitionCase {
+    /// Reads a definition case file.
+    pub fn load(path: &Path) -> Result<DefinitionCase, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let case: DefinitionCase =
+            serde_json::from_str(&text).map_err(|e| format!("{}: not a case file: {e}", path.display()))?;
+        match case.expected.get("api") {
+            Some(serde_json::Value::String(_)) => Ok(case),
+            _ => Err(format!("{}: not a definition case (no expected.api)", path.display())),
+        }
+    }
+
+    /// The area: the name's prefix before the first `-`.
+    pub fn area(&self) -> &str {
+        self.name.split('-').next().unwrap_or(&self.name)
+    }
+
+    /// Checks the definition and compares the diagnostics with AWS's answer: `Ok(None)` when
+    /// they match, `Ok(Some(reason))` when the case is not about a definition rule (a
+    /// TestState-only restriction), `Err` with the difference.
+    pub fn run(&self) -> Result<Option<String>, String> {
+        let expected = &self.expected;
+        let api = expected["api"].as_str().unwrap_or("");
+        if api == "TestState" && expected.get("parsed").is_none() {
+            return Ok(Some(format!(
+                "TestState-only rule, not a definition rule: {}",
+                expected["message"].as_str().unwrap_or("")
+            )));
+        }
+        let mut definition = self.definition.clone();
+        // A TestState single-state definition: AWS reports it as the state `StateName`.
+        if api == "TestState" && definition.get("Type").is_some() {
+            definition = serde_json::json!({"StartAt": "StateName", "States": {"StateName": definition}});
+        }
+        let text = match &definition {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let ty = match self.machine_type.as_deref() {
+            Some("EXPRESS") => MachineType::Express,
+            _ => MachineType::Standard,
+        };
+        // The whole pipeline: parse, validate, then compile (paths, templates, intrinsics).
+        let diagnostics = match check_definition(&text, ty) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics,
+        };
+        if api == "ValidateStateMachineDefinition" {
+            return self.compare_all(&diagnostics).map(|()| None);
+        }
+        self.compare_first(&diagnostics).map(|()| None)
+    }
+
+    /// ValidateStateMachineDefinition: the same diagnostics, in the same order.
+    fn compare_all(&self, diagnostics: &[Diagnostic]) -> Result<(), String> {
+        let want = self.expected["diagnostics"].as_array().cloned().unwrap_or_default();
+        let same = want.len() == diagnostics.len()
+            && want.iter().zip(diagnostics).all(|(w, d)| {
+                w["severity"].as_str() == Some(d.severity.as_str())
+                    && w["code"].as_str() == Some(d.code)
+                    && w["message"].as_str() == Some(d.message.as_str())
+                    && w["location"].as_str() == d.location.as_deref()
+            });
+        if same {
+            return Ok(());
+        }
+        Err(format!(
+            "expected {}\n  got {}",
+            serde_json::Value::Array(want),
+            show(diagnostics)
+        ))
+    }
+
+    /// CreateStateMachine and TestState: the first error, and the whole message when it is
+    /// the only one.
+    fn compare_first(&self, diagnostics: &[Diagnostic]) -> Result<(), String> {
+        let parsed = &self.expected["parsed"];
+        let tokens: Vec<&str> = self.expected["masked_tokens"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+            .unwrap_or_default();
+        let first = diagnostics
+            .first()
+            .ok_or_else(|| format!("no diagnostic, expected {parsed}"))?;
+        let same = parsed["code"].as_str() == Some(first.code)
+            && matches_masked(parsed["message"].as_str().unwrap_or(""), &first.message, &tokens)
+            && parsed["location"].as_str() == first.location.as_deref();
+        if !same {
+            return Err(format!("expected {parsed}\n  got {}", show(diagnostics)));
+        }
+        if let (Some(message), [_]) = (self.expected["message"].as_str(), diagnostics) {
+            let ours = invalid_definition_message(diagnostics);
+            if !matches_masked(message, &ours, &tokens) {
+                return Err(format!("message {message:?}\n  got {ours:?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The diagnostics, one per line, for a difference report.
+fn show(diagnostics: &[Diagnostic]) -> String {
+    let lines: Vec<String> = diagnostics.iter().map(|d| format!("{d:?}")).collect();
+    lines.join("\n    ")
+}
+
+/// Whether `actual` is `expected` with each of the masked `tokens` standing for any text.
+fn matches_masked(expected: &str, actual: &str, tokens: &[&str]) -> bool {
+    let mut pieces = vec![expected];
+    for token in tokens {
+        pieces = pieces.iter().flat_map(|piece| piece.split(token)).collect();
+    }
+    let [first, middle @ .., last] = &pieces[..] else {
+        return expected == actual;
+    };
+    let Some(mut rest) = actual.strip_prefix(first) else {
+        return false;
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
 /// Every `.json` file under the given files and folders, sorted.
 pub fn collect_case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
@@ -311,6 +458,18 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, vec!["$['a']: expected 1, got 2", "$['z']: unexpected"]);
+    }
+
+    #[test]
+    fn masked_tokens_stand_for_any_text() {
+        let tokens = ["<partition>", "<region>"];
+        let expected = "arn:<partition>:states:<region>:x";
+        assert!(matches_masked(expected, "arn:aws:states:us-east-1:x", &tokens));
+        assert!(matches_masked(expected, "arn::states::x", &tokens));
+        assert!(!matches_masked(expected, "arn:aws:lambda:us-east-1:x", &tokens));
+        assert!(!matches_masked(expected, "arn:aws:states:us-east-1:xy", &tokens));
+        assert!(matches_masked("plain", "plain", &tokens));
+        assert!(!matches_masked("plain", "plainer", &tokens));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::cases::{collect_case_files, Case};
+use crate::cases::{collect_case_files, Case, DefinitionCase};
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::diagnostic::line_col;
 use crate::exec::{ExecutionInfo, Status};
@@ -54,7 +54,8 @@ enum Command {
         #[arg(long = "type", value_enum, default_value = "STANDARD")]
         machine_type: TypeArg,
     },
-    /// Runs case files (shared/conformance format) and compares with the recorded results.
+    /// Runs case files (shared/conformance format: recorded executions, and AWS's answers to
+    /// definitions as in its invalid/ folder) and compares with the recorded results.
     Test {
         /// Case files or folders of them.
         #[arg(required = true)]
@@ -205,6 +206,41 @@ fn validate(definitions: &[PathBuf], machine_type: TypeArg) -> Result<ExitCode, 
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// A case file of either kind that `quickstep test` runs.
+enum TestRun {
+    /// A recorded execution.
+    Execution(Box<Case>),
+    /// AWS's answer to a definition.
+    Definition(DefinitionCase),
+}
+
+impl TestRun {
+    /// The case in `file`, `None` when it is neither kind.
+    fn load(file: &std::path::Path) -> Option<TestRun> {
+        match Case::load(file) {
+            Ok(case) => Some(TestRun::Execution(Box::new(case))),
+            Err(_) => DefinitionCase::load(file).ok().map(TestRun::Definition),
+        }
+    }
+
+    /// The case's name and area.
+    fn name_and_area(&self) -> (String, String) {
+        match self {
+            TestRun::Execution(case) => (case.name.clone(), case.area().to_string()),
+            TestRun::Definition(case) => (case.name.clone(), case.area().to_string()),
+        }
+    }
+
+    /// `Ok(None)` when it matches the recording, `Ok(Some(reason))` when it does not apply,
+    /// `Err` with the difference.
+    fn run(&self) -> Result<Option<String>, String> {
+        match self {
+            TestRun::Execution(case) => case.run().map(|()| None),
+            TestRun::Definition(case) => case.run(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct AreaCount {
     passed: usize,
@@ -216,28 +252,30 @@ fn test(paths: &[PathBuf], filter: Option<&str>) -> Result<ExitCode, String> {
     let mut areas: BTreeMap<String, AreaCount> = BTreeMap::new();
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     for file in files {
-        let case = match Case::load(&file) {
-            Ok(case) => case,
-            Err(_) => {
-                // Not an execution case (for example a definition-validation case).
-                skipped += 1;
-                continue;
-            }
+        let Some(run) = TestRun::load(&file) else {
+            // Neither kind of case file (a stray JSON file).
+            skipped += 1;
+            continue;
         };
-        if filter.is_some_and(|f| !case.name.contains(f)) {
+        let (name, area) = run.name_and_area();
+        if filter.is_some_and(|f| !name.contains(f)) {
             continue;
         }
-        let result = std::panic::catch_unwind(|| case.run()).unwrap_or_else(|_| Err("the runner panicked".into()));
-        let count = areas.entry(case.area().to_string()).or_default();
+        let result = std::panic::catch_unwind(|| run.run()).unwrap_or_else(|_| Err("the runner panicked".into()));
+        let count = areas.entry(area).or_default();
         match result {
-            Ok(()) => {
+            Ok(None) => {
                 passed += 1;
                 count.passed += 1;
+            }
+            Ok(Some(reason)) => {
+                skipped += 1;
+                println!("SKIP {name}: {reason}");
             }
             Err(difference) => {
                 failed += 1;
                 count.failed += 1;
-                println!("FAIL {} ({})\n  {difference}", case.name, file.display());
+                println!("FAIL {name} ({})\n  {difference}", file.display());
             }
         }
     }

@@ -97,3 +97,44 @@ fn test_command_counts_and_ends_with_the_summary_line() {
     assert!(passed > 0 && last == format!("{passed} passed, 0 failed"), "{last}");
     assert!(out.contains("io "), "per-area counts: {out}");
 }
+
+#[test]
+fn test_command_checks_answers_to_definitions() {
+    let dir = std::env::temp_dir().join(format!("quickstep-definition-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let case = |code: &str| {
+        serde_json::json!({
+            "name": "create-missing-target",
+            "definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}},
+            "expected": {
+                "api": "CreateStateMachine",
+                "parsed": {
+                    "code": code,
+                    "message": "Missing 'Next' target: Nowhere",
+                    "location": "/States/A/Next"
+                }
+            }
+        })
+        .to_string()
+    };
+    let file = dir.join("case.json");
+    std::fs::write(&file, case("MISSING_TRANSITION_TARGET")).unwrap();
+    let (code, out) = quickstep(&["test", file.to_str().unwrap()]);
+    assert_eq!((code, out.lines().last()), (0, Some("1 passed, 0 failed")), "{out}");
+    assert!(out.contains("create          1 passed"), "per-area counts: {out}");
+    std::fs::write(&file, case("SCHEMA_VALIDATION_FAILED")).unwrap();
+    let (code, out) = quickstep(&["test", file.to_str().unwrap()]);
+    assert_eq!((code, out.lines().last()), (1, Some("0 passed, 1 failed")), "{out}");
+    assert!(
+        out.contains("FAIL create-missing-target") && out.contains("MISSING_TRANSITION_TARGET"),
+        "{out}"
+    );
+    // The recorded corpus: every answer matches; TestState-only restrictions do not apply.
+    let (code, out) = quickstep(&["test", shared().join("conformance/invalid").to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let skips = out.lines().filter(|l| l.starts_with("SKIP teststate-")).count();
+    assert!(
+        out.trim_end().ends_with(&format!("passed, 0 failed, {skips} skipped")),
+        "{out}"
+    );
+}
