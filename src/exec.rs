@@ -899,7 +899,7 @@ impl<'a> Execution<'a> {
             Phase::TaskAnswered(token) => {
                 self.frames[top].phase = Phase::Attempt;
                 let answer = self.take_answer(token).expect("an answered task's answer");
-                let answer = answer.and_then(|result| self.checked_result(top, result));
+                let answer = answer.and_then(|result| self.within_limit(top, result));
                 self.task_ended(top, answer)
             }
             Phase::Parallel(_) | Phase::Map(_) => self.schedule(top),
@@ -1178,7 +1178,10 @@ impl<'a> Execution<'a> {
             raw_input
         };
         let effective = match &state.parameters {
-            Some(p) => self.eval_payload(top, p, &self.payload_input(top, after_input_path, context, None))?,
+            Some(p) => {
+                let effective = self.eval_payload(top, p, &self.payload_input(top, after_input_path, context, None))?;
+                self.within_limit(top, effective)?
+            }
             None => after_input_path,
         };
 
@@ -1496,12 +1499,14 @@ impl<'a> Execution<'a> {
         Err(Failure::new(Some(Cow::Borrowed(error)), None))
     }
 
-    /// A task result within the payload limit.
-    fn checked_result(&self, top: usize, result: Value<'a>) -> Result<Value<'a>, Failure> {
-        if exceeds_limit(result) {
+    /// `value` (a task's result, a state's effective input or its output) when it is within
+    /// the payload limit; else frame `top`'s state fails with States.DataLimitExceeded.
+    #[inline]
+    fn within_limit(&self, top: usize, value: Value<'a>) -> Result<Value<'a>, Failure> {
+        if exceeds_limit(value) {
             return Err(self.data_limit(top));
         }
-        Ok(result)
+        Ok(value)
     }
 
     /// Calls a Task's handler on its effective input: its result now, or the token of a
@@ -1558,7 +1563,7 @@ impl<'a> Execution<'a> {
                     TaskFlavor::LambdaInvoke => lambda_invoke_result(arena, value),
                     _ => value,
                 };
-                self.checked_result(top, value).map(TaskStart::Done)
+                self.within_limit(top, value).map(TaskStart::Done)
             }
             Err(TaskFailure::Error { error, cause }) => Err(Failure::new(Some(Cow::Owned(error)), cause)),
             Err(TaskFailure::Function {
@@ -1571,6 +1576,7 @@ impl<'a> Execution<'a> {
         }
     }
 
+    #[cold]
     fn data_limit(&self, top: usize) -> Failure {
         let name = self.program.state(self.frames[top].state).name;
         Failure::new(Some(names::DATA_LIMIT_EXCEEDED.into()), Some(data_limit_cause(name)))
@@ -1754,8 +1760,9 @@ impl<'a> Execution<'a> {
     }
 
     /// Leaves frame `top`'s `state` with its `output`: the exit event and the transition.
-    #[inline]
+    #[inline(always)]
     fn exit(&mut self, top: usize, state: &'a StateDef, output: Value<'a>) -> Result<Flow, Failure> {
+        let output = self.within_limit(top, output)?;
         self.event(state.exited_event, Some(state.name), EventData::Output(output));
         match state.next {
             Next::State(next) => {
@@ -1942,8 +1949,11 @@ impl<'a> Execution<'a> {
                     (program.state(graph.start), input)
                 }
             };
-            let Ok(output) = pass_output(arena, child, input, variables, Value::EMPTY_OBJECT) else {
-                return false;
+            // A failure, the output's size limit included, is run again in a frame, which
+            // fails as the state does.
+            let output = match pass_output(arena, child, input, variables, Value::EMPTY_OBJECT) {
+                Ok(output) if !exceeds_limit(output) => output,
+                _ => return false,
             };
             if self.history.is_none() {
                 // Nobody records the child's events: they are only counted.
@@ -1989,8 +1999,10 @@ impl<'a> Execution<'a> {
                 context: Value::EMPTY_OBJECT,
                 variables,
             };
-            let Ok(output) = template.eval(arena, &scope) else {
-                return false;
+            // A failure, the size limit's included, is run again in a frame.
+            let output = match template.eval(arena, &scope) {
+                Ok(output) if !exceeds_limit(output) => output,
+                _ => return false,
             };
             fanout.results[index] = output;
             index += 1;
@@ -2416,6 +2428,7 @@ fn select_path<'a>(arena: &'a Arena, spec: &'a PathSpec, scope: &Scope<'a>) -> R
 }
 
 /// The cause of `States.DataLimitExceeded` for a result of state `name`.
+#[cold]
 fn data_limit_cause(name: &str) -> String {
     format!(
         "The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit."
@@ -2423,8 +2436,34 @@ fn data_limit_cause(name: &str) -> String {
 }
 
 /// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
+#[inline(always)]
 fn exceeds_limit(value: Value<'_>) -> bool {
-    value.json_len_exceeds(PAYLOAD_LIMIT)
+    // The bound settles it for payloads well under the limit; measuring is out of line.
+    let over_bound = match value {
+        Value::Object(_, bound) | Value::Array(_, bound) => bound.get() > PAYLOAD_LIMIT as u64,
+        other => other.bound_u64() > PAYLOAD_LIMIT as u64,
+    };
+    over_bound && measured_over_limit(value)
+}
+
+/// Whether a value whose bound is over [`PAYLOAD_LIMIT`] is itself over it.
+#[cold]
+#[inline(never)]
+fn measured_over_limit(value: Value<'_>) -> bool {
+    value.json_len() > PAYLOAD_LIMIT
+}
+
+/// [`Execution::within_limit`] for [`pass_output`]: `value`, or `state`'s
+/// States.DataLimitExceeded.
+#[inline(always)]
+fn within_payload_limit<'a>(state: &StateDef, value: Value<'a>) -> Result<Value<'a>, EvalError> {
+    if exceeds_limit(value) {
+        return Err(EvalError::bare(
+            names::DATA_LIMIT_EXCEEDED,
+            data_limit_cause(state.name),
+        ));
+    }
+    Ok(value)
 }
 
 /// Formats epoch milliseconds as AWS prints times in the context object.
@@ -2511,10 +2550,14 @@ fn pass_output<'a>(
     // The usual Pass: `Parameters`, perhaps a `ResultPath`, nothing else.
     if state.parameters_pass {
         if let Some(Payload::Template(parameters)) = &state.parameters {
-            // `Whole` apart: returning the template's result as it is compiles to less.
+            // The output holds the effective input whole, and `exit` checks the output, unless
+            // the ResultPath is `null`.
+            let effective = parameters.eval(arena, &scope(input))?;
             return match &state.result_path {
-                PathSpec::Whole => parameters.eval(arena, &scope(input)),
-                spec => apply_result_path(arena, spec, input, parameters.eval(arena, &scope(input))?),
+                PathSpec::Whole => Ok(effective),
+                PathSpec::Null => within_payload_limit(state, effective)
+                    .and_then(|effective| apply_result_path(arena, &PathSpec::Null, input, effective)),
+                spec => apply_result_path(arena, spec, input, effective),
             };
         }
     }
@@ -2523,23 +2566,20 @@ fn pass_output<'a>(
         spec => select_path(arena, spec, &scope(input))?,
     };
     let effective = match &state.parameters {
-        Some(parameters) => parameters.eval(
-            arena,
-            &PayloadInput {
-                scope: scope(effective),
-                states: Value::Null,
-            },
+        Some(parameters) => within_payload_limit(
+            state,
+            parameters.eval(
+                arena,
+                &PayloadInput {
+                    scope: scope(effective),
+                    states: Value::Null,
+                },
+            )?,
         )?,
         None => effective,
     };
     let result = match state.op {
-        Op::Pass { result: Some(result) } if exceeds_limit(result) => {
-            return Err(EvalError::bare(
-                names::DATA_LIMIT_EXCEEDED,
-                data_limit_cause(state.name),
-            ))
-        }
-        Op::Pass { result: Some(result) } => result,
+        Op::Pass { result: Some(result) } => within_payload_limit(state, result)?,
         _ => effective,
     };
     let merged = apply_result_path(arena, &state.result_path, input, result)?;

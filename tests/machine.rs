@@ -333,6 +333,125 @@ fn the_machine_is_shared_across_threads() {
     }
 }
 
+/// The failure AWS reports for a value over the payload limit in state `name`.
+fn data_limit_exceeded(name: &str) -> (Status, Option<String>, Option<String>) {
+    (
+        Status::Failed,
+        Some("States.DataLimitExceeded".to_string()),
+        Some(format!(
+            "The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit."
+        )),
+    )
+}
+
+fn status_error_cause(outcome: &quickstep::Outcome) -> (Status, Option<String>, Option<String>) {
+    (outcome.status, outcome.error.clone(), outcome.cause.clone())
+}
+
+#[test]
+fn state_outputs_over_the_payload_limit_fail_the_state() {
+    // Exactly 262,144 bytes of output pass; one more fails.
+    let pass = machine(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let input = |n: usize| format!(r#"{{"s":"{}"}}"#, "x".repeat(n));
+    assert_eq!(input(262_136).len(), 262_144);
+    let at_limit = pass.run_json(&input(262_136)).unwrap();
+    assert_eq!(at_limit.status, Status::Succeeded);
+    assert_eq!(at_limit.output.map(|o| o.len()), Some(262_144));
+    assert_eq!(
+        status_error_cause(&pass.run_json(&input(262_137)).unwrap()),
+        data_limit_exceeded("P")
+    );
+    // Escapes count as written: each quote is two bytes of output.
+    let quotes = |n: usize| format!(r#"{{"s":"{}"}}"#, "\\\"".repeat(n));
+    assert_eq!(
+        pass.run_json(&quotes(131_068)).unwrap().output.map(|o| o.len()),
+        Some(262_144)
+    );
+    assert_eq!(
+        status_error_cause(&pass.run_json(&quotes(131_069)).unwrap()),
+        data_limit_exceeded("P")
+    );
+
+    // A chain that doubles a string: the state whose output passes the limit fails, JSONata's
+    // `Output` too.
+    let states: Vec<String> = (1..=9)
+        .map(|i| {
+            let next = if i == 9 {
+                r#""End":true"#.to_string()
+            } else {
+                format!(r#""Next":"Double{}""#, i + 1)
+            };
+            format!(
+                r#""Double{i}":{{"Type":"Pass","Output":{{"s":"{{% $states.input.s & $states.input.s %}}"}},{next}}}"#
+            )
+        })
+        .collect();
+    let doubling = machine(
+        &format!(
+            r#"{{"QueryLanguage":"JSONata","StartAt":"Double1","States":{{{}}}}}"#,
+            states.join(",")
+        ),
+        TaskRegistry::new(),
+    );
+    // 1,000 bytes doubled eight times fit (256,008 bytes of output); the ninth time does not.
+    let outcome = doubling.run_json(&input(1_000)).unwrap();
+    assert_eq!(status_error_cause(&outcome), data_limit_exceeded("Double9"));
+
+    // A Map iteration (run without a frame while it can be) fails as its state.
+    let map = machine(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,
+            "ItemProcessor":{"StartAt":"Big","States":{"Big":{"Type":"Pass","Parameters":{"a.$":"$","b.$":"$"},"End":true}}}}}}"#,
+        TaskRegistry::new(),
+    );
+    let items = format!(r#"{{"items":["x","{}"]}}"#, "y".repeat(140_000));
+    assert_eq!(
+        status_error_cause(&map.run_json(&items).unwrap()),
+        data_limit_exceeded("Big")
+    );
+}
+
+#[test]
+fn effective_inputs_over_the_payload_limit_fail_the_state() {
+    // Parameters build 300,000 bytes that OutputPath would drop: the state still fails.
+    let pass = machine(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"a.$":"$.s","b.$":"$.s"},"ResultPath":"$.big","OutputPath":"$.small","End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let input = format!(r#"{{"small":1,"s":"{}"}}"#, "x".repeat(150_000));
+    assert_eq!(
+        status_error_cause(&pass.run_json(&input).unwrap()),
+        data_limit_exceeded("P")
+    );
+    // A Task's handler never sees such an input.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = TaskRegistry::new();
+    let counted = calls.clone();
+    tasks.register("count", move |_input, _arena: &Arena| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Value::Null)
+    });
+    let task = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"count","Parameters":{"a.$":"$.s","b.$":"$.s"},"ResultPath":null,"OutputPath":"$.small","End":true}}}"#,
+        tasks,
+    );
+    assert_eq!(
+        status_error_cause(&task.run_json(&input).unwrap()),
+        data_limit_exceeded("T")
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // Under the limit, the same Task runs and its output is small.
+    let fits = format!(r#"{{"small":1,"s":"{}"}}"#, "x".repeat(100_000));
+    let outcome = task.run_json(&fits).unwrap();
+    assert_eq!(
+        (outcome.status, outcome.output.as_deref()),
+        (Status::Succeeded, Some("1"))
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
 #[test]
 fn oversized_variables_exceed_the_data_limit() {
     let mut tasks = TaskRegistry::new();
