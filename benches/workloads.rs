@@ -9,43 +9,13 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use quickstep::runtime::workloads::{default_dir, Workload, NAMES};
+use quickstep::runtime::workloads::{default_dir, handwritten_w1, handwritten_w1_text, Workload, NAMES};
 use quickstep::runtime::Runtime;
 use quickstep::value::Arena;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// W1 as a good engineer writes it by hand: the input parsed once, cloned per execution (a
-/// handler owns its input) and edited in place, the Choice an `if`.
-fn w1_handwritten(input: &Json) -> Json {
-    let mut order = input.clone();
-    if let Some(fields) = order.as_object_mut() {
-        w1_edit(fields);
-    }
-    order
-}
-
-fn w1_edit(fields: &mut Map<String, Json>) {
-    fields.insert("validated".into(), Json::Bool(true));
-    if fields.get("inStock") == Some(&Json::Bool(true)) {
-        fields.insert("paymentId".into(), Json::String("p-1".into()));
-        fields.insert("shipped".into(), Json::Bool(true));
-    } else {
-        fields.insert("backordered".into(), Json::Bool(true));
-    }
-}
-
-/// The same, JSON text in and out.
-fn w1_handwritten_text(input: &str, out: &mut Vec<u8>) {
-    let mut order: Json = serde_json::from_str(input).unwrap_or(Json::Null);
-    if let Some(fields) = order.as_object_mut() {
-        w1_edit(fields);
-    }
-    out.clear();
-    let _ = serde_json::to_writer(&mut *out, &order);
-}
 
 fn workloads(c: &mut Criterion) {
     let mut group = c.benchmark_group("workloads");
@@ -79,12 +49,12 @@ fn workloads(c: &mut Criterion) {
                 })
             });
             let parsed: Json = serde_json::from_str(&workload.input).expect("input");
-            assert!(workload.output_ok(&w1_handwritten(&parsed).to_string()));
+            assert!(workload.output_ok(&handwritten_w1(&parsed).to_string()));
             group.bench_function("w1_handwritten_serde", |b| {
-                b.iter(|| w1_handwritten(black_box(&parsed)))
+                b.iter(|| handwritten_w1(black_box(&parsed)))
             });
             group.bench_function("w1_handwritten_text", |b| {
-                b.iter(|| w1_handwritten_text(black_box(&workload.input), &mut out))
+                b.iter(|| handwritten_w1_text(black_box(&workload.input), &mut out))
             });
         }
     }

@@ -14,14 +14,14 @@
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::RefCell;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use quickstep::exec::RawOutcome;
 use quickstep::runtime::hdrhistogram::Histogram;
-use quickstep::runtime::workloads::{default_dir, Faults, Workload, NAMES};
+use quickstep::runtime::workloads::{default_dir, handwritten_w1, handwritten_w1_text, Faults, Workload, NAMES};
 use quickstep::runtime::{Built, Completion, Input, LogLevel, MetricsSnapshot, Runtime};
 use quickstep::value::{Arena, Value};
 use quickstep::Status;
@@ -30,17 +30,50 @@ use quickstep::Status;
 /// output checks.
 struct CountingAlloc;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Allocation counts by thread: a thread writes only its own slot, with a plain load and
+/// store, so that counting does not slow down code that allocates (threads past the last
+/// slot share it, with an atomic add).
+static ALLOCATION_COUNTS: [CountSlot; COUNT_SLOTS] = [const { CountSlot(AtomicU64::new(0)) }; COUNT_SLOTS];
+const COUNT_SLOTS: usize = 64;
+static NEXT_COUNT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// One thread's count, on a cache line of its own.
+#[repr(align(128))]
+struct CountSlot(AtomicU64);
 
 thread_local! {
     /// Set while loadgen checks an output: those allocations are not the executor's.
     static CHECKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// This thread's slot in [`ALLOCATION_COUNTS`], once it has allocated.
+    static COUNT_SLOT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
 }
 
 fn count_allocation() {
-    if !CHECKING.try_with(|c| c.get()).unwrap_or(true) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    if CHECKING.try_with(|c| c.get()).unwrap_or(true) {
+        return;
     }
+    let slot = COUNT_SLOT
+        .try_with(|slot| {
+            if slot.get() == usize::MAX {
+                slot.set(NEXT_COUNT_SLOT.fetch_add(1, Ordering::Relaxed).min(COUNT_SLOTS - 1));
+            }
+            slot.get()
+        })
+        .unwrap_or(COUNT_SLOTS - 1);
+    let count = &ALLOCATION_COUNTS[slot].0;
+    if slot < COUNT_SLOTS - 1 {
+        count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    } else {
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Allocations counted so far, all threads.
+fn allocations() -> u64 {
+    ALLOCATION_COUNTS
+        .iter()
+        .map(|slot| slot.0.load(Ordering::Relaxed))
+        .sum()
 }
 
 /// Runs an output check without counting its allocations.
@@ -165,6 +198,12 @@ struct Args {
     /// and that nothing is lost.
     #[arg(long, value_name = "N")]
     faults: Option<u64>,
+    /// Runs W1 written by hand on serde_json instead of quickstep, for side-by-side figures:
+    /// no interpreter, the order cloned (--input parsed) or parsed and written (--input
+    /// text) per execution, on --threads threads of its own, closed loop. Latency is timed
+    /// on one execution in 64.
+    #[arg(long, conflicts_with_all = ["rate", "all", "noise", "faults"])]
+    handwritten: bool,
 }
 
 /// What one run measured.
@@ -311,6 +350,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_workload(args: &Args, workload: &Workload) -> Result<Report, String> {
+    if args.handwritten {
+        return handwritten_loop(args, workload);
+    }
     let faults = args.faults.map(Faults::new);
     let machine = match &faults {
         Some(faults) => {
@@ -485,7 +527,7 @@ fn closed_loop(
     // Warm-up: arenas grow to their working size, caches fill.
     run_batch(BATCH.min(8192));
     let before = runtime.metrics();
-    let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
+    let allocs_before = allocations();
     let bar = progress(args, workload, args.count);
     let start = Instant::now();
     let mut executions = 0u64;
@@ -509,7 +551,7 @@ fn closed_loop(
         ));
     }
     let elapsed = start.elapsed();
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocs_before;
+    let allocations = allocations() - allocs_before;
     bar.finish_and_clear();
     let threads = runtime.threads();
     let after = runtime.shutdown();
@@ -534,6 +576,126 @@ fn closed_loop(
         output_ok: failures == 0 && !wrong.load(Ordering::Relaxed),
     })
 }
+
+/// `--handwritten`: W1 by hand ([`handwritten_w1`]) on threads of its own, closed loop:
+/// a verification pass (every output checked), then the timed run (one output in
+/// [`SAMPLE_EVERY`] checked, one execution in [`TIMED_EVERY`] timed).
+fn handwritten_loop(args: &Args, workload: &Workload) -> Result<Report, String> {
+    if workload.name != "w1_order" {
+        return Err("--handwritten runs W1 (w1_order) only".into());
+    }
+    let parsed: serde_json::Value = serde_json::from_str(&workload.input).map_err(|e| format!("input: {e}"))?;
+    let mode = args.input;
+    // One execution; with `check`, whether its output is the expected one.
+    let execute = |out: &mut Vec<u8>, check: bool| -> bool {
+        match mode {
+            InputMode::Parsed => {
+                let order = std::hint::black_box(handwritten_w1(&parsed));
+                !check || uncounted(|| workload.output_ok(&order.to_string()))
+            }
+            InputMode::Text => {
+                handwritten_w1_text(&workload.input, out);
+                !check || uncounted(|| std::str::from_utf8(out).is_ok_and(|t| workload.output_ok(t)))
+            }
+        }
+    };
+    let mut out = Vec::with_capacity(1024);
+    let verified_ok = (0..VERIFY).all(|_| execute(&mut out, true));
+    let threads = args.threads.unwrap_or_else(default_threads);
+    let left = AtomicU64::new(args.count.unwrap_or(u64::MAX));
+    let wrong = AtomicBool::new(!verified_ok);
+    let (sampled, executions) = (AtomicU64::new(0), AtomicU64::new(0));
+    let latency = Mutex::new(new_histogram());
+    let barrier = std::sync::Barrier::new(threads + 1);
+    let bar = progress(args, workload, args.count);
+    let (elapsed, allocs_before) = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let (mut out, mut timings) = (Vec::with_capacity(1024), new_histogram());
+                // Warm-up, then all threads start together.
+                for _ in 0..8192 {
+                    execute(&mut out, false);
+                }
+                barrier.wait();
+                let start = Instant::now();
+                let mut done = 0u64;
+                loop {
+                    // Claim up to 1024 of the executions left (--count).
+                    let claimed = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        (n > 0).then(|| n - n.min(1024))
+                    });
+                    let Ok(chunk) = claimed.map(|n| n.min(1024)) else { break };
+                    if args.count.is_none() && start.elapsed().as_secs_f64() >= args.seconds {
+                        break;
+                    }
+                    for i in done..done + chunk {
+                        let timed = i % TIMED_EVERY == 0;
+                        let began = timed.then(Instant::now);
+                        let ok = execute(&mut out, is_sample(i as usize));
+                        if let Some(began) = began {
+                            let _ = timings.record(began.elapsed().as_nanos() as u64);
+                        }
+                        if is_sample(i as usize) {
+                            sampled.fetch_add(1, Ordering::Relaxed);
+                            if !ok {
+                                wrong.store(true, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    done += chunk;
+                }
+                executions.fetch_add(done, Ordering::Relaxed);
+                let _ = latency.lock().map(|mut l| l.add(&timings));
+            });
+        }
+        barrier.wait();
+        let (start, allocs_before) = (Instant::now(), allocations());
+        while executions.load(Ordering::Relaxed) == 0 && left.load(Ordering::Relaxed) > 0 {
+            std::thread::sleep(Duration::from_millis(50));
+            match args.count {
+                Some(count) => bar.set_position(count - left.load(Ordering::Relaxed).min(count)),
+                None => bar.set_position(start.elapsed().as_millis() as u64),
+            }
+            if args.count.is_none() && start.elapsed().as_secs_f64() >= args.seconds + 1.0 {
+                break;
+            }
+        }
+        (start, allocs_before)
+    });
+    let elapsed = elapsed.elapsed();
+    let allocations = allocations() - allocs_before;
+    bar.finish_and_clear();
+    let executions = executions.load(Ordering::Relaxed);
+    let latency = latency.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(Report {
+        workload: "w1_handwritten".into(),
+        threads,
+        input_mode: mode.as_str(),
+        loop_mode: "closed",
+        rate: None,
+        executions,
+        elapsed,
+        latency: latency.clone(),
+        allocations,
+        metrics: MetricsSnapshot {
+            started: executions,
+            succeeded: executions,
+            failed: 0,
+            timed_out: 0,
+            aborted: 0,
+            rejected: 0,
+            latency,
+        },
+        verified: VERIFY as u64,
+        sampled: sampled.load(Ordering::Relaxed),
+        output_ok: !wrong.load(Ordering::Relaxed),
+        failed_total: 0,
+        injected: 0,
+    })
+}
+
+/// `--handwritten` times one execution in this many.
+const TIMED_EVERY: u64 = 64;
 
 /// Latencies recorded by the completion visitor, one histogram per worker thread.
 static LATENCIES: Mutex<Vec<Arc<Mutex<Histogram<u64>>>>> = Mutex::new(Vec::new());
@@ -629,7 +791,7 @@ fn inline_loop(
     let info = quickstep::ExecutionInfo::default();
     let next = AtomicU64::new(0);
     let bar = progress(args, workload, Some(total));
-    let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
+    let allocs_before = allocations();
     // A little ahead, so that every thread is waiting when the first arrival is due.
     let start = Instant::now() + Duration::from_millis(2);
     let run_thread = || {
@@ -691,7 +853,7 @@ fn inline_loop(
             .collect()
     });
     let elapsed = start.elapsed();
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocs_before;
+    let allocations = allocations() - allocs_before;
     bar.finish_and_clear();
     let mut latency = new_histogram();
     let (mut by_status, mut sampled, mut wrong) = ([0u64; 4], 0, false);
@@ -762,7 +924,7 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64, faul
         }
     }
     let before = runtime.metrics();
-    let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
+    let allocs_before = allocations();
     let bar = progress(args, workload, Some(total));
     let start = Instant::now();
     let visitor: Arc<dyn Fn(u64, RawOutcome<'_>) + Send + Sync> = {
@@ -826,7 +988,7 @@ fn open_loop(args: &Args, workload: &Workload, runtime: Runtime, rate: f64, faul
     let threads = runtime.threads();
     let after = runtime.shutdown();
     let elapsed = start.elapsed();
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocs_before;
+    let allocations = allocations() - allocs_before;
     bar.finish_and_clear();
     let mut latency = new_histogram();
     if let Ok(all) = LATENCIES.lock() {

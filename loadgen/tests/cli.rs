@@ -87,3 +87,24 @@ fn faults_fail_exactly_the_executions_they_hit() {
         assert_eq!(r["balanced"], true, "{r}");
     }
 }
+
+#[test]
+fn handwritten_w1_runs_in_the_same_harness() {
+    for input in ["parsed", "text"] {
+        let r = report(&["--handwritten", "--threads", "2", "--count", "20000", "--input", input]);
+        assert_complete(&r, 20_000, "closed");
+        assert_eq!(
+            (r["workload"].as_str(), r["input_mode"].as_str()),
+            (Some("w1_handwritten"), Some(input))
+        );
+        // serde_json values allocate (the clone, or the parse and the writer); each thread's
+        // allocations are counted.
+        assert!(r["allocs_per_exec"].as_f64().unwrap() >= 10.0, "{r}");
+    }
+    let other = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["--handwritten", "--workload", "w2_pass_chain", "--count", "10"])
+        .output()
+        .expect("loadgen runs");
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("--handwritten runs W1 (w1_order) only"));
+}

@@ -1,6 +1,7 @@
 //! The shared benchmark workloads (`shared/workloads`): loading a workload with its input and
-//! expected output, W1's task handlers, and the output check. Used by `loadgen`, the
-//! benches and the tests, so that all of them measure exactly the same thing.
+//! expected output, W1's task handlers, the output check, and W1 written by hand
+//! ([`handwritten_w1`]). Used by `loadgen`, the benches and the tests, so that all of them
+//! measure exactly the same thing.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -128,6 +129,42 @@ fn w1_tasks_wrapped<H: TaskHandler + 'static>(wrap: impl Fn(Adds) -> H) -> TaskR
         .register_handler(format!("{ARN}ShipOrder"), adds("shipped", Value::Bool(true)))
         .register_handler(format!("{ARN}OutOfStock"), adds("backordered", Value::Bool(true)));
     tasks
+}
+
+/// W1 as a good engineer writes it by hand on serde_json, with no interpreter: the input
+/// cloned (a handler owns its input) and edited in place, the Choice an `if`. The baseline
+/// that the runtime's targets are set against; the benches and `loadgen --handwritten` run it
+/// beside quickstep.
+pub fn handwritten_w1(input: &serde_json::Value) -> serde_json::Value {
+    let mut order = input.clone();
+    if let Some(fields) = order.as_object_mut() {
+        handwritten_w1_edit(fields);
+    }
+    order
+}
+
+/// [`handwritten_w1`] with JSON text in and out: `input` parsed, edited and written to `out`
+/// (cleared first).
+pub fn handwritten_w1_text(input: &str, out: &mut Vec<u8>) {
+    let mut order: serde_json::Value = serde_json::from_str(input).unwrap_or(serde_json::Value::Null);
+    if let Some(fields) = order.as_object_mut() {
+        handwritten_w1_edit(fields);
+    }
+    out.clear();
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &order);
+}
+
+/// W1's four tasks and its Choice on the order's members.
+fn handwritten_w1_edit(fields: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::Value as Json;
+    fields.insert("validated".into(), Json::Bool(true));
+    if fields.get("inStock") == Some(&Json::Bool(true)) {
+        fields.insert("paymentId".into(), Json::String("p-1".into()));
+        fields.insert("shipped".into(), Json::Bool(true));
+    } else {
+        fields.insert("backordered".into(), Json::Bool(true));
+    }
 }
 
 /// Faulty W1 handlers, to show that faults are contained: one task call in `every`
