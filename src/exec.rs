@@ -1278,11 +1278,7 @@ impl<'a> Execution<'a> {
     fn attempt_chain(&mut self, top: usize, mut state: &'a StateDef) -> Result<Flow, Failure> {
         loop {
             let flow = if state.pure_pass {
-                let frame = &self.frames[top];
-                let (input, variables) = (frame.input, frame.variables);
-                let output = pass_output(self.arena, state, input, variables, self.context(top))
-                    .map_err(|e| self.eval_failure(top, e))?;
-                self.exit(top, state, output)?
+                self.pass_run(top, state)?
             } else {
                 self.choice_or_succeed_step(top, state)?
             };
@@ -1294,6 +1290,62 @@ impl<'a> Execution<'a> {
                 _ => return Ok(flow),
             }
         }
+    }
+
+    /// [`attempt_chain`](Self::attempt_chain) for a run of pure Pass states, frame `top`'s
+    /// current one first: each state's output is the next one's input. When nobody records
+    /// history and the program never reads the context object, nothing reads the frame
+    /// between two such states, so the state, its input and its entered event stay in locals
+    /// and the frame is brought up to date only when the run stops: at a state of another
+    /// kind (left to enter, as [`exit`](Self::exit) leaves it), at the end of the graph, at
+    /// the history limit, or on a failure.
+    #[inline(always)]
+    fn pass_run(&mut self, top: usize, mut state: &'a StateDef) -> Result<Flow, Failure> {
+        let frame = &self.frames[top];
+        let (mut input, variables, mut id) = (frame.input, frame.variables, frame.state);
+        let lazy = self.history.is_none() && !self.program.uses_context;
+        loop {
+            let output = match pass_output(self.arena, state, input, variables, self.context(top)) {
+                Ok(output) if !exceeds_limit(output) => output,
+                failed => {
+                    self.stamp_entered(top, id, input);
+                    return Err(match failed {
+                        Err(e) => self.eval_failure(top, e),
+                        Ok(_) => self.data_limit(top),
+                    });
+                }
+            };
+            self.event(state.exited_event, Some(state.name), EventData::Output(output));
+            let Next::State(next_id) = state.next else {
+                return self.end_frame(Ok(output));
+            };
+            let next = self.program.state(next_id);
+            if !next.pure_pass || self.past_event_limit() {
+                self.go_to(top, next_id, output);
+                return Ok(Flow::Continue);
+            }
+            if lazy {
+                // `enter` in short: only the event count moves; the frame waits.
+                self.events += 1;
+            } else {
+                self.go_to(top, next_id, output);
+                self.enter(top);
+            }
+            (state, input, id) = (next, output, next_id);
+        }
+    }
+
+    /// Brings frame `top` up to date with a [`pass_run`](Self::pass_run) that kept its state
+    /// `id` and `input` in locals: entered at the last event counted (nothing is recorded
+    /// between a Pass state's entered event and its failure), now being attempted.
+    #[cold]
+    fn stamp_entered(&mut self, top: usize, id: StateId, input: Value<'a>) {
+        let entered_event = self.events;
+        let frame = &mut self.frames[top];
+        frame.state = id;
+        frame.input = input;
+        frame.entered_event = entered_event;
+        frame.phase = Phase::Attempt;
     }
 
     /// The step of [`attempt_chain`](Self::attempt_chain) for a plain Choice or a plain
@@ -1762,7 +1814,9 @@ impl<'a> Execution<'a> {
     /// Leaves frame `top`'s `state` with its `output`: the exit event and the transition.
     #[inline(always)]
     fn exit(&mut self, top: usize, state: &'a StateDef, output: Value<'a>) -> Result<Flow, Failure> {
-        let output = self.within_limit(top, output)?;
+        if exceeds_limit(output) {
+            return Err(self.data_limit(top));
+        }
         self.event(state.exited_event, Some(state.name), EventData::Output(output));
         match state.next {
             Next::State(next) => {

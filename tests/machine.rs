@@ -607,3 +607,101 @@ fn choice_rules_testing_the_same_paths_see_the_same_values() {
         failed.cause
     );
 }
+
+/// Runs `m` on `input` with a history sink: the outcome and the events' types.
+fn run_with_history(m: &Machine, input: &str) -> (Status, Option<String>, Option<String>, Vec<String>) {
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory::default();
+    let input = parse(&arena, input).unwrap();
+    let mut execution = m.start(&arena, input, &info, 0).with_history(&mut history);
+    let Step::Done(outcome) = execution.resume(0) else {
+        panic!("no suspension here")
+    };
+    let (status, error, cause) = (outcome.status, outcome.error.clone(), outcome.cause.clone());
+    drop(execution);
+    let types = history
+        .events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    (status, error, cause, types)
+}
+
+#[test]
+fn runs_of_pass_states_fail_at_the_right_state_with_or_without_history() {
+    // Nobody reads the frame between Pass states without history: it is brought up to date
+    // when one fails. The failure must name the state and its entered event either way.
+    let m = machine(
+        r#"{"StartAt":"P1","States":{
+            "P1":{"Type":"Pass","Next":"P2"},
+            "P2":{"Type":"Pass","Parameters":{"x.$":"$.a"},"ResultPath":"$.p2","Next":"P3"},
+            "P3":{"Type":"Pass","Parameters":{"y.$":"$.missing"},"End":true}}}"#,
+        TaskRegistry::new(),
+    );
+    let quiet = m.run_json(r#"{"a":1}"#).unwrap();
+    let (status, error, cause, types) = run_with_history(&m, r#"{"a":1}"#);
+    assert_eq!((quiet.status, &quiet.error, &quiet.cause), (status, &error, &cause));
+    assert_eq!((status, error.as_deref()), (Status::Failed, Some("States.Runtime")));
+    let cause = cause.unwrap();
+    assert!(
+        cause.starts_with("An error occurred while executing the state 'P3' (entered at the event id #6)."),
+        "{cause}"
+    );
+    assert_eq!(types[5], "PassStateEntered");
+    assert_eq!(types.last().map(String::as_str), Some("ExecutionFailed"));
+
+    // A loop of Pass states stops at the history limit, in both ways.
+    let looping = machine(
+        r#"{"StartAt":"L1","States":{
+            "L1":{"Type":"Pass","Next":"L2"},
+            "L2":{"Type":"Pass","Next":"L3"},
+            "L3":{"Type":"Pass","Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],"Default":"L1"},
+            "Done":{"Type":"Succeed"}}}"#,
+        TaskRegistry::new(),
+    );
+    let quiet = looping.run_json("{}").unwrap();
+    let (status, error, cause, types) = run_with_history(&looping, "{}");
+    assert_eq!((quiet.status, &quiet.error, &quiet.cause), (status, &error, &cause));
+    assert_eq!(
+        (status, error.as_deref(), cause.as_deref()),
+        (
+            Status::Failed,
+            Some("States.Runtime"),
+            Some("The execution exceeded the limit of 25000 history events.")
+        )
+    );
+    assert_eq!(types.len(), 25_002, "the events up to the limit, then ExecutionFailed");
+
+    // A run that stops at a state of another kind hands it over entered as usual.
+    let mixed = machine(
+        r#"{"StartAt":"P1","States":{
+            "P1":{"Type":"Pass","Result":{"n":3},"Next":"P2"},
+            "P2":{"Type":"Pass","Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericEquals":3,"Next":"P3"}]},
+            "P3":{"Type":"Pass","Parameters":{"m.$":"$.n"},"Next":"F"},
+            "F":{"Type":"Fail","Error":"E","Cause":"at F"}}}"#,
+        TaskRegistry::new(),
+    );
+    let quiet = mixed.run_json("{}").unwrap();
+    let (status, error, cause, types) = run_with_history(&mixed, "{}");
+    assert_eq!((quiet.status, &quiet.error, &quiet.cause), (status, &error, &cause));
+    assert_eq!((error.as_deref(), cause.as_deref()), (Some("E"), Some("at F")));
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "FailStateEntered",
+            "ExecutionFailed"
+        ]
+    );
+}
