@@ -2005,10 +2005,12 @@ impl<'a> Execution<'a> {
             };
             // A failure, the output's size limit included, is run again in a frame, which
             // fails as the state does.
-            let output = match pass_output(arena, child, input, variables, Value::EMPTY_OBJECT) {
-                Ok(output) if !exceeds_limit(output) => output,
-                _ => return false,
+            let Ok(output) = pass_output(arena, child, input, variables, Value::EMPTY_OBJECT) else {
+                return false;
             };
+            if exceeds_limit(output) {
+                return false;
+            }
             if self.history.is_none() {
                 // Nobody records the child's events: they are only counted.
                 self.events += if is_map { MAP_ITEM_EVENTS } else { BRANCH_EVENTS };
@@ -2054,10 +2056,12 @@ impl<'a> Execution<'a> {
                 variables,
             };
             // A failure, the size limit's included, is run again in a frame.
-            let output = match template.eval(arena, &scope) {
-                Ok(output) if !exceeds_limit(output) => output,
-                _ => return false,
+            let Ok(output) = template.eval(arena, &scope) else {
+                return false;
             };
+            if exceeds_limit(output) {
+                return false;
+            }
             fanout.results[index] = output;
             index += 1;
             fanout.started = index;
@@ -2507,6 +2511,18 @@ fn measured_over_limit(value: Value<'_>) -> bool {
     value.json_len() > PAYLOAD_LIMIT
 }
 
+/// A `ResultPath: null` state's output, `input`, once the `effective` input it drops is
+/// known to be within the payload limit (out of line: it is rare).
+#[cold]
+#[inline(never)]
+fn discarded_within_limit<'a>(
+    state: &StateDef,
+    input: Value<'a>,
+    effective: Value<'a>,
+) -> Result<Value<'a>, EvalError> {
+    within_payload_limit(state, effective).map(|_| input)
+}
+
 /// [`Execution::within_limit`] for [`pass_output`]: `value`, or `state`'s
 /// States.DataLimitExceeded.
 #[inline(always)]
@@ -2609,9 +2625,8 @@ fn pass_output<'a>(
             let effective = parameters.eval(arena, &scope(input))?;
             return match &state.result_path {
                 PathSpec::Whole => Ok(effective),
-                PathSpec::Null => within_payload_limit(state, effective)
-                    .and_then(|effective| apply_result_path(arena, &PathSpec::Null, input, effective)),
-                spec => apply_result_path(arena, spec, input, effective),
+                PathSpec::Null => discarded_within_limit(state, input, effective),
+                PathSpec::Path(path) => path.set(arena, input, effective),
             };
         }
     }
