@@ -213,7 +213,7 @@ impl Compiler {
             && matches!(def.input_path, PathSpec::Whole)
             && def.assign.is_none()
             && matches!(def.op, Op::Succeed);
-        def.chained = def.pure_pass || def.plain_choice || def.plain_succeed;
+        def.chained = def.pure_pass || def.plain_choice || def.plain_succeed || def.plain_task;
         def.parameters_pass = def.pure_pass
             && [&def.input_path, &def.output_path]
                 .iter()

@@ -1164,9 +1164,6 @@ impl<'a> Execution<'a> {
         if state.chained {
             return self.attempt_chain(top, state);
         }
-        if let (true, Op::Task(task)) = (state.plain_task, &state.op) {
-            return self.attempt_plain_task(top, state, task);
-        }
         let raw_input = self.frames[top].input;
         let context = self.context(top);
         let jsonpath = state.language == QueryLanguage::JsonPath;
@@ -1271,14 +1268,17 @@ impl<'a> Execution<'a> {
     }
 
     /// [`attempt`](Self::attempt) for a [`StateDef::chained`] state (a pure Pass, a plain
-    /// Choice or a plain Succeed): each takes one step from its input to its exit. Apart, so
-    /// that `attempt` stays small for the other states. A chain of such states runs here,
+    /// Choice, a plain Succeed or a plain Task): each takes one step from its input to its
+    /// exit (a task that answers later parks the frame instead, which ends the chain). Apart,
+    /// so that `attempt` stays small for the other states. A chain of such states runs here,
     /// one after another, as [`resume`](Self::resume) would run them.
     #[inline(never)]
     fn attempt_chain(&mut self, top: usize, mut state: &'a StateDef) -> Result<Flow, Failure> {
         loop {
             let flow = if state.pure_pass {
                 self.pass_run(top, state)?
+            } else if let (true, Op::Task(task)) = (state.plain_task, &state.op) {
+                self.attempt_plain_task(top, state, task)?
             } else {
                 self.choice_or_succeed_step(top, state)?
             };
@@ -1437,8 +1437,9 @@ impl<'a> Execution<'a> {
         self.events > MAX_EVENTS
     }
 
-    /// [`attempt`](Self::attempt) for a [`StateDef::plain_task`] state: the raw input goes
-    /// to the handler as it is. Apart, like [`attempt_chain`](Self::attempt_chain).
+    /// The step of [`attempt_chain`](Self::attempt_chain) for a [`StateDef::plain_task`]
+    /// state: the raw input goes to the handler as it is. Apart, so that the chain's loop
+    /// stays small.
     #[inline(never)]
     fn attempt_plain_task(&mut self, top: usize, state: &'a StateDef, task: &'a TaskDef) -> Result<Flow, Failure> {
         let input = self.frames[top].input;

@@ -145,9 +145,10 @@ pub struct StateDef {
     /// A JSONPath Succeed state with `InputPath` at `$` and no `Assign`: its output is its
     /// `OutputPath` of its input.
     pub plain_succeed: bool,
-    /// A [`pure_pass`](Self::pure_pass), [`plain_choice`](Self::plain_choice) or
-    /// [`plain_succeed`](Self::plain_succeed) state: one that the interpreter runs in one
-    /// step, chained to the next such state ([`crate::exec`]'s `attempt_chain`).
+    /// A [`pure_pass`](Self::pure_pass), [`plain_choice`](Self::plain_choice),
+    /// [`plain_succeed`](Self::plain_succeed) or [`plain_task`](Self::plain_task) state: one
+    /// that the interpreter runs in one step, chained to the next such state
+    /// ([`crate::exec`]'s `attempt_chain`; a task that answers later ends the chain).
     pub chained: bool,
     /// A [`plain_io`](Self::plain_io) Task without `TimeoutSeconds` or `HeartbeatSeconds`
     /// (nor their paths): its raw input goes to the handler as it is, its result is its
