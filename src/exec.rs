@@ -879,7 +879,10 @@ impl<'a> Execution<'a> {
             Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } if until_ms > self.now_ms => {
                 Ok(Flow::Suspend(until_ms))
             }
-            Phase::Waiting { result, .. } => self.complete(top, result),
+            Phase::Waiting { result, .. } => {
+                let state = self.program.state(self.frames[top].state);
+                self.complete(top, state, result)
+            }
             Phase::Backoff { .. } => {
                 self.frames[top].phase = Phase::Attempt;
                 Ok(Flow::Continue)
@@ -900,7 +903,8 @@ impl<'a> Execution<'a> {
                 self.frames[top].phase = Phase::Attempt;
                 let answer = self.take_answer(token).expect("an answered task's answer");
                 let answer = answer.and_then(|result| self.within_limit(top, result));
-                self.task_ended(top, answer)
+                let state = self.program.state(self.frames[top].state);
+                self.task_ended(top, state, answer)
             }
             Phase::Parallel(_) | Phase::Map(_) => self.schedule(top),
         }
@@ -1185,7 +1189,7 @@ impl<'a> Execution<'a> {
         match &state.op {
             Op::Pass { result } => {
                 let result = result.unwrap_or(effective);
-                self.complete(top, result)
+                self.complete(top, state, result)
             }
             Op::Task(task) => {
                 // TimeoutSeconds(Path) and HeartbeatSeconds(Path) are evaluated (and fail as
@@ -1462,13 +1466,13 @@ impl<'a> Execution<'a> {
         self.event(events.scheduled, Some(state.name), EventData::Input(effective));
         self.event(events.started, Some(state.name), EventData::None);
         match self.call_task(top, task, effective) {
-            Ok(TaskStart::Done(result)) => self.task_ended(top, Ok(result)),
+            Ok(TaskStart::Done(result)) => self.task_ended(top, state, Ok(result)),
             Ok(TaskStart::Pending(token)) => {
                 let awaited = self.awaited_task(token, timeout_seconds, heartbeat_seconds);
                 self.frames[top].phase = Phase::AwaitingTask(awaited);
                 Ok(Flow::Continue)
             }
-            Err(failure) => self.task_ended(top, Err(failure)),
+            Err(failure) => self.task_ended(top, state, Err(failure)),
         }
     }
 
@@ -1512,13 +1516,17 @@ impl<'a> Execution<'a> {
 
     /// Records how a Task attempt ended (its handler's answer, now or later) and goes on:
     /// the state completes, or the failure goes to Retry and Catch.
-    fn task_ended(&mut self, top: usize, result: Result<Value<'a>, Failure>) -> Result<Flow, Failure> {
-        let state = self.program.state(self.frames[top].state);
+    fn task_ended(
+        &mut self,
+        top: usize,
+        state: &'a StateDef,
+        result: Result<Value<'a>, Failure>,
+    ) -> Result<Flow, Failure> {
         let events = TaskEvents::of_state(state);
         match result {
             Ok(result) => {
                 self.event(events.succeeded, Some(state.name), EventData::Output(result));
-                self.complete(top, result)
+                self.complete(top, state, result)
             }
             Err(failure) => {
                 let data = EventData::Failure {
@@ -1800,10 +1808,9 @@ impl<'a> Execution<'a> {
         }
     }
 
-    /// Completes frame `top`'s state with `result`: output processing, Assign, the exit
+    /// Completes frame `top`'s `state` with `result`: output processing, Assign, the exit
     /// event and the transition.
-    fn complete(&mut self, top: usize, result: Value<'a>) -> Result<Flow, Failure> {
-        let state = self.program.state(self.frames[top].state);
+    fn complete(&mut self, top: usize, state: &'a StateDef, result: Value<'a>) -> Result<Flow, Failure> {
         let output = if state.plain_io {
             result
         } else {
@@ -2094,7 +2101,7 @@ impl<'a> Execution<'a> {
         if exceeds_limit(results) {
             return Err(self.data_limit(top));
         }
-        self.complete(top, results)
+        self.complete(top, state, results)
     }
 
     /// Evaluates a Map state's items and limits.
