@@ -2638,6 +2638,18 @@ fn pass_output<'a>(
             };
         }
     }
+    pass_output_in_full(arena, state, input, scope)
+}
+
+/// [`pass_output`] past its usual case, every field applied (out of line, so that the usual
+/// case stays small where it is inlined).
+#[inline(never)]
+fn pass_output_in_full<'a>(
+    arena: &'a Arena,
+    state: &'a StateDef,
+    input: Value<'a>,
+    scope: impl Fn(Value<'a>) -> Scope<'a>,
+) -> Result<Value<'a>, EvalError> {
     let effective = match &state.input_path {
         PathSpec::Whole => input,
         spec => select_path(arena, spec, &scope(input))?,
