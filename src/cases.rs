@@ -57,7 +57,7 @@ impl Case {
 
     /// The area: the name's prefix before the first `-`.
     pub fn area(&self) -> &str {
-        self.name.split('-').next().unwrap_or(&self.name)
+        area_of(&self.name)
     }
 
     /// Whether the case uses JSONata or Variables (`QueryLanguage: JSONata`, `Assign`, or a
@@ -282,7 +282,7 @@ impl DefinitionCase {
 
     /// The area: the name's prefix before the first `-`.
     pub fn area(&self) -> &str {
-        self.name.split('-').next().unwrap_or(&self.name)
+        area_of(&self.name)
     }
 
     /// Checks the definition and compares the diagnostics with AWS's answer: `Ok(None)` when
@@ -393,6 +393,11 @@ fn matches_masked(expected: &str, actual: &str, tokens: &[&str]) -> bool {
         }
     }
     rest.ends_with(last)
+}
+
+/// A case name's area: its prefix before the first `-`.
+fn area_of(name: &str) -> &str {
+    name.split('-').next().unwrap_or(name)
 }
 
 /// Every `.json` file under the given files and folders, sorted.

@@ -2504,19 +2504,7 @@ fn data_limit_cause(name: &str) -> String {
 /// Whether a value's JSON text is over [`PAYLOAD_LIMIT`].
 #[inline(always)]
 fn exceeds_limit(value: Value<'_>) -> bool {
-    // The bound settles it for payloads well under the limit; measuring is out of line.
-    let over_bound = match value {
-        Value::Object(_, bound) | Value::Array(_, bound) => bound.get() > PAYLOAD_LIMIT as u64,
-        other => other.bound_u64() > PAYLOAD_LIMIT as u64,
-    };
-    over_bound && measured_over_limit(value)
-}
-
-/// Whether a value whose bound is over [`PAYLOAD_LIMIT`] is itself over it.
-#[cold]
-#[inline(never)]
-fn measured_over_limit(value: Value<'_>) -> bool {
-    value.json_len() > PAYLOAD_LIMIT
+    value.json_len_exceeds(PAYLOAD_LIMIT)
 }
 
 /// A `ResultPath: null` state's output, `input`, once the `effective` input it drops is

@@ -624,8 +624,17 @@ impl<'a> Value<'a> {
     /// Whether the compact JSON text is longer than `limit` bytes. Cheap for values well
     /// under the limit: it first sums an upper bound (numbers as their longest spelling,
     /// strings as if every byte were escaped) and only measures exactly near the limit.
+    #[inline]
     pub fn json_len_exceeds(&self, limit: usize) -> bool {
-        self.bound_u64() > limit as u64 && self.json_len() > limit
+        self.bound_u64() > limit as u64 && self.measured_len_exceeds(limit)
+    }
+
+    /// [`json_len_exceeds`](Self::json_len_exceeds) past the bound: the text measured (out
+    /// of line, so that the check inlines as one comparison where it is made).
+    #[cold]
+    #[inline(never)]
+    fn measured_len_exceeds(&self, limit: usize) -> bool {
+        self.json_len() > limit
     }
 
     /// An upper bound of the compact JSON text's length: O(1), containers carry theirs.
