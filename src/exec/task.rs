@@ -1,0 +1,470 @@
+//! Task states: calling a task's handler, and the tasks an execution awaits (their
+//! deadlines, and the answers and heartbeats delivered for them).
+
+use std::borrow::Cow;
+
+use crate::error::{names, EvalError};
+use crate::history::EventData;
+use crate::payload::{JsonataEnv, NumberSpec, PayloadInput};
+use crate::program::*;
+use crate::tasks::{TaskContext, TaskFailure, TaskReply, TaskToken, TaskTokenError};
+use crate::value::{Arena, ArenaExt, Value};
+
+use super::{visit_frame, Execution, Failure, Flow, Frame, Phase, DEFAULT_TASK_TIMEOUT_SECONDS};
+
+/// A task attempt that completes later.
+///
+/// Its `TimeoutSeconds` counts from the attempt's `TaskStarted` (every retry starts a new
+/// one); its `HeartbeatSeconds` from `TaskStarted`, then from the last heartbeat. Either
+/// running out fails the attempt (`States.Timeout`, `States.HeartbeatTimeout`) through the
+/// state's Retry and Catch.
+#[derive(Debug)]
+pub(super) struct AwaitedTask {
+    pub(super) token: TaskToken,
+    /// When `TimeoutSeconds` runs out (epoch ms).
+    pub(super) timeout_at_ms: i64,
+    /// `HeartbeatSeconds` in ms, when given.
+    heartbeat_ms: Option<i64>,
+    /// When the next heartbeat is due (epoch ms; `i64::MAX` without `HeartbeatSeconds`).
+    heartbeat_due_ms: i64,
+}
+
+impl AwaitedTask {
+    /// When the execution must be resumed to time the task out.
+    pub(super) fn deadline_ms(&self) -> i64 {
+        self.timeout_at_ms.min(self.heartbeat_due_ms)
+    }
+}
+
+/// The history events of a Task, by how its resource is invoked.
+struct TaskEvents {
+    scheduled: &'static str,
+    started: &'static str,
+    succeeded: &'static str,
+    failed: &'static str,
+    timed_out: &'static str,
+}
+
+impl TaskEvents {
+    fn of(flavor: TaskFlavor) -> &'static TaskEvents {
+        const LAMBDA: TaskEvents = TaskEvents {
+            scheduled: "LambdaFunctionScheduled",
+            started: "LambdaFunctionStarted",
+            succeeded: "LambdaFunctionSucceeded",
+            failed: "LambdaFunctionFailed",
+            timed_out: "LambdaFunctionTimedOut",
+        };
+        const TASK: TaskEvents = TaskEvents {
+            scheduled: "TaskScheduled",
+            started: "TaskStarted",
+            succeeded: "TaskSucceeded",
+            failed: "TaskFailed",
+            timed_out: "TaskTimedOut",
+        };
+        match flavor {
+            TaskFlavor::LambdaArn => &LAMBDA,
+            _ => &TASK,
+        }
+    }
+
+    /// The events of `state`, a Task.
+    fn of_state(state: &StateDef) -> &'static TaskEvents {
+        match &state.op {
+            Op::Task(task) => TaskEvents::of(task.flavor),
+            _ => TaskEvents::of(TaskFlavor::Plain),
+        }
+    }
+}
+
+/// What a handler answered.
+enum TaskStart<'a> {
+    /// A result now.
+    Done(Value<'a>),
+    /// Later, for this token.
+    Pending(TaskToken),
+}
+
+/// The frame among `frame` and its parked children (depth first) whose task awaits `token`.
+fn find_awaiting<'f, 'a>(frame: &'f mut Frame<'a>, token: TaskToken) -> Option<&'f mut Frame<'a>> {
+    match &frame.phase {
+        Phase::AwaitingTask(task) if task.token == token => return Some(frame),
+        Phase::Parallel(_) | Phase::Map(_) => {}
+        _ => return None,
+    }
+    let (Phase::Parallel(fanout) | Phase::Map(fanout)) = &mut frame.phase else {
+        return None;
+    };
+    fanout
+        .parked
+        .iter_mut()
+        .find_map(|child| find_awaiting(&mut child.frame, token))
+}
+
+impl<'a> Execution<'a> {
+    /// The frame whose task awaits `token`, if one does: on the stack or parked in a
+    /// Parallel/Map frame. Every delivery finds its task through here.
+    fn awaiting_frame_mut(&mut self, token: TaskToken) -> Option<&mut Frame<'a>> {
+        if self.finished {
+            return None;
+        }
+        self.frames
+            .iter_mut()
+            .rev()
+            .find_map(|frame| find_awaiting(frame, token))
+    }
+
+    /// Every task the execution awaits, with the time it must be resumed at to time that
+    /// task out (its timeout or heartbeat deadline, or the execution's if earlier). Empty
+    /// once it has ended. Several when Parallel branches or Map iterations await tasks
+    /// concurrently.
+    pub fn awaited_tokens(&self) -> Vec<(TaskToken, i64)> {
+        let mut awaited = Vec::new();
+        self.for_each_awaited(|token, deadline| awaited.push((token, deadline)));
+        awaited
+    }
+
+    /// Calls `f` with every awaited task's token and deadline (as [`awaited_tokens`](Self::awaited_tokens)
+    /// lists them).
+    fn for_each_awaited(&self, mut f: impl FnMut(TaskToken, i64)) {
+        if self.finished {
+            return;
+        }
+        let execution_deadline = self.deadline_ms.unwrap_or(i64::MAX);
+        self.for_each_frame(|frame| {
+            if let Phase::AwaitingTask(task) = &frame.phase {
+                f(task.token, task.deadline_ms().min(execution_deadline));
+            }
+        });
+    }
+
+    /// The awaited task due first, if any (with its deadline, bounded by the execution's).
+    pub(super) fn first_awaited(&self) -> Option<(TaskToken, i64)> {
+        let mut first: Option<(TaskToken, i64)> = None;
+        self.for_each_awaited(|token, deadline| {
+            if first.is_none_or(|(_, earliest)| deadline < earliest) {
+                first = Some((token, deadline));
+            }
+        });
+        first
+    }
+
+    /// Hands every awaited task's token back to the issuer (the execution ended or gave up
+    /// those tasks): answers for them are refused from then on.
+    pub(super) fn retire_awaited(&self, frame: &Frame<'a>) {
+        let Some(issuer) = self.tokens else {
+            return;
+        };
+        visit_frame(frame, &mut |frame| {
+            if let Phase::AwaitingTask(task) = &frame.phase {
+                issuer.retire(task.token);
+            }
+        });
+    }
+
+    /// Completes the task awaiting `token` with `result` (`SendTaskSuccess`); the next
+    /// [`resume`](Self::resume) records it and goes on.
+    pub fn complete_task(&mut self, token: TaskToken, result: Value<'a>) -> Result<(), TaskTokenError> {
+        self.answer_task(token, Ok(result))
+    }
+
+    /// Fails the task awaiting `token` with `error` and `cause` (`SendTaskFailure`); the
+    /// next [`resume`](Self::resume) records it and applies the state's Retry and Catch.
+    pub fn fail_task(
+        &mut self,
+        token: TaskToken,
+        error: impl Into<String>,
+        cause: impl Into<String>,
+    ) -> Result<(), TaskTokenError> {
+        let failure = Failure::new(Some(Cow::Owned(error.into())), Some(cause.into()));
+        self.answer_task(token, Err(failure))
+    }
+
+    fn answer_task(&mut self, token: TaskToken, answer: Result<Value<'a>, Failure>) -> Result<(), TaskTokenError> {
+        let frame = self
+            .awaiting_frame_mut(token)
+            .ok_or(TaskTokenError::NotAwaiting(token))?;
+        frame.phase = Phase::TaskAnswered(token);
+        self.task_answers.push((token, answer));
+        Ok(())
+    }
+
+    /// Records a heartbeat of the task awaiting `token` at `now_ms` (`SendTaskHeartbeat`):
+    /// its `HeartbeatSeconds` count again from then. Returns when the execution must now be
+    /// resumed if nothing else is delivered (the earliest wake of all it waits for). A
+    /// heartbeat at or past the due time comes too late: the task has timed out.
+    pub fn heartbeat_task(&mut self, token: TaskToken, now_ms: i64) -> Result<i64, TaskTokenError> {
+        let not_awaiting = TaskTokenError::NotAwaiting(token);
+        let frame = self.awaiting_frame_mut(token).ok_or(not_awaiting.clone())?;
+        let Phase::AwaitingTask(task) = &mut frame.phase else {
+            return Err(not_awaiting);
+        };
+        if now_ms >= task.deadline_ms() {
+            return Err(not_awaiting);
+        }
+        if let Some(heartbeat_ms) = task.heartbeat_ms {
+            task.heartbeat_due_ms = now_ms.saturating_add(heartbeat_ms);
+        }
+        Ok(self.next_wake_ms())
+    }
+
+    /// Takes the answer delivered to the task of `token`.
+    pub(super) fn take_answer(&mut self, token: TaskToken) -> Option<Result<Value<'a>, Failure>> {
+        let position = self.task_answers.iter().position(|(t, _)| *t == token)?;
+        Some(self.task_answers.swap_remove(position).1)
+    }
+
+    /// The step of [`attempt_chain`](Self::attempt_chain) for a [`StateDef::plain_task`]
+    /// state: the raw input goes to the handler as it is. Apart, so that the chain's loop
+    /// stays small.
+    #[inline(never)]
+    pub(super) fn attempt_plain_task(
+        &mut self,
+        top: usize,
+        state: &'a StateDef,
+        task: &'a TaskDef,
+    ) -> Result<Flow, Failure> {
+        let input = self.frames[top].input;
+        self.run_task(top, state, task, input, None, None)
+    }
+
+    /// Schedules and starts `task` on its `effective` input: an answer now completes (or
+    /// fails) the state, a later one parks the frame until it comes or its deadlines pass.
+    #[inline(always)]
+    pub(super) fn run_task(
+        &mut self,
+        top: usize,
+        state: &'a StateDef,
+        task: &'a TaskDef,
+        effective: Value<'a>,
+        timeout_seconds: Option<f64>,
+        heartbeat_seconds: Option<f64>,
+    ) -> Result<Flow, Failure> {
+        let events = TaskEvents::of(task.flavor);
+        self.event(events.scheduled, Some(state.name), EventData::Input(effective));
+        self.event(events.started, Some(state.name), EventData::None);
+        match self.call_task(top, task, effective) {
+            Ok(TaskStart::Done(result)) => self.task_ended(top, state, Ok(result)),
+            Ok(TaskStart::Pending(token)) => {
+                let awaited = self.awaited_task(token, timeout_seconds, heartbeat_seconds);
+                self.frames[top].phase = Phase::AwaitingTask(awaited);
+                Ok(Flow::Continue)
+            }
+            Err(failure) => self.task_ended(top, state, Err(failure)),
+        }
+    }
+
+    /// Evaluates a Task's `TimeoutSeconds` or `HeartbeatSeconds` (a computed one must be a
+    /// positive integer).
+    pub(super) fn task_seconds(
+        &self,
+        top: usize,
+        spec: Option<&'a NumberSpec>,
+        input: &PayloadInput<'a>,
+        env: &JsonataEnv<'a>,
+    ) -> Result<Option<f64>, Failure> {
+        let Some(spec) = spec else { return Ok(None) };
+        let seconds = self
+            .number(spec, &input.scope, env, true)
+            .map_err(|e| self.eval_failure(top, e))?;
+        if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
+            let message = format!("The {field} field must be a positive integer.");
+            return Err(self.eval_failure(top, EvalError::runtime(message)));
+        }
+        Ok(Some(seconds))
+    }
+
+    /// The deadlines of a task attempt that started now and answers later.
+    fn awaited_task(
+        &self,
+        token: TaskToken,
+        timeout_seconds: Option<f64>,
+        heartbeat_seconds: Option<f64>,
+    ) -> AwaitedTask {
+        let to_ms = |seconds: f64| (seconds * 1000.0) as i64;
+        let timeout_ms = timeout_seconds.map_or(DEFAULT_TASK_TIMEOUT_SECONDS * 1000, to_ms);
+        let heartbeat_ms = heartbeat_seconds.map(to_ms);
+        AwaitedTask {
+            token,
+            timeout_at_ms: self.now_ms.saturating_add(timeout_ms),
+            heartbeat_ms,
+            heartbeat_due_ms: heartbeat_ms.map_or(i64::MAX, |ms| self.now_ms.saturating_add(ms)),
+        }
+    }
+
+    /// Records how a Task attempt ended (its handler's answer, now or later) and goes on:
+    /// the state completes, or the failure goes to Retry and Catch.
+    pub(super) fn task_ended(
+        &mut self,
+        top: usize,
+        state: &'a StateDef,
+        result: Result<Value<'a>, Failure>,
+    ) -> Result<Flow, Failure> {
+        let events = TaskEvents::of_state(state);
+        match result {
+            Ok(result) => {
+                self.event(events.succeeded, Some(state.name), EventData::Output(result));
+                self.complete(top, state, result)
+            }
+            Err(failure) => {
+                let data = EventData::Failure {
+                    error: failure.error.as_deref(),
+                    cause: failure.cause.as_deref(),
+                };
+                self.event(events.failed, Some(state.name), data);
+                Err(failure)
+            }
+        }
+    }
+
+    /// A Task that answers later ran past its `TimeoutSeconds` (`error` is
+    /// `States.Timeout`) or missed a heartbeat (`States.HeartbeatTimeout`).
+    ///
+    /// The cause is empty: AWS's `TaskTimedOut` event for a task timeout has the error and
+    /// no cause (recorded for Lambda tasks), and the developer guide shows no cause text for
+    /// either timeout, so none is invented.
+    pub(super) fn task_timed_out(&mut self, top: usize, error: &'static str) -> Result<Flow, Failure> {
+        let state = self.program.state(self.frames[top].state);
+        let events = TaskEvents::of_state(state);
+        self.event(
+            events.timed_out,
+            Some(state.name),
+            EventData::Failure {
+                error: Some(error),
+                cause: None,
+            },
+        );
+        self.frames[top].phase = Phase::Attempt;
+        Err(Failure::new(Some(Cow::Borrowed(error)), None))
+    }
+
+    /// Calls a Task's handler on its effective input: its result now, or the token of a
+    /// task that answers later.
+    fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<TaskStart<'a>, Failure> {
+        let (handler, input) = match task.flavor {
+            TaskFlavor::LambdaInvoke => {
+                let function = effective.get("FunctionName").and_then(|f| f.as_str());
+                (
+                    function.and_then(|f| self.registry.get(f)),
+                    effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),
+                )
+            }
+            _ => (self.handlers[task.resource.0 as usize].as_ref(), effective),
+        };
+        let Some(handler) = handler else {
+            return Err(Failure::new(
+                Some(names::TASK_FAILED.into()),
+                Some(format!(
+                    "No handler is registered for the resource '{}'.",
+                    task.resource_name
+                )),
+            ));
+        };
+        let arena = self.arena;
+        let mut context = TaskContext::new(self.tokens);
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.start(input, arena, &mut context)
+        }));
+        let result = match reply {
+            Ok(TaskReply::Done(result)) => result,
+            Ok(TaskReply::Pending) => match context.taken() {
+                Some(token) => return Ok(TaskStart::Pending(token)),
+                None => Err(TaskFailure::new(
+                    names::TASK_FAILED,
+                    "The task handler answered later without taking a task token.",
+                )),
+            },
+            Err(panic) => {
+                let message = crate::error::panic_message(&*panic);
+                Err(TaskFailure::new(
+                    names::TASK_FAILED,
+                    format!("The task handler panicked: {message}"),
+                ))
+            }
+        };
+        if let (Some(token), Some(issuer)) = (context.taken(), self.tokens) {
+            // Taken, but the handler answered now (or panicked): nothing will await it.
+            issuer.retire(token);
+        }
+        match result {
+            Ok(value) => {
+                let value = match task.flavor {
+                    TaskFlavor::LambdaInvoke => lambda_invoke_result(arena, value),
+                    _ => value,
+                };
+                self.within_limit(top, value).map(TaskStart::Done)
+            }
+            Err(TaskFailure::Error { error, cause }) => Err(Failure::new(Some(Cow::Owned(error)), cause)),
+            Err(TaskFailure::Function {
+                error_type,
+                error_message,
+            }) => {
+                let cause = lambda_error_cause(&error_type, &error_message, task.flavor == TaskFlavor::LambdaInvoke);
+                Err(Failure::new(Some(Cow::Owned(error_type)), Some(cause)))
+            }
+        }
+    }
+}
+
+/// The field a computed number came from (literals are checked by the parser).
+fn computed_field(spec: &NumberSpec) -> Option<&'static str> {
+    match spec {
+        NumberSpec::Literal(_) => None,
+        NumberSpec::Path(_, field) | NumberSpec::Jsonata(_, field) => Some(field),
+    }
+}
+
+/// Wraps a Lambda result as `arn:aws:states:::lambda:invoke` returns it.
+fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
+    arena.object(&[
+        ("ExecutedVersion", Value::String("$LATEST")),
+        ("Payload", payload),
+        ("SdkHttpMetadata", arena.object(&[("HttpStatusCode", Value::int(200))])),
+        ("SdkResponseMetadata", Value::EMPTY_OBJECT),
+        ("StatusCode", Value::int(200)),
+    ])
+}
+
+/// The cause Step Functions reports for a Lambda function that raised.
+fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String {
+    let arena = Arena::new();
+    let cause = arena.object(&[
+        ("errorMessage", Value::String(message)),
+        ("errorType", Value::String(error_type)),
+        ("requestId", Value::String("00000000-0000-0000-0000-000000000000")),
+        (
+            "stackTrace",
+            arena.array(&[Value::String("  File \"/var/task/handler.py\", line 2, in handler\n")]),
+        ),
+    ]);
+    let text = cause.to_json_string();
+    if compact {
+        text
+    } else {
+        spaced_json(&text)
+    }
+}
+
+/// Re-spaces compact JSON the way Python's `json.dumps` does (`": "`, `", "`).
+fn spaced_json(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in compact.chars() {
+        out.push(c);
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => in_string = true,
+                ':' | ',' => out.push(' '),
+                _ => {}
+            }
+        }
+    }
+    out
+}
