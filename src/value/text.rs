@@ -299,8 +299,11 @@ impl<'a> Reader<'a> {
             b'n' => self.literal(b"null", Value::Null),
             b'-' | b'0'..=b'9' => {
                 let start = self.pos;
-                let number = self.number()?;
-                if self.kept.is_some() && !self.spelled_as_written(start, number) {
+                let (number, surely_as_written) = match self.short_number() {
+                    Some(read) => read,
+                    None => (self.number()?, false),
+                };
+                if self.kept.is_some() && !surely_as_written && !self.spelled_as_written(start, number) {
                     self.altered_end = self.pos;
                 }
                 Some(number)
@@ -528,6 +531,59 @@ impl<'a> Reader<'a> {
             0xDC00..=0xDFFF => None,
             _ => Some((char::from_u32(first)?, 6)),
         }
+    }
+
+    /// A number of the usual short shape, read in one pass: `-?(0|[1-9][0-9]*)` of at most 18
+    /// digits, or with a fraction (`.` and digits) of at most 15 digits in all, not followed by
+    /// an exponent; `-0` excepted. Gives the value (as [`Reader::number`] gives it) and
+    /// whether it is sure that the writer writes it back as read (integers, and short
+    /// decimals as [`is_short_decimal`] tells them); `None` for any other number, which
+    /// [`Reader::number`] then reads.
+    #[inline]
+    fn short_number(&mut self) -> Option<(Value<'a>, bool)> {
+        let bytes = self.bytes;
+        let negative = bytes.get(self.pos) == Some(&b'-');
+        let int_start = self.pos + negative as usize;
+        let mut i = int_start;
+        let mut significand: u64 = 0;
+        while let Some(&digit @ b'0'..=b'9') = bytes.get(i) {
+            significand = significand.wrapping_mul(10).wrapping_add((digit - b'0') as u64);
+            i += 1;
+        }
+        let int_digits = i - int_start;
+        if int_digits == 0 || int_digits > 18 || (int_digits > 1 && bytes[int_start] == b'0') {
+            return None;
+        }
+        match bytes.get(i) {
+            Some(b'.') => {}
+            Some(b'e' | b'E') => return None,
+            _ if negative && significand == 0 => return None,
+            _ => {
+                self.pos = i;
+                let n = significand as i64;
+                return Some((Value::int(if negative { -n } else { n }), true));
+            }
+        }
+        i += 1;
+        let frac_start = i;
+        while let Some(&digit @ b'0'..=b'9') = bytes.get(i) {
+            significand = significand.wrapping_mul(10).wrapping_add((digit - b'0') as u64);
+            i += 1;
+        }
+        let frac_digits = i - frac_start;
+        if frac_digits == 0 || int_digits + frac_digits > 15 || matches!(bytes.get(i), Some(b'e' | b'E')) {
+            return None;
+        }
+        self.pos = i;
+        // Exact in an f64 with one rounding, as in `number`.
+        let magnitude = significand as f64 / POW10[frac_digits];
+        // `is_short_decimal`'s test, on what was just read.
+        let surely_as_written =
+            frac_digits <= 6 && (bytes[i - 1] != b'0' || frac_digits == 1) && (1e-3..1e7).contains(&magnitude);
+        Some((
+            Value::float(if negative { -magnitude } else { magnitude }),
+            surely_as_written,
+        ))
     }
 
     /// A number, converted exactly as serde_json converts it (integers that fit in an
@@ -1069,6 +1125,48 @@ mod tests {
         ] {
             assert!(!is_short_decimal(text.as_bytes(), text.parse().unwrap()), "{text}");
         }
+    }
+
+    #[test]
+    fn short_numbers_read_as_the_general_path_reads_them() {
+        let mut gen = Gen::new(0x1405_7B7E_F767_814F, true);
+        let (mut short, mut sure) = (0, 0);
+        for _ in 0..200_000 {
+            let mut text = String::new();
+            if gen.next() % 3 == 0 {
+                text.push('-');
+            }
+            for _ in 0..gen.next() % 21 {
+                text.push(char::from(b'0' + (gen.next() % 10) as u8));
+            }
+            if gen.next() % 2 == 0 {
+                text.push('.');
+                for _ in 0..gen.next() % 18 {
+                    text.push(char::from(b'0' + (gen.next() % 10) as u8));
+                }
+            }
+            text.push_str(gen.pick(&["", "", "", "e3", "E-2", ",", "]"]));
+            let arena = Arena::new();
+            let mut fast = Reader::new(&arena, &text, None);
+            let Some((value, surely_as_written)) = fast.short_number() else {
+                continue;
+            };
+            short += 1;
+            let mut general = Reader::new(&arena, &text, None);
+            let expected = general.number().unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(fast.pos, general.pos, "{text}");
+            match (value, expected) {
+                (Value::Number(Number::Int(a)), Value::Number(Number::Int(b))) => assert_eq!(a, b, "{text}"),
+                (Value::Number(Number::Float(a)), Value::Number(Number::Float(b))) => {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{text}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+            let as_written = general.spelled_as_written(0, expected);
+            assert!(as_written || !surely_as_written, "{text}");
+            sure += surely_as_written as usize;
+        }
+        assert!(short > 40_000 && sure > 20_000, "{short} {sure}");
     }
 
     #[test]
