@@ -5,8 +5,8 @@
 //! ([`CallerSlot`]: the same, plus that thread's own latency histogram, so that threads
 //! running executions side by side share no cache line), and in one slot that any thread
 //! may write (inputs rejected, and callers that cannot keep a slot of their own); a snapshot
-//! adds them up. Workers record latencies into a local [`Histogram`] and merge it into the
-//! shared slot's every [`FLUSH_EVERY`] records, whenever the worker runs out of work, at the
+//! adds them up. Workers count latencies in a local [`LatencyBuffer`] and merge it into the
+//! shared slot's histogram every [`FLUSH_EVERY`] records, whenever the worker runs out of work, at the
 //! end of each of its `run_batch` shares and when it exits.
 
 use std::cell::{Ref, RefCell};
@@ -29,6 +29,95 @@ pub(crate) const FLUSH_EVERY: u64 = 16_384;
 /// A new latency histogram (nanoseconds, 2 significant figures).
 pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_NS, 2).expect("static histogram bounds are valid")
+}
+
+/// The latencies a worker recorded since it last merged them, counted in its histogram's own
+/// buckets, so that recording one costs a few instructions (an hdrhistogram record costs
+/// about 130 here, and every execution on the pool records one).
+///
+/// With 2 significant figures a [`Histogram`] counts values under 256 one by one and
+/// divides each power of two above into 128 equal steps. The buffer has one counter per
+/// such bucket (up to [`MAX_LATENCY_NS`]); [`LatencyBuffer::merge_into`] records each count at
+/// its bucket's lowest value, which the histogram counts in that same bucket.
+pub(crate) struct LatencyBuffer {
+    counts: Box<[u32]>,
+    /// The lowest and highest bucket counted since the last merge (`low > high` when none).
+    low: usize,
+    high: usize,
+    /// Latencies recorded since the last merge.
+    recorded: u64,
+}
+
+/// Values below this are counted one by one.
+const EXACT_BELOW: u64 = 256;
+
+/// The steps of each power of two from [`EXACT_BELOW`] up.
+const STEPS_PER_POWER: usize = 128;
+
+impl LatencyBuffer {
+    /// An empty buffer with a counter for every bucket up to [`MAX_LATENCY_NS`].
+    pub(crate) fn new() -> LatencyBuffer {
+        LatencyBuffer {
+            counts: vec![0; Self::bucket(MAX_LATENCY_NS) + 1].into_boxed_slice(),
+            low: usize::MAX,
+            high: 0,
+            recorded: 0,
+        }
+    }
+
+    /// The bucket of `ns` (at least 1).
+    #[inline]
+    fn bucket(ns: u64) -> usize {
+        if ns < EXACT_BELOW {
+            return ns as usize;
+        }
+        // The step size is 2^shift in [2^(shift + 7), 2^(shift + 8)).
+        let shift = 63 - ns.leading_zeros() - 7;
+        EXACT_BELOW as usize + (shift as usize - 1) * STEPS_PER_POWER + ((ns >> shift) as usize - STEPS_PER_POWER)
+    }
+
+    /// The lowest value of `bucket`.
+    fn lowest(bucket: usize) -> u64 {
+        match bucket.checked_sub(EXACT_BELOW as usize) {
+            None => bucket as u64,
+            Some(above) => {
+                let shift = above / STEPS_PER_POWER + 1;
+                ((above % STEPS_PER_POWER + STEPS_PER_POWER) as u64) << shift
+            }
+        }
+    }
+
+    /// Counts one latency (clamped to 1 ns..[`MAX_LATENCY_NS`]); true when [`FLUSH_EVERY`]
+    /// have been counted since the last merge.
+    #[inline]
+    pub(crate) fn record(&mut self, latency: Duration) -> bool {
+        let ns = u64::try_from(latency.as_nanos())
+            .unwrap_or(MAX_LATENCY_NS)
+            .clamp(1, MAX_LATENCY_NS);
+        let bucket = Self::bucket(ns);
+        if let Some(count) = self.counts.get_mut(bucket) {
+            *count += 1;
+        }
+        self.low = self.low.min(bucket);
+        self.high = self.high.max(bucket);
+        self.recorded += 1;
+        self.recorded >= FLUSH_EVERY
+    }
+
+    /// Adds what was counted to `hist` and empties the buffer.
+    pub(crate) fn merge_into(&mut self, hist: &mut Histogram<u64>) {
+        if self.low <= self.high {
+            for (bucket, count) in self.counts[self.low..=self.high].iter_mut().enumerate() {
+                if *count > 0 {
+                    hist.saturating_record_n(Self::lowest(self.low + bucket), u64::from(*count));
+                    *count = 0;
+                }
+            }
+        }
+        self.low = usize::MAX;
+        self.high = 0;
+        self.recorded = 0;
+    }
 }
 
 /// One slot of counters.
@@ -190,16 +279,13 @@ impl Metrics {
         }
     }
 
-    /// Merges a local histogram into the shared one and clears it.
-    pub(crate) fn merge(&self, local: &mut Histogram<u64>) {
-        if local.is_empty() {
+    /// Adds a worker's buffered latencies to the shared histogram and empties the buffer.
+    pub(crate) fn merge(&self, local: &mut LatencyBuffer) {
+        if local.recorded == 0 {
             return;
         }
-        if let Ok(mut shared) = self.shared.latency.lock() {
-            // Same bounds on both sides: `add` cannot fail.
-            let _ = shared.add(&*local);
-        }
-        local.reset();
+        let mut shared = self.shared.latency.lock().unwrap_or_else(PoisonError::into_inner);
+        local.merge_into(&mut shared);
     }
 
     /// Records one latency into `hist`.
@@ -281,5 +367,67 @@ impl MetricsSnapshot {
     /// The latency at quantile `q` (0.0 to 1.0); zero when nothing was recorded.
     pub fn latency_at(&self, q: f64) -> Duration {
         Duration::from_nanos(self.latency.value_at_quantile(q))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the histogram holds: each bucket's lowest value and count, min, max, total.
+    fn contents(hist: &Histogram<u64>) -> (Vec<(u64, u64)>, u64, u64, u64) {
+        let buckets = hist
+            .iter_recorded()
+            .map(|v| (hist.lowest_equivalent(v.value_iterated_to()), v.count_at_value()))
+            .collect();
+        (buckets, hist.min(), hist.max(), hist.len())
+    }
+
+    #[test]
+    fn buffered_latencies_land_in_the_buckets_a_direct_record_uses() {
+        let mut values: Vec<u64> = vec![0, 1, 2, 127, 255, 256, 257, 258, 511, 512, 513, 1023, 1024, 1_000_000];
+        values.extend((0..40).flat_map(|p| {
+            let power = 1u64 << p;
+            [power - 1, power, power + 1, power + power / 3]
+        }));
+        values.extend([MAX_LATENCY_NS - 1, MAX_LATENCY_NS, MAX_LATENCY_NS + 1, u64::MAX / 2]);
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Spread over every magnitude: a random number of low bits.
+            values.push(state >> (state % 64));
+        }
+        let mut direct = new_histogram();
+        let mut buffered = new_histogram();
+        let mut buffer = LatencyBuffer::new();
+        for (i, &ns) in values.iter().enumerate() {
+            let latency = Duration::from_nanos(ns);
+            Metrics::record(&mut direct, latency);
+            buffer.record(latency);
+            if i % 7_777 == 0 {
+                buffer.merge_into(&mut buffered);
+            }
+        }
+        buffer.merge_into(&mut buffered);
+        assert_eq!(buffered.len(), values.len() as u64);
+        assert_eq!(contents(&buffered), contents(&direct));
+        // Merged counts are gone from the buffer.
+        buffer.merge_into(&mut buffered);
+        assert_eq!(buffered.len(), values.len() as u64);
+    }
+
+    #[test]
+    fn the_buffer_asks_to_be_merged_from_flush_every_records_until_it_is() {
+        let mut buffer = LatencyBuffer::new();
+        let latency = Duration::from_nanos(300);
+        let asked: Vec<bool> = (0..FLUSH_EVERY + 2).map(|_| buffer.record(latency)).collect();
+        assert!(asked[..FLUSH_EVERY as usize - 1].iter().all(|ask| !ask));
+        assert!(asked[FLUSH_EVERY as usize - 1..].iter().all(|ask| *ask));
+        let mut hist = new_histogram();
+        buffer.merge_into(&mut hist);
+        assert_eq!(hist.len(), FLUSH_EVERY + 2);
+        assert!(!buffer.record(latency));
     }
 }

@@ -41,10 +41,9 @@ use quanta::Instant;
 
 use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
-use hdrhistogram::Histogram;
 
 use super::batch::Batch;
-use super::metrics::{new_histogram, Counters, Event, Metrics, FLUSH_EVERY};
+use super::metrics::{Counters, Event, LatencyBuffer};
 use super::tasks::{claim_due, deliver as deliver_task_message, Delivered, TaskMessage};
 use super::wall::WallAnchor;
 use super::{deliver, guarded_resume, Input, Job, Shared, Submission};
@@ -214,8 +213,7 @@ pub(crate) struct Worker {
     task_deadlines: BinaryHeap<Reverse<(i64, u64)>>,
     arena: ArenaBox,
     spare: Vec<ArenaBox>,
-    hist: Histogram<u64>,
-    recorded: u64,
+    latency: LatencyBuffer,
     /// Executions of the batch share being run that ended since its last chunk began: the
     /// batch's shared count is updated once per chunk, not once per execution (an atomic
     /// that every worker would write back and forth).
@@ -237,8 +235,7 @@ impl Worker {
             task_deadlines: BinaryHeap::new(),
             arena: ArenaBox::new(),
             spare: Vec::new(),
-            hist: new_histogram(),
-            recorded: 0,
+            latency: LatencyBuffer::new(),
             ended_in_chunk: 0,
             wall: WallAnchor::new(),
             index,
@@ -638,9 +635,7 @@ impl Worker {
     fn finish<B: BatchRef>(&mut self, outcome: RawOutcome<'_>, origin: Origin<B>, started: Instant) -> Instant {
         let end = Instant::now();
         self.counters().bump_owned(Event::Ended(outcome.status));
-        Metrics::record(&mut self.hist, end - started);
-        self.recorded += 1;
-        if self.recorded >= FLUSH_EVERY {
+        if self.latency.record(end - started) {
             self.flush_hist();
         }
         match origin {
@@ -672,8 +667,7 @@ impl Worker {
     }
 
     fn flush_hist(&mut self) {
-        self.recorded = 0;
-        self.shared().metrics.merge(&mut self.hist);
+        self.shared().metrics.merge(&mut self.latency);
     }
 }
 
