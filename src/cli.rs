@@ -1,17 +1,20 @@
-//! The `quickstep` command line: `run`, `validate` and `test`.
+//! The `quickstep` command line: `run`, `graph`, `validate` and `test`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cases::{collect_case_files, Case, DefinitionCase};
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::diagnostic::line_col;
 use crate::exec::{ExecutionInfo, Status};
-use crate::machine::{check_definition, Machine};
-use crate::model::MachineType;
+use crate::graph::{render, Format, PathRecorder};
+use crate::history::HistorySink;
+use crate::machine::{check_definition, Machine, Outcome};
+use crate::model::{MachineType, StateMachine};
+use crate::program::Program;
 use crate::tasks::TaskRegistry;
 
 /// Runs AWS Step Functions state machines locally, with AWS's results.
@@ -28,22 +31,22 @@ enum Command {
     Run {
         /// The definition file (ASL JSON).
         definition: PathBuf,
-        /// The input, as JSON text (default `{}`).
-        #[arg(long, conflicts_with = "input_file")]
-        input: Option<String>,
-        /// A file holding the input JSON.
-        #[arg(long)]
-        input_file: Option<PathBuf>,
-        /// A JSON object from Task `Resource` to behaviour (`"identity"`,
-        /// `"raise:Type:message"`, `{"Return": ...}`, `{"Throw": {"Error": ..., "Cause": ...}}`).
-        #[arg(long)]
-        resources: Option<PathBuf>,
-        /// Use a virtual clock: Wait states and retry back-offs take no real time.
-        #[arg(long)]
-        virtual_time: bool,
+        #[command(flatten)]
+        execution: ExecutionArgs,
         /// The execution's name.
-        #[arg(long, default_value = "quickstep-run")]
+        #[arg(long, default_value = DEFAULT_NAME)]
         name: String,
+    },
+    /// Draws a definition as a Mermaid flowchart or a Graphviz DOT digraph; given an input,
+    /// runs one execution as `run` does and highlights the states it entered.
+    Graph {
+        /// The definition file (ASL JSON).
+        definition: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: GraphFormat,
+        #[command(flatten)]
+        execution: ExecutionArgs,
     },
     /// Validates definitions and prints every diagnostic with file:line:column.
     Validate {
@@ -66,6 +69,28 @@ enum Command {
     },
 }
 
+/// The name of an execution that `run` or `graph` starts, unless given.
+const DEFAULT_NAME: &str = "quickstep-run";
+
+/// One execution's input, task behaviours and clock (`run` and `graph`).
+#[derive(Debug, Args)]
+struct ExecutionArgs {
+    /// The input, as JSON text (`run`: default `{}`; `graph` runs an execution only when
+    /// given an input).
+    #[arg(long, conflicts_with = "input_file")]
+    input: Option<String>,
+    /// A file holding the input JSON.
+    #[arg(long)]
+    input_file: Option<PathBuf>,
+    /// A JSON object from Task `Resource` to behaviour (`"identity"`,
+    /// `"raise:Type:message"`, `{"Return": ...}`, `{"Throw": {"Error": ..., "Cause": ...}}`).
+    #[arg(long)]
+    resources: Option<PathBuf>,
+    /// Use a virtual clock: Wait states and retry back-offs take no real time.
+    #[arg(long)]
+    virtual_time: bool,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 #[value(rename_all = "UPPER")]
 enum TypeArg {
@@ -73,17 +98,27 @@ enum TypeArg {
     Express,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GraphFormat {
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// A Graphviz DOT digraph.
+    Dot,
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run {
             definition,
-            input,
-            input_file,
-            resources,
-            virtual_time,
+            execution,
             name,
-        } => run(definition, input, input_file, resources, virtual_time, name),
+        } => run(&definition, execution, name),
+        Command::Graph {
+            definition,
+            format,
+            execution,
+        } => graph(&definition, format, execution),
         Command::Validate {
             definitions,
             machine_type,
@@ -99,24 +134,40 @@ pub fn main_with(cli: Cli) -> ExitCode {
     }
 }
 
-fn read(path: &PathBuf) -> Result<String, String> {
+fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn run(
-    definition: PathBuf,
-    input: Option<String>,
-    input_file: Option<PathBuf>,
-    resources: Option<PathBuf>,
-    virtual_time: bool,
-    name: String,
-) -> Result<ExitCode, String> {
-    let text = read(&definition)?;
-    let (_, program) = check_definition(&text, MachineType::Standard).map_err(|e| {
-        let lines: Vec<String> = e.diagnostics.iter().map(|d| located(&definition, &text, d)).collect();
+/// The definition in `path`, checked as `run` checks it (STANDARD rules); each problem
+/// located as `file:line:column: ...`.
+fn load_definition(path: &Path) -> Result<(StateMachine, Program), String> {
+    let text = read(path)?;
+    check_definition(&text, MachineType::Standard).map_err(|e| {
+        let lines: Vec<String> = e.diagnostics.iter().map(|d| located(path, &text, d)).collect();
         lines.join("\n")
-    })?;
-    let registry = match resources {
+    })
+}
+
+/// What one execution of `run` or `graph` did.
+struct Executed {
+    info: ExecutionInfo,
+    /// The input text.
+    input: String,
+    start_ms: i64,
+    stop_ms: i64,
+    outcome: Outcome,
+}
+
+/// Runs one execution of `definition`'s `program` named `name` with `args`' input (default
+/// `{}`), task behaviours and clock, sending its history events to `history` when given.
+fn execute(
+    definition: &Path,
+    program: Program,
+    args: ExecutionArgs,
+    name: String,
+    history: Option<&mut dyn HistorySink>,
+) -> Result<Executed, String> {
+    let registry = match args.resources {
         Some(path) => {
             let json: serde_json::Value =
                 serde_json::from_str(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -124,7 +175,7 @@ fn run(
         }
         None => TaskRegistry::new(),
     };
-    let input = match (input, input_file) {
+    let input = match (args.input, args.input_file) {
         (Some(text), _) => text,
         (None, Some(path)) => read(&path)?,
         (None, None) => "{}".to_string(),
@@ -143,18 +194,51 @@ fn run(
     };
     let mut system = SystemClock;
     let mut virtual_clock = VirtualClock::starting_at(system.now_ms());
-    let clock: &mut dyn Clock = if virtual_time { &mut virtual_clock } else { &mut system };
-    let start = clock.now_ms();
-    let outcome = machine
-        .run_json_with(&input, &info, clock)
-        .map_err(|e| format!("input: {e}"))?;
-    let stop = clock.now_ms();
+    let clock: &mut dyn Clock = if args.virtual_time {
+        &mut virtual_clock
+    } else {
+        &mut system
+    };
+    let start_ms = clock.now_ms();
+    let outcome = match history {
+        Some(sink) => machine.run_json_recording(&input, &info, clock, sink),
+        None => machine.run_json_with(&input, &info, clock),
+    }
+    .map_err(|e| format!("input: {e}"))?;
+    let stop_ms = clock.now_ms();
+    Ok(Executed {
+        info,
+        input,
+        start_ms,
+        stop_ms,
+        outcome,
+    })
+}
+
+/// 0 when the execution succeeded, 1 when it failed, timed out or was stopped.
+fn exit_status(status: Status) -> ExitCode {
+    if status == Status::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn run(definition: &Path, execution: ExecutionArgs, name: String) -> Result<ExitCode, String> {
+    let (_, program) = load_definition(definition)?;
+    let Executed {
+        info,
+        input,
+        start_ms,
+        stop_ms,
+        outcome,
+    } = execute(definition, program, execution, name, None)?;
     let mut response = serde_json::Map::new();
     response.insert("executionArn".into(), info.execution_arn().into());
     response.insert("stateMachineArn".into(), info.state_machine_arn().into());
     response.insert("name".into(), info.name.clone().into());
-    response.insert("startDate".into(), (start as f64 / 1000.0).into());
-    response.insert("stopDate".into(), (stop as f64 / 1000.0).into());
+    response.insert("startDate".into(), (start_ms as f64 / 1000.0).into());
+    response.insert("stopDate".into(), (stop_ms as f64 / 1000.0).into());
     response.insert("status".into(), outcome.status.as_str().into());
     response.insert("input".into(), input.trim().to_string().into());
     if let Some(output) = &outcome.output {
@@ -168,11 +252,32 @@ fn run(
     }
     let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(response)).unwrap_or_default();
     println!("{pretty}");
-    Ok(if outcome.status == Status::Succeeded {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_status(outcome.status))
+}
+
+fn graph(definition: &Path, format: GraphFormat, execution: ExecutionArgs) -> Result<ExitCode, String> {
+    let (model, program) = load_definition(definition)?;
+    let format = match format {
+        GraphFormat::Mermaid => Format::Mermaid,
+        GraphFormat::Dot => Format::Dot,
+    };
+    if execution.input.is_none() && execution.input_file.is_none() {
+        print!("{}", render(&model, format, None));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut recorder = PathRecorder::new(&model);
+    let executed = execute(definition, program, execution, DEFAULT_NAME.into(), Some(&mut recorder))?;
+    print!("{}", render(&model, format, Some(&recorder.finish())));
+    let outcome = executed.outcome;
+    if outcome.status != Status::Succeeded {
+        let mut message = format!("quickstep: the execution {}", outcome.status.as_str());
+        for part in [&outcome.error, &outcome.cause].into_iter().flatten() {
+            message.push_str(": ");
+            message.push_str(part);
+        }
+        eprintln!("{message}");
+    }
+    Ok(exit_status(outcome.status))
 }
 
 /// `file:line:col: ERROR CODE: message at location`.

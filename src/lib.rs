@@ -15,6 +15,7 @@ pub mod consts;
 pub mod diagnostic;
 pub mod error;
 pub mod exec;
+pub mod graph;
 pub mod history;
 pub mod intrinsics;
 pub mod jsonata;

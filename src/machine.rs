@@ -6,6 +6,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::compile::{compile, CompileError};
 use crate::diagnostic::{invalid_definition_message, location_of, Diagnostic, Severity};
 use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
+use crate::history::HistorySink;
 use crate::model::{MachineType, StateMachine};
 use crate::parse::{parse_definition, parse_definition_value};
 use crate::program::Program;
@@ -158,9 +159,22 @@ impl Machine {
         clock: &mut dyn Clock,
         f: impl FnOnce(RawOutcome<'a>) -> R,
     ) -> Result<R, crate::value::ParseError> {
-        let (input, source) = crate::value::parse_keeping_text(arena, text)?;
-        let execution = self.start(arena, input, info, clock.now_ms()).with_source(source);
+        let execution = self.start_text(arena, text, info, clock.now_ms())?;
         Ok(run_to_end(execution, clock, f))
+    }
+
+    /// [`start`](Self::start) on JSON text, parsed into `arena` keeping the text of its
+    /// containers for the output's writer.
+    #[inline]
+    fn start_text<'a>(
+        &'a self,
+        arena: &'a Arena,
+        text: &'a str,
+        info: &'a ExecutionInfo,
+        now_ms: i64,
+    ) -> Result<Execution<'a>, crate::value::ParseError> {
+        let (input, source) = crate::value::parse_keeping_text(arena, text)?;
+        Ok(self.start(arena, input, info, now_ms).with_source(source))
     }
 
     /// Runs one execution on JSON text input with the system clock.
@@ -177,6 +191,22 @@ impl Machine {
     ) -> Result<Outcome, crate::value::ParseError> {
         let arena = Arena::new();
         self.run_text_in(&arena, input, info, clock, |raw| Outcome::from_raw(&raw))
+    }
+
+    /// [`run_json_with`](Self::run_json_with), sending the execution's history events to
+    /// `history` as it runs.
+    pub fn run_json_recording(
+        &self,
+        input: &str,
+        info: &ExecutionInfo,
+        clock: &mut dyn Clock,
+        history: &mut dyn HistorySink,
+    ) -> Result<Outcome, crate::value::ParseError> {
+        let arena = Arena::new();
+        let execution = self
+            .start_text(&arena, input, info, clock.now_ms())?
+            .with_history(history);
+        Ok(run_to_end(execution, clock, |raw| Outcome::from_raw(&raw)))
     }
 
     /// Runs one execution on a `serde_json::Value` input with the system clock.

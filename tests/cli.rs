@@ -1,18 +1,34 @@
-//! The `quickstep` binary, end to end: `run` on the bundled example, `validate` with
-//! located diagnostics, `test` on case files.
+//! The `quickstep` binary, end to end: `run` on the bundled example, `graph` of it,
+//! `validate` with located diagnostics, `test` on case files.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-fn quickstep(args: &[&str]) -> (i32, String) {
+/// Exit status, standard output and standard error.
+fn quickstep_apart(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_quickstep"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the binary runs");
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), text)
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+/// Exit status, and standard output followed by standard error.
+fn quickstep(args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = quickstep_apart(args);
+    (code, stdout + &stderr)
+}
+
+/// Writes `text` to `file` in a folder of the temporary directory named after `folder` and
+/// this process; returns the file's path.
+fn scratch(folder: &str, file: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{folder}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn shared() -> PathBuf {
@@ -48,14 +64,11 @@ fn run_prints_a_start_sync_execution_response() {
 
 #[test]
 fn run_reports_a_failed_execution() {
-    let dir = std::env::temp_dir().join(format!("quickstep-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let def = dir.join("fail.asl.json");
-    std::fs::write(
-        &def,
+    let def = scratch(
+        "quickstep-cli",
+        "fail.asl.json",
         r#"{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Oops","Cause":"broken"}}}"#,
-    )
-    .unwrap();
+    );
     let (code, out) = quickstep(&["run", def.to_str().unwrap(), "--input", "{}"]);
     assert_eq!(code, 1);
     let response: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -71,14 +84,11 @@ fn run_reports_a_failed_execution() {
 
 #[test]
 fn validate_locates_every_problem() {
-    let dir = std::env::temp_dir().join(format!("quickstep-validate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let def = dir.join("bad.asl.json");
-    std::fs::write(
-        &def,
+    let def = scratch(
+        "quickstep-validate",
+        "bad.asl.json",
         "{\n  \"StartAt\": \"A\",\n  \"States\": {\n    \"A\": {\"Type\": \"Pass\", \"Next\": \"Nowhere\"}\n  }\n}\n",
-    )
-    .unwrap();
+    );
     let (code, out) = quickstep(&["validate", def.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("bad.asl.json:4:"), "{out}");
@@ -100,8 +110,6 @@ fn test_command_counts_and_ends_with_the_summary_line() {
 
 #[test]
 fn test_command_checks_answers_to_definitions() {
-    let dir = std::env::temp_dir().join(format!("quickstep-definition-cases-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let case = |code: &str| {
         serde_json::json!({
             "name": "create-missing-target",
@@ -117,8 +125,11 @@ fn test_command_checks_answers_to_definitions() {
         })
         .to_string()
     };
-    let file = dir.join("case.json");
-    std::fs::write(&file, case("MISSING_TRANSITION_TARGET")).unwrap();
+    let file = scratch(
+        "quickstep-definition-cases",
+        "case.json",
+        &case("MISSING_TRANSITION_TARGET"),
+    );
     let (code, out) = quickstep(&["test", file.to_str().unwrap()]);
     assert_eq!((code, out.lines().last()), (0, Some("1 passed, 0 failed")), "{out}");
     assert!(out.contains("create          1 passed"), "per-area counts: {out}");
@@ -136,5 +147,135 @@ fn test_command_checks_answers_to_definitions() {
     assert!(
         out.trim_end().ends_with(&format!("passed, 0 failed, {skips} skipped")),
         "{out}"
+    );
+}
+
+const ORDER: &str = "examples/order/order.asl.json";
+const ORDER_RUN: [&str; 4] = [
+    "--input-file",
+    "examples/order/input.json",
+    "--resources",
+    "examples/order/resources.json",
+];
+
+/// The order example's states and the ids `graph` gives them (definition order).
+const ORDER_STATES: [(&str, &str); 5] = [
+    ("s0", "ValidateOrder"),
+    ("s1", "CheckStock"),
+    ("s2", "ProcessPayment"),
+    ("s3", "ShipOrder"),
+    ("s4", "OutOfStock"),
+];
+
+fn trimmed_lines(text: &str) -> Vec<&str> {
+    text.lines().map(str::trim).collect()
+}
+
+#[test]
+fn graph_draws_the_order_example_as_mermaid() {
+    let (code, out, err) = quickstep_apart(&["graph", ORDER]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let lines = trimmed_lines(&out);
+    assert_eq!(lines[0], "flowchart TD");
+    let expected = [
+        r#"start0(("start"))"#,
+        r#"end0((("end")))"#,
+        r#"s0["ValidateOrder<br/>Task"]"#,
+        r#"s1{"CheckStock<br/>Choice"}"#,
+        r#"s2["ProcessPayment<br/>Task"]"#,
+        r#"s3["ShipOrder<br/>Task"]"#,
+        r#"s4["OutOfStock<br/>Task"]"#,
+        "start0 --> s0",
+        "s0 --> s1",
+        r#"s1 -->|"rule 1"| s2"#,
+        r#"s1 -->|"Default"| s4"#,
+        "s2 --> s3",
+        "s3 --> end0",
+        "s4 --> end0",
+    ];
+    assert_eq!(lines[1..], expected, "{out}");
+}
+
+#[test]
+fn graph_highlights_the_states_that_run_entered() {
+    // What `run` does on the same files: each task of the example merges its own field.
+    let (code, out) = quickstep(&[&["run", ORDER][..], &ORDER_RUN[..]].concat());
+    assert_eq!(code, 0, "{out}");
+    let response: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let output: serde_json::Value = serde_json::from_str(response["output"].as_str().unwrap()).unwrap();
+    let ran = |field: &str| output.get(field).is_some();
+    let on_path = [
+        ("ValidateOrder", ran("validated")),
+        ("CheckStock", true),
+        ("ProcessPayment", ran("paymentId")),
+        ("ShipOrder", ran("shipped")),
+        ("OutOfStock", ran("backordered")),
+    ];
+    assert_eq!(on_path.iter().filter(|(_, on)| *on).count(), 4, "{output}");
+
+    let (code, out, _) = quickstep_apart(&[&["graph", ORDER][..], &ORDER_RUN[..]].concat());
+    assert_eq!(code, 0, "{out}");
+    let entered: Vec<&str> = ORDER_STATES
+        .iter()
+        .zip(on_path)
+        .filter(|(_, (_, on))| *on)
+        .map(|((id, _), _)| *id)
+        .collect();
+    let lines = trimmed_lines(&out);
+    let class_lines: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("class ")).collect();
+    assert_eq!(class_lines, [format!("class {} entered", entered.join(","))], "{out}");
+    // The edges taken: start, Next, rule 1, Next, End (not Default, not OutOfStock's End).
+    assert!(
+        lines.contains(&"linkStyle 0,1,2,4,5 stroke:#2e7d32,stroke-width:3px"),
+        "{out}"
+    );
+
+    let (code, dot, _) = quickstep_apart(&[&["graph", ORDER, "--format", "dot"][..], &ORDER_RUN[..]].concat());
+    assert_eq!(code, 0, "{dot}");
+    assert!(
+        dot.starts_with("digraph state_machine {\n") && dot.ends_with("}\n"),
+        "{dot}"
+    );
+    for ((id, name), (_, on)) in ORDER_STATES.iter().zip(on_path) {
+        let node = dot.lines().find(|l| l.trim().starts_with(&format!("{id} ["))).unwrap();
+        assert!(node.contains(&format!("label=\"{name}\\n")), "{node}");
+        assert_eq!(node.contains("fillcolor=\"#d9f2d9\""), on, "{node}");
+    }
+    let plain = quickstep_apart(&["graph", ORDER, "--format", "dot"]).1;
+    assert!(
+        plain.contains("s1 -> s4 [label=\"Default\"];") && !plain.contains("filled"),
+        "{plain}"
+    );
+}
+
+#[test]
+fn graph_marks_where_the_execution_failed() {
+    let resources = scratch(
+        "quickstep-graph",
+        "resources.json",
+        r#"{"arn:aws:lambda:us-east-1:123456789012:function:ValidateOrder": "identity",
+            "arn:aws:lambda:us-east-1:123456789012:function:OutOfStock": "raise:Backorder:no stock"}"#,
+    );
+    let args = ["graph", ORDER, "--input", r#"{"inStock": false}"#, "--resources"];
+    let (code, out, err) = quickstep_apart(&[&args[..], &[resources.to_str().unwrap()]].concat());
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("FAILED: Backorder"), "{err}");
+    let lines = trimmed_lines(&out);
+    assert!(
+        lines.contains(&"class s0,s1 entered") && lines.contains(&"class s4 failed"),
+        "{out}"
+    );
+    // A bad definition: reported as `run` reports it.
+    let bad = scratch(
+        "quickstep-graph",
+        "bad.asl.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#,
+    );
+    let run = quickstep(&["run", bad.to_str().unwrap()]);
+    let graph = quickstep(&["graph", bad.to_str().unwrap()]);
+    assert_eq!(graph, run);
+    assert!(
+        graph.0 == 2 && graph.1.contains("MISSING_TRANSITION_TARGET"),
+        "{graph:?}"
     );
 }
