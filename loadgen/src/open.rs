@@ -77,6 +77,15 @@ pub(crate) fn print_noise(args: &Args) {
     }
 }
 
+/// How many arrivals an open loop at `rate` a second makes: `--count`, or as many as
+/// `--seconds` holds.
+fn arrivals(args: &Args, rate: f64) -> Result<u64, String> {
+    if !(rate > 0.0 && rate.is_finite()) {
+        return Err("--rate must be a positive number".into());
+    }
+    Ok(args.count.unwrap_or((rate * args.seconds).ceil() as u64))
+}
+
 /// What one thread of [`inline_loop`] counted.
 struct InlineCounts {
     latency: Histogram<u64>,
@@ -100,10 +109,7 @@ pub(crate) fn inline_loop(
     rate: f64,
     faulty: bool,
 ) -> Result<Report, String> {
-    if !(rate > 0.0 && rate.is_finite()) {
-        return Err("--rate must be a positive number".into());
-    }
-    let total = args.count.unwrap_or((rate * args.seconds).ceil() as u64);
+    let total = arrivals(args, rate)?;
     let threads = args.threads.unwrap_or_else(default_threads).max(1);
     let period_ns = 1e9 / rate;
     let mode = args.input;
@@ -227,10 +233,7 @@ pub(crate) fn open_loop(
     rate: f64,
     faulty: bool,
 ) -> Result<Report, String> {
-    if !(rate > 0.0 && rate.is_finite()) {
-        return Err("--rate must be a positive number".into());
-    }
-    let total = args.count.unwrap_or((rate * args.seconds).ceil() as u64);
+    let total = arrivals(args, rate)?;
     let period = Duration::from_secs_f64(1.0 / rate);
     let wrong = Arc::new(AtomicBool::new(false));
     let sampled = Arc::new(AtomicU64::new(0));
