@@ -1,9 +1,13 @@
 //! Case files in the `shared/conformance` format: one recorded execution each (definition,
 //! input, expected status/output/error/cause, task behaviours), run with a virtual clock and
 //! compared as that corpus's README says; and, in its `invalid/` folder, AWS's answers to
-//! definitions ([`DefinitionCase`]).
+//! definitions ([`DefinitionCase`]). [`run_cases`] runs a set of case files and collects
+//! their [`TestResults`], from which `quickstep test` prints its summary and writes its JUnit
+//! report ([`crate::junit`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::clock::VirtualClock;
 use crate::diagnostic::{invalid_definition_message, Diagnostic};
@@ -424,6 +428,191 @@ pub fn collect_case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         }
     }
     Ok(files)
+}
+
+/// A case file of either kind.
+enum AnyCase {
+    /// A recorded execution.
+    Execution(Box<Case>),
+    /// AWS's answer to a definition.
+    Definition(DefinitionCase),
+}
+
+impl AnyCase {
+    /// The case in `file`, `None` when it is neither kind.
+    fn load(file: &Path) -> Option<AnyCase> {
+        match Case::load(file) {
+            Ok(case) => Some(AnyCase::Execution(Box::new(case))),
+            Err(_) => DefinitionCase::load(file).ok().map(AnyCase::Definition),
+        }
+    }
+
+    /// The case's name.
+    fn name(&self) -> &str {
+        match self {
+            AnyCase::Execution(case) => &case.name,
+            AnyCase::Definition(case) => &case.name,
+        }
+    }
+
+    /// Runs the case; a panic of the runner is a failure.
+    fn verdict(&self) -> Verdict {
+        let result = std::panic::catch_unwind(|| match self {
+            AnyCase::Execution(case) => case.run().map(|()| None),
+            AnyCase::Definition(case) => case.run(),
+        });
+        match result {
+            Ok(Ok(None)) => Verdict::Passed,
+            Ok(Ok(Some(reason))) => Verdict::Skipped(reason),
+            Ok(Err(difference)) => Verdict::Failed(difference),
+            Err(_) => Verdict::Failed("the runner panicked".into()),
+        }
+    }
+}
+
+/// What running one case gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The result matched the recording.
+    Passed,
+    /// The result differed; the difference.
+    Failed(String),
+    /// The case does not apply (a TestState-only restriction); why.
+    Skipped(String),
+}
+
+/// One case's result in a run of case files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseResult {
+    /// The case's name.
+    pub name: String,
+    /// Its area: the name's prefix before the first `-`.
+    pub area: String,
+    /// The case file.
+    pub file: PathBuf,
+    /// What the run gave.
+    pub verdict: Verdict,
+    /// How long the case took to run.
+    pub time: Duration,
+}
+
+/// How many cases passed, failed and were skipped, and how long they took together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Cases that matched the recording.
+    pub passed: usize,
+    /// Cases that differed.
+    pub failed: usize,
+    /// Cases that do not apply, and (in a whole run's totals) files that are not cases.
+    pub skipped: usize,
+    /// The cases' run times added up.
+    pub time: Duration,
+}
+
+impl Counts {
+    /// The counts of these results.
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a CaseResult>) -> Counts {
+        let mut counts = Counts::default();
+        for result in results {
+            match result.verdict {
+                Verdict::Passed => counts.passed += 1,
+                Verdict::Failed(_) => counts.failed += 1,
+                Verdict::Skipped(_) => counts.skipped += 1,
+            }
+            counts.time += result.time;
+        }
+        counts
+    }
+
+    /// Passed, failed and skipped together.
+    pub fn tests(&self) -> usize {
+        self.passed + self.failed + self.skipped
+    }
+}
+
+/// The results of a run of case files ([`run_cases`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestResults {
+    /// The cases that ran, in file order.
+    pub cases: Vec<CaseResult>,
+    /// Files that are neither kind of case: counted as skipped, in no area.
+    pub not_cases: Vec<PathBuf>,
+}
+
+impl TestResults {
+    /// The cases by area: areas sorted by name, each one's cases in file order.
+    pub fn areas(&self) -> Vec<(&str, Vec<&CaseResult>)> {
+        let mut areas: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+        for case in &self.cases {
+            areas.entry(&case.area).or_default().push(case);
+        }
+        areas.into_iter().collect()
+    }
+
+    /// The whole run's counts; files that are not cases count as skipped.
+    pub fn totals(&self) -> Counts {
+        let mut totals = Counts::of(&self.cases);
+        totals.skipped += self.not_cases.len();
+        totals
+    }
+
+    /// The passed and failed counts per area, a line each, and last `N passed, M failed`
+    /// (`, K skipped` when any was).
+    pub fn summary(&self) -> String {
+        let mut text = String::new();
+        for (area, cases) in self.areas() {
+            let counts = Counts::of(cases);
+            text.push_str(&format!(
+                "{area:<12} {:>4} passed, {:>4} failed\n",
+                counts.passed, counts.failed
+            ));
+        }
+        let Counts {
+            passed,
+            failed,
+            skipped,
+            ..
+        } = self.totals();
+        text.push_str(&format!("{passed} passed, {failed} failed"));
+        if skipped > 0 {
+            text.push_str(&format!(", {skipped} skipped"));
+        }
+        text.push('\n');
+        text
+    }
+}
+
+/// Runs the case files under `paths` ([`collect_case_files`]) whose name contains `filter`
+/// (every one without it), both kinds ([`Case`], [`DefinitionCase`]), timing each one and
+/// calling `on_result` with each result as soon as it is known.
+pub fn run_cases(
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    mut on_result: impl FnMut(&CaseResult),
+) -> Result<TestResults, String> {
+    let mut results = TestResults::default();
+    for file in collect_case_files(paths)? {
+        let Some(case) = AnyCase::load(&file) else {
+            results.not_cases.push(file);
+            continue;
+        };
+        let name = case.name();
+        if filter.is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let start = Instant::now();
+        let verdict = case.verdict();
+        let result = CaseResult {
+            name: name.to_string(),
+            area: area_of(name).to_string(),
+            file,
+            verdict,
+            time: start.elapsed(),
+        };
+        on_result(&result);
+        results.cases.push(result);
+    }
+    Ok(results)
 }
 
 #[cfg(test)]

@@ -1,12 +1,11 @@
 //! The `quickstep` command line: `run`, `graph`, `validate` and `test`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cases::{collect_case_files, Case, DefinitionCase};
+use crate::cases::{run_cases, Verdict};
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::diagnostic::line_col;
 use crate::exec::{ExecutionInfo, Status};
@@ -66,6 +65,9 @@ enum Command {
         /// Only cases whose name contains this.
         #[arg(long)]
         filter: Option<String>,
+        /// Also write a JUnit XML report of the run to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
 }
 
@@ -123,7 +125,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             definitions,
             machine_type,
         } => validate(&definitions, machine_type),
-        Command::Test { paths, filter } => test(&paths, filter.as_deref()),
+        Command::Test { paths, filter, junit } => test(&paths, filter.as_deref(), junit.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -311,89 +313,21 @@ fn validate(definitions: &[PathBuf], machine_type: TypeArg) -> Result<ExitCode, 
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// A case file of either kind that `quickstep test` runs.
-enum TestRun {
-    /// A recorded execution.
-    Execution(Box<Case>),
-    /// AWS's answer to a definition.
-    Definition(DefinitionCase),
-}
-
-impl TestRun {
-    /// The case in `file`, `None` when it is neither kind.
-    fn load(file: &std::path::Path) -> Option<TestRun> {
-        match Case::load(file) {
-            Ok(case) => Some(TestRun::Execution(Box::new(case))),
-            Err(_) => DefinitionCase::load(file).ok().map(TestRun::Definition),
-        }
-    }
-
-    /// The case's name and area.
-    fn name_and_area(&self) -> (String, String) {
-        match self {
-            TestRun::Execution(case) => (case.name.clone(), case.area().to_string()),
-            TestRun::Definition(case) => (case.name.clone(), case.area().to_string()),
-        }
-    }
-
-    /// `Ok(None)` when it matches the recording, `Ok(Some(reason))` when it does not apply,
-    /// `Err` with the difference.
-    fn run(&self) -> Result<Option<String>, String> {
-        match self {
-            TestRun::Execution(case) => case.run().map(|()| None),
-            TestRun::Definition(case) => case.run(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct AreaCount {
-    passed: usize,
-    failed: usize,
-}
-
-fn test(paths: &[PathBuf], filter: Option<&str>) -> Result<ExitCode, String> {
-    let files = collect_case_files(paths)?;
-    let mut areas: BTreeMap<String, AreaCount> = BTreeMap::new();
-    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
-    for file in files {
-        let Some(run) = TestRun::load(&file) else {
-            // Neither kind of case file (a stray JSON file).
-            skipped += 1;
-            continue;
-        };
-        let (name, area) = run.name_and_area();
-        if filter.is_some_and(|f| !name.contains(f)) {
-            continue;
-        }
-        let result = std::panic::catch_unwind(|| run.run()).unwrap_or_else(|_| Err("the runner panicked".into()));
-        let count = areas.entry(area).or_default();
-        match result {
-            Ok(None) => {
-                passed += 1;
-                count.passed += 1;
-            }
-            Ok(Some(reason)) => {
-                skipped += 1;
-                println!("SKIP {name}: {reason}");
-            }
-            Err(difference) => {
-                failed += 1;
-                count.failed += 1;
-                println!("FAIL {name} ({})\n  {difference}", file.display());
-            }
-        }
-    }
+/// `quickstep test`: prints each failing or skipped case as it runs, then the summary;
+/// writes the JUnit report to `junit` when given.
+fn test(paths: &[PathBuf], filter: Option<&str>, junit: Option<&Path>) -> Result<ExitCode, String> {
+    let results = run_cases(paths, filter, |result| match &result.verdict {
+        Verdict::Passed => {}
+        Verdict::Skipped(reason) => println!("SKIP {}: {reason}", result.name),
+        Verdict::Failed(difference) => println!("FAIL {} ({})\n  {difference}", result.name, result.file.display()),
+    })?;
     println!();
-    for (area, count) in &areas {
-        println!("{area:<12} {:>4} passed, {:>4} failed", count.passed, count.failed);
+    print!("{}", results.summary());
+    if let Some(file) = junit {
+        std::fs::write(file, crate::junit::report(&results))
+            .map_err(|e| format!("{}: cannot write the JUnit report: {e}", file.display()))?;
     }
-    if skipped > 0 {
-        println!("{passed} passed, {failed} failed, {skipped} skipped");
-    } else {
-        println!("{passed} passed, {failed} failed");
-    }
-    Ok(if failed == 0 {
+    Ok(if results.totals().failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -19,6 +19,7 @@ pub mod graph;
 pub mod history;
 pub mod intrinsics;
 pub mod jsonata;
+pub mod junit;
 pub mod machine;
 pub mod model;
 pub mod parse;

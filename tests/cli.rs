@@ -279,3 +279,129 @@ fn graph_marks_where_the_execution_failed() {
         "{graph:?}"
     );
 }
+
+/// The value of attribute `name` in the first element of `xml` that starts with `element`.
+fn xml_attribute<'a>(xml: &'a str, element: &str, name: &str) -> &'a str {
+    let start = xml.find(element).unwrap_or_else(|| panic!("no {element} in {xml}"));
+    let tag = &xml[start..start + xml[start..].find('>').unwrap()];
+    let value = &tag[tag
+        .find(&format!(" {name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + name.len()
+        + 3..];
+    &value[..value.find('"').unwrap()]
+}
+
+#[test]
+fn test_command_writes_a_junit_report() {
+    let execution = |name: &str, output: serde_json::Value| {
+        let case = serde_json::json!({
+            "name": name,
+            "definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"a": "<&\">"}, "End": true}}},
+            "input": {},
+            "expected": {"status": "SUCCEEDED", "output": output}
+        });
+        scratch("quickstep-junit", &format!("{name}.json"), &case.to_string());
+    };
+    execution("pass-matches", serde_json::json!({"a": "<&\">"}));
+    execution("pass-differs", serde_json::json!({"a": "b"}));
+    let definition = serde_json::json!({
+        "name": "create-missing-target",
+        "definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}},
+        "expected": {
+            "api": "CreateStateMachine",
+            "parsed": {
+                "code": "MISSING_TRANSITION_TARGET",
+                "message": "Missing 'Next' target: Nowhere",
+                "location": "/States/A/Next"
+            }
+        }
+    });
+    let file = scratch("quickstep-junit", "create-missing-target.json", &definition.to_string());
+    // A file that is not a case: skipped, in no area, in the summary as in the report.
+    scratch("quickstep-junit", "notes.json", r#"{"hello": 1}"#);
+    let dir = file.parent().unwrap();
+    let folder = dir.to_str().unwrap();
+    let report = dir.join("report.xml");
+
+    let plain = quickstep_apart(&["test", folder]);
+    let with_junit = quickstep_apart(&["test", folder, "--junit", report.to_str().unwrap()]);
+    assert_eq!(with_junit, plain, "the terminal output does not change");
+    let (code, out, _) = plain;
+    assert_eq!(
+        (code, out.lines().last()),
+        (1, Some("2 passed, 1 failed, 1 skipped")),
+        "{out}"
+    );
+
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "),
+        "{xml}"
+    );
+    let counts = |element: &str| ["tests", "failures", "skipped"].map(|name| xml_attribute(&xml, element, name));
+    assert_eq!(counts("<testsuites name=\"quickstep\""), ["4", "1", "1"], "{xml}");
+    assert_eq!(counts("<testsuite name=\"create\""), ["1", "0", "0"], "{xml}");
+    assert_eq!(counts("<testsuite name=\"pass\""), ["2", "1", "0"], "{xml}");
+    assert!(
+        xml.find("<testsuite name=\"create\"") < xml.find("<testsuite name=\"pass\""),
+        "areas in the terminal's order: {xml}"
+    );
+    assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+    let time = xml_attribute(&xml, "<testcase name=\"pass-matches\"", "time");
+    assert!(time.len() == 5 && time.parse::<f64>().is_ok(), "{time}");
+    // The failing case: the difference's first line as the message, the whole of it as text,
+    // escaped.
+    let failing = &xml[xml.find("<testcase name=\"pass-differs\" classname=\"pass\"").unwrap()..];
+    let failure = &failing[..failing.find("</testcase>").unwrap()];
+    assert!(
+        failure.contains(
+            "<failure message=\"output differs:\">output differs:\n  \
+             $[&apos;a&apos;]: expected &quot;b&quot;, got &quot;&lt;&amp;\\&quot;&gt;&quot;\n"
+        ),
+        "{failure}"
+    );
+    assert!(out.contains("$['a']: expected \"b\", got \"<&\\\">\""), "{out}");
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+
+    // A report that cannot be written: an error naming the file, after the cases ran.
+    let nowhere = dir.join("no-such-folder/report.xml");
+    let (code, out, err) = quickstep_apart(&["test", folder, "--junit", nowhere.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.ends_with("2 passed, 1 failed, 1 skipped\n"), "{out}");
+    assert!(
+        err.starts_with(&format!(
+            "quickstep: {}: cannot write the JUnit report: ",
+            nowhere.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_command_reports_the_corpus_as_junit() {
+    let report = std::env::temp_dir().join(format!("quickstep-junit-corpus-{}.xml", std::process::id()));
+    let (code, out) = quickstep(&[
+        "test",
+        shared().join("conformance").to_str().unwrap(),
+        "--junit",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let last = out.lines().last().unwrap();
+    let counted: usize = last
+        .split(", ")
+        .map(|part| part.split(' ').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(xml_attribute(&xml, "<testsuites", "failures"), "0", "{last}");
+    assert_eq!(
+        xml_attribute(&xml, "<testsuites", "tests"),
+        counted.to_string(),
+        "{last}"
+    );
+    assert_eq!(xml.matches("<testcase ").count(), counted, "{last}");
+    assert_eq!(xml.matches("<failure").count(), 0);
+    let skipped = xml.matches("<skipped ").count();
+    assert!(last.ends_with(&format!("0 failed, {skipped} skipped")), "{last}");
+}
