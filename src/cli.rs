@@ -12,6 +12,7 @@ use crate::exec::{ExecutionInfo, Status};
 use crate::graph::{render, Format, PathRecorder};
 use crate::history::HistorySink;
 use crate::machine::{check_definition, Machine, Outcome};
+use crate::mock::MockConfig;
 use crate::model::{MachineType, StateMachine};
 use crate::program::Program;
 use crate::tasks::TaskRegistry;
@@ -91,6 +92,17 @@ struct ExecutionArgs {
     /// Use a virtual clock: Wait states and retry back-offs take no real time.
     #[arg(long)]
     virtual_time: bool,
+    /// A Step Functions Local mock configuration file (MockConfigFile.json): the Task states
+    /// of `--test-case` answer with their mocked responses.
+    #[arg(long, value_name = "FILE", requires = "test_case")]
+    mock_config: Option<PathBuf>,
+    /// The test case of `--mock-config` to run.
+    #[arg(long, value_name = "NAME", requires = "mock_config")]
+    test_case: Option<String>,
+    /// The state machine's name (in its ARN, the context object, and the mock
+    /// configuration); default: the definition's file name without `.asl.json` / `.json`.
+    #[arg(long, value_name = "NAME")]
+    state_machine: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -183,12 +195,26 @@ fn execute(
         (None, None) => "{}".to_string(),
     };
     let machine = Machine::from_program(std::sync::Arc::new(program), registry);
-    let state_machine_name = definition
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("StateMachine")
-        .trim_end_matches(".asl")
-        .to_string();
+    let state_machine_name = args.state_machine.unwrap_or_else(|| {
+        definition
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("StateMachine")
+            .trim_end_matches(".asl")
+            .to_string()
+    });
+    let machine = match (args.mock_config, args.test_case) {
+        (Some(path), Some(test_case)) => {
+            let config = MockConfig::parse(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mocks = config
+                .test_case(&state_machine_name, &test_case)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            machine
+                .with_mocks(&mocks)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        _ => machine,
+    };
     let info = ExecutionInfo {
         name,
         state_machine_name,

@@ -32,6 +32,7 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
         graphs: Vec::new(),
         resources: Vec::new(),
         resource_ids: HashMap::new(),
+        task_count: 0,
         errors: Vec::new(),
         default_language: machine.query_language.unwrap_or_default(),
     };
@@ -54,6 +55,7 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
         states,
         graphs,
         resources: c.resources,
+        task_count: c.task_count,
         timeout_seconds: machine.timeout_seconds,
         uses_context,
         consts: c.consts,
@@ -85,6 +87,7 @@ struct Compiler {
     graphs: Vec<GraphDef>,
     resources: Vec<&'static str>,
     resource_ids: HashMap<&'static str, ResourceId>,
+    task_count: u32,
     errors: Vec<CompileError>,
     default_language: QueryLanguage,
 }
@@ -243,9 +246,12 @@ impl Compiler {
                 } else {
                     TaskFlavor::Plain
                 };
+                let slot = self.task_count;
+                self.task_count += 1;
                 Op::Task(Box::new(TaskDef {
                     resource,
                     resource_name,
+                    slot,
                     timeout: task
                         .timeout
                         .as_ref()

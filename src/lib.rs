@@ -21,6 +21,7 @@ pub mod intrinsics;
 pub mod jsonata;
 pub mod junit;
 pub mod machine;
+pub mod mock;
 pub mod model;
 pub mod parse;
 pub mod path;

@@ -7,9 +7,10 @@ use crate::compile::{compile, CompileError};
 use crate::diagnostic::{invalid_definition_message, location_of, Diagnostic, Severity};
 use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
 use crate::history::HistorySink;
+use crate::mock::{MockError, MockedState, Mocks};
 use crate::model::{MachineType, StateMachine};
 use crate::parse::{parse_definition, parse_definition_value};
-use crate::program::Program;
+use crate::program::{Op, Program, TaskFlavor};
 use crate::tasks::{TaskHandler, TaskRegistry};
 use crate::validate::validate;
 use crate::value::{Arena, Value};
@@ -20,8 +21,23 @@ use crate::value::{Arena, Value};
 pub struct Machine {
     program: Arc<Program>,
     registry: TaskRegistry,
-    /// Handler per [`crate::program::ResourceId`], resolved once.
-    handlers: Arc<[Option<Arc<dyn TaskHandler>>]>,
+    /// What each Task state calls, by [`TaskDef::slot`](crate::program::TaskDef::slot):
+    /// resolved once.
+    handlers: Arc<[TaskBinding]>,
+}
+
+/// What a Task state is bound to in a [`Machine`]: which also decides how it is called, so
+/// that a Task with a registered handler takes one check.
+#[derive(Clone)]
+pub(crate) enum TaskBinding {
+    /// The handler registered for its resource.
+    Handler(Arc<dyn TaskHandler>),
+    /// No handler is registered for its resource.
+    Unbound,
+    /// `arn:aws:states:::lambda:invoke`: the handler is found by `FunctionName`, per call.
+    ByFunctionName,
+    /// Mocked: its answers come from a mocked response.
+    Mock(Arc<MockedState>),
 }
 
 impl std::fmt::Debug for Machine {
@@ -76,7 +92,17 @@ impl Machine {
 
     /// Binds `tasks` to an already compiled program.
     pub fn from_program(program: Arc<Program>, tasks: TaskRegistry) -> Machine {
-        let handlers = program.resources().iter().map(|r| tasks.get(r).cloned()).collect();
+        let mut handlers = vec![TaskBinding::Unbound; program.task_count as usize];
+        for state in &program.states {
+            if let Op::Task(task) = &state.op {
+                handlers[task.slot as usize] = match (task.flavor, tasks.get(task.resource_name)) {
+                    (TaskFlavor::LambdaInvoke, _) => TaskBinding::ByFunctionName,
+                    (_, Some(handler)) => TaskBinding::Handler(handler.clone()),
+                    (_, None) => TaskBinding::Unbound,
+                };
+            }
+        }
+        let handlers = handlers.into();
         Machine {
             program,
             registry: tasks,
@@ -84,12 +110,37 @@ impl Machine {
         }
     }
 
+    /// This machine with the Task states of `mocks` mocked (Step Functions Local's mocked
+    /// test cases, see [`crate::mock`]): each invocation of a mocked state answers with its
+    /// mocked response's `Return` or `Throw` for that invocation (counted from 0 per state
+    /// across the execution: retries, loops and Map iterations all count), without calling a
+    /// handler; an invocation the response has no answer for fails the execution with
+    /// `States.Runtime`. Other Task states call their handlers as before; mocks attached
+    /// earlier are replaced.
+    ///
+    /// An error names a mocked state that the definition does not have, or that is not a
+    /// Task state.
+    pub fn with_mocks(&self, mocks: &Mocks) -> Result<Machine, MockError> {
+        let resolved = mocks.resolve(&self.program)?;
+        let mut handlers: Vec<TaskBinding> = Machine::from_program(self.program.clone(), self.registry.clone())
+            .handlers
+            .to_vec();
+        for (slot, mock) in resolved {
+            handlers[slot as usize] = TaskBinding::Mock(mock);
+        }
+        Ok(Machine {
+            program: self.program.clone(),
+            registry: self.registry.clone(),
+            handlers: handlers.into(),
+        })
+    }
+
     /// The compiled program.
     pub fn program(&self) -> &Program {
         &self.program
     }
 
-    pub(crate) fn handlers(&self) -> &[Option<Arc<dyn TaskHandler>>] {
+    pub(crate) fn handlers(&self) -> &[TaskBinding] {
         &self.handlers
     }
 

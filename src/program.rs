@@ -32,6 +32,8 @@ pub struct Program {
     pub(crate) graphs: Vec<GraphDef>,
     /// Distinct Task `Resource` strings.
     pub(crate) resources: Vec<&'static str>,
+    /// How many Task states there are (their [`TaskDef::slot`]s count from 0).
+    pub(crate) task_count: u32,
     /// The machine's `TimeoutSeconds`.
     pub(crate) timeout_seconds: Option<u64>,
     /// Whether any state reads the context object (`$$`, `$states.context`): only then is it
@@ -221,6 +223,9 @@ pub struct TaskDef {
     pub resource: ResourceId,
     /// The resource string.
     pub resource_name: &'static str,
+    /// The state's index among the program's Task states (where a machine binds its handler
+    /// or its mock).
+    pub slot: u32,
     /// `TimeoutSeconds` / `TimeoutSecondsPath`.
     pub timeout: Option<NumberSpec>,
     /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.

@@ -405,3 +405,147 @@ fn test_command_reports_the_corpus_as_junit() {
     let skipped = xml.matches("<skipped ").count();
     assert!(last.ends_with(&format!("0 failed, {skipped} skipped")), "{last}");
 }
+
+/// `run` of the mocks example's test case `test_case`, with `more` arguments.
+fn run_mocked_example(test_case: &str, more: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "run",
+        "examples/mocks/LambdaSQSIntegration.asl.json",
+        "--mock-config",
+        "examples/mocks/MockConfigFile.json",
+        "--test-case",
+        test_case,
+    ];
+    args.extend_from_slice(more);
+    quickstep(&args)
+}
+
+#[test]
+fn run_with_a_mock_config_answers_with_the_mocked_responses() {
+    let (code, out) = run_mocked_example("HappyPath", &["--input", r#"{"orderId":"o-1"}"#]);
+    assert_eq!(code, 0, "{out}");
+    let response: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(response["status"], "SUCCEEDED");
+    let output: serde_json::Value = serde_json::from_str(response["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        serde_json::json!({
+            "orderId": "o-1",
+            "lambda": {"body": "Hello from Lambda!"},
+            "sqs": {
+                "MD5OfMessageBody": "3bcb6e8e-7h85-4375-b0bc-1a59812c6e51",
+                "MessageId": "3bcb6e8e-8b51-4375-b0bc-1a59812c6e51"
+            }
+        })
+    );
+    // RetryPath (three failures, then the answer) on a virtual clock; the machine named
+    // explicitly, which also names it in the ARNs.
+    let def = scratch(
+        "quickstep-mocks",
+        "renamed.asl.json",
+        &std::fs::read_to_string("examples/mocks/LambdaSQSIntegration.asl.json").unwrap(),
+    );
+    let (code, out) = quickstep(&[
+        "run",
+        def.to_str().unwrap(),
+        "--mock-config",
+        "examples/mocks/MockConfigFile.json",
+        "--test-case",
+        "RetryPath",
+        "--state-machine",
+        "LambdaSQSIntegration",
+        "--virtual-time",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let response: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        response["stateMachineArn"],
+        "arn:aws:states:us-east-1:123456789012:stateMachine:LambdaSQSIntegration"
+    );
+    let elapsed = response["stopDate"].as_f64().unwrap() - response["startDate"].as_f64().unwrap();
+    assert_eq!(elapsed, 14.0, "the back-offs of three retries: {out}");
+    // HybridPath: the unmocked SQS state uses the --resources behaviour.
+    let resources = scratch(
+        "quickstep-mocks",
+        "resources.json",
+        r#"{"arn:aws:states:::sqs:sendMessage": {"Return": {"MessageId": "local"}}}"#,
+    );
+    let (code, out) = run_mocked_example("HybridPath", &["--resources", resources.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let response: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        response["output"],
+        r#"{"lambda":{"body":"Hello from Lambda!"},"sqs":{"MessageId":"local"}}"#
+    );
+}
+
+#[test]
+fn mock_config_errors_exit_with_status_2_naming_the_file_and_the_field() {
+    let definition = "examples/mocks/LambdaSQSIntegration.asl.json";
+    let config = scratch(
+        "quickstep-mocks-bad",
+        "MockConfigFile.json",
+        r#"{"StateMachines": {"LambdaSQSIntegration": {"TestCases": {"HappyPath": {"LambdaState": "R"}}}},
+            "MockedResponses": {"R": {"0": {"Return": 1, "Throw": {"Error": "E"}}}}}"#,
+    );
+    let (code, stdout, stderr) = quickstep_apart(&[
+        "run",
+        definition,
+        "--mock-config",
+        config.to_str().unwrap(),
+        "--test-case",
+        "HappyPath",
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "quickstep: {}: /MockedResponses/R/0: expected exactly one of Return or Throw",
+            config.display()
+        )
+    );
+    // A test case that mocks a state the definition does not have.
+    let config = scratch(
+        "quickstep-mocks-bad",
+        "NoSuchState.json",
+        r#"{"StateMachines": {"LambdaSQSIntegration": {"TestCases": {"T": {"Nowhere": "R"}}}},
+            "MockedResponses": {"R": {"0": {"Return": 1}}}}"#,
+    );
+    let (code, out) = quickstep(&[
+        "run",
+        definition,
+        "--mock-config",
+        config.to_str().unwrap(),
+        "--test-case",
+        "T",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "/StateMachines/LambdaSQSIntegration/TestCases/T/Nowhere: the definition has no state named 'Nowhere'"
+        ),
+        "{out}"
+    );
+    // An unknown test case lists the available ones; so does `graph`, through the same options.
+    let (code, out) = quickstep(&[
+        "graph",
+        definition,
+        "--input",
+        "{}",
+        "--mock-config",
+        "examples/mocks/MockConfigFile.json",
+        "--test-case",
+        "SadPath",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("examples/mocks/MockConfigFile.json: /StateMachines/LambdaSQSIntegration/TestCases: no test case named 'SadPath' (available: 'HappyPath', 'HybridPath', 'RetryPath')"), "{out}");
+    // One option without the other is a usage error.
+    for args in [
+        ["--test-case", "HappyPath"],
+        ["--mock-config", "examples/mocks/MockConfigFile.json"],
+    ] {
+        let (code, out) = quickstep(&["run", definition, args[0], args[1]]);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains("required arguments were not provided"), "{out}");
+    }
+}

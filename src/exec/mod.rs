@@ -14,15 +14,13 @@ use std::borrow::Cow;
 use bumpalo::collections::Vec as BumpVec;
 use smallvec::SmallVec;
 
-use std::sync::Arc;
-
 use crate::error::{names, EvalError};
 use crate::history::{EventData, HistoryEvent, HistorySink};
-use crate::machine::Machine;
+use crate::machine::{Machine, TaskBinding};
 use crate::model::QueryLanguage;
 use crate::program::*;
 use crate::scope::Variables;
-use crate::tasks::{TaskHandler, TaskRegistry, TaskToken, TokenIssuer};
+use crate::tasks::{TaskRegistry, TaskToken, TokenIssuer};
 use crate::value::{Arena, ArenaExt, Member, SourceText, Value};
 
 mod eval;
@@ -280,7 +278,8 @@ enum Flow {
 /// One execution of a program: resumable, single-threaded, all values in `arena`.
 pub struct Execution<'a> {
     program: &'a Program,
-    handlers: &'a [Option<Arc<dyn TaskHandler>>],
+    /// What each Task state calls, by its slot.
+    handlers: &'a [TaskBinding],
     registry: &'a TaskRegistry,
     /// Where task tokens come from (none: numbered by the process).
     tokens: Option<&'a dyn TokenIssuer>,
@@ -305,6 +304,9 @@ pub struct Execution<'a> {
     task_answers: Vec<(TaskToken, Result<Value<'a>, Failure>)>,
     /// How the top level ended (with [`Flow::Done`]).
     ended: Option<Result<Value<'a>, Failure>>,
+    /// Invocations so far of each mocked Task state: allocated in the arena when a mocked
+    /// state is first called.
+    mock_invocations: &'a mut [u32],
 }
 
 impl<'a> Execution<'a> {
@@ -351,6 +353,7 @@ impl<'a> Execution<'a> {
             variable_bytes: 0,
             task_answers: Vec::new(),
             ended: None,
+            mock_invocations: &mut [],
         }
     }
 

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use crate::error::{names, EvalError};
 use crate::history::EventData;
+use crate::machine::TaskBinding;
+use crate::mock::{MockAnswer, MockedState};
 use crate::payload::{JsonataEnv, NumberSpec, PayloadInput};
 use crate::program::*;
 use crate::tasks::{TaskContext, TaskFailure, TaskReply, TaskToken, TaskTokenError};
@@ -340,15 +342,17 @@ impl<'a> Execution<'a> {
     /// Calls a Task's handler on its effective input: its result now, or the token of a
     /// task that answers later.
     fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<TaskStart<'a>, Failure> {
-        let (handler, input) = match task.flavor {
-            TaskFlavor::LambdaInvoke => {
+        let (handler, input) = match &self.handlers[task.slot as usize] {
+            TaskBinding::Handler(handler) => (Some(handler), effective),
+            TaskBinding::ByFunctionName => {
                 let function = effective.get("FunctionName").and_then(|f| f.as_str());
                 (
                     function.and_then(|f| self.registry.get(f)),
                     effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),
                 )
             }
-            _ => (self.handlers[task.resource.0 as usize].as_ref(), effective),
+            TaskBinding::Unbound => (None, effective),
+            TaskBinding::Mock(mock) => return self.call_mock(top, mock),
         };
         let Some(handler) = handler else {
             return Err(Failure::new(
@@ -401,6 +405,35 @@ impl<'a> Execution<'a> {
                 let cause = lambda_error_cause(&error_type, &error_message, task.flavor == TaskFlavor::LambdaInvoke);
                 Err(Failure::new(Some(Cow::Owned(error_type)), Some(cause)))
             }
+        }
+    }
+}
+
+impl<'a> Execution<'a> {
+    /// Answers an invocation of a mocked Task state with its mocked response: the `Return`
+    /// as the result (as it is: a service integration's whole response), the `Throw` as the
+    /// failure, and `States.Runtime` past the response's answers.
+    #[cold]
+    #[inline(never)]
+    fn call_mock(&mut self, top: usize, mock: &'a MockedState) -> Result<TaskStart<'a>, Failure> {
+        if self.mock_invocations.is_empty() {
+            self.mock_invocations = self.arena.alloc_slice_fill_copy(mock.mocked as usize, 0);
+        }
+        let count = &mut self.mock_invocations[mock.index as usize];
+        let invocation = *count;
+        *count = invocation.saturating_add(1);
+        match mock.response.answer(invocation) {
+            Some(MockAnswer::Return(result)) => {
+                let result = Value::from_serde(self.arena, result);
+                self.within_limit(top, result).map(TaskStart::Done)
+            }
+            Some(MockAnswer::Throw { error, cause }) => {
+                Err(Failure::new(Some(Cow::Owned(error.clone())), cause.clone()))
+            }
+            None => Err(Failure::new(
+                Some(names::RUNTIME.into()),
+                Some(mock.unanswered(invocation)),
+            )),
         }
     }
 }
