@@ -41,11 +41,16 @@ pub fn compile(machine: &model::StateMachine) -> Result<Program, Vec<CompileErro
         return Err(c.errors);
     }
     let uses_context = reads_context(machine);
-    let states: Vec<StateDef> = c
+    let mut states: Vec<StateDef> = c
         .states
         .into_iter()
         .map(|s| s.expect("every reserved state id is compiled"))
         .collect();
+    for state in &mut states {
+        state.issues_token = uses_context
+            && !state.chained
+            && matches!(&state.op, Op::Task(task) if task.resource_name.ends_with(".waitForTaskToken"));
+    }
     let mut graphs = c.graphs;
     for graph in &mut graphs {
         let start = &states[graph.start.0 as usize];
@@ -196,6 +201,7 @@ impl Compiler {
             plain_choice: false,
             plain_succeed: false,
             chained: false,
+            issues_token: false,
         };
         def.plain_io = language == QueryLanguage::JsonPath
             && [&def.input_path, &def.result_path, &def.output_path]

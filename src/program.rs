@@ -156,6 +156,11 @@ pub struct StateDef {
     /// (nor their paths): its raw input goes to the handler as it is, its result is its
     /// output.
     pub plain_task: bool,
+    /// A Task whose `Resource` ends in `.waitForTaskToken`, not [`chained`](Self::chained),
+    /// in a program that reads the context object: each attempt issues its task token before
+    /// its `Parameters` / `Arguments` are evaluated, and they read it as `$$.Task.Token`
+    /// (`$states.context.Task.Token`).
+    pub issues_token: bool,
     /// `Retry`.
     pub retry: Vec<RetryDef>,
     /// `Catch`.

@@ -5,6 +5,7 @@
 //! `raise:...`, `{"Return": ...}`, `{"Throw": ...}`) on the same API.
 
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -75,21 +76,22 @@ pub enum TaskReply<'a> {
 /// `Send`, printable (`Display`) and parsable (`FromStr`) as text, so it can travel through
 /// queues and other programs and come back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TaskToken(u64);
+pub struct TaskToken(NonZeroU64);
 
-/// The text form of a task token: this prefix, then 16 hex digits.
+/// The text form of a task token: this prefix, then 16 hex digits (not all zero).
 const TOKEN_PREFIX: &str = "quickstep-task-";
 
 impl TaskToken {
     /// A token no other task of this process has had.
     pub(crate) fn unique() -> TaskToken {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        TaskToken(NEXT.fetch_add(1, Ordering::Relaxed))
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        TaskToken(NonZeroU64::new(id).expect("fewer than 2^64 tokens are issued"))
     }
 
     /// The number the token stands for (unique in the process).
     pub(crate) fn id(self) -> u64 {
-        self.0
+        self.0.get()
     }
 }
 
@@ -106,6 +108,7 @@ impl std::str::FromStr for TaskToken {
         text.strip_prefix(TOKEN_PREFIX)
             .filter(|hex| hex.len() == 16)
             .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .and_then(NonZeroU64::new)
             .map(TaskToken)
             .ok_or_else(|| TaskTokenError::InvalidToken(text.to_string()))
     }
@@ -143,13 +146,21 @@ pub struct TaskContext<'t> {
 }
 
 impl<'t> TaskContext<'t> {
-    pub(crate) fn new(issuer: Option<&'t dyn TokenIssuer>) -> TaskContext<'t> {
-        TaskContext { issuer, token: None }
+    /// A context whose token, if not `issued` already (for a `.waitForTaskToken` Task whose
+    /// definition may read it), is issued when first asked for.
+    pub(crate) fn new(issuer: Option<&'t dyn TokenIssuer>, issued: Option<TaskToken>) -> TaskContext<'t> {
+        TaskContext { issuer, token: issued }
     }
 
     /// This task attempt's token (the same one however often it is asked for). Complete the
     /// task with it and return [`TaskReply::Pending`]. A token taken by a handler that then
     /// answers at once is forgotten.
+    ///
+    /// For a Task whose `Resource` ends in `.waitForTaskToken`, it is the token its
+    /// `Parameters` / `Arguments` read as `$$.Task.Token` / `$states.context.Task.Token`
+    /// (issued before they are evaluated): a handler that finds that token's text in its input
+    /// may just return [`TaskReply::Pending`], and the text, parsed with
+    /// [`FromStr`](std::str::FromStr), completes the task.
     pub fn token(&mut self) -> TaskToken {
         let issuer = self.issuer;
         *self

@@ -746,18 +746,23 @@ fn runtime_batches_and_calling_thread_await_tasks_too() {
     service.join().unwrap(); // the runtime (and its task sender) is gone: the service ends
 }
 
+/// `runtime` refuses to complete or fail the task of `token`: none awaits it.
+fn assert_refused(runtime: &Runtime, token: TaskToken) {
+    assert_eq!(
+        runtime.complete_task(token, "{}"),
+        Err(TaskTokenError::NotAwaiting(token))
+    );
+    assert_eq!(
+        runtime.fail_task(token, "E", "C"),
+        Err(TaskTokenError::NotAwaiting(token))
+    );
+}
+
 #[test]
 fn runtime_refuses_unknown_tokens_and_invalid_output() {
     let (runtime, requests) = later_runtime(&one_task(""), Runtime::builder().threads(1));
     let stranger = "quickstep-task-ffffffffffffff00".parse::<TaskToken>().unwrap();
-    assert_eq!(
-        runtime.complete_task(stranger, "{}"),
-        Err(TaskTokenError::NotAwaiting(stranger))
-    );
-    assert_eq!(
-        runtime.fail_task(stranger, "E", "C"),
-        Err(TaskTokenError::NotAwaiting(stranger))
-    );
+    assert_refused(&runtime, stranger);
     assert_eq!(
         runtime.heartbeat_task(stranger),
         Err(TaskTokenError::NotAwaiting(stranger))
@@ -981,4 +986,310 @@ fn runtime_gives_up_the_tasks_of_a_failed_map_and_of_an_aborted_execution() {
     }
     assert_eq!((report.started, report.failed, report.aborted), (2, 1, 1));
     assert!(report.balanced());
+}
+
+// ---- `.waitForTaskToken`: the definition passes `$$.Task.Token` on ----
+
+const SEND_MESSAGE: &str = "arn:aws:states:::sqs:sendMessage.waitForTaskToken";
+
+/// What a [`SendMessage`] handler saw: the token text in its input (`MessageBody.TaskToken`,
+/// or `token` for the JSONata definitions), the token its context gave, and the input.
+#[derive(Clone, Debug)]
+struct Sent {
+    text: String,
+    context_token: TaskToken,
+    input: String,
+}
+
+/// Stands for SQS: "sends" its input (to `sent`, and to `outbox` when given) and answers
+/// later, or at once (echoing the input) when `now` is set.
+struct SendMessage {
+    sent: Arc<Mutex<Vec<Sent>>>,
+    outbox: Option<crossbeam_channel::Sender<String>>,
+    now: bool,
+}
+
+impl TaskHandler for SendMessage {
+    fn call<'a>(&self, input: Value<'a>, _arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        Ok(input)
+    }
+
+    fn start<'a>(&self, input: Value<'a>, arena: &'a Arena, context: &mut TaskContext<'_>) -> TaskReply<'a> {
+        let text = input
+            .get("MessageBody")
+            .and_then(|body| body.get("TaskToken"))
+            .or_else(|| input.get("token"))
+            .and_then(|t| t.as_str())
+            .expect("the definition passes the task token")
+            .to_string();
+        let sent = Sent {
+            text: text.clone(),
+            context_token: context.token(),
+            input: input.to_json_string(),
+        };
+        self.sent.lock().unwrap().push(sent);
+        if let Some(outbox) = &self.outbox {
+            outbox.send(text).unwrap();
+        }
+        if self.now {
+            return TaskReply::Done(self.call(input, arena));
+        }
+        TaskReply::Pending
+    }
+}
+
+/// A machine whose `SEND_MESSAGE` task `T` (with `fields`) is a [`SendMessage`], then `Done`.
+fn send_message_machine(
+    fields: &str,
+    outbox: Option<crossbeam_channel::Sender<String>>,
+    now: bool,
+) -> (Machine, Arc<Mutex<Vec<Sent>>>) {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = TaskRegistry::new();
+    tasks.register_handler(
+        SEND_MESSAGE,
+        SendMessage {
+            sent: Arc::clone(&sent),
+            outbox,
+            now,
+        },
+    );
+    let definition = format!(
+        r#"{{"StartAt":"T","States":{{
+            "T":{{"Type":"Task","Resource":"{SEND_MESSAGE}",{fields}"Next":"Done"}},
+            "Done":{{"Type":"Pass","End":true}}}}}}"#
+    );
+    (machine(&definition, tasks), sent)
+}
+
+/// Starts `m` on `input` and runs it until its task awaits: the execution, the token it awaits
+/// and the message its handler sent, checked to carry that token (the one the handler's
+/// context has too).
+fn sent_out<'a>(
+    m: &'a Machine,
+    arena: &'a Arena,
+    info: &'a ExecutionInfo,
+    sent: &Mutex<Vec<Sent>>,
+    input: Value<'a>,
+) -> (quickstep::exec::Execution<'a>, TaskToken, Sent) {
+    let mut execution = m.start(arena, input, info, T0);
+    let (token, _) = awaiting(execution.resume(T0));
+    let message = sent.lock().unwrap().last().unwrap().clone();
+    assert_eq!(message.text, token.to_string());
+    assert_eq!(message.context_token, token);
+    (execution, token, message)
+}
+
+const PASS_THE_TOKEN: &str = r#""Parameters":{"QueueUrl":"q","MessageBody":{"TaskToken.$":"$$.Task.Token","order.$":"$.orderId"}},"ResultPath":"$.reply","#;
+
+#[test]
+fn wait_for_task_token_parameters_read_the_token_that_completes_the_task() {
+    let (m, sent) = send_message_machine(PASS_THE_TOKEN, None, false);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, r#"{"orderId":"o-1"}"#).unwrap();
+    let (mut execution, token, message) = sent_out(&m, &arena, &info, &sent, input);
+    assert_eq!(
+        message.input,
+        format!(r#"{{"QueueUrl":"q","MessageBody":{{"TaskToken":"{token}","order":"o-1"}}}}"#)
+    );
+    // "Another system" calls back with the text it was sent.
+    let parsed: TaskToken = message.text.parse().unwrap();
+    execution
+        .complete_task(parsed, parse(&arena, r#"{"approved":true}"#).unwrap())
+        .unwrap();
+    let (status, output, _, _) = done(execution.resume(T0 + 1_000));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(
+        output.as_deref(),
+        Some(r#"{"orderId":"o-1","reply":{"approved":true}}"#)
+    );
+
+    // SendTaskFailure with the text: the state fails with that error and cause.
+    let (mut execution, _, failed) = sent_out(&m, &arena, &info, &sent, input);
+    assert_ne!(failed.text, message.text, "each execution's task has its own token");
+    execution
+        .fail_task(failed.text.parse().unwrap(), "Order.Rejected", "out of credit")
+        .unwrap();
+    let (status, _, error, cause) = done(execution.resume(T0 + 1_000));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("Order.Rejected"));
+    assert_eq!(cause.as_deref(), Some("out of credit"));
+}
+
+#[test]
+fn every_retry_of_a_wait_for_task_token_task_has_a_new_token() {
+    let fields =
+        format!(r#"{PASS_THE_TOKEN}"Retry":[{{"ErrorEquals":["Busy"],"IntervalSeconds":2,"MaxAttempts":1}}],"#);
+    let (m, sent) = send_message_machine(&fields, None, false);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, r#"{"orderId":"o-2"}"#).unwrap();
+    let mut execution = m.start(&arena, input, &info, T0);
+    let (first, _) = awaiting(execution.resume(T0));
+    execution.fail_task(first, "Busy", "later").unwrap();
+    assert!(matches!(execution.resume(T0), Step::Suspended { until_ms } if until_ms == T0 + 2_000));
+    let (second, _) = awaiting(execution.resume(T0 + 2_000));
+    let texts: Vec<String> = sent.lock().unwrap().iter().map(|s| s.text.clone()).collect();
+    assert_eq!(texts, [first.to_string(), second.to_string()]);
+    assert_ne!(first, second);
+    // The first attempt's token is spent.
+    let stale: TaskToken = texts[0].parse().unwrap();
+    assert_eq!(
+        execution.complete_task(stale, Value::Null),
+        Err(TaskTokenError::NotAwaiting(stale))
+    );
+    execution
+        .complete_task(texts[1].parse().unwrap(), Value::int(2))
+        .unwrap();
+    let (status, output, _, _) = done(execution.resume(T0 + 3_000));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(output.as_deref(), Some(r#"{"orderId":"o-2","reply":2}"#));
+}
+
+#[test]
+fn jsonata_arguments_read_the_token_as_states_context_task_token() {
+    let (m, sent) = send_message_machine(
+        r#""QueryLanguage":"JSONata","Arguments":{"token":"{% $states.context.Task.Token %}","order":"{% $states.input.orderId %}"},"Output":{"order":"{% $states.input.orderId %}","reply":"{% $states.result %}"},"#,
+        None,
+        false,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let input = parse(&arena, r#"{"orderId":"o-3"}"#).unwrap();
+    let (mut execution, token, message) = sent_out(&m, &arena, &info, &sent, input);
+    assert_eq!(message.input, format!(r#"{{"token":"{token}","order":"o-3"}}"#));
+    execution
+        .complete_task(message.text.parse().unwrap(), Value::Bool(true))
+        .unwrap();
+    let (status, output, _, _) = done(execution.resume(T0));
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(output.as_deref(), Some(r#"{"order":"o-3","reply":true}"#));
+}
+
+#[test]
+fn only_wait_for_task_token_tasks_have_a_task_token_in_their_context() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("arn:aws:states:::sqs:sendMessage", |input, _arena| Ok(input));
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage",
+            "Parameters":{"MessageBody":{"TaskToken.$":"$$.Task.Token"}},"End":true}}}"#,
+        tasks,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let (status, _, error, cause) = done(m.start(&arena, Value::EMPTY_OBJECT, &info, T0).resume(T0));
+    assert_eq!(status, Status::Failed);
+    assert_eq!(error.as_deref(), Some("States.Runtime"));
+    assert!(cause.unwrap().contains("$$.Task.Token"));
+
+    // Nor is the token in the context of the `.waitForTaskToken` task's result processing.
+    let (m, _) = send_message_machine(
+        r#""Parameters":{"token.$":"$$.Task.Token"},"ResultSelector":{"t.$":"$$.Task.Token"},"#,
+        None,
+        true,
+    );
+    let (status, _, error, _) = done(m.start(&arena, Value::EMPTY_OBJECT, &info, T0).resume(T0));
+    assert_eq!((status, error.as_deref()), (Status::Failed, Some("States.Runtime")));
+}
+
+#[test]
+fn runtime_completes_wait_for_task_token_tasks_by_the_text_sent_out() {
+    let (outbox, messages) = crossbeam_channel::unbounded::<String>();
+    let (m, sent) = send_message_machine(PASS_THE_TOKEN, Some(outbox), false);
+    let runtime = Runtime::builder().threads(2).build(m);
+    // Another system: gets the token text only, and calls back with it.
+    let completer = runtime.task_completer();
+    let service = std::thread::spawn(move || {
+        for text in messages.iter() {
+            let token: TaskToken = text.parse().unwrap();
+            completer.complete(token, serde_json::json!({"by": text})).unwrap();
+        }
+    });
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    for n in 0..20 {
+        runtime.submit(format!(r#"{{"orderId":"o-{n}"}}"#), Completion::Channel(sender.clone()));
+    }
+    for _ in 0..20 {
+        let outcome = outcomes.recv().unwrap().result.unwrap();
+        assert_eq!(outcome.status, Status::Succeeded, "{outcome:?}");
+        let output = outcome.output_value().unwrap();
+        let order = output["orderId"].as_str().unwrap();
+        let sent = sent.lock().unwrap();
+        let message = sent
+            .iter()
+            .find(|s| s.input.contains(&format!(r#""{order}""#)))
+            .unwrap();
+        assert_eq!(output["reply"]["by"], message.text.as_str());
+        assert_eq!(message.text, message.context_token.to_string());
+    }
+    // On the calling thread too.
+    let outcome = runtime.run_json(r#"{"orderId":"o-x"}"#).unwrap();
+    let output = outcome.output_value().unwrap();
+    assert_eq!(output["orderId"], "o-x");
+    let text = output["reply"]["by"].as_str().unwrap().to_string();
+    assert_eq!(sent.lock().unwrap().last().unwrap().text, text);
+    // Answered: the token is spent.
+    let token: TaskToken = text.parse().unwrap();
+    assert_eq!(
+        runtime.complete_task(token, "{}"),
+        Err(TaskTokenError::NotAwaiting(token))
+    );
+    assert!(runtime.shutdown().balanced());
+    service.join().unwrap();
+}
+
+#[test]
+fn runtime_fails_wait_for_task_token_tasks_by_the_text_sent_out() {
+    let (outbox, messages) = crossbeam_channel::unbounded::<String>();
+    let (m, _) = send_message_machine(PASS_THE_TOKEN, Some(outbox), false);
+    let runtime = Runtime::builder().threads(1).build(m);
+    let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();
+    runtime.submit(r#"{"orderId":"o-1"}"#, Completion::Channel(sender));
+    let text = messages.recv().unwrap();
+    runtime
+        .fail_task(text.parse().unwrap(), "Order.Rejected", "out of credit")
+        .unwrap();
+    let outcome = outcomes.recv().unwrap().result.unwrap();
+    assert_eq!(outcome.status, Status::Failed);
+    assert_eq!(outcome.error.as_deref(), Some("Order.Rejected"));
+    assert_eq!(outcome.cause.as_deref(), Some("out of credit"));
+    assert!(runtime.shutdown().balanced());
+}
+
+#[test]
+fn runtime_retires_the_token_of_a_wait_for_task_token_task_answered_at_once() {
+    let (m, sent) = send_message_machine(PASS_THE_TOKEN, None, true);
+    let runtime = Runtime::builder().threads(1).build(m);
+    let outcome = runtime.run_json(r#"{"orderId":"o-1"}"#).unwrap();
+    assert_eq!(outcome.status, Status::Succeeded);
+    let text = sent.lock().unwrap()[0].text.clone();
+    assert_eq!(
+        outcome.output_value().unwrap()["reply"]["MessageBody"]["TaskToken"],
+        text.as_str()
+    );
+    // Nothing awaits it: the runtime refuses it.
+    assert_refused(&runtime, text.parse().unwrap());
+    assert!(runtime.shutdown().balanced());
+}
+
+#[test]
+fn a_wait_for_task_token_task_whose_parameters_fail_never_starts() {
+    let (m, sent) = send_message_machine(
+        r#""Parameters":{"token.$":"$$.Task.Token","order.$":"$.missing"},"#,
+        None,
+        false,
+    );
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let (status, _, error, _) = done(m.start(&arena, Value::EMPTY_OBJECT, &info, T0).resume(T0));
+    assert_eq!((status, error.as_deref()), (Status::Failed, Some("States.Runtime")));
+    let runtime = Runtime::builder().threads(1).build(m);
+    let outcome = runtime.run_json("{}").unwrap();
+    assert_eq!(
+        (outcome.status, outcome.error.as_deref()),
+        (Status::Failed, Some("States.Runtime"))
+    );
+    assert!(sent.lock().unwrap().is_empty(), "the task never started");
+    assert!(runtime.shutdown().balanced());
 }

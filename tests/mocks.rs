@@ -313,6 +313,34 @@ fn a_mocked_wait_for_task_token_task_answers_at_once() {
 }
 
 #[test]
+fn a_mocked_wait_for_task_token_task_passing_its_token_answers_its_mocked_response() {
+    let m = one_mocked_task(
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        r#""Parameters":{"QueueUrl":"q","MessageBody":{"TaskToken.$":"$$.Task.Token","id.$":"$.id"}},"ResultPath":"$.reply","#,
+        json!({"0": {"Return": {"approved": true}}}),
+        "",
+    );
+    let run = execute(&m, r#"{"id":1}"#);
+    assert_eq!(run.outcome.status, Status::Succeeded, "{:?}", run.outcome);
+    assert_eq!(run.output(), json!({"id": 1, "reply": {"approved": true}}));
+    // The task was scheduled with the token the definition passed on.
+    let scheduled = run.history.iter().find(|e| e["type"] == "TaskScheduled").unwrap();
+    let input: Json = serde_json::from_str(scheduled["taskScheduledEventDetails"]["input"].as_str().unwrap()).unwrap();
+    let token = input["MessageBody"]["TaskToken"].as_str().unwrap();
+    assert!(token.parse::<quickstep::TaskToken>().is_ok(), "{input}");
+    assert_eq!(input["MessageBody"]["id"], 1);
+    // On the runtime (whose tokens are registered, and retired when the mock answers).
+    let runtime = Runtime::builder().threads(1).build(m);
+    let outcome = runtime.run_json(r#"{"id":2}"#).unwrap();
+    assert_eq!(
+        outcome.output.as_deref(),
+        Some(r#"{"id":2,"reply":{"approved":true}}"#),
+        "{outcome:?}"
+    );
+    assert!(runtime.shutdown().balanced());
+}
+
+#[test]
 fn result_processing_and_the_payload_limit_apply_to_mocked_results() {
     let m = one_mocked_task(
         "arn:aws:states:::ecs:runTask.sync",

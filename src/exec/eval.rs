@@ -9,7 +9,8 @@ use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, NumberSpec, Payload, PayloadInput};
 use crate::program::*;
 use crate::scope::Scope;
-use crate::value::{Arena, ArenaExt, Member, Value};
+use crate::tasks::TaskToken;
+use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
 use super::{iso_time, Execution, Failure};
 
@@ -54,6 +55,15 @@ impl<'a> Execution<'a> {
             ("State", a.object(&state_members)),
             ("StateMachine", state_machine),
         ])
+    }
+
+    /// The context object of an attempt of frame `top`'s Task that issued `token` before
+    /// evaluating its effective input: as [`context`](Self::context), with
+    /// `"Task": {"Token": "<token>"}` (`$$.Task.Token`).
+    pub(super) fn context_with_token(&self, top: usize, token: TaskToken) -> Value<'a> {
+        let a = self.arena;
+        let task = a.object(&[("Token", a.string(&token.to_string()))]);
+        with_member(a, self.context(top), "Task", task)
     }
 
     /// What a payload of frame `top`'s state reads: `$` is `input` (JSONPath); `$states` is

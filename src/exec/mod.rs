@@ -307,6 +307,9 @@ pub struct Execution<'a> {
     /// Invocations so far of each mocked Task state: allocated in the arena when a mocked
     /// state is first called.
     mock_invocations: &'a mut [u32],
+    /// The token of the [`issues_token`](StateDef::issues_token) Task attempt under way:
+    /// issued before its effective input was evaluated, given to its handler.
+    issued: Option<TaskToken>,
 }
 
 impl<'a> Execution<'a> {
@@ -354,6 +357,7 @@ impl<'a> Execution<'a> {
             task_answers: Vec::new(),
             ended: None,
             mock_invocations: &mut [],
+            issued: None,
         }
     }
 

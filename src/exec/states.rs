@@ -26,8 +26,17 @@ impl<'a> Execution<'a> {
         if state.chained {
             return self.attempt_chain(top, state);
         }
-        let raw_input = self.frames[top].input;
+        if state.issues_token {
+            return self.attempt_token_task(top, state);
+        }
         let context = self.context(top);
+        self.attempt_in(top, state, context)
+    }
+
+    /// [`attempt`](Self::attempt) past its dispatch, reading `context` (`$$`).
+    #[inline(always)]
+    pub(super) fn attempt_in(&mut self, top: usize, state: &'a StateDef, context: Value<'a>) -> Result<Flow, Failure> {
+        let raw_input = self.frames[top].input;
         let jsonpath = state.language == QueryLanguage::JsonPath;
 
         // InputPath, then Parameters (JSONPath) or Arguments (JSONata): the effective input.

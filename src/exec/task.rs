@@ -229,6 +229,29 @@ impl<'a> Execution<'a> {
         self.run_task(top, state, task, input, None, None)
     }
 
+    /// [`attempt`](Self::attempt) for an [`issues_token`](StateDef::issues_token) Task
+    /// (`.waitForTaskToken`): the attempt's token is issued first, so that its `Parameters` /
+    /// `Arguments` read it as `$$.Task.Token`, and the handler gets the same one. Unless the
+    /// attempt ends awaiting it (its evaluation failed, or the handler or mock answered at
+    /// once), it is retired.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn attempt_token_task(&mut self, top: usize, state: &'a StateDef) -> Result<Flow, Failure> {
+        let token = self.tokens.map_or_else(TaskToken::unique, |issuer| issuer.issue());
+        let context = self.context_with_token(top, token);
+        self.issued = Some(token);
+        let flow = self.attempt_in(top, state, context);
+        self.issued = None;
+        let awaited = matches!(
+            self.frames.get(top).map(|frame| &frame.phase),
+            Some(Phase::AwaitingTask(task)) if task.token == token
+        );
+        if let (false, Some(issuer)) = (awaited, self.tokens) {
+            issuer.retire(token);
+        }
+        flow
+    }
+
     /// Schedules and starts `task` on its `effective` input: an answer now completes (or
     /// fails) the state, a later one parks the frame until it comes or its deadlines pass.
     #[inline(always)]
@@ -340,7 +363,9 @@ impl<'a> Execution<'a> {
     }
 
     /// Calls a Task's handler on its effective input: its result now, or the token of a
-    /// task that answers later.
+    /// task that answers later (the [`issued`](Execution::issued) one, when there is one: the
+    /// handler's context holds it). A token the handler took but will not be awaited is
+    /// retired here; an issued one is left to [`attempt_token_task`](Self::attempt_token_task).
     fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<TaskStart<'a>, Failure> {
         let (handler, input) = match &self.handlers[task.slot as usize] {
             TaskBinding::Handler(handler) => (Some(handler), effective),
@@ -364,7 +389,7 @@ impl<'a> Execution<'a> {
             ));
         };
         let arena = self.arena;
-        let mut context = TaskContext::new(self.tokens);
+        let mut context = TaskContext::new(self.tokens, self.issued);
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             handler.start(input, arena, &mut context)
         }));
@@ -387,7 +412,9 @@ impl<'a> Execution<'a> {
         };
         if let (Some(token), Some(issuer)) = (context.taken(), self.tokens) {
             // Taken, but the handler answered now (or panicked): nothing will await it.
-            issuer.retire(token);
+            if self.issued.is_none() {
+                issuer.retire(token);
+            }
         }
         match result {
             Ok(value) => {
