@@ -434,9 +434,7 @@ impl<'a> Execution<'a> {
             }
         }
     }
-}
 
-impl<'a> Execution<'a> {
     /// Answers an invocation of a mocked Task state with its mocked response: the `Return`
     /// as the result (as it is: a service integration's whole response), the `Throw` as the
     /// failure, and `States.Runtime` past the response's answers.
