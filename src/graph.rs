@@ -205,27 +205,16 @@ impl Renderer<'_> {
         for ((i, state), numbers) in graph.states.iter().enumerate().zip(&nested) {
             let from = format!("s{}", base + i);
             self.nested_edges(depth, &from, state, numbers);
-            let mut targets: Vec<(&str, Option<String>, bool)> = Vec::new();
-            match &state.transition {
-                Some(Transition::Next(next)) => targets.push((next, None, false)),
-                Some(Transition::End) => {
-                    let taken = self.path.is_some_and(|p| p.ended.contains(&state.name));
-                    self.edge(depth, &from, &format!("end{g}"), None, false, taken);
-                }
-                None => {}
+            if state.transition == Some(Transition::End) {
+                let taken = self.path.is_some_and(|p| p.ended.contains(&state.name));
+                self.edge(depth, &from, &format!("end{g}"), None, false, taken);
             }
-            if let StateKind::Choice { choices, default } = &state.kind {
-                for (k, rule) in choices.iter().enumerate() {
-                    targets.push((&rule.next, Some(format!("rule {}", k + 1)), false));
-                }
-                if let Some(default) = default {
-                    targets.push((default, Some("Default".to_string()), false));
-                }
-            }
-            for catcher in &state.catch {
-                targets.push((&catcher.next, Some(catcher.error_equals.join(", ")), true));
-            }
-            for (target, label, dashed) in targets {
+            for Edge {
+                to: target,
+                label,
+                dashed,
+            } in edges(state)
+            {
                 // A target outside this graph is a validation error; such a definition is
                 // drawn without that edge.
                 if let Some(to) = id_of(target) {
@@ -384,6 +373,53 @@ impl Renderer<'_> {
     }
 }
 
+/// A transition from a state to another state of its graph.
+struct Edge<'m> {
+    /// The target state's name.
+    to: &'m str,
+    /// `rule N`, `Default`, or a Catch's error names.
+    label: Option<String>,
+    /// A Catch.
+    dashed: bool,
+}
+
+/// `state`'s transitions, in the order they are drawn: `Next`, the Choice rules and
+/// `Default`, the Catchers (`End` goes to no state, and is not one).
+fn edges(state: &State) -> Vec<Edge<'_>> {
+    let mut edges = Vec::new();
+    if let Some(Transition::Next(next)) = &state.transition {
+        edges.push(Edge {
+            to: next,
+            label: None,
+            dashed: false,
+        });
+    }
+    if let StateKind::Choice { choices, default } = &state.kind {
+        for (k, rule) in choices.iter().enumerate() {
+            edges.push(Edge {
+                to: &rule.next,
+                label: Some(format!("rule {}", k + 1)),
+                dashed: false,
+            });
+        }
+        if let Some(default) = default {
+            edges.push(Edge {
+                to: default,
+                label: Some("Default".to_string()),
+                dashed: false,
+            });
+        }
+    }
+    for catcher in &state.catch {
+        edges.push(Edge {
+            to: &catcher.next,
+            label: Some(catcher.error_equals.join(", ")),
+            dashed: true,
+        });
+    }
+    edges
+}
+
 fn shape(kind: &StateKind) -> Shape {
     match kind {
         StateKind::Choice { .. } => Shape::Diamond,
@@ -487,25 +523,15 @@ impl<'m> PathRecorder<'m> {
         for state in &graph.states {
             let name = state.name.as_str();
             self.graph_of.insert(name, g);
-            match &state.transition {
-                Some(Transition::Next(next)) => {
-                    self.edges.insert((name, next));
-                }
-                Some(Transition::End) => {
-                    self.ends.insert(name);
-                }
-                None => {}
+            if state.transition == Some(Transition::End) {
+                self.ends.insert(name);
             }
+            self.edges.extend(edges(state).into_iter().map(|edge| (name, edge.to)));
             match &state.kind {
-                StateKind::Choice { choices, default } => {
-                    let targets = choices.iter().map(|r| r.next.as_str()).chain(default.as_deref());
-                    self.edges.extend(targets.map(|t| (name, t)));
-                }
                 StateKind::Parallel { branches } => branches.iter().for_each(|b| self.add_graph(b)),
                 StateKind::Map(map) => self.add_graph(&map.processor),
                 _ => {}
             }
-            self.edges.extend(state.catch.iter().map(|c| (name, c.next.as_str())));
         }
     }
 

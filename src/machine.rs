@@ -40,6 +40,23 @@ pub(crate) enum TaskBinding {
     Mock(Arc<MockedState>),
 }
 
+/// What each Task state of `program` calls with `tasks` registered, by
+/// [`TaskDef::slot`](crate::program::TaskDef::slot): its resource's handler, or the handler
+/// named by `FunctionName` per call (`lambda:invoke`).
+fn bind_tasks(program: &Program, tasks: &TaskRegistry) -> Vec<TaskBinding> {
+    let mut handlers = vec![TaskBinding::Unbound; program.task_count as usize];
+    for state in &program.states {
+        if let Op::Task(task) = &state.op {
+            handlers[task.slot as usize] = match (task.flavor, tasks.get(task.resource_name)) {
+                (TaskFlavor::LambdaInvoke, _) => TaskBinding::ByFunctionName,
+                (_, Some(handler)) => TaskBinding::Handler(handler.clone()),
+                (_, None) => TaskBinding::Unbound,
+            };
+        }
+    }
+    handlers
+}
+
 impl std::fmt::Debug for Machine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Machine")
@@ -92,17 +109,7 @@ impl Machine {
 
     /// Binds `tasks` to an already compiled program.
     pub fn from_program(program: Arc<Program>, tasks: TaskRegistry) -> Machine {
-        let mut handlers = vec![TaskBinding::Unbound; program.task_count as usize];
-        for state in &program.states {
-            if let Op::Task(task) = &state.op {
-                handlers[task.slot as usize] = match (task.flavor, tasks.get(task.resource_name)) {
-                    (TaskFlavor::LambdaInvoke, _) => TaskBinding::ByFunctionName,
-                    (_, Some(handler)) => TaskBinding::Handler(handler.clone()),
-                    (_, None) => TaskBinding::Unbound,
-                };
-            }
-        }
-        let handlers = handlers.into();
+        let handlers = bind_tasks(&program, &tasks).into();
         Machine {
             program,
             registry: tasks,
@@ -122,9 +129,7 @@ impl Machine {
     /// Task state.
     pub fn with_mocks(&self, mocks: &Mocks) -> Result<Machine, MockError> {
         let resolved = mocks.resolve(&self.program)?;
-        let mut handlers: Vec<TaskBinding> = Machine::from_program(self.program.clone(), self.registry.clone())
-            .handlers
-            .to_vec();
+        let mut handlers = bind_tasks(&self.program, &self.registry);
         for (slot, mock) in resolved {
             handlers[slot as usize] = TaskBinding::Mock(mock);
         }

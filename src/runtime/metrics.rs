@@ -26,6 +26,14 @@ const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
 /// A worker merges its local histogram into the shared one after this many records.
 pub(crate) const FLUSH_EVERY: u64 = 16_384;
 
+/// `latency` in whole nanoseconds, clamped to 1..=[`MAX_LATENCY_NS`] as it is recorded.
+#[inline]
+fn latency_ns(latency: Duration) -> u64 {
+    u64::try_from(latency.as_nanos())
+        .unwrap_or(MAX_LATENCY_NS)
+        .clamp(1, MAX_LATENCY_NS)
+}
+
 /// A new latency histogram (nanoseconds, 2 significant figures).
 pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_NS, 2).expect("static histogram bounds are valid")
@@ -91,10 +99,7 @@ impl LatencyBuffer {
     /// have been counted since the last merge.
     #[inline]
     pub(crate) fn record(&mut self, latency: Duration) -> bool {
-        let ns = u64::try_from(latency.as_nanos())
-            .unwrap_or(MAX_LATENCY_NS)
-            .clamp(1, MAX_LATENCY_NS);
-        let bucket = Self::bucket(ns);
+        let bucket = Self::bucket(latency_ns(latency));
         if let Some(count) = self.counts.get_mut(bucket) {
             *count += 1;
         }
@@ -291,10 +296,7 @@ impl Metrics {
     /// Records one latency into `hist`.
     #[inline]
     pub(crate) fn record(hist: &mut Histogram<u64>, latency: Duration) {
-        let ns = u64::try_from(latency.as_nanos())
-            .unwrap_or(MAX_LATENCY_NS)
-            .clamp(1, MAX_LATENCY_NS);
-        hist.saturating_record(ns);
+        hist.saturating_record(latency_ns(latency));
     }
 
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
