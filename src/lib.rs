@@ -3,37 +3,26 @@
 //!
 //! The pipeline: definition text → [`model`] → validation → [`compile`] → [`Program`] →
 //! [`Machine`] (program + task handlers) → executions ([`exec`]).
+//!
+//! The code is in three layers: [`language`] (parse, validate, compile; the expression
+//! languages), [`engine`] (values, the interpreter, machines, the runtime) and [`tools`] (the
+//! command line, conformance cases, mocks, graphs). Each module is also reachable at the crate's
+//! root (`quickstep::value`, `quickstep::runtime`, ...).
 
 #![warn(missing_docs)]
 
-pub mod cases;
-pub mod choice;
-pub mod cli;
-pub mod clock;
-pub mod compile;
-pub mod consts;
-pub mod diagnostic;
-pub mod error;
-pub mod exec;
-pub mod graph;
-pub mod history;
-pub mod intrinsics;
-pub mod jsonata;
-pub mod junit;
-pub mod machine;
-pub mod mock;
-pub mod model;
-pub mod parse;
-pub mod path;
-pub mod payload;
-pub mod program;
-pub mod runtime;
-pub mod scope;
-pub mod tasks;
-pub mod template;
-pub mod timestamp;
-pub mod validate;
-pub mod value;
+pub mod engine;
+pub mod language;
+pub mod tools;
+
+// The modules by their short paths (`quickstep::value`, `quickstep::parse`, ...), as before the
+// layers had folders.
+pub use engine::{clock, error, exec, history, machine, runtime, tasks, value};
+pub use language::{
+    choice, compile, consts, diagnostic, intrinsics, jsonata, model, parse, path, payload, program, scope, template,
+    timestamp, validate,
+};
+pub use tools::{cases, cli, graph, junit, mock};
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use diagnostic::{Diagnostic, Severity};

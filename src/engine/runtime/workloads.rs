@@ -1,4 +1,4 @@
-//! The shared benchmark workloads (`shared/workloads`): loading a workload with its input and
+//! The shared benchmark workloads (`tests/data/workloads`): loading a workload with its input and
 //! expected output, W1's task handlers, the output check, and W1 written by hand
 //! ([`handwritten_w1`]). Used by `loadgen`, the benches and the tests, so that all of them
 //! measure exactly the same thing.
@@ -37,12 +37,12 @@ pub struct Workload {
     verified_text: Arc<OnceLock<Box<str>>>,
 }
 
-/// Where the workloads are: `$QUICKSTEP_WORKLOADS`, else `../shared/workloads` next to this
-/// crate.
+/// Where the workloads are: `$QUICKSTEP_WORKLOADS`, else `tests/data/workloads` in this crate's
+/// source tree.
 pub fn default_dir() -> PathBuf {
     match std::env::var_os("QUICKSTEP_WORKLOADS") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/workloads"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/workloads"),
     }
 }
 

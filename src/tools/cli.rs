@@ -57,7 +57,7 @@ enum Command {
         #[arg(long = "type", value_enum, default_value = "STANDARD")]
         machine_type: TypeArg,
     },
-    /// Runs case files (shared/conformance format: recorded executions, and AWS's answers to
+    /// Runs case files (tests/data/conformance format: recorded executions, and AWS's answers to
     /// definitions as in its invalid/ folder) and compares with the recorded results.
     Test {
         /// Case files or folders of them.

@@ -1226,7 +1226,7 @@ mod tests {
 
     #[test]
     fn agrees_with_serde_json_on_every_conformance_file() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/cases");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/cases");
         let mut read = 0;
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();

@@ -1,4 +1,4 @@
-//! Case files in the `shared/conformance` format: one recorded execution each (definition,
+//! Case files in the `tests/data/conformance` format: one recorded execution each (definition,
 //! input, expected status/output/error/cause, task behaviours), run with a virtual clock and
 //! compared as that corpus's README says; and, in its `invalid/` folder, AWS's answers to
 //! definitions ([`DefinitionCase`]). [`run_cases`] runs a set of case files and collects

@@ -1,0 +1,11 @@
+//! The tools layer: what the `quickstep` command line offers on top of the engine.
+//!
+//! [`cli`] the commands; [`cases`] the conformance case files that `quickstep test` runs (with
+//! [`junit`] reports); [`mock`] Step Functions Local's mock configuration; [`graph`] Mermaid and
+//! DOT drawings of a definition.
+
+pub mod cases;
+pub mod cli;
+pub mod graph;
+pub mod junit;
+pub mod mock;
