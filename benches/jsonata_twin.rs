@@ -13,10 +13,8 @@ use quickstep::{ExecutionInfo, Machine, Status, TaskRegistry};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn shared() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 fn bench_machine(
@@ -27,7 +25,7 @@ fn bench_machine(
 ) {
     let _ = c;
     let machine = Machine::new(definition, TaskRegistry::new()).expect("the workload compiles");
-    let input_text = std::fs::read_to_string(shared().join("workloads/input.json")).unwrap();
+    let input_text = std::fs::read_to_string(data_dir().join("workloads/input.json")).unwrap();
     let info = ExecutionInfo::default();
     let mut clock = VirtualClock::default();
     let mut arena = Arena::new();
@@ -42,7 +40,7 @@ fn bench_machine(
 }
 
 fn jsonata_vs_jsonpath(c: &mut Criterion) {
-    let jsonpath = std::fs::read_to_string(shared().join("workloads/w2_pass_chain.asl.json")).unwrap();
+    let jsonpath = std::fs::read_to_string(data_dir().join("workloads/w2_pass_chain.asl.json")).unwrap();
     let jsonata = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/benches/data/w2_pass_chain_jsonata.asl.json"

@@ -31,10 +31,8 @@ fn scratch(folder: &str, file: &str, text: &str) -> PathBuf {
     path
 }
 
-fn shared() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 #[test]
@@ -57,7 +55,7 @@ fn run_prints_a_start_sync_execution_response() {
     // Compare as JSON values (numbers by value: the input's `10.0` is the expected `10`).
     let arena = quickstep::value::Arena::new();
     let output = quickstep::value::parse(&arena, response["output"].as_str().unwrap()).unwrap();
-    let expected_text = std::fs::read_to_string(shared().join("workloads/w1_order.expected.json")).unwrap();
+    let expected_text = std::fs::read_to_string(data_dir().join("workloads/w1_order.expected.json")).unwrap();
     let expected = quickstep::value::parse(&arena, &expected_text).unwrap();
     assert_eq!(output, expected);
 }
@@ -99,7 +97,7 @@ fn validate_locates_every_problem() {
 
 #[test]
 fn test_command_counts_and_ends_with_the_summary_line() {
-    let cases = shared().join("conformance/cases");
+    let cases = data_dir().join("conformance/cases");
     let (code, out) = quickstep(&["test", cases.to_str().unwrap(), "--filter", "io-json-path-array"]);
     assert_eq!(code, 0, "{out}");
     let last = out.lines().last().unwrap();
@@ -141,7 +139,7 @@ fn test_command_checks_answers_to_definitions() {
         "{out}"
     );
     // The recorded corpus: every answer matches; TestState-only restrictions do not apply.
-    let (code, out) = quickstep(&["test", shared().join("conformance/invalid").to_str().unwrap()]);
+    let (code, out) = quickstep(&["test", data_dir().join("conformance/invalid").to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
     let skips = out.lines().filter(|l| l.starts_with("SKIP teststate-")).count();
     assert!(
@@ -383,7 +381,7 @@ fn test_command_reports_the_corpus_as_junit() {
     let report = std::env::temp_dir().join(format!("quickstep-junit-corpus-{}.xml", std::process::id()));
     let (code, out) = quickstep(&[
         "test",
-        shared().join("conformance").to_str().unwrap(),
+        data_dir().join("conformance").to_str().unwrap(),
         "--junit",
         report.to_str().unwrap(),
     ]);

@@ -1,4 +1,4 @@
-//! Runs every recorded AWS execution in `shared/conformance/cases` and compares the result
+//! Runs every recorded AWS execution in `tests/data/conformance/cases` and compares the result
 //! with the recording. Cases listed in `tests/conformance-known-failures.txt` (each with its
 //! reason) may fail; every other case must pass, and a listed case that passes must be
 //! removed from the list.
@@ -8,10 +8,8 @@ use std::path::PathBuf;
 
 use quickstep::cases::{collect_case_files, Case};
 
-fn shared() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 /// `name -> reason` from the known-failures file.
@@ -33,7 +31,8 @@ struct Run {
 }
 
 fn run(select: impl Fn(&Case) -> bool) -> Run {
-    let files = collect_case_files(&[shared().join("conformance/cases")]).expect("the conformance corpus is readable");
+    let files =
+        collect_case_files(&[data_dir().join("conformance/cases")]).expect("the conformance corpus is readable");
     assert!(
         files.len() >= 900,
         "expected the 900+ recorded cases, found {}",

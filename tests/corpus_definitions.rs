@@ -1,4 +1,4 @@
-//! Every definition of the conformance corpus (`shared/conformance/cases`) is valid: it must
+//! Every definition of the conformance corpus (`tests/data/conformance/cases`) is valid: it must
 //! parse and validate (as STANDARD) without a single diagnostic.
 
 use std::path::PathBuf;
@@ -6,15 +6,13 @@ use std::path::PathBuf;
 use quickstep::model::MachineType;
 use quickstep::validate_text;
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 #[test]
 fn all_case_definitions_are_valid() {
-    let dir = shared_dir().join("conformance/cases");
+    let dir = data_dir().join("conformance/cases");
     let entries: Vec<PathBuf> =
         quickstep::cases::collect_case_files(std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!entries.is_empty(), "no cases in {}", dir.display());

@@ -15,13 +15,9 @@ use quickstep::template::Template;
 use quickstep::value::{Arena, ArenaExt, Value};
 use serde_json::Value as Json;
 
-/// Where the cases are: `$QUICKSTEP_CONFORMANCE` or `../shared/conformance/cases`.
-/// The recorded cases (`$QUICKSTEP_SHARED/conformance/cases`, else `../shared` beside the crate).
+/// The recorded cases (`tests/data/conformance/cases`).
 fn cases_dir() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-        .join("conformance/cases")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance/cases"))
 }
 
 const PASS_FIELDS: [&str; 9] = [

@@ -1,4 +1,4 @@
-//! AWS's recorded answers to bad (and some good) definitions, `shared/conformance/invalid`:
+//! AWS's recorded answers to bad (and some good) definitions, `tests/data/conformance/invalid`:
 //! CreateStateMachine and TestState cases must give AWS's first error (code, message,
 //! location); ValidateStateMachineDefinition cases must give exactly AWS's diagnostics.
 
@@ -6,15 +6,13 @@ use std::path::PathBuf;
 
 use quickstep::cases::DefinitionCase;
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 #[test]
 fn invalid_definitions_match_aws() {
-    let dir = shared_dir().join("conformance/invalid");
+    let dir = data_dir().join("conformance/invalid");
     let paths: Vec<PathBuf> =
         quickstep::cases::collect_case_files(std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!paths.is_empty(), "no cases in {}", dir.display());

@@ -1,5 +1,4 @@
-//! Runs every case of the JSONata test suite (../shared/jsonata-suite, or
-//! `$QUICKSTEP_SHARED/jsonata-suite`) against the engine. Cases listed in
+//! Runs every case of the JSONata test suite (`tests/data/jsonata-suite`) against the engine. Cases listed in
 //! `tests/jsonata-suite-skip.txt` are skipped; any other failure fails the test.
 //!
 //! `JSONATA_CASE=group/case000` runs matching cases only and prints details.
@@ -11,11 +10,8 @@ use std::time::Duration;
 use quickstep::jsonata::{Bindings, Evaluated, Expression, Limits};
 use quickstep::value::{Arena, Value};
 
-fn shared_dir() -> PathBuf {
-    match std::env::var("QUICKSTEP_SHARED") {
-        Ok(dir) => PathBuf::from(dir),
-        Err(_) => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")),
-    }
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 struct ObjectBindings<'a>(Value<'a>);
@@ -175,7 +171,7 @@ fn jsonata_suite() {
 }
 
 fn run_suite() {
-    let suite = shared_dir().join("jsonata-suite");
+    let suite = data_dir().join("jsonata-suite");
     let mut datasets = BTreeMap::new();
     for e in std::fs::read_dir(suite.join("datasets")).unwrap() {
         let p = e.unwrap().path();

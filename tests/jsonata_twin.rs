@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use quickstep::value::{parse, Arena};
 use quickstep::{Machine, Status, TaskRegistry};
 
-fn shared() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 #[test]
@@ -19,8 +17,8 @@ fn jsonata_twin_of_w2_matches_w2() {
         "/benches/data/w2_pass_chain_jsonata.asl.json"
     ))
     .unwrap();
-    let input = std::fs::read_to_string(shared().join("workloads/input.json")).unwrap();
-    let expected = std::fs::read_to_string(shared().join("workloads/w2_pass_chain.expected.json")).unwrap();
+    let input = std::fs::read_to_string(data_dir().join("workloads/input.json")).unwrap();
+    let expected = std::fs::read_to_string(data_dir().join("workloads/w2_pass_chain.expected.json")).unwrap();
     let outcome = Machine::new(&twin, TaskRegistry::new())
         .unwrap()
         .run_json(&input)

@@ -18,10 +18,8 @@ use quickstep::tasks::TaskRegistry;
 use quickstep::{validate_text, ExecutionInfo, Machine, Status, VirtualClock};
 use serde_json::{json, Value as Json};
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("QUICKSTEP_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+fn data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
 }
 
 /// A small deterministic generator (xorshift).
@@ -122,7 +120,7 @@ fn check(text: &str) {
 
 #[test]
 fn mutated_corpus_definitions_never_panic() {
-    let dir = shared_dir().join("conformance/cases");
+    let dir = data_dir().join("conformance/cases");
     let paths: Vec<PathBuf> =
         quickstep::cases::collect_case_files(std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
     let values = replacements();
@@ -299,7 +297,7 @@ fn run_mutated(case: &Case, definition: &Json, input: &Json) -> Option<Status> {
 
 #[test]
 fn mutated_cases_run_to_exactly_one_outcome() {
-    let dir = shared_dir().join("conformance/cases");
+    let dir = data_dir().join("conformance/cases");
     let paths: Vec<PathBuf> =
         quickstep::cases::collect_case_files(std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
     let values = replacements();

@@ -100,7 +100,7 @@ struct Args {
     /// Execution history at this AWS log level, counted by a sink (to measure its cost).
     #[arg(long, value_enum, default_value_t = HistoryLevel::Off)]
     history: HistoryLevel,
-    /// Folder of the workloads (default: ../shared/workloads, or $QUICKSTEP_WORKLOADS).
+    /// Folder of the workloads (default: tests/data/workloads, or $QUICKSTEP_WORKLOADS).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
     /// Faulty task handlers (W1's tasks): one call in N panics, fails or returns a result
