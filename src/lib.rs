@@ -34,3 +34,11 @@ pub use tasks::{
     Behaviour, TaskContext, TaskFailure, TaskHandler, TaskOutput, TaskRegistry, TaskReply, TaskToken, TaskTokenError,
 };
 pub use validate::{validate, validate_text};
+
+/// The Rust examples of the README and the guides in `docs/`, compiled and run as doctests
+/// (`cargo test --doc`); their command-line examples run in `tests/doc_examples.rs`.
+#[cfg(doctest)]
+mod doc_examples {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+}
