@@ -41,4 +41,6 @@ pub use validate::{validate, validate_text};
 mod doc_examples {
     #[doc = include_str!("../README.md")]
     struct Readme;
+    #[doc = include_str!("../docs/library.md")]
+    struct Library;
 }
