@@ -43,4 +43,6 @@ mod doc_examples {
     struct Readme;
     #[doc = include_str!("../docs/library.md")]
     struct Library;
+    #[doc = include_str!("../docs/runtime.md")]
+    struct Runtime;
 }
