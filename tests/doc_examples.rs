@@ -107,7 +107,9 @@ fn split(line: &str) -> (Vec<String>, i32) {
                 while let Some(q) = chars.next() {
                     match q {
                         '"' => break,
-                        '\\' if matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => word.push(chars.next().unwrap()),
+                        '\\' if matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => {
+                            word.push(chars.next().unwrap())
+                        }
                         _ => word.push(q),
                     }
                 }
@@ -209,7 +211,12 @@ fn check_block(page: &str, block: &Block, expected: Option<&Block>) -> Vec<Strin
         printed.extend(stderr.lines().map(str::to_string));
     }
     let mut at = 0;
-    for want in expected.lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty() && *l != "...") {
+    for want in expected
+        .lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && *l != "...")
+    {
         match printed[at..].iter().position(|got| shows(got, want)) {
             Some(i) => at += i + 1,
             None => {
@@ -261,7 +268,10 @@ fn command_line_examples_print_what_the_docs_show() {
             }
         }
     }
-    assert!(run >= 10, "only {run} command-line examples found: are the pages there?");
+    assert!(
+        run >= 10,
+        "only {run} command-line examples found: are the pages there?"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
@@ -293,7 +303,11 @@ fn relative_links_name_files_that_exist() {
                     continue;
                 }
                 if !dir.join(file).exists() {
-                    problems.push(format!("{}:{}: link to {file}, which does not exist", path.display(), n + 1));
+                    problems.push(format!(
+                        "{}:{}: link to {file}, which does not exist",
+                        path.display(),
+                        n + 1
+                    ));
                 }
             }
         }
@@ -305,18 +319,44 @@ fn relative_links_name_files_that_exist() {
 fn command_lines_split_as_a_shell_splits_them() {
     assert_eq!(
         split(r#"run a.json --input '{"a": 1}'   # exit status 1"#),
-        (vec!["run".to_string(), "a.json".into(), "--input".into(), r#"{"a": 1}"#.into()], 1)
+        (
+            vec![
+                "run".to_string(),
+                "a.json".into(),
+                "--input".into(),
+                r#"{"a": 1}"#.into()
+            ],
+            1
+        )
     );
     assert_eq!(
         split(r#"run "x y.json" --input "{\"a\": 1}""#),
-        (vec!["run".to_string(), "x y.json".into(), "--input".into(), r#"{"a": 1}"#.into()], 0)
+        (
+            vec![
+                "run".to_string(),
+                "x y.json".into(),
+                "--input".into(),
+                r#"{"a": 1}"#.into()
+            ],
+            0
+        )
     );
-    assert!(shows(r#"  "output": "{\"a\":1,\"b\":2}""#, r#""output": "{\"a\":1, ... \"b\":2}""#));
+    assert!(shows(
+        r#"  "output": "{\"a\":1,\"b\":2}""#,
+        r#""output": "{\"a\":1, ... \"b\":2}""#
+    ));
     assert!(!shows("b then a", "a ... b"));
     let block = Block {
         info: "sh".into(),
-        lines: vec!["# a comment".into(), "quickstep run a \\".into(), "   --virtual-time".into()],
+        lines: vec![
+            "# a comment".into(),
+            "quickstep run a \\".into(),
+            "   --virtual-time".into(),
+        ],
         line: 10,
     };
-    assert_eq!(commands(&block), vec![(12, "quickstep run a --virtual-time".to_string())]);
+    assert_eq!(
+        commands(&block),
+        vec![(12, "quickstep run a --virtual-time".to_string())]
+    );
 }
