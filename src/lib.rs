@@ -15,8 +15,7 @@ pub mod engine;
 pub mod language;
 pub mod tools;
 
-// The modules by their short paths (`quickstep::value`, `quickstep::parse`, ...), as before the
-// layers had folders.
+// Every module by its short path too (`quickstep::value`, `quickstep::parse`, ...).
 pub use engine::{clock, error, exec, history, machine, runtime, tasks, value};
 pub use language::{
     choice, compile, consts, diagnostic, intrinsics, jsonata, model, parse, path, payload, program, scope, template,
