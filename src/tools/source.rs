@@ -300,6 +300,7 @@ impl Source {
             unresolved: &unresolved,
         };
 
+        let mut filled = false;
         let mut source = if let Some(definition) = properties.get("Definition") {
             let location = format!("{base}/Definition");
             let mut problems = Vec::new();
@@ -335,6 +336,8 @@ impl Source {
             source
         } else if let Some(string) = properties.get("DefinitionString") {
             let location = format!("{base}/DefinitionString");
+            // `!Sub` has filled every placeholder already (and left `${!Literal}` as `${Literal}`)
+            filled = string.get("Fn::Sub").is_some();
             let mut problems = Vec::new();
             let resolved = resolve_intrinsics(string, &location, &given, &mut |location, message| {
                 problems.push(problem(path, at(location), message))
@@ -370,7 +373,9 @@ impl Source {
                 format!("the state machine {id} has no Definition, DefinitionUri or DefinitionString"),
             ));
         };
-        source.fill(&placeholders)?;
+        if !filled {
+            source.fill(&placeholders)?;
+        }
         Ok(source)
     }
 
