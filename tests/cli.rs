@@ -228,6 +228,8 @@ fn graph_marks_where_the_execution_failed() {
         "quickstep-graph",
         "resources.json",
         r#"{"arn:aws:lambda:us-east-1:123456789012:function:ValidateOrder": "identity",
+            "arn:aws:lambda:us-east-1:123456789012:function:ProcessPayment": "identity",
+            "arn:aws:lambda:us-east-1:123456789012:function:ShipOrder": "identity",
             "arn:aws:lambda:us-east-1:123456789012:function:OutOfStock": "raise:Backorder:no stock"}"#,
     );
     let args = ["graph", ORDER, "--input", r#"{"inStock": false}"#, "--resources"];

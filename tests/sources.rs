@@ -358,3 +358,59 @@ fn yaml_documents_are_bounded() {
         (3, 1, "duplicate key \"a\"")
     );
 }
+
+#[test]
+fn run_names_the_task_states_without_a_behaviour_before_it_starts() {
+    let definition = scratch(
+        "sources-unmapped",
+        "flow.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
+            {"StartAt": "L", "States": {"L": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:Known", "Payload.$": "$"}, "End": true}}},
+            {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "Unknown", "Payload.$": "$"}, "End": true}}},
+            {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": "q", "MessageBody": "m"}, "End": true}}},
+            {"StartAt": "Dyn", "States": {"Dyn": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName.$": "$.fn", "Payload.$": "$"}, "End": true}}}
+        ], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}], "End": true}, "Done": {"Type": "Succeed"}}}"#,
+    );
+    let resources = scratch(
+        "sources-unmapped",
+        "resources.json",
+        r#"{"Known": "identity", "Unknown2": "identity"}"#,
+    );
+    let (code, out) = quickstep(&[
+        "run",
+        definition.to_str().unwrap(),
+        "--resources",
+        resources.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out,
+        "quickstep: these Task states have no behaviour: give them one with --resources FILE, or mock them with --mock-config FILE --test-case NAME\n  D: Unknown\n  S: arn:aws:states:::sqs:sendMessage\n"
+    );
+    // with every static target given, the function chosen at run time fails the execution
+    // naming it, and the Catch of States.ALL does not take it
+    let resources = scratch(
+        "sources-unmapped",
+        "resources.json",
+        r#"{"Known": "identity", "Unknown": "identity", "arn:aws:states:::sqs:sendMessage": "identity"}"#,
+    );
+    let (code, stdout, _) = quickstep_apart(&[
+        "run",
+        definition.to_str().unwrap(),
+        "--resources",
+        resources.to_str().unwrap(),
+        "--input",
+        r#"{"fn": "Nowhere"}"#,
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(response["error"], "States.Runtime");
+    assert_eq!(
+        response["cause"],
+        "No handler is registered for the resource 'Nowhere'."
+    );
+}

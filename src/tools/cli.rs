@@ -1,5 +1,6 @@
 //! The `quickstep` command line: `run`, `graph`, `validate` and `test`.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,7 +13,8 @@ use crate::graph::{render, Format, PathRecorder};
 use crate::history::HistorySink;
 use crate::machine::{Machine, Outcome};
 use crate::mock::MockConfig;
-use crate::model::{MachineType, StateMachine};
+use crate::model::{Graph, MachineType, StateKind, StateMachine};
+use crate::parse::is_jsonata_expression;
 use crate::program::Program;
 use crate::source::{Source, SourceProblem, Substitutions};
 use crate::tasks::TaskRegistry;
@@ -240,6 +242,7 @@ struct Executed {
 fn execute(
     source: &Source,
     state_machine: Option<&str>,
+    model: &StateMachine,
     program: Program,
     args: ExecutionArgs,
     name: String,
@@ -258,7 +261,6 @@ fn execute(
         (None, Some(path)) => read(&path)?,
         (None, None) => "{}".to_string(),
     };
-    let machine = Machine::from_program(std::sync::Arc::new(program), registry);
     let state_machine_name = state_machine
         .map(str::to_string)
         .or_else(|| source.logical_id.clone())
@@ -271,18 +273,36 @@ fn execute(
                 .trim_end_matches(".asl")
                 .to_string()
         });
-    let machine = match (args.mock_config, args.test_case) {
+    let mocks = match (args.mock_config, args.test_case) {
         (Some(path), Some(test_case)) => {
             let config = MockConfig::parse(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
             let mocks = config
                 .test_case(&state_machine_name, &test_case)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            machine
-                .with_mocks(&mocks)
-                .map_err(|e| format!("{}: {e}", path.display()))?
+            Some((path, mocks))
         }
-        _ => machine,
+        _ => None,
     };
+    let machine = Machine::from_program(std::sync::Arc::new(program), registry.clone());
+    let machine = match &mocks {
+        Some((path, mocks)) => machine
+            .with_mocks(mocks)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => machine,
+    };
+    let mocked: HashSet<&str> = mocks
+        .iter()
+        .flat_map(|(_, m)| m.states().map(|(state, _)| state))
+        .collect();
+    let missing = tasks_without_behaviour(model, &registry, &mocked);
+    if !missing.is_empty() {
+        let mut message =
+            "these Task states have no behaviour: give them one with --resources FILE, or mock them with --mock-config FILE --test-case NAME".to_string();
+        for (state, target) in missing {
+            message.push_str(&format!("\n  {state}: {target}"));
+        }
+        return Err(message);
+    }
     let info = ExecutionInfo {
         name,
         state_machine_name,
@@ -311,6 +331,51 @@ fn execute(
     })
 }
 
+/// The Task states of `model` (nested ones too) that neither `registry` nor a mock answers:
+/// `(state, what it calls)`, the `FunctionName` for `lambda:invoke`. A function chosen at run
+/// time (`FunctionName.$`, a JSONata expression) is left to the execution, which fails with
+/// `States.Runtime` naming it if it has no handler.
+fn tasks_without_behaviour(
+    model: &StateMachine,
+    registry: &TaskRegistry,
+    mocked: &HashSet<&str>,
+) -> Vec<(String, String)> {
+    let mut missing = Vec::new();
+    missing_in(&model.graph, registry, mocked, &mut missing);
+    missing
+}
+
+/// [`tasks_without_behaviour`] of one graph, in document order (nesting is bounded by the
+/// parser).
+fn missing_in(graph: &Graph, registry: &TaskRegistry, mocked: &HashSet<&str>, missing: &mut Vec<(String, String)>) {
+    for state in &graph.states {
+        match &state.kind {
+            StateKind::Parallel { branches } => {
+                for branch in branches {
+                    missing_in(branch, registry, mocked, missing);
+                }
+            }
+            StateKind::Map(map) => missing_in(&map.processor, registry, mocked, missing),
+            StateKind::Task(task) if !mocked.contains(state.name.as_str()) => {
+                let resource = task.resource.as_str();
+                let target = if resource.starts_with("arn:aws:states:::lambda:invoke") {
+                    let fields = state.parameters.as_ref().or(state.arguments.as_ref());
+                    match fields.and_then(|f| f.get("FunctionName")) {
+                        Some(serde_json::Value::String(name)) if !is_jsonata_expression(name) => name.as_str(),
+                        _ => continue,
+                    }
+                } else {
+                    resource
+                };
+                if registry.get(target).is_none() {
+                    missing.push((state.name.clone(), target.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// 0 when the execution succeeded, 1 when it failed, timed out or was stopped.
 fn exit_status(status: Status) -> ExitCode {
     if status == Status::Succeeded {
@@ -327,7 +392,7 @@ fn run(
     execution: ExecutionArgs,
     name: String,
 ) -> Result<ExitCode, String> {
-    let (source, _, program) = load_definition(definition, source_args, machine_type)?;
+    let (source, model, program) = load_definition(definition, source_args, machine_type)?;
     let Executed {
         info,
         input,
@@ -337,6 +402,7 @@ fn run(
     } = execute(
         &source,
         source_args.state_machine.as_deref(),
+        &model,
         program,
         execution,
         name,
@@ -383,6 +449,7 @@ fn graph(
     let executed = execute(
         &source,
         source_args.state_machine.as_deref(),
+        &model,
         program,
         execution,
         DEFAULT_NAME.into(),
