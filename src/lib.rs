@@ -21,7 +21,7 @@ pub use language::{
     choice, compile, consts, diagnostic, intrinsics, jsonata, model, parse, path, payload, program, scope, template,
     timestamp, validate,
 };
-pub use tools::{cases, cli, graph, junit, mock};
+pub use tools::{cases, cli, graph, junit, mock, source};
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use diagnostic::{Diagnostic, Severity};

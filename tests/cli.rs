@@ -2,34 +2,10 @@
 //! `validate` with located diagnostics, `test` on case files.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-/// Exit status, standard output and standard error.
-fn quickstep_apart(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_quickstep"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs");
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
-}
+mod common;
 
-/// Exit status, and standard output followed by standard error.
-fn quickstep(args: &[&str]) -> (i32, String) {
-    let (code, stdout, stderr) = quickstep_apart(args);
-    (code, stdout + &stderr)
-}
-
-/// Writes `text` to `file` in a folder of the temporary directory named after `folder` and
-/// this process; returns the file's path.
-fn scratch(folder: &str, file: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("{folder}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(file);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use common::{quickstep, quickstep_apart, scratch};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
@@ -252,6 +228,8 @@ fn graph_marks_where_the_execution_failed() {
         "quickstep-graph",
         "resources.json",
         r#"{"arn:aws:lambda:us-east-1:123456789012:function:ValidateOrder": "identity",
+            "arn:aws:lambda:us-east-1:123456789012:function:ProcessPayment": "identity",
+            "arn:aws:lambda:us-east-1:123456789012:function:ShipOrder": "identity",
             "arn:aws:lambda:us-east-1:123456789012:function:OutOfStock": "raise:Backorder:no stock"}"#,
     );
     let args = ["graph", ORDER, "--input", r#"{"inStock": false}"#, "--resources"];

@@ -122,10 +122,30 @@ fn a_task_without_handler_fails_clearly() {
         TaskRegistry::new(),
     );
     let outcome = m.run_json("{}").unwrap();
-    assert_eq!(outcome.error.as_deref(), Some("States.TaskFailed"));
+    assert_eq!(outcome.error.as_deref(), Some("States.Runtime"));
     assert_eq!(
         outcome.cause.as_deref(),
         Some("No handler is registered for the resource 'arn:aws:lambda:us-east-1:1:function:nope'.")
+    );
+}
+
+#[test]
+fn a_function_without_a_handler_is_named_and_no_catch_takes_it() {
+    let m = machine(
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+            "Parameters":{"FunctionName.$":"$.fn","Payload":{}},
+            "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught"}],"End":true},
+            "Caught":{"Type":"Succeed"}}}"#,
+        TaskRegistry::new(),
+    );
+    let outcome = m
+        .run_json(r#"{"fn": "arn:aws:lambda:us-east-1:123456789012:function:Missing"}"#)
+        .unwrap();
+    assert_eq!(outcome.status, Status::Failed);
+    assert_eq!(outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some("No handler is registered for the resource 'arn:aws:lambda:us-east-1:123456789012:function:Missing'.")
     );
 }
 

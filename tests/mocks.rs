@@ -175,7 +175,11 @@ fn hybrid_path_calls_the_handlers_of_unmocked_states() {
     );
     // Without a handler the unmocked state fails as it would without mocks.
     let run = execute(&lambda_sqs("HybridPath", TaskRegistry::new()), "{}");
-    assert_eq!(run.outcome.error.as_deref(), Some("States.TaskFailed"));
+    assert_eq!(run.outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        run.outcome.cause.as_deref(),
+        Some("No handler is registered for the resource 'arn:aws:states:::sqs:sendMessage'.")
+    );
 }
 
 /// One state `T` on `resource` (with `fields`), mocked with `response` (a mocked

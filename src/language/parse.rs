@@ -709,11 +709,14 @@ impl Parser {
         }
     }
 
-    /// A payload template: an object (JSONPath), or (JSONata) an object or an expression.
+    /// A payload template: any JSON value (JSONPath), or (JSONata) an object or an expression.
     fn template(&mut self, o: &Obj, key: &str, ptr: &str, lang: QueryLanguage) -> Option<Json> {
         let v = o.get(key)?;
         match v {
             Json::Object(_) => Some(v.clone()),
+            // AWS takes any JSON value as a JSONPath payload template (an array of templates,
+            // a literal)
+            _ if lang == QueryLanguage::JsonPath => Some(v.clone()),
             Json::String(s) if lang == QueryLanguage::Jsonata && is_jsonata_expression(s) => Some(v.clone()),
             _ => {
                 self.type_err("OBJECT", &child(ptr, key));

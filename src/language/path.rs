@@ -235,9 +235,9 @@ impl From<PathError> for EvalError {
 }
 
 impl Path {
-    /// Parses a path.
+    /// Parses a path. As in Jayway JsonPath, blanks around the path are ignored.
     pub fn parse(text: &str) -> Result<Path, PathSyntaxError> {
-        let (root, rest) = split_root(text)?;
+        let (root, rest) = split_root(text.trim_matches(|c: char| c <= ' '))?;
         let mut parser = Parser::new(rest, false);
         let steps = parser.steps()?;
         if !parser.at_end() {
@@ -834,7 +834,9 @@ impl<'t> Parser<'t> {
                             self.bump(1);
                             steps.push(Step::Wildcard);
                         }
-                        Some('.') | Some('[') => return Err(self.error("expected a name")),
+                        Some('.') => return Err(self.error("expected a name")),
+                        // `$.[0]`, `$.a.['b c']`: Jayway reads the bracket after the dot
+                        Some('[') => {}
                         Some(_) => steps.push(Step::Key(self.dot_name()?.into())),
                     }
                 }
@@ -1203,6 +1205,21 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_before_a_bracket_and_blanks_around_are_jayways() {
+        let input = r#"{"a": [{"b": 1, "def ghi": 2}], "abc": {"def ghi": 3}, "x": [[{"bucket": "B", "key": "K"}]]}"#;
+        for (path, expected) in [
+            ("$.a.[0].b", "1"),
+            ("$.abc.['def ghi']", "3"),
+            ("$.a.[0].['def ghi']", "2"),
+            ("$.x.[0].[*].['bucket', 'key']", "[{\"bucket\":\"B\",\"key\":\"K\"}]"),
+            (" $.abc ", "{\"def ghi\":3}"),
+            ("$.a[0].b \n", "1"),
+        ] {
+            assert_eq!(eval(path, input).as_deref(), Ok(expected), "{path}");
+        }
+    }
+
+    #[test]
     fn rejects_bad_syntax() {
         for p in [
             "",
@@ -1220,6 +1237,10 @@ mod tests {
             "$.a[?(@.x >)]",
             "$.a..",
             "$[?(@.a =~ /[/)]",
+            "$.[",
+            "$..",
+            "$.a.",
+            "$. a",
         ] {
             assert!(Path::parse(p).is_err(), "{p}");
         }

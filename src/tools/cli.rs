@@ -1,5 +1,6 @@
 //! The `quickstep` command line: `run`, `graph`, `validate` and `test`.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -7,14 +8,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cases::{run_cases, Verdict};
 use crate::clock::{Clock, SystemClock, VirtualClock};
-use crate::diagnostic::line_col;
 use crate::exec::{ExecutionInfo, Status};
 use crate::graph::{render, Format, PathRecorder};
 use crate::history::HistorySink;
-use crate::machine::{check_definition, Machine, Outcome};
+use crate::machine::{Machine, Outcome};
 use crate::mock::MockConfig;
-use crate::model::{MachineType, StateMachine};
+use crate::model::{Graph, MachineType, StateKind, StateMachine};
+use crate::parse::is_jsonata_expression;
 use crate::program::Program;
+use crate::source::{Source, SourceProblem, Substitutions};
 use crate::tasks::TaskRegistry;
 
 /// Runs AWS Step Functions state machines locally, with AWS's results.
@@ -29,8 +31,15 @@ pub struct Cli {
 enum Command {
     /// Runs one execution and prints a StartSyncExecution-shaped JSON result.
     Run {
-        /// The definition file (ASL JSON).
-        definition: PathBuf,
+        /// The definition file (ASL JSON, or YAML: `.yaml`, `.yml`); not with `--template`.
+        #[arg(required_unless_present = "template")]
+        definition: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The workflow type: its rules apply, and its ARN and context object forms
+        /// (default: the template's, else STANDARD).
+        #[arg(long = "type", value_enum)]
+        machine_type: Option<TypeArg>,
         #[command(flatten)]
         execution: ExecutionArgs,
         /// The execution's name.
@@ -40,8 +49,11 @@ enum Command {
     /// Draws a definition as a Mermaid flowchart or a Graphviz DOT digraph; given an input,
     /// runs one execution as `run` does and highlights the states it entered.
     Graph {
-        /// The definition file (ASL JSON).
-        definition: PathBuf,
+        /// The definition file (ASL JSON, or YAML: `.yaml`, `.yml`); not with `--template`.
+        #[arg(required_unless_present = "template")]
+        definition: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
         /// The output format.
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
@@ -50,12 +62,14 @@ enum Command {
     },
     /// Validates definitions and prints every diagnostic with file:line:column.
     Validate {
-        /// Definition files.
-        #[arg(required = true)]
+        /// Definition files (ASL JSON, or YAML: `.yaml`, `.yml`).
+        #[arg(required_unless_present = "template")]
         definitions: Vec<PathBuf>,
-        /// The workflow type, whose rules apply.
-        #[arg(long = "type", value_enum, default_value = "STANDARD")]
-        machine_type: TypeArg,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The workflow type, whose rules apply (default: the template's, else STANDARD).
+        #[arg(long = "type", value_enum)]
+        machine_type: Option<TypeArg>,
     },
     /// Runs case files (tests/data/conformance format: recorded executions, and AWS's answers to
     /// definitions as in its invalid/ folder) and compares with the recorded results.
@@ -74,6 +88,24 @@ enum Command {
 
 /// The name of an execution that `run` or `graph` starts, unless given.
 const DEFAULT_NAME: &str = "quickstep-run";
+
+/// Where a definition comes from besides its file: placeholder values, or a template.
+#[derive(Debug, Args)]
+struct SourceArgs {
+    /// A JSON or YAML object of placeholder name to value: each `${Name}` in the definition's
+    /// strings takes its value (every placeholder must have one).
+    #[arg(long, value_name = "FILE")]
+    substitutions: Option<PathBuf>,
+    /// A SAM or CloudFormation template holding the state machine (its `Definition`,
+    /// `DefinitionUri` or `DefinitionString`, `DefinitionSubstitutions` and type).
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    /// The state machine's name: its logical id in `--template`, and the name in its ARN,
+    /// the context object and the mock configuration (default: the logical id, else the
+    /// definition's file name without `.asl.json` / `.json` / `.yaml`).
+    #[arg(long, value_name = "NAME")]
+    state_machine: Option<String>,
+}
 
 /// One execution's input, task behaviours and clock (`run` and `graph`).
 #[derive(Debug, Args)]
@@ -99,10 +131,6 @@ struct ExecutionArgs {
     /// The test case of `--mock-config` to run.
     #[arg(long, value_name = "NAME", requires = "mock_config")]
     test_case: Option<String>,
-    /// The state machine's name (in its ARN, the context object, and the mock
-    /// configuration); default: the definition's file name without `.asl.json` / `.json`.
-    #[arg(long, value_name = "NAME")]
-    state_machine: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -125,18 +153,22 @@ pub fn main_with(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run {
             definition,
+            source,
+            machine_type,
             execution,
             name,
-        } => run(&definition, execution, name),
+        } => run(definition.as_deref(), &source, machine_type, execution, name),
         Command::Graph {
             definition,
+            source,
             format,
             execution,
-        } => graph(&definition, format, execution),
+        } => graph(definition.as_deref(), &source, format, execution),
         Command::Validate {
             definitions,
+            source,
             machine_type,
-        } => validate(&definitions, machine_type),
+        } => validate(&definitions, &source, machine_type),
         Command::Test { paths, filter, junit } => test(&paths, filter.as_deref(), junit.as_deref()),
     };
     match result {
@@ -152,14 +184,47 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The definition in `path`, checked as `run` checks it (STANDARD rules); each problem
+/// A definition read as `args` say: from `path`, or from `--template`, placeholders filled.
+fn read_source(path: Option<&Path>, args: &SourceArgs) -> Result<Source, String> {
+    let substitutions = args.substitutions.as_deref().map(Substitutions::read).transpose()?;
+    let read = match (&args.template, path) {
+        (Some(template), None) => {
+            Source::from_template(template, args.state_machine.as_deref(), substitutions.as_ref())
+        }
+        (None, Some(path)) => Source::read(path, substitutions.as_ref()),
+        (Some(_), Some(_)) => return Err("give a definition file or --template, not both".to_string()),
+        (None, None) => return Err("give a definition file or --template".to_string()),
+    };
+    read.map_err(|problems| problems.iter().map(problem_text).collect::<Vec<_>>().join("\n"))
+}
+
+/// The workflow type: the one asked for, else the template's, else STANDARD.
+fn machine_type_of(source: &Source, asked: Option<TypeArg>) -> MachineType {
+    match asked {
+        Some(TypeArg::Standard) => MachineType::Standard,
+        Some(TypeArg::Express) => MachineType::Express,
+        None => source.machine_type.unwrap_or(MachineType::Standard),
+    }
+}
+
+/// The definition `path` or `--template` gives, checked as `run` checks it; each problem
 /// located as `file:line:column: ...`.
-fn load_definition(path: &Path) -> Result<(StateMachine, Program), String> {
-    let text = read(path)?;
-    check_definition(&text, MachineType::Standard).map_err(|e| {
-        let lines: Vec<String> = e.diagnostics.iter().map(|d| located(path, &text, d)).collect();
-        lines.join("\n")
-    })
+fn load_definition(
+    path: Option<&Path>,
+    args: &SourceArgs,
+    machine_type: Option<TypeArg>,
+) -> Result<(Source, StateMachine, Program), String> {
+    let source = read_source(path, args)?;
+    let ty = machine_type_of(&source, machine_type);
+    match source.check(ty) {
+        Ok((model, program)) => Ok((source, model, program)),
+        Err(e) => Err(e
+            .diagnostics
+            .iter()
+            .map(|d| located(&source, d))
+            .collect::<Vec<_>>()
+            .join("\n")),
+    }
 }
 
 /// What one execution of `run` or `graph` did.
@@ -175,7 +240,9 @@ struct Executed {
 /// Runs one execution of `definition`'s `program` named `name` with `args`' input (default
 /// `{}`), task behaviours and clock, sending its history events to `history` when given.
 fn execute(
-    definition: &Path,
+    source: &Source,
+    state_machine: Option<&str>,
+    model: &StateMachine,
     program: Program,
     args: ExecutionArgs,
     name: String,
@@ -194,27 +261,48 @@ fn execute(
         (None, Some(path)) => read(&path)?,
         (None, None) => "{}".to_string(),
     };
-    let machine = Machine::from_program(std::sync::Arc::new(program), registry);
-    let state_machine_name = args.state_machine.unwrap_or_else(|| {
-        definition
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("StateMachine")
-            .trim_end_matches(".asl")
-            .to_string()
-    });
-    let machine = match (args.mock_config, args.test_case) {
+    let state_machine_name = state_machine
+        .map(str::to_string)
+        .or_else(|| source.logical_id.clone())
+        .unwrap_or_else(|| {
+            source
+                .file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("StateMachine")
+                .trim_end_matches(".asl")
+                .to_string()
+        });
+    let mocks = match (args.mock_config, args.test_case) {
         (Some(path), Some(test_case)) => {
             let config = MockConfig::parse(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
             let mocks = config
                 .test_case(&state_machine_name, &test_case)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            machine
-                .with_mocks(&mocks)
-                .map_err(|e| format!("{}: {e}", path.display()))?
+            Some((path, mocks))
         }
-        _ => machine,
+        _ => None,
     };
+    let machine = Machine::from_program(std::sync::Arc::new(program), registry.clone());
+    let machine = match &mocks {
+        Some((path, mocks)) => machine
+            .with_mocks(mocks)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => machine,
+    };
+    let mocked: HashSet<&str> = mocks
+        .iter()
+        .flat_map(|(_, m)| m.states().map(|(state, _)| state))
+        .collect();
+    let missing = tasks_without_behaviour(model, &registry, &mocked);
+    if !missing.is_empty() {
+        let mut message =
+            "these Task states have no behaviour: give them one with --resources FILE, or mock them with --mock-config FILE --test-case NAME".to_string();
+        for (state, target) in missing {
+            message.push_str(&format!("\n  {state}: {target}"));
+        }
+        return Err(message);
+    }
     let info = ExecutionInfo {
         name,
         state_machine_name,
@@ -243,6 +331,51 @@ fn execute(
     })
 }
 
+/// The Task states of `model` (nested ones too) that neither `registry` nor a mock answers:
+/// `(state, what it calls)`, the `FunctionName` for `lambda:invoke`. A function chosen at run
+/// time (`FunctionName.$`, a JSONata expression) is left to the execution, which fails with
+/// `States.Runtime` naming it if it has no handler.
+fn tasks_without_behaviour(
+    model: &StateMachine,
+    registry: &TaskRegistry,
+    mocked: &HashSet<&str>,
+) -> Vec<(String, String)> {
+    let mut missing = Vec::new();
+    missing_in(&model.graph, registry, mocked, &mut missing);
+    missing
+}
+
+/// [`tasks_without_behaviour`] of one graph, in document order (nesting is bounded by the
+/// parser).
+fn missing_in(graph: &Graph, registry: &TaskRegistry, mocked: &HashSet<&str>, missing: &mut Vec<(String, String)>) {
+    for state in &graph.states {
+        match &state.kind {
+            StateKind::Parallel { branches } => {
+                for branch in branches {
+                    missing_in(branch, registry, mocked, missing);
+                }
+            }
+            StateKind::Map(map) => missing_in(&map.processor, registry, mocked, missing),
+            StateKind::Task(task) if !mocked.contains(state.name.as_str()) => {
+                let resource = task.resource.as_str();
+                let target = if resource.starts_with("arn:aws:states:::lambda:invoke") {
+                    let fields = state.parameters.as_ref().or(state.arguments.as_ref());
+                    match fields.and_then(|f| f.get("FunctionName")) {
+                        Some(serde_json::Value::String(name)) if !is_jsonata_expression(name) => name.as_str(),
+                        _ => continue,
+                    }
+                } else {
+                    resource
+                };
+                if registry.get(target).is_none() {
+                    missing.push((state.name.clone(), target.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// 0 when the execution succeeded, 1 when it failed, timed out or was stopped.
 fn exit_status(status: Status) -> ExitCode {
     if status == Status::Succeeded {
@@ -252,15 +385,29 @@ fn exit_status(status: Status) -> ExitCode {
     }
 }
 
-fn run(definition: &Path, execution: ExecutionArgs, name: String) -> Result<ExitCode, String> {
-    let (_, program) = load_definition(definition)?;
+fn run(
+    definition: Option<&Path>,
+    source_args: &SourceArgs,
+    machine_type: Option<TypeArg>,
+    execution: ExecutionArgs,
+    name: String,
+) -> Result<ExitCode, String> {
+    let (source, model, program) = load_definition(definition, source_args, machine_type)?;
     let Executed {
         info,
         input,
         start_ms,
         stop_ms,
         outcome,
-    } = execute(definition, program, execution, name, None)?;
+    } = execute(
+        &source,
+        source_args.state_machine.as_deref(),
+        &model,
+        program,
+        execution,
+        name,
+        None,
+    )?;
     let mut response = serde_json::Map::new();
     response.insert("executionArn".into(), info.execution_arn().into());
     response.insert("stateMachineArn".into(), info.state_machine_arn().into());
@@ -283,8 +430,13 @@ fn run(definition: &Path, execution: ExecutionArgs, name: String) -> Result<Exit
     Ok(exit_status(outcome.status))
 }
 
-fn graph(definition: &Path, format: GraphFormat, execution: ExecutionArgs) -> Result<ExitCode, String> {
-    let (model, program) = load_definition(definition)?;
+fn graph(
+    definition: Option<&Path>,
+    source_args: &SourceArgs,
+    format: GraphFormat,
+    execution: ExecutionArgs,
+) -> Result<ExitCode, String> {
+    let (source, model, program) = load_definition(definition, source_args, None)?;
     let format = match format {
         GraphFormat::Mermaid => Format::Mermaid,
         GraphFormat::Dot => Format::Dot,
@@ -294,7 +446,15 @@ fn graph(definition: &Path, format: GraphFormat, execution: ExecutionArgs) -> Re
         return Ok(ExitCode::SUCCESS);
     }
     let mut recorder = PathRecorder::new(&model);
-    let executed = execute(definition, program, execution, DEFAULT_NAME.into(), Some(&mut recorder))?;
+    let executed = execute(
+        &source,
+        source_args.state_machine.as_deref(),
+        &model,
+        program,
+        execution,
+        DEFAULT_NAME.into(),
+        Some(&mut recorder),
+    )?;
     print!("{}", render(&model, format, Some(&recorder.finish())));
     let outcome = executed.outcome;
     if outcome.status != Status::Succeeded {
@@ -308,30 +468,91 @@ fn graph(definition: &Path, format: GraphFormat, execution: ExecutionArgs) -> Re
     Ok(exit_status(outcome.status))
 }
 
-/// `file:line:col: ERROR CODE: message at location`.
-fn located(file: &std::path::Path, text: &str, d: &crate::diagnostic::Diagnostic) -> String {
-    let position = d.location.as_deref().and_then(|l| line_col(text, l));
+/// `file:line:col: ERROR CODE: message at location`; text that is not JSON as one short
+/// message and the line it is on.
+fn located(source: &Source, d: &crate::diagnostic::Diagnostic) -> String {
+    let position = d.location.as_deref().and_then(|l| source.position(l));
     let place = match position {
-        Some((line, column)) => format!("{}:{line}:{column}", file.display()),
-        None => file.display().to_string(),
+        Some((line, column)) => format!("{}:{line}:{column}", source.file.display()),
+        None => source.file.display().to_string(),
     };
+    if d.code == crate::diagnostic::codes::INVALID_JSON_DESCRIPTION {
+        // Jackson's message quotes the whole text after `[Source:`: keep what comes before
+        let message = d.message.split("[Source:").next().unwrap_or_default();
+        let message = message
+            .trim_end()
+            .trim_end_matches("(start marker at")
+            .trim_end_matches("at")
+            .trim_end()
+            .trim_end_matches('\n');
+        let mut out = format!("{place}: {} {}: {message}", d.severity.as_str(), d.code);
+        if let Some((line, column)) = position {
+            out.push('\n');
+            out.push_str(&snippet(&source.text, line, column));
+        }
+        return out;
+    }
     format!("{place}: {} {d}", d.severity.as_str())
 }
 
-fn validate(definitions: &[PathBuf], machine_type: TypeArg) -> Result<ExitCode, String> {
-    let ty = match machine_type {
-        TypeArg::Standard => MachineType::Standard,
-        TypeArg::Express => MachineType::Express,
+/// A problem with where the definition comes from; YAML that cannot be read shows its line.
+fn problem_text(problem: &SourceProblem) -> String {
+    match (problem.position, std::fs::read_to_string(&problem.file)) {
+        (Some((line, column)), Ok(text))
+            if problem.message.contains("while parsing") || problem.message.contains("while scanning") =>
+        {
+            format!("{problem}\n{}", snippet(&text, line, column))
+        }
+        _ => problem.to_string(),
+    }
+}
+
+/// The line `line` of `text` with a caret under `column` (1-based, in characters), in
+/// rustc's layout.
+fn snippet(text: &str, line: usize, column: usize) -> String {
+    let Some(source_line) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
     };
+    const SHOWN: usize = 120;
+    let chars: Vec<char> = source_line.chars().collect();
+    let start = column.saturating_sub(1).saturating_sub(SHOWN / 2).min(chars.len());
+    let end = (start + SHOWN).min(chars.len());
+    let shown: String = chars[start..end]
+        .iter()
+        .map(|&c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let gutter = " ".repeat(line.to_string().len());
+    let caret_at = column.saturating_sub(1).saturating_sub(start);
+    let ellipsis = if start > 0 { "..." } else { "" };
+    format!(
+        "{gutter} |\n{line} | {ellipsis}{shown}\n{gutter} | {}{}^",
+        " ".repeat(ellipsis.len()),
+        " ".repeat(caret_at)
+    )
+}
+
+fn validate(definitions: &[PathBuf], args: &SourceArgs, machine_type: Option<TypeArg>) -> Result<ExitCode, String> {
     let mut failed = false;
-    for path in definitions {
-        let text = read(path)?;
-        match check_definition(&text, ty) {
-            Ok(_) => println!("{}: OK", path.display()),
+    let paths: Vec<Option<&Path>> = if definitions.is_empty() {
+        vec![None]
+    } else {
+        definitions.iter().map(|p| Some(p.as_path())).collect()
+    };
+    for path in paths {
+        let source = match read_source(path, args) {
+            Ok(source) => source,
+            Err(message) => {
+                failed = true;
+                println!("{message}");
+                continue;
+            }
+        };
+        match source.check(machine_type_of(&source, machine_type)) {
+            Ok(_) => println!("{}: OK", source.file.display()),
             Err(e) => {
                 failed = true;
                 for d in &e.diagnostics {
-                    println!("{}", located(path, &text, d));
+                    println!("{}", located(&source, d));
                 }
             }
         }

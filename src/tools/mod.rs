@@ -2,10 +2,13 @@
 //!
 //! [`cli`] the commands; [`cases`] the conformance case files that `quickstep test` runs (with
 //! [`junit`] reports); [`mock`] Step Functions Local's mock configuration; [`graph`] Mermaid and
-//! DOT drawings of a definition.
+//! DOT drawings of a definition; [`source`] definitions as people write them (YAML, `${Name}`
+//! placeholders, SAM and CloudFormation templates), read with [`yaml`].
 
 pub mod cases;
 pub mod cli;
 pub mod graph;
 pub mod junit;
 pub mod mock;
+pub mod source;
+pub mod yaml;

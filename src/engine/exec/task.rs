@@ -367,26 +367,21 @@ impl<'a> Execution<'a> {
     /// handler's context holds it). A token the handler took but will not be awaited is
     /// retired here; an issued one is left to [`attempt_token_task`](Self::attempt_token_task).
     fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<TaskStart<'a>, Failure> {
-        let (handler, input) = match &self.handlers[task.slot as usize] {
-            TaskBinding::Handler(handler) => (Some(handler), effective),
+        let (handler, input, called) = match &self.handlers[task.slot as usize] {
+            TaskBinding::Handler(handler) => (Some(handler), effective, None),
             TaskBinding::ByFunctionName => {
                 let function = effective.get("FunctionName").and_then(|f| f.as_str());
                 (
                     function.and_then(|f| self.registry.get(f)),
                     effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),
+                    Some(function.unwrap_or_default()),
                 )
             }
-            TaskBinding::Unbound => (None, effective),
+            TaskBinding::Unbound => (None, effective, None),
             TaskBinding::Mock(mock) => return self.call_mock(top, mock),
         };
         let Some(handler) = handler else {
-            return Err(Failure::new(
-                Some(names::TASK_FAILED.into()),
-                Some(format!(
-                    "No handler is registered for the resource '{}'.",
-                    task.resource_name
-                )),
-            ));
+            return Err(no_handler(called.unwrap_or(task.resource_name)));
         };
         let arena = self.arena;
         let mut context = TaskContext::new(self.tokens, self.issued);
@@ -525,4 +520,14 @@ fn spaced_json(compact: &str) -> String {
         }
     }
     out
+}
+
+/// A Task whose resource (or, for `lambda:invoke`, whose function) has no handler: a setup
+/// error, not a task failure, so `States.Runtime`, which no Retry or Catch takes.
+#[cold]
+fn no_handler(resource: &str) -> Failure {
+    Failure::new(
+        Some(names::RUNTIME.into()),
+        Some(format!("No handler is registered for the resource '{resource}'.")),
+    )
 }

@@ -1,0 +1,60 @@
+//! Definitions in shapes that published state machines use and AWS accepts: a dot before a
+//! bracket in paths, blanks around a path, and payload templates that are not objects.
+
+use quickstep::{Machine, Status, TaskRegistry};
+use serde_json::{json, Value};
+
+fn run(definition: Value, input: &str) -> Value {
+    let machine = Machine::new(&definition.to_string(), TaskRegistry::new()).unwrap_or_else(|e| panic!("{e:?}"));
+    let outcome = machine.run_json(input).unwrap();
+    assert_eq!(
+        outcome.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        outcome.error,
+        outcome.cause
+    );
+    serde_json::from_str(outcome.output.as_deref().unwrap()).unwrap()
+}
+
+#[test]
+fn a_dot_before_a_bracket_reads_as_the_bracket() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "InputPath": "$.[0]", "Parameters": {
+            "first.$": "$.items.[0].name",
+            "spaced.$": "$.abc.['def ghi']",
+            "pairs.$": "$.items.[*].['bucket', 'key']"
+        }, "End": true}}});
+    let input = r#"[{"items": [{"name": "n", "bucket": "b", "key": "k"}], "abc": {"def ghi": 3}}]"#;
+    assert_eq!(
+        run(definition, input),
+        json!({"first": "n", "spaced": 3, "pairs": [{"bucket": "b", "key": "k"}]})
+    );
+}
+
+#[test]
+fn blanks_around_a_path_are_ignored() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "InputPath": " $.in ", "Parameters": {"name.$": "$$.Execution.Name "}, "ResultPath": "$.out\n", "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [{"Variable": " $.out.name", "IsPresent": true, "Next": "D"}]},
+        "D": {"Type": "Succeed"}}});
+    // ResultPath places the result in the raw state input (InputPath only feeds Parameters)
+    assert_eq!(
+        run(definition, r#"{"in": {"x": 1}}"#),
+        json!({"in": {"x": 1}, "out": {"name": "execution"}})
+    );
+}
+
+#[test]
+fn payload_templates_may_be_any_json_value() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Parameters": [{"v.$": "$.v"}, "literal", 3], "ResultPath": "$.list", "Next": "B"},
+        "B": {"Type": "Pass", "Parameters": "just text", "ResultPath": "$.text", "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.list", "ItemSelector": ["each", {"i.$": "$$.Map.Item.Index"}],
+              "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+              "ResultSelector": {"count.$": "States.ArrayLength($)"}, "ResultPath": "$.mapped", "End": true}}});
+    assert_eq!(
+        run(definition, r#"{"v": 1}"#),
+        json!({"v": 1, "list": [{"v": 1}, "literal", 3], "text": "just text", "mapped": {"count": 3}})
+    );
+}
