@@ -414,3 +414,24 @@ fn run_names_the_task_states_without_a_behaviour_before_it_starts() {
         "No handler is registered for the resource 'Nowhere'."
     );
 }
+
+#[test]
+fn problems_in_payload_templates_and_paths_point_at_the_member_and_quote_the_path() {
+    let file = scratch(
+        "sources-members",
+        "members.asl.json",
+        "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"Parameters\": {\n  \"ok\": 1,\n  \"list\": [0, {\"bad.$\": \"$.a[\"}]},\n \"InputPath\": \"$.a..\", \"End\": true}}}",
+    );
+    let (code, out) = quickstep(&["validate", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let file = file.display();
+    // AWS reports the template; the line and column are the member's
+    assert!(
+        out.contains(&format!("{file}:3:16: ERROR SCHEMA_VALIDATION_FAILED: The value for the field 'bad.$' must be a valid JSONPath or a valid intrinsic function call at /States/A/Parameters")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{file}:4:2: ERROR SCHEMA_VALIDATION_FAILED: path must not end with '..' at position 5 in '$.a..' at /States/A/InputPath")),
+        "{out}"
+    );
+}

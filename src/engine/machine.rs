@@ -337,7 +337,9 @@ fn check_model(model: StateMachine, ty: MachineType) -> Result<(StateMachine, Pr
                     .iter()
                     .any(|d| d.location.as_deref() == Some(location.as_str()))
                 {
-                    diagnostics.push(Diagnostic::schema(e.message, &e.location));
+                    let mut diagnostic = Diagnostic::schema(e.message, &e.location);
+                    diagnostic.position = e.member;
+                    diagnostics.push(diagnostic);
                 }
             }
         }

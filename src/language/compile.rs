@@ -22,6 +22,10 @@ pub struct CompileError {
     pub location: String,
     /// What is wrong, in AWS's words where AWS is recorded.
     pub message: String,
+    /// The member at fault inside the field, when there is one (`/States/Pass/Parameters/a.$`
+    /// for a bad path in a payload template), in the same slash form: where a line and column
+    /// should point, though AWS reports `location`.
+    pub member: Option<String>,
 }
 
 /// Compiles a machine. Reports every expression error at once.
@@ -105,6 +109,7 @@ impl Compiler {
         self.errors.push(CompileError {
             location: location.into(),
             message: message.into(),
+            member: None,
         });
     }
 
@@ -421,9 +426,17 @@ impl Compiler {
         location: &str,
     ) -> Option<Payload> {
         let compiled = match language {
-            QueryLanguage::JsonPath => Template::compile(json, &mut self.consts)
-                .map(Payload::Template)
-                .map_err(|e| e.message),
+            QueryLanguage::JsonPath => match Template::compile(json, &mut self.consts) {
+                Ok(template) => Ok(Payload::Template(template)),
+                Err(e) => {
+                    self.errors.push(CompileError {
+                        location: location.to_string(),
+                        member: Some(member_location(json, location, &e.pointer)),
+                        message: e.message,
+                    });
+                    return None;
+                }
+            },
             QueryLanguage::Jsonata => {
                 JsonataTemplate::compile(json, &mut self.consts).map(|t| Payload::Jsonata(t, field))
             }
@@ -640,4 +653,34 @@ mod tests {
             assert_eq!(compiled(&state, |def| def.plain_task), plain, "{state}");
         }
     }
+}
+
+/// The slash-form location (`/States/A/Parameters/list[1]/b.$`) of the member at the JSON
+/// Pointer `pointer` inside `template`, which is at `location`.
+fn member_location(template: &serde_json::Value, location: &str, pointer: &str) -> String {
+    let mut out = location.to_string();
+    let mut node = template;
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        match node {
+            serde_json::Value::Array(items) => {
+                let Ok(i) = token.parse::<usize>() else { break };
+                out.push_str(&format!("[{i}]"));
+                match items.get(i) {
+                    Some(item) => node = item,
+                    None => break,
+                }
+            }
+            serde_json::Value::Object(members) => {
+                out.push('/');
+                out.push_str(&token);
+                match members.get(&token) {
+                    Some(member) => node = member,
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    out
 }

@@ -56,6 +56,9 @@ pub struct Diagnostic {
     /// `/States/X/Field`, array members as `Choices[0]`), or for not-JSON text Jackson's
     /// `[Source: ...; line: L, column: C]`. `None` where AWS gives no location.
     pub location: Option<String>,
+    /// A more precise place than `location` for a line and column, in the same form: the
+    /// member at fault inside a payload template, which AWS reports at the template itself.
+    pub position: Option<String>,
 }
 
 impl Diagnostic {
@@ -66,7 +69,13 @@ impl Diagnostic {
             code,
             message: message.into(),
             location,
+            position: None,
         }
+    }
+
+    /// Where a line and column should point: [`Diagnostic::position`], else the location.
+    pub fn place(&self) -> Option<&str> {
+        self.position.as_deref().or(self.location.as_deref())
     }
 
     /// A `SCHEMA_VALIDATION_FAILED` error at a model pointer (`""` is printed as `/`).

@@ -237,8 +237,12 @@ impl From<PathError> for EvalError {
 impl Path {
     /// Parses a path. As in Jayway JsonPath, blanks around the path are ignored.
     pub fn parse(text: &str) -> Result<Path, PathSyntaxError> {
-        let (root, rest) = split_root(text.trim_matches(|c: char| c <= ' '))?;
+        let trimmed = text.trim_matches(|c: char| c <= ' ');
+        let (root, rest) = split_root(trimmed)?;
         let mut parser = Parser::new(rest, false);
+        // messages quote the whole path, positions counted from its start
+        parser.origin = trimmed;
+        parser.offset = trimmed.len() - rest.len();
         let steps = parser.steps()?;
         if !parser.at_end() {
             return Err(parser.error("unexpected character"));
@@ -768,6 +772,10 @@ pub(crate) struct Parser<'t> {
     /// How deeply filter expressions are nested here (bounded, so no input overflows the
     /// stack).
     pub(crate) depth: u32,
+    /// The whole path, which messages quote.
+    origin: &'t str,
+    /// Where `text` starts in `origin`.
+    offset: usize,
 }
 
 impl<'t> Parser<'t> {
@@ -777,6 +785,8 @@ impl<'t> Parser<'t> {
             pos: 0,
             in_filter,
             depth: 0,
+            origin: text,
+            offset: 0,
         }
     }
 
@@ -798,7 +808,7 @@ impl<'t> Parser<'t> {
 
     pub(crate) fn error(&self, what: &str) -> PathSyntaxError {
         PathSyntaxError {
-            message: format!("{what} at position {} in '{}'", self.pos, self.text),
+            message: format!("{what} at position {} in '{}'", self.offset + self.pos, self.origin),
         }
     }
 
@@ -1105,7 +1115,7 @@ mod tests {
             .contains("Expected to find an object with property ['b'] in path $['a'] but found 'com.fasterxml.jackson.databind.node.TextNode'"));
         assert_eq!(
             eval("$['it''s']", "{}").unwrap_err(),
-            "expected ']' at position 5 in '['it''s']'"
+            "expected ']' at position 6 in '$['it''s']'"
         );
         assert_eq!(
             eval("$['it\\'s']", "{}").unwrap_err(),

@@ -471,7 +471,7 @@ fn graph(
 /// `file:line:col: ERROR CODE: message at location`; text that is not JSON as one short
 /// message and the line it is on.
 fn located(source: &Source, d: &crate::diagnostic::Diagnostic) -> String {
-    let position = d.location.as_deref().and_then(|l| source.position(l));
+    let position = d.place().and_then(|l| source.position(l));
     let place = match position {
         Some((line, column)) => format!("{}:{line}:{column}", source.file.display()),
         None => source.file.display().to_string(),
