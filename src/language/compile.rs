@@ -526,6 +526,36 @@ impl Compiler {
     }
 }
 
+/// The slash-form location (`/States/A/Parameters/list[1]/b.$`) of the member at the JSON
+/// Pointer `pointer` inside `template`, which is at `location`.
+fn member_location(template: &serde_json::Value, location: &str, pointer: &str) -> String {
+    let mut out = location.to_string();
+    let mut node = template;
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        match node {
+            serde_json::Value::Array(items) => {
+                let Ok(i) = token.parse::<usize>() else { break };
+                out.push_str(&format!("[{i}]"));
+                match items.get(i) {
+                    Some(item) => node = item,
+                    None => break,
+                }
+            }
+            serde_json::Value::Object(members) => {
+                out.push('/');
+                out.push_str(&token);
+                match members.get(&token) {
+                    Some(member) => node = member,
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use crate::program::GraphId;
@@ -653,34 +683,4 @@ mod tests {
             assert_eq!(compiled(&state, |def| def.plain_task), plain, "{state}");
         }
     }
-}
-
-/// The slash-form location (`/States/A/Parameters/list[1]/b.$`) of the member at the JSON
-/// Pointer `pointer` inside `template`, which is at `location`.
-fn member_location(template: &serde_json::Value, location: &str, pointer: &str) -> String {
-    let mut out = location.to_string();
-    let mut node = template;
-    for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
-        match node {
-            serde_json::Value::Array(items) => {
-                let Ok(i) = token.parse::<usize>() else { break };
-                out.push_str(&format!("[{i}]"));
-                match items.get(i) {
-                    Some(item) => node = item,
-                    None => break,
-                }
-            }
-            serde_json::Value::Object(members) => {
-                out.push('/');
-                out.push_str(&token);
-                match members.get(&token) {
-                    Some(member) => node = member,
-                    None => break,
-                }
-            }
-            _ => break,
-        }
-    }
-    out
 }
