@@ -435,3 +435,42 @@ fn problems_in_payload_templates_and_paths_point_at_the_member_and_quote_the_pat
         "{out}"
     );
 }
+
+#[test]
+fn express_runs_get_the_express_arn_and_names_default_to_a_uuid() {
+    let is_uuid = |s: &str| {
+        s.len() == 36
+            && s.char_indices().all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    c == '-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            })
+    };
+    let args = [
+        "run",
+        "examples/order/order.asl.json",
+        "--resources",
+        "examples/order/resources.json",
+        "--input-file",
+        "examples/order/input.json",
+    ];
+    let (code, stdout, _) = quickstep_apart(&[&args[..], &["--type", "EXPRESS", "--name", "e-1"]].concat());
+    assert_eq!(code, 0, "{stdout}");
+    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let arn = response["executionArn"].as_str().unwrap();
+    let id = arn
+        .strip_prefix("arn:aws:states:us-east-1:123456789012:express:order:e-1:")
+        .unwrap_or_else(|| panic!("{arn}"));
+    assert!(is_uuid(id), "{arn}");
+    let (code, stdout, _) = quickstep_apart(&args);
+    assert_eq!(code, 0, "{stdout}");
+    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let name = response["name"].as_str().unwrap();
+    assert!(is_uuid(name), "{name}");
+    assert_eq!(
+        response["executionArn"],
+        format!("arn:aws:states:us-east-1:123456789012:execution:order:{name}")
+    );
+}

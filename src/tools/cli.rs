@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::exec::{ExecutionInfo, Status};
 use crate::graph::{render, Format, PathRecorder};
 use crate::history::HistorySink;
+use crate::intrinsics::uuid_v4_string;
 use crate::machine::{Machine, Outcome};
 use crate::mock::MockConfig;
 use crate::model::{Graph, MachineType, StateKind, StateMachine};
@@ -42,9 +43,9 @@ enum Command {
         machine_type: Option<TypeArg>,
         #[command(flatten)]
         execution: ExecutionArgs,
-        /// The execution's name.
-        #[arg(long, default_value = DEFAULT_NAME)]
-        name: String,
+        /// The execution's name (default: a fresh UUID, as AWS gives).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Draws a definition as a Mermaid flowchart or a Graphviz DOT digraph; given an input,
     /// runs one execution as `run` does and highlights the states it entered.
@@ -85,9 +86,6 @@ enum Command {
         junit: Option<PathBuf>,
     },
 }
-
-/// The name of an execution that `run` or `graph` starts, unless given.
-const DEFAULT_NAME: &str = "quickstep-run";
 
 /// Where a definition comes from besides its file: placeholder values, or a template.
 #[derive(Debug, Args)]
@@ -246,6 +244,7 @@ fn execute(
     program: Program,
     args: ExecutionArgs,
     name: String,
+    express: bool,
     history: Option<&mut dyn HistorySink>,
 ) -> Result<Executed, String> {
     let registry = match args.resources {
@@ -306,6 +305,7 @@ fn execute(
     let info = ExecutionInfo {
         name,
         state_machine_name,
+        express_id: express.then(uuid_v4_string),
         ..ExecutionInfo::default()
     };
     let mut system = SystemClock;
@@ -390,9 +390,11 @@ fn run(
     source_args: &SourceArgs,
     machine_type: Option<TypeArg>,
     execution: ExecutionArgs,
-    name: String,
+    name: Option<String>,
 ) -> Result<ExitCode, String> {
     let (source, model, program) = load_definition(definition, source_args, machine_type)?;
+    let express = machine_type_of(&source, machine_type) == MachineType::Express;
+    let name = name.unwrap_or_else(uuid_v4_string);
     let Executed {
         info,
         input,
@@ -406,6 +408,7 @@ fn run(
         program,
         execution,
         name,
+        express,
         None,
     )?;
     let mut response = serde_json::Map::new();
@@ -452,7 +455,8 @@ fn graph(
         &model,
         program,
         execution,
-        DEFAULT_NAME.into(),
+        uuid_v4_string(),
+        source.machine_type == Some(MachineType::Express),
         Some(&mut recorder),
     )?;
     print!("{}", render(&model, format, Some(&recorder.finish())));

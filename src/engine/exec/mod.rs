@@ -138,6 +138,9 @@ pub struct ExecutionInfo {
     pub region: String,
     /// Account id used to build ARNs.
     pub account: String,
+    /// For an EXPRESS execution, the id that ends its ARN
+    /// (`arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:ID`); `None` for a STANDARD one.
+    pub express_id: Option<String>,
 }
 
 impl Default for ExecutionInfo {
@@ -148,6 +151,7 @@ impl Default for ExecutionInfo {
             role_arn: "arn:aws:iam::123456789012:role/quickstep".into(),
             region: "us-east-1".into(),
             account: "123456789012".into(),
+            express_id: None,
         }
     }
 }
@@ -164,12 +168,19 @@ impl ExecutionInfo {
     pub fn execution_arn(&self) -> String {
         self.execution_arn_named(&self.name)
     }
-    /// The ARN of an execution of this state machine named `name`.
+    /// The ARN of an execution of this state machine named `name` (an express execution's
+    /// form when [`ExecutionInfo::express_id`] is set).
     pub fn execution_arn_named(&self, name: &str) -> String {
-        format!(
-            "arn:aws:states:{}:{}:execution:{}:{}",
-            self.region, self.account, self.state_machine_name, name
-        )
+        match &self.express_id {
+            Some(id) => format!(
+                "arn:aws:states:{}:{}:express:{}:{}:{}",
+                self.region, self.account, self.state_machine_name, name, id
+            ),
+            None => format!(
+                "arn:aws:states:{}:{}:execution:{}:{}",
+                self.region, self.account, self.state_machine_name, name
+            ),
+        }
     }
 }
 
