@@ -235,16 +235,25 @@ struct Executed {
     outcome: Outcome,
 }
 
-/// Runs one execution of `definition`'s `program` named `name` with `args`' input (default
-/// `{}`), task behaviours and clock, sending its history events to `history` when given.
+/// What an execution of `run` or `graph` is called.
+struct Naming<'a> {
+    /// `--state-machine`, if given.
+    state_machine: Option<&'a str>,
+    /// The execution's name.
+    execution: String,
+    /// Whether it is an EXPRESS execution (its ARN takes the express form).
+    express: bool,
+}
+
+/// Runs one execution of `source`'s `program` (compiled from `model`) with `args`' input
+/// (default `{}`), task behaviours and clock, named as `naming` says, sending its history
+/// events to `history` when given.
 fn execute(
     source: &Source,
-    state_machine: Option<&str>,
     model: &StateMachine,
     program: Program,
     args: ExecutionArgs,
-    name: String,
-    express: bool,
+    naming: Naming<'_>,
     history: Option<&mut dyn HistorySink>,
 ) -> Result<Executed, String> {
     let registry = match args.resources {
@@ -260,7 +269,8 @@ fn execute(
         (None, Some(path)) => read(&path)?,
         (None, None) => "{}".to_string(),
     };
-    let state_machine_name = state_machine
+    let state_machine_name = naming
+        .state_machine
         .map(str::to_string)
         .or_else(|| source.logical_id.clone())
         .unwrap_or_else(|| {
@@ -303,9 +313,9 @@ fn execute(
         return Err(message);
     }
     let info = ExecutionInfo {
-        name,
+        name: naming.execution,
         state_machine_name,
-        express_id: express.then(uuid_v4_string),
+        express_id: naming.express.then(uuid_v4_string),
         ..ExecutionInfo::default()
     };
     let mut system = SystemClock;
@@ -403,12 +413,14 @@ fn run(
         outcome,
     } = execute(
         &source,
-        source_args.state_machine.as_deref(),
         &model,
         program,
         execution,
-        name,
-        express,
+        Naming {
+            state_machine: source_args.state_machine.as_deref(),
+            execution: name,
+            express,
+        },
         None,
     )?;
     let mut response = serde_json::Map::new();
@@ -451,12 +463,14 @@ fn graph(
     let mut recorder = PathRecorder::new(&model);
     let executed = execute(
         &source,
-        source_args.state_machine.as_deref(),
         &model,
         program,
         execution,
-        uuid_v4_string(),
-        source.machine_type == Some(MachineType::Express),
+        Naming {
+            state_machine: source_args.state_machine.as_deref(),
+            execution: uuid_v4_string(),
+            express: source.machine_type == Some(MachineType::Express),
+        },
         Some(&mut recorder),
     )?;
     print!("{}", render(&model, format, Some(&recorder.finish())));
