@@ -474,3 +474,26 @@ fn express_runs_get_the_express_arn_and_names_default_to_a_uuid() {
         format!("arn:aws:states:us-east-1:123456789012:execution:order:{name}")
     );
 }
+
+#[test]
+fn run_says_once_when_it_waits_in_real_time() {
+    let file = scratch(
+        "sources-wait",
+        "wait.asl.json",
+        r#"{"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 2, "Next": "Again"},
+            "Again": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Succeed"}}}"#,
+    );
+    let (code, _, stderr) = quickstep_apart(&["run", file.to_str().unwrap(), "--virtual-time"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let short = scratch(
+        "sources-wait",
+        "short.asl.json",
+        r#"{"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 2, "Next": "Done"}, "Done": {"Type": "Succeed"}}}"#,
+    );
+    let (code, _, stderr) = quickstep_apart(&["run", short.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stderr,
+        "quickstep: waiting 2 s of real time in state \"Pause\" (--virtual-time skips waits)\n"
+    );
+}

@@ -1,8 +1,10 @@
 //! The `quickstep` command line: `run`, `graph`, `validate` and `test`.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -10,7 +12,7 @@ use crate::cases::{run_cases, Verdict};
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::exec::{ExecutionInfo, Status};
 use crate::graph::{render, Format, PathRecorder};
-use crate::history::HistorySink;
+use crate::history::{HistoryEvent, HistorySink};
 use crate::intrinsics::uuid_v4_string;
 use crate::machine::{Machine, Outcome};
 use crate::mock::MockConfig;
@@ -318,7 +320,11 @@ fn execute(
         express_id: naming.express.then(uuid_v4_string),
         ..ExecutionInfo::default()
     };
-    let mut system = SystemClock;
+    let current_state = Rc::new(RefCell::new(String::new()));
+    let mut system = NoticingClock {
+        current_state: current_state.clone(),
+        noticed: false,
+    };
     let mut virtual_clock = VirtualClock::starting_at(system.now_ms());
     let clock: &mut dyn Clock = if args.virtual_time {
         &mut virtual_clock
@@ -326,11 +332,13 @@ fn execute(
         &mut system
     };
     let start_ms = clock.now_ms();
-    let outcome = match history {
-        Some(sink) => machine.run_json_recording(&input, &info, clock, sink),
-        None => machine.run_json_with(&input, &info, clock),
-    }
-    .map_err(|e| format!("input: {e}"))?;
+    let mut sink = StateTracker {
+        current_state,
+        inner: history,
+    };
+    let outcome = machine
+        .run_json_recording(&input, &info, clock, &mut sink)
+        .map_err(|e| format!("input: {e}"))?;
     let stop_ms = clock.now_ms();
     Ok(Executed {
         info,
@@ -382,6 +390,51 @@ fn missing_in(graph: &Graph, registry: &TaskRegistry, mocked: &HashSet<&str>, mi
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// The system clock, which says on standard error (once) when an execution is about to wait
+/// more than a second of real time, and in which state.
+struct NoticingClock {
+    current_state: Rc<RefCell<String>>,
+    noticed: bool,
+}
+
+impl Clock for NoticingClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms()
+    }
+    fn wait_until(&mut self, ms: i64) {
+        let wait_ms = ms - self.now_ms();
+        if wait_ms > 1000 && !self.noticed {
+            self.noticed = true;
+            eprintln!(
+                "quickstep: waiting {} s of real time in state \"{}\" (--virtual-time skips waits)",
+                (wait_ms as f64 / 1000.0).round(),
+                self.current_state.borrow()
+            );
+        }
+        SystemClock.wait_until(ms);
+    }
+}
+
+/// Keeps the name of the state an execution last entered (for [`NoticingClock`]) and passes
+/// every event on to `inner`.
+struct StateTracker<'s> {
+    current_state: Rc<RefCell<String>>,
+    inner: Option<&'s mut dyn HistorySink>,
+}
+
+impl HistorySink for StateTracker<'_> {
+    fn record(&mut self, event: &HistoryEvent<'_>) {
+        if let Some(state) = event.state.filter(|_| event.event_type.ends_with("StateEntered")) {
+            let mut current = self.current_state.borrow_mut();
+            current.clear();
+            current.push_str(state);
+        }
+        if let Some(inner) = self.inner.as_deref_mut() {
+            inner.record(event);
         }
     }
 }
