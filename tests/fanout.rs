@@ -332,7 +332,7 @@ fn a_retry_back_off_inside_an_iteration_lets_the_others_go_on() {
     let mut tasks = TaskRegistry::new();
     let flag = Arc::clone(&failed_once);
     tasks.register(
-        "flaky",
+        "arn:aws:states:us-east-1:123456789012:activity:flaky",
         handler(move |input, _arena| {
             let first = input.get("n").and_then(|n| n.as_number()).and_then(|n| n.as_i64()) == Some(0);
             if first && !flag.swap(true, Ordering::SeqCst) {
@@ -344,7 +344,7 @@ fn a_retry_back_off_inside_an_iteration_lets_the_others_go_on() {
     );
     let definition = r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,
         "ItemProcessor":{"StartAt":"T","States":{
-            "T":{"Type":"Task","Resource":"flaky","Next":"W",
+            "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:flaky","Next":"W",
                  "Retry":[{"ErrorEquals":["Flaky"],"IntervalSeconds":5,"MaxAttempts":1}]},
             "W":{"Type":"Wait","Seconds":1,"Next":"Out"},
             "Out":{"Type":"Pass","OutputPath":"$.n","End":true}}}}}}"#;

@@ -416,10 +416,12 @@ fn mocks_are_checked_against_the_definition() {
 #[test]
 fn states_nested_in_parallel_branches_can_be_mocked_and_mocks_replace_earlier_ones() {
     let definition = r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
-        {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"shared","End":true}}},
-        {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"shared","End":true}}}]}}}"#;
+        {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:shared","End":true}}},
+        {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:shared","End":true}}}]}}}"#;
     let mut tasks = TaskRegistry::new();
-    tasks.register_json("shared", |_| Ok(json!("handler")));
+    tasks.register_json("arn:aws:states:us-east-1:123456789012:activity:shared", |_| {
+        Ok(json!("handler"))
+    });
     let base = machine(definition, tasks);
     let mocked = |answer: &str| {
         let mut response = MockedResponse::new("R");

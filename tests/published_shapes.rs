@@ -1,6 +1,7 @@
 //! Definitions in shapes that published state machines use and AWS accepts: a dot before a
 //! bracket in paths, blanks around a path, and payload templates that are not objects.
 
+use quickstep::model::MachineType;
 use quickstep::{Machine, Status, TaskRegistry};
 use serde_json::{json, Value};
 
@@ -57,4 +58,37 @@ fn payload_templates_may_be_any_json_value() {
         run(definition, r#"{"v": 1}"#),
         json!({"v": 1, "list": [{"v": 1}, "literal", 3], "text": "just text", "mapped": {"count": 3}})
     );
+}
+
+#[test]
+fn a_task_resource_must_be_an_arn() {
+    for resource in [
+        "not-an-arn",
+        "${MyFunctionArn}",
+        "arn:aws:lambda",
+        "arn::lambda:us-east-1:1:function:f",
+        "arn:gcp:lambda:::f",
+    ] {
+        let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": true}}});
+        let diagnostics = quickstep::validate_text(&definition.to_string(), MachineType::Standard).unwrap_err();
+        let texts: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            ["SCHEMA_VALIDATION_FAILED: Value is not a valid resource ARN at /States/T/Resource"],
+            "{resource}"
+        );
+    }
+    for resource in [
+        "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST",
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "arn:aws:states:us-east-1:123456789012:activity:a",
+        "arn:aws-cn:lambda:cn-north-1:123456789012:function:f",
+        "arn:aws-us-gov:states:::lambda:invoke",
+    ] {
+        let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": true}}});
+        let checked = quickstep::validate_text(&definition.to_string(), MachineType::Standard);
+        assert!(checked.is_ok(), "{resource}: {:?}", checked.err());
+    }
 }

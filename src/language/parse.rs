@@ -1077,6 +1077,11 @@ impl Parser {
     fn task(&mut self, o: &Obj, ptr: &str, lang: QueryLanguage) -> Option<StateKind> {
         let ok = self.required(o, &["Resource"], ptr);
         let resource = self.nonempty_string(o, "Resource", ptr);
+        if let Some(resource) = &resource {
+            if !is_arn(resource) {
+                self.err("Value is not a valid resource ARN", &child(ptr, "Resource"));
+            }
+        }
         let timeout = self.number(o, &TASK_TIMEOUT, ptr, lang);
         let heartbeat = self.number(o, &TASK_HEARTBEAT, ptr, lang);
         let credentials = self.credentials(o, ptr, lang);
@@ -1420,6 +1425,31 @@ impl Parser {
 }
 
 /// AWS's message for a resource it does not recognise.
+/// Whether a Task's `Resource` has an ARN's shape, `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`
+/// (region and account may be empty, as in `arn:aws:states:::lambda:invoke`), as AWS requires:
+/// a bare name, or a `${Placeholder}` left unfilled, is not one.
+pub fn is_arn(resource: &str) -> bool {
+    let mut parts = resource.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some(service), Some(_region), Some(_account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let partition_ok = partition.strip_prefix("aws").is_some_and(|tail| {
+        tail.is_empty() || tail.starts_with('-') && tail[1..].bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+    });
+    let service_ok = !service.is_empty()
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    partition_ok && service_ok && !rest.is_empty()
+}
+
 pub(crate) fn unrecognized_resource_message(resource: &str) -> String {
     format!(
         "The resource provided {resource} is not recognized. The value is not a valid resource \
@@ -1521,7 +1551,7 @@ mod tests {
     fn reads_every_kind_of_field() {
         let m = parse_definition(
             r#"{"Comment":"c","Version":"1.0","TimeoutSeconds":30,"StartAt":"T","States":{
-            "T":{"Type":"Task","Resource":"r","TimeoutSecondsPath":"$.t","HeartbeatSeconds":5,
+            "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:r","TimeoutSecondsPath":"$.t","HeartbeatSeconds":5,
                  "InputPath":null,"ResultPath":"$.r","Credentials":{"RoleArn":"x"},
                  "Retry":[{"ErrorEquals":["E"],"IntervalSeconds":2,"MaxAttempts":0,"BackoffRate":1.5,
                            "MaxDelaySeconds":10,"JitterStrategy":"FULL","Comment":"rc"}],
