@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{quickstep, quickstep_apart, scratch};
+use common::{quickstep, quickstep_apart, response_of, scratch};
 use quickstep::model::MachineType;
 use quickstep::source::{Source, Substitutions};
 use serde_json::json;
@@ -40,16 +40,17 @@ States:
 fn yaml_definitions_read_with_the_core_schema() {
     let file = scratch("sources-yaml", "answer.asl.yaml", YAML_DEFINITION);
     let subs = scratch("sources-yaml", "subs.yaml", "TableName: orders\nUnused: 3\n");
-    let (code, stdout, stderr) = quickstep_apart(&[
-        "run",
-        file.to_str().unwrap(),
-        "--input",
-        r#"{"answer": "yes"}"#,
-        "--substitutions",
-        subs.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let response = response_of(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--input",
+            r#"{"answer": "yes"}"#,
+            "--substitutions",
+            subs.to_str().unwrap(),
+        ],
+        0,
+    );
     let output: serde_json::Value = serde_json::from_str(response["output"].as_str().unwrap()).unwrap();
     // `Yes`, `No`, `yes` and `on` stay strings (YAML 1.2), numbers are numbers, quoted text a string
     assert_eq!(
@@ -151,17 +152,18 @@ fn without_substitutions_placeholders_stay_as_written() {
 
 #[test]
 fn the_bundled_sam_project_runs_from_its_template() {
-    let (code, stdout, stderr) = quickstep_apart(&[
-        "run",
-        "--template",
-        "examples/sam/template.yaml",
-        "--substitutions",
-        "examples/sam/substitutions.json",
-        "--resources",
-        "examples/sam/resources.json",
-    ]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let response = response_of(
+        &[
+            "run",
+            "--template",
+            "examples/sam/template.yaml",
+            "--substitutions",
+            "examples/sam/substitutions.json",
+            "--resources",
+            "examples/sam/resources.json",
+        ],
+        0,
+    );
     assert_eq!(response["status"], "SUCCEEDED");
     assert_eq!(
         response["stateMachineArn"],
@@ -265,26 +267,27 @@ fn templates_give_definitions_their_substitutions_and_type() {
     let source = Source::from_template(&template, Some("Inline"), Some(&Substitutions::read(&subs).unwrap())).unwrap();
     assert_eq!(source.machine_type, Some(MachineType::Express));
     assert_eq!(source.logical_id.as_deref(), Some("Inline"));
-    let (code, stdout, stderr) = quickstep_apart(&[
-        "run",
-        "--template",
-        t,
-        "--state-machine",
-        "Inline",
-        "--substitutions",
-        s,
-        "--resources",
-        resources.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let response = response_of(
+        &[
+            "run",
+            "--template",
+            t,
+            "--state-machine",
+            "Inline",
+            "--substitutions",
+            s,
+            "--resources",
+            resources.to_str().unwrap(),
+        ],
+        0,
+    );
     assert_eq!(response["output"], r#"{"table":"orders"}"#);
 
     // DefinitionString with !Sub: pseudo parameters, --substitutions, and ${!Literal}
-    let (code, stdout, stderr) =
-        quickstep_apart(&["run", "--template", t, "--state-machine", "Text", "--substitutions", s]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let response = response_of(
+        &["run", "--template", t, "--state-machine", "Text", "--substitutions", s],
+        0,
+    );
     assert_eq!(response["output"], r#""us-east-1/dev/${Literal}""#);
 
     // without --substitutions, !Sub's unknown variable is named where the string is
@@ -398,16 +401,17 @@ fn run_names_the_task_states_without_a_behaviour_before_it_starts() {
         "resources.json",
         r#"{"Known": "identity", "Unknown": "identity", "arn:aws:states:::sqs:sendMessage": "identity"}"#,
     );
-    let (code, stdout, _) = quickstep_apart(&[
-        "run",
-        definition.to_str().unwrap(),
-        "--resources",
-        resources.to_str().unwrap(),
-        "--input",
-        r#"{"fn": "Nowhere"}"#,
-    ]);
-    assert_eq!(code, 1, "{stdout}");
-    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let response = response_of(
+        &[
+            "run",
+            definition.to_str().unwrap(),
+            "--resources",
+            resources.to_str().unwrap(),
+            "--input",
+            r#"{"fn": "Nowhere"}"#,
+        ],
+        1,
+    );
     assert_eq!(response["error"], "States.Runtime");
     assert_eq!(
         response["cause"],
@@ -456,17 +460,13 @@ fn express_runs_get_the_express_arn_and_names_default_to_a_uuid() {
         "--input-file",
         "examples/order/input.json",
     ];
-    let (code, stdout, _) = quickstep_apart(&[&args[..], &["--type", "EXPRESS", "--name", "e-1"]].concat());
-    assert_eq!(code, 0, "{stdout}");
-    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let response = response_of(&[&args[..], &["--type", "EXPRESS", "--name", "e-1"]].concat(), 0);
     let arn = response["executionArn"].as_str().unwrap();
     let id = arn
         .strip_prefix("arn:aws:states:us-east-1:123456789012:express:order:e-1:")
         .unwrap_or_else(|| panic!("{arn}"));
     assert!(is_uuid(id), "{arn}");
-    let (code, stdout, _) = quickstep_apart(&args);
-    assert_eq!(code, 0, "{stdout}");
-    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let response = response_of(&args, 0);
     let name = response["name"].as_str().unwrap();
     assert!(is_uuid(name), "{name}");
     assert_eq!(

@@ -33,3 +33,10 @@ pub fn scratch(folder: &str, file: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The response `quickstep args...` prints, after checking that it exits with status `code`.
+pub fn response_of(args: &[&str], code: i32) -> serde_json::Value {
+    let (status, stdout, stderr) = quickstep_apart(args);
+    assert_eq!(status, code, "{stdout}{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not a response ({e}): {stdout}{stderr}"))
+}
