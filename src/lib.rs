@@ -17,7 +17,7 @@ pub mod tools;
 
 // The modules by their short paths (`quickstep::value`, `quickstep::parse`, ...), as before the
 // layers had folders.
-pub use engine::{clock, error, exec, history, machine, runtime, tasks, value};
+pub use engine::{clock, error, exec, history, limits, machine, runtime, tasks, value};
 pub use language::{
     choice, compile, consts, diagnostic, intrinsics, jsonata, model, parse, path, payload, program, scope, template,
     timestamp, validate,
@@ -27,6 +27,7 @@ pub use tools::{cases, cli, graph, junit, mock};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use diagnostic::{Diagnostic, Severity};
 pub use exec::{ExecutionInfo, Status};
+pub use limits::Limits;
 pub use machine::{Machine, Outcome};
 pub use parse::{parse_definition, parse_definition_value};
 pub use program::Program;

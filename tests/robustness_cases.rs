@@ -66,7 +66,10 @@ fn run_case(case: &Path) -> Result<(), String> {
     };
     if let Some(exit) = expected.get("exit").and_then(Json::as_i64) {
         if i64::from(code) != exit {
-            return Err(format!("exit status {code}, expected {exit}; stderr: {}", tail(&stderr)));
+            return Err(format!(
+                "exit status {code}, expected {exit}; stderr: {}",
+                tail(&stderr)
+            ));
         }
     }
     if let Some(text) = expected.get("stderr_contains").and_then(Json::as_str) {
@@ -97,7 +100,9 @@ fn run_case(case: &Path) -> Result<(), String> {
 
 fn tail(text: &str) -> &str {
     let start = text.len().saturating_sub(600);
-    let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+    let start = (start..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
     &text[start..]
 }
 
@@ -109,7 +114,11 @@ fn every_robustness_case_ends_with_its_expected_outcome() {
         .filter(|p| p.join("cmd.sh").is_file())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 20, "expected the 20 robustness cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 20,
+        "expected the 20 robustness cases, found {}",
+        cases.len()
+    );
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|case| {
@@ -117,5 +126,11 @@ fn every_robustness_case_ends_with_its_expected_outcome() {
             run_case(case).err().map(|why| format!("{name}: {why}"))
         })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -68,6 +68,8 @@ struct Record {
     /// The part of the object's [`SizeBound`] known before evaluation: the keys' and the
     /// constants'.
     fixed_bound: u64,
+    /// The depth of the deepest constant.
+    fixed_depth: usize,
 }
 
 /// Why a template does not compile. `message` is AWS's validation text for the problem,
@@ -284,12 +286,14 @@ impl Record {
     fn of(members: &[(&'static str, Node)], consts: &mut Constants) -> Option<Record> {
         let mut paths = Vec::new();
         let mut consts_bound = 0;
+        let mut fixed_depth = 0;
         let members: Box<[Member<'static>]> = members
             .iter()
             .enumerate()
             .map(|(i, (key, node))| match node {
                 Node::Const(v) => {
                     consts_bound += v.bound_u64();
+                    fixed_depth = fixed_depth.max(v.depth());
                     Some((*key, *v))
                 }
                 Node::Path { path, .. } => {
@@ -301,6 +305,7 @@ impl Record {
             .collect::<Option<_>>()?;
         Some(Record {
             fixed_bound: SizeBound::keys_part(members.iter().map(|(k, _)| *k)) + consts_bound,
+            fixed_depth,
             members,
             paths: paths.into_boxed_slice(),
         })
@@ -340,7 +345,7 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
                     return Ok(value);
                 }
             }
-            let mut values_bound = 0;
+            let (mut values_bound, mut values_depth) = (0, 0);
             // Members are written once, in place.
             let out = arena.alloc_slice_try_fill_with(members.len(), |i| {
                 let (key, child) = &members[i];
@@ -351,9 +356,13 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
                     _ => eval_node(child, arena, scope)?,
                 };
                 values_bound += value.bound_u64();
+                values_depth = values_depth.max(value.depth());
                 Ok::<_, EvalError>((*key, value))
             })?;
-            Ok(Value::Object(out, SizeBound::of_parts(*keys_bound, values_bound)))
+            Ok(Value::Object(
+                out,
+                SizeBound::of_parts(*keys_bound, values_bound, values_depth),
+            ))
         }
         Node::Array(items) => {
             let mut out = BumpVec::with_capacity_in(items.len(), arena);
@@ -374,14 +383,15 @@ type RecordPath = (usize, Box<[&'static str]>);
 /// (the general walk then explains the miss).
 #[inline]
 fn eval_record<'a>(record: &'a Record, arena: &'a Arena, input: Value<'a>) -> Option<Value<'a>> {
-    let mut bound = record.fixed_bound;
+    let (mut bound, mut depth) = (record.fixed_bound, record.fixed_depth);
     let out: &mut [Member<'a>] = arena.alloc_slice_copy(&record.members);
     for (at, names) in record.paths.iter() {
         let found = follow_members(input, names)?;
         bound += found.bound_u64();
+        depth = depth.max(found.depth());
         out[*at].1 = found;
     }
-    Some(Value::Object(out, SizeBound::of_parts(bound, 0)))
+    Some(Value::Object(out, SizeBound::of_parts(bound, 0, depth)))
 }
 
 /// The value reached from `root` by following member `names`.

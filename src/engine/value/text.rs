@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bumpalo::collections::{String as BumpString, Vec as BumpVec};
 
-use super::{key_eq, Arena, Member, Number, Value};
+use super::{key_eq, Arena, KeyIndex, Member, Number, Value};
 
 /// JSON that an embedder hands over: text (owned or shared) or a `serde_json` value. The
 /// runtime's streaming input ([`crate::runtime::Input`]) and a later task's result
@@ -387,6 +387,7 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         self.enter()?;
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(8, self.arena);
+        let mut keys = KeyIndex::default();
         match self.next_token()? {
             b'}' => {}
             b'"' => loop {
@@ -396,12 +397,15 @@ impl<'a> Reader<'a> {
                 }
                 let value = self.value()?;
                 // Duplicate keys: the last value wins, in the first one's place (as Jackson).
-                match members.iter_mut().find(|(k, _)| key_eq(k, key)) {
-                    Some(slot) => {
-                        slot.1 = value;
+                match keys.position(&members, key) {
+                    Some(at) => {
+                        members[at].1 = value;
                         self.altered_end = self.pos;
                     }
-                    None => members.push((key, value)),
+                    None => {
+                        members.push((key, value));
+                        keys.appended(&members);
+                    }
                 }
                 match self.next_token()? {
                     b',' if self.next_token()? == b'"' => {}
