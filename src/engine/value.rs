@@ -788,6 +788,53 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// A hash of the value consistent with `==` (equal values hash alike: numbers by value,
+    /// object members in any order), for finding equal values among many.
+    pub fn hash_json(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.hash_into(&mut hasher);
+        std::hash::Hasher::finish(&hasher)
+    }
+
+    fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        match self {
+            Value::Null => h.write_u8(0),
+            Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
+            Value::Number(n) => {
+                // `1 == 1.0`: by the value as a double (`0.0 == -0.0`); integers that differ
+                // but round to the same double only share a hash
+                let f = n.as_f64();
+                h.write_u8(3);
+                h.write_u64(if f == 0.0 { 0 } else { f.to_bits() });
+            }
+            Value::String(s) => {
+                h.write_u8(4);
+                h.write(s.as_bytes());
+                h.write_u8(0xff);
+            }
+            Value::Array(items, _) => {
+                h.write_u8(5);
+                h.write_usize(items.len());
+                for item in items.iter() {
+                    item.hash_into(h);
+                }
+            }
+            Value::Object(members, _) => {
+                // members in any order: the sum of their own hashes
+                h.write_u8(6);
+                h.write_usize(members.len());
+                let mut sum = 0u64;
+                for (key, value) in members.iter() {
+                    let mut member = std::collections::hash_map::DefaultHasher::new();
+                    std::hash::Hasher::write(&mut member, key.as_bytes());
+                    value.hash_into(&mut member);
+                    sum = sum.wrapping_add(std::hash::Hasher::finish(&member));
+                }
+                h.write_u64(sum);
+            }
+        }
+    }
+
     /// Converts to a `serde_json::Value`.
     pub fn to_serde(&self) -> serde_json::Value {
         match self {

@@ -13,7 +13,7 @@ use bumpalo::collections::Vec as BumpVec;
 use crate::consts::Constants;
 use crate::error::EvalError;
 use crate::intrinsics::{Intrinsic, IntrinsicError};
-use crate::path::{Path, PathError, Root};
+use crate::path::{Path, PathError, PathErrorKind, Root};
 use crate::scope::Scope;
 use crate::value::{Arena, Member, SizeBound, Value};
 
@@ -325,6 +325,7 @@ fn not_found(path: &str, field: &str, scope: &Scope<'_>) -> EvalError {
 
 fn call_error(e: IntrinsicError, field: &str, scope: &Scope<'_>) -> EvalError {
     match e {
+        IntrinsicError::Path(e) if e.kind == PathErrorKind::TooMuch => e.into(),
         IntrinsicError::Path(PathError { path, .. }) => not_found(&path, field, scope),
         IntrinsicError::Failed(e) => e,
     }
@@ -414,8 +415,10 @@ fn eval_path<'a>(path: &'a Path, field: &str, arena: &'a Arena, scope: &Scope<'a
     if scope.input.is_null() && matches!(path.root(), Root::Input) {
         return Err(EvalError::runtime(NULL_INPUT));
     }
-    path.eval(arena, scope)
-        .map_err(|_| not_found(path.text(), field, scope))
+    path.eval(arena, scope).map_err(|e| match e.kind {
+        PathErrorKind::TooMuch => e.into(),
+        _ => not_found(path.text(), field, scope),
+    })
 }
 
 #[cfg(test)]

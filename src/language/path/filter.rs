@@ -370,9 +370,10 @@ fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value
     if *definite {
         super::select_definite(arena, steps, start).map_or(Resolved::Undefined, Resolved::Value)
     } else {
-        let mut out = bumpalo::collections::Vec::new_in(arena);
+        let mut out = super::Found::new(arena);
         super::walk(arena, steps, start, doc, &mut out);
-        Resolved::Value(Value::array(out.into_bump_slice()))
+        // a path stopped part way (past the payload limit) compares as what it found so far
+        Resolved::Value(Value::array(out.items.into_bump_slice()))
     }
 }
 
