@@ -1029,7 +1029,9 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     write_string(s, out)
 }
 
-#[inline(always)]
+// inlined in optimized builds only: the recursive writer's frame must stay small in
+// debug builds, where every inlined copy keeps its own stack slots (12 KiB a level)
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn write_string(s: &str, out: &mut impl Sink) {
     out.push(b'"');
     let bytes = s.as_bytes();
@@ -1083,13 +1085,17 @@ struct Reserved<'b> {
 }
 
 impl Sink for Reserved<'_> {
-    #[inline(always)]
+    // inlined in optimized builds only: the recursive writer's frame must stay small in
+    // debug builds, where every inlined copy keeps its own stack slots (12 KiB a level)
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn push(&mut self, byte: u8) {
         self.buf[self.pos] = byte;
         self.pos += 1;
     }
 
-    #[inline(always)]
+    // inlined in optimized builds only: the recursive writer's frame must stay small in
+    // debug builds, where every inlined copy keeps its own stack slots (12 KiB a level)
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn put(&mut self, bytes: &[u8]) {
         let n = bytes.len();
         let to = &mut self.buf[self.pos..self.pos + n];

@@ -212,6 +212,11 @@ pub enum PathErrorKind {
     TooMuch,
 }
 
+/// The most steps a path may have: evaluating a path recurses once per step (and
+/// `ResultPath` nests its result once per step, so a longer one could only fail the depth
+/// limit anyway).
+pub const MAX_STEPS: usize = 1000;
+
 /// The most nodes an indefinite path may visit to find its results (each `..` visits every
 /// node below each node it starts from).
 pub const MAX_VISITS: u32 = 1 << 24;
@@ -915,6 +920,9 @@ impl<'t> Parser<'t> {
     pub(crate) fn steps(&mut self) -> Result<Vec<Step>, PathSyntaxError> {
         let mut steps = Vec::new();
         loop {
+            if steps.len() > MAX_STEPS {
+                return Err(self.error(&format!("the path has more than {MAX_STEPS} steps")));
+            }
             match self.peek() {
                 Some('.') => {
                     if self.rest().starts_with("..") {

@@ -433,6 +433,22 @@ impl<'a> Execution<'a> {
     }
 
     /// Records the event that ends the execution and returns its outcome.
+    /// Ends an execution whose input is nested deeper than the depth limit before anything
+    /// walks it (JSON text is read at most 128 deep; a value handed over may be deeper).
+    #[cold]
+    fn too_deep_input(&mut self) -> Step<'a> {
+        self.end(RawOutcome {
+            source: SourceText::NONE,
+            status: Status::Failed,
+            output: None,
+            error: Some(names::RUNTIME.into()),
+            cause: Some(format!(
+                "The execution's input is nested more than {} levels deep, past quickstep's limit (Limits::max_value_depth).",
+                self.max_depth
+            )),
+        })
+    }
+
     fn end(&mut self, mut outcome: RawOutcome<'a>) -> Step<'a> {
         outcome.source = self.source;
         // Tasks still awaited (the execution timed out or was stopped) will never be answered.
@@ -494,6 +510,9 @@ impl<'a> Execution<'a> {
             });
         }
         if self.events == 0 {
+            if self.input.depth() > self.max_depth {
+                return self.too_deep_input();
+            }
             self.event("ExecutionStarted", None, EventData::Input(self.input));
         }
         loop {
