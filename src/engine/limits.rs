@@ -71,6 +71,9 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    // Field by field over JSONata's defaults, so that a field `jsonata::Limits` gains keeps
+    // its own default here (a literal naming every field today would not).
+    #[allow(clippy::field_reassign_with_default)]
     fn default() -> Limits {
         let mut jsonata = jsonata::Limits::default();
         jsonata.max_depth = 1000;
