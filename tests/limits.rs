@@ -295,6 +295,13 @@ fn descendant_paths_stop_past_the_payload_limit_or_the_visit_limit() {
     let outcome = run(&definition("$..a..a..a..a..zz"), &nested(100));
     assert_eq!(outcome.error.as_deref(), Some("States.Runtime"));
     assert!(outcome.cause.unwrap().contains("visits more than 16777216 nodes"));
+    // ... also in a filter's paths
+    let outcome = run(
+        &definition("$.l[?(@..a..a..a..a..zz)]"),
+        &format!(r#"{{"l":[{}]}}"#, nested(100)),
+    );
+    assert_eq!(outcome.error.as_deref(), Some("States.Runtime"));
+    assert!(outcome.cause.unwrap().contains("visits more than 16777216 nodes"));
     // the same paths on small inputs
     assert_eq!(
         run(&definition("$..*..*"), &nested(3)).output.as_deref(),

@@ -731,8 +731,14 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
             arity(func, args, 2, 2)?;
             let s = string_arg(func, args[0], "first argument")?;
             let separators = string_arg(func, args[1], "second argument")?;
+            // Many separators are looked up in a set: splitting stays linear in the string.
+            let many: Option<std::collections::HashSet<char>> =
+                (separators.len() > 16).then(|| separators.chars().collect());
             let parts = s
-                .split(|c: char| separators.contains(c))
+                .split(|c: char| match &many {
+                    Some(set) => set.contains(&c),
+                    None => separators.contains(c),
+                })
                 .filter(|p| !p.is_empty())
                 .map(Value::String);
             let mut out = BumpVec::new_in(arena);

@@ -462,6 +462,8 @@ impl Path {
         }
         let mut out = Found::new(arena);
         walk(arena, &self.steps, root, root, &mut out);
+        // (a filter's paths count their visits, and stop, on their own)
+        out.visit();
         match out.stopped {
             None => Ok(Value::array(out.items.into_bump_slice())),
             Some(why) => Err(PathError {
@@ -714,10 +716,12 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         },
         Step::Scan => scan(arena, rest, node, doc, out),
         Step::Filter(filter) => match node {
-            Value::Object(_, _) if filter.matches(arena, node, doc) => walk(arena, rest, node, doc, out),
+            Value::Object(_, _) if filter.matches_counting(arena, node, doc, &mut out.visits) => {
+                walk(arena, rest, node, doc, out)
+            }
             Value::Array(items, _) => {
                 for v in items.iter() {
-                    if filter.matches(arena, *v, doc) {
+                    if filter.matches_counting(arena, *v, doc, &mut out.visits) {
                         walk(arena, rest, *v, doc, out);
                     }
                 }
@@ -771,7 +775,7 @@ fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
                 Step::Key(k) => node.get(k).is_some(),
                 Step::Keys(keys) => keys.iter().all(|k| node.get(k).is_some()),
                 Step::Wildcard => true,
-                Step::Filter(f) => f.matches(arena, node, doc),
+                Step::Filter(f) => f.matches_counting(arena, node, doc, &mut out.visits),
                 _ => false,
             };
             if applies {
@@ -784,7 +788,7 @@ fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         Value::Array(items, _) => {
             let applies = match next {
                 Step::Index(_) | Step::Indexes(_) | Step::Slice { .. } | Step::Wildcard => true,
-                Step::Filter(f) => f.matches(arena, node, doc),
+                Step::Filter(f) => f.matches_counting(arena, node, doc, &mut out.visits),
                 _ => false,
             };
             if applies {

@@ -204,6 +204,8 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
     match json {
         serde_json::Value::Object(map) => {
             let mut members: Vec<(&'static str, Node)> = Vec::with_capacity(map.len());
+            // the names so far (`a` of `a.$` too), to find one given twice in linear time
+            let mut names: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(map.len());
             let mut dynamic = false;
             for (key, value) in map {
                 let len = pointer.len();
@@ -226,7 +228,7 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
                     }
                     None => (key.as_str(), compile_node(value, consts, pointer)?),
                 };
-                if members.iter().any(|(k, _)| *k == name) {
+                if !names.insert(name) {
                     return Err(TemplateError {
                         field: key.clone(),
                         pointer: pointer.clone(),
