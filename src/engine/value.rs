@@ -211,6 +211,33 @@ impl SizeBound {
         SizeBound::saturating(n, depth)
     }
 
+    /// [`of_items`](Self::of_items) when the array's depth is known (`depth`: the reader
+    /// counts it as it reads, instead of item by item).
+    #[inline]
+    pub(crate) fn of_items_at_depth(items: &[Value<'_>], depth: u16) -> SizeBound {
+        let mut n = 2 + items.len() as u64;
+        for v in items {
+            n += v.bound_u64();
+        }
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth,
+        }
+    }
+
+    /// [`of_members`](Self::of_members) when the object's depth is known.
+    #[inline]
+    pub(crate) fn of_members_at_depth(members: &[Member<'_>], depth: u16) -> SizeBound {
+        let mut n = 2;
+        for (k, v) in members {
+            n += key_bound(k) + v.bound_u64();
+        }
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth,
+        }
+    }
+
     /// The part of the length bound of an object with `keys` that the keys make (with
     /// [`SizeBound::of_parts`]: for objects whose keys are known before their values).
     pub fn keys_part<'k>(keys: impl IntoIterator<Item = &'k str>) -> u64 {
@@ -674,13 +701,15 @@ impl<'a> Value<'a> {
     /// check of every payload, O(1) for values well under both.
     #[inline(always)]
     pub fn exceeds(&self, max_len: usize, max_depth: usize) -> bool {
-        match self {
-            Value::Array(_, bound) | Value::Object(_, bound) => {
-                bound.depth() > max_depth || (bound.get() > max_len as u64 && self.measured_len_exceeds(max_len))
-            }
-            Value::String(s) => s.len() as u64 * 6 + 2 > max_len as u64 && self.measured_len_exceeds(max_len),
-            _ => false,
-        }
+        // both bounds at once, compared without a branch: one test where the check is made
+        (self.bound_u64() > max_len as u64) | (self.depth() > max_depth) && self.exceeds_measured(max_len, max_depth)
+    }
+
+    /// [`exceeds`](Self::exceeds) past the bounds (out of line).
+    #[cold]
+    #[inline(never)]
+    fn exceeds_measured(&self, max_len: usize, max_depth: usize) -> bool {
+        self.depth() > max_depth || self.measured_len_exceeds(max_len)
     }
 
     /// [`json_len_exceeds`](Self::json_len_exceeds) past the bound: the text measured (out
@@ -991,27 +1020,40 @@ pub(crate) struct KeyIndex<'a> {
 impl<'a> KeyIndex<'a> {
     /// The position of `key` among `members` (the members read so far, whose keys are
     /// unique), if it is there.
-    #[inline]
+    /// (Members only grow: the map exists once they have reached [`HASHED_FROM`], so the
+    /// usual small object costs a comparison of its length here.)
+    #[inline(always)]
     pub(crate) fn position(&mut self, members: &[Member<'a>], key: &str) -> Option<usize> {
-        match &self.index {
-            None if members.len() < HASHED_FROM => members.iter().position(|(k, _)| key_eq(k, key)),
-            _ => self.hashed(members).get(key).copied(),
+        if members.len() < HASHED_FROM {
+            return members.iter().position(|(k, _)| key_eq(k, key));
         }
+        self.hashed_position(members, key)
     }
 
     /// Records that `key` was appended to `members` (now ending with it).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn appended(&mut self, members: &[Member<'a>]) {
+        if members.len() > HASHED_FROM {
+            self.index_last(members);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn index_last(&mut self, members: &[Member<'a>]) {
         if let (Some(index), Some((key, _))) = (&mut self.index, members.last()) {
             index.insert(key, members.len() - 1);
         }
     }
 
-    /// The hash map of `members`' keys, made on first use.
+    /// The position of `key` by the hash map of `members`' keys, made on first use.
     #[cold]
-    fn hashed(&mut self, members: &[Member<'a>]) -> &std::collections::HashMap<&'a str, usize> {
+    #[inline(never)]
+    fn hashed_position(&mut self, members: &[Member<'a>], key: &str) -> Option<usize> {
         self.index
             .get_or_insert_with(|| members.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect())
+            .get(key)
+            .copied()
     }
 }
 
