@@ -174,6 +174,48 @@ fn every_walk_over_a_value_at_the_ceiling_finishes() {
 }
 
 #[test]
+fn measuring_and_merging_at_the_ceiling_finish() {
+    // a value whose bound passes the payload limit (each byte of its string counted as an
+    // escape) is measured exactly at every state's exit: at 1023 levels
+    let outcome = run_with(
+        &deepening(1023, json!({"a.$": "$.a"})),
+        &json!({"n": 0, "a": "x".repeat(45_000)}).to_string(),
+        limits(usize::MAX),
+        TaskRegistry::new(),
+    );
+    assert_eq!(outcome.status, Status::Succeeded, "{outcome:?}");
+    assert_eq!(outcome.output.unwrap().len(), 45_000 + 2 * 1023 + 8);
+
+    // objects nested 1,000 deep, merged deeply with themselves
+    let definition = json!({
+        "StartAt": "Deepen",
+        "States": {
+            "Deepen": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "States.MathAdd($.n, 1)", "o": {"o.$": "$.o"}},
+                "Next": "Enough?"
+            },
+            "Enough?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 1000, "Next": "Merge"}],
+                "Default": "Deepen"
+            },
+            "Merge": {"Type": "Pass", "Parameters": {"m.$": "States.JsonMerge($.o, $.o, true)", "same.$": "States.ArrayContains(States.Array($.o), $.o)"}, "End": true}
+        }
+    });
+    let outcome = run_with(
+        &definition,
+        r#"{"n":0,"o":{}}"#,
+        limits(usize::MAX),
+        TaskRegistry::new(),
+    );
+    assert_eq!(outcome.status, Status::Succeeded, "{outcome:?}");
+    let output = outcome.output.unwrap();
+    assert!(output.starts_with(&format!(r#"{{"m":{}{{}}"#, r#"{"o":"#.repeat(1000))));
+    assert!(output.ends_with(r#","same":true}"#));
+}
+
+#[test]
 fn variables_and_task_results_respect_the_depth_limit() {
     let definition = json!({
         "StartAt": "Init",
