@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bumpalo::collections::{String as BumpString, Vec as BumpVec};
 
-use super::{key_eq, Arena, KeyIndex, Member, Number, SizeBound, Value};
+use super::{key_eq, Arena, KeyIndex, Member, Number, SizeBound, Value, HASHED_FROM};
 
 /// JSON that an embedder hands over: text (owned or shared) or a `serde_json` value. The
 /// runtime's streaming input ([`crate::runtime::Input`]) and a later task's result
@@ -403,7 +403,6 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let outer = self.enter()?;
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(8, self.arena);
-        let mut keys = KeyIndex::default();
         match self.next_token()? {
             b'}' => {}
             b'"' => loop {
@@ -412,16 +411,16 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 let value = self.value()?;
+                if members.len() >= HASHED_FROM {
+                    return self.large_object(start, outer, members, key, value);
+                }
                 // Duplicate keys: the last value wins, in the first one's place (as Jackson).
-                match keys.position(&members, key) {
-                    Some(at) => {
-                        members[at].1 = value;
+                match members.iter_mut().find(|(k, _)| key_eq(k, key)) {
+                    Some(slot) => {
+                        slot.1 = value;
                         self.altered_end = self.pos;
                     }
-                    None => {
-                        members.push((key, value));
-                        keys.appended(&members);
-                    }
+                    None => members.push((key, value)),
                 }
                 match self.next_token()? {
                     b',' if self.next_token()? == b'"' => {}
@@ -431,10 +430,55 @@ impl<'a> Reader<'a> {
             },
             _ => return None,
         }
+        Some(self.finish_object(start, outer, members))
+    }
+
+    /// [`object`](Self::object) past [`HASHED_FROM`] members, from the member `key: value`
+    /// just read: duplicate keys are found by a hash map of the keys, so that an object of
+    /// many members reads in linear time (out of line: the usual object is small).
+    #[cold]
+    #[inline(never)]
+    fn large_object(
+        &mut self,
+        start: usize,
+        outer: u32,
+        mut members: BumpVec<'a, Member<'a>>,
+        mut key: &'a str,
+        mut value: Value<'a>,
+    ) -> Option<Value<'a>> {
+        let mut keys = KeyIndex::default();
+        loop {
+            match keys.position(&members, key) {
+                Some(at) => {
+                    members[at].1 = value;
+                    self.altered_end = self.pos;
+                }
+                None => {
+                    members.push((key, value));
+                    keys.appended(&members);
+                }
+            }
+            match self.next_token()? {
+                b',' if self.next_token()? == b'"' => {}
+                b'}' => break,
+                _ => return None,
+            }
+            key = self.string()?;
+            if self.next_token()? != b':' {
+                return None;
+            }
+            value = self.value()?;
+        }
+        Some(self.finish_object(start, outer, members))
+    }
+
+    /// The object of `members` read from `start`, leaving it.
+    #[inline(always)]
+    fn finish_object(&mut self, start: usize, outer: u32, members: BumpVec<'a, Member<'a>>) -> Value<'a> {
         let depth = self.leave(outer);
         let members = members.into_bump_slice();
         self.keep_object(start, members);
-        Some(Value::Object(members, SizeBound::of_members_at_depth(members, depth)))
+        Value::Object(members, SizeBound::of_members_at_depth(members, depth))
     }
 
     #[inline(never)]
