@@ -193,8 +193,9 @@ impl SizeBound {
         let mut n = 2 + items.len() as u64;
         let mut depth = 0;
         for v in items {
-            n += v.bound_u64();
-            depth = depth.max(v.depth_u16());
+            let (len, deep) = v.bounds();
+            n += len;
+            depth = depth.max(deep);
         }
         SizeBound::saturating(n, depth)
     }
@@ -205,8 +206,9 @@ impl SizeBound {
         let mut n = 2;
         let mut depth = 0;
         for (k, v) in members {
-            n += key_bound(k) + v.bound_u64();
-            depth = depth.max(v.depth_u16());
+            let (len, deep) = v.bounds();
+            n += key_bound(k) + len;
+            depth = depth.max(deep);
         }
         SizeBound::saturating(n, depth)
     }
@@ -256,12 +258,13 @@ impl SizeBound {
     /// The depth stays an upper bound: it only grows here (a shallower `new` keeps it).
     #[inline]
     pub fn replaced(self, old: Value<'_>, new: Value<'_>) -> SizeBound {
-        let depth = self.depth.max(new.depth_u16().saturating_add(1));
+        let (new_len, new_depth) = new.bounds();
+        let depth = self.depth.max(new_depth.saturating_add(1));
         if self.len == u32::MAX {
             // saturated: still an upper bound whatever changed
             return SizeBound { len: u32::MAX, depth };
         }
-        let len = self.get() - old.bound_u64() + new.bound_u64();
+        let len = self.get() - old.bound_u64() + new_len;
         SizeBound {
             len: len.min(u32::MAX as u64) as u32,
             depth,
@@ -271,10 +274,11 @@ impl SizeBound {
     /// The bounds of an object of these bounds with the member `key: value` appended.
     #[inline]
     pub fn appended(self, key: &str, value: Value<'_>) -> SizeBound {
-        let len = self.get() + key_bound(key) + value.bound_u64();
+        let (value_len, value_depth) = value.bounds();
+        let len = self.get() + key_bound(key) + value_len;
         SizeBound {
             len: len.min(u32::MAX as u64) as u32,
-            depth: self.depth.max(value.depth_u16().saturating_add(1)),
+            depth: self.depth.max(value_depth.saturating_add(1)),
         }
     }
 
@@ -702,7 +706,8 @@ impl<'a> Value<'a> {
     #[inline(always)]
     pub fn exceeds(&self, max_len: usize, max_depth: usize) -> bool {
         // both bounds at once, compared without a branch: one test where the check is made
-        (self.bound_u64() > max_len as u64) | (self.depth() > max_depth) && self.exceeds_measured(max_len, max_depth)
+        let (len, depth) = self.bounds();
+        (len > max_len as u64) | (depth as usize > max_depth) && self.exceeds_measured(max_len, max_depth)
     }
 
     /// [`exceeds`](Self::exceeds) past the bounds (out of line).
@@ -778,6 +783,18 @@ impl<'a> Value<'a> {
     #[inline(always)]
     pub fn depth(&self) -> usize {
         self.depth_u16() as usize
+    }
+
+    /// Both bounds at once, in one dispatch on the kind of value: [`bound_u64`](Self::bound_u64)
+    /// and [`depth`](Self::depth).
+    #[inline(always)]
+    pub(crate) fn bounds(&self) -> (u64, u16) {
+        match self {
+            Value::Null | Value::Bool(_) => (5, 0),
+            Value::Number(_) => (24, 0),
+            Value::String(s) => (s.len() as u64 * 6 + 2, 0),
+            Value::Array(_, bound) | Value::Object(_, bound) => (bound.get(), bound.depth),
+        }
     }
 
     #[inline(always)]

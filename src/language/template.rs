@@ -358,8 +358,9 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
                     Node::Path { path, field } => eval_path(path, field, arena, scope)?,
                     _ => eval_node(child, arena, scope)?,
                 };
-                values_bound += value.bound_u64();
-                values_depth = values_depth.max(value.depth());
+                let (len, depth) = value.bounds();
+                values_bound += len;
+                values_depth = values_depth.max(depth as usize);
                 Ok::<_, EvalError>((*key, value))
             })?;
             Ok(Value::Object(
@@ -390,8 +391,9 @@ fn eval_record<'a>(record: &'a Record, arena: &'a Arena, input: Value<'a>) -> Op
     let out: &mut [Member<'a>] = arena.alloc_slice_copy(&record.members);
     for (at, names) in record.paths.iter() {
         let found = follow_members(input, names)?;
-        bound += found.bound_u64();
-        depth = depth.max(found.depth());
+        let (len, deep) = found.bounds();
+        bound += len;
+        depth = depth.max(deep as usize);
         out[*at].1 = found;
     }
     Some(Value::Object(out, SizeBound::of_parts(bound, 0, depth)))
