@@ -260,12 +260,9 @@ fn an_input_handed_over_deeper_than_the_limit_fails_before_anything_reads_it() {
         .cause
         .unwrap()
         .contains("input is nested more than 256 levels deep"));
-    // copied without recursion, its depth counted (up to where the count saturates)
+    // copied without recursion, its depth counted
     let arena = Arena::new();
-    assert_eq!(
-        Value::from_serde(&arena, &input).depth(),
-        quickstep::value::SizeBound::MAX_DEPTH
-    );
+    assert_eq!(Value::from_serde(&arena, &input).depth(), 2000);
     // dropped in pieces: serde_json's drop recurses
     let mut input = input;
     while let Json::Array(mut items) = input {

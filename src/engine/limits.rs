@@ -37,8 +37,7 @@ pub const DEFAULT_MAX_VALUE_DEPTH: usize = 256;
 
 /// The highest [`Limits::max_value_depth`] takes effect: every walk over a value (writing,
 /// measuring, comparing, scanning) recurses as deep as the value is nested, and must fit in a
-/// thread's stack (2 MiB for Rust's threads) in a debug build too; and values carry their
-/// depth in 10 bits ([`SizeBound::MAX_DEPTH`](crate::value::SizeBound::MAX_DEPTH)).
+/// thread's stack (2 MiB for Rust's threads) in a debug build too.
 pub const MAX_VALUE_DEPTH_CEILING: usize = 1000;
 
 /// The engine's limits on one execution, where AWS has no quota that decides them (AWS's

@@ -159,20 +159,22 @@ const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
 
 /// Two bounds a container carries, computed when it is built from its parts' bounds: an
 /// upper bound of its compact JSON text length (strings as if every byte were escaped,
-/// numbers as their longest spelling), saturating at [`SizeBound::MAX_LEN`] (4 MiB), and an
-/// upper bound of its nesting depth (`[]` and `{}` are 1 deep, `[[1]]` 2; scalars count 0),
-/// saturating at [`SizeBound::MAX_DEPTH`] (1,023). Carrying them makes the payload-size
-/// limit an O(1) check for payloads well under it, and the depth limit
-/// ([`Limits::max_value_depth`](crate::Limits), at most 1,000) an O(1) check always; and
-/// every recursive walk over values (writing, measuring, comparing, scanning) is as deep as
-/// the value, which the interpreter keeps under that limit.
+/// numbers as their longest spelling), saturating at `u32::MAX`, and an upper bound of its
+/// nesting depth (`[]` and `{}` are 1 deep, `[[1]]` 2; scalars count 0), saturating at
+/// `u16::MAX`. Carrying them makes the payload-size limit an O(1) check for payloads well
+/// under it, and the depth limit ([`Limits::max_value_depth`](crate::Limits)) an O(1)
+/// check always; and every recursive walk over values (writing, measuring, comparing,
+/// scanning) is as deep as the depth bound, which the interpreter keeps under that limit.
 ///
-/// Both in one `u32` (22 bits of length, 10 of depth), so that [`Value`] keeps the layout
-/// it had with a length alone: 24 bytes, moved as cheaply. Build it only with these
-/// functions (or through [`Value::array`] and [`Value::object`]): a bound too small breaks
-/// those guarantees.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SizeBound(u32);
+/// Packed to 6 bytes (2-aligned), so that [`Value`] stays 24 bytes: it fills the room
+/// between the enum's tag and the slice. Build it only with these functions (or through
+/// [`Value::array`] and [`Value::object`]): a bound too small breaks those guarantees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, packed(2))]
+pub struct SizeBound {
+    len: u32,
+    depth: u16,
+}
 
 /// What a member's key adds to its object's bound: the key with every byte escaped, its
 /// quotes, the colon and a comma.
@@ -181,35 +183,9 @@ fn key_bound(key: &str) -> u64 {
     key.len() as u64 * 6 + 4
 }
 
-/// The bits of a [`SizeBound`] that hold the length.
-const LEN_BITS: u32 = 22;
-
-impl fmt::Debug for SizeBound {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SizeBound")
-            .field("len", &self.get())
-            .field("depth", &self.depth())
-            .finish()
-    }
-}
-
 impl SizeBound {
-    /// The length bound saturates here: a container bounded by it may be any longer.
-    pub const MAX_LEN: u64 = (1 << LEN_BITS) - 1;
-
-    /// The depth bound saturates here: a container bounded by it may be any deeper.
-    pub const MAX_DEPTH: usize = (1 << (32 - LEN_BITS)) - 1;
-
     /// The bounds of `[]` and `{}`.
-    pub const EMPTY: SizeBound = SizeBound(1 << LEN_BITS | 2);
-
-    /// Bounds from a length bound and a depth bound, each saturating.
-    #[inline(always)]
-    fn new(len: u64, depth: u16) -> SizeBound {
-        let len = len.min(SizeBound::MAX_LEN) as u32;
-        let depth = (depth as u32).min(SizeBound::MAX_DEPTH as u32);
-        SizeBound(depth << LEN_BITS | len)
-    }
+    pub const EMPTY: SizeBound = SizeBound { len: 2, depth: 1 };
 
     /// The bounds of an array of `items`.
     #[inline]
@@ -245,7 +221,10 @@ impl SizeBound {
         for v in items {
             n += v.bound_u64();
         }
-        SizeBound::new(n, depth)
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth,
+        }
     }
 
     /// [`of_members`](Self::of_members) when the object's depth is known.
@@ -255,7 +234,10 @@ impl SizeBound {
         for (k, v) in members {
             n += key_bound(k) + v.bound_u64();
         }
-        SizeBound::new(n, depth)
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth,
+        }
     }
 
     /// The part of the length bound of an object with `keys` that the keys make (with
@@ -269,7 +251,7 @@ impl SizeBound {
     /// value is `depth` deep ([`Value::depth`]).
     #[inline]
     pub fn of_parts(keys: u64, values: u64, depth: usize) -> SizeBound {
-        SizeBound::saturating(keys + values, depth.min(SizeBound::MAX_DEPTH) as u16)
+        SizeBound::saturating(keys + values, depth.min(u16::MAX as usize) as u16)
     }
 
     /// The bounds of an object of these bounds after one member's value `old` became `new`.
@@ -277,45 +259,48 @@ impl SizeBound {
     #[inline]
     pub fn replaced(self, old: Value<'_>, new: Value<'_>) -> SizeBound {
         let (new_len, new_depth) = new.bounds();
-        let depth = self.depth_u16().max(new_depth + 1);
-        if self.get() == SizeBound::MAX_LEN {
+        let depth = self.depth.max(new_depth.saturating_add(1));
+        if self.len == u32::MAX {
             // saturated: still an upper bound whatever changed
-            return SizeBound::new(SizeBound::MAX_LEN, depth);
+            return SizeBound { len: u32::MAX, depth };
         }
-        SizeBound::new(self.get() - old.bound_u64() + new_len, depth)
+        let len = self.get() - old.bound_u64() + new_len;
+        SizeBound {
+            len: len.min(u32::MAX as u64) as u32,
+            depth,
+        }
     }
 
     /// The bounds of an object of these bounds with the member `key: value` appended.
     #[inline]
     pub fn appended(self, key: &str, value: Value<'_>) -> SizeBound {
         let (value_len, value_depth) = value.bounds();
-        SizeBound::new(
-            self.get() + key_bound(key) + value_len,
-            self.depth_u16().max(value_depth + 1),
-        )
+        let len = self.get() + key_bound(key) + value_len;
+        SizeBound {
+            len: len.min(u32::MAX as u64) as u32,
+            depth: self.depth.max(value_depth.saturating_add(1)),
+        }
     }
 
     /// Bounds from a length and the depth of the deepest part (the container adds 1).
     #[inline(always)]
     fn saturating(n: u64, deepest_part: u16) -> SizeBound {
-        SizeBound::new(n, deepest_part + 1)
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth: deepest_part.saturating_add(1),
+        }
     }
 
-    /// The length bound in bytes (saturates at [`SizeBound::MAX_LEN`]).
-    #[inline(always)]
+    /// The length bound in bytes.
+    #[inline]
     pub fn get(self) -> u64 {
-        (self.0 & SizeBound::MAX_LEN as u32) as u64
+        self.len as u64
     }
 
-    /// The depth bound (at least 1; saturates at [`SizeBound::MAX_DEPTH`]).
-    #[inline(always)]
+    /// The depth bound (at least 1; saturates at `u16::MAX`).
+    #[inline]
     pub fn depth(self) -> usize {
-        (self.0 >> LEN_BITS) as usize
-    }
-
-    #[inline(always)]
-    fn depth_u16(self) -> u16 {
-        (self.0 >> LEN_BITS) as u16
+        self.depth as usize
     }
 }
 
@@ -712,8 +697,7 @@ impl<'a> Value<'a> {
     /// whose text is far longer than its memory, costs no more than `limit` to measure).
     #[inline]
     pub fn json_len_exceeds(&self, limit: usize) -> bool {
-        // (past the length bound's saturation the bound says nothing: measured)
-        (self.bound_u64() > limit as u64 || limit as u64 >= SizeBound::MAX_LEN) && self.measured_len_exceeds(limit)
+        self.bound_u64() > limit as u64 && self.measured_len_exceeds(limit)
     }
 
     /// Whether the value is nested deeper than `max_depth` ([`Value::depth`]) or its compact
@@ -723,8 +707,7 @@ impl<'a> Value<'a> {
     pub fn exceeds(&self, max_len: usize, max_depth: usize) -> bool {
         // both bounds at once, compared without a branch: one test where the check is made
         let (len, depth) = self.bounds();
-        (len > max_len as u64) | (depth as usize > max_depth) | (max_len as u64 >= SizeBound::MAX_LEN)
-            && self.exceeds_measured(max_len, max_depth)
+        (len > max_len as u64) | (depth as usize > max_depth) && self.exceeds_measured(max_len, max_depth)
     }
 
     /// [`exceeds`](Self::exceeds) past the bounds (out of line).
@@ -758,7 +741,7 @@ impl<'a> Value<'a> {
         };
         match self {
             Value::Array(items, bound) => {
-                if bound.get() <= *left as u64 && bound.get() < SizeBound::MAX_LEN {
+                if bound.get() <= *left as u64 {
                     return take(left, self.json_len());
                 }
                 take(left, 2 + items.len().saturating_sub(1))?;
@@ -768,7 +751,7 @@ impl<'a> Value<'a> {
                 Some(())
             }
             Value::Object(members, bound) => {
-                if bound.get() <= *left as u64 && bound.get() < SizeBound::MAX_LEN {
+                if bound.get() <= *left as u64 {
                     return take(left, self.json_len());
                 }
                 take(left, 2 + members.len().saturating_sub(1))?;
@@ -796,8 +779,7 @@ impl<'a> Value<'a> {
     /// An upper bound of the nesting depth: 0 for a scalar, 1 for `[]`, `{}` or a container
     /// of scalars, one more than its deepest part for any other container. O(1): containers
     /// carry theirs ([`SizeBound`]). Exact for values built from their parts; one whose
-    /// deepest member was replaced by a shallower one may keep the deeper bound. Saturates
-    /// at [`SizeBound::MAX_DEPTH`] (beyond any depth limit).
+    /// deepest member was replaced by a shallower one may keep the deeper bound.
     #[inline(always)]
     pub fn depth(&self) -> usize {
         self.depth_u16() as usize
@@ -811,14 +793,14 @@ impl<'a> Value<'a> {
             Value::Null | Value::Bool(_) => (5, 0),
             Value::Number(_) => (24, 0),
             Value::String(s) => (s.len() as u64 * 6 + 2, 0),
-            Value::Array(_, bound) | Value::Object(_, bound) => (bound.get(), bound.depth_u16()),
+            Value::Array(_, bound) | Value::Object(_, bound) => (bound.get(), bound.depth),
         }
     }
 
     #[inline(always)]
     fn depth_u16(&self) -> u16 {
         match self {
-            Value::Array(_, bound) | Value::Object(_, bound) => bound.depth_u16(),
+            Value::Array(_, bound) | Value::Object(_, bound) => bound.depth,
             _ => 0,
         }
     }
@@ -1495,7 +1477,7 @@ pub fn with_member_at<'a>(
         Some(i) => {
             let out = arena.alloc_slice_copy(members);
             let old = std::mem::replace(&mut out[i].1, value);
-            if value.depth_u16() < old.depth_u16() && old.depth_u16() + 1 >= bound.depth_u16() {
+            if value.depth_u16() < old.depth_u16() && old.depth_u16().saturating_add(1) >= bound.depth {
                 // the deepest member made shallower: the object's depth may shrink
                 return Value::object(out);
             }
