@@ -16,7 +16,7 @@ pub mod language;
 pub mod tools;
 
 // Every module by its short path too (`quickstep::value`, `quickstep::parse`, ...).
-pub use engine::{clock, error, exec, history, machine, runtime, tasks, value};
+pub use engine::{clock, error, exec, history, limits, machine, runtime, tasks, value};
 pub use language::{
     choice, compile, consts, diagnostic, intrinsics, jsonata, model, parse, path, payload, program, scope, template,
     timestamp, validate,
@@ -26,6 +26,7 @@ pub use tools::{cases, cli, graph, junit, mock, source};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use diagnostic::{Diagnostic, Severity};
 pub use exec::{ExecutionInfo, Status};
+pub use limits::Limits;
 pub use machine::{Machine, Outcome};
 pub use parse::{parse_definition, parse_definition_value};
 pub use program::Program;

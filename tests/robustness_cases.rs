@@ -46,6 +46,17 @@ fn run_case(case: &Path) -> Result<(), String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start quickstep: {e}"))?;
+    // Drained while it runs: an outcome larger than a pipe's buffer (it quotes the input)
+    // would otherwise block the child until the hang guard kills it.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            pipe.read_to_end(&mut text).ok();
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -58,9 +69,9 @@ fn run_case(case: &Path) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let stdout = String::from_utf8_lossy(&stdout);
+    let stderr = String::from_utf8_lossy(&stderr);
     let Some(code) = status.code() else {
         return Err(format!("ended by a signal ({status}); stderr: {}", tail(&stderr)));
     };

@@ -7,6 +7,7 @@ use crate::compile::{compile, CompileError};
 use crate::diagnostic::{invalid_definition_message, location_of, Diagnostic, Severity};
 use crate::exec::{Execution, ExecutionInfo, RawOutcome, Status, Step};
 use crate::history::HistorySink;
+use crate::limits::Limits;
 use crate::mock::{MockError, MockedState, Mocks};
 use crate::model::{MachineType, StateMachine};
 use crate::parse::{parse_definition, parse_definition_value};
@@ -24,6 +25,8 @@ pub struct Machine {
     /// What each Task state calls, by [`TaskDef::slot`](crate::program::TaskDef::slot):
     /// resolved once.
     handlers: Arc<[TaskBinding]>,
+    /// The limits on each execution.
+    limits: Arc<Limits>,
 }
 
 /// What a Task state is bound to in a [`Machine`]: which also decides how it is called, so
@@ -114,6 +117,7 @@ impl Machine {
             program,
             registry: tasks,
             handlers,
+            limits: Arc::new(Limits::default()),
         }
     }
 
@@ -137,7 +141,22 @@ impl Machine {
             program: self.program.clone(),
             registry: self.registry.clone(),
             handlers: handlers.into(),
+            limits: self.limits.clone(),
         })
+    }
+
+    /// This machine with `limits` on each of its executions instead of
+    /// [`Limits::default`]: how deep the values it builds may be nested, and what each JSONata
+    /// evaluation may take (AWS's quotas, such as the payload size, are fixed: see
+    /// [`crate::limits`]).
+    pub fn with_limits(mut self, limits: Limits) -> Machine {
+        self.limits = Arc::new(limits);
+        self
+    }
+
+    /// The limits on each execution.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The compiled program.

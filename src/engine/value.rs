@@ -157,12 +157,24 @@ pub enum Value<'a> {
 
 const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
 
-/// An upper bound of a container's compact JSON text length, computed when the container is
-/// built from its parts' bounds (strings as if every byte were escaped, numbers as their
-/// longest spelling). Carrying it makes the payload-size limit an O(1) check for payloads
-/// well under it. Saturates at `u32::MAX`.
+/// Two bounds a container carries, computed when it is built from its parts' bounds: an
+/// upper bound of its compact JSON text length (strings as if every byte were escaped,
+/// numbers as their longest spelling), saturating at `u32::MAX`, and an upper bound of its
+/// nesting depth (`[]` and `{}` are 1 deep, `[[1]]` 2; scalars count 0), saturating at
+/// `u16::MAX`. Carrying them makes the payload-size limit an O(1) check for payloads well
+/// under it, and the depth limit ([`Limits::max_value_depth`](crate::Limits)) an O(1)
+/// check always; and every recursive walk over values (writing, measuring, comparing,
+/// scanning) is as deep as the depth bound, which the interpreter keeps under that limit.
+///
+/// Packed to 6 bytes (2-aligned), so that [`Value`] stays 24 bytes: it fills the room
+/// between the enum's tag and the slice. Build it only with these functions (or through
+/// [`Value::array`] and [`Value::object`]): a bound too small breaks those guarantees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SizeBound(u32);
+#[repr(C, packed(2))]
+pub struct SizeBound {
+    len: u32,
+    depth: u16,
+}
 
 /// What a member's key adds to its object's bound: the key with every byte escaped, its
 /// quotes, the colon and a comma.
@@ -172,66 +184,123 @@ fn key_bound(key: &str) -> u64 {
 }
 
 impl SizeBound {
-    /// The bound of `[]` and `{}`.
-    pub const EMPTY: SizeBound = SizeBound(2);
+    /// The bounds of `[]` and `{}`.
+    pub const EMPTY: SizeBound = SizeBound { len: 2, depth: 1 };
 
-    /// The bound of an array of `items`.
+    /// The bounds of an array of `items`.
     #[inline]
     pub fn of_items(items: &[Value<'_>]) -> SizeBound {
+        let mut n = 2 + items.len() as u64;
+        let mut depth = 0;
+        for v in items {
+            let (len, deep) = v.bounds();
+            n += len;
+            depth = depth.max(deep);
+        }
+        SizeBound::saturating(n, depth)
+    }
+
+    /// The bounds of an object of `members`.
+    #[inline]
+    pub fn of_members(members: &[Member<'_>]) -> SizeBound {
+        let mut n = 2;
+        let mut depth = 0;
+        for (k, v) in members {
+            let (len, deep) = v.bounds();
+            n += key_bound(k) + len;
+            depth = depth.max(deep);
+        }
+        SizeBound::saturating(n, depth)
+    }
+
+    /// [`of_items`](Self::of_items) when the array's depth is known (`depth`: the reader
+    /// counts it as it reads, instead of item by item).
+    #[inline]
+    pub(crate) fn of_items_at_depth(items: &[Value<'_>], depth: u16) -> SizeBound {
         let mut n = 2 + items.len() as u64;
         for v in items {
             n += v.bound_u64();
         }
-        SizeBound::saturating(n)
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth,
+        }
     }
 
-    /// The bound of an object of `members`.
+    /// [`of_members`](Self::of_members) when the object's depth is known.
     #[inline]
-    pub fn of_members(members: &[Member<'_>]) -> SizeBound {
+    pub(crate) fn of_members_at_depth(members: &[Member<'_>], depth: u16) -> SizeBound {
         let mut n = 2;
         for (k, v) in members {
             n += key_bound(k) + v.bound_u64();
         }
-        SizeBound::saturating(n)
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth,
+        }
     }
 
-    /// The part of the bound of an object with `keys` that the keys make (with
+    /// The part of the length bound of an object with `keys` that the keys make (with
     /// [`SizeBound::of_parts`]: for objects whose keys are known before their values).
     pub fn keys_part<'k>(keys: impl IntoIterator<Item = &'k str>) -> u64 {
         keys.into_iter().fold(2, |n, k| n + key_bound(k))
     }
 
-    /// The bound of an object whose keys make `keys` ([`SizeBound::keys_part`]) and whose
-    /// values' bounds ([`Value::bound_u64`]) add up to `values`.
+    /// The bounds of an object whose keys make `keys` ([`SizeBound::keys_part`]), whose
+    /// values' length bounds ([`Value::bound_u64`]) add up to `values` and whose deepest
+    /// value is `depth` deep ([`Value::depth`]).
     #[inline]
-    pub fn of_parts(keys: u64, values: u64) -> SizeBound {
-        SizeBound::saturating(keys + values)
+    pub fn of_parts(keys: u64, values: u64, depth: usize) -> SizeBound {
+        SizeBound::saturating(keys + values, depth.min(u16::MAX as usize) as u16)
     }
 
-    /// The bound of an object of this bound after one member's value `old` became `new`.
+    /// The bounds of an object of these bounds after one member's value `old` became `new`.
+    /// The depth stays an upper bound: it only grows here (a shallower `new` keeps it).
     #[inline]
     pub fn replaced(self, old: Value<'_>, new: Value<'_>) -> SizeBound {
-        if self.0 == u32::MAX {
-            return self; // saturated: still an upper bound whatever changed
+        let (new_len, new_depth) = new.bounds();
+        let depth = self.depth.max(new_depth.saturating_add(1));
+        if self.len == u32::MAX {
+            // saturated: still an upper bound whatever changed
+            return SizeBound { len: u32::MAX, depth };
         }
-        SizeBound::saturating(self.get() - old.bound_u64() + new.bound_u64())
+        let len = self.get() - old.bound_u64() + new_len;
+        SizeBound {
+            len: len.min(u32::MAX as u64) as u32,
+            depth,
+        }
     }
 
-    /// The bound of an object of this bound with the member `key: value` appended.
+    /// The bounds of an object of these bounds with the member `key: value` appended.
     #[inline]
     pub fn appended(self, key: &str, value: Value<'_>) -> SizeBound {
-        SizeBound::saturating(self.get() + key_bound(key) + value.bound_u64())
+        let (value_len, value_depth) = value.bounds();
+        let len = self.get() + key_bound(key) + value_len;
+        SizeBound {
+            len: len.min(u32::MAX as u64) as u32,
+            depth: self.depth.max(value_depth.saturating_add(1)),
+        }
     }
 
+    /// Bounds from a length and the depth of the deepest part (the container adds 1).
     #[inline(always)]
-    fn saturating(n: u64) -> SizeBound {
-        SizeBound(n.min(u32::MAX as u64) as u32)
+    fn saturating(n: u64, deepest_part: u16) -> SizeBound {
+        SizeBound {
+            len: n.min(u32::MAX as u64) as u32,
+            depth: deepest_part.saturating_add(1),
+        }
     }
 
-    /// The bound in bytes.
+    /// The length bound in bytes.
     #[inline]
     pub fn get(self) -> u64 {
-        self.0 as u64
+        self.len as u64
+    }
+
+    /// The depth bound (at least 1; saturates at `u16::MAX`).
+    #[inline]
+    pub fn depth(self) -> usize {
+        self.depth as usize
     }
 }
 
@@ -623,10 +692,29 @@ impl<'a> Value<'a> {
 
     /// Whether the compact JSON text is longer than `limit` bytes. Cheap for values well
     /// under the limit: it first sums an upper bound (numbers as their longest spelling,
-    /// strings as if every byte were escaped) and only measures exactly near the limit.
+    /// strings as if every byte were escaped) and only measures exactly near the limit,
+    /// stopping as soon as the text is past it (so a value that shares one part many times,
+    /// whose text is far longer than its memory, costs no more than `limit` to measure).
     #[inline]
     pub fn json_len_exceeds(&self, limit: usize) -> bool {
         self.bound_u64() > limit as u64 && self.measured_len_exceeds(limit)
+    }
+
+    /// Whether the value is nested deeper than `max_depth` ([`Value::depth`]) or its compact
+    /// JSON text is longer than `max_len` ([`Value::json_len_exceeds`]): the interpreter's
+    /// check of every payload, O(1) for values well under both.
+    #[inline(always)]
+    pub fn exceeds(&self, max_len: usize, max_depth: usize) -> bool {
+        // both bounds at once, compared without a branch: one test where the check is made
+        let (len, depth) = self.bounds();
+        (len > max_len as u64) | (depth as usize > max_depth) && self.exceeds_measured(max_len, max_depth)
+    }
+
+    /// [`exceeds`](Self::exceeds) past the bounds (out of line).
+    #[cold]
+    #[inline(never)]
+    fn exceeds_measured(&self, max_len: usize, max_depth: usize) -> bool {
+        self.depth() > max_depth || self.measured_len_exceeds(max_len)
     }
 
     /// [`json_len_exceeds`](Self::json_len_exceeds) past the bound: the text measured (out
@@ -634,7 +722,47 @@ impl<'a> Value<'a> {
     #[cold]
     #[inline(never)]
     fn measured_len_exceeds(&self, limit: usize) -> bool {
-        self.json_len() > limit
+        self.json_len_within(limit).is_none()
+    }
+
+    /// The length of the compact JSON text if it is at most `limit` bytes, `None` if it is
+    /// longer: measured exactly, stopping as soon as the text is past `limit`.
+    pub fn json_len_within(&self, limit: usize) -> Option<usize> {
+        let mut left = limit;
+        self.measure_within(&mut left)?;
+        Some(limit - left)
+    }
+
+    /// Takes the text's length from `left`; `None` as soon as it does not fit.
+    fn measure_within(&self, left: &mut usize) -> Option<()> {
+        let take = |left: &mut usize, n: usize| -> Option<()> {
+            *left = left.checked_sub(n)?;
+            Some(())
+        };
+        match self {
+            Value::Array(items, bound) => {
+                if bound.get() <= *left as u64 {
+                    return take(left, self.json_len());
+                }
+                take(left, 2 + items.len().saturating_sub(1))?;
+                for item in items.iter() {
+                    item.measure_within(left)?;
+                }
+                Some(())
+            }
+            Value::Object(members, bound) => {
+                if bound.get() <= *left as u64 {
+                    return take(left, self.json_len());
+                }
+                take(left, 2 + members.len().saturating_sub(1))?;
+                for (key, value) in members.iter() {
+                    take(left, json_string_len(key) + 1)?;
+                    value.measure_within(left)?;
+                }
+                Some(())
+            }
+            _ => take(left, self.json_len()),
+        }
     }
 
     /// An upper bound of the compact JSON text's length: O(1), containers carry theirs.
@@ -645,6 +773,35 @@ impl<'a> Value<'a> {
             Value::Number(_) => 24,
             Value::String(s) => s.len() as u64 * 6 + 2,
             Value::Array(_, bound) | Value::Object(_, bound) => bound.get(),
+        }
+    }
+
+    /// An upper bound of the nesting depth: 0 for a scalar, 1 for `[]`, `{}` or a container
+    /// of scalars, one more than its deepest part for any other container. O(1): containers
+    /// carry theirs ([`SizeBound`]). Exact for values built from their parts; one whose
+    /// deepest member was replaced by a shallower one may keep the deeper bound.
+    #[inline(always)]
+    pub fn depth(&self) -> usize {
+        self.depth_u16() as usize
+    }
+
+    /// Both bounds at once, in one dispatch on the kind of value: [`bound_u64`](Self::bound_u64)
+    /// and [`depth`](Self::depth).
+    #[inline(always)]
+    pub(crate) fn bounds(&self) -> (u64, u16) {
+        match self {
+            Value::Null | Value::Bool(_) => (5, 0),
+            Value::Number(_) => (24, 0),
+            Value::String(s) => (s.len() as u64 * 6 + 2, 0),
+            Value::Array(_, bound) | Value::Object(_, bound) => (bound.get(), bound.depth),
+        }
+    }
+
+    #[inline(always)]
+    fn depth_u16(&self) -> u16 {
+        match self {
+            Value::Array(_, bound) | Value::Object(_, bound) => bound.depth,
+            _ => 0,
         }
     }
 
@@ -677,6 +834,53 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// A hash of the value consistent with `==` (equal values hash alike: numbers by value,
+    /// object members in any order), for finding equal values among many.
+    pub fn hash_json(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.hash_into(&mut hasher);
+        std::hash::Hasher::finish(&hasher)
+    }
+
+    fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        match self {
+            Value::Null => h.write_u8(0),
+            Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
+            Value::Number(n) => {
+                // `1 == 1.0`: by the value as a double (`0.0 == -0.0`); integers that differ
+                // but round to the same double only share a hash
+                let f = n.as_f64();
+                h.write_u8(3);
+                h.write_u64(if f == 0.0 { 0 } else { f.to_bits() });
+            }
+            Value::String(s) => {
+                h.write_u8(4);
+                h.write(s.as_bytes());
+                h.write_u8(0xff);
+            }
+            Value::Array(items, _) => {
+                h.write_u8(5);
+                h.write_usize(items.len());
+                for item in items.iter() {
+                    item.hash_into(h);
+                }
+            }
+            Value::Object(members, _) => {
+                // members in any order: the sum of their own hashes
+                h.write_u8(6);
+                h.write_usize(members.len());
+                let mut sum = 0u64;
+                for (key, value) in members.iter() {
+                    let mut member = std::collections::hash_map::DefaultHasher::new();
+                    std::hash::Hasher::write(&mut member, key.as_bytes());
+                    value.hash_into(&mut member);
+                    sum = sum.wrapping_add(std::hash::Hasher::finish(&member));
+                }
+                h.write_u64(sum);
+            }
+        }
+    }
+
     /// Converts to a `serde_json::Value`.
     pub fn to_serde(&self) -> serde_json::Value {
         match self {
@@ -695,21 +899,69 @@ impl<'a> Value<'a> {
     }
 
     /// Copies a `serde_json::Value` into the arena.
+    ///
+    /// Without recursion: a `serde_json::Value` built in code can be nested any depth (the
+    /// ones serde_json reads are at most 128 deep), and the copy carries its depth
+    /// ([`Value::depth`]) for the interpreter's depth limit to refuse.
     pub fn from_serde(arena: &'a Arena, value: &serde_json::Value) -> Value<'a> {
-        match value {
-            serde_json::Value::Null => Value::Null,
-            serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(number_from_serde(n)),
-            serde_json::Value::String(s) => Value::String(arena.alloc_str(s)),
-            serde_json::Value::Array(items) => {
-                Value::array(arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_serde(arena, v))))
+        /// A container being copied: its source, and its parts copied so far.
+        enum Open<'s, 'a> {
+            Array(std::slice::Iter<'s, serde_json::Value>, BumpVec<'a, Value<'a>>),
+            Object(serde_json::map::Iter<'s>, BumpVec<'a, Member<'a>>, &'a str),
+        }
+        let scalar = |value: &serde_json::Value| match value {
+            serde_json::Value::Null => Some(Value::Null),
+            serde_json::Value::Bool(b) => Some(Value::Bool(*b)),
+            serde_json::Value::Number(n) => Some(Value::Number(number_from_serde(n))),
+            serde_json::Value::String(s) => Some(Value::String(arena.alloc_str(s))),
+            _ => None,
+        };
+        fn open<'s, 'a>(arena: &'a Arena, value: &'s serde_json::Value) -> Open<'s, 'a> {
+            match value {
+                serde_json::Value::Array(items) => {
+                    Open::Array(items.iter(), BumpVec::with_capacity_in(items.len(), arena))
+                }
+                serde_json::Value::Object(map) => {
+                    Open::Object(map.iter(), BumpVec::with_capacity_in(map.len(), arena), "")
+                }
+                _ => unreachable!("only containers are opened"),
             }
-            serde_json::Value::Object(map) => Value::object(
-                arena.alloc_slice_fill_iter(
-                    map.iter()
-                        .map(|(k, v)| (&*arena.alloc_str(k), Value::from_serde(arena, v))),
-                ),
-            ),
+        }
+        if let Some(v) = scalar(value) {
+            return v;
+        }
+        let mut stack = vec![open(arena, value)];
+        loop {
+            let top = stack.last_mut().expect("the stack holds the container being copied");
+            // The next part of the container on top: copied at once if it is a scalar,
+            // opened (pushed) if it is a container; the container is closed when done.
+            let next = match top {
+                Open::Array(items, _) => items.next(),
+                Open::Object(members, _, key) => members.next().map(|(k, v)| {
+                    *key = arena.alloc_str(k);
+                    v
+                }),
+            };
+            let done = match next {
+                Some(part) => match scalar(part) {
+                    Some(v) => v,
+                    None => {
+                        let opened = open(arena, part);
+                        stack.push(opened);
+                        continue;
+                    }
+                },
+                None => match stack.pop().expect("the stack holds the container being copied") {
+                    Open::Array(_, items) => Value::array(items.into_bump_slice()),
+                    Open::Object(_, members, _) => Value::object(members.into_bump_slice()),
+                },
+            };
+            // `done` is the next part of the container now on top, or the whole copy.
+            match stack.last_mut() {
+                Some(Open::Array(_, items)) => items.push(done),
+                Some(Open::Object(_, members, key)) => members.push((*key, done)),
+                None => return done,
+            }
         }
     }
 
@@ -751,11 +1003,74 @@ impl PartialEq for Value<'_> {
             (Value::Array(a, _), Value::Array(b, _)) => {
                 a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
             }
-            (Value::Object(a, _), Value::Object(b, _)) => {
-                a.len() == b.len() && a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
-            }
+            (Value::Object(a, _), Value::Object(b, _)) => a.len() == b.len() && same_members(a, b),
             _ => false,
         }
+    }
+}
+
+/// Whether two objects of as many members (keys unique in each) have the same members, in
+/// any order: a scan of `b` per member of `a` for small objects, a hash map of `b` for large
+/// ones (so that comparing two objects of many members is not quadratic).
+fn same_members(a: &[Member<'_>], b: &[Member<'_>]) -> bool {
+    if a.len() <= HASHED_FROM {
+        return a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2));
+    }
+    let index: std::collections::HashMap<&str, &Value<'_>> = b.iter().map(|(k, v)| (*k, v)).collect();
+    a.iter().all(|(k, v)| index.get(k).is_some_and(|v2| v == *v2))
+}
+
+/// The number of members from which finding a key by a linear scan gives way to a hash map
+/// (reading objects with many members, comparing them): below it the scan is faster, and
+/// allocates nothing.
+pub(crate) const HASHED_FROM: usize = 32;
+
+/// Finds the earlier member of the same key while an object is read (duplicate keys: the
+/// last value wins, in the first one's place): a linear scan of the members read so far
+/// while the object is small, the usual case, with no allocation; a hash map of their keys
+/// once it has [`HASHED_FROM`] members, so that reading an object of many keys is linear.
+#[derive(Default)]
+pub(crate) struct KeyIndex<'a> {
+    index: Option<std::collections::HashMap<&'a str, usize>>,
+}
+
+impl<'a> KeyIndex<'a> {
+    /// The position of `key` among `members` (the members read so far, whose keys are
+    /// unique), if it is there.
+    /// (Members only grow: the map exists once they have reached [`HASHED_FROM`], so the
+    /// usual small object costs a comparison of its length here.)
+    #[inline(always)]
+    pub(crate) fn position(&mut self, members: &[Member<'a>], key: &str) -> Option<usize> {
+        if members.len() < HASHED_FROM {
+            return members.iter().position(|(k, _)| key_eq(k, key));
+        }
+        self.hashed_position(members, key)
+    }
+
+    /// Records that `key` was appended to `members` (now ending with it).
+    #[inline(always)]
+    pub(crate) fn appended(&mut self, members: &[Member<'a>]) {
+        if members.len() > HASHED_FROM {
+            self.index_last(members);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn index_last(&mut self, members: &[Member<'a>]) {
+        if let (Some(index), Some((key, _))) = (&mut self.index, members.last()) {
+            index.insert(key, members.len() - 1);
+        }
+    }
+
+    /// The position of `key` by the hash map of `members`' keys, made on first use.
+    #[cold]
+    #[inline(never)]
+    fn hashed_position(&mut self, members: &[Member<'a>], key: &str) -> Option<usize> {
+        self.index
+            .get_or_insert_with(|| members.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect())
+            .get(key)
+            .copied()
     }
 }
 
@@ -773,7 +1088,9 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     write_string(s, out)
 }
 
-#[inline(always)]
+// inlined in optimized builds only: the recursive writer's frame must stay small in
+// debug builds, where every inlined copy keeps its own stack slots (12 KiB a level)
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn write_string(s: &str, out: &mut impl Sink) {
     out.push(b'"');
     let bytes = s.as_bytes();
@@ -827,13 +1144,17 @@ struct Reserved<'b> {
 }
 
 impl Sink for Reserved<'_> {
-    #[inline(always)]
+    // inlined in optimized builds only: the recursive writer's frame must stay small in
+    // debug builds, where every inlined copy keeps its own stack slots (12 KiB a level)
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn push(&mut self, byte: u8) {
         self.buf[self.pos] = byte;
         self.pos += 1;
     }
 
-    #[inline(always)]
+    // inlined in optimized builds only: the recursive writer's frame must stay small in
+    // debug builds, where every inlined copy keeps its own stack slots (12 KiB a level)
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn put(&mut self, bytes: &[u8]) {
         let n = bytes.len();
         let to = &mut self.buf[self.pos..self.pos + n];
@@ -996,11 +1317,15 @@ impl<'de: 'a, 'a> Visitor<'de> for ValueSeed<'a> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'a>, A::Error> {
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(map.size_hint().unwrap_or(8), self.arena);
+        let mut keys = KeyIndex::default();
         while let Some(key) = map.next_key_seed(KeySeed { arena: self.arena })? {
             let value = map.next_value_seed(self)?;
-            match members.iter_mut().find(|(k, _)| key_eq(k, key)) {
-                Some(slot) => slot.1 = value,
-                None => members.push((key, value)),
+            match keys.position(&members, key) {
+                Some(at) => members[at].1 = value,
+                None => {
+                    members.push((key, value));
+                    keys.appended(&members);
+                }
             }
         }
         Ok(Value::object(members.into_bump_slice()))
@@ -1152,6 +1477,10 @@ pub fn with_member_at<'a>(
         Some(i) => {
             let out = arena.alloc_slice_copy(members);
             let old = std::mem::replace(&mut out[i].1, value);
+            if value.depth_u16() < old.depth_u16() && old.depth_u16().saturating_add(1) >= bound.depth {
+                // the deepest member made shallower: the object's depth may shrink
+                return Value::object(out);
+            }
             Value::Object(out, bound.replaced(old, value))
         }
         None => Value::Object(arena.append_member(members, (key, value)), bound.appended(key, value)),

@@ -17,6 +17,7 @@ use bumpalo::collections::{String as BumpString, Vec as BumpVec};
 
 use crate::consts::Constants;
 use crate::error::{names, EvalError};
+use crate::limits::PAYLOAD_LIMIT;
 use crate::path::{Path, PathError};
 use crate::scope::Scope;
 use crate::value::{self, Arena, Member, Number, Value};
@@ -424,7 +425,28 @@ fn eval_call<'a>(call: &Call, arena: &'a Arena, scope: &Scope<'a>) -> Result<Val
             Arg::Call(c) => eval_call(c, arena, scope)?,
         })
     })?;
-    apply(call, args, arena)
+    let result = apply(call, args, arena)?;
+    // No result is larger than a payload may be: so no argument is either (paths select
+    // from payloads; indefinite paths stop past the limit too), and whatever walks an
+    // argument (writing, comparing, hashing) does at most as much work as its text's length,
+    // even when the argument shares one part many times (`States.Array($, $)` nested).
+    if result.json_len_exceeds(PAYLOAD_LIMIT) {
+        return Err(too_large(call.func));
+    }
+    Ok(result)
+}
+
+/// The failure of an intrinsic whose result would be longer than the payload limit:
+/// `States.DataLimitExceeded`, which the interpreter words as AWS does for the state.
+#[cold]
+fn too_large(func: Func) -> IntrinsicError {
+    IntrinsicError::Failed(EvalError::new(
+        names::DATA_LIMIT_EXCEEDED,
+        format!(
+            "{} built a value longer than the payload limit ({PAYLOAD_LIMIT} bytes).",
+            func.name()
+        ),
+    ))
 }
 
 #[inline]
@@ -479,13 +501,15 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
             // Room for the usual result, so that it is written without growing: the
             // template's length (the `{}`s included) and the arguments' (strings as they
             // are, anything else guessed).
+            // Never more than a payload may hold: past it the call fails.
             let room = args
                 .iter()
                 .map(|v| match v {
                     Value::String(s) => s.len(),
                     _ => 16,
                 })
-                .sum();
+                .fold(0usize, usize::saturating_add)
+                .min(PAYLOAD_LIMIT);
             let mut out = BumpString::with_capacity_in(room, arena);
             let mut next = 1;
             let mut placeholder = |out: &mut BumpString<'a>| -> Result<(), IntrinsicError> {
@@ -496,14 +520,20 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
                     )
                 })?;
                 next += 1;
+                // An argument's text is at most twice its JSON text (`, ` between parts),
+                // and its JSON text within the payload limit: the string stops growing soon
+                // after it passes the limit.
                 write_java_text(*v, out);
-                Ok(())
+                within_payload(func, out)
             };
             match &call.template {
                 Some(pieces) => {
                     for piece in pieces.iter() {
                         match piece {
-                            Piece::Text(t) => out.push_str(t),
+                            Piece::Text(t) => {
+                                out.push_str(t);
+                                within_payload(func, &out)?;
+                            }
                             Piece::Placeholder => placeholder(&mut out)?,
                         }
                     }
@@ -515,6 +545,7 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
                     for part in parts {
                         placeholder(&mut out)?;
                         out.push_str(part);
+                        within_payload(func, &out)?;
                     }
                 }
             }
@@ -579,7 +610,11 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
                 ));
             }
             let count = usize::try_from(count).unwrap_or(0);
-            let items = arena.alloc_slice_fill_with(count, |i| Value::int(first + i as i64 * step));
+            // Every item lies between `first` and `last`: it fits, computed without overflow.
+            let items = arena.alloc_slice_fill_with(count, |i| {
+                let item = first128 + i as i128 * step128;
+                Value::int(i64::try_from(item).unwrap_or(last))
+            });
             Ok(Value::array(items))
         }
         Func::ArrayGetItem => {
@@ -599,13 +634,7 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
         Func::ArrayUnique => {
             arity(func, args, 1, 1)?;
             let items = array_arg(func, args[0])?;
-            let mut out = BumpVec::with_capacity_in(items.len(), arena);
-            for v in items {
-                if !out.iter().any(|seen| seen == v) {
-                    out.push(*v);
-                }
-            }
-            Ok(Value::array(out.into_bump_slice()))
+            Ok(Value::array(unique(arena, items)))
         }
         Func::Base64Encode => {
             arity(func, args, 1, 1)?;
@@ -702,12 +731,27 @@ fn apply<'a>(call: &Call, args: &[Value<'a>], arena: &'a Arena) -> Result<Value<
             arity(func, args, 2, 2)?;
             let s = string_arg(func, args[0], "first argument")?;
             let separators = string_arg(func, args[1], "second argument")?;
+            // Many separators are looked up in a set: splitting stays linear in the string.
+            let many: Option<std::collections::HashSet<char>> =
+                (separators.len() > 16).then(|| separators.chars().collect());
             let parts = s
-                .split(|c: char| separators.contains(c))
+                .split(|c: char| match &many {
+                    Some(set) => set.contains(&c),
+                    None => separators.contains(c),
+                })
                 .filter(|p| !p.is_empty())
                 .map(Value::String);
             let mut out = BumpVec::new_in(arena);
-            out.extend(parts);
+            // A lower bound of the result's text (each part quoted, a comma after it), to
+            // stop as soon as it is certainly past the payload limit.
+            let mut least = 2;
+            for part in parts {
+                least += part.bound_u64() / 6 + 2;
+                if least > PAYLOAD_LIMIT as u64 {
+                    return Err(too_large(func));
+                }
+                out.push(part);
+            }
             Ok(Value::array(out.into_bump_slice()))
         }
         Func::Uuid => {
@@ -726,6 +770,42 @@ fn limited_string<'a>(func: Func, v: Value<'a>) -> Result<&'a str, IntrinsicErro
         ));
     }
     Ok(s)
+}
+
+/// Fails when `out` is longer than a payload may be.
+#[inline]
+fn within_payload(func: Func, out: &str) -> Result<(), IntrinsicError> {
+    if out.len() > PAYLOAD_LIMIT {
+        return Err(too_large(func));
+    }
+    Ok(())
+}
+
+/// `items` without duplicates (deep equality, as `==` on values: numbers by value, object
+/// members in any order), each kept where it first occurs. Small arrays are scanned; larger
+/// ones hashed ([`Value::hash_json`], equal values hash alike), so that the work is linear
+/// instead of quadratic: each item is compared only with the kept items of its hash.
+fn unique<'a>(arena: &'a Arena, items: &'a [Value<'a>]) -> &'a [Value<'a>] {
+    let mut out = BumpVec::with_capacity_in(items.len(), arena);
+    if items.len() <= value::HASHED_FROM {
+        for v in items {
+            if !out.iter().any(|seen| seen == v) {
+                out.push(*v);
+            }
+        }
+        return out.into_bump_slice();
+    }
+    // hash -> positions in `out` of the kept items with that hash
+    let mut kept: std::collections::HashMap<u64, smallvec::SmallVec<[u32; 1]>> =
+        std::collections::HashMap::with_capacity(items.len());
+    for v in items {
+        let same_hash = kept.entry(v.hash_json()).or_default();
+        if !same_hash.iter().any(|&at| out[at as usize] == *v) {
+            same_hash.push(out.len() as u32);
+            out.push(*v);
+        }
+    }
+    out.into_bump_slice()
 }
 
 /// Compact JSON text of `v`, in the arena.
@@ -774,13 +854,21 @@ fn write_java_text(v: Value<'_>, out: &mut BumpString<'_>) {
 }
 
 /// `b`'s members over `a`'s; with `deep`, objects present in both are merged recursively.
+/// (`a`'s keys are looked up by a scan when it is small, by a hash map when it is large.)
 fn merge<'a>(arena: &'a Arena, a: &'a [Member<'a>], b: &'a [Member<'a>], deep: bool) -> Value<'a> {
     let mut out = BumpVec::with_capacity_in(a.len() + b.len(), arena);
     out.extend_from_slice_copy(a);
+    let index: Option<std::collections::HashMap<&str, usize>> = (a.len() > value::HASHED_FROM && b.len() > 1)
+        .then(|| a.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect());
     for &(k, v) in b {
         // `b`'s keys are unique, so only `a`'s can be the same as this one.
-        match out[..a.len()].iter_mut().find(|(key, _)| value::key_eq(key, k)) {
-            Some(slot) => {
+        let at = match &index {
+            Some(index) => index.get(k).copied(),
+            None => out[..a.len()].iter().position(|(key, _)| value::key_eq(key, k)),
+        };
+        match at {
+            Some(at) => {
+                let slot = &mut out[at];
                 slot.1 = match (deep, slot.1, v) {
                     (true, Value::Object(x, _), Value::Object(y, _)) => merge(arena, x, y, true),
                     _ => v,

@@ -33,6 +33,7 @@ use std::fmt;
 use bumpalo::collections::Vec as BumpVec;
 
 use crate::error::EvalError;
+use crate::limits::PAYLOAD_LIMIT;
 use crate::scope::Scope;
 use crate::value::{find_member, key_eq, with_member, with_member_at, Arena, Member, SizeBound, Value};
 
@@ -204,6 +205,97 @@ pub enum PathErrorKind {
     /// A multi-member step (`['a','b']`) is not the last one (`Multi properties can only be
     /// used as path leafs: $['a', 'b']`).
     MultiPropertyNotLeaf,
+    /// Not a miss: an indefinite path whose results' JSON text is longer than the payload
+    /// limit, or that visited more than [`MAX_VISITS`] nodes finding them, is stopped (such
+    /// as `$..*..*..*` on a deeply nested input, whose results grow combinatorially). Fields
+    /// report it as `States.Runtime`, `Invalid path '<path>' : <detail>`.
+    TooMuch,
+}
+
+/// The most steps a path may have: evaluating a path recurses once per step (and
+/// `ResultPath` nests its result once per step, so a longer one could only fail the depth
+/// limit anyway).
+pub const MAX_STEPS: usize = 1000;
+
+/// The most nodes an indefinite path may visit to find its results (each `..` visits every
+/// node below each node it starts from).
+pub const MAX_VISITS: u32 = 1 << 24;
+
+/// What an indefinite path has found so far, and whether it must stop: past the payload
+/// limit (its results could not be a payload) or past [`MAX_VISITS`].
+struct Found<'a> {
+    items: BumpVec<'a, Value<'a>>,
+    /// An upper bound of the results' JSON text (as an array): summed from their bounds
+    /// while small, measured exactly once that passes the payload limit.
+    len: u64,
+    /// Whether `len` is exact.
+    measured: bool,
+    visits: u32,
+    /// Why the path stopped, if it did.
+    stopped: Option<&'static str>,
+}
+
+impl<'a> Found<'a> {
+    fn new(arena: &'a Arena) -> Found<'a> {
+        Found {
+            items: BumpVec::new_in(arena),
+            len: 2,
+            measured: false,
+            visits: 0,
+            stopped: None,
+        }
+    }
+
+    /// Counts a visit; false when the path must stop.
+    #[inline]
+    fn visit(&mut self) -> bool {
+        self.visits += 1;
+        if self.visits > MAX_VISITS && self.stopped.is_none() {
+            self.stopped = Some("quickstep stops a path that visits more than 16777216 nodes (MAX_VISITS)");
+        }
+        self.stopped.is_none()
+    }
+
+    #[inline]
+    fn push(&mut self, v: Value<'a>) {
+        if self.stopped.is_some() {
+            return;
+        }
+        self.len += v.bound_u64() + 1;
+        if self.len > PAYLOAD_LIMIT as u64 && !self.fits(v) {
+            self.stopped =
+                Some("the results are longer than the payload limit (262144 bytes): quickstep stops such a path");
+            return;
+        }
+        self.items.push(v);
+    }
+
+    /// Whether the results with `v` are within the payload limit, measured exactly (once
+    /// their bounds are past it).
+    #[cold]
+    fn fits(&mut self, v: Value<'a>) -> bool {
+        if !self.measured {
+            self.measured = true;
+            let mut len = 2 + self.items.len() as u64;
+            for item in self.items.iter() {
+                match item.json_len_within(PAYLOAD_LIMIT) {
+                    Some(n) => len += n as u64,
+                    None => return false,
+                }
+            }
+            self.len = len;
+        } else {
+            self.len -= v.bound_u64() + 1;
+        }
+        let left = (PAYLOAD_LIMIT as u64).saturating_sub(self.len + 1);
+        match v.json_len_within(left as usize) {
+            Some(n) => {
+                self.len += n as u64 + 1;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// A definite path that selected nothing: the kind, plus Jayway's exception text in
@@ -372,9 +464,18 @@ impl Path {
         if self.definite {
             return self.eval_definite(arena, root);
         }
-        let mut out = BumpVec::new_in(arena);
+        let mut out = Found::new(arena);
         walk(arena, &self.steps, root, root, &mut out);
-        Ok(Value::array(out.into_bump_slice()))
+        // (a filter's paths count their visits, and stop, on their own)
+        out.visit();
+        match out.stopped {
+            None => Ok(Value::array(out.items.into_bump_slice())),
+            Some(why) => Err(PathError {
+                kind: PathErrorKind::TooMuch,
+                path: self.text.to_string(),
+                detail: why.to_string(),
+            }),
+        }
     }
 
     fn eval_definite<'a>(&self, arena: &'a Arena, root: Value<'a>) -> Result<Value<'a>, PathError> {
@@ -424,7 +525,7 @@ impl Path {
                     node.to_json_string()
                 )
             }
-            PathErrorKind::UndefinedVariable => String::new(),
+            PathErrorKind::UndefinedVariable | PathErrorKind::TooMuch => String::new(),
             PathErrorKind::MultiPropertyNotLeaf => {
                 format!("Multi properties can only be used as path leafs: {}", prefix(at + 1))
             }
@@ -559,7 +660,10 @@ fn merge_keys<'a>(arena: &'a Arena, members: &'a [Member<'a>], keys: &[Box<str>]
 
 /// Applies `steps` to `node`, pushing every match to `out`. Misses are skipped (indefinite
 /// paths never fail). `doc` is the root document (`$` inside filters).
-fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut BumpVec<'a, Value<'a>>) {
+fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut Found<'a>) {
+    if !out.visit() {
+        return;
+    }
     let Some((step, rest)) = steps.split_first() else {
         out.push(node);
         return;
@@ -616,10 +720,12 @@ fn walk<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         },
         Step::Scan => scan(arena, rest, node, doc, out),
         Step::Filter(filter) => match node {
-            Value::Object(_, _) if filter.matches(arena, node, doc) => walk(arena, rest, node, doc, out),
+            Value::Object(_, _) if filter.matches_counting(arena, node, doc, &mut out.visits) => {
+                walk(arena, rest, node, doc, out)
+            }
             Value::Array(items, _) => {
                 for v in items.iter() {
-                    if filter.matches(arena, *v, doc) {
+                    if filter.matches_counting(arena, *v, doc, &mut out.visits) {
                         walk(arena, rest, *v, doc, out);
                     }
                 }
@@ -660,7 +766,10 @@ fn slice_indexes(from: Option<i64>, to: Option<i64>, len: usize) -> std::ops::Ra
 
 /// `..` followed by `steps`: Jayway's deep scan. Each object or array, from `node` down in
 /// document order, that the next step applies to is given to it.
-fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut BumpVec<'a, Value<'a>>) {
+fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, out: &mut Found<'a>) {
+    if !out.visit() {
+        return;
+    }
     let Some((next, after)) = steps.split_first() else {
         return;
     };
@@ -670,7 +779,7 @@ fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
                 Step::Key(k) => node.get(k).is_some(),
                 Step::Keys(keys) => keys.iter().all(|k| node.get(k).is_some()),
                 Step::Wildcard => true,
-                Step::Filter(f) => f.matches(arena, node, doc),
+                Step::Filter(f) => f.matches_counting(arena, node, doc, &mut out.visits),
                 _ => false,
             };
             if applies {
@@ -683,7 +792,7 @@ fn scan<'a>(arena: &'a Arena, steps: &[Step], node: Value<'a>, doc: Value<'a>, o
         Value::Array(items, _) => {
             let applies = match next {
                 Step::Index(_) | Step::Indexes(_) | Step::Slice { .. } | Step::Wildcard => true,
-                Step::Filter(f) => f.matches(arena, node, doc),
+                Step::Filter(f) => f.matches_counting(arena, node, doc, &mut out.visits),
                 _ => false,
             };
             if applies {
@@ -825,6 +934,9 @@ impl<'t> Parser<'t> {
     pub(crate) fn steps(&mut self) -> Result<Vec<Step>, PathSyntaxError> {
         let mut steps = Vec::new();
         loop {
+            if steps.len() > MAX_STEPS {
+                return Err(self.error(&format!("the path has more than {MAX_STEPS} steps")));
+            }
             match self.peek() {
                 Some('.') => {
                     if self.rest().starts_with("..") {

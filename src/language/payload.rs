@@ -6,7 +6,8 @@ use bumpalo::collections::Vec as BumpVec;
 
 use crate::consts::Constants;
 use crate::error::{names, EvalError};
-use crate::jsonata::{Bindings, Evaluated, Expression, Limits};
+use crate::jsonata::{Bindings, Evaluated, Expression};
+use crate::limits::Limits;
 use crate::path::Path;
 use crate::scope::{Scope, Variables};
 use crate::template::{PathOrCall, Template};
@@ -40,7 +41,7 @@ impl JsonataExpr {
     /// Evaluates the expression; `field` names the field for error messages (`Output`,
     /// `Assign/result`, ...). Undefined and function results are errors, as in AWS.
     pub fn eval<'a>(&'a self, arena: &'a Arena, env: &JsonataEnv<'a>, field: &str) -> Result<Value<'a>, EvalError> {
-        match self.expr.evaluate(arena, None, env, &EVALUATION_LIMITS) {
+        match self.expr.evaluate(arena, None, env, &env.limits.jsonata) {
             Ok(Evaluated::Value(v)) => Ok(v),
             Ok(Evaluated::Undefined) => Err(EvalError::new(
                 names::QUERY_EVALUATION_ERROR,
@@ -58,25 +59,22 @@ impl JsonataExpr {
     }
 }
 
-/// Limits on one JSONata evaluation inside a state: deep recursion and runaway loops become
-/// errors (`States.QueryEvaluationError`) instead of a stack overflow or a hung worker.
-static EVALUATION_LIMITS: Limits = Limits {
-    max_depth: 1000,
-    time_limit: Some(std::time::Duration::from_secs(10)),
-    max_stack_bytes: 1024 * 1024,
-};
-
 /// The text inside `{% ... %}`, if `text` is a JSONata expression string.
 pub fn jsonata_inner(text: &str) -> Option<&str> {
     text.strip_prefix("{%").and_then(|t| t.strip_suffix("%}"))
 }
 
-/// What a JSONata expression sees: `$states` and the state machine's variables.
+/// What a JSONata expression sees: `$states` and the state machine's variables; and the
+/// limits its evaluation runs under.
 pub struct JsonataEnv<'a> {
     /// `$states`: `input`, `context`, and where allowed `result` / `errorOutput`.
     pub states: Value<'a>,
     /// Variables.
     pub variables: Variables<'a>,
+    /// The machine's limits: deep recursion, runaway loops (and whatever else
+    /// [`Limits::jsonata`] bounds) become errors (`States.QueryEvaluationError`) instead of
+    /// a stack overflow or a hung worker.
+    pub limits: &'a Limits,
 }
 
 impl<'a> Bindings<'a> for JsonataEnv<'a> {
@@ -177,6 +175,8 @@ pub struct PayloadInput<'a> {
     pub scope: Scope<'a>,
     /// `$states` for JSONata (built on demand by the interpreter).
     pub states: Value<'a>,
+    /// The machine's limits.
+    pub limits: &'a Limits,
 }
 
 impl<'a> PayloadInput<'a> {
@@ -185,6 +185,7 @@ impl<'a> PayloadInput<'a> {
         JsonataEnv {
             states: self.states,
             variables: self.scope.variables,
+            limits: self.limits,
         }
     }
 }

@@ -13,7 +13,7 @@ use bumpalo::collections::Vec as BumpVec;
 use crate::consts::Constants;
 use crate::error::EvalError;
 use crate::intrinsics::{Intrinsic, IntrinsicError};
-use crate::path::{Path, PathError, Root};
+use crate::path::{Path, PathError, PathErrorKind, Root};
 use crate::scope::Scope;
 use crate::value::{Arena, Member, SizeBound, Value};
 
@@ -68,6 +68,8 @@ struct Record {
     /// The part of the object's [`SizeBound`] known before evaluation: the keys' and the
     /// constants'.
     fixed_bound: u64,
+    /// The depth of the deepest constant.
+    fixed_depth: usize,
 }
 
 /// Why a template does not compile. `message` is AWS's validation text for the problem,
@@ -202,6 +204,8 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
     match json {
         serde_json::Value::Object(map) => {
             let mut members: Vec<(&'static str, Node)> = Vec::with_capacity(map.len());
+            // the names so far (`a` of `a.$` too), to find one given twice in linear time
+            let mut names: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(map.len());
             let mut dynamic = false;
             for (key, value) in map {
                 let len = pointer.len();
@@ -224,7 +228,7 @@ fn compile_node(json: &serde_json::Value, consts: &mut Constants, pointer: &mut 
                     }
                     None => (key.as_str(), compile_node(value, consts, pointer)?),
                 };
-                if members.iter().any(|(k, _)| *k == name) {
+                if !names.insert(name) {
                     return Err(TemplateError {
                         field: key.clone(),
                         pointer: pointer.clone(),
@@ -284,12 +288,14 @@ impl Record {
     fn of(members: &[(&'static str, Node)], consts: &mut Constants) -> Option<Record> {
         let mut paths = Vec::new();
         let mut consts_bound = 0;
+        let mut fixed_depth = 0;
         let members: Box<[Member<'static>]> = members
             .iter()
             .enumerate()
             .map(|(i, (key, node))| match node {
                 Node::Const(v) => {
                     consts_bound += v.bound_u64();
+                    fixed_depth = fixed_depth.max(v.depth());
                     Some((*key, *v))
                 }
                 Node::Path { path, .. } => {
@@ -301,6 +307,7 @@ impl Record {
             .collect::<Option<_>>()?;
         Some(Record {
             fixed_bound: SizeBound::keys_part(members.iter().map(|(k, _)| *k)) + consts_bound,
+            fixed_depth,
             members,
             paths: paths.into_boxed_slice(),
         })
@@ -320,6 +327,7 @@ fn not_found(path: &str, field: &str, scope: &Scope<'_>) -> EvalError {
 
 fn call_error(e: IntrinsicError, field: &str, scope: &Scope<'_>) -> EvalError {
     match e {
+        IntrinsicError::Path(e) if e.kind == PathErrorKind::TooMuch => e.into(),
         IntrinsicError::Path(PathError { path, .. }) => not_found(&path, field, scope),
         IntrinsicError::Failed(e) => e,
     }
@@ -340,7 +348,7 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
                     return Ok(value);
                 }
             }
-            let mut values_bound = 0;
+            let (mut values_bound, mut values_depth) = (0, 0);
             // Members are written once, in place.
             let out = arena.alloc_slice_try_fill_with(members.len(), |i| {
                 let (key, child) = &members[i];
@@ -350,10 +358,15 @@ fn eval_node<'a>(node: &'a Node, arena: &'a Arena, scope: &Scope<'a>) -> Result<
                     Node::Path { path, field } => eval_path(path, field, arena, scope)?,
                     _ => eval_node(child, arena, scope)?,
                 };
-                values_bound += value.bound_u64();
+                let (len, depth) = value.bounds();
+                values_bound += len;
+                values_depth = values_depth.max(depth as usize);
                 Ok::<_, EvalError>((*key, value))
             })?;
-            Ok(Value::Object(out, SizeBound::of_parts(*keys_bound, values_bound)))
+            Ok(Value::Object(
+                out,
+                SizeBound::of_parts(*keys_bound, values_bound, values_depth),
+            ))
         }
         Node::Array(items) => {
             let mut out = BumpVec::with_capacity_in(items.len(), arena);
@@ -374,14 +387,16 @@ type RecordPath = (usize, Box<[&'static str]>);
 /// (the general walk then explains the miss).
 #[inline]
 fn eval_record<'a>(record: &'a Record, arena: &'a Arena, input: Value<'a>) -> Option<Value<'a>> {
-    let mut bound = record.fixed_bound;
+    let (mut bound, mut depth) = (record.fixed_bound, record.fixed_depth);
     let out: &mut [Member<'a>] = arena.alloc_slice_copy(&record.members);
     for (at, names) in record.paths.iter() {
         let found = follow_members(input, names)?;
-        bound += found.bound_u64();
+        let (len, deep) = found.bounds();
+        bound += len;
+        depth = depth.max(deep as usize);
         out[*at].1 = found;
     }
-    Some(Value::Object(out, SizeBound::of_parts(bound, 0)))
+    Some(Value::Object(out, SizeBound::of_parts(bound, 0, depth)))
 }
 
 /// The value reached from `root` by following member `names`.
@@ -404,8 +419,10 @@ fn eval_path<'a>(path: &'a Path, field: &str, arena: &'a Arena, scope: &Scope<'a
     if scope.input.is_null() && matches!(path.root(), Root::Input) {
         return Err(EvalError::runtime(NULL_INPUT));
     }
-    path.eval(arena, scope)
-        .map_err(|_| not_found(path.text(), field, scope))
+    path.eval(arena, scope).map_err(|e| match e.kind {
+        PathErrorKind::TooMuch => e.into(),
+        _ => not_found(path.text(), field, scope),
+    })
 }
 
 #[cfg(test)]

@@ -85,8 +85,9 @@ pub enum MockAnswer {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MockedResponse {
     name: String,
-    /// `(first, last, answer)`, sorted, not overlapping.
-    answers: Vec<(u32, u32, MockAnswer)>,
+    /// `first -> (last, answer)`: ranges not overlapping, in order (a map, so that adding
+    /// ranges in any order is O(log n) each: a file of many ranges reads in O(n log n)).
+    answers: BTreeMap<u32, (u32, MockAnswer)>,
 }
 
 impl MockedResponse {
@@ -94,7 +95,7 @@ impl MockedResponse {
     pub fn new(name: impl Into<String>) -> MockedResponse {
         MockedResponse {
             name: name.into(),
-            answers: Vec::new(),
+            answers: BTreeMap::new(),
         }
     }
 
@@ -121,10 +122,10 @@ impl MockedResponse {
                 format!("the range \"{key}\" starts after it ends: expected \"{last}-{first}\""),
             ));
         }
-        let position = self.answers.partition_point(|(f, _, _)| *f < first);
-        let before = position.checked_sub(1).map(|i| &self.answers[i]);
-        let after = self.answers.get(position);
-        for (f, l, _) in before.into_iter().chain(after) {
+        // Only the ranges on either side of where this one goes can overlap it.
+        let before = self.answers.range(..first).next_back();
+        let after = self.answers.range(first..).next();
+        for (f, (l, _)) in before.into_iter().chain(after) {
             if *f <= last && first <= *l {
                 let other = if f == l { f.to_string() } else { format!("{f}-{l}") };
                 return Err(MockError::at(
@@ -133,7 +134,7 @@ impl MockedResponse {
                 ));
             }
         }
-        self.answers.insert(position, (first, last, answer));
+        self.answers.insert(first, (last, answer));
         Ok(self)
     }
 
@@ -163,8 +164,7 @@ impl MockedResponse {
 
     /// The answer to invocation `invocation` (from 0), if the response gives one.
     pub fn answer(&self, invocation: u32) -> Option<&MockAnswer> {
-        let position = self.answers.partition_point(|(first, _, _)| *first <= invocation);
-        let (_, last, answer) = self.answers.get(position.checked_sub(1)?)?;
+        let (_, (last, answer)) = self.answers.range(..=invocation).next_back()?;
         (invocation <= *last).then_some(answer)
     }
 }

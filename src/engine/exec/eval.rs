@@ -93,6 +93,7 @@ impl<'a> Execution<'a> {
                 variables: frame.variables,
             },
             states,
+            limits: self.limits,
         }
     }
 

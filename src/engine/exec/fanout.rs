@@ -15,9 +15,8 @@ use crate::scope::{Scope, Variables};
 use crate::template::Template;
 use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
-use super::limits::exceeds_limit;
 use super::states::pass_output;
-use super::{error_output, wake_ms, Execution, Failure, Flow, Frame, Phase, MAX_EVENTS};
+use super::{error_output, wake_ms, Execution, Failure, Flow, Frame, Phase, MAX_EVENTS, PAYLOAD_LIMIT};
 
 /// The events of one Map iteration run without a frame: MapIterationStarted, the state's
 /// entered and exited events, MapIterationSucceeded.
@@ -379,10 +378,10 @@ impl<'a> Execution<'a> {
             };
             // A failure, the output's size limit included, is run again in a frame, which
             // fails as the state does.
-            let Ok(output) = pass_output(arena, child, input, variables, Value::EMPTY_OBJECT) else {
+            let Ok(output) = pass_output(arena, child, input, variables, Value::EMPTY_OBJECT, self.max_depth) else {
                 return false;
             };
-            if exceeds_limit(output) {
+            if self.exceeds_limits(output) {
                 return false;
             }
             if self.history.is_none() {
@@ -419,7 +418,7 @@ impl<'a> Execution<'a> {
         items: &'a [Value<'a>],
         mut index: usize,
     ) -> bool {
-        let (arena, variables) = (self.arena, self.frames[top].variables);
+        let (arena, variables, max_depth) = (self.arena, self.frames[top].variables, self.max_depth);
         let (Phase::Map(fanout) | Phase::Parallel(fanout)) = &mut self.frames[top].phase else {
             return false;
         };
@@ -433,7 +432,7 @@ impl<'a> Execution<'a> {
             let Ok(output) = template.eval(arena, &scope) else {
                 return false;
             };
-            if exceeds_limit(output) {
+            if output.exceeds(PAYLOAD_LIMIT, max_depth) {
                 return false;
             }
             fanout.results[index] = output;
@@ -464,8 +463,8 @@ impl<'a> Execution<'a> {
             "ParallelStateSucceeded"
         };
         self.event(succeeded, Some(state.name), EventData::None);
-        if exceeds_limit(results) {
-            return Err(self.data_limit(top));
+        if self.exceeds_limits(results) {
+            return Err(self.limit_failure(top, results));
         }
         self.complete(top, state, results)
     }

@@ -16,6 +16,7 @@ use smallvec::SmallVec;
 
 use crate::error::{names, EvalError};
 use crate::history::{EventData, HistoryEvent, HistorySink};
+use crate::limits::Limits;
 use crate::machine::{Machine, TaskBinding};
 use crate::model::QueryLanguage;
 use crate::program::*;
@@ -32,22 +33,11 @@ mod task;
 use fanout::Fanout;
 use task::AwaitedTask;
 
-/// The largest payload (state input/output, task result) AWS accepts, in bytes.
-pub const PAYLOAD_LIMIT: usize = 256 * 1024;
-
-/// The largest value one variable may hold, and all variables of one `Assign` together.
-pub const VARIABLE_LIMIT: usize = 256 * 1024;
-
-/// The most variable data one execution may assign, in bytes.
-pub const EXECUTION_VARIABLES_LIMIT: usize = 10 * 1024 * 1024;
+pub use crate::limits::{EXECUTION_VARIABLES_LIMIT, MAX_EVENTS, PAYLOAD_LIMIT, VARIABLE_LIMIT};
 
 /// A Task's `TimeoutSeconds` and `HeartbeatSeconds` when the definition gives none (AWS's
 /// default for both).
 pub const DEFAULT_TASK_TIMEOUT_SECONDS: i64 = 99_999_999;
-
-/// The most history events one execution may have (AWS's quota for a Standard execution):
-/// past it the execution fails, so a definition that loops forever cannot hang a worker.
-pub const MAX_EVENTS: u32 = 25_000;
 
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,6 +279,10 @@ enum Flow {
 /// One execution of a program: resumable, single-threaded, all values in `arena`.
 pub struct Execution<'a> {
     program: &'a Program,
+    /// The machine's limits.
+    limits: &'a Limits,
+    /// The deepest a value may be nested ([`Limits::effective_max_value_depth`]).
+    max_depth: usize,
     /// What each Task state calls, by its slot.
     handlers: &'a [TaskBinding],
     registry: &'a TaskRegistry,
@@ -346,6 +340,8 @@ impl<'a> Execution<'a> {
         });
         Execution {
             program,
+            limits: machine.limits(),
+            max_depth: machine.limits().effective_max_value_depth(),
             handlers: machine.handlers(),
             registry: machine.registry(),
             tokens: None,
@@ -448,6 +444,22 @@ impl<'a> Execution<'a> {
     }
 
     /// Records the event that ends the execution and returns its outcome.
+    /// Ends an execution whose input is nested deeper than the depth limit before anything
+    /// walks it (JSON text is read at most 128 deep; a value handed over may be deeper).
+    #[cold]
+    fn too_deep_input(&mut self) -> Step<'a> {
+        self.end(RawOutcome {
+            source: SourceText::NONE,
+            status: Status::Failed,
+            output: None,
+            error: Some(names::RUNTIME.into()),
+            cause: Some(format!(
+                "The execution's input is nested more than {} levels deep, past quickstep's limit (Limits::max_value_depth).",
+                self.max_depth
+            )),
+        })
+    }
+
     fn end(&mut self, mut outcome: RawOutcome<'a>) -> Step<'a> {
         outcome.source = self.source;
         // Tasks still awaited (the execution timed out or was stopped) will never be answered.
@@ -509,6 +521,9 @@ impl<'a> Execution<'a> {
             });
         }
         if self.events == 0 {
+            if self.input.depth() > self.max_depth {
+                return self.too_deep_input();
+            }
             self.event("ExecutionStarted", None, EventData::Input(self.input));
         }
         loop {
@@ -649,6 +664,9 @@ impl<'a> Execution<'a> {
         let frame = &self.frames[top];
         let cause = if e.bare {
             e.message
+        } else if e.error == names::DATA_LIMIT_EXCEEDED {
+            // a string or array built past the payload limit: AWS's cause for the state
+            limits::data_limit_cause(self.program.state(frame.state).name)
         } else {
             format!(
                 "An error occurred while executing the state '{}' (entered at the event id #{}). {}",

@@ -15,7 +15,7 @@ use crate::value::{Arena, Value};
 
 use super::eval::{apply_result_path, select_path};
 use super::fanout::Fanout;
-use super::limits::{discarded_within_limit, exceeds_limit, within_payload_limit};
+use super::limits::{discarded_within_limit, within_payload_limit};
 use super::{Execution, Failure, Flow, Phase};
 
 impl<'a> Execution<'a> {
@@ -176,13 +176,13 @@ impl<'a> Execution<'a> {
         let (mut input, variables, mut id) = (frame.input, frame.variables, frame.state);
         let lazy = self.history.is_none() && !self.program.uses_context;
         loop {
-            let output = match pass_output(self.arena, state, input, variables, self.context(top)) {
-                Ok(output) if !exceeds_limit(output) => output,
+            let output = match pass_output(self.arena, state, input, variables, self.context(top), self.max_depth) {
+                Ok(output) if !self.exceeds_limits(output) => output,
                 failed => {
                     self.stamp_entered(top, id, input);
                     return Err(match failed {
                         Err(e) => self.eval_failure(top, e),
-                        Ok(_) => self.data_limit(top),
+                        Ok(output) => self.limit_failure(top, output),
                     });
                 }
             };
@@ -361,8 +361,8 @@ impl<'a> Execution<'a> {
     /// Leaves frame `top`'s `state` with its `output`: the exit event and the transition.
     #[inline(always)]
     fn exit(&mut self, top: usize, state: &'a StateDef, output: Value<'a>) -> Result<Flow, Failure> {
-        if exceeds_limit(output) {
-            return Err(self.data_limit(top));
+        if self.exceeds_limits(output) {
+            return Err(self.limit_failure(top, output));
         }
         self.event(state.exited_event, Some(state.name), EventData::Output(output));
         match state.next {
@@ -380,8 +380,8 @@ impl<'a> Execution<'a> {
     fn process_result(&mut self, top: usize, state: &'a StateDef, result: Value<'a>) -> Result<Value<'a>, Failure> {
         let raw_input = self.frames[top].input;
         let context = self.context(top);
-        if matches!(state.op, Op::Pass { result: Some(_) }) && exceeds_limit(result) {
-            return Err(self.data_limit(top));
+        if matches!(state.op, Op::Pass { result: Some(_) }) && self.exceeds_limits(result) {
+            return Err(self.limit_failure(top, result));
         }
         let output = match (&state.op, state.language) {
             // Pass and Wait without Output pass their input on in JSONata.
@@ -478,6 +478,7 @@ pub(super) fn pass_output<'a>(
     input: Value<'a>,
     variables: Variables<'a>,
     context: Value<'a>,
+    max_depth: usize,
 ) -> Result<Value<'a>, EvalError> {
     let scope = |input| Scope {
         input,
@@ -492,12 +493,12 @@ pub(super) fn pass_output<'a>(
             let effective = parameters.eval(arena, &scope(input))?;
             return match &state.result_path {
                 PathSpec::Whole => Ok(effective),
-                PathSpec::Null => discarded_within_limit(state, input, effective),
+                PathSpec::Null => discarded_within_limit(state, input, effective, max_depth),
                 PathSpec::Path(path) => path.set(arena, input, effective),
             };
         }
     }
-    pass_output_in_full(arena, state, input, scope)
+    pass_output_in_full(arena, state, input, scope, max_depth)
 }
 
 /// [`pass_output`] past its usual case, every field applied (out of line, so that the usual
@@ -508,6 +509,7 @@ fn pass_output_in_full<'a>(
     state: &'a StateDef,
     input: Value<'a>,
     scope: impl Fn(Value<'a>) -> Scope<'a>,
+    max_depth: usize,
 ) -> Result<Value<'a>, EvalError> {
     let effective = match &state.input_path {
         PathSpec::Whole => input,
@@ -521,13 +523,16 @@ fn pass_output_in_full<'a>(
                 &PayloadInput {
                     scope: scope(effective),
                     states: Value::Null,
+                    // a JSONPath template reads no limit of JSONata's
+                    limits: crate::limits::Limits::default_ref(),
                 },
             )?,
+            max_depth,
         )?,
         None => effective,
     };
     let result = match state.op {
-        Op::Pass { result: Some(result) } => within_payload_limit(state, result)?,
+        Op::Pass { result: Some(result) } => within_payload_limit(state, result, max_depth)?,
         _ => effective,
     };
     let merged = apply_result_path(arena, &state.result_path, input, result)?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bumpalo::collections::{String as BumpString, Vec as BumpVec};
 
-use super::{key_eq, Arena, Member, Number, Value};
+use super::{key_eq, Arena, KeyIndex, Member, Number, SizeBound, Value, HASHED_FROM};
 
 /// JSON that an embedder hands over: text (owned or shared) or a `serde_json` value. The
 /// runtime's streaming input ([`crate::runtime::Input`]) and a later task's result
@@ -232,6 +232,9 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     depth: u32,
+    /// The deepest nesting level reached in the container being read (see
+    /// [`Reader::enter`]): a container's depth, counted as it is read, not member by member.
+    deepest: u32,
     /// One past the last byte read that the writer would not write back as it is
     /// (whitespace, an escape, a duplicate key, a number spelled another way), 0 if none: a
     /// container that starts at or after it is written as it was read.
@@ -248,6 +251,7 @@ impl<'a> Reader<'a> {
             bytes: text.as_bytes(),
             pos: 0,
             depth: 0,
+            deepest: 0,
             altered_end: 0,
             kept,
         }
@@ -376,16 +380,28 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn enter(&mut self) -> Option<()> {
+    /// Enters a container (past its opening bracket); returns the deepest level reached
+    /// before it, for [`leave`](Self::leave).
+    #[inline(always)]
+    fn enter(&mut self) -> Option<u32> {
         self.depth += 1;
         self.pos += 1;
-        (self.depth <= MAX_DEPTH).then_some(())
+        (self.depth <= MAX_DEPTH).then(|| std::mem::replace(&mut self.deepest, self.depth))
+    }
+
+    /// Leaves a container entered when the deepest level reached was `outer`: its depth.
+    #[inline(always)]
+    fn leave(&mut self, outer: u32) -> u16 {
+        let depth = self.deepest - self.depth + 1;
+        self.deepest = self.deepest.max(outer);
+        self.depth -= 1;
+        depth as u16 // at most MAX_DEPTH
     }
 
     #[inline(never)]
     fn object(&mut self) -> Option<Value<'a>> {
         let start = self.pos;
-        self.enter()?;
+        let outer = self.enter()?;
         let mut members: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(8, self.arena);
         match self.next_token()? {
             b'}' => {}
@@ -395,6 +411,9 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 let value = self.value()?;
+                if members.len() >= HASHED_FROM {
+                    return self.large_object(start, outer, members, key, value);
+                }
                 // Duplicate keys: the last value wins, in the first one's place (as Jackson).
                 match members.iter_mut().find(|(k, _)| key_eq(k, key)) {
                     Some(slot) => {
@@ -411,16 +430,61 @@ impl<'a> Reader<'a> {
             },
             _ => return None,
         }
-        self.depth -= 1;
+        Some(self.finish_object(start, outer, members))
+    }
+
+    /// [`object`](Self::object) past [`HASHED_FROM`] members, from the member `key: value`
+    /// just read: duplicate keys are found by a hash map of the keys, so that an object of
+    /// many members reads in linear time (out of line: the usual object is small).
+    #[cold]
+    #[inline(never)]
+    fn large_object(
+        &mut self,
+        start: usize,
+        outer: u32,
+        mut members: BumpVec<'a, Member<'a>>,
+        mut key: &'a str,
+        mut value: Value<'a>,
+    ) -> Option<Value<'a>> {
+        let mut keys = KeyIndex::default();
+        loop {
+            match keys.position(&members, key) {
+                Some(at) => {
+                    members[at].1 = value;
+                    self.altered_end = self.pos;
+                }
+                None => {
+                    members.push((key, value));
+                    keys.appended(&members);
+                }
+            }
+            match self.next_token()? {
+                b',' if self.next_token()? == b'"' => {}
+                b'}' => break,
+                _ => return None,
+            }
+            key = self.string()?;
+            if self.next_token()? != b':' {
+                return None;
+            }
+            value = self.value()?;
+        }
+        Some(self.finish_object(start, outer, members))
+    }
+
+    /// The object of `members` read from `start`, leaving it.
+    #[inline(always)]
+    fn finish_object(&mut self, start: usize, outer: u32, members: BumpVec<'a, Member<'a>>) -> Value<'a> {
+        let depth = self.leave(outer);
         let members = members.into_bump_slice();
         self.keep_object(start, members);
-        Some(Value::object(members))
+        Value::Object(members, SizeBound::of_members_at_depth(members, depth))
     }
 
     #[inline(never)]
     fn array(&mut self) -> Option<Value<'a>> {
         let start = self.pos;
-        self.enter()?;
+        let outer = self.enter()?;
         let mut items = BumpVec::with_capacity_in(4, self.arena);
         if self.peek_token()? == b']' {
             self.pos += 1;
@@ -434,10 +498,10 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        self.depth -= 1;
+        let depth = self.leave(outer);
         let items = items.into_bump_slice();
         self.keep_array(start, items);
-        Some(Value::array(items))
+        Some(Value::Array(items, SizeBound::of_items_at_depth(items, depth)))
     }
 
     /// A string's contents after its opening quote: borrowed from the text when it has no
@@ -792,6 +856,19 @@ mod tests {
         match parse_fast(&arena, text) {
             Some(fast) => {
                 assert_eq!(Ok(fast.to_json_string()), slow, "{text}");
+                // the bounds the reader counts as it reads are those the parts make (the
+                // depth an upper bound: a duplicate key may replace a deeper value)
+                let mut all = Vec::new();
+                containers(fast, &mut all);
+                for container in all {
+                    let (made, read) = match container {
+                        Value::Array(items, read) => (SizeBound::of_items(items), read),
+                        Value::Object(members, read) => (SizeBound::of_members(members), read),
+                        _ => unreachable!(),
+                    };
+                    assert_eq!(made.get(), read.get(), "{text}");
+                    assert!(made.depth() <= read.depth(), "{text}");
+                }
                 true
             }
             None => false,

@@ -119,7 +119,19 @@ impl Filter {
 
     /// Whether `item` satisfies the filter (`doc` is the document `$` refers to).
     pub fn matches<'a>(&self, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool {
-        eval(&self.expr, arena, item, doc)
+        self.matches_counting(arena, item, doc, &mut 0)
+    }
+
+    /// [`matches`](Self::matches), adding the nodes its indefinite paths visit to `visits`
+    /// (the enclosing path's count: past [`MAX_VISITS`](super::MAX_VISITS) it stops).
+    pub(crate) fn matches_counting<'a>(
+        &self,
+        arena: &'a Arena,
+        item: Value<'a>,
+        doc: Value<'a>,
+        visits: &mut u32,
+    ) -> bool {
+        eval(&self.expr, arena, item, doc, visits)
     }
 }
 
@@ -338,18 +350,21 @@ fn operand(p: &mut Parser<'_>) -> Result<Operand, PathSyntaxError> {
     }
 }
 
-fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> bool {
+fn eval<'a>(e: &Expr, arena: &'a Arena, item: Value<'a>, doc: Value<'a>, visits: &mut u32) -> bool {
     match e {
-        Expr::Or(a, b) => eval(a, arena, item, doc) || eval(b, arena, item, doc),
-        Expr::And(a, b) => eval(a, arena, item, doc) && eval(b, arena, item, doc),
-        Expr::Not(a) => !eval(a, arena, item, doc),
+        Expr::Or(a, b) => eval(a, arena, item, doc, visits) || eval(b, arena, item, doc, visits),
+        Expr::And(a, b) => eval(a, arena, item, doc, visits) && eval(b, arena, item, doc, visits),
+        Expr::Not(a) => !eval(a, arena, item, doc, visits),
         // An indefinite path exists when it selects something.
-        Expr::Exists(o) => match resolve(o, arena, item, doc) {
+        Expr::Exists(o) => match resolve(o, arena, item, doc, visits) {
             Resolved::Undefined => false,
             Resolved::Value(Value::Array(items, _)) if !operand_is_definite(o) => !items.is_empty(),
             _ => true,
         },
-        Expr::Compare(l, op, r) => compare(resolve(l, arena, item, doc), *op, resolve(r, arena, item, doc)),
+        Expr::Compare(l, op, r) => {
+            let left = resolve(l, arena, item, doc, visits);
+            compare(left, *op, resolve(r, arena, item, doc, visits))
+        }
     }
 }
 
@@ -360,7 +375,13 @@ fn operand_is_definite(o: &Operand) -> bool {
     }
 }
 
-fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value<'a>) -> Resolved<'a, 'f> {
+fn resolve<'a, 'f>(
+    o: &'f Operand,
+    arena: &'a Arena,
+    item: Value<'a>,
+    doc: Value<'a>,
+    visits: &mut u32,
+) -> Resolved<'a, 'f> {
     let (SubPath { steps, definite }, start) = match o {
         Operand::Current(sub) => (sub, item),
         Operand::Root(sub) => (sub, doc),
@@ -370,9 +391,12 @@ fn resolve<'a, 'f>(o: &'f Operand, arena: &'a Arena, item: Value<'a>, doc: Value
     if *definite {
         super::select_definite(arena, steps, start).map_or(Resolved::Undefined, Resolved::Value)
     } else {
-        let mut out = bumpalo::collections::Vec::new_in(arena);
+        let mut out = super::Found::new(arena);
+        out.visits = *visits;
         super::walk(arena, steps, start, doc, &mut out);
-        Resolved::Value(Value::array(out.into_bump_slice()))
+        *visits = out.visits;
+        // a path stopped part way (past the payload limit) compares as what it found so far
+        Resolved::Value(Value::array(out.items.into_bump_slice()))
     }
 }
 
