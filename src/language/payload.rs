@@ -64,6 +64,7 @@ static EVALUATION_LIMITS: Limits = Limits {
     max_depth: 1000,
     time_limit: Some(std::time::Duration::from_secs(10)),
     max_stack_bytes: 1024 * 1024,
+    ..Limits::DEFAULT
 };
 
 /// The text inside `{% ... %}`, if `text` is a JSONata expression string.

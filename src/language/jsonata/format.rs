@@ -380,9 +380,7 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
     let pad_left = pic.min_int as isize - dpos as isize;
     let pad_right = pic.min_frac as isize - (s.len() as isize - dpos as isize - 1);
     if pad_left > 0 {
-        for _ in 0..pad_left {
-            s.insert(0, p.zero);
-        }
+        s.splice(0..0, std::iter::repeat_n(p.zero, pad_left as usize));
     }
     if pad_right > 0 {
         for _ in 0..pad_right {
@@ -391,9 +389,17 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
     }
     let mut dpos = index_of(&s, p.decimal).unwrap_or(0);
     if let Some(groups) = dpos.saturating_sub(1).checked_div(pic.regular) {
-        for g in 1..=groups {
-            s.insert(dpos - g * pic.regular, p.grouping);
+        // a separator before every `regular` digits left of the decimal point (built in one
+        // pass: a picture may ask for many digits)
+        let first = dpos - groups * pic.regular;
+        let mut grouped = Vec::with_capacity(s.len() + groups);
+        for (i, &c) in s.iter().enumerate() {
+            if i >= first && i < dpos && i > 0 && (i - first) % pic.regular == 0 {
+                grouped.push(p.grouping);
+            }
+            grouped.push(c);
         }
+        s = grouped;
     } else {
         for &pos in &pic.int_grouping {
             if pos <= dpos {

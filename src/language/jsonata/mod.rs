@@ -101,7 +101,7 @@ pub enum Evaluated<'a> {
 }
 
 /// Limits that turn runaway evaluations into errors (code U1001, as jsonata-js's timebox
-/// reports both deep recursion and timeouts).
+/// reports both deep recursion and timeouts; each message says which limit was exceeded).
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Maximum nesting of evaluation steps.
@@ -112,15 +112,34 @@ pub struct Limits {
     /// whatever `max_depth` is (debug builds use several KiB per nesting level). Keep it
     /// below the evaluating thread's stack size (Rust threads get 2 MiB by default).
     pub max_stack_bytes: usize,
+    /// Maximum memory one evaluation may allocate, in bytes: what it adds to the arena
+    /// (which frees nothing until the caller resets it), checked before every allocation
+    /// whose size depends on the data (strings, arrays, objects, results) and periodically
+    /// for the rest. Temporary buffers are counted the same way before they are built.
+    pub max_memory_bytes: usize,
+    /// Maximum nesting of the values an evaluation walks (converting its result to JSON,
+    /// `$string`, `=`, `$distinct`, `**`, transforms...): values built at run time can nest
+    /// without bound (an object holding the previous one, in a loop), and each walk past
+    /// this depth fails instead of overflowing the stack.
+    pub max_value_depth: usize,
+}
+
+impl Limits {
+    /// The default limits: depth 1,000, no time limit, 1 MiB of stack, 64 MiB of memory,
+    /// values nested 256 deep (usable in `const` and `static` items, as
+    /// `Limits { time_limit: .., ..Limits::DEFAULT }`).
+    pub const DEFAULT: Limits = Limits {
+        max_depth: 1000,
+        time_limit: None,
+        max_stack_bytes: 1 << 20,
+        max_memory_bytes: 64 << 20,
+        max_value_depth: 256,
+    };
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            max_depth: 1000,
-            time_limit: None,
-            max_stack_bytes: 1 << 20,
-        }
+        Limits::DEFAULT
     }
 }
 
@@ -152,14 +171,15 @@ impl Expression {
         if self.direct {
             let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
             if let Some(v) = fast::eval(&self.root, inp, arena, bindings) {
-                return Ok(match value::to_json(arena, v) {
+                let ctx = eval::Ctx::new(arena, bindings, limits, None);
+                return Ok(match value::to_json(&ctx, v).map_err(|e| e.into_public())? {
                     Some(j) => Evaluated::Value(j),
                     None => Evaluated::Undefined,
                 });
             }
         }
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
-        let mut ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
+        let mut ctx = eval::Ctx::new(arena, bindings, limits, deadline);
         ctx.set_stack_budget(limits.max_stack_bytes);
         let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
         let root = value::Env::new(arena, None);
@@ -169,7 +189,7 @@ impl Expression {
         Ok(match result {
             value::Val::Undef => Evaluated::Undefined,
             value::Val::Func(_) => Evaluated::Function,
-            v => match value::to_json(arena, v) {
+            v => match value::to_json(&ctx, v).map_err(|e| e.into_public())? {
                 // values may borrow from `$eval`-parsed expressions: copy them out
                 Some(j) if used_eval => Evaluated::Value(j.copy_into(arena)),
                 Some(j) => Evaluated::Value(j),
