@@ -125,14 +125,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The default limits: depth 1,000, no time limit, 1 MiB of stack, 64 MiB of memory,
+    /// The default limits: depth 1,000, no time limit, 1 MiB of stack, 256 MiB of memory,
     /// values nested 256 deep (usable in `const` and `static` items, as
     /// `Limits { time_limit: .., ..Limits::DEFAULT }`).
     pub const DEFAULT: Limits = Limits {
         max_depth: 1000,
         time_limit: None,
         max_stack_bytes: 1 << 20,
-        max_memory_bytes: 64 << 20,
+        max_memory_bytes: 256 << 20,
         max_value_depth: 256,
     };
 }
@@ -199,5 +199,7 @@ impl Expression {
     }
 }
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;
