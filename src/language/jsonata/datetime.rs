@@ -593,7 +593,7 @@ fn date_utc(y: f64, month0: f64, d: f64, h: f64, mi: f64, s: f64, ms: f64) -> f6
     let ym = y + (month0 / 12.0).floor();
     let mn = month0.rem_euclid(12.0);
     // JavaScript dates span ±275,760 years: beyond, the day arithmetic below would overflow
-    if !(ym.abs() <= MAX_YEARS) || !mn.is_finite() {
+    if ym.is_nan() || ym.abs() > MAX_YEARS || !mn.is_finite() {
         return f64::NAN;
     }
     let days = days_from_civil(ym as i64, mn as i64 + 1, 1) as f64 + d - 1.0;
@@ -923,7 +923,7 @@ fn format_datetime(
         let offset = js_parse_int(tz).trunc();
         if !offset.is_nan() {
             // an offset of more than 10^9 (±HHHHHHHMM) moves any date out of range
-            if !(offset.abs() <= 1e9) {
+            if offset.abs() > 1e9 {
                 return Err(Error::new("D1001").value(js_number_string(offset)));
             }
             let offset = offset as i64;

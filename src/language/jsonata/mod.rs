@@ -114,8 +114,13 @@ pub struct Limits {
     pub max_stack_bytes: usize,
     /// Maximum memory one evaluation may allocate, in bytes: what it adds to the arena
     /// (which frees nothing until the caller resets it), checked before every allocation
-    /// whose size depends on the data (strings, arrays, objects, results) and periodically
-    /// for the rest. Temporary buffers are counted the same way before they are built.
+    /// whose size depends on the data (strings, arrays, objects, results) and every 256
+    /// evaluation steps for the rest. Temporary buffers are counted the same way before they
+    /// are built. The default, 256 MiB, holds jsonata-js's largest sequence (`[1..n]` with
+    /// n up to 10^7, 240 MB of 24-byte values) and is a thousand times a 256 KiB Step
+    /// Functions payload; a string or array doubling in a loop reaches it in under 30 steps,
+    /// and a runaway loop (every call leaves a frame of some 64 bytes) in about 4 million
+    /// calls.
     pub max_memory_bytes: usize,
     /// Maximum nesting of the values an evaluation walks (converting its result to JSON,
     /// `$string`, `=`, `$distinct`, `**`, transforms...): values built at run time can nest
@@ -171,11 +176,12 @@ impl Expression {
         if self.direct {
             let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
             if let Some(v) = fast::eval(&self.root, inp, arena, bindings) {
-                let ctx = eval::Ctx::new(arena, bindings, limits, None);
-                return Ok(match value::to_json(&ctx, v).map_err(|e| e.into_public())? {
-                    Some(j) => Evaluated::Value(j),
-                    None => Evaluated::Undefined,
-                });
+                return Ok(
+                    match value::to_json(arena, &value::Bounded, v).map_err(|e| e.into_public())? {
+                        Some(j) => Evaluated::Value(j),
+                        None => Evaluated::Undefined,
+                    },
+                );
             }
         }
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
@@ -189,7 +195,7 @@ impl Expression {
         Ok(match result {
             value::Val::Undef => Evaluated::Undefined,
             value::Val::Func(_) => Evaluated::Function,
-            v => match value::to_json(&ctx, v).map_err(|e| e.into_public())? {
+            v => match value::to_json(arena, &ctx, v).map_err(|e| e.into_public())? {
                 // values may borrow from `$eval`-parsed expressions: copy them out
                 Some(j) if used_eval => Evaluated::Value(j.copy_into(arena)),
                 Some(j) => Evaluated::Value(j),

@@ -579,42 +579,76 @@ impl<'a> Val<'a> {
     }
 }
 
+/// What a walk over a value may do: how deep it may go and how much it may allocate.
+pub trait Walk {
+    /// Counts one step at nesting `depth` (see [`Ctx::value_step`]).
+    fn step(&self, depth: usize) -> Result<(), Error>;
+    /// Asks for `n` values of type `T` (see [`Ctx::charge_items`]).
+    fn reserve<T>(&self, n: usize) -> Result<(), Error>;
+}
+
+impl Walk for Ctx<'_, '_> {
+    #[inline]
+    fn step(&self, depth: usize) -> Result<(), Error> {
+        self.value_step(depth)
+    }
+    #[inline]
+    fn reserve<T>(&self, n: usize) -> Result<(), Error> {
+        self.charge_items::<T>(n)
+    }
+}
+
+/// A walk with no checks, for values whose size the expression bounds (the direct
+/// evaluator's results: literals, input values and constructors at most 16 deep).
+pub struct Bounded;
+
+impl Walk for Bounded {
+    #[inline(always)]
+    fn step(&self, _depth: usize) -> Result<(), Error> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn reserve<T>(&self, _n: usize) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 /// Converts a runtime value to JSON (`None` for undefined and functions), failing past the
 /// evaluation's value depth or memory budget (a value built at run time can nest without
 /// bound, and share parts that its JSON form copies).
-pub fn to_json<'a>(ctx: &Ctx<'a, '_>, v: Val<'a>) -> Result<Option<Value<'a>>, Error> {
-    to_json_at(ctx, v, 0)
+#[inline]
+pub fn to_json<'a>(arena: &'a Arena, walk: &impl Walk, v: Val<'a>) -> Result<Option<Value<'a>>, Error> {
+    to_json_at(arena, walk, v, 0)
 }
 
-fn to_json_at<'a>(ctx: &Ctx<'a, '_>, v: Val<'a>, depth: usize) -> Result<Option<Value<'a>>, Error> {
-    let arena = ctx.arena;
+fn to_json_at<'a>(arena: &'a Arena, walk: &impl Walk, v: Val<'a>, depth: usize) -> Result<Option<Value<'a>>, Error> {
     Ok(Some(match v {
         Val::Undef | Val::Func(_) => return Ok(None),
         Val::Arr(a) => {
             if a.outer && a.items.len() == 1 {
-                return to_json_at(ctx, a.items[0], depth);
+                return to_json_at(arena, walk, a.items[0], depth);
             }
-            ctx.value_step(depth)?;
-            ctx.charge_items::<Value>(a.items.len())?;
+            walk.step(depth)?;
+            walk.reserve::<Value>(a.items.len())?;
             let out = arena.alloc_slice_fill_copy(a.items.len(), Value::Null);
             for (slot, x) in out.iter_mut().zip(a.items) {
                 if let Some(j) = x.json_leaf() {
                     *slot = j;
-                } else if let Some(j) = to_json_at(ctx, *x, depth + 1)? {
+                } else if let Some(j) = to_json_at(arena, walk, *x, depth + 1)? {
                     *slot = j;
                 }
             }
             Value::array(out)
         }
         Val::Obj(m) => {
-            ctx.value_step(depth)?;
-            ctx.charge_items::<Member>(m.len())?;
+            walk.step(depth)?;
+            walk.reserve::<Member>(m.len())?;
             let mut out = BumpVec::with_capacity_in(m.len(), arena);
             for &(k, x) in m.iter() {
                 // scalars and JSON values inline: no recursive call per member
                 let j = match x.json_leaf() {
                     Some(j) => Some(j),
-                    None => to_json_at(ctx, x, depth + 1)?,
+                    None => to_json_at(arena, walk, x, depth + 1)?,
                 };
                 if let Some(j) = j {
                     out.push((k, j));
@@ -890,10 +924,21 @@ pub struct KeyIndex<'a> {
 impl<'a> KeyIndex<'a> {
     /// Comparisons spent scanning before the index is built.
     const SCAN_BUDGET: usize = 1024;
+    /// Objects this small are always scanned (their scans are not counted).
+    const SMALL: usize = 16;
 
     /// The position of `key` in `members` (which only grow by [`KeyIndex::push`]).
     #[inline]
     pub fn find<T>(&mut self, members: &[(&'a str, T)], key: &str) -> Option<usize> {
+        // (the index is only ever built for more members than this, and members only grow)
+        if members.len() <= Self::SMALL {
+            return members.iter().position(|(k, _)| key_eq(k, key));
+        }
+        self.find_slow(members, key)
+    }
+
+    #[inline(never)]
+    fn find_slow<T>(&mut self, members: &[(&'a str, T)], key: &str) -> Option<usize> {
         if let Some(map) = &self.map {
             return map.get(key).copied();
         }
@@ -911,8 +956,10 @@ impl<'a> KeyIndex<'a> {
     /// Records that `key` was appended at position `at`.
     #[inline]
     pub fn push(&mut self, key: &'a str, at: usize) {
-        if let Some(map) = &mut self.map {
-            map.insert(key, at);
+        if at > Self::SMALL {
+            if let Some(map) = &mut self.map {
+                map.insert(key, at);
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use super::super::error::Error;
 use super::super::eval::{Ctx, R};
 use super::super::value::{number, stringify, KeyIndex, SeqBuilder, Val};
 use super::Builtin;
-use crate::value::{Arena, Member, Number, SizeBound, Value};
+use crate::value::{find_member, Arena, Member, Number, SizeBound, Value};
 
 /// The keys of `v`'s objects (through nested arrays), each once, in order of appearance.
 fn keys_into<'a>(
@@ -73,7 +73,14 @@ pub fn merge<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
     if v.is_undef() {
         return Val::Undef;
     }
-    if let Some((members, bound)) = merge_json(arena, v) {
+    let total = members_total(v);
+    // (few members, the common case: keys found by a scan, no index to keep)
+    let json = if total <= 16 {
+        merge_json::<false>(arena, v, total)
+    } else {
+        merge_json::<true>(arena, v, total)
+    };
+    if let Some((members, bound)) = json {
         return Val::JObj(members, bound);
     }
     let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(members_total(v), arena);
@@ -106,10 +113,15 @@ fn members_total(v: Val<'_>) -> usize {
 /// normalized as [`to_json`](super::super::value::to_json) would), those of constructed
 /// objects converted. `None` if some value is not plain JSON (undefined, a function, a
 /// flagged array), which keeps the general representation.
-fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<(&'a [Member<'a>], SizeBound)> {
+/// `INDEXED`: find keys through a [`KeyIndex`] (for many members).
+fn merge_json<'a, const INDEXED: bool>(
+    arena: &'a Arena,
+    v: Val<'a>,
+    total: usize,
+) -> Option<(&'a [Member<'a>], SizeBound)> {
     // room for every member up front: pushes never reallocate, and the first object is
     // copied in one block
-    let mut out: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(members_total(v), arena);
+    let mut out: BumpVec<'a, Member<'a>> = BumpVec::with_capacity_in(total, arena);
     // the result's size bound, kept up to date member by member (normalizing a number keeps
     // its bound)
     let mut bound = SizeBound::EMPTY;
@@ -130,12 +142,12 @@ fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<(&'a [Member<'a>], Siz
             }
             Val::JObj(m, _) => {
                 for &(k, x) in m {
-                    bound = upsert(&mut out, &mut index, bound, k, normalize_number(x));
+                    bound = upsert::<INDEXED>(&mut out, &mut index, bound, k, normalize_number(x));
                 }
             }
             Val::Obj(m) => {
                 for &(k, x) in m {
-                    bound = upsert(&mut out, &mut index, bound, k, plain_json(arena, x, &mut budget)?);
+                    bound = upsert::<INDEXED>(&mut out, &mut index, bound, k, plain_json(arena, x, &mut budget)?);
                 }
             }
             _ => return None,
@@ -146,17 +158,24 @@ fn merge_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<(&'a [Member<'a>], Siz
 
 /// Sets `k` to `x` in `out`, whose size bound is `bound`; returns the new bound.
 #[inline]
-fn upsert<'a>(
+fn upsert<'a, const INDEXED: bool>(
     out: &mut BumpVec<'a, Member<'a>>,
     index: &mut KeyIndex<'a>,
     bound: SizeBound,
     k: &'a str,
     x: Value<'a>,
 ) -> SizeBound {
-    match index.find(out, k) {
+    let found = if INDEXED {
+        index.find(out, k)
+    } else {
+        find_member(out, k)
+    };
+    match found {
         Some(i) => bound.replaced(std::mem::replace(&mut out[i].1, x), x),
         None => {
-            index.push(k, out.len());
+            if INDEXED {
+                index.push(k, out.len());
+            }
             out.push((k, x));
             bound.appended(k, x)
         }
