@@ -21,6 +21,12 @@
 //! - The `??` and `?:` operators of jsonata 2.1 are accepted (the test suite has them).
 //! - `$eval` is available (Step Functions does not offer it).
 //!
+//! Limits ([`Limits`]) bound what one evaluation may do: its depth of evaluation steps, its
+//! time, its native stack, the memory it allocates (checked before any allocation whose size
+//! depends on the data) and the nesting of the values it walks (every walk over a value built
+//! at run time: conversion to JSON, `$string`, `=`, `$distinct`, `*`, `**`, transforms...).
+//! Each is error U1001 with a message that names it; jsonata-js has only the first two.
+//!
 //! Known differences from jsonata-js: regular expressions use the `regex` crate (no
 //! look-around or back-references; `\d`/`\w` are made ASCII as in JavaScript); strings
 //! cannot hold lone UTF-16 surrogates; constructed objects keep insertion order (JavaScript
