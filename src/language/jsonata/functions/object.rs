@@ -69,16 +69,29 @@ fn spread<'a>(ctx: &Ctx<'a, '_>, v: Val<'a>, depth: usize) -> R<'a> {
 /// `$merge` of an array of objects (or one object): later keys override earlier ones in
 /// place. Keys are unique within each object (a documented invariant of both JSON and
 /// constructed objects), so the first object is copied as it is.
+///
+/// For the direct evaluator, whose objects are its expression's constructors (at most 16
+/// deep, not shared): see [`merge_any`] for any value.
 pub fn merge<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+    merge_with::<false>(arena, v)
+}
+
+/// [`merge`] of any value, whose constructed objects may be deep or shared: at most
+/// [`PLAIN_JSON_OBJECTS`] of them are copied as JSON.
+pub fn merge_any<'a>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
+    merge_with::<true>(arena, v)
+}
+
+fn merge_with<'a, const CHECKED: bool>(arena: &'a Arena, v: Val<'a>) -> Val<'a> {
     if v.is_undef() {
         return Val::Undef;
     }
     let total = members_total(v);
     // (few members, the common case: keys found by a scan, no index to keep)
     let json = if total <= 16 {
-        merge_json::<false>(arena, v, total)
+        merge_json::<false, CHECKED>(arena, v, total)
     } else {
-        merge_json::<true>(arena, v, total)
+        merge_json::<true, CHECKED>(arena, v, total)
     };
     if let Some((members, bound)) = json {
         return Val::JObj(members, bound);
@@ -114,7 +127,7 @@ fn members_total(v: Val<'_>) -> usize {
 /// objects converted. `None` if some value is not plain JSON (undefined, a function, a
 /// flagged array), which keeps the general representation.
 /// `INDEXED`: find keys through a [`KeyIndex`] (for many members).
-fn merge_json<'a, const INDEXED: bool>(
+fn merge_json<'a, const INDEXED: bool, const CHECKED: bool>(
     arena: &'a Arena,
     v: Val<'a>,
     total: usize,
@@ -147,7 +160,13 @@ fn merge_json<'a, const INDEXED: bool>(
             }
             Val::Obj(m) => {
                 for &(k, x) in m {
-                    bound = upsert::<INDEXED>(&mut out, &mut index, bound, k, plain_json(arena, x, &mut budget)?);
+                    bound = upsert::<INDEXED>(
+                        &mut out,
+                        &mut index,
+                        bound,
+                        k,
+                        plain_json::<CHECKED>(arena, x, &mut budget)?,
+                    );
                 }
             }
             _ => return None,
@@ -199,13 +218,17 @@ const PLAIN_JSON_OBJECTS: usize = 64;
 
 /// The JSON form of a runtime value that converts back to the same runtime value: scalars,
 /// JSON values and constructed objects of those (`None` otherwise).
-fn plain_json<'a>(arena: &'a Arena, v: Val<'a>, budget: &mut usize) -> Option<Value<'a>> {
+///
+/// `CHECKED`: counts the objects converted in `budget` (`None` once it is spent).
+fn plain_json<'a, const CHECKED: bool>(arena: &'a Arena, v: Val<'a>, budget: &mut usize) -> Option<Value<'a>> {
     Some(match v {
         Val::Obj(m) => {
-            *budget = budget.checked_sub(1)?;
+            if CHECKED {
+                *budget = budget.checked_sub(1)?;
+            }
             let out = arena.alloc_slice_fill_copy(m.len(), ("", Value::Null));
             for (slot, &(k, x)) in out.iter_mut().zip(m.iter()) {
-                *slot = (k, plain_json(arena, x, budget)?);
+                *slot = (k, plain_json::<CHECKED>(arena, x, budget)?);
             }
             Value::object(out)
         }
@@ -230,7 +253,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
         }
         Builtin::Lookup => ctx.lookup(a(0), a(1).as_str().unwrap_or("")),
         Builtin::Spread => spread(ctx, a(0), 0),
-        Builtin::Merge => Ok(merge(arena, a(0))),
+        Builtin::Merge => Ok(merge_any(arena, a(0))),
         Builtin::Type => Ok(match a(0) {
             Val::Undef => Val::Undef,
             Val::Null => Val::Str("null"),
