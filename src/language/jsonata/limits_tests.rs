@@ -370,3 +370,15 @@ fn long_operator_chains_parse_or_fail_without_overflow() {
     let err = Expression::parse(&vec!["a"; 20_000].join(".")).unwrap_err();
     assert_eq!(err.code, "S0201");
 }
+
+#[test]
+fn equality_of_large_objects_is_linear() {
+    let started = Instant::now();
+    let build = |order: &str| format!("$merge($map({order}, function($v){{{{$string($v): $v}}}}))");
+    let up = build("[1..20000]");
+    let down = build("$reverse([1..20000])");
+    assert_eq!(run(&format!("({up}) = ({down})")), "true");
+    assert_eq!(run(&format!("({up}) = ({down} ~> |$|{{\"7\": 0}}|)")), "false");
+    assert_eq!(run(&format!("$count($distinct([{up}, {down}]))")), "1");
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+}

@@ -532,11 +532,17 @@ fn deep_equal_at<'a>(ctx: &Ctx<'a, '_>, a: Val<'a>, b: Val<'a>, depth: usize) ->
                 return Ok(true);
             }
             ctx.value_step(depth)?;
+            // `b`'s members by key, once a search is needed in a large object
+            let mut index: Option<std::collections::HashMap<&str, usize>> = None;
             for i in 0..a.obj_len() {
                 let (k, v) = a.member(i);
                 // members in the same order (the common case) are found without a search
                 let w = match b.member(i) {
                     (bk, w) if key_eq(bk, k) => Some(w),
+                    _ if b.obj_len() > 16 => {
+                        let index = index.get_or_insert_with(|| (0..b.obj_len()).map(|j| (b.member(j).0, j)).collect());
+                        index.get(k).map(|&j| b.member(j).1)
+                    }
                     _ => b.field(k),
                 };
                 match w {
