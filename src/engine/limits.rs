@@ -66,22 +66,20 @@ pub struct Limits {
     /// serde_json reads it) whatever this is.
     pub max_value_depth: usize,
     /// The limits of each JSONata evaluation (`States.QueryEvaluationError` past them). By
-    /// default: 1,000 nested evaluation steps, 10 seconds, 1 MiB of native stack.
+    /// default: 1,000 nested evaluation steps, 10 seconds, 1 MiB of native stack, 256 MiB of
+    /// memory, values nested 256 deep.
     pub jsonata: jsonata::Limits,
 }
 
 impl Default for Limits {
-    // Field by field over JSONata's defaults, so that a field `jsonata::Limits` gains keeps
-    // its own default here (a literal naming every field today would not).
-    #[allow(clippy::field_reassign_with_default)]
     fn default() -> Limits {
-        let mut jsonata = jsonata::Limits::default();
-        jsonata.max_depth = 1000;
-        jsonata.time_limit = Some(Duration::from_secs(10));
-        jsonata.max_stack_bytes = 1024 * 1024;
         Limits {
             max_value_depth: DEFAULT_MAX_VALUE_DEPTH,
-            jsonata,
+            jsonata: jsonata::Limits {
+                time_limit: Some(Duration::from_secs(10)),
+                max_value_depth: DEFAULT_MAX_VALUE_DEPTH,
+                ..jsonata::Limits::DEFAULT
+            },
         }
     }
 }

@@ -315,6 +315,11 @@ fn words(num: f64, prev: bool, ord: bool) -> String {
 fn format_int(value: f64, f: &IntFormat) -> Result<String, Error> {
     let negative = value < 0.0;
     let v = value.abs();
+    // letters, numerals and words of Infinity or NaN never end (jsonata-js loops or
+    // overflows its stack): out of range here
+    if !v.is_finite() && matches!(f.primary, Primary::Letters | Primary::Roman | Primary::Words) {
+        return Err(Error::new("D1001").value(js_number_string(value)));
+    }
     let mut s = match &f.primary {
         Primary::Letters => to_letters(v as u64, if f.case == Case::Upper { b'A' } else { b'a' }),
         // beyond this a roman numeral would be a string of millions of `m`s: use decimal
@@ -574,12 +579,23 @@ fn js_parse_int(s: &str) -> f64 {
 
 const DAY_MS: f64 = 86_400_000.0;
 
+/// Years beyond any JavaScript date (whose range is ±275,760 years), with room to spare.
+const MAX_YEARS: f64 = 1e6;
+
+/// Days beyond any JavaScript date (±10^8), with room to spare.
+const MAX_DAYS: f64 = 1e9;
+
 use crate::timestamp::{civil_from_days, days_from_civil};
 
-/// `Date.UTC(y, month0, d, h, mi, s, ms)` (months may overflow, as in JavaScript).
+/// `Date.UTC(y, month0, d, h, mi, s, ms)` (months may overflow, as in JavaScript); NaN for
+/// a year out of any date's range (or not a number).
 fn date_utc(y: f64, month0: f64, d: f64, h: f64, mi: f64, s: f64, ms: f64) -> f64 {
     let ym = y + (month0 / 12.0).floor();
     let mn = month0.rem_euclid(12.0);
+    // JavaScript dates span ±275,760 years: beyond, the day arithmetic below would overflow
+    if ym.is_nan() || ym.abs() > MAX_YEARS || !mn.is_finite() {
+        return f64::NAN;
+    }
     let days = days_from_civil(ym as i64, mn as i64 + 1, 1) as f64 + d - 1.0;
     days * DAY_MS + h * 3_600_000.0 + mi * 60_000.0 + s * 1000.0 + ms
 }
@@ -599,7 +615,9 @@ struct Fields {
 }
 
 fn fields(millis: f64) -> Fields {
-    let days = (millis / DAY_MS).floor() as i64;
+    // (out of range timestamps only come from invalid dates: clamped, so that the calendar
+    // arithmetic cannot overflow)
+    let days = (millis / DAY_MS).floor().clamp(-MAX_DAYS, MAX_DAYS) as i64;
     let rem = (millis - days as f64 * DAY_MS) as i64;
     let (y, m, d) = civil_from_days(days);
     Fields {
@@ -890,21 +908,39 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>, Error> {
 }
 
 /// Formats a timestamp with a picture (default ISO 8601) and a `±HHMM` timezone.
-fn format_datetime(millis: f64, picture: Option<&str>, timezone: Option<&str>) -> Result<String, Error> {
+fn format_datetime(
+    ctx: &Ctx<'_, '_>,
+    millis: f64,
+    picture: Option<&str>,
+    timezone: Option<&str>,
+) -> Result<String, Error> {
     let (mut off_h, mut off_m) = (0i64, 0i64);
+    // the range of a JavaScript Date
+    if millis.is_nan() || millis.abs() > 8.64e15 {
+        return Err(Error::new("D1001").value(js_number_string(millis)));
+    }
     if let Some(tz) = timezone {
-        let offset = js_parse_int(tz);
+        let offset = js_parse_int(tz).trunc();
         if !offset.is_nan() {
+            // an offset of more than 10^9 (±HHHHHHHMM) moves any date out of range
+            if offset.abs() > 1e9 {
+                return Err(Error::new("D1001").value(js_number_string(offset)));
+            }
             let offset = offset as i64;
             off_h = offset.div_euclid(100);
             off_m = offset % 100;
         }
     }
-    // the range of a JavaScript Date
-    if millis.is_nan() || millis.abs() > 8.64e15 {
-        return Err(Error::new("D1001").value(js_number_string(millis)));
-    }
     let parts = analyse_picture(picture.unwrap_or("[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"))?;
+    // widths are the picture's numbers: one can ask for gigabytes of padding
+    for part in &parts {
+        if let Part::Marker(Marker {
+            int_format: Some(f), ..
+        }) = part
+        {
+            ctx.charge(f.mandatory)?;
+        }
+    }
     let f = fields(millis + ((off_h * 60 + off_m) * 60_000) as f64);
     let mut out = String::new();
     for part in &parts {
@@ -1232,12 +1268,12 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
     let now = ctx.now_millis() as f64;
     match b {
         Builtin::Millis => Ok(Val::Num(now)),
-        Builtin::Now => out(format_datetime(now, a(0).as_str(), a(1).as_str())?),
+        Builtin::Now => out(format_datetime(ctx, now, a(0).as_str(), a(1).as_str())?),
         Builtin::FromMillis => {
             let Val::Num(ms) = a(0) else {
                 return Ok(Val::Undef);
             };
-            out(format_datetime(ms, a(1).as_str(), a(2).as_str())?)
+            out(format_datetime(ctx, ms, a(1).as_str(), a(2).as_str())?)
         }
         Builtin::ToMillis => {
             let Val::Str(ts) = a(0) else {

@@ -43,6 +43,29 @@ pub struct Ctx<'a, 'b> {
     pub evals: RefCell<Vec<Box<Node>>>,
     /// Lowest stack address the evaluation may reach (0: unchecked).
     stack_floor: usize,
+    /// Arena bytes in use when the evaluation started.
+    memory_base: usize,
+    /// Most arena bytes the evaluation may add.
+    max_memory: usize,
+    /// Deepest nesting a walk over a value may reach.
+    pub max_value_depth: usize,
+}
+
+/// Bytes in use in an arena: those of its chunks minus the free end of the current one.
+#[inline]
+fn arena_used(arena: &Arena) -> usize {
+    arena.allocated_bytes().saturating_sub(arena.chunk_capacity())
+}
+
+/// A byte count as the limit messages show it.
+fn show_bytes(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 /// The address of a local: an approximation of the current stack pointer.
@@ -63,24 +86,105 @@ fn is_plain(node: &Node) -> bool {
 }
 
 impl<'a, 'b> Ctx<'a, 'b> {
-    /// A context with the given limits.
+    /// A context with the given limits (`deadline` from [`Limits::time_limit`](super::Limits)).
     pub fn new(
         arena: &'a Arena,
         bindings: &'b dyn Bindings<'a>,
-        max_depth: usize,
+        limits: &super::Limits,
         deadline: Option<Instant>,
     ) -> Ctx<'a, 'b> {
         Ctx {
             arena,
             bindings,
             depth: Cell::new(0),
-            max_depth,
+            max_depth: limits.max_depth,
             deadline,
             ticks: Cell::new(0),
             now_millis: Cell::new(None),
             evals: RefCell::new(Vec::new()),
             stack_floor: 0,
+            memory_base: arena_used(arena),
+            max_memory: limits.max_memory_bytes,
+            max_value_depth: limits.max_value_depth,
         }
+    }
+
+    /// Bytes the evaluation may still allocate.
+    #[inline]
+    pub fn memory_left(&self) -> usize {
+        let used = arena_used(self.arena).saturating_sub(self.memory_base);
+        self.max_memory.saturating_sub(used)
+    }
+
+    /// Fails (U1001) unless `bytes` more fit in the evaluation's memory budget: asked before
+    /// every allocation whose size depends on the data.
+    #[inline]
+    pub fn charge(&self, bytes: usize) -> Result<(), Error> {
+        if bytes > self.memory_left() {
+            return Err(self.memory_error());
+        }
+        Ok(())
+    }
+
+    /// [`charge`](Self::charge) for `n` values of type `T`.
+    #[inline]
+    pub fn charge_items<T>(&self, n: usize) -> Result<(), Error> {
+        self.charge(n.saturating_mul(std::mem::size_of::<T>()))
+    }
+
+    /// The error of an evaluation past its memory budget.
+    #[cold]
+    pub fn memory_error(&self) -> Error {
+        Error::new("U1001").message(format!(
+            "Memory limit exceeded: the evaluation needs more than {}. Check for strings or arrays that grow in a loop.",
+            show_bytes(self.max_memory)
+        ))
+    }
+
+    /// The error of a walk over a value nested past the value depth limit.
+    #[cold]
+    pub fn value_depth_error(&self) -> Error {
+        Error::new("U1001").message(format!(
+            "Value nesting limit exceeded: a value nests more than {} levels deep.",
+            self.max_value_depth
+        ))
+    }
+
+    /// Counts one step of a walk over a value at nesting `depth`: fails past the value depth
+    /// limit, and checks the deadline and the memory budget every 256 steps.
+    #[inline]
+    pub fn value_step(&self, depth: usize) -> Result<(), Error> {
+        if depth >= self.max_value_depth {
+            return Err(self.value_depth_error());
+        }
+        self.tick()
+    }
+
+    /// Counts one step of a loop that does not go through [`eval`](Self::eval): checks the
+    /// deadline and the memory budget every 256 steps.
+    #[inline]
+    pub fn tick(&self) -> Result<(), Error> {
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t & 255 == 0 {
+            return self.periodic_checks();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn periodic_checks(&self) -> Result<(), Error> {
+        if let Some(deadline) = self.deadline {
+            if Instant::now() > deadline {
+                // jsonata-js's timebox reports a timeout with U1001 too
+                return Err(Error::new("U1001").message(super::error::template("U1002")));
+            }
+        }
+        if self.memory_left() == 0 {
+            return Err(self.memory_error());
+        }
+        Ok(())
     }
 
     /// The evaluation's timestamp: milliseconds since the epoch, fixed at first use.
@@ -123,12 +227,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             return Err(Error::new("U1001"));
         }
         if t & 255 == 0 {
-            if let Some(deadline) = self.deadline {
-                if Instant::now() > deadline {
-                    // jsonata-js's timebox reports a timeout with U1001 too
-                    return Err(Error::new("U1001").message(super::error::template("U1002")));
-                }
-            }
+            return self.periodic_checks();
         }
         Ok(())
     }
@@ -169,7 +268,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
     #[inline(never)]
     fn eval_other(&self, node: &'a Node, input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
         match &node.kind {
-            Kind::Name(name) => Ok(lookup(self.arena, input, name)),
+            Kind::Name(name) => self.lookup(input, name),
             Kind::Str(s) => Ok(Val::Str(s)),
             Kind::Num(n) => Ok(Val::Num(*n)),
             Kind::Bool(b) => Ok(Val::Bool(*b)),
@@ -178,8 +277,8 @@ impl<'a, 'b> Ctx<'a, 'b> {
             Kind::Condition(c, t, e) => self.eval_condition(c, t, e.as_deref(), input, env),
             Kind::Block(items) => self.eval_block(items, input, env),
             Kind::Bind(name, value) => self.eval_bind(name, value, input, env),
-            Kind::Wildcard => Ok(self.wildcard(input)),
-            Kind::Descendant => Ok(self.descendants(input)),
+            Kind::Wildcard => self.wildcard(input),
+            Kind::Descendant => self.descendants(input),
             Kind::Parent(slot) => Ok(env.lookup(&slot.label).unwrap_or(Val::Undef)),
             Kind::Regex(r) => Ok(Val::Func(self.arena.alloc(Func::Regex(r)))),
             Kind::Call { func, args, .. } => self.eval_partial(func, args, node.pos, input, env),
@@ -199,7 +298,13 @@ impl<'a, 'b> Ctx<'a, 'b> {
 
     #[inline(never)]
     fn array_of(&self, node: &'a Node, items: &'a [Node], input: Val<'a>, env: &'a Env<'a>) -> R<'a> {
-        construct_array(self.arena, items, node.cons_array, |item| self.eval(item, input, env))
+        construct_array(
+            self.arena,
+            items,
+            node.cons_array,
+            |item| self.eval(item, input, env),
+            |n| self.charge_items::<Val>(n),
+        )
     }
 
     /// Applies a node's predicates, grouping and sequence normalization to its raw result.
@@ -279,6 +384,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                     Val::Arr(a) => a.items,
                     Val::Undef => &[],
                     v => {
+                        self.charge_items::<Val>(v.len())?;
                         let mut out = SeqBuilder::new(self.arena);
                         out.extend_flat(v);
                         out.items.into_bump_slice()
@@ -343,7 +449,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 while first_step <= last && plain_step(&steps[first_step], first_step) {
                     let step = &steps[first_step];
                     let v = match &step.kind {
-                        Kind::Name(name) => lookup(self.arena, cur, name),
+                        Kind::Name(name) => self.lookup(cur, name)?,
                         Kind::Variable(name) => self.variable(name, cur, env),
                         _ => Val::Undef,
                     };
@@ -360,6 +466,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                                 return Ok(Val::Undef);
                             }
                             // the general rules for an array step result
+                            self.charge_items::<Val>(v.len())?;
                             let mut out = SeqBuilder::with_capacity(self.arena, v.len());
                             match v {
                                 Val::Arr(a) if a.cons => out.push(v),
@@ -447,6 +554,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 }
                 Val::Arr(a) => result = Val::Arr(self.arena.alloc(Arr { keep: true, ..*a })),
                 Val::JArr(items, _) => {
+                    self.charge_items::<Val>(items.len())?;
                     result = make_arr_flags(
                         self.arena,
                         Arr {
@@ -499,7 +607,10 @@ impl<'a, 'b> Ctx<'a, 'b> {
             count += 1;
             match res {
                 Val::Arr(a) if a.cons => out.push(res),
-                v if v.is_array() => out.extend_flat(v),
+                v if v.is_array() => {
+                    self.charge_items::<Val>(out.len() + v.len())?;
+                    out.extend_flat(v)
+                }
                 v => out.push(v),
             }
         }
@@ -515,6 +626,8 @@ impl<'a, 'b> Ctx<'a, 'b> {
             match stage {
                 Stage::Filter(f) => result = self.filter(f, result, env)?,
                 Stage::Index(var) => {
+                    let per_tuple = result.iter().next().map_or(0, |t| t.obj_len() + 1);
+                    self.charge_items::<(&str, Val)>(result.len().saturating_mul(per_tuple))?;
                     let mut out = SeqBuilder::with_capacity(self.arena, result.len());
                     for (i, tuple) in result.iter().enumerate() {
                         out.push(self.tuple_with(tuple, &[(var.as_str(), Val::Num(i as f64))]));
@@ -606,6 +719,9 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 continue;
             }
             let res_tuples = matches!(res, Val::Arr(a) if a.tuples);
+            if res.is_array() {
+                self.charge_items::<(&str, Val)>(res.len().saturating_mul(tuple.obj_len() + 4))?;
+            }
             let items: SmallVec<[Val<'a>; 8]> = if res.is_array() {
                 res.iter().collect()
             } else {
@@ -702,7 +818,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         })
     }
 
-    fn wildcard(&self, input: Val<'a>) -> Val<'a> {
+    fn wildcard(&self, input: Val<'a>) -> R<'a> {
         let mut input = input;
         if let Val::Arr(a) = input {
             if a.outer && !a.items.is_empty() {
@@ -714,38 +830,122 @@ impl<'a, 'b> Ctx<'a, 'b> {
         let mut add = |v: Val<'a>, out: &mut SeqBuilder<'a>| {
             if v.is_array() {
                 plain = true;
-                flatten_into(v, out);
+                self.flatten_into(v, out, 0)
             } else {
                 out.push(v);
+                Ok(())
             }
         };
         if input.is_object() {
+            self.charge_items::<Val>(input.obj_len())?;
             for i in 0..input.obj_len() {
-                add(input.member(i).1, &mut out);
+                add(input.member(i).1, &mut out)?;
             }
         } else if input.is_array() {
+            self.charge_items::<Val>(input.len())?;
             for v in input.iter() {
-                add(v, &mut out);
+                add(v, &mut out)?;
             }
         }
-        if plain {
+        Ok(if plain {
             out.array(self.arena)
         } else {
             out.seq(self.arena)
-        }
+        })
     }
 
-    fn descendants(&self, input: Val<'a>) -> Val<'a> {
+    /// Appends the items of array `v` to `out`, flattening nested arrays (jsonata-js
+    /// `flatten`).
+    fn flatten_into(&self, v: Val<'a>, out: &mut SeqBuilder<'a>, depth: usize) -> Result<(), Error> {
+        self.value_step(depth)?;
+        self.charge_items::<Val>(out.len() + v.len())?;
+        for x in v.iter() {
+            if x.is_array() {
+                self.flatten_into(x, out, depth + 1)?;
+            } else {
+                out.push(x);
+            }
+        }
+        Ok(())
+    }
+
+    fn descendants(&self, input: Val<'a>) -> R<'a> {
         if input.is_undef() {
-            return Val::Undef;
+            return Ok(Val::Undef);
         }
         let mut out = SeqBuilder::new(self.arena);
-        recurse_descendants(input, &mut out);
-        if out.len() == 1 {
+        self.recurse_descendants(input, &mut out, 0)?;
+        Ok(if out.len() == 1 {
             out.items[0]
         } else {
             out.seq(self.arena)
+        })
+    }
+
+    /// `v` and everything inside it, in document order (arrays only through their items).
+    fn recurse_descendants(&self, v: Val<'a>, out: &mut SeqBuilder<'a>, depth: usize) -> Result<(), Error> {
+        if v.is_array() {
+            self.value_step(depth)?;
+            for x in v.iter() {
+                self.recurse_descendants(x, out, depth + 1)?;
+            }
+            return Ok(());
         }
+        self.charge_items::<Val>(out.len() + 1)?;
+        out.push(v);
+        if v.is_object() {
+            self.value_step(depth)?;
+            for i in 0..v.obj_len() {
+                self.recurse_descendants(v.member(i).1, out, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// jsonata-js `lookup`: field `key` of an object, or of every object in an array
+    /// (through nested arrays, flattened).
+    #[inline]
+    pub fn lookup(&self, input: Val<'a>, key: &str) -> R<'a> {
+        match input {
+            Val::JObj(m, _) => Ok(match m.iter().find(|(k, _)| key_eq(k, key)) {
+                Some((_, v)) => Val::from_json(*v),
+                None => Val::Undef,
+            }),
+            Val::Obj(m) => Ok(match m.iter().find(|(k, _)| key_eq(k, key)) {
+                Some((_, v)) => *v,
+                None => Val::Undef,
+            }),
+            Val::JArr(_, _) | Val::Arr(_) => self.lookup_items(input, key),
+            _ => Ok(Val::Undef),
+        }
+    }
+
+    #[inline(never)]
+    fn lookup_items(&self, input: Val<'a>, key: &str) -> R<'a> {
+        let mut out = SeqBuilder::new(self.arena);
+        // the arrays being walked, with the next index in each (iterative: arrays may nest
+        // deep)
+        let mut stack: SmallVec<[(Val<'a>, usize); 4]> = smallvec::smallvec![(input, 0)];
+        while let Some((array, i)) = stack.pop() {
+            if i >= array.len() {
+                continue;
+            }
+            stack.push((array, i + 1));
+            let item = array.item(i);
+            if item.is_array() {
+                self.tick()?;
+                stack.push((item, 0));
+                continue;
+            }
+            let res = self.lookup(item, key)?;
+            if res.is_array() {
+                self.charge_items::<Val>(out.len() + res.len())?;
+                out.extend_flat(res);
+            } else if !res.is_undef() {
+                out.push(res);
+            }
+        }
+        Ok(out.seq(self.arena))
     }
 
     // ----- operators -----
@@ -810,7 +1010,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 if lhs.is_undef() || rhs.is_undef() {
                     return Ok(Val::Bool(false));
                 }
-                let eq = deep_equal(lhs, rhs);
+                let eq = deep_equal(self, lhs, rhs)?;
                 Val::Bool(if op == BinOp::Eq { eq } else { !eq })
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
@@ -841,14 +1041,21 @@ impl<'a, 'b> Ctx<'a, 'b> {
                 })
             }
             BinOp::Concat => {
-                let mut s = String::new();
-                if !lhs.is_undef() {
-                    s.push_str(&functions::to_string(lhs)?);
+                let text = |v: Val<'a>| match v {
+                    Val::Undef => Ok(std::borrow::Cow::Borrowed("")),
+                    v => functions::to_string(self, v),
+                };
+                let (l, r) = (text(lhs)?, text(rhs)?);
+                if r.is_empty() {
+                    if let std::borrow::Cow::Borrowed(l) = l {
+                        return Ok(Val::Str(l));
+                    }
                 }
-                if !rhs.is_undef() {
-                    s.push_str(&functions::to_string(rhs)?);
-                }
-                Val::Str(self.arena.alloc_str(&s))
+                self.charge(l.len() + r.len())?;
+                let mut s = bumpalo::collections::String::with_capacity_in(l.len() + r.len(), self.arena);
+                s.push_str(&l);
+                s.push_str(&r);
+                Val::Str(s.into_bump_str())
             }
             BinOp::Range => self.range(lhs, rhs)?,
             BinOp::In => {
@@ -879,6 +1086,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         if size > 1e7 {
             return Err(Error::new("D2014").value(super::value::js_number_string(size)));
         }
+        self.charge_items::<Val>(size as usize)?;
         let items = self
             .arena
             .alloc_slice_fill_with(size as usize, |i| Val::Num(a + i as f64));
@@ -914,8 +1122,9 @@ impl<'a, 'b> Ctx<'a, 'b> {
         } else {
             items
         };
-        // (key, data, pair index)
-        let mut groups: SmallVec<[(&'a str, Val<'a>, usize); 8]> = SmallVec::new();
+        // (key, items, pair index): a group's data is its one item, or all its items
+        // concatenated (jsonata-js `fn.append`), built once at the end
+        let mut groups: Vec<(&'a str, SmallVec<[Val<'a>; 1]>, usize)> = Vec::new();
         // linear search while small; a hash index once there are many groups
         let mut index: Option<std::collections::HashMap<&'a str, usize>> = None;
         for item in items.iter().copied() {
@@ -940,13 +1149,13 @@ impl<'a, 'b> Ctx<'a, 'b> {
                         if groups[gi].2 != pi {
                             return Err(Error::new("D1009").pos(group.pos).value(json_quote(key)));
                         }
-                        groups[gi].1 = append(self.arena, groups[gi].1, item);
+                        groups[gi].1.push(item);
                     }
                     None => {
                         if let Some(map) = index.as_mut() {
                             map.insert(key, groups.len());
                         }
-                        groups.push((key, item, pi));
+                        groups.push((key, smallvec::smallvec![item], pi));
                         if index.is_none() && groups.len() > 16 {
                             index = Some(groups.iter().enumerate().map(|(i, g)| (g.0, i)).collect());
                         }
@@ -956,8 +1165,9 @@ impl<'a, 'b> Ctx<'a, 'b> {
         }
         let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(groups.len(), self.arena);
         for (key, data, pi) in groups {
+            let data = self.concat(&data)?;
             let (context, e) = if tuples {
-                let tuple = self.reduce_tuples(data);
+                let tuple = self.reduce_tuples(data)?;
                 let context = tuple.field("@").unwrap_or(Val::Undef);
                 let frame = Env::new(self.arena, Some(env));
                 for i in 0..tuple.obj_len() {
@@ -978,25 +1188,46 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Ok(Val::Obj(members.into_bump_slice()))
     }
 
-    fn reduce_tuples(&self, data: Val<'a>) -> Val<'a> {
-        if !data.is_array() {
-            return data;
+    /// The values in `items` appended one after the other (jsonata-js `fn.append` folded
+    /// over them): one value stays as it is; several make an array of their items (arrays
+    /// flattened one level). Undefined values are skipped.
+    fn concat(&self, items: &[Val<'a>]) -> R<'a> {
+        let mut defined = items.iter().copied().filter(|v| !v.is_undef());
+        let (Some(first), second) = (defined.next(), defined.next()) else {
+            return Ok(items.iter().copied().find(|v| !v.is_undef()).unwrap_or(Val::Undef));
+        };
+        if second.is_none() {
+            return Ok(first);
         }
-        let mut members: Vec<(&'a str, Val<'a>)> = Vec::new();
-        for (i, tuple) in data.iter().enumerate() {
+        let total: usize = items.iter().map(|v| v.len().max(1)).sum();
+        self.charge_items::<Val>(total)?;
+        let mut out = SeqBuilder::with_capacity(self.arena, total);
+        for v in items {
+            out.extend_flat(*v);
+        }
+        Ok(out.array(self.arena))
+    }
+
+    /// Merges a group's tuples into one: each binding holds its values concatenated.
+    fn reduce_tuples(&self, data: Val<'a>) -> R<'a> {
+        if !data.is_array() {
+            return Ok(data);
+        }
+        let mut members: Vec<(&'a str, SmallVec<[Val<'a>; 1]>)> = Vec::new();
+        for tuple in data.iter() {
             for j in 0..tuple.obj_len() {
                 let (k, v) = tuple.member(j);
                 match members.iter_mut().find(|(key, _)| *key == k) {
-                    Some(slot) => {
-                        if i > 0 {
-                            slot.1 = append(self.arena, slot.1, v)
-                        }
-                    }
-                    None => members.push((k, if i == 0 { v } else { append(self.arena, Val::Undef, v) })),
+                    Some(slot) => slot.1.push(v),
+                    None => members.push((k, smallvec::smallvec![v])),
                 }
             }
         }
-        Val::Obj(self.arena.alloc_slice_copy(&members))
+        let mut out: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(members.len(), self.arena);
+        for (k, values) in members {
+            out.push((k, self.concat(&values)?));
+        }
+        Ok(Val::Obj(out.into_bump_slice()))
     }
 
     #[inline(never)]
@@ -1011,6 +1242,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             return Ok(input);
         }
         let tuples = matches!(input, Val::Arr(a) if a.tuples);
+        self.charge_items::<Val>(input.len().saturating_mul(terms.len() + 2))?;
         let items: Vec<Val<'a>> = input.iter().collect();
         let mut keys: Vec<Vec<Val<'a>>> = Vec::with_capacity(items.len());
         for item in &items {
@@ -1402,32 +1634,37 @@ impl<'a, 'b> Ctx<'a, 'b> {
             }
         }
         let matches = self.eval(pattern, obj, env)?;
-        let mut ids: Vec<usize> = Vec::new();
+        let mut ids: std::collections::HashSet<usize> = std::collections::HashSet::new();
         for m in matches.iter() {
             if let Some(id) = m.identity() {
-                ids.push(id);
+                ids.insert(id);
             }
         }
         if ids.is_empty() {
             return Ok(obj);
         }
-        let (v, _) = self.rebuild(obj, &ids, update, delete.as_deref(), env)?;
+        let (v, _) = self.rebuild(obj, &ids, update, delete.as_deref(), env, 0)?;
         Ok(v)
     }
 
     fn rebuild(
         &self,
         v: Val<'a>,
-        ids: &[usize],
+        ids: &std::collections::HashSet<usize>,
         update: &'a Node,
         delete: Option<&'a Node>,
         env: &'a Env<'a>,
+        depth: usize,
     ) -> Result<(Val<'a>, bool), Error> {
+        if v.is_array() || v.is_object() {
+            self.value_step(depth)?;
+            self.charge_items::<(&str, Val)>(v.len().max(v.obj_len()))?;
+        }
         if v.is_array() {
             let mut changed = false;
             let mut out = SeqBuilder::with_capacity(self.arena, v.len());
             for item in v.iter() {
-                let (n, c) = self.rebuild(item, ids, update, delete, env)?;
+                let (n, c) = self.rebuild(item, ids, update, delete, env, depth + 1)?;
                 changed |= c;
                 out.push(n);
             }
@@ -1457,7 +1694,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         let mut members: BumpVec<'a, (&'a str, Val<'a>)> = BumpVec::with_capacity_in(v.obj_len(), self.arena);
         for i in 0..v.obj_len() {
             let (k, x) = v.member(i);
-            let (n, c) = self.rebuild(x, ids, update, delete, env)?;
+            let (n, c) = self.rebuild(x, ids, update, delete, env, depth + 1)?;
             changed |= c;
             members.push((k, n));
         }
@@ -1592,78 +1829,20 @@ pub fn js_str_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
-/// jsonata-js `lookup`: field `key` of an object, or of every object in an array.
-#[inline]
-pub fn lookup<'a>(arena: &'a Arena, input: Val<'a>, key: &str) -> Val<'a> {
-    match input {
-        Val::JObj(m, _) => match m.iter().find(|(k, _)| key_eq(k, key)) {
-            Some((_, v)) => Val::from_json(*v),
-            None => Val::Undef,
-        },
-        Val::Obj(m) => match m.iter().find(|(k, _)| key_eq(k, key)) {
-            Some((_, v)) => *v,
-            None => Val::Undef,
-        },
-        _ => lookup_items(arena, input, key),
-    }
-}
-
-#[inline(never)]
-fn lookup_items<'a>(arena: &'a Arena, input: Val<'a>, key: &str) -> Val<'a> {
-    match input {
-        Val::JArr(_, _) | Val::Arr(_) => {
-            let mut out = SeqBuilder::new(arena);
-            for item in input.iter() {
-                let res = lookup(arena, item, key);
-                if res.is_array() {
-                    out.extend_flat(res);
-                } else if !res.is_undef() {
-                    out.push(res);
-                }
-            }
-            out.seq(arena)
-        }
-        _ => Val::Undef,
-    }
-}
-
 /// jsonata-js `fn.append`: concatenation as a plain array.
-pub fn append<'a>(arena: &'a Arena, a: Val<'a>, b: Val<'a>) -> Val<'a> {
+pub fn append<'a>(ctx: &Ctx<'a, '_>, a: Val<'a>, b: Val<'a>) -> R<'a> {
     if a.is_undef() {
-        return b;
+        return Ok(b);
     }
     if b.is_undef() {
-        return a;
+        return Ok(a);
     }
-    let mut out = SeqBuilder::with_capacity(arena, a.len().max(1) + b.len().max(1));
+    let n = a.len().max(1) + b.len().max(1);
+    ctx.charge_items::<Val>(n)?;
+    let mut out = SeqBuilder::with_capacity(ctx.arena, n);
     out.extend_flat(a);
     out.extend_flat(b);
-    out.array(arena)
-}
-
-fn flatten_into<'a>(v: Val<'a>, out: &mut SeqBuilder<'a>) {
-    if v.is_array() {
-        for x in v.iter() {
-            flatten_into(x, out);
-        }
-    } else {
-        out.push(v);
-    }
-}
-
-fn recurse_descendants<'a>(v: Val<'a>, out: &mut SeqBuilder<'a>) {
-    if v.is_array() {
-        for x in v.iter() {
-            recurse_descendants(x, out);
-        }
-        return;
-    }
-    out.push(v);
-    if v.is_object() {
-        for i in 0..v.obj_len() {
-            recurse_descendants(v.member(i).1, out);
-        }
-    }
+    Ok(out.array(ctx.arena))
 }
 
 /// A stable merge sort with a fallible "a goes after b" test (jsonata-js `$sort`'s shape).

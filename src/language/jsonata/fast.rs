@@ -127,7 +127,15 @@ impl<'a> Direct<'a, '_> {
                 Some(Val::Obj(&members[..len]))
             }
             Kind::Array(items) => {
-                construct_array(self.arena, items, node.cons_array, |item| self.eval(item).ok_or(())).ok()
+                // (bounded: the items are the expression's own constructors and the input's values)
+                construct_array(
+                    self.arena,
+                    items,
+                    node.cons_array,
+                    |item| self.eval(item).ok_or(()),
+                    |_| Ok(()),
+                )
+                .ok()
             }
             Kind::Call { func, args, .. } => {
                 let Kind::Variable(name) = &func.kind else {

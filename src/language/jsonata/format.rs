@@ -249,10 +249,20 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
     let analyse = |part: &Parts| -> Pic {
         let grouping_positions = |text: &[char], to_left: bool| -> Vec<usize> {
             let mut out = Vec::new();
+            // digits before each position (a picture may hold many separators)
+            let mut before = Vec::with_capacity(text.len() + 1);
+            before.push(0usize);
+            for &c in text {
+                let n = before[before.len() - 1] + usize::from(is_digit(c) || c == p.digit);
+                before.push(n);
+            }
+            let total = before[text.len()];
             let mut pos = index_of(text, p.grouping);
             while let Some(g) = pos {
-                let region = if to_left { &text[..g] } else { &text[g..] };
-                out.push(region.iter().filter(|&&c| is_digit(c) || c == p.digit).count());
+                // (a position found in the integer part may lie past the fraction's end: the
+                // region is then all of it, or nothing)
+                let at = before[g.min(text.len())];
+                out.push(if to_left { at } else { total - at });
                 // jsonata-js searches the integer part for the next separator
                 pos = part
                     .integer
@@ -269,7 +279,8 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
                 0
             } else {
                 let factor = int_grouping.iter().copied().reduce(gcd).unwrap_or(0);
-                if factor > 0 && (1..=int_grouping.len()).all(|i| int_grouping.contains(&(i * factor))) {
+                let positions: std::collections::HashSet<usize> = int_grouping.iter().copied().collect();
+                if factor > 0 && (1..=int_grouping.len()).all(|i| positions.contains(&(i * factor))) {
                     factor
                 } else {
                     0
@@ -380,9 +391,7 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
     let pad_left = pic.min_int as isize - dpos as isize;
     let pad_right = pic.min_frac as isize - (s.len() as isize - dpos as isize - 1);
     if pad_left > 0 {
-        for _ in 0..pad_left {
-            s.insert(0, p.zero);
-        }
+        s.splice(0..0, std::iter::repeat_n(p.zero, pad_left as usize));
     }
     if pad_right > 0 {
         for _ in 0..pad_right {
@@ -391,9 +400,17 @@ fn format_number(value: f64, picture: &str, options: Val<'_>) -> Result<String, 
     }
     let mut dpos = index_of(&s, p.decimal).unwrap_or(0);
     if let Some(groups) = dpos.saturating_sub(1).checked_div(pic.regular) {
-        for g in 1..=groups {
-            s.insert(dpos - g * pic.regular, p.grouping);
+        // a separator before every `regular` digits left of the decimal point (built in one
+        // pass: a picture may ask for many digits)
+        let first = dpos - groups * pic.regular;
+        let mut grouped = Vec::with_capacity(s.len() + groups);
+        for (i, &c) in s.iter().enumerate() {
+            if i >= first && i < dpos && i > 0 && (i - first) % pic.regular == 0 {
+                grouped.push(p.grouping);
+            }
+            grouped.push(c);
         }
+        s = grouped;
     } else {
         for &pos in &pic.int_grouping {
             if pos <= dpos {

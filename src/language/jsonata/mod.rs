@@ -21,6 +21,12 @@
 //! - The `??` and `?:` operators of jsonata 2.1 are accepted (the test suite has them).
 //! - `$eval` is available (Step Functions does not offer it).
 //!
+//! Limits ([`Limits`]) bound what one evaluation may do: its depth of evaluation steps, its
+//! time, its native stack, the memory it allocates (checked before any allocation whose size
+//! depends on the data) and the nesting of the values it walks (every walk over a value built
+//! at run time: conversion to JSON, `$string`, `=`, `$distinct`, `*`, `**`, transforms...).
+//! Each is error U1001 with a message that names it; jsonata-js has only the first two.
+//!
 //! Known differences from jsonata-js: regular expressions use the `regex` crate (no
 //! look-around or back-references; `\d`/`\w` are made ASCII as in JavaScript); strings
 //! cannot hold lone UTF-16 surrogates; constructed objects keep insertion order (JavaScript
@@ -101,7 +107,7 @@ pub enum Evaluated<'a> {
 }
 
 /// Limits that turn runaway evaluations into errors (code U1001, as jsonata-js's timebox
-/// reports both deep recursion and timeouts).
+/// reports both deep recursion and timeouts; each message says which limit was exceeded).
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Maximum nesting of evaluation steps.
@@ -112,15 +118,39 @@ pub struct Limits {
     /// whatever `max_depth` is (debug builds use several KiB per nesting level). Keep it
     /// below the evaluating thread's stack size (Rust threads get 2 MiB by default).
     pub max_stack_bytes: usize,
+    /// Maximum memory one evaluation may allocate, in bytes: what it adds to the arena
+    /// (which frees nothing until the caller resets it), checked before every allocation
+    /// whose size depends on the data (strings, arrays, objects, results) and every 256
+    /// evaluation steps for the rest. Temporary buffers are counted the same way before they
+    /// are built. The default, 256 MiB, holds jsonata-js's largest sequence (`[1..n]` with
+    /// n up to 10^7, 240 MB of 24-byte values) and is a thousand times a 256 KiB Step
+    /// Functions payload; a string or array doubling in a loop reaches it in under 30 steps,
+    /// and a runaway loop (every call leaves a frame of some 64 bytes) in about 4 million
+    /// calls.
+    pub max_memory_bytes: usize,
+    /// Maximum nesting of the values an evaluation walks (converting its result to JSON,
+    /// `$string`, `=`, `$distinct`, `**`, transforms...): values built at run time can nest
+    /// without bound (an object holding the previous one, in a loop), and each walk past
+    /// this depth fails instead of overflowing the stack.
+    pub max_value_depth: usize,
+}
+
+impl Limits {
+    /// The default limits: depth 1,000, no time limit, 1 MiB of stack, 256 MiB of memory,
+    /// values nested 256 deep (usable in `const` and `static` items, as
+    /// `Limits { time_limit: .., ..Limits::DEFAULT }`).
+    pub const DEFAULT: Limits = Limits {
+        max_depth: 1000,
+        time_limit: None,
+        max_stack_bytes: 1 << 20,
+        max_memory_bytes: 256 << 20,
+        max_value_depth: 256,
+    };
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            max_depth: 1000,
-            time_limit: None,
-            max_stack_bytes: 1 << 20,
-        }
+        Limits::DEFAULT
     }
 }
 
@@ -152,14 +182,16 @@ impl Expression {
         if self.direct {
             let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
             if let Some(v) = fast::eval(&self.root, inp, arena, bindings) {
-                return Ok(match value::to_json(arena, v) {
-                    Some(j) => Evaluated::Value(j),
-                    None => Evaluated::Undefined,
-                });
+                return Ok(
+                    match value::to_json(arena, &value::Bounded, v).map_err(|e| e.into_public())? {
+                        Some(j) => Evaluated::Value(j),
+                        None => Evaluated::Undefined,
+                    },
+                );
             }
         }
         let deadline = limits.time_limit.map(|d| Instant::now() + d);
-        let mut ctx = eval::Ctx::new(arena, bindings, limits.max_depth, deadline);
+        let mut ctx = eval::Ctx::new(arena, bindings, limits, deadline);
         ctx.set_stack_budget(limits.max_stack_bytes);
         let inp = value::wrap_document(arena, input.map(value::Val::from_json).unwrap_or(value::Val::Undef));
         let root = value::Env::new(arena, None);
@@ -169,7 +201,7 @@ impl Expression {
         Ok(match result {
             value::Val::Undef => Evaluated::Undefined,
             value::Val::Func(_) => Evaluated::Function,
-            v => match value::to_json(arena, v) {
+            v => match value::to_json(arena, &ctx, v).map_err(|e| e.into_public())? {
                 // values may borrow from `$eval`-parsed expressions: copy them out
                 Some(j) if used_eval => Evaluated::Value(j.copy_into(arena)),
                 Some(j) => Evaluated::Value(j),
@@ -179,5 +211,7 @@ impl Expression {
     }
 }
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,10 @@ use super::signature::Signature;
 /// Maximum nesting of the raw tree (guards the parser's recursion).
 const MAX_NESTING: usize = 150;
 
+/// Maximum number of operators chained at one level (`a & b & c ...`), each one a level
+/// deeper in the tree.
+const MAX_CHAIN: usize = 500;
+
 /// The raw (unprocessed) tree.
 #[derive(Debug)]
 struct Raw {
@@ -143,12 +147,22 @@ impl<'t> Parser<'t> {
         }
         let t = self.bump()?;
         let mut left = self.nud(t)?;
+        // each operator applied wraps the tree so far: a chain (`a & b & c ...`) makes a tree
+        // as deep as it is long, which every later pass walks recursively
+        let mut chain = 0usize;
         loop {
             if let TokKind::Op(op @ ("!" | "~")) = self.cur() {
                 return Err(Error::new("S0204").pos(self.cur_pos()).token(*op));
             }
             if rbp >= lbp(self.cur()) {
                 break;
+            }
+            chain += 1;
+            if chain > MAX_CHAIN {
+                return Err(Error::new("S0201")
+                    .pos(self.cur_pos())
+                    .token(tok_text(self.cur()))
+                    .message("Syntax error: expression nested too deeply"));
             }
             let t = self.bump()?;
             left = self.led(t, left)?;
@@ -549,7 +563,10 @@ pub fn parse(text: &str) -> Result<Node, Error> {
     if !matches!(p.cur(), TokKind::End) {
         return Err(Error::new("S0201").pos(p.cur_pos()).token(tok_text(p.cur())));
     }
-    let mut pr = Processor { slots: Vec::new() };
+    let mut pr = Processor {
+        slots: Vec::new(),
+        stack_floor: stack_pointer().saturating_sub(PARSER_STACK_BYTES),
+    };
     let mut node = pr.process(raw)?;
     if !node.seeking.is_empty() || matches!(node.kind, Kind::Parent(_)) {
         return Err(Error::new("S0217").pos(node.pos).token("parent"));
@@ -566,6 +583,26 @@ struct SlotData {
 
 struct Processor {
     slots: Vec<SlotData>,
+    /// Lowest stack address processing may reach: a chain of operators (`a & b & c ...`)
+    /// makes a tree as deep as it is long, which [`MAX_NESTING`] does not count.
+    stack_floor: usize,
+}
+
+/// Native stack the parser may use below where it starts, in bytes.
+const PARSER_STACK_BYTES: usize = 1 << 20;
+
+/// The address of a local: an approximation of the current stack pointer.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let probe = 0u8;
+    std::hint::black_box(&probe) as *const u8 as usize
+}
+
+/// The error of an expression too deep to process.
+fn too_deep(pos: usize) -> Error {
+    Error::new("S0201")
+        .pos(pos)
+        .message("Syntax error: expression nested too deeply")
 }
 
 /// Slot references inside the tree during processing (rewritten by `finish`).
@@ -606,6 +643,36 @@ impl Processor {
     }
 
     fn process(&mut self, raw: Raw) -> Result<Node, Error> {
+        if stack_pointer() < self.stack_floor {
+            return Err(too_deep(raw.pos));
+        }
+        // operators, which chain, through a small frame
+        match raw.kind {
+            RawKind::Bin(..) => self.process_binary(raw),
+            _ => self.process_node(raw),
+        }
+    }
+
+    #[inline(never)]
+    fn process_binary(&mut self, raw: Raw) -> Result<Node, Error> {
+        let RawKind::Bin(op, l, r) = raw.kind else {
+            return self.process_node(raw);
+        };
+        let l = self.process(*l)?;
+        let r = self.process(*r)?;
+        let mut seeking = Vec::new();
+        Self::push_ancestry(&mut seeking, &l);
+        Self::push_ancestry(&mut seeking, &r);
+        let mut node = Node::new(Kind::Binary(op, Box::new(l), Box::new(r)), raw.pos);
+        if raw.keep_array {
+            node.keep_array = true;
+        }
+        node.seeking = seeking;
+        Ok(node)
+    }
+
+    #[inline(never)]
+    fn process_node(&mut self, raw: Raw) -> Result<Node, Error> {
         let keep = raw.keep_array;
         let pos = raw.pos;
         let mut seeking = Vec::new();

@@ -7,6 +7,8 @@ use std::cell::RefCell;
 use bumpalo::collections::Vec as BumpVec;
 
 use super::ast::{Lambda, Node, RegexLit};
+use super::error::Error;
+use super::eval::Ctx;
 use super::functions::Builtin;
 use super::signature::ArgKind;
 use crate::value::{key_eq, Arena, Member, Number, SizeBound, Value};
@@ -362,11 +364,15 @@ pub fn make_arr<'a>(arena: &'a Arena, items: &'a [Val<'a>], seq: bool) -> Val<'a
 
 /// The array constructor `[a, b, ...]`: evaluates each item with `eval`, skips undefined
 /// ones, keeps nested array constructors as elements and flattens every other array.
+///
+/// `reserve(n)` is asked before `n` items are copied in from an array (so that the caller
+/// can refuse an allocation past its memory budget).
 pub fn construct_array<'a, E>(
     arena: &'a Arena,
     items: &'a [crate::jsonata::ast::Node],
     cons: bool,
     mut eval: impl FnMut(&'a crate::jsonata::ast::Node) -> Result<Val<'a>, E>,
+    mut reserve: impl FnMut(usize) -> Result<(), E>,
 ) -> Result<Val<'a>, E> {
     let mut out = SeqBuilder::with_capacity(arena, items.len());
     for item in items {
@@ -377,6 +383,9 @@ pub fn construct_array<'a, E>(
         if matches!(item.kind, crate::jsonata::ast::Kind::Array(_)) {
             out.push(v);
         } else {
+            if v.is_array() {
+                reserve(out.len() + v.len())?;
+            }
             out.extend_flat(v);
         }
     }
@@ -436,36 +445,127 @@ pub fn truthy(v: Val<'_>) -> Option<bool> {
         Val::Bool(b) => b,
         Val::Num(n) => n != 0.0 && !n.is_nan(),
         Val::Str(s) => !s.is_empty(),
-        Val::JArr(_, _) | Val::Arr(_) => match v.len() {
-            0 => false,
-            1 => truthy(v.item(0)).unwrap_or(false),
-            _ => v.iter().any(|x| truthy(x).unwrap_or(false)),
-        },
+        Val::JArr(_, _) | Val::Arr(_) => array_truthy(v),
         Val::JObj(_, _) | Val::Obj(_) => v.obj_len() > 0,
         Val::Func(_) => false,
     })
 }
 
-/// jsonata-js `isDeepEqual`.
-pub fn deep_equal<'a>(a: Val<'a>, b: Val<'a>) -> bool {
-    match (a, b) {
+/// An array is truthy when one of its items is, looking through nested arrays
+/// (jsonata-js `fn.boolean`). Iterative, and each nested array is looked at once: values
+/// built at run time can nest arrays deep and share them.
+fn array_truthy(v: Val<'_>) -> bool {
+    let mut nested = false;
+    for x in v.iter() {
+        if x.is_array() {
+            nested = true;
+        } else if truthy(x) == Some(true) {
+            return true;
+        }
+    }
+    if !nested {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![v];
+    seen.insert(items_id(v));
+    while let Some(a) = stack.pop() {
+        for x in a.iter() {
+            if x.is_array() {
+                if seen.insert(items_id(x)) {
+                    stack.push(x);
+                }
+            } else if truthy(x) == Some(true) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The identity of an array's or object's items (address and length): two values with the
+/// same identity hold the very same items.
+pub fn items_id(v: Val<'_>) -> (usize, usize) {
+    match v {
+        Val::JArr(a, _) => (a.as_ptr() as usize, a.len()),
+        Val::Arr(a) => (a.items.as_ptr() as usize, a.items.len()),
+        Val::JObj(m, _) => (m.as_ptr() as usize, m.len()),
+        Val::Obj(m) => (m.as_ptr() as usize, m.len()),
+        _ => (0, 0),
+    }
+}
+
+/// jsonata-js `isDeepEqual`: a value is equal to itself (JavaScript's `===` first), and
+/// arrays and objects compare member by member, at most `ctx.max_value_depth` deep (an
+/// error past it), with the evaluation's deadline checked on the way.
+pub fn deep_equal<'a>(ctx: &Ctx<'a, '_>, a: Val<'a>, b: Val<'a>) -> Result<bool, Error> {
+    deep_equal_at(ctx, a, b, 0)
+}
+
+fn deep_equal_at<'a>(ctx: &Ctx<'a, '_>, a: Val<'a>, b: Val<'a>, depth: usize) -> Result<bool, Error> {
+    Ok(match (a, b) {
         (Val::Undef, Val::Undef) | (Val::Null, Val::Null) => true,
         (Val::Bool(x), Val::Bool(y)) => x == y,
         (Val::Num(x), Val::Num(y)) => x == y,
         (Val::Str(x), Val::Str(y)) => x == y,
         (Val::Func(x), Val::Func(y)) => std::ptr::eq(x, y),
         _ if a.is_array() && b.is_array() => {
-            a.len() == b.len() && (0..a.len()).all(|i| deep_equal(a.item(i), b.item(i)))
+            if a.len() != b.len() {
+                return Ok(false);
+            }
+            if same_items(a, b) {
+                return Ok(true);
+            }
+            ctx.value_step(depth)?;
+            for i in 0..a.len() {
+                if !deep_equal_at(ctx, a.item(i), b.item(i), depth + 1)? {
+                    return Ok(false);
+                }
+            }
+            true
         }
         _ if a.is_object() && b.is_object() => {
-            a.obj_len() == b.obj_len()
-                && (0..a.obj_len()).all(|i| {
-                    let (k, v) = a.member(i);
-                    b.field(k).is_some_and(|w| deep_equal(v, w))
-                })
+            if a.obj_len() != b.obj_len() {
+                return Ok(false);
+            }
+            if same_items(a, b) {
+                return Ok(true);
+            }
+            ctx.value_step(depth)?;
+            // `b`'s members by key, once a search is needed in a large object
+            let mut index: Option<std::collections::HashMap<&str, usize>> = None;
+            for i in 0..a.obj_len() {
+                let (k, v) = a.member(i);
+                // members in the same order (the common case) are found without a search
+                let w = match b.member(i) {
+                    (bk, w) if key_eq(bk, k) => Some(w),
+                    _ if b.obj_len() > 16 => {
+                        let index = index.get_or_insert_with(|| (0..b.obj_len()).map(|j| (b.member(j).0, j)).collect());
+                        index.get(k).map(|&j| b.member(j).1)
+                    }
+                    _ => b.field(k),
+                };
+                match w {
+                    Some(w) if deep_equal_at(ctx, v, w, depth + 1)? => {}
+                    _ => return Ok(false),
+                }
+            }
+            true
         }
         _ => false,
-    }
+    })
+}
+
+/// Whether two arrays (or two objects) of the same kind are the very same items.
+fn same_items(a: Val<'_>, b: Val<'_>) -> bool {
+    let same_kind = matches!(
+        (a, b),
+        (Val::JArr(..), Val::JArr(..))
+            | (Val::Arr(_), Val::Arr(_))
+            | (Val::JObj(..), Val::JObj(..))
+            | (Val::Obj(_), Val::Obj(_))
+    );
+    same_kind && items_id(a) == items_id(b)
 }
 
 impl<'a> Val<'a> {
@@ -485,28 +585,85 @@ impl<'a> Val<'a> {
     }
 }
 
-/// Converts a runtime value to JSON (`None` for undefined and functions).
-pub fn to_json<'a>(arena: &'a Arena, v: Val<'a>) -> Option<Value<'a>> {
-    Some(match v {
-        Val::Undef | Val::Func(_) => return None,
+/// What a walk over a value may do: how deep it may go and how much it may allocate.
+pub trait Walk {
+    /// Counts one step at nesting `depth` (see [`Ctx::value_step`]).
+    fn step(&self, depth: usize) -> Result<(), Error>;
+    /// Asks for `n` values of type `T` (see [`Ctx::charge_items`]).
+    fn reserve<T>(&self, n: usize) -> Result<(), Error>;
+}
+
+impl Walk for Ctx<'_, '_> {
+    #[inline]
+    fn step(&self, depth: usize) -> Result<(), Error> {
+        self.value_step(depth)
+    }
+    #[inline]
+    fn reserve<T>(&self, n: usize) -> Result<(), Error> {
+        self.charge_items::<T>(n)
+    }
+}
+
+/// A walk with no checks, for values whose size the expression bounds (the direct
+/// evaluator's results: literals, input values and constructors at most 16 deep).
+pub struct Bounded;
+
+impl Walk for Bounded {
+    #[inline(always)]
+    fn step(&self, _depth: usize) -> Result<(), Error> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn reserve<T>(&self, _n: usize) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Converts a runtime value to JSON (`None` for undefined and functions), failing past the
+/// evaluation's value depth or memory budget (a value built at run time can nest without
+/// bound, and share parts that its JSON form copies).
+#[inline]
+pub fn to_json<'a>(arena: &'a Arena, walk: &impl Walk, v: Val<'a>) -> Result<Option<Value<'a>>, Error> {
+    to_json_at(arena, walk, v, 0)
+}
+
+fn to_json_at<'a>(arena: &'a Arena, walk: &impl Walk, v: Val<'a>, depth: usize) -> Result<Option<Value<'a>>, Error> {
+    Ok(Some(match v {
+        Val::Undef | Val::Func(_) => return Ok(None),
         Val::Arr(a) => {
             if a.outer && a.items.len() == 1 {
-                return to_json(arena, a.items[0]);
+                return to_json_at(arena, walk, a.items[0], depth);
             }
-            Value::array(arena.alloc_slice_fill_iter(a.items.iter().map(|x| to_json(arena, *x).unwrap_or(Value::Null))))
+            walk.step(depth)?;
+            walk.reserve::<Value>(a.items.len())?;
+            let out = arena.alloc_slice_fill_copy(a.items.len(), Value::Null);
+            for (slot, x) in out.iter_mut().zip(a.items) {
+                if let Some(j) = x.json_leaf() {
+                    *slot = j;
+                } else if let Some(j) = to_json_at(arena, walk, *x, depth + 1)? {
+                    *slot = j;
+                }
+            }
+            Value::array(out)
         }
         Val::Obj(m) => {
+            walk.step(depth)?;
+            walk.reserve::<Member>(m.len())?;
             let mut out = BumpVec::with_capacity_in(m.len(), arena);
             for &(k, x) in m.iter() {
                 // scalars and JSON values inline: no recursive call per member
-                if let Some(j) = x.json_leaf().or_else(|| to_json(arena, x)) {
+                let j = match x.json_leaf() {
+                    Some(j) => Some(j),
+                    None => to_json_at(arena, walk, x, depth + 1)?,
+                };
+                if let Some(j) = j {
                     out.push((k, j));
                 }
             }
             Value::object(out.into_bump_slice())
         }
-        leaf => return leaf.json_leaf(),
-    })
+        leaf => return Ok(leaf.json_leaf()),
+    }))
 }
 
 /// A double as a JSON number: integral values within ±2^53 become integers.
@@ -594,101 +751,221 @@ pub fn round15(f: f64) -> f64 {
 
 /// JSON text of a value the way jsonata-js's `$string` renders it (`JSON.stringify` with
 /// non-integers at 15 significant digits and functions as `""`), optionally indented by 2.
-/// Fails (D1001) on a non-finite number.
-pub fn stringify(v: Val<'_>, pretty: bool, out: &mut String) -> Result<(), super::error::Error> {
-    let mut bad = None;
-    write_stringify(v, pretty, 0, Some(&mut bad), out);
-    match bad {
+/// Fails (D1001) on a non-finite number, and (U1001) past the evaluation's value depth or
+/// when the text would not fit in its memory budget.
+pub fn stringify<'a>(ctx: &Ctx<'a, '_>, v: Val<'a>, pretty: bool, out: &mut String) -> Result<(), Error> {
+    let mut w = Stringify {
+        out,
+        pretty,
+        precision: true,
+        bad: None,
+        max_depth: ctx.max_value_depth,
+        max_len: ctx.memory_left(),
+    };
+    match w.write(v, 0) {
+        Err(Stop::Depth) => return Err(ctx.value_depth_error()),
+        Err(Stop::Length) => return Err(ctx.memory_error()),
+        Ok(()) => {}
+    }
+    match w.bad {
         Some(n) => Err(super::error::Error::new("D1001").value(js_number_string(n))),
         None => Ok(()),
     }
 }
 
-/// JSON text of a value as `JSON.stringify` renders it (for error messages).
+/// The longest text [`json_text`] renders (error messages quote values).
+const JSON_TEXT_MAX: usize = 32 << 10;
+
+/// JSON text of a value as `JSON.stringify` renders it (for error messages): cut with `...`
+/// past 32 KiB or past the default value depth.
 pub fn json_text(v: Val<'_>) -> String {
     let mut s = String::new();
     if v.is_undef() {
         return "undefined".into();
     }
-    write_stringify(v, false, 0, None, &mut s);
+    let mut w = Stringify {
+        out: &mut s,
+        pretty: false,
+        precision: false,
+        bad: None,
+        max_depth: super::Limits::DEFAULT.max_value_depth,
+        max_len: JSON_TEXT_MAX,
+    };
+    if w.write(v, 0).is_err() {
+        s.push_str("...");
+    }
     s
 }
 
-/// `precision`: round non-integers to 15 digits and record a non-finite number seen.
-fn write_stringify(v: Val<'_>, pretty: bool, level: usize, mut precision: Option<&mut Option<f64>>, out: &mut String) {
-    let indent = |out: &mut String, level: usize| {
-        if pretty {
-            out.push('\n');
+/// Why a [`Stringify`] stopped.
+enum Stop {
+    /// The value nests deeper than allowed.
+    Depth,
+    /// The text grew past its maximum length.
+    Length,
+}
+
+/// A `JSON.stringify` writer with bounds on depth and length.
+struct Stringify<'o> {
+    out: &'o mut String,
+    pretty: bool,
+    /// Round non-integers to 15 digits and record a non-finite number seen (in `bad`).
+    precision: bool,
+    bad: Option<f64>,
+    max_depth: usize,
+    max_len: usize,
+}
+
+impl Stringify<'_> {
+    fn indent(&mut self, level: usize) {
+        if self.pretty {
+            self.out.push('\n');
             for _ in 0..level {
-                out.push_str("  ");
+                self.out.push_str("  ");
             }
         }
-    };
-    match v {
-        Val::Undef | Val::Null => out.push_str("null"),
-        Val::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-        Val::Num(n) => {
-            if n.is_finite() {
-                let n = if precision.is_some() && n.fract() != 0.0 {
-                    round15(n)
+    }
+
+    fn room(&self, more: usize) -> Result<(), Stop> {
+        if self.out.len().saturating_add(more) > self.max_len {
+            return Err(Stop::Length);
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, s: &str) -> Result<(), Stop> {
+        self.room(s.len() + 2)?;
+        self.out.push_str(&super::error::json_quote(s));
+        Ok(())
+    }
+
+    fn write(&mut self, v: Val<'_>, level: usize) -> Result<(), Stop> {
+        self.room(if self.pretty { 2 * level + 8 } else { 8 })?;
+        match v {
+            Val::Undef | Val::Null => self.out.push_str("null"),
+            Val::Bool(b) => self.out.push_str(if b { "true" } else { "false" }),
+            Val::Num(n) => {
+                if n.is_finite() {
+                    let n = if self.precision && n.fract() != 0.0 {
+                        round15(n)
+                    } else {
+                        n
+                    };
+                    self.out.push_str(&js_number_string(n))
                 } else {
-                    n
-                };
-                out.push_str(&js_number_string(n))
-            } else {
-                if let Some(bad) = precision {
-                    bad.get_or_insert(n);
-                }
-                out.push_str("null")
-            }
-        }
-        Val::Str(s) => out.push_str(&super::error::json_quote(s)),
-        Val::Func(_) => out.push_str("\"\""),
-        Val::JArr(_, _) | Val::Arr(_) => {
-            if let Val::Arr(a) = v {
-                if a.outer && a.items.len() == 1 {
-                    return write_stringify(a.items[0], pretty, level, precision, out);
+                    if self.precision {
+                        self.bad.get_or_insert(n);
+                    }
+                    self.out.push_str("null")
                 }
             }
-            if v.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            Val::Str(s) => self.string(s)?,
+            Val::Func(_) => self.out.push_str("\"\""),
+            Val::JArr(_, _) | Val::Arr(_) => {
+                if let Val::Arr(a) = v {
+                    if a.outer && a.items.len() == 1 {
+                        return self.write(a.items[0], level);
+                    }
                 }
-                indent(out, level + 1);
-                write_stringify(item, pretty, level + 1, precision.as_deref_mut(), out);
+                if v.is_empty() {
+                    self.out.push_str("[]");
+                    return Ok(());
+                }
+                if level >= self.max_depth {
+                    return Err(Stop::Depth);
+                }
+                self.out.push('[');
+                for (i, item) in v.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.indent(level + 1);
+                    self.write(item, level + 1)?;
+                }
+                self.indent(level);
+                self.out.push(']');
             }
-            indent(out, level);
-            out.push(']');
-        }
-        Val::JObj(_, _) | Val::Obj(_) => {
-            let mut first = true;
-            out.push('{');
-            for i in 0..v.obj_len() {
-                let (k, x) = v.member(i);
-                if x.is_undef() {
-                    continue;
+            Val::JObj(_, _) | Val::Obj(_) => {
+                if level >= self.max_depth && v.obj_len() > 0 {
+                    return Err(Stop::Depth);
+                }
+                let mut first = true;
+                self.out.push('{');
+                for i in 0..v.obj_len() {
+                    let (k, x) = v.member(i);
+                    if x.is_undef() {
+                        continue;
+                    }
+                    if !first {
+                        self.out.push(',');
+                    }
+                    first = false;
+                    self.indent(level + 1);
+                    self.string(k)?;
+                    self.out.push(':');
+                    if self.pretty {
+                        self.out.push(' ');
+                    }
+                    self.write(x, level + 1)?;
                 }
                 if !first {
-                    out.push(',');
+                    self.indent(level);
                 }
-                first = false;
-                indent(out, level + 1);
-                out.push_str(&super::error::json_quote(k));
-                out.push(':');
-                if pretty {
-                    out.push(' ');
-                }
-                write_stringify(x, pretty, level + 1, precision.as_deref_mut(), out);
+                self.out.push('}');
             }
-            if !first {
-                indent(out, level);
+        }
+        Ok(())
+    }
+}
+
+/// Finds members of an object being built by key: by scanning while that is cheap, then
+/// (once the scans have cost more than [`KeyIndex::SCAN_BUDGET`] comparisons) through a hash
+/// index, so that building an object of many keys stays linear.
+#[derive(Default)]
+pub struct KeyIndex<'a> {
+    map: Option<std::collections::HashMap<&'a str, usize>>,
+    scanned: usize,
+}
+
+impl<'a> KeyIndex<'a> {
+    /// Comparisons spent scanning before the index is built.
+    const SCAN_BUDGET: usize = 1024;
+    /// Objects this small are always scanned (their scans are not counted).
+    const SMALL: usize = 16;
+
+    /// The position of `key` in `members` (which only grow by [`KeyIndex::push`]).
+    #[inline]
+    pub fn find<T>(&mut self, members: &[(&'a str, T)], key: &str) -> Option<usize> {
+        // (the index is only ever built for more members than this, and members only grow)
+        if members.len() <= Self::SMALL {
+            return members.iter().position(|(k, _)| key_eq(k, key));
+        }
+        self.find_slow(members, key)
+    }
+
+    #[inline(never)]
+    fn find_slow<T>(&mut self, members: &[(&'a str, T)], key: &str) -> Option<usize> {
+        if let Some(map) = &self.map {
+            return map.get(key).copied();
+        }
+        self.scanned += members.len();
+        if self.scanned > Self::SCAN_BUDGET {
+            let map: std::collections::HashMap<&'a str, usize> =
+                members.iter().enumerate().map(|(i, m)| (m.0, i)).collect();
+            let found = map.get(key).copied();
+            self.map = Some(map);
+            return found;
+        }
+        members.iter().position(|(k, _)| key_eq(k, key))
+    }
+
+    /// Records that `key` was appended at position `at`.
+    #[inline]
+    pub fn push(&mut self, key: &'a str, at: usize) {
+        if at > Self::SMALL {
+            if let Some(map) = &mut self.map {
+                map.insert(key, at);
             }
-            out.push('}');
         }
     }
 }

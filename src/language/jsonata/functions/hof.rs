@@ -111,6 +111,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'a Env<'a
             if arr.len() <= 1 {
                 return Ok(arr);
             }
+            ctx.charge_items::<Val>(arr.len().saturating_mul(2))?;
             let mut items: Vec<Val<'a>> = arr.iter().collect();
             if f.is_undef() {
                 let all_num = items.iter().all(|v| matches!(v, Val::Num(_)));

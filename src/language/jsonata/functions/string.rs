@@ -1,5 +1,7 @@
 //! String functions, including the regex-aware `$match`, `$contains`, `$replace`, `$split`.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 
 use super::super::ast::RegexLit;
@@ -8,16 +10,17 @@ use super::super::eval::{Ctx, R};
 use super::super::value::{json_text, make_arr, stringify, Env, Func, SeqBuilder, Val};
 use super::Builtin;
 
-/// jsonata-js `fn.string` for a defined value (the `&` operator and `$string`).
-pub fn to_string(v: Val<'_>) -> Result<String, Error> {
+/// jsonata-js `fn.string` for a defined value (the `&` operator and `$string`); fails
+/// when the text would not fit in the evaluation's memory budget.
+pub fn to_string<'a>(ctx: &Ctx<'a, '_>, v: Val<'a>) -> Result<Cow<'a, str>, Error> {
     match v {
-        Val::Str(s) => Ok(s.to_string()),
-        Val::Func(_) => Ok(String::new()),
+        Val::Str(s) => Ok(Cow::Borrowed(s)),
+        Val::Func(_) => Ok(Cow::Borrowed("")),
         Val::Num(n) if !n.is_finite() => Err(Error::new("D3001").value(json_text(v))),
         _ => {
             let mut s = String::new();
-            stringify(v, false, &mut s)?;
-            Ok(s)
+            stringify(ctx, v, false, &mut s)?;
+            Ok(Cow::Owned(s))
         }
     }
 }
@@ -85,8 +88,21 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
     if a0.is_undef() && b != Builtin::Join {
         return Ok(Val::Undef);
     }
-    let out = |s: String| Ok(Val::Str(arena.alloc_str(&s)));
+    let out = |s: String| {
+        ctx.charge(s.len())?;
+        Ok(Val::Str(arena.alloc_str(&s)))
+    };
     let s = s_arg(args, 0).unwrap_or("");
+    // the functions below build at most a few times the length of their first argument
+    // (temporarily, before the result is charged): refuse what could not fit
+    let factor = match b {
+        Builtin::Substring => 4,
+        Builtin::Lowercase | Builtin::Uppercase | Builtin::EncodeUrl | Builtin::EncodeUrlComponent => 3,
+        Builtin::Base64Encode => 2,
+        Builtin::Trim | Builtin::Base64Decode | Builtin::DecodeUrl | Builtin::DecodeUrlComponent => 1,
+        _ => 0,
+    };
+    ctx.charge(s.len().saturating_mul(factor))?;
     match b {
         Builtin::String => {
             let pretty = matches!(args.get(1), Some(Val::Bool(true)));
@@ -100,10 +116,13 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                     }
                 }
                 let mut t = String::new();
-                stringify(a0, true, &mut t)?;
+                stringify(ctx, a0, true, &mut t)?;
                 return out(t);
             }
-            out(to_string(a0)?)
+            match to_string(ctx, a0)? {
+                Cow::Borrowed(s) => Ok(Val::Str(s)),
+                Cow::Owned(s) => out(s),
+            }
         }
         Builtin::Length => Ok(Val::Num(cp_len(s) as f64)),
         Builtin::Substring => out(substring(s, n_arg(args, 1).unwrap_or(0.0), n_arg(args, 2))),
@@ -159,6 +178,7 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
             }
             if pad_len > 0.0 {
                 let n = pad_len as usize;
+                ctx.charge(s.len().saturating_add(n.saturating_mul(pad.len())))?;
                 let padding: String = pad.chars().cycle().take(n).collect();
                 if width > 0.0 {
                     out(format!("{s}{padding}"))
@@ -174,8 +194,20 @@ pub fn call<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>]) -> R<'a> {
                 return Ok(Val::Undef);
             }
             let sep = s_arg(args, 1).unwrap_or("");
-            let parts: Vec<&str> = a0.iter().map(|v| v.as_str().unwrap_or("")).collect();
-            out(parts.join(sep))
+            // the length first: a few references to a long string can ask for gigabytes
+            let mut len = sep.len().saturating_mul(a0.len().saturating_sub(1));
+            for v in a0.iter() {
+                len = len.saturating_add(v.as_str().map_or(0, str::len));
+            }
+            ctx.charge(len)?;
+            let mut joined = bumpalo::collections::String::with_capacity_in(len, arena);
+            for (i, v) in a0.iter().enumerate() {
+                if i > 0 {
+                    joined.push_str(sep);
+                }
+                joined.push_str(v.as_str().unwrap_or(""));
+            }
+            Ok(Val::Str(joined.into_bump_str()))
         }
         Builtin::Base64Encode => {
             let bytes: Vec<u8> = s.encode_utf16().map(|u| u as u8).collect();
@@ -413,6 +445,7 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
                 _ => None,
             };
             let found = find_all(ctx, arg(1), s, limit, env, "match")?;
+            ctx.charge(found.len().saturating_mul(256))?;
             let mut out = SeqBuilder::new(arena);
             for f in &found {
                 let groups = make_arr(arena, arena.alloc_slice_copy(&f.groups), false);
@@ -434,6 +467,12 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
             if limit != Some(0) {
                 match arg(1) {
                     Val::Str(sep) => {
+                        let most = if sep.is_empty() {
+                            s.len()
+                        } else {
+                            s.len() / sep.len() + 1
+                        };
+                        ctx.charge_items::<Val>(most.min(limit.unwrap_or(usize::MAX)))?;
                         if sep.is_empty() {
                             for c in s.char_indices() {
                                 parts.push(Val::Str(&s[c.0..c.0 + c.1.len_utf8()]));
@@ -447,6 +486,7 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
                     }
                     m => {
                         let found = find_all(ctx, m, s, limit, env, "split")?;
+                        ctx.charge_items::<Val>(found.len() + 1)?;
                         if found.is_empty() {
                             parts.push(Val::Str(s));
                         } else {
@@ -475,6 +515,16 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
                 _ => None,
             };
             let replacement = arg(2);
+            // the result may grow past the subject (short matches, long replacements): it is
+            // checked against the memory budget as it grows
+            let max_len = ctx.memory_left();
+            let too_long = |r: &String| {
+                if r.len() > max_len {
+                    Err(ctx.memory_error())
+                } else {
+                    Ok(())
+                }
+            };
             let mut result = String::with_capacity(s.len());
             if limit == Some(0) {
                 return Ok(Val::Str(s));
@@ -487,11 +537,13 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
                         break;
                     }
                     result.push_str(&s[pos..pos + i]);
-                    result.push_str(&to_string(replacement).unwrap_or_default());
+                    result.push_str(replacement.as_str().unwrap_or(""));
+                    too_long(&result)?;
                     pos += i + p.len();
                     count += 1;
                 }
                 result.push_str(&s[pos..]);
+                too_long(&result)?;
                 return Ok(Val::Str(arena.alloc_str(&result)));
             }
             let found = find_all(ctx, pattern, s, limit, env, "replace")?;
@@ -512,9 +564,11 @@ pub fn call_matcher<'a>(ctx: &Ctx<'a, '_>, b: Builtin, args: &[Val<'a>], env: &'
                         }
                     }
                 }
+                too_long(&result)?;
                 pos = f.end;
             }
             result.push_str(&s[pos.min(s.len())..]);
+            too_long(&result)?;
             Ok(Val::Str(arena.alloc_str(&result)))
         }
         _ => Ok(Val::Undef),
