@@ -45,4 +45,6 @@ mod doc_examples {
     struct Library;
     #[doc = include_str!("../docs/runtime.md")]
     struct Runtime;
+    #[doc = include_str!("../docs/limits.md")]
+    struct Limits;
 }
