@@ -92,3 +92,52 @@ fn a_task_resource_must_be_an_arn() {
         assert!(checked.is_ok(), "{resource}: {:?}", checked.err());
     }
 }
+
+const DISTRIBUTED_MAP: &str = r#"{"StartAt": "Process", "States": {"Process": {"Type": "Map",
+  "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                 "Parameters": {"Bucket.$": "$.bucket", "Key": "orders.json"}},
+  "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}, "StartAt": "Double",
+                    "States": {"Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, $.n)"}, "End": true}}},
+  "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "out", "Prefix": "results"}},
+  "Catch": [{"ErrorEquals": ["States.ItemReaderFailed"], "Next": "NoItems"}],
+  "End": true}, "NoItems": {"Type": "Pass", "Result": "no items", "End": true}}}"#;
+
+#[test]
+fn a_distributed_map_reads_and_writes_through_handlers_and_never_its_input() {
+    // without handlers, the reader fails the Map (caught here) instead of iterating the input
+    let machine = Machine::new(DISTRIBUTED_MAP, TaskRegistry::new()).unwrap();
+    let outcome = machine.run_json(r#"{"bucket": "in"}"#).unwrap();
+    assert_eq!(outcome.output.as_deref(), Some(r#""no items""#));
+    // with them, the reader's result is the items, and the writer's the Map's result
+    let mut tasks = TaskRegistry::new();
+    tasks.register_json("arn:aws:states:::s3:getObject", |request| {
+        assert_eq!(request, json!({"Bucket": "in", "Key": "orders.json"}));
+        Ok(json!([{"n": 1}, {"n": 2}]))
+    });
+    tasks.register_json("arn:aws:states:::s3:putObject", |results| {
+        Ok(json!({"written": results}))
+    });
+    let outcome = Machine::new(DISTRIBUTED_MAP, tasks)
+        .unwrap()
+        .run_json(r#"{"bucket": "in"}"#)
+        .unwrap();
+    assert_eq!(outcome.status, Status::Succeeded, "{:?}", outcome.cause);
+    assert_eq!(outcome.output.as_deref(), Some(r#"{"written":[{"n":2},{"n":4}]}"#));
+    // a writer without a handler fails the Map with States.ResultWriterFailed
+    let mut tasks = TaskRegistry::new();
+    tasks.register_json("arn:aws:states:::s3:getObject", |_| Ok(json!([])));
+    let outcome = Machine::new(DISTRIBUTED_MAP, tasks)
+        .unwrap()
+        .run_json(r#"{"bucket": "in"}"#)
+        .unwrap();
+    assert_eq!(outcome.error.as_deref(), Some("States.ResultWriterFailed"));
+    assert!(
+        outcome
+            .cause
+            .as_deref()
+            .unwrap()
+            .contains("The ResultWriter calls 'arn:aws:states:::s3:putObject', which needs an S3 integration"),
+        "{:?}",
+        outcome.cause
+    );
+}

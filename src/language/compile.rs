@@ -376,7 +376,17 @@ impl Compiler {
                         .get("BatchInput")
                         .and_then(|bi| self.payload(bi, language, "BatchInput", &at("ItemBatcher/BatchInput"))),
                 });
+                let reader = map
+                    .item_reader
+                    .as_ref()
+                    .and_then(|r| self.external_step(r, language, &at("ItemReader")));
+                let writer = map
+                    .result_writer
+                    .as_ref()
+                    .and_then(|w| self.external_step(w, language, &at("ResultWriter")));
                 Op::Map(Box::new(MapDef {
+                    reader,
+                    writer,
                     processor,
                     items_path,
                     items,
@@ -398,6 +408,29 @@ impl Compiler {
                 }))
             }
         }
+    }
+
+    /// An `ItemReader` or `ResultWriter` object (its `Resource` and its `Parameters` or
+    /// `Arguments`); `None` without a `Resource` (a `ResultWriter` may only configure how
+    /// results are written).
+    fn external_step(
+        &mut self,
+        json: &serde_json::Value,
+        language: QueryLanguage,
+        location: &str,
+    ) -> Option<ExternalStep> {
+        let resource = json.get("Resource")?.as_str()?;
+        let (field, fields) = match language {
+            QueryLanguage::JsonPath => ("Parameters", "Parameters"),
+            QueryLanguage::Jsonata => ("Arguments", "Arguments"),
+        };
+        let parameters = json
+            .get(fields)
+            .and_then(|p| self.payload(p, language, field, &format!("{location}/{fields}")));
+        Some(ExternalStep {
+            resource: self.consts.intern(resource),
+            parameters,
+        })
     }
 
     fn path(&mut self, text: &str, location: &str) -> Path {

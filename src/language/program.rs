@@ -294,6 +294,20 @@ pub struct MapDef {
     pub tolerated_failure_percentage: Option<NumberSpec>,
     /// `ItemBatcher`: items per batch and the batch input.
     pub batcher: Option<BatcherDef>,
+    /// `ItemReader`: where a Distributed Map reads its items.
+    pub reader: Option<ExternalStep>,
+    /// `ResultWriter`: where a Distributed Map writes its results.
+    pub writer: Option<ExternalStep>,
+}
+
+/// A Distributed Map's `ItemReader` or `ResultWriter`: the resource it calls (an S3 action)
+/// with its `Parameters` (JSONPath) or `Arguments` (JSONata).
+#[derive(Debug)]
+pub struct ExternalStep {
+    /// `Resource`.
+    pub resource: &'static str,
+    /// `Parameters` / `Arguments`, evaluated against the Map state's input.
+    pub parameters: Option<Payload>,
 }
 
 /// `ItemBatcher`.

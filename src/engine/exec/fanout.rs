@@ -12,6 +12,7 @@ use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, Payload, PayloadInput};
 use crate::program::*;
 use crate::scope::{Scope, Variables};
+use crate::tasks::TaskFailure;
 use crate::template::Template;
 use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
@@ -455,8 +456,15 @@ impl<'a> Execution<'a> {
             unreachable!("finish_fanout on a Parallel or Map frame")
         };
         let results: &'a mut [Value<'a>] = std::mem::take(&mut f.results);
-        let results = Value::array(results);
+        let mut results = Value::array(results);
         let state = self.program.state(self.frames[top].state);
+        if let Op::Map(map) = &state.op {
+            if let Some(writer) = &map.writer {
+                results = self
+                    .call_external(writer, results, names::RESULT_WRITER_FAILED, "ResultWriter")
+                    .map_err(|e| self.eval_failure(top, e))?;
+            }
+        }
         let succeeded = if state.type_name == "Map" {
             "MapStateSucceeded"
         } else {
@@ -467,6 +475,42 @@ impl<'a> Execution<'a> {
             return Err(self.limit_failure(top, results));
         }
         self.complete(top, state, results)
+    }
+
+    /// Calls a Distributed Map's `ItemReader` or `ResultWriter` (`what`): the handler
+    /// registered for its resource, on `input`. quickstep has no S3 integration, so without a
+    /// handler the Map fails with `error`, saying so; a handler's failure fails it with
+    /// `error` and the handler's cause.
+    fn call_external(
+        &self,
+        step: &ExternalStep,
+        input: Value<'a>,
+        error: &'static str,
+        what: &str,
+    ) -> Result<Value<'a>, EvalError> {
+        let Some(handler) = self.registry.get(step.resource) else {
+            return Err(EvalError::new(
+                error,
+                format!(
+                    "The {what} calls '{}', which needs an S3 integration: give it a task behaviour for that resource (quickstep run --resources, or TaskRegistry::register) that returns what it would {}",
+                    step.resource,
+                    if what == "ItemReader" { "read (the array of items)" } else { "return" }
+                ),
+            ));
+        };
+        let arena = self.arena;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(input, arena))) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(TaskFailure::Error { error: name, cause })) => Err(EvalError::new(error, cause.unwrap_or(name))),
+            Ok(Err(TaskFailure::Function {
+                error_type,
+                error_message,
+            })) => Err(EvalError::new(error, format!("{error_type}: {error_message}"))),
+            Err(_) => Err(EvalError::new(
+                error,
+                format!("The {what}'s handler for '{}' panicked", step.resource),
+            )),
+        }
     }
 
     /// Evaluates a Map state's items and limits.
@@ -480,8 +524,27 @@ impl<'a> Execution<'a> {
     ) -> Result<Fanout<'a>, EvalError> {
         let state = self.program.state(self.frames[top].state);
         let input = self.payload_input(top, after_input_path, context, None);
-        let items = match (state.language, &map.items) {
-            (QueryLanguage::Jsonata, Some(items)) => {
+        let items = match (&map.reader, state.language, &map.items) {
+            (Some(reader), _, _) => {
+                let parameters = match &reader.parameters {
+                    Some(p) => p.eval(self.arena, &input)?,
+                    None => Value::EMPTY_OBJECT,
+                };
+                match self.call_external(reader, parameters, names::ITEM_READER_FAILED, "ItemReader")? {
+                    Value::Array(items, _) => items,
+                    other => {
+                        return Err(EvalError::new(
+                            names::ITEM_READER_FAILED,
+                            format!(
+                                "The ItemReader's resource '{}' returned {}, not the array of items",
+                                reader.resource,
+                                other.type_name()
+                            ),
+                        ))
+                    }
+                }
+            }
+            (None, QueryLanguage::Jsonata, Some(items)) => {
                 let value = items.eval(self.arena, &input)?;
                 match value {
                     Value::Array(items, _) => items,
@@ -500,7 +563,7 @@ impl<'a> Execution<'a> {
                     }
                 }
             }
-            _ => {
+            (None, _, _) => {
                 let value = match &map.items_path {
                     PathSpec::Path(p) => p.eval(self.arena, &input.scope)?,
                     _ => {
