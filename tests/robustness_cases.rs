@@ -1,8 +1,8 @@
 //! The robustness cases of `tests/data/robustness`: definitions and inputs that once aborted,
 //! exhausted or stalled quickstep. Each runs as its `cmd.sh` says, through the `quickstep`
 //! binary, with at most 1 GiB of address space, and must end with the outcome its
-//! `expected.json` gives (exit status, and the execution's `status`, `error` and a part of its
-//! `cause`), never with an abort or a signal. A run still going after `HANG_SECONDS` is killed
+//! `expected.json` gives (exit status, and the execution's `status`, `error`, `output` and a
+//! part of its `cause`), never with an abort or a signal. A run still going after `HANG_SECONDS` is killed
 //! and fails the case as a hang (this is a guard against hangs, not a speed measurement: the
 //! cases take milliseconds to a second in a debug build).
 
@@ -93,7 +93,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     } else {
         Json::Null
     };
-    for field in ["status", "error"] {
+    for field in ["status", "error", "output"] {
         if let Some(want) = expected.get(field) {
             if outcome.get(field) != Some(want) {
                 return Err(format!("{field} {:?}, expected {want}", outcome.get(field)));
