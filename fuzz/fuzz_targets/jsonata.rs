@@ -1,0 +1,44 @@
+//! JSONata expressions compiled and evaluated against a generated input with `$states`-like
+//! and variable bindings, under small limits (depth, time, stack). Structured inputs come
+//! from the grammar in `quickstep_fuzz::jsonata` (loops that build values included); text
+//! inputs are expressions as written.
+#![no_main]
+
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use quickstep::jsonata::{Evaluated, Expression, Limits};
+use quickstep::value::{Arena, Value};
+use quickstep_fuzz::{json, Mode, G};
+
+const INPUT: &str = r#"{"a":{"b":[1,2,{"a":"x"}]},"items":[3,1,2,3,"3",{"a":2},null,[1,[2]]],"n":3,"s":"a,b,c","ts":"2016-03-14T01:59:00Z","x":{"a":1,"y":"é😀"}}"#;
+
+fuzz_target!(|data: &[u8]| {
+    let arena = Arena::new();
+    let (text, input) = match quickstep_fuzz::mode(data, 4096) {
+        None => return,
+        Some(Mode::Raw(text)) => (text.to_string(), quickstep::value::parse(&arena, INPUT).expect("fixed input")),
+        Some(Mode::Structured(bytes)) => {
+            let mut g = G::new(bytes);
+            let text = quickstep_fuzz::jsonata::expression(&mut g);
+            (text, Value::from_serde(&arena, &json::input(&mut g)))
+        }
+    };
+    let Ok(expr) = Expression::parse(&text) else {
+        return;
+    };
+    let states = Value::from_serde(
+        &arena,
+        &serde_json::json!({"input": input.to_serde(), "result": [1, {"a": 2}], "errorOutput": {"Error": "E", "Cause": "C"},
+                            "context": {"Execution": {"Input": input.to_serde(), "Name": "e"}, "Map": {"Item": {"Value": 1, "Index": 0}}}}),
+    );
+    let bindings: &[(&str, Value)] = &[("states", states), ("v", input), ("i", Value::int(3)), ("acc", Value::EMPTY_OBJECT)];
+    let limits = Limits {
+        max_depth: 200,
+        time_limit: Some(Duration::from_millis(200)),
+        max_stack_bytes: 256 * 1024,
+    };
+    if let Ok(Evaluated::Value(v)) = expr.evaluate(&arena, Some(input), &bindings, &limits) {
+        let _ = v.json_len_exceeds(256 * 1024);
+    }
+});
