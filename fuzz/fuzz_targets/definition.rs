@@ -21,6 +21,8 @@ fuzz_target!(|data: &[u8]| {
             (text, input)
         }
     };
+    quickstep_fuzz::show("definition", &text);
+    quickstep_fuzz::show("input", &input);
     for ty in [MachineType::Standard, MachineType::Express] {
         if let Err(diagnostics) = validate_text(&text, ty) {
             assert!(!diagnostics.is_empty(), "rejected without a diagnostic");

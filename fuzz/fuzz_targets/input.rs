@@ -24,7 +24,7 @@ const DEFINITIONS: &[&str] = &[
       "C": {"Type": "Pass", "Output": "{% $join($states.input.items.$string(), ',') & $formatNumber($states.input.a, '#,##0.00') %}", "End": true},
       "M": {"Type": "Map", "Items": "{% $type($states.input.items) = 'array' ? $states.input.items : [] %}",
             "ItemProcessor": {"StartAt": "E", "States": {"E": {"Type": "Pass", "Output": "{% {'v': $states.input, 'i': $states.context.Map.Item.Index, 'j': $string($states.input), 'e': $states.input = $states.context.Execution.Input} %}", "End": true}}},
-            "Output": "{% [$states.result, $sum], $distinct($states.result.j) %}", "End": true}}}"#,
+            "Output": "{% [$states.result, $sum, $distinct($states.result.j)] %}", "End": true}}}"#,
     // intrinsics over the input, one per state
     r#"{"StartAt": "U", "States": {
       "U": {"Type": "Pass", "Parameters": {"v.$": "States.ArrayUnique($.items)", "n.$": "States.ArrayLength($.items)"}, "ResultPath": "$.u", "Next": "J"},

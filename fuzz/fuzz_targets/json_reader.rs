@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         },
     };
+    quickstep_fuzz::show("text", text);
     let arena = Arena::new();
     let ours = parse(&arena, text);
     let reference = {

@@ -24,6 +24,8 @@ fuzz_target!(|data: &[u8]| {
             (text, Value::from_serde(&arena, &json::input(&mut g)))
         }
     };
+    quickstep_fuzz::show("expression", &text);
+    quickstep_fuzz::show("input", &input.to_json_string());
     let Ok(expr) = Expression::parse(&text) else {
         return;
     };

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         Some(Mode::Raw(text)) => text.to_string(),
         Some(Mode::Structured(bytes)) => mock::config(&mut G::new(bytes)),
     };
+    quickstep_fuzz::show("mock configuration", &text);
     let Ok(config) = MockConfig::parse(&text) else {
         return;
     };

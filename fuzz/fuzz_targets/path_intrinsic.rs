@@ -83,6 +83,10 @@ fuzz_target!(|data: &[u8]| {
                 path::call(&mut g, depth, &mut text);
                 (text, g.below(24))
             };
+            quickstep_fuzz::show("path or call", &text);
+            quickstep_fuzz::show("input", &input.to_json_string());
+            quickstep_fuzz::show("$v", &v.to_json_string());
+            quickstep_fuzz::show("rounds", &rounds.to_string());
             check(&arena, &text, &scope, rounds);
         }
     }

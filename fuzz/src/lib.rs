@@ -149,3 +149,11 @@ pub fn mode(data: &[u8], max_len: usize) -> Option<Mode<'_>> {
         Some(Mode::Structured(&data[1..]))
     }
 }
+
+/// With `FUZZ_SHOW` set in the environment, prints what a target tests (the generated text
+/// of a structured input): `FUZZ_SHOW=1 target/.../definition artifacts/definition/crash-...`.
+pub fn show(what: &str, text: &str) {
+    if std::env::var_os("FUZZ_SHOW").is_some() {
+        eprintln!("--- {what}\n{text}");
+    }
+}

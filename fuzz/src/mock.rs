@@ -23,7 +23,7 @@ pub const DEFINITION: &str = r#"{
     "Again": {"Type": "Choice", "Choices": [{"Variable": "$n", "NumericLessThan": 3, "Next": "Lambda"}], "Default": "Par"},
     "Par": {"Type": "Parallel", "ResultPath": "$.par", "Next": "Items",
       "Branches": [{"StartAt": "Sqs", "States": {"Sqs": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "Parameters": {"QueueUrl": "q", "MessageBody.$": "$"}, "End": true}}},
-                   {"StartAt": "Js", "QueryLanguage": "JSONata", "States": {"Js": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "Arguments": {"TableName": "t", "Key": "{% $states.input %}"}, "Output": "{% $states.result %}", "End": true}}}]},
+                   {"StartAt": "Js", "States": {"Js": {"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::dynamodb:getItem", "Arguments": {"TableName": "t", "Key": "{% $states.input %}"}, "Output": "{% $states.result %}", "End": true}}}]},
     "Items": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.mapped", "Next": "Done",
       "ItemProcessor": {"StartAt": "Each", "States": {"Each": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:identity", "End": true}}}},
     "Done": {"Type": "Succeed"}
