@@ -36,9 +36,11 @@ fuzz_target!(|data: &[u8]| {
     }
     match Machine::new(&text, harness::registry()) {
         Ok(machine) => {
-            let _ = harness::run_once(&machine, &input);
+            let outcome = harness::run_once(&machine, &input);
+            quickstep_fuzz::show("outcome", &format!("{outcome:?}"));
         }
         Err(e) => {
+            quickstep_fuzz::show("invalid", &e.to_string());
             assert!(!e.diagnostics.is_empty(), "Machine::new failed without a diagnostic");
             let _ = e.to_string();
         }

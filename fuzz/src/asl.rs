@@ -44,14 +44,18 @@ const ERRORS: &[&str] = &[
 struct Ctx {
     /// The query language in force (the machine's, or the state's own).
     jsonata: bool,
+    /// The machine's query language (what nested states inherit).
+    machine_jsonata: bool,
     /// Nesting budget for Parallel/Map.
     depth: u32,
+    /// Prefix of this machine's state names (state names are unique across the definition).
+    prefix: String,
 }
 
 /// A whole definition (a JSON object), as text.
 pub fn definition(g: &mut G) -> String {
     let jsonata = g.chance(2, 5);
-    let mut m = machine(g, jsonata, 2);
+    let mut m = machine(g, jsonata, jsonata, 2, "");
     if jsonata {
         m.insert("QueryLanguage".into(), json!("JSONata"));
     } else if g.chance(1, 8) {
@@ -64,7 +68,7 @@ pub fn definition(g: &mut G) -> String {
         m.insert("Version".into(), json!(g.pick(&["1.0", "2.0"])));
     }
     let text = Json::Object(m).to_string();
-    if g.chance(1, 30) {
+    if g.chance(1, 60) {
         // sometimes the text itself is a little wrong
         let cut = g.below(text.len());
         return text.char_indices().take_while(|(i, _)| *i < cut).map(|(_, c)| c).collect();
@@ -73,11 +77,11 @@ pub fn definition(g: &mut G) -> String {
 }
 
 /// `StartAt` and `States` (the top level, a branch or a processor).
-fn machine(g: &mut G, jsonata: bool, depth: u32) -> Map<String, Json> {
+fn machine(g: &mut G, jsonata: bool, machine_jsonata: bool, depth: u32, prefix: &str) -> Map<String, Json> {
     let n = 1 + g.below(6);
-    let names: Vec<String> = (0..n).map(|i| format!("S{i}")).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}S{i}")).collect();
     let mut states = Map::new();
-    let ctx = Ctx { jsonata, depth };
+    let ctx = Ctx { jsonata, machine_jsonata, depth, prefix: prefix.to_string() };
     let looped = n >= 2 && g.chance(1, 3);
     for i in 0..n {
         let state = if looped && i == 0 {
@@ -93,10 +97,10 @@ fn machine(g: &mut G, jsonata: bool, depth: u32) -> Map<String, Json> {
         states.insert(names[i].clone(), Json::Object(state));
     }
     if looped && n >= 2 {
-        states.insert("Done".into(), Json::Object(loop_done(g, &ctx)));
+        states.insert(format!("{prefix}Done"), Json::Object(loop_done(g, &ctx)));
     }
     let mut m = Map::new();
-    m.insert("StartAt".into(), json!(if g.chance(1, 40) { "Nope" } else { "S0" }));
+    m.insert("StartAt".into(), json!(if g.chance(1, 200) { "Nope".to_string() } else { names[0].clone() }));
     m.insert("States".into(), Json::Object(states));
     if g.chance(1, 10) {
         m.insert("Comment".into(), json!("generated"));
@@ -106,12 +110,12 @@ fn machine(g: &mut G, jsonata: bool, depth: u32) -> Map<String, Json> {
 
 /// Where a state goes: `Next` (any state, back-edges included) or `End`.
 fn transition(g: &mut G, names: &[String], i: usize, state: &mut Map<String, Json>) {
-    if i + 1 >= names.len() || g.chance(1, 5) {
+    if i + 1 >= names.len() || g.chance(1, 12) {
         state.insert("End".into(), json!(true));
-    } else if g.chance(1, 50) {
+    } else if g.chance(1, 200) {
         state.insert("Next".into(), json!("Nope"));
     } else {
-        let next = if g.chance(3, 4) { i + 1 } else { g.below(names.len()) };
+        let next = if g.chance(7, 8) { i + 1 } else { g.below(names.len()) };
         state.insert("Next".into(), json!(names[next]));
     }
 }
@@ -173,8 +177,7 @@ fn loop_init(g: &mut G, ctx: &Ctx) -> Map<String, Json> {
     s.insert("Type".into(), json!("Pass"));
     let init = value(g, 1);
     s.insert("Assign".into(), json!({"i": 0, "v": init}));
-    s.insert("Next".into(), json!("S1"));
-    let _ = ctx;
+    s.insert("Next".into(), json!(format!("{}S1", ctx.prefix)));
     s
 }
 
@@ -183,7 +186,7 @@ fn loop_back(g: &mut G, ctx: &Ctx, target: usize) -> Map<String, Json> {
     let limit = g.pick(&[1, 2, 5, 10, 30, 64, 100, 200, 1000, 5000, 20000]);
     let mut s = Map::new();
     s.insert("Type".into(), json!("Choice"));
-    let target = format!("S{target}");
+    let target = format!("{}S{target}", ctx.prefix);
     if ctx.jsonata {
         s.insert(
             "Choices".into(),
@@ -203,7 +206,7 @@ fn loop_back(g: &mut G, ctx: &Ctx, target: usize) -> Map<String, Json> {
             json!([{"Variable": "$i", "NumericLessThan": limit, "Next": target, "Assign": assign}]),
         );
     }
-    s.insert("Default".into(), json!("Done"));
+    s.insert("Default".into(), json!(format!("{}Done", ctx.prefix)));
     // the machine ends after the loop through a Pass that outputs the grown value ("Done")
     s
 }
@@ -313,7 +316,7 @@ fn retry_catch(g: &mut G, ctx: &Ctx, names: &[String], s: &mut Map<String, Json>
             let mut r = Map::new();
             r.insert("ErrorEquals".into(), json!([g.pick(ERRORS)]));
             if g.bool() {
-                r.insert("IntervalSeconds".into(), json!(g.pick(&[0, 1, 3, 99999999])));
+                r.insert("IntervalSeconds".into(), json!(g.pick(&[1, 3, 99999999])));
             }
             if g.bool() {
                 r.insert("MaxAttempts".into(), json!(g.pick(&[0, 1, 2, 3, 10, 99999999])));
@@ -400,17 +403,29 @@ fn choice_rule(g: &mut G, ctx: &Ctx, depth: u32) -> Map<String, Json> {
 
 fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> {
     let mut s = Map::new();
-    let own_language = g.chance(1, 10);
+    // a state may choose JSONata in a JSONPath machine (not the other way round); rarely, the
+    // wrong way
+    let own_language = (!ctx.machine_jsonata && g.chance(1, 8)) || g.chance(1, 60);
     let local;
     let ctx = if own_language {
-        local = Ctx { jsonata: !ctx.jsonata, depth: ctx.depth };
+        local = Ctx {
+            jsonata: !ctx.jsonata,
+            machine_jsonata: ctx.machine_jsonata,
+            depth: ctx.depth,
+            prefix: ctx.prefix.clone(),
+        };
         s.insert("QueryLanguage".into(), json!(if local.jsonata { "JSONata" } else { "JSONPath" }));
         &local
     } else {
         ctx
     };
     let kinds = if ctx.depth == 0 { 7 } else { 9 };
-    match g.below(kinds) {
+    let mut kind = g.below(kinds);
+    if (kind == 5 || kind == 6) && i + 1 < names.len() && !g.chance(1, 10) {
+        // Succeed and Fail end the machine: in the middle, the states after them are unreachable
+        kind = 0;
+    }
+    match kind {
         0 | 1 => {
             s.insert("Type".into(), json!("Pass"));
             if !ctx.jsonata && g.chance(1, 3) {
@@ -451,7 +466,7 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
                 })
                 .collect();
             s.insert("Choices".into(), Json::Array(rules));
-            if g.chance(2, 3) {
+            if g.chance(7, 8) {
                 let d = if i + 1 < names.len() { i + 1 } else { g.below(names.len()) };
                 s.insert("Default".into(), json!(names[d]));
             }
@@ -515,9 +530,11 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
         }
         7 => {
             s.insert("Type".into(), json!("Parallel"));
-            let sub = Ctx { jsonata: ctx.jsonata, depth: ctx.depth - 1 };
             let branches: Vec<Json> = (0..1 + g.below(3))
-                .map(|_| Json::Object(machine(g, sub.jsonata, sub.depth)))
+                .map(|b| {
+                    let prefix = format!("{}{i}b{b}.", ctx.prefix);
+                    Json::Object(machine(g, ctx.machine_jsonata, ctx.machine_jsonata, ctx.depth - 1, &prefix))
+                })
                 .collect();
             s.insert("Branches".into(), Json::Array(branches));
             common_io(g, ctx, &mut s, true);
@@ -526,13 +543,14 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
         }
         _ => {
             s.insert("Type".into(), json!("Map"));
-            let sub = Ctx { jsonata: ctx.jsonata, depth: ctx.depth - 1 };
-            let mut processor = machine(g, sub.jsonata, sub.depth);
+            let prefix = format!("{}{i}m.", ctx.prefix);
+            let mut processor = machine(g, ctx.machine_jsonata, ctx.machine_jsonata, ctx.depth - 1, &prefix);
             let mut config = Map::new();
             if g.bool() {
-                config.insert("Mode".into(), json!(g.pick(&["INLINE", "DISTRIBUTED"])));
-                if g.bool() {
-                    config.insert("ExecutionType".into(), json!("EXPRESS"));
+                let mode = g.pick(&["INLINE", "DISTRIBUTED"]);
+                config.insert("Mode".into(), json!(mode));
+                if mode == "DISTRIBUTED" && g.chance(15, 16) {
+                    config.insert("ExecutionType".into(), json!(g.pick(&["EXPRESS", "STANDARD"])));
                 }
             }
             processor.insert("ProcessorConfig".into(), Json::Object(config));
@@ -580,11 +598,12 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
                 s.insert("ItemBatcher".into(), json!({"MaxItemsPerBatch": g.pick(&[1, 2, 1000])}));
             }
             common_io(g, ctx, &mut s, true);
+            s.remove("Arguments");
             retry_catch(g, ctx, names, &mut s);
             transition(g, names, i, &mut s);
         }
     }
-    if g.chance(1, 40) {
+    if g.chance(1, 150) {
         // a field that does not belong
         let k = g.pick(&["Resource", "Next", "End", "Seconds", "Branches", "Unknown", "Type", "Result", "Items", "Condition"]);
         s.insert(k.into(), value(g, 1));

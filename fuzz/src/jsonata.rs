@@ -108,7 +108,7 @@ fn path_expr(g: &mut G, out: &mut String) {
             0..=2 => {
                 out.push('.');
                 let k = g.pick(KEYS);
-                if k.chars().all(|c| c.is_ascii_alphanumeric()) && !k.is_empty() {
+                if k.chars().all(|c| c.is_ascii_alphabetic()) && !k.is_empty() {
                     out.push_str(k);
                 } else {
                     out.push('`');

@@ -42,7 +42,8 @@ impl<'a> G<'a> {
 
     /// True with probability about `num/den`.
     pub fn chance(&mut self, num: u8, den: u8) -> bool {
-        self.u.int_in_range(0..=den - 1).unwrap_or(den) < num
+        // out of bytes: no (the plainest structure)
+        !self.u.is_empty() && self.u.int_in_range(0..=den - 1).unwrap_or(den) < num
     }
 
     pub fn bool(&mut self) -> bool {

@@ -94,7 +94,7 @@ pub fn path(g: &mut G, steps: usize) -> String {
         ]));
     }
     for _ in 0..g.below(steps + 1) {
-        match g.below(14) {
+        match g.below(24) {
             0..=5 => key_step(g, &mut out),
             6 => out.push_str(&format!("[{}]", g.int().clamp(-5, 300))),
             7 => out.push_str(g.pick(&["[*]", ".*", "[-1:]", "[:2]", "[1:3]", "[0,1]", "[::2]", "[2:1]"])),
