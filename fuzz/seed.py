@@ -14,6 +14,8 @@ copy a few files. Seeds per target:
   definitions.
 - json_reader: the inputs and the case files themselves (as JSON texts).
 - mock_config: examples/mocks/MockConfigFile.json.
+
+The robustness cases (known findings) go to OUT/known/<target> instead.
 """
 import hashlib
 import json
@@ -86,8 +88,15 @@ for f in files("conformance", "invalid"):
         add("definition", d)
     elif d is not None:
         definition(d)
+known = {t: {} for t in seeds}
 for f in list(files("workloads")) + list(files("robustness")) + list(files("examples")):
     text = open(f, encoding="utf-8").read()
+    # the robustness cases are known findings: their seeds go to OUT/known/<target>, to reach
+    # them on purpose, not into a corpus that must run clean
+    robust = os.sep + "robustness" + os.sep in f
+    saved = seeds
+    if robust:
+        seeds = known
     name = os.path.basename(f)
     if name.endswith(".asl.json") or name == "definition.asl.json":
         add("definition", text)
@@ -100,6 +109,7 @@ for f in list(files("workloads")) + list(files("robustness")) + list(files("exam
     elif "expected" not in name:
         add("input", text)
         add("json_reader", text)
+    seeds = saved
 for f in files("jsonata-suite", "groups"):
     try:
         cases = json.load(open(f))
@@ -117,7 +127,7 @@ for target in seeds:
         for _ in range(6):
             add(target, bytes([first]) + bytes(rng.randrange(256) for _ in range(n)))
 
-for target, found in seeds.items():
+for target, found in list(seeds.items()) + [("known/" + t, f) for t, f in known.items() if f]:
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
     for name, data in found.items():

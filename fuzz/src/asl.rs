@@ -115,7 +115,7 @@ fn transition(g: &mut G, names: &[String], i: usize, state: &mut Map<String, Jso
     } else if g.chance(1, 200) {
         state.insert("Next".into(), json!("Nope"));
     } else {
-        let next = if g.chance(7, 8) { i + 1 } else { g.below(names.len()) };
+        let next = if g.chance(1, 8) { g.below(names.len()) } else { i + 1 };
         state.insert("Next".into(), json!(names[next]));
     }
 }
@@ -466,7 +466,7 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
                 })
                 .collect();
             s.insert("Choices".into(), Json::Array(rules));
-            if g.chance(7, 8) {
+            if !g.chance(1, 8) {
                 let d = if i + 1 < names.len() { i + 1 } else { g.below(names.len()) };
                 s.insert("Default".into(), json!(names[d]));
             }
@@ -549,7 +549,7 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
             if g.bool() {
                 let mode = g.pick(&["INLINE", "DISTRIBUTED"]);
                 config.insert("Mode".into(), json!(mode));
-                if mode == "DISTRIBUTED" && g.chance(15, 16) {
+                if mode == "DISTRIBUTED" && !g.chance(1, 16) {
                     config.insert("ExecutionType".into(), json!(g.pick(&["EXPRESS", "STANDARD"])));
                 }
             }
@@ -562,7 +562,7 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
                 s.insert("ItemProcessor".into(), Json::Object(processor));
             }
             if ctx.jsonata {
-                if g.chance(2, 3) {
+                if !g.chance(1, 3) {
                     s.insert(
                         "Items".into(),
                         json!(if g.bool() { "{% $states.input.items %}".to_string() } else { jsonata::template(g) }),
@@ -575,7 +575,7 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
                     s.insert("MaxConcurrency".into(), json!(g.pick(&["{% 1 %}", "{% 0 %}", "{% -1 %}"])));
                 }
             } else {
-                if g.chance(2, 3) {
+                if !g.chance(1, 3) {
                     s.insert("ItemsPath".into(), json!(g.pick(&["$.items", "$", "$.a", "$$.Execution.Input.items"]).to_string()));
                 }
                 if g.chance(1, 3) {
