@@ -35,7 +35,7 @@ const DEFINITIONS: &[&str] = &[
       "M": {"Type": "Pass", "Parameters": {"v.$": "States.JsonMerge($.x, $.a, false)", "r.$": "States.StringToJson($.s)", "add.$": "States.MathAdd($.n, 1)", "range.$": "States.ArrayRange(0, $.n, 1)"}, "End": true}}}"#,
     // paths and Choice rules of every kind
     r#"{"StartAt": "P", "States": {
-      "P": {"Type": "Pass", "Parameters": {"d.$": "$..a", "f.$": "$.items[?(@.a > 1)]", "s.$": "$.items[1:]", "w.$": "$.*", "len.$": "$.items.length()", "m.$": "$['a','n']", "in.$": "$"}, "Next": "C"},
+      "P": {"Type": "Pass", "Parameters": {"d.$": "$..a", "f.$": "$.items[?(@.a > 1)]", "s.$": "$.items[1:]", "w.$": "$.*", "m.$": "$['a','n']", "in.$": "$"}, "Next": "C"},
       "C": {"Type": "Choice", "Choices": [
         {"Variable": "$.in.n", "NumericGreaterThan": 10, "Next": "Y"},
         {"Variable": "$.in.s", "StringMatches": "a*b*", "Next": "Y"},
