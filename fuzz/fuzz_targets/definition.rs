@@ -8,7 +8,9 @@ use quickstep::model::MachineType;
 use quickstep::{validate_text, Machine};
 use quickstep_fuzz::{asl, harness, json, Mode, G};
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| quickstep_fuzz::on_worker_stack(|| run(data)));
+
+fn run(data: &[u8]) {
     let (text, input) = match quickstep_fuzz::mode(data, 64 * 1024) {
         None => return,
         Some(Mode::Raw(text)) => (text.to_string(), r#"{"a":1,"items":[1,"x",{"a":2}],"n":3}"#.to_string()),
@@ -45,4 +47,4 @@ fuzz_target!(|data: &[u8]| {
             let _ = e.to_string();
         }
     }
-});
+}

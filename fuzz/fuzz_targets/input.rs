@@ -80,7 +80,9 @@ fn machines() -> &'static [Machine] {
     })
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| quickstep_fuzz::on_worker_stack(|| run(data)));
+
+fn run(data: &[u8]) {
     if data.len() > 64 * 1024 {
         return;
     }
@@ -92,4 +94,4 @@ fuzz_target!(|data: &[u8]| {
             return; // the input is not JSON
         }
     }
-});
+}

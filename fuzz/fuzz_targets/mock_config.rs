@@ -18,7 +18,9 @@ fn machine() -> &'static Machine {
     })
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| quickstep_fuzz::on_worker_stack(|| run(data)));
+
+fn run(data: &[u8]) {
     let text = match quickstep_fuzz::mode(data, 64 * 1024) {
         None => return,
         Some(Mode::Raw(text)) => text.to_string(),
@@ -48,4 +50,4 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = config.test_case("NoSuchMachine", "A");
-});
+}

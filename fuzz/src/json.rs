@@ -187,3 +187,57 @@ fn string_text(g: &mut G, out: &mut String) {
     }
     out.push('"');
 }
+
+/// A value of the shapes hand-made extremes have, built directly in `arena`: long arrays
+/// (up to 2^17 items, distinct or repeated), deep nesting (around the readers' 128 levels and
+/// far beyond), long strings (up to 1 MiB), objects with many keys, extreme numbers.
+pub fn extreme<'a>(g: &mut G, arena: &'a quickstep::value::Arena) -> quickstep::value::Value<'a> {
+    use quickstep::value::Value;
+    let n = 1usize << g.below(18);
+    match g.below(7) {
+        0 => Value::array(arena.alloc_slice_fill_iter((0..n).map(|i| Value::int(i as i64)))),
+        1 => {
+            let s: &str = arena.alloc_str(&"ab,".repeat(1 + g.below(1 << 12)));
+            Value::array(arena.alloc_slice_fill_iter((0..n).map(|_| Value::String(s))))
+        }
+        2 => {
+            let depth = g.pick(&[100usize, 127, 128, 129, 500, 1000, 5000, 20000]);
+            let mut v = Value::int(1);
+            for _ in 0..depth {
+                v = if g.chance(1, 4) {
+                    Value::object(arena.alloc_slice_copy(&[("a", v)]))
+                } else {
+                    Value::array(arena.alloc_slice_copy(&[v]))
+                };
+            }
+            v
+        }
+        3 => Value::object(arena.alloc_slice_fill_iter(
+            (0..n).map(|i| (&*arena.alloc_str(&format!("k{i}")), Value::int(i as i64))),
+        )),
+        4 => Value::String(arena.alloc_str(&"x{}é\"".repeat(n.min(1 << 18)))),
+        5 => Value::array(arena.alloc_slice_fill_iter((0..n.min(1 << 10)).map(|i| match i % 6 {
+            0 => Value::int(i64::MAX),
+            1 => Value::int(i64::MIN),
+            2 => Value::float(1e308),
+            3 => Value::float(-5e-324),
+            4 => Value::float(-0.0),
+            _ => Value::float(4.5e15 + 0.5),
+        }))),
+        _ => {
+            // an array of the same nested object: wide and deep at once
+            let inner = extreme_small(g, arena);
+            Value::array(arena.alloc_slice_fill_iter((0..n.min(1 << 12)).map(|_| inner)))
+        }
+    }
+}
+
+fn extreme_small<'a>(g: &mut G, arena: &'a quickstep::value::Arena) -> quickstep::value::Value<'a> {
+    use quickstep::value::Value;
+    let mut v = Value::String("leaf");
+    for i in 0..g.below(40) {
+        let k: &str = arena.alloc_str(&format!("k{}", i % 3));
+        v = Value::object(arena.alloc_slice_copy(&[(k, v), ("n", Value::int(i as i64))]));
+    }
+    v
+}

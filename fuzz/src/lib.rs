@@ -158,3 +158,21 @@ pub fn show(what: &str, text: &str) {
         eprintln!("--- {what}\n{text}");
     }
 }
+
+/// The stack a Rust thread gets by default, and so a `Runtime` worker: targets run the code
+/// under test on a thread of this size, as an embedding program would (libFuzzer's main thread
+/// has 8 MiB, which hides recursion that overflows a worker).
+pub const WORKER_STACK: usize = 2 << 20;
+
+/// Runs `f` on a thread with [`WORKER_STACK`] bytes of stack; a panic in it panics here.
+pub fn on_worker_stack<F: FnOnce() + Send>(f: F) {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .stack_size(WORKER_STACK)
+            .spawn_scoped(scope, f)
+            .expect("spawn a worker thread");
+        if let Err(panic) = handle.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
