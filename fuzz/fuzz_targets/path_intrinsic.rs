@@ -91,7 +91,17 @@ fn run(data: &[u8]) {
             };
             quickstep_fuzz::show("path or call", &text);
             quickstep_fuzz::show("input", &input.to_json_string());
-            quickstep_fuzz::show("$v", &format!("{} bytes at most", v.bound_u64()));
+            quickstep_fuzz::show(
+                "$v",
+                &format!(
+                    "{} bytes at most; array of {:?}, object of {:?}, string of {:?}; first item {}",
+                    v.bound_u64(),
+                    v.as_array().map(|a| a.len()),
+                    v.as_object().map(|m| m.len()),
+                    v.as_str().map(|s| s.len()),
+                    v.as_array().and_then(|a| a.first()).map(|x| x.to_json_string()).unwrap_or_default().chars().take(300).collect::<String>()
+                ),
+            );
             quickstep_fuzz::show("rounds", &rounds.to_string());
             check(&arena, &text, &scope, rounds);
         }
