@@ -55,6 +55,8 @@ fn run(data: &[u8]) {
         max_depth: 200,
         time_limit: Some(Duration::from_millis(200)),
         max_stack_bytes: 256 * 1024,
+        max_memory_bytes: 64 << 20,
+        ..Limits::DEFAULT
     };
     if let Ok(Evaluated::Value(v)) = expr.evaluate(&arena, Some(input), &bindings, &limits) {
         let _ = v.json_len_exceeds(256 * 1024);
