@@ -4,26 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::tests::run_with;
 use super::*;
 use crate::value::parse;
-
-/// Evaluates `expr` (against `input` JSON if not empty) under `limits`: the result's JSON
-/// text, `undefined`, or the error as `CODE: message`.
-fn run_with(expr: &str, input: &str, limits: &Limits) -> String {
-    let e = Expression::parse(expr).unwrap_or_else(|err| panic!("{expr}: {err}"));
-    let arena = Arena::new();
-    let input = if input.is_empty() {
-        None
-    } else {
-        Some(parse(&arena, input).unwrap())
-    };
-    match e.evaluate(&arena, input, &NoBindings, limits) {
-        Ok(Evaluated::Value(v)) => v.to_json_string(),
-        Ok(Evaluated::Undefined) => "undefined".into(),
-        Ok(Evaluated::Function) => "function".into(),
-        Err(e) => e.to_string(),
-    }
-}
 
 fn run(expr: &str) -> String {
     run_with(expr, "", &Limits::default())

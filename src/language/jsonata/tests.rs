@@ -4,6 +4,12 @@ use super::*;
 use crate::value::parse;
 
 fn run(expr: &str, input: &str) -> String {
+    run_with(expr, input, &Limits::default())
+}
+
+/// Evaluates `expr` (against `input` JSON if not empty) under `limits`: the result's JSON
+/// text, `undefined`, or the error as `CODE: message`.
+pub(super) fn run_with(expr: &str, input: &str, limits: &Limits) -> String {
     let e = Expression::parse(expr).unwrap_or_else(|err| panic!("{expr}: {err}"));
     let arena = Arena::new();
     let input = if input.is_empty() {
@@ -11,7 +17,7 @@ fn run(expr: &str, input: &str) -> String {
     } else {
         Some(parse(&arena, input).unwrap())
     };
-    match e.evaluate(&arena, input, &NoBindings, &Limits::default()) {
+    match e.evaluate(&arena, input, &NoBindings, limits) {
         Ok(Evaluated::Value(v)) => v.to_json_string(),
         Ok(Evaluated::Undefined) => "undefined".into(),
         Ok(Evaluated::Function) => "function".into(),
