@@ -40,8 +40,16 @@ fuzz_target!(|data: &[u8]| {
             .and_then(|v| de.end().map(|_| v))
     };
     let plain = serde_json::from_str::<serde_json::Value>(text);
-    assert_eq!(ours.is_ok(), plain.is_ok(), "accept/reject differ from serde_json on {text:?}: {ours:?} / {plain:?}");
-    assert_eq!(ours.is_ok(), reference.is_ok(), "accept/reject differ from the reference on {text:?}");
+    assert_eq!(
+        ours.is_ok(),
+        plain.is_ok(),
+        "accept/reject differ from serde_json on {text:?}: {ours:?} / {plain:?}"
+    );
+    assert_eq!(
+        ours.is_ok(),
+        reference.is_ok(),
+        "accept/reject differ from the reference on {text:?}"
+    );
     let (Ok(ours), Ok(reference)) = (ours, reference) else {
         return;
     };
@@ -49,15 +57,30 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(written, reference.to_json_string(), "values differ on {text:?}");
     // the value, as serde_json::Value (numbers as serde_json reads them within f64)
     let plain = plain.expect("accepted");
-    assert!(same(&ours, &plain), "value differs from serde_json::Value on {text:?}: {written}");
+    assert!(
+        same(&ours, &plain),
+        "value differs from serde_json::Value on {text:?}: {written}"
+    );
     // the writer writes JSON that reads back as the same value
     let again = parse(&arena, arena.alloc_str(&written)).expect("the writer writes JSON");
-    assert_eq!(again.to_json_string(), written, "written text does not read back on {text:?}");
+    assert_eq!(
+        again.to_json_string(),
+        written,
+        "written text does not read back on {text:?}"
+    );
     let (kept, source) = parse_keeping_text(&arena, text).expect("accepted");
-    assert_eq!(kept.to_json_string(), written, "the text-keeping reader differs on {text:?}");
+    assert_eq!(
+        kept.to_json_string(),
+        written,
+        "the text-keeping reader differs on {text:?}"
+    );
     let mut out = Vec::new();
     kept.write_json_from(source, &mut out);
-    assert_eq!(String::from_utf8(out).expect("UTF-8"), written, "kept text written otherwise on {text:?}");
+    assert_eq!(
+        String::from_utf8(out).expect("UTF-8"),
+        written,
+        "kept text written otherwise on {text:?}"
+    );
 });
 
 /// The same JSON value: numbers equal as f64 (and as i64 when both are integers that fit),

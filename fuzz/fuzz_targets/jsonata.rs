@@ -19,7 +19,10 @@ fn run(data: &[u8]) {
     let arena = Arena::new();
     let (text, input) = match quickstep_fuzz::mode(data, 4096) {
         None => return,
-        Some(Mode::Raw(text)) => (text.to_string(), quickstep::value::parse(&arena, INPUT).expect("fixed input")),
+        Some(Mode::Raw(text)) => (
+            text.to_string(),
+            quickstep::value::parse(&arena, INPUT).expect("fixed input"),
+        ),
         Some(Mode::Structured(bytes)) => {
             let mut g = G::new(bytes);
             let text = quickstep_fuzz::jsonata::expression(&mut g);
@@ -43,14 +46,22 @@ fn run(data: &[u8]) {
                             "Map": {"Item": {"Value": 1, "Index": 0}}}),
     );
     let execution = Value::object(arena.alloc_slice_copy(&[("Input", input), ("Name", Value::String("e"))]));
-    let context = Value::object(arena.alloc_slice_copy(&[("Execution", execution), ("Map", fixed.get("Map").unwrap_or(Value::Null))]));
+    let context = Value::object(arena.alloc_slice_copy(&[
+        ("Execution", execution),
+        ("Map", fixed.get("Map").unwrap_or(Value::Null)),
+    ]));
     let states = Value::object(arena.alloc_slice_copy(&[
         ("input", input),
         ("result", fixed.get("result").unwrap_or(Value::Null)),
         ("errorOutput", fixed.get("errorOutput").unwrap_or(Value::Null)),
         ("context", context),
     ]));
-    let bindings: &[(&str, Value)] = &[("states", states), ("v", input), ("i", Value::int(3)), ("acc", Value::EMPTY_OBJECT)];
+    let bindings: &[(&str, Value)] = &[
+        ("states", states),
+        ("v", input),
+        ("i", Value::int(3)),
+        ("acc", Value::EMPTY_OBJECT),
+    ];
     let limits = Limits {
         max_depth: 200,
         time_limit: Some(Duration::from_millis(200)),

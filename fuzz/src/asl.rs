@@ -71,7 +71,11 @@ pub fn definition(g: &mut G) -> String {
     if g.chance(1, 60) {
         // sometimes the text itself is a little wrong
         let cut = g.below(text.len());
-        return text.char_indices().take_while(|(i, _)| *i < cut).map(|(_, c)| c).collect();
+        return text
+            .char_indices()
+            .take_while(|(i, _)| *i < cut)
+            .map(|(_, c)| c)
+            .collect();
     }
     text
 }
@@ -81,16 +85,21 @@ fn machine(g: &mut G, jsonata: bool, machine_jsonata: bool, depth: u32, prefix: 
     let n = 1 + g.below(6);
     let names: Vec<String> = (0..n).map(|i| format!("{prefix}S{i}")).collect();
     let mut states = Map::new();
-    let ctx = Ctx { jsonata, machine_jsonata, depth, prefix: prefix.to_string() };
+    let ctx = Ctx {
+        jsonata,
+        machine_jsonata,
+        depth,
+        prefix: prefix.to_string(),
+    };
     let looped = n >= 2 && g.chance(1, 3);
     for i in 0..n {
         let state = if looped && i == 0 {
             loop_init(g, &ctx)
         } else if looped && i == n - 1 && n >= 2 {
             {
-            let target = 1 + g.below(n - 1);
-            loop_back(g, &ctx, target)
-        }
+                let target = 1 + g.below(n - 1);
+                loop_back(g, &ctx, target)
+            }
         } else {
             state(g, &ctx, &names, i)
         };
@@ -100,7 +109,14 @@ fn machine(g: &mut G, jsonata: bool, machine_jsonata: bool, depth: u32, prefix: 
         states.insert(format!("{prefix}Done"), Json::Object(loop_done(g, &ctx)));
     }
     let mut m = Map::new();
-    m.insert("StartAt".into(), json!(if g.chance(1, 200) { "Nope".to_string() } else { names[0].clone() }));
+    m.insert(
+        "StartAt".into(),
+        json!(if g.chance(1, 200) {
+            "Nope".to_string()
+        } else {
+            names[0].clone()
+        }),
+    );
     m.insert("States".into(), Json::Object(states));
     if g.chance(1, 10) {
         m.insert("Comment".into(), json!("generated"));
@@ -216,9 +232,15 @@ fn loop_done(g: &mut G, ctx: &Ctx) -> Map<String, Json> {
     let mut s = Map::new();
     s.insert("Type".into(), json!("Pass"));
     if ctx.jsonata {
-        s.insert("Output".into(), json!(g.pick(&["{% $v %}", "{% {'v': $v, 'in': $states.input} %}", "{% $string($v) %}"])));
+        s.insert(
+            "Output".into(),
+            json!(g.pick(&["{% $v %}", "{% {'v': $v, 'in': $states.input} %}", "{% $string($v) %}"])),
+        );
     } else {
-        s.insert("Parameters".into(), json!({"v.$": g.pick(&["$v", "States.JsonToString($v)", "$v..a", "States.Format('{}', $v)"])}));
+        s.insert(
+            "Parameters".into(),
+            json!({"v.$": g.pick(&["$v", "States.JsonToString($v)", "$v..a", "States.Format('{}', $v)"])}),
+        );
     }
     s.insert("End".into(), json!(true));
     s
@@ -235,7 +257,11 @@ fn template(g: &mut G, ctx: &Ctx, depth: u32) -> Json {
         }
         let mut m = Map::new();
         for k in ["a", "b", "c"].iter().take(1 + g.below(3)) {
-            let v = if g.bool() { json!(jsonata::template(g)) } else { value(g, 1) };
+            let v = if g.bool() {
+                json!(jsonata::template(g))
+            } else {
+                value(g, 1)
+            };
             m.insert(k.to_string(), v);
         }
         return Json::Object(m);
@@ -265,7 +291,11 @@ fn assign(g: &mut G, ctx: &Ctx) -> Json {
     for _ in 0..1 + g.below(2) {
         let var = g.pick(VARS);
         if ctx.jsonata {
-            let v = if g.chance(2, 3) { json!(jsonata::template(g)) } else { value(g, 1) };
+            let v = if g.chance(2, 3) {
+                json!(jsonata::template(g))
+            } else {
+                value(g, 1)
+            };
             m.insert(var.to_string(), v);
         } else if g.chance(2, 3) {
             m.insert(format!("{var}.$"), json!(path_or_call(g, 3)));
@@ -297,11 +327,22 @@ fn common_io(g: &mut G, ctx: &Ctx, s: &mut Map<String, Json>, task_like: bool) {
         if g.chance(1, 3) {
             s.insert(
                 "ResultPath".into(),
-                if g.chance(1, 6) { Json::Null } else { json!(g.pick(&["$", "$.r", "$.a.b", "$.items[0]", "$.x", "$$.x"])) },
+                if g.chance(1, 6) {
+                    Json::Null
+                } else {
+                    json!(g.pick(&["$", "$.r", "$.a.b", "$.items[0]", "$.x", "$$.x"]))
+                },
             );
         }
         if g.chance(1, 5) {
-            s.insert("OutputPath".into(), if g.chance(1, 6) { Json::Null } else { json!(jsonpath_value_field(g)) });
+            s.insert(
+                "OutputPath".into(),
+                if g.chance(1, 6) {
+                    Json::Null
+                } else {
+                    json!(jsonpath_value_field(g))
+                },
+            );
         }
     }
     if g.chance(1, 3) {
@@ -340,7 +381,10 @@ fn retry_catch(g: &mut G, ctx: &Ctx, names: &[String], s: &mut Map<String, Json>
         c.insert("Next".into(), json!(names[g.below(names.len())]));
         if ctx.jsonata {
             if g.bool() {
-                c.insert("Output".into(), json!(g.pick(&["{% $states.errorOutput %}", "{% $states.input %}"])));
+                c.insert(
+                    "Output".into(),
+                    json!(g.pick(&["{% $states.errorOutput %}", "{% $states.input %}"])),
+                );
             }
         } else if g.bool() {
             c.insert("ResultPath".into(), json!(g.pick(&["$.error", "$", "$.a.b"])));
@@ -358,7 +402,16 @@ fn choice_rule(g: &mut G, ctx: &Ctx, depth: u32) -> Map<String, Json> {
         r.insert(
             "Condition".into(),
             json!(if g.bool() {
-                format!("{{% {} %}}", g.pick(&["$states.input.n > 1", "$exists($states.input.a)", "$i < 3", "true", "$v = $w"]))
+                format!(
+                    "{{% {} %}}",
+                    g.pick(&[
+                        "$states.input.n > 1",
+                        "$exists($states.input.a)",
+                        "$i < 3",
+                        "true",
+                        "$v = $w"
+                    ])
+                )
             } else {
                 jsonata::template(g)
             }),
@@ -371,7 +424,9 @@ fn choice_rule(g: &mut G, ctx: &Ctx, depth: u32) -> Map<String, Json> {
                 r.insert("Not".into(), Json::Object(choice_rule(g, ctx, depth - 1)));
             }
             k => {
-                let rules: Vec<Json> = (0..1 + g.below(3)).map(|_| Json::Object(choice_rule(g, ctx, depth - 1))).collect();
+                let rules: Vec<Json> = (0..1 + g.below(3))
+                    .map(|_| Json::Object(choice_rule(g, ctx, depth - 1)))
+                    .collect();
                 r.insert((if k == 1 { "And" } else { "Or" }).into(), Json::Array(rules));
             }
         }
@@ -379,10 +434,27 @@ fn choice_rule(g: &mut G, ctx: &Ctx, depth: u32) -> Map<String, Json> {
     }
     r.insert("Variable".into(), json!(path(g, 2)));
     let op = g.pick(&[
-        "StringEquals", "StringEqualsPath", "StringLessThan", "StringGreaterThanEquals", "StringMatches", "NumericEquals",
-        "NumericEqualsPath", "NumericLessThan", "NumericGreaterThan", "NumericLessThanEqualsPath", "BooleanEquals",
-        "BooleanEqualsPath", "TimestampEquals", "TimestampLessThan", "TimestampGreaterThanPath", "IsNull", "IsPresent",
-        "IsNumeric", "IsString", "IsBoolean", "IsTimestamp",
+        "StringEquals",
+        "StringEqualsPath",
+        "StringLessThan",
+        "StringGreaterThanEquals",
+        "StringMatches",
+        "NumericEquals",
+        "NumericEqualsPath",
+        "NumericLessThan",
+        "NumericGreaterThan",
+        "NumericLessThanEqualsPath",
+        "BooleanEquals",
+        "BooleanEqualsPath",
+        "TimestampEquals",
+        "TimestampLessThan",
+        "TimestampGreaterThanPath",
+        "IsNull",
+        "IsPresent",
+        "IsNumeric",
+        "IsString",
+        "IsBoolean",
+        "IsTimestamp",
     ]);
     let v = if op.ends_with("Path") {
         json!(path(g, 2))
@@ -414,7 +486,10 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
             depth: ctx.depth,
             prefix: ctx.prefix.clone(),
         };
-        s.insert("QueryLanguage".into(), json!(if local.jsonata { "JSONata" } else { "JSONPath" }));
+        s.insert(
+            "QueryLanguage".into(),
+            json!(if local.jsonata { "JSONata" } else { "JSONPath" }),
+        );
         &local
     } else {
         ctx
@@ -467,7 +542,11 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
                 .collect();
             s.insert("Choices".into(), Json::Array(rules));
             if !g.chance(1, 8) {
-                let d = if i + 1 < names.len() { i + 1 } else { g.below(names.len()) };
+                let d = if i + 1 < names.len() {
+                    i + 1
+                } else {
+                    g.below(names.len())
+                };
                 s.insert("Default".into(), json!(names[d]));
             }
             if g.chance(1, 5) {
@@ -480,9 +559,21 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
             s.insert("Type".into(), json!("Wait"));
             if ctx.jsonata {
                 if g.bool() {
-                    s.insert("Seconds".into(), json!(g.pick(&["{% 1 %}", "{% $states.input.n %}", "{% -1 %}", "{% 1.5 %}", "{% 99999999999 %}"])));
+                    s.insert(
+                        "Seconds".into(),
+                        json!(g.pick(&[
+                            "{% 1 %}",
+                            "{% $states.input.n %}",
+                            "{% -1 %}",
+                            "{% 1.5 %}",
+                            "{% 99999999999 %}"
+                        ])),
+                    );
                 } else {
-                    s.insert("Timestamp".into(), json!(g.pick(&["{% $states.input.ts %}", "{% '2016-03-14T01:59:00Z' %}", "{% $now() %}"])));
+                    s.insert(
+                        "Timestamp".into(),
+                        json!(g.pick(&["{% $states.input.ts %}", "{% '2016-03-14T01:59:00Z' %}", "{% $now() %}"])),
+                    );
                 }
             } else {
                 match g.below(4) {
@@ -510,10 +601,24 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
             s.insert("Type".into(), json!("Fail"));
             if ctx.jsonata {
                 if g.bool() {
-                    s.insert("Error".into(), json!(if g.bool() { "E".to_string() } else { jsonata::template(g) }));
+                    s.insert(
+                        "Error".into(),
+                        json!(if g.bool() {
+                            "E".to_string()
+                        } else {
+                            jsonata::template(g)
+                        }),
+                    );
                 }
                 if g.bool() {
-                    s.insert("Cause".into(), json!(if g.bool() { "C".to_string() } else { jsonata::template(g) }));
+                    s.insert(
+                        "Cause".into(),
+                        json!(if g.bool() {
+                            "C".to_string()
+                        } else {
+                            jsonata::template(g)
+                        }),
+                    );
                 }
             } else {
                 if g.bool() {
@@ -533,7 +638,13 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
             let branches: Vec<Json> = (0..1 + g.below(3))
                 .map(|b| {
                     let prefix = format!("{}{i}b{b}.", ctx.prefix);
-                    Json::Object(machine(g, ctx.machine_jsonata, ctx.machine_jsonata, ctx.depth - 1, &prefix))
+                    Json::Object(machine(
+                        g,
+                        ctx.machine_jsonata,
+                        ctx.machine_jsonata,
+                        ctx.depth - 1,
+                        &prefix,
+                    ))
                 })
                 .collect();
             s.insert("Branches".into(), Json::Array(branches));
@@ -565,18 +676,28 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
                 if !g.chance(1, 3) {
                     s.insert(
                         "Items".into(),
-                        json!(if g.bool() { "{% $states.input.items %}".to_string() } else { jsonata::template(g) }),
+                        json!(if g.bool() {
+                            "{% $states.input.items %}".to_string()
+                        } else {
+                            jsonata::template(g)
+                        }),
                     );
                 }
                 if g.chance(1, 3) {
                     s.insert("ItemSelector".into(), json!({"v": "{% $states.context.Map.Item.Value %}", "i": "{% $states.context.Map.Item.Index %}"}));
                 }
                 if g.chance(1, 4) {
-                    s.insert("MaxConcurrency".into(), json!(g.pick(&["{% 1 %}", "{% 0 %}", "{% -1 %}"])));
+                    s.insert(
+                        "MaxConcurrency".into(),
+                        json!(g.pick(&["{% 1 %}", "{% 0 %}", "{% -1 %}"])),
+                    );
                 }
             } else {
                 if !g.chance(1, 3) {
-                    s.insert("ItemsPath".into(), json!(g.pick(&["$.items", "$", "$.a", "$$.Execution.Input.items"]).to_string()));
+                    s.insert(
+                        "ItemsPath".into(),
+                        json!(g.pick(&["$.items", "$", "$.a", "$$.Execution.Input.items"]).to_string()),
+                    );
                 }
                 if g.chance(1, 3) {
                     s.insert(
@@ -605,7 +726,18 @@ fn state(g: &mut G, ctx: &Ctx, names: &[String], i: usize) -> Map<String, Json> 
     }
     if g.chance(1, 150) {
         // a field that does not belong
-        let k = g.pick(&["Resource", "Next", "End", "Seconds", "Branches", "Unknown", "Type", "Result", "Items", "Condition"]);
+        let k = g.pick(&[
+            "Resource",
+            "Next",
+            "End",
+            "Seconds",
+            "Branches",
+            "Unknown",
+            "Type",
+            "Result",
+            "Items",
+            "Condition",
+        ]);
         s.insert(k.into(), value(g, 1));
     }
     s

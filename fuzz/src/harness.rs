@@ -14,7 +14,9 @@ pub fn registry() -> TaskRegistry {
     let mut tasks = TaskRegistry::new();
     for prefix in ["arn:aws:lambda:us-east-1:123456789012:function:", ""] {
         tasks.register(format!("{prefix}identity"), |input, _arena| Ok(input));
-        tasks.register(format!("{prefix}fail"), |_input, _arena| Err(TaskFailure::new("Custom", "boom")));
+        tasks.register(format!("{prefix}fail"), |_input, _arena| {
+            Err(TaskFailure::new("Custom", "boom"))
+        });
         tasks.register(format!("{prefix}raise"), |_input, _arena| {
             Err(TaskFailure::Function {
                 error_type: "Exception".into(),
@@ -70,7 +72,9 @@ pub fn identity_registry(definition: &serde_json::Value) -> TaskRegistry {
 /// Runs one execution on `input` (JSON text) under a virtual clock and checks the outcome.
 pub fn run_once(machine: &Machine, input: &str) -> Option<Outcome> {
     let mut clock = VirtualClock::starting_at(1_700_000_000_000);
-    let outcome = machine.run_json_with(input, &ExecutionInfo::default(), &mut clock).ok()?;
+    let outcome = machine
+        .run_json_with(input, &ExecutionInfo::default(), &mut clock)
+        .ok()?;
     check_outcome(&outcome);
     Some(outcome)
 }
@@ -95,6 +99,9 @@ pub fn check_outcome(outcome: &Outcome) {
                 );
             }
         }
-        _ => assert!(outcome.output.is_none(), "an execution that did not succeed has an output"),
+        _ => assert!(
+            outcome.output.is_none(),
+            "an execution that did not succeed has an output"
+        ),
     }
 }

@@ -56,7 +56,11 @@ pub fn value(g: &mut G, depth: u32) -> Json {
         5 | 6 => {
             let mut m = Map::new();
             for _ in 0..g.below(5) {
-                let k = if g.chance(1, 8) { g.string(6) } else { g.pick(KEYS).to_string() };
+                let k = if g.chance(1, 8) {
+                    g.string(6)
+                } else {
+                    g.pick(KEYS).to_string()
+                };
                 m.insert(k, value(g, depth - 1));
             }
             Json::Object(m)
@@ -146,7 +150,10 @@ pub fn text(g: &mut G, out: &mut String, depth: u32) {
         // a small corruption
         let pos = g.below(out.len() + 1);
         if out.is_char_boundary(pos) {
-            out.insert_str(pos, g.pick(&[",", "]", "}", "\"", "\\", "0", "-", ".", "e", " ", "\u{0}", "\u{7f}"]));
+            out.insert_str(
+                pos,
+                g.pick(&[",", "]", "}", "\"", "\\", "0", "-", ".", "e", " ", "\u{0}", "\u{7f}"]),
+            );
         }
     }
 }
@@ -212,9 +219,9 @@ pub fn extreme<'a>(g: &mut G, arena: &'a quickstep::value::Arena) -> quickstep::
             }
             v
         }
-        3 => Value::object(arena.alloc_slice_fill_iter(
-            (0..n).map(|i| (&*arena.alloc_str(&format!("k{i}")), Value::int(i as i64))),
-        )),
+        3 => Value::object(
+            arena.alloc_slice_fill_iter((0..n).map(|i| (&*arena.alloc_str(&format!("k{i}")), Value::int(i as i64)))),
+        ),
         4 => Value::String(arena.alloc_str(&"x{}é\"".repeat(n.min(1 << 18)))),
         5 => Value::array(arena.alloc_slice_fill_iter((0..n.min(1 << 10)).map(|i| match i % 6 {
             0 => Value::int(i64::MAX),

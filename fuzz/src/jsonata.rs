@@ -82,9 +82,41 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
 /// A string literal the functions find interesting.
 fn string_lit(g: &mut G) -> String {
     json_string(g.pick(&[
-        "", "a", "abc", "a,b,c", ",", "#,##0.00", "0.0e0", "w", "W", "#", "i", "I", "[Y0001]-[M01]-[D01]", "[H]:[m]",
-        "+05:00", "SHA-256", "MD5", "2016-03-14T01:59:00Z", "{\"a\":[1,2]}", "[1,2]", "%", "%2", "é😀", "a\\b", "1e400",
-        "x*", "000", "0", "-12", "one hundred", "[Y,2]", "[FNn]", "Wwww", "aGk=", "MCMXCIX",
+        "",
+        "a",
+        "abc",
+        "a,b,c",
+        ",",
+        "#,##0.00",
+        "0.0e0",
+        "w",
+        "W",
+        "#",
+        "i",
+        "I",
+        "[Y0001]-[M01]-[D01]",
+        "[H]:[m]",
+        "+05:00",
+        "SHA-256",
+        "MD5",
+        "2016-03-14T01:59:00Z",
+        "{\"a\":[1,2]}",
+        "[1,2]",
+        "%",
+        "%2",
+        "é😀",
+        "a\\b",
+        "1e400",
+        "x*",
+        "000",
+        "0",
+        "-12",
+        "one hundred",
+        "[Y,2]",
+        "[FNn]",
+        "Wwww",
+        "aGk=",
+        "MCMXCIX",
     ]))
 }
 
@@ -215,7 +247,11 @@ pub fn expr(g: &mut G, depth: u32, out: &mut String) {
                     out.push_str(", ");
                 }
                 if g.chance(1, 5) {
-                    out.push_str(&format!("{}..{}", g.int().clamp(-5, 1_000_000), g.int().clamp(-5, 1_000_000)));
+                    out.push_str(&format!(
+                        "{}..{}",
+                        g.int().clamp(-5, 1_000_000),
+                        g.int().clamp(-5, 1_000_000)
+                    ));
                 } else {
                     expr(g, depth - 1, out);
                 }
@@ -270,7 +306,10 @@ pub fn expr(g: &mut G, depth: u32, out: &mut String) {
             } else {
                 out.push_str("$match(");
                 expr(g, depth - 1, out);
-                out.push_str(&format!(", {})", g.pick(&["/a+/", "/(a|b)*c/i", "/^.*$/m", "/[0-9]{2,}/", "/\\d+/"])));
+                out.push_str(&format!(
+                    ", {})",
+                    g.pick(&["/a+/", "/(a|b)*c/i", "/^.*$/m", "/[0-9]{2,}/", "/\\d+/"])
+                ));
             }
         }
     }

@@ -42,7 +42,10 @@ fn answer(g: &mut G) -> Json {
         3 => {
             let mut t = Map::new();
             if g.chance(7, 8) {
-                t.insert("Error".into(), json!(g.pick(&["Lambda.ServiceException", "States.TaskFailed", "Custom", ""])));
+                t.insert(
+                    "Error".into(),
+                    json!(g.pick(&["Lambda.ServiceException", "States.TaskFailed", "Custom", ""])),
+                );
             }
             if g.chance(7, 8) {
                 t.insert("Cause".into(), json!(g.pick(&["c", "", "{\"a\":1}"])));
@@ -62,7 +65,21 @@ fn range_key(g: &mut G) -> String {
             format!("{}-{}", a, a + g.below(4))
         }
         3 => g
-            .pick(&["0-4294967295", "4294967295", "4294967296", "2-1", "-1", "1-", "-", "a", "", "01", " 1", "0-0", "18446744073709551616"])
+            .pick(&[
+                "0-4294967295",
+                "4294967295",
+                "4294967296",
+                "2-1",
+                "-1",
+                "1-",
+                "-",
+                "a",
+                "",
+                "01",
+                " 1",
+                "0-0",
+                "18446744073709551616",
+            ])
             .to_string(),
         4 => format!("{}-{}", g.int(), g.int()),
         _ => g.string(8),
@@ -92,12 +109,22 @@ pub fn config(g: &mut G) -> String {
     let mut machine = Map::new();
     machine.insert("TestCases".into(), Json::Object(cases));
     let mut machines = Map::new();
-    machines.insert(if g.chance(1, 20) { "Other".into() } else { MACHINE.to_string() }, Json::Object(machine));
+    machines.insert(
+        if g.chance(1, 20) {
+            "Other".into()
+        } else {
+            MACHINE.to_string()
+        },
+        Json::Object(machine),
+    );
     let mut root = Map::new();
     root.insert("StateMachines".into(), Json::Object(machines));
     root.insert("MockedResponses".into(), Json::Object(responses));
     if g.chance(1, 20) {
-        root.insert(g.pick(&["StateMachines", "MockedResponses", "Extra"]).into(), value(g, 1));
+        root.insert(
+            g.pick(&["StateMachines", "MockedResponses", "Extra"]).into(),
+            value(g, 1),
+        );
     }
     Json::Object(root).to_string()
 }

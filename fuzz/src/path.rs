@@ -58,7 +58,9 @@ fn filter(g: &mut G, out: &mut String) {
         }
         out.push_str(g.pick(&["@", "@.a", "@.n", "@['x']", "@.length()", "$.n", "@.items[0]", "@.*"]));
         if g.chance(3, 4) {
-            out.push_str(g.pick(&[" == ", " != ", " < ", " <= ", " > ", " >= ", " =~ ", " in ", " nin ", " size ", " empty "]));
+            out.push_str(g.pick(&[
+                " == ", " != ", " < ", " <= ", " > ", " >= ", " =~ ", " in ", " nin ", " size ", " empty ",
+            ]));
             match g.below(5) {
                 0 => out.push_str(&g.int().to_string()),
                 1 => out.push_str(&format!("'{}'", g.pick(&["a", "", "abc", "x'y"]))),
@@ -105,7 +107,18 @@ pub fn path(g: &mut G, steps: usize) -> String {
             9 => filter(g, &mut out),
             10 => out.push_str(g.pick(&["['a','b']", "['x','items','n']", "[\"a\",\"a\"]"])),
             11 => out.push_str(g.pick(&[".length()", ".min()", ".max()", ".sum()"])),
-            12 => out.push_str(g.pick(&["\\.x", ".a\\@b", ".\\u0041", "['a\\'b']", "[ 0 ]", "[", "]", ".", "..", "['"])),
+            12 => out.push_str(g.pick(&[
+                "\\.x",
+                ".a\\@b",
+                ".\\u0041",
+                "['a\\'b']",
+                "[ 0 ]",
+                "[",
+                "]",
+                ".",
+                "..",
+                "['",
+            ])),
             _ => key_step(g, &mut out),
         }
     }
@@ -118,8 +131,25 @@ fn argument(g: &mut G, depth: u32, out: &mut String) {
         0 => out.push_str(&g.number_text()),
         1 => {
             let s = g.pick(&[
-                "{}", "a", "", "{} and {}", "\\{\\}", "\\'", "a,b", ",", "SHA-256", "MD5", "SHA-1", "SHA-384",
-                "SHA-512", "{\"a\":1}", "[1,2]", "aGk=", "\\\\", "x\\ny", "é😀",
+                "{}",
+                "a",
+                "",
+                "{} and {}",
+                "\\{\\}",
+                "\\'",
+                "a,b",
+                ",",
+                "SHA-256",
+                "MD5",
+                "SHA-1",
+                "SHA-384",
+                "SHA-512",
+                "{\"a\":1}",
+                "[1,2]",
+                "aGk=",
+                "\\\\",
+                "x\\ny",
+                "é😀",
             ]);
             out.push('\'');
             out.push_str(s);
@@ -140,7 +170,11 @@ pub fn call(g: &mut G, depth: u32, out: &mut String) {
         out.push_str(name);
     }
     out.push('(');
-    let n = if arity == usize::MAX || g.chance(1, 10) { g.below(5) } else { arity };
+    let n = if arity == usize::MAX || g.chance(1, 10) {
+        g.below(5)
+    } else {
+        arity
+    };
     for i in 0..n {
         if i > 0 {
             out.push_str(g.pick(&[", ", ",", " ,  "]));
