@@ -66,7 +66,7 @@ pub struct Limits {
     /// serde_json reads it) whatever this is.
     pub max_value_depth: usize,
     /// The limits of each JSONata evaluation (`States.QueryEvaluationError` past them). By
-    /// default: 1,000 nested evaluation steps, 10 seconds, 1 MiB of native stack, 256 MiB of
+    /// default: 1,000 nested evaluation steps, 10 seconds, 1 MiB of native stack, 64 MiB of
     /// memory, values nested 256 deep.
     pub jsonata: jsonata::Limits,
 }
@@ -77,6 +77,9 @@ impl Default for Limits {
             max_value_depth: DEFAULT_MAX_VALUE_DEPTH,
             jsonata: jsonata::Limits {
                 time_limit: Some(Duration::from_secs(10)),
+                // a state's values are at most 256 KiB: 64 MiB leaves room for any honest
+                // intermediate value, and a runaway reaches it in a fraction of a second
+                max_memory_bytes: 64 << 20,
                 max_value_depth: DEFAULT_MAX_VALUE_DEPTH,
                 ..jsonata::Limits::DEFAULT
             },
