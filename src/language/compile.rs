@@ -420,13 +420,13 @@ impl Compiler {
         location: &str,
     ) -> Option<ExternalStep> {
         let resource = json.get("Resource")?.as_str()?;
-        let (field, fields) = match language {
-            QueryLanguage::JsonPath => ("Parameters", "Parameters"),
-            QueryLanguage::Jsonata => ("Arguments", "Arguments"),
+        let field = match language {
+            QueryLanguage::JsonPath => "Parameters",
+            QueryLanguage::Jsonata => "Arguments",
         };
         let parameters = json
-            .get(fields)
-            .and_then(|p| self.payload(p, language, field, &format!("{location}/{fields}")));
+            .get(field)
+            .and_then(|p| self.payload(p, language, field, &format!("{location}/{field}")));
         Some(ExternalStep {
             resource: self.consts.intern(resource),
             parameters,

@@ -299,17 +299,23 @@ impl Source {
             values: &given,
             unresolved: &unresolved,
         };
+        // `value` (at `location`) with the intrinsic functions resolved, or every one that cannot be
+        let resolve = |value: &Json, location: &str| -> Result<Json, Vec<SourceProblem>> {
+            let mut problems = Vec::new();
+            let resolved = resolve_intrinsics(value, location, &given, &mut |location, message| {
+                problems.push(problem(path, at(location), message))
+            });
+            if problems.is_empty() {
+                Ok(resolved)
+            } else {
+                Err(problems)
+            }
+        };
 
         let mut filled = false;
         let mut source = if let Some(definition) = properties.get("Definition") {
             let location = format!("{base}/Definition");
-            let mut problems = Vec::new();
-            let definition = resolve_intrinsics(definition, &location, &given, &mut |location, message| {
-                problems.push(problem(path, at(location), message))
-            });
-            if !problems.is_empty() {
-                return Err(problems);
-            }
+            let definition = resolve(definition, &location)?;
             Source {
                 file: path.to_path_buf(),
                 text: text.clone(),
@@ -338,14 +344,7 @@ impl Source {
             let location = format!("{base}/DefinitionString");
             // `!Sub` has filled every placeholder already (and left `${!Literal}` as `${Literal}`)
             filled = string.get("Fn::Sub").is_some();
-            let mut problems = Vec::new();
-            let resolved = resolve_intrinsics(string, &location, &given, &mut |location, message| {
-                problems.push(problem(path, at(location), message))
-            });
-            if !problems.is_empty() {
-                return Err(problems);
-            }
-            let Json::String(definition_text) = resolved else {
+            let Json::String(definition_text) = resolve(string, &location)? else {
                 return Err(fail(&location, "DefinitionString must be a string".into()));
             };
             let value = serde_json::from_str::<Json>(&definition_text).map_err(|e| {

@@ -200,7 +200,7 @@ impl MarkedEventReceiver for Builder {
         if self.error.is_some() || self.done {
             return;
         }
-        let kind_is_sequence = matches!(event, Event::SequenceStart(..));
+        let is_sequence = matches!(event, Event::SequenceStart(..));
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 if !self.count_nodes(1, mark) {
@@ -224,14 +224,13 @@ impl MarkedEventReceiver for Builder {
                 self.push_value(value, 0, mark);
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
-                let sequence = kind_is_sequence;
                 if !self.count_nodes(1, mark) {
                     return;
                 }
                 let Some(location) = self.record(mark) else {
                     return self.fail("a mapping key must be a scalar".to_string(), mark);
                 };
-                let container = if sequence {
+                let container = if is_sequence {
                     Open::Sequence {
                         items: Vec::new(),
                         location,
