@@ -13,13 +13,15 @@
 
 pub mod engine;
 pub mod language;
+#[cfg(feature = "server")]
+pub mod service;
 pub mod tools;
 
 // Every module by its short path too (`quickstep::value`, `quickstep::parse`, ...).
 pub use engine::{clock, error, exec, history, limits, machine, runtime, tasks, value};
 pub use language::{
-    choice, compile, consts, diagnostic, intrinsics, jsonata, model, parse, path, payload, program, scope, template,
-    timestamp, validate,
+    choice, compile, consts, diagnostic, entropy, intrinsics, jsonata, model, parse, path, payload, program, scope,
+    template, timestamp, validate,
 };
 pub use tools::{cases, cli, graph, junit, mock, source};
 

@@ -89,9 +89,15 @@ impl TaskToken {
         TaskToken(NonZeroU64::new(id).expect("fewer than 2^64 tokens are issued"))
     }
 
-    /// The number the token stands for (unique in the process).
-    pub(crate) fn id(self) -> u64 {
+    /// The number the token stands for (unique in the process, or among the tokens of the
+    /// [`TokenIssuer`] that issued it).
+    pub fn id(self) -> u64 {
         self.0.get()
+    }
+
+    /// The token standing for `id` (none for 0): what a [`TokenIssuer`] hands out.
+    pub fn from_id(id: u64) -> Option<TaskToken> {
+        NonZeroU64::new(id).map(TaskToken)
     }
 }
 
@@ -131,8 +137,10 @@ pub enum TaskTokenError {
 }
 
 /// Where the tokens of an execution's tasks come from: a runtime registers each one so that
-/// any thread can complete it; a lone execution just numbers them.
-pub(crate) trait TokenIssuer {
+/// any thread can complete it; a lone execution just numbers them; a durable execution's
+/// driver derives them from the execution, so that a replay issues the same ones
+/// ([`Execution::with_token_issuer`](crate::exec::Execution::with_token_issuer)).
+pub trait TokenIssuer {
     /// A new token, live until completed or retired.
     fn issue(&self) -> TaskToken;
     /// Forgets a token whose task will not be awaited after all.

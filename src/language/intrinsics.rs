@@ -9,7 +9,6 @@
 //! interpreter); a path argument that selects nothing is reported as
 //! [`IntrinsicError::Path`], so that the payload template can word it the way AWS does.
 
-use std::cell::Cell;
 use std::fmt;
 
 use base64::Engine as _;
@@ -944,30 +943,7 @@ impl JavaRandom {
     }
 }
 
-thread_local! {
-    static RNG: Cell<u64> = Cell::new(initial_seed());
-}
-
-fn initial_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let local = 0u8;
-    nanos ^ (std::ptr::addr_of!(local) as u64).rotate_left(32)
-}
-
-/// A SplitMix64 step on the thread's generator.
-fn random_u64() -> u64 {
-    RNG.with(|state| {
-        let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        state.set(s);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    })
-}
+use super::entropy::random_u64;
 
 /// A random (version 4) UUID, as `States.UUID` makes them.
 pub fn uuid_v4_string() -> String {

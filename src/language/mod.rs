@@ -12,6 +12,7 @@ pub mod choice;
 pub mod compile;
 pub mod consts;
 pub mod diagnostic;
+pub mod entropy;
 pub mod intrinsics;
 pub mod jsonata;
 pub mod model;

@@ -1,4 +1,5 @@
-//! The `quickstep` command line: `run`, `graph`, `validate` and `test`.
+//! The `quickstep` command line: `run`, `graph`, `validate`, `test` and (with the `server`
+//! feature) `serve`.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -87,6 +88,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Serves the Step Functions API (AWS CLI, boto3 and the AWS SDKs work against it), with
+    /// Standard executions durable in a journal.
+    #[cfg(feature = "server")]
+    Serve(crate::service::serve::ServeArgs),
 }
 
 /// Where a definition comes from besides its file: placeholder values, or a template.
@@ -170,6 +175,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
             machine_type,
         } => validate(&definitions, &source, machine_type),
         Command::Test { paths, filter, junit } => test(&paths, filter.as_deref(), junit.as_deref()),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => crate::service::serve::serve(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -374,6 +374,13 @@ impl<'a> Execution<'a> {
         self
     }
 
+    /// Takes the tokens of its tasks that answer later from `tokens` (by default they are
+    /// numbered by the process): set before the first `resume`.
+    pub fn with_token_issuer(mut self, tokens: &'a dyn TokenIssuer) -> Execution<'a> {
+        self.tokens = Some(tokens);
+        self
+    }
+
     /// Names this execution `name` in the context object (`$$.Execution.Name` and the
     /// execution's ARN) instead of the [`ExecutionInfo`]'s name.
     pub fn with_name(mut self, name: &'a str) -> Execution<'a> {

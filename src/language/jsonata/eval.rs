@@ -192,10 +192,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         if let Some(ms) = self.now_millis.get() {
             return ms;
         }
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let ms = crate::language::entropy::now_millis();
         self.now_millis.set(Some(ms));
         ms
     }

@@ -120,15 +120,7 @@ fn is_decimal(s: &str) -> bool {
     i == b.len()
 }
 
-/// A pseudo-random double in [0, 1).
-pub fn random_f64() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
+pub use crate::language::entropy::random_f64;
 
 /// A deterministic double in [0, 1) from a seed (splitmix64).
 pub fn seeded_f64(seed: f64) -> f64 {

@@ -1,0 +1,852 @@
+//! The operations of the Step Functions API: each reads its request's members as the model
+//! constrains them, does its work on the journal and the engines, and answers in AWS's shape.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+
+use crate::clock::{Clock, SystemClock};
+use crate::exec::Status;
+use crate::machine::check_definition;
+use crate::model::MachineType;
+use crate::tasks::TaskToken;
+
+use super::express::Express;
+use super::journal::{ActivityRecord, ExecutionRecord, Journal, JournalError, MachineRecord, Write};
+use super::machines::Machines;
+use super::protocol::{check_name, page_key, page_token, partition_of, timestamp, ApiError, Arn, Members};
+use super::standard::{Delivery, Standard, StandardConfig, StartRequest};
+
+/// The largest input, output or task result: 256 KiB of UTF-8.
+const DATA_LIMIT: usize = 262_144;
+
+/// The server's settings.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// The region in ARNs.
+    pub region: String,
+    /// The account in ARNs.
+    pub account: String,
+    /// How long `GetActivityTask` waits for a task.
+    pub activity_poll: Duration,
+    /// How many threads apply Standard executions' steps.
+    pub standard_shards: usize,
+    /// How many worker threads each Express machine's runtime has.
+    pub express_threads: usize,
+    /// How long finished Standard executions are kept.
+    pub retention: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> ServiceConfig {
+        ServiceConfig {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            activity_poll: Duration::from_secs(60),
+            standard_shards: 2,
+            express_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            retention: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
+}
+
+/// The Step Functions API over a journal.
+pub struct Service {
+    config: ServiceConfig,
+    journal: Arc<dyn Journal>,
+    machines: Arc<Machines>,
+    standard: Standard,
+    express: Express,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("config", &self.config).finish()
+    }
+}
+
+fn internal(e: JournalError) -> ApiError {
+    ApiError::internal(e.to_string())
+}
+
+/// Waits for an engine's reply.
+async fn reply<T: Send + 'static>(
+    start: impl FnOnce(Box<dyn FnOnce(Result<T, ApiError>) + Send>),
+) -> Result<T, ApiError> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    start(Box::new(move |result| {
+        let _ = sender.send(result);
+    }));
+    receiver
+        .await
+        .unwrap_or_else(|_| Err(ApiError::internal("the engine dropped the request")))
+}
+
+/// Drops the data members (`input`, `output`, `parameters` and their details) of a history
+/// event's details, as `includeExecutionData: false` asks.
+fn strip_data(event: &mut Json) {
+    if let Json::Object(members) = event {
+        for (key, details) in members.iter_mut() {
+            if let (true, Json::Object(details)) = (key.ends_with("EventDetails"), details) {
+                for data in ["input", "inputDetails", "output", "outputDetails", "parameters"] {
+                    details.remove(data);
+                }
+            }
+        }
+    }
+}
+
+/// A logging configuration as Describe* returns it (defaults filled in).
+fn logging_of(given: Option<&Json>) -> Result<Json, ApiError> {
+    let mut logging = given.cloned().unwrap_or_else(|| json!({}));
+    let Json::Object(members) = &mut logging else {
+        return Err(ApiError::serialization("loggingConfiguration must be a structure."));
+    };
+    members.entry("level").or_insert_with(|| json!("OFF"));
+    members.entry("includeExecutionData").or_insert_with(|| json!(false));
+    let destinations = members.get("destinations").and_then(Json::as_array).map_or(0, Vec::len);
+    if members["level"] != "OFF" && destinations != 1 {
+        return Err(ApiError::new(
+            "InvalidLoggingConfiguration",
+            "Invalid Logging Configuration: Must specify exactly one Log Destination.",
+        ));
+    }
+    Ok(logging)
+}
+
+impl Service {
+    /// The service on `journal`, binding tasks as `machines` does: the Standard engine
+    /// resumes every execution the journal has running.
+    pub fn new(config: ServiceConfig, journal: Arc<dyn Journal>, machines: Machines) -> Result<Service, JournalError> {
+        let machines = Arc::new(machines);
+        let standard = Standard::start(
+            journal.clone(),
+            machines.clone(),
+            StandardConfig {
+                shards: config.standard_shards,
+                region: config.region.clone(),
+                account: config.account.clone(),
+                retention: config.retention,
+            },
+        )?;
+        let express = Express::new(
+            machines.clone(),
+            config.express_threads,
+            config.region.clone(),
+            config.account.clone(),
+        );
+        Ok(Service {
+            config,
+            journal,
+            machines,
+            standard,
+            express,
+        })
+    }
+
+    /// Runs one operation on its request body.
+    pub async fn call(&self, operation: &str, body: &Json, trace_header: Option<&str>) -> Result<Json, ApiError> {
+        let members = Members::of(body)?;
+        match operation {
+            "CreateStateMachine" => self.create_state_machine(members).await,
+            "DescribeStateMachine" => self.describe_state_machine(members),
+            "UpdateStateMachine" => self.update_state_machine(members).await,
+            "DeleteStateMachine" => self.delete_state_machine(members).await,
+            "ListStateMachines" => self.list_state_machines(members),
+            "StartExecution" => self.start_execution(members, trace_header, false).await,
+            "StartSyncExecution" => self.start_execution(members, trace_header, true).await,
+            "DescribeExecution" => self.describe_execution(members),
+            "ListExecutions" => self.list_executions(members),
+            "GetExecutionHistory" => self.get_execution_history(members),
+            "StopExecution" => self.stop_execution(members).await,
+            "DescribeStateMachineForExecution" => self.describe_state_machine_for_execution(members),
+            "SendTaskSuccess" => self.send_task(members, "success").await,
+            "SendTaskFailure" => self.send_task(members, "failure").await,
+            "SendTaskHeartbeat" => self.send_task(members, "heartbeat").await,
+            "CreateActivity" => self.create_activity(members).await,
+            "DescribeActivity" => self.describe_activity(members),
+            "ListActivities" => self.list_activities(members),
+            "DeleteActivity" => self.delete_activity(members).await,
+            "GetActivityTask" => self.get_activity_task(members).await,
+            other => Err(ApiError::unknown_operation(other)),
+        }
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {
+        let journal = self.journal.clone();
+        reply(move |done| {
+            journal.commit(
+                writes,
+                Box::new(move |result| done(result.map_err(|e| ApiError::internal(e.to_string())))),
+            )
+        })
+        .await
+    }
+
+    fn arn(&self, resource_type: &str, name: &str) -> String {
+        format!(
+            "arn:{}:states:{}:{}:{resource_type}:{name}",
+            partition_of(&self.config.region),
+            self.config.region,
+            self.config.account
+        )
+    }
+
+    /// The machine an ARN names (unqualified), or `StateMachineDoesNotExist`.
+    fn machine(&self, arn: &str) -> Result<MachineRecord, ApiError> {
+        let parsed = Arn::parse(arn)?;
+        if parsed.resource_type != "stateMachine" {
+            return Err(ApiError::wrong_resource_type(parsed.resource_type));
+        }
+        let missing = || {
+            ApiError::new(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{arn}'"),
+            )
+        };
+        if parsed.parts.len() != 1 {
+            return Err(missing());
+        }
+        self.journal.machine(arn).map_err(internal)?.ok_or_else(missing)
+    }
+
+    /// The Standard execution an ARN names, or AWS's error for it.
+    fn execution(&self, arn: &str) -> Result<ExecutionRecord, ApiError> {
+        let parsed = Arn::parse(arn)?;
+        if parsed.resource_type != "execution" {
+            return Err(ApiError::wrong_resource_type(parsed.resource_type));
+        }
+        self.journal
+            .execution(arn)
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::new("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))
+    }
+
+    fn check_definition(&self, definition: &str, machine_type: &str) -> Result<(), ApiError> {
+        let ty = if machine_type == "EXPRESS" {
+            MachineType::Express
+        } else {
+            MachineType::Standard
+        };
+        check_definition(definition, ty)
+            .map(|_| ())
+            .map_err(|e| ApiError::new("InvalidDefinition", e.to_string()))
+    }
+
+    async fn create_state_machine(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let name = m.string("name", true, 1, 80)?;
+        let definition = m.string("definition", true, 1, 1_048_576)?;
+        let role_arn = m.string("roleArn", true, 1, 256)?;
+        let machine_type = m.enumeration("type", &["STANDARD", "EXPRESS"], "STANDARD, EXPRESS")?;
+        let publish = m.boolean("publish")?.unwrap_or(false);
+        let version_description = m.string("versionDescription", false, 0, 256)?;
+        let logging = m.json("loggingConfiguration");
+        let tracing = m.json("tracingConfiguration").cloned();
+        let encryption = m.json("encryptionConfiguration").cloned();
+        let tags = m.json("tags").cloned();
+        m.finish()?;
+        let (name, definition, role_arn) = (name.unwrap_or(""), definition.unwrap_or(""), role_arn.unwrap_or(""));
+        let machine_type = machine_type.unwrap_or("STANDARD");
+        if version_description.is_some() && !publish {
+            return Err(ApiError::new(
+                "ValidationException",
+                "Version description can only be set when publish is true",
+            ));
+        }
+        check_name(name)?;
+        self.check_definition(definition, machine_type)?;
+        let now = SystemClock.now_ms();
+        let record = MachineRecord {
+            arn: self.arn("stateMachine", name),
+            name: name.to_string(),
+            machine_type: machine_type.to_string(),
+            definition: definition.to_string(),
+            role_arn: role_arn.to_string(),
+            creation_ms: now,
+            update_ms: now,
+            revision: 0,
+            revision_id: None,
+            logging: logging_of(logging)?,
+            tracing: tracing.unwrap_or_else(|| json!({"enabled": false})),
+            encryption: encryption.unwrap_or_else(|| json!({"type": "AWS_OWNED_KEY"})),
+            tags: tags.unwrap_or_else(|| json!([])),
+        };
+        if let Some(existing) = self.journal.machine(&record.arn).map_err(internal)? {
+            let same = existing.definition == record.definition
+                && existing.machine_type == record.machine_type
+                && existing.logging == record.logging
+                && existing.tracing == record.tracing
+                && existing.encryption == record.encryption;
+            if !same {
+                return Err(ApiError::new(
+                    "StateMachineAlreadyExists",
+                    format!("State Machine Already Exists: '{}'", existing.arn),
+                ));
+            }
+            return Ok(json!({"stateMachineArn": existing.arn, "creationDate": timestamp(existing.creation_ms)}));
+        }
+        self.commit(vec![Write::PutMachine(Box::new(record.clone()))]).await?;
+        Ok(json!({"stateMachineArn": record.arn, "creationDate": timestamp(record.creation_ms)}))
+    }
+
+    fn describe_state_machine(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("stateMachineArn", true, 1, 256)?;
+        m.enumeration(
+            "includedData",
+            &["ALL_DATA", "METADATA_ONLY"],
+            "ALL_DATA, METADATA_ONLY",
+        )?;
+        m.finish()?;
+        let record = self.machine(arn.unwrap_or(""))?;
+        let mut out = json!({
+            "stateMachineArn": record.arn,
+            "name": record.name,
+            "status": "ACTIVE",
+            "definition": record.definition,
+            "roleArn": record.role_arn,
+            "type": record.machine_type,
+            "creationDate": timestamp(record.creation_ms),
+            "loggingConfiguration": record.logging,
+            "tracingConfiguration": record.tracing,
+            "encryptionConfiguration": record.encryption,
+        });
+        if let Some(revision_id) = &record.revision_id {
+            out["revisionId"] = json!(revision_id);
+        }
+        Ok(out)
+    }
+
+    async fn update_state_machine(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("stateMachineArn", true, 1, 256)?;
+        let definition = m.string("definition", false, 1, 1_048_576)?;
+        let role_arn = m.string("roleArn", false, 1, 256)?;
+        let publish = m.boolean("publish")?.unwrap_or(false);
+        let version_description = m.string("versionDescription", false, 0, 256)?;
+        let logging = m.json("loggingConfiguration");
+        let tracing = m.json("tracingConfiguration").cloned();
+        let encryption = m.json("encryptionConfiguration").cloned();
+        m.finish()?;
+        let mut record = self.machine(arn.unwrap_or(""))?;
+        if definition.is_none() && role_arn.is_none() && logging.is_none() && tracing.is_none() && encryption.is_none()
+        {
+            return Err(ApiError::new(
+                "MissingRequiredParameter",
+                "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
+            ));
+        }
+        if version_description.is_some() && !publish {
+            return Err(ApiError::new(
+                "ValidationException",
+                "Version description can only be set when publish is true",
+            ));
+        }
+        if let Some(definition) = definition {
+            self.check_definition(definition, &record.machine_type)?;
+        }
+        let mut updated = record.clone();
+        if let Some(definition) = definition {
+            updated.definition = definition.to_string();
+        }
+        if let Some(role_arn) = role_arn {
+            updated.role_arn = role_arn.to_string();
+        }
+        if logging.is_some() {
+            updated.logging = logging_of(logging)?;
+        }
+        if let Some(tracing) = tracing {
+            updated.tracing = tracing;
+        }
+        if let Some(encryption) = encryption {
+            updated.encryption = encryption;
+        }
+        let now = SystemClock.now_ms();
+        if updated != record {
+            updated.revision += 1;
+            updated.revision_id = Some(crate::intrinsics::uuid_v4_string());
+            updated.update_ms = now;
+            self.commit(vec![Write::PutMachine(Box::new(updated.clone()))]).await?;
+            self.machines.forget(&updated.arn);
+            self.express.forget(&updated.arn);
+            record = updated;
+        }
+        let mut out = json!({"updateDate": timestamp(record.update_ms.max(record.creation_ms))});
+        if let Some(revision_id) = &record.revision_id {
+            out["revisionId"] = json!(revision_id);
+        }
+        Ok(out)
+    }
+
+    async fn delete_state_machine(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("stateMachineArn", true, 1, 256)?;
+        m.finish()?;
+        let arn = arn.unwrap_or("");
+        let parsed = Arn::parse(arn)?;
+        if parsed.resource_type != "stateMachine" {
+            return Err(ApiError::wrong_resource_type(parsed.resource_type));
+        }
+        if self.journal.machine(arn).map_err(internal)?.is_some() {
+            self.commit(vec![Write::DeleteMachine(arn.to_string())]).await?;
+            self.express.forget(arn);
+        }
+        Ok(json!({}))
+    }
+
+    fn list_state_machines(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let limit = m.max_results()?;
+        let token = m.string("nextToken", false, 1, 1024)?;
+        m.finish()?;
+        let after = token.map(page_key).transpose()?;
+        let mut page = self.journal.machines(after.as_deref(), limit + 1).map_err(internal)?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let items: Vec<Json> = page
+            .iter()
+            .map(|r| {
+                json!({"stateMachineArn": r.arn, "name": r.name, "type": r.machine_type,
+                       "creationDate": timestamp(r.creation_ms)})
+            })
+            .collect();
+        let mut out = json!({ "stateMachines": items });
+        if let (true, Some(last)) = (more, page.last()) {
+            out["nextToken"] = json!(page_token(&last.name));
+        }
+        Ok(out)
+    }
+
+    async fn start_execution(&self, mut m: Members<'_>, trace: Option<&str>, sync: bool) -> Result<Json, ApiError> {
+        let arn = m.string("stateMachineArn", true, 1, 256)?;
+        let name = m.string("name", false, 1, 80)?;
+        let input = m.data("input", false, DATA_LIMIT)?;
+        let trace_member = m.string("traceHeader", false, 0, 256)?;
+        if sync {
+            m.enumeration(
+                "includedData",
+                &["ALL_DATA", "METADATA_ONLY"],
+                "ALL_DATA, METADATA_ONLY",
+            )?;
+        }
+        m.finish()?;
+        let arn = arn.unwrap_or("");
+        let (arn, test_case) = match arn.split_once('#') {
+            Some((arn, case)) => (arn, Some(case.to_string())),
+            None => (arn, None),
+        };
+        let machine = self.machine(arn)?;
+        let name = match name {
+            Some(name) => {
+                check_name(name)?;
+                name.to_string()
+            }
+            None => crate::intrinsics::uuid_v4_string(),
+        };
+        let input = input.unwrap_or("{}");
+        if input.is_empty() {
+            return Err(ApiError::new(
+                "InvalidExecutionInput",
+                "Invalid State Machine Execution Input: 'Invalid execution input.'",
+            ));
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(input) {
+            return Err(ApiError::new(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            ));
+        }
+        let trace_header = trace.or(trace_member).map(str::to_string);
+        let express = machine.machine_type == "EXPRESS";
+        if sync && !express {
+            return Err(ApiError::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        if express {
+            let express_arn = format!(
+                "{}:{name}:{}",
+                machine.arn.replacen(":stateMachine:", ":express:", 1),
+                crate::intrinsics::uuid_v4_string()
+            );
+            let start_ms = SystemClock.now_ms();
+            if !sync {
+                self.express.start(&machine, input.to_string()).await?;
+                return Ok(json!({"executionArn": express_arn, "startDate": timestamp(start_ms)}));
+            }
+            let outcome = self.express.run(&machine, input.to_string()).await?;
+            let stop_ms = SystemClock.now_ms();
+            let mut out = json!({
+                "executionArn": express_arn,
+                "stateMachineArn": machine.arn,
+                "name": name,
+                "startDate": timestamp(start_ms),
+                "stopDate": timestamp(stop_ms),
+                "status": match outcome.status { Status::Succeeded => "SUCCEEDED", Status::TimedOut => "TIMED_OUT", _ => "FAILED" },
+                "input": input,
+                "inputDetails": {"included": true},
+                "outputDetails": {"included": true},
+                "billingDetails": {
+                    "billedMemoryUsedInMB": 64,
+                    "billedDurationInMilliseconds": ((stop_ms - start_ms).max(1) + 99) / 100 * 100,
+                },
+            });
+            if let Some(output) = outcome.output {
+                out["output"] = json!(output);
+            }
+            if let Some(error) = outcome.error {
+                out["error"] = json!(error);
+            }
+            if let Some(cause) = outcome.cause {
+                out["cause"] = json!(cause);
+            }
+            if let Some(trace) = trace_header {
+                out["traceHeader"] = json!(trace);
+            }
+            return Ok(out);
+        }
+        let request = StartRequest {
+            machine,
+            name,
+            input: input.to_string(),
+            trace_header,
+            test_case,
+        };
+        let started = reply(|done| self.standard.start_execution(request, done)).await?;
+        Ok(json!({"executionArn": started.arn, "startDate": timestamp(started.start_ms)}))
+    }
+
+    fn describe_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("executionArn", true, 1, 256)?;
+        m.enumeration(
+            "includedData",
+            &["ALL_DATA", "METADATA_ONLY"],
+            "ALL_DATA, METADATA_ONLY",
+        )?;
+        m.finish()?;
+        let record = self.execution(arn.unwrap_or(""))?;
+        let mut out = json!({
+            "executionArn": record.arn,
+            "stateMachineArn": record.machine_arn,
+            "name": record.name,
+            "status": record.status,
+            "startDate": timestamp(record.start_ms),
+            "input": record.input,
+            "inputDetails": {"included": true},
+            "redriveCount": 0,
+        });
+        let members = out.as_object_mut().expect("an object");
+        if let Some(stop) = record.stop_ms {
+            members.insert("stopDate".into(), timestamp(stop));
+        }
+        if let Some(output) = &record.output {
+            members.insert("output".into(), json!(output));
+            members.insert("outputDetails".into(), json!({"included": true}));
+        }
+        if let Some(error) = &record.error {
+            members.insert("error".into(), json!(error));
+        }
+        if let Some(cause) = &record.cause {
+            members.insert("cause".into(), json!(cause));
+        }
+        if let Some(trace) = &record.trace_header {
+            members.insert("traceHeader".into(), json!(trace));
+        }
+        let (redrive_status, reason) = match record.status.as_str() {
+            "RUNNING" | "SUCCEEDED" => (
+                "NOT_REDRIVABLE",
+                Some(format!("Execution is {} and cannot be redriven", record.status)),
+            ),
+            _ => (
+                "NOT_REDRIVABLE",
+                Some("Redrive is not supported by this server".to_string()),
+            ),
+        };
+        members.insert("redriveStatus".into(), json!(redrive_status));
+        if let Some(reason) = reason {
+            members.insert("redriveStatusReason".into(), json!(reason));
+        }
+        Ok(out)
+    }
+
+    fn list_executions(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("stateMachineArn", false, 1, 256)?;
+        let map_run = m.string("mapRunArn", false, 1, 2000)?;
+        let status = m.enumeration(
+            "statusFilter",
+            &[
+                "RUNNING",
+                "SUCCEEDED",
+                "FAILED",
+                "TIMED_OUT",
+                "ABORTED",
+                "PENDING_REDRIVE",
+            ],
+            "SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING",
+        )?;
+        let limit = m.max_results()?;
+        let token = m.string("nextToken", false, 1, 3096)?;
+        m.enumeration("redriveFilter", &["REDRIVEN", "NOT_REDRIVEN"], "REDRIVEN, NOT_REDRIVEN")?;
+        m.finish()?;
+        let arn = match (arn, map_run) {
+            (Some(arn), None) => arn,
+            (None, Some(map_run)) => {
+                Arn::parse(map_run)?;
+                return Err(ApiError::new(
+                    "ResourceNotFound",
+                    format!("Resource not found: '{map_run}'"),
+                ));
+            }
+            _ => {
+                return Err(ApiError::new(
+                    "ValidationException",
+                    "Exactly one of stateMachineArn and mapRunArn must be given",
+                ))
+            }
+        };
+        let machine = self.machine(arn)?;
+        if machine.machine_type == "EXPRESS" {
+            return Err(ApiError::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        let after = match token {
+            Some(token) => {
+                let key = page_key(token)?;
+                let (ms, id) = key.split_once(':').ok_or_else(ApiError::invalid_token)?;
+                Some((
+                    ms.parse().map_err(|_| ApiError::invalid_token())?,
+                    id.parse().map_err(|_| ApiError::invalid_token())?,
+                ))
+            }
+            None => None,
+        };
+        let mut page = self
+            .journal
+            .executions(&machine.arn, status, after, limit + 1)
+            .map_err(internal)?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let items: Vec<Json> = page
+            .iter()
+            .map(|e| {
+                let mut item = json!({"executionArn": e.arn, "stateMachineArn": e.machine_arn, "name": e.name,
+                                      "status": e.status, "startDate": timestamp(e.start_ms), "redriveCount": 0});
+                if let Some(stop) = e.stop_ms {
+                    item["stopDate"] = timestamp(stop);
+                }
+                item
+            })
+            .collect();
+        let mut out = json!({ "executions": items });
+        if let (true, Some(last)) = (more, page.last()) {
+            out["nextToken"] = json!(page_token(&format!("{}:{}", last.start_ms, last.id)));
+        }
+        Ok(out)
+    }
+
+    fn get_execution_history(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("executionArn", true, 1, 256)?;
+        let limit = m.max_results()?;
+        let reverse = m.boolean("reverseOrder")?.unwrap_or(false);
+        let token = m.string("nextToken", false, 1, 1024)?;
+        let include_data = m.boolean("includeExecutionData")?.unwrap_or(true);
+        m.finish()?;
+        let record = self.execution(arn.unwrap_or(""))?;
+        let after = match token {
+            Some(token) => Some(page_key(token)?.parse::<u32>().map_err(|_| ApiError::invalid_token())?),
+            None => None,
+        };
+        let mut page = self
+            .journal
+            .events(record.id, after, limit + 1, reverse)
+            .map_err(internal)?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let mut events = Vec::with_capacity(page.len());
+        for (_, text) in &page {
+            let mut event: Json = serde_json::from_str(text).map_err(|e| ApiError::internal(e.to_string()))?;
+            if !include_data {
+                strip_data(&mut event);
+            }
+            events.push(event);
+        }
+        let mut out = json!({ "events": events });
+        if let (true, Some((last, _))) = (more, page.last()) {
+            out["nextToken"] = json!(page_token(&last.to_string()));
+        }
+        Ok(out)
+    }
+
+    async fn stop_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("executionArn", true, 1, 256)?;
+        let error = m.string("error", false, 0, 256)?.map(str::to_string);
+        let cause = m.string("cause", false, 0, 32_768)?.map(str::to_string);
+        m.finish()?;
+        let record = self.execution(arn.unwrap_or(""))?;
+        let stop_ms = reply(|done| self.standard.stop(record.id, error, cause, done)).await?;
+        Ok(json!({ "stopDate": timestamp(stop_ms) }))
+    }
+
+    fn describe_state_machine_for_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("executionArn", true, 1, 256)?;
+        m.enumeration(
+            "includedData",
+            &["ALL_DATA", "METADATA_ONLY"],
+            "ALL_DATA, METADATA_ONLY",
+        )?;
+        m.finish()?;
+        let record = self.execution(arn.unwrap_or(""))?;
+        let machine = self
+            .journal
+            .revision(&record.machine_arn, record.revision)
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::internal("the execution's definition is missing"))?;
+        let mut out = json!({
+            "stateMachineArn": machine.arn,
+            "name": machine.name,
+            "definition": machine.definition,
+            "roleArn": machine.role_arn,
+            "updateDate": timestamp(machine.update_ms),
+            "loggingConfiguration": machine.logging,
+            "tracingConfiguration": machine.tracing,
+            "encryptionConfiguration": machine.encryption,
+        });
+        if let Some(revision_id) = &machine.revision_id {
+            out["revisionId"] = json!(revision_id);
+        }
+        Ok(out)
+    }
+
+    async fn send_task(&self, mut m: Members<'_>, what: &str) -> Result<Json, ApiError> {
+        let token = m.string("taskToken", true, 1, 2048)?;
+        let delivery = match what {
+            "success" => {
+                let output = m.data("output", true, DATA_LIMIT)?;
+                m.finish()?;
+                let output = output.unwrap_or("");
+                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(output) {
+                    return Err(ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")));
+                }
+                Delivery::Succeed(output.to_string())
+            }
+            "failure" => {
+                let error = m.string("error", false, 0, 256)?.map(str::to_string);
+                let cause = m.string("cause", false, 0, 32_768)?.map(str::to_string);
+                m.finish()?;
+                Delivery::Fail(error, cause)
+            }
+            _ => {
+                m.finish()?;
+                Delivery::Heartbeat
+            }
+        };
+        let token: TaskToken = token.unwrap_or("").parse().map_err(|_| ApiError::invalid_token())?;
+        reply(|done| self.standard.deliver(token.id(), delivery, done)).await?;
+        Ok(json!({}))
+    }
+
+    async fn create_activity(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let name = m.string("name", true, 1, 80)?;
+        m.json("tags");
+        m.finish()?;
+        let name = name.unwrap_or("");
+        check_name(name)?;
+        let arn = self.arn("activity", name);
+        if let Some(existing) = self.journal.activity(&arn).map_err(internal)? {
+            return Ok(json!({"activityArn": existing.arn, "creationDate": timestamp(existing.creation_ms)}));
+        }
+        let record = ActivityRecord {
+            arn: arn.clone(),
+            name: name.to_string(),
+            creation_ms: SystemClock.now_ms(),
+        };
+        let creation_ms = record.creation_ms;
+        self.commit(vec![Write::PutActivity(record)]).await?;
+        Ok(json!({"activityArn": arn, "creationDate": timestamp(creation_ms)}))
+    }
+
+    fn activity(&self, arn: &str) -> Result<ActivityRecord, ApiError> {
+        let parsed = Arn::parse(arn)?;
+        if parsed.resource_type != "activity" {
+            return Err(ApiError::wrong_resource_type(parsed.resource_type));
+        }
+        self.journal
+            .activity(arn)
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::new("ActivityDoesNotExist", format!("Activity Does Not Exist: '{arn}'")))
+    }
+
+    fn describe_activity(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("activityArn", true, 1, 256)?;
+        m.finish()?;
+        let record = self.activity(arn.unwrap_or(""))?;
+        Ok(
+            json!({"activityArn": record.arn, "name": record.name, "creationDate": timestamp(record.creation_ms),
+                  "encryptionConfiguration": {"type": "AWS_OWNED_KEY"}}),
+        )
+    }
+
+    fn list_activities(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let limit = m.max_results()?;
+        let token = m.string("nextToken", false, 1, 1024)?;
+        m.finish()?;
+        let after = token.map(page_key).transpose()?;
+        let mut page = self.journal.activities(after.as_deref(), limit + 1).map_err(internal)?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let items: Vec<Json> = page
+            .iter()
+            .map(|a| json!({"activityArn": a.arn, "name": a.name, "creationDate": timestamp(a.creation_ms)}))
+            .collect();
+        let mut out = json!({ "activities": items });
+        if let (true, Some(last)) = (more, page.last()) {
+            out["nextToken"] = json!(page_token(&last.name));
+        }
+        Ok(out)
+    }
+
+    async fn delete_activity(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("activityArn", true, 1, 256)?;
+        m.finish()?;
+        let arn = arn.unwrap_or("");
+        let parsed = Arn::parse(arn)?;
+        if parsed.resource_type != "activity" {
+            return Err(ApiError::wrong_resource_type(parsed.resource_type));
+        }
+        self.commit(vec![Write::DeleteActivity(arn.to_string())]).await?;
+        Ok(json!({}))
+    }
+
+    async fn get_activity_task(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("activityArn", true, 1, 256)?;
+        let worker = m.string("workerName", false, 1, 80)?.map(str::to_string);
+        m.finish()?;
+        let record = self.activity(arn.unwrap_or(""))?;
+        let deadline = tokio::time::Instant::now() + self.config.activity_poll;
+        loop {
+            let task = match self.standard.activities.take(&record.arn) {
+                Ok(task) => task,
+                Err(receiver) => match tokio::time::timeout_at(deadline, receiver).await {
+                    Ok(Ok(task)) => task,
+                    Ok(Err(_)) => continue,
+                    Err(_) => return Ok(json!({})),
+                },
+            };
+            let (token, input) = task;
+            let started = reply(|done| {
+                self.standard
+                    .deliver(token, Delivery::ActivityStarted(worker.clone()), done)
+            })
+            .await;
+            match started {
+                Ok(()) => {
+                    let token = TaskToken::from_id(token).map_or_else(String::new, |t| t.to_string());
+                    return Ok(json!({"taskToken": token, "input": input}));
+                }
+                // The task timed out or its execution ended while it waited: the next one.
+                Err(e) if e.status == 400 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Express executions through the server: each Express machine revision gets a
+//! [`Runtime`](crate::runtime::Runtime) (created on its first execution), which runs them
+//! as it runs any in-process execution. Nothing is journaled: an asynchronous Express start
+//! is at most once, as on AWS.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::exec::ExecutionInfo;
+use crate::machine::Outcome;
+use crate::runtime::{Completion, Runtime};
+
+use super::journal::MachineRecord;
+use super::machines::Machines;
+use super::protocol::ApiError;
+
+/// The runtimes of the Express machines.
+pub struct Express {
+    machines: Arc<Machines>,
+    runtimes: Mutex<HashMap<(String, i64), Arc<Runtime>>>,
+    threads: usize,
+    region: String,
+    account: String,
+}
+
+impl std::fmt::Debug for Express {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Express").field("threads", &self.threads).finish()
+    }
+}
+
+impl Express {
+    /// Runtimes of `threads` workers each, for `machines`.
+    pub fn new(machines: Arc<Machines>, threads: usize, region: String, account: String) -> Express {
+        Express {
+            machines,
+            runtimes: Mutex::default(),
+            threads,
+            region,
+            account,
+        }
+    }
+
+    fn runtime(&self, record: &MachineRecord) -> Result<Arc<Runtime>, ApiError> {
+        let key = (record.arn.clone(), record.revision);
+        let mut runtimes = self.runtimes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(runtime) = runtimes.get(&key) {
+            return Ok(runtime.clone());
+        }
+        let machine = self.machines.get(record, None).map_err(ApiError::internal)?;
+        let info = ExecutionInfo {
+            name: record.name.clone(),
+            state_machine_name: record.name.clone(),
+            role_arn: record.role_arn.clone(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+            express_id: Some(crate::intrinsics::uuid_v4_string()),
+        };
+        let runtime = Arc::new(
+            Runtime::builder()
+                .threads(self.threads)
+                .execution_info(info)
+                .build((*machine).clone()),
+        );
+        runtimes.retain(|(arn, _), _| arn != &record.arn);
+        runtimes.insert(key, runtime.clone());
+        Ok(runtime)
+    }
+
+    /// Runs an execution to its end (`StartSyncExecution`).
+    pub async fn run(&self, record: &MachineRecord, input: String) -> Result<Outcome, ApiError> {
+        let runtime = self.runtime(record)?;
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let done = Completion::callback(move |completed| {
+            let _ = sender.send(completed.result);
+        });
+        submit(runtime, input, done).await;
+        match receiver.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(e)) => Err(ApiError::new(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )),
+            Err(_) => Err(ApiError::internal("the execution was dropped")),
+        }
+    }
+
+    /// Starts an execution and forgets it (`StartExecution` of an Express machine).
+    pub async fn start(&self, record: &MachineRecord, input: String) -> Result<(), ApiError> {
+        let runtime = self.runtime(record)?;
+        submit(runtime, input, Completion::Ignore).await;
+        Ok(())
+    }
+
+    /// Drops the runtimes of a machine (deleted or updated).
+    pub fn forget(&self, arn: &str) {
+        self.runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(a, _), _| a != arn);
+    }
+}
+
+/// Submits without blocking the async worker: when the runtime's queue is full, the wait
+/// for room happens on a blocking thread.
+async fn submit(runtime: Arc<Runtime>, input: String, done: Completion) {
+    if let Err(full) = runtime.try_submit(input, done) {
+        let _ = tokio::task::spawn_blocking(move || {
+            runtime.submit(full.input, full.done);
+        })
+        .await;
+    }
+}

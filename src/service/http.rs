@@ -1,0 +1,63 @@
+//! The HTTP face of the service: awsJson1_0 on `POST /` (any path, any host: SDKs send
+//! `StartSyncExecution` to `sync-<host>`), the operation in `X-Amz-Target`, any SigV4
+//! signature accepted.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value as Json;
+
+use super::api::Service;
+use super::protocol::ApiError;
+
+/// The router serving `service`.
+pub fn router(service: Arc<Service>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(service)
+}
+
+/// Serves `service` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    service: Arc<Service>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(service))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let trace = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok());
+    let result = match target.strip_prefix("AWSStepFunctions.") {
+        None => Err(ApiError::unknown_operation(target)),
+        Some(operation) => match parse_body(&body) {
+            Ok(json) => service.call(operation, &json, trace).await,
+            Err(e) => Err(e),
+        },
+    };
+    let (status, body) = match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(error) => (
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST),
+            error.body(),
+        ),
+    };
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.0"));
+    if let Ok(id) = HeaderValue::from_str(&crate::intrinsics::uuid_v4_string()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+fn parse_body(body: &[u8]) -> Result<Json, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Json::Object(Default::default()));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::serialization(format!("The request is not valid JSON: {e}")))
+}

@@ -1,0 +1,745 @@
+//! The journal: everything the server must not lose (state machines, activities, Standard
+//! executions with their steps and history events, activity tasks) in an embedded SQLite
+//! database.
+//!
+//! Writes go through one writer thread that commits whatever has queued up in one
+//! transaction (group commit): a write is acknowledged only once its transaction is on disk
+//! (WAL, `synchronous=FULL`), and many requests share each fsync. Reads use their own
+//! connections and see what is committed.
+//!
+//! The engine uses the journal only through [`Journal`], so that another store (a networked
+//! database, for Standard executions spread over several machines) can serve it: it needs
+//! atomic batches of writes, point reads by key, ordered range reads (executions of a
+//! machine by start time, events of an execution by id), and a scan of the open executions
+//! at start-up.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+/// Why the journal could not do something.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("journal: {0}")]
+pub struct JournalError(pub String);
+
+impl From<rusqlite::Error> for JournalError {
+    fn from(e: rusqlite::Error) -> JournalError {
+        JournalError(e.to_string())
+    }
+}
+
+/// A journal result.
+pub type Result<T> = std::result::Result<T, JournalError>;
+
+/// A state machine as the API describes it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MachineRecord {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// `STANDARD` or `EXPRESS`.
+    pub machine_type: String,
+    /// The definition, byte for byte as given.
+    pub definition: String,
+    /// The role ARN.
+    pub role_arn: String,
+    /// When it was created (epoch ms).
+    pub creation_ms: i64,
+    /// When its current revision was made (epoch ms).
+    pub update_ms: i64,
+    /// Its current revision: 0 when created, one more per update that changes something.
+    pub revision: i64,
+    /// The current revision's id (absent until the first real update).
+    pub revision_id: Option<String>,
+    /// `loggingConfiguration`, as given or defaulted.
+    pub logging: serde_json::Value,
+    /// `tracingConfiguration`.
+    pub tracing: serde_json::Value,
+    /// `encryptionConfiguration`.
+    pub encryption: serde_json::Value,
+    /// Its tags.
+    pub tags: serde_json::Value,
+}
+
+/// An activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityRecord {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// When it was created (epoch ms).
+    pub creation_ms: i64,
+}
+
+/// A Standard execution as the API describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionRecord {
+    /// The journal's number for it (also the high bits of its task tokens).
+    pub id: i64,
+    /// Its ARN.
+    pub arn: String,
+    /// Its state machine's (unqualified) ARN.
+    pub machine_arn: String,
+    /// Its name.
+    pub name: String,
+    /// The revision of the machine it runs.
+    pub revision: i64,
+    /// The mock test case it runs with (Step Functions Local's `arn#TestCase`), if any.
+    pub test_case: Option<String>,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    /// When it started (epoch ms).
+    pub start_ms: i64,
+    /// When it ended (epoch ms).
+    pub stop_ms: Option<i64>,
+    /// Its input (JSON text).
+    pub input: String,
+    /// Its output (JSON text), when it succeeded.
+    pub output: Option<String>,
+    /// Its error, when it failed with one.
+    pub error: Option<String>,
+    /// Its cause, when it failed with one.
+    pub cause: Option<String>,
+    /// The trace header it was started with.
+    pub trace_header: Option<String>,
+    /// How many history events it has.
+    pub events: u32,
+    /// When it must be resumed if nothing is delivered (epoch ms), while it runs.
+    pub wake_ms: Option<i64>,
+}
+
+/// What moved an execution on: one entry of its driver log. Replaying an execution's steps
+/// in order on its definition and input rebuilds it exactly (see [`super::standard`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// It started.
+    Start,
+    /// Its time came (a Wait ended, a back-off or a deadline passed).
+    Wake,
+    /// A task answered (`SendTaskSuccess`): the output's JSON text.
+    Succeed {
+        /// The token of the task.
+        token: u64,
+        /// The output.
+        output: String,
+    },
+    /// A task failed (`SendTaskFailure`).
+    Fail {
+        /// The token of the task.
+        token: u64,
+        /// The error.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// A task's worker is alive (`SendTaskHeartbeat`).
+    Heartbeat {
+        /// The token of the task.
+        token: u64,
+    },
+    /// A worker took an activity task (`GetActivityTask`).
+    ActivityStarted {
+        /// The token of the task.
+        token: u64,
+        /// The worker's name, if it gave one.
+        worker: Option<String>,
+    },
+    /// It was stopped (`StopExecution`).
+    Stop {
+        /// The error.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+}
+
+/// One step of an execution's driver log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// When it happened (epoch ms).
+    pub now_ms: i64,
+    /// What happened.
+    pub kind: StepKind,
+}
+
+impl Step {
+    fn columns(&self) -> (i64, Option<i64>, Option<&str>, Option<&str>, Option<&str>) {
+        let token = |t: &u64| Some(*t as i64);
+        match &self.kind {
+            StepKind::Start => (0, None, None, None, None),
+            StepKind::Wake => (1, None, None, None, None),
+            StepKind::Succeed { token: t, output } => (2, token(t), Some(output), None, None),
+            StepKind::Fail { token: t, error, cause } => (3, token(t), None, error.as_deref(), cause.as_deref()),
+            StepKind::Heartbeat { token: t } => (4, token(t), None, None, None),
+            StepKind::ActivityStarted { token: t, worker } => (5, token(t), worker.as_deref(), None, None),
+            StepKind::Stop { error, cause } => (6, None, None, error.as_deref(), cause.as_deref()),
+        }
+    }
+
+    fn from_columns(
+        now_ms: i64,
+        kind: i64,
+        token: Option<i64>,
+        body: Option<String>,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<Step> {
+        let token = token.unwrap_or_default() as u64;
+        let kind = match kind {
+            0 => StepKind::Start,
+            1 => StepKind::Wake,
+            2 => StepKind::Succeed {
+                token,
+                output: body.unwrap_or_default(),
+            },
+            3 => StepKind::Fail { token, error, cause },
+            4 => StepKind::Heartbeat { token },
+            5 => StepKind::ActivityStarted { token, worker: body },
+            6 => StepKind::Stop { error, cause },
+            other => return Err(JournalError(format!("unknown step kind {other}"))),
+        };
+        Ok(Step { now_ms, kind })
+    }
+}
+
+/// An activity task waiting for a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityTask {
+    /// Its task token's number.
+    pub token: u64,
+    /// The activity's ARN.
+    pub activity_arn: String,
+    /// The execution that awaits it.
+    pub execution_id: i64,
+    /// Its input (JSON text).
+    pub input: String,
+}
+
+/// What an execution's step changes in its record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionUpdate {
+    /// The execution.
+    pub id: i64,
+    /// Its status now.
+    pub status: String,
+    /// When it ended, if it has.
+    pub stop_ms: Option<i64>,
+    /// Its output, if it succeeded.
+    pub output: Option<String>,
+    /// Its error.
+    pub error: Option<String>,
+    /// Its cause.
+    pub cause: Option<String>,
+    /// Its number of history events now.
+    pub events: u32,
+    /// When to resume it if nothing is delivered.
+    pub wake_ms: Option<i64>,
+}
+
+/// One change to the journal; a batch of them is committed atomically.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// Creates or replaces a state machine (and records its current revision).
+    PutMachine(Box<MachineRecord>),
+    /// Deletes a state machine (its revisions stay while executions use them).
+    DeleteMachine(String),
+    /// Creates an activity.
+    PutActivity(ActivityRecord),
+    /// Deletes an activity.
+    DeleteActivity(String),
+    /// Records a new execution.
+    NewExecution(Box<ExecutionRecord>),
+    /// Updates an execution after a step.
+    UpdateExecution(Box<ExecutionUpdate>),
+    /// Appends a step to an execution's driver log.
+    AppendStep {
+        /// The execution.
+        execution_id: i64,
+        /// The step's number (0 for the start).
+        seq: u32,
+        /// The step.
+        step: Step,
+    },
+    /// Appends history events (id and AWS-shaped JSON text, with data).
+    AppendEvents {
+        /// The execution.
+        execution_id: i64,
+        /// The events.
+        events: Vec<(u32, String)>,
+    },
+    /// An activity task waits for a worker.
+    PutActivityTask(ActivityTask),
+    /// An activity task was taken by a worker, answered, or will never be.
+    DeleteActivityTask(u64),
+    /// An execution ended: its steps and activity tasks are no longer needed.
+    Closed(i64),
+    /// A finished execution past its retention period goes, with its history.
+    Forget(i64),
+}
+
+/// A page of executions is read from after this point: (start ms, id) of the last one seen.
+pub type ExecutionCursor = (i64, i64);
+
+/// What the engine and the API need from a store. See the module's documentation.
+pub trait Journal: Send + Sync + 'static {
+    /// Commits `writes` atomically, then calls `done` (from another thread).
+    fn commit(&self, writes: Vec<Write>, done: Box<dyn FnOnce(Result<()>) + Send>);
+    /// A state machine by ARN.
+    fn machine(&self, arn: &str) -> Result<Option<MachineRecord>>;
+    /// State machines in name order, after `after`, at most `limit`.
+    fn machines(&self, after: Option<&str>, limit: usize) -> Result<Vec<MachineRecord>>;
+    /// The definition of a machine's revision.
+    fn revision(&self, machine_arn: &str, revision: i64) -> Result<Option<MachineRecord>>;
+    /// An activity by ARN.
+    fn activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
+    /// Activities in name order, after `after`, at most `limit`.
+    fn activities(&self, after: Option<&str>, limit: usize) -> Result<Vec<ActivityRecord>>;
+    /// An execution by ARN.
+    fn execution(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
+    /// An execution by id.
+    fn execution_by_id(&self, id: i64) -> Result<Option<ExecutionRecord>>;
+    /// A machine's executions, newest first, optionally of one status, after `after`.
+    fn executions(
+        &self,
+        machine_arn: &str,
+        status: Option<&str>,
+        after: Option<ExecutionCursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>>;
+    /// An execution's history events (JSON text) with ids after `after` (before it when
+    /// `reverse`), at most `limit`, in id order (reversed when `reverse`).
+    fn events(&self, execution_id: i64, after: Option<u32>, limit: usize, reverse: bool) -> Result<Vec<(u32, String)>>;
+    /// An execution's driver log.
+    fn steps(&self, execution_id: i64) -> Result<Vec<Step>>;
+    /// The running executions: (id, ARN, wake time).
+    fn open_executions(&self) -> Result<Vec<(i64, String, Option<i64>)>>;
+    /// The activity tasks waiting for a worker.
+    fn activity_tasks(&self) -> Result<Vec<ActivityTask>>;
+    /// Executions that ended before `stop_ms` (for retention), at most `limit`.
+    fn ended_before(&self, stop_ms: i64, limit: usize) -> Result<Vec<i64>>;
+    /// The largest execution id used so far (0 when none).
+    fn max_execution_id(&self) -> Result<i64>;
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS state_machines (arn TEXT PRIMARY KEY, name TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS state_machines_by_name ON state_machines(name);
+CREATE TABLE IF NOT EXISTS revisions (machine_arn TEXT NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (machine_arn, revision)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS activities (arn TEXT PRIMARY KEY, name TEXT NOT NULL, creation_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, machine_arn TEXT NOT NULL,
+    name TEXT NOT NULL, revision INTEGER NOT NULL, test_case TEXT, status TEXT NOT NULL, start_ms INTEGER NOT NULL,
+    stop_ms INTEGER, input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, trace_header TEXT,
+    events INTEGER NOT NULL, wake_ms INTEGER);
+CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(machine_arn, start_ms DESC, id DESC);
+CREATE INDEX IF NOT EXISTS executions_open ON executions(id) WHERE status = 'RUNNING';
+CREATE INDEX IF NOT EXISTS executions_by_stop ON executions(stop_ms) WHERE stop_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS steps (execution_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
+    now_ms INTEGER NOT NULL, token INTEGER, body TEXT, error TEXT, cause TEXT,
+    PRIMARY KEY (execution_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (execution_id INTEGER NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (execution_id, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS activity_tasks (token INTEGER PRIMARY KEY, activity_arn TEXT NOT NULL,
+    execution_id INTEGER NOT NULL, input TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS activity_tasks_by_execution ON activity_tasks(execution_id);
+";
+
+const EXECUTION_COLUMNS: &str = "id, arn, machine_arn, name, revision, test_case, status, start_ms, stop_ms, input, \
+                                 output, error, cause, trace_header, events, wake_ms";
+
+fn execution_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        id: row.get(0)?,
+        arn: row.get(1)?,
+        machine_arn: row.get(2)?,
+        name: row.get(3)?,
+        revision: row.get(4)?,
+        test_case: row.get(5)?,
+        status: row.get(6)?,
+        start_ms: row.get(7)?,
+        stop_ms: row.get(8)?,
+        input: row.get(9)?,
+        output: row.get(10)?,
+        error: row.get(11)?,
+        cause: row.get(12)?,
+        trace_header: row.get(13)?,
+        events: row.get(14)?,
+        wake_ms: row.get(15)?,
+    })
+}
+
+fn machine_of(body: String) -> rusqlite::Result<MachineRecord> {
+    serde_json::from_str(&body)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// A batch on its way to the writer.
+type Submission = (Vec<Write>, Box<dyn FnOnce(Result<()>) + Send>);
+
+/// The journal in a SQLite database file.
+pub struct SqliteJournal {
+    writer: crossbeam_channel::Sender<Submission>,
+    readers: Mutex<Vec<Connection>>,
+    path: PathBuf,
+    /// A `:memory:` journal lives in a temporary file, removed when the journal goes.
+    temporary: bool,
+}
+
+impl std::fmt::Debug for SqliteJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteJournal").field("path", &self.path).finish()
+    }
+}
+
+fn open(path: &Path, durable: bool) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+    Ok(conn)
+}
+
+impl SqliteJournal {
+    /// Opens (creating it if needed) the journal at `path`; `:memory:` keeps nothing (a
+    /// temporary file, removed when the journal is dropped).
+    pub fn open(path: &str) -> Result<Arc<SqliteJournal>> {
+        let (path, temporary) = if path == ":memory:" {
+            let file = std::env::temp_dir().join(format!(
+                "quickstep-{}-{}.db",
+                std::process::id(),
+                crate::intrinsics::uuid_v4_string()
+            ));
+            (file, true)
+        } else {
+            (PathBuf::from(path), false)
+        };
+        let conn = open(&path, !temporary)?;
+        conn.execute_batch(SCHEMA)?;
+        let (sender, receiver) = crossbeam_channel::unbounded::<Submission>();
+        std::thread::Builder::new()
+            .name("quickstep-journal".into())
+            .spawn(move || write_loop(conn, receiver))
+            .map_err(|e| JournalError(e.to_string()))?;
+        Ok(Arc::new(SqliteJournal {
+            writer: sender,
+            readers: Mutex::new(Vec::new()),
+            path,
+            temporary,
+        }))
+    }
+
+    /// Runs `f` on a read connection from the pool.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match conn {
+            Some(conn) => conn,
+            None => open(&self.path, !self.temporary)?,
+        };
+        let result = f(&conn);
+        self.readers.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        Ok(result?)
+    }
+}
+
+impl Drop for SqliteJournal {
+    fn drop(&mut self) {
+        if self.temporary {
+            self.readers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = self.path.clone().into_os_string();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    }
+}
+
+/// The writer thread: takes every batch that has queued up, commits them in one
+/// transaction, then tells each submitter.
+fn write_loop(mut conn: Connection, receiver: crossbeam_channel::Receiver<Submission>) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 4096 {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let result = apply(&mut conn, batch.iter().flat_map(|(writes, _)| writes.iter()));
+        for (_, done) in batch {
+            done(result.clone());
+        }
+    }
+}
+
+fn apply<'w>(conn: &mut Connection, writes: impl Iterator<Item = &'w Write>) -> Result<()> {
+    let tx = conn.transaction()?;
+    for write in writes {
+        apply_one(&tx, write)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
+    match write {
+        Write::PutMachine(machine) => {
+            let body = serde_json::to_string(machine).map_err(|e| JournalError(e.to_string()))?;
+            tx.prepare_cached("INSERT OR REPLACE INTO state_machines (arn, name, body) VALUES (?1, ?2, ?3)")?
+                .execute(params![machine.arn, machine.name, body])?;
+            tx.prepare_cached("INSERT OR REPLACE INTO revisions (machine_arn, revision, body) VALUES (?1, ?2, ?3)")?
+                .execute(params![machine.arn, machine.revision, body])?;
+        }
+        Write::DeleteMachine(arn) => {
+            tx.prepare_cached("DELETE FROM state_machines WHERE arn = ?1")?
+                .execute([arn])?;
+        }
+        Write::PutActivity(activity) => {
+            tx.prepare_cached("INSERT OR REPLACE INTO activities (arn, name, creation_ms) VALUES (?1, ?2, ?3)")?
+                .execute(params![activity.arn, activity.name, activity.creation_ms])?;
+        }
+        Write::DeleteActivity(arn) => {
+            tx.prepare_cached("DELETE FROM activities WHERE arn = ?1")?
+                .execute([arn])?;
+        }
+        Write::NewExecution(e) => {
+            tx.prepare_cached(&format!(
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            ))?
+            .execute(params![
+                e.id,
+                e.arn,
+                e.machine_arn,
+                e.name,
+                e.revision,
+                e.test_case,
+                e.status,
+                e.start_ms,
+                e.stop_ms,
+                e.input,
+                e.output,
+                e.error,
+                e.cause,
+                e.trace_header,
+                e.events,
+                e.wake_ms
+            ])?;
+        }
+        Write::UpdateExecution(u) => {
+            tx.prepare_cached(
+                "UPDATE executions SET status = ?2, stop_ms = ?3, output = ?4, error = ?5, cause = ?6, events = ?7, wake_ms = ?8 WHERE id = ?1",
+            )?
+            .execute(params![u.id, u.status, u.stop_ms, u.output, u.error, u.cause, u.events, u.wake_ms])?;
+        }
+        Write::AppendStep {
+            execution_id,
+            seq,
+            step,
+        } => {
+            let (kind, token, body, error, cause) = step.columns();
+            tx.prepare_cached(
+                "INSERT INTO steps (execution_id, seq, kind, now_ms, token, body, error, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![execution_id, seq, kind, step.now_ms, token, body, error, cause])?;
+        }
+        Write::AppendEvents { execution_id, events } => {
+            let mut insert = tx.prepare_cached("INSERT INTO events (execution_id, id, body) VALUES (?1, ?2, ?3)")?;
+            for (id, body) in events {
+                insert.execute(params![execution_id, id, body])?;
+            }
+        }
+        Write::PutActivityTask(task) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO activity_tasks (token, activity_arn, execution_id, input) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![task.token as i64, task.activity_arn, task.execution_id, task.input])?;
+        }
+        Write::DeleteActivityTask(token) => {
+            tx.prepare_cached("DELETE FROM activity_tasks WHERE token = ?1")?
+                .execute([*token as i64])?;
+        }
+        Write::Closed(id) => {
+            tx.prepare_cached("DELETE FROM steps WHERE execution_id = ?1")?
+                .execute([id])?;
+            tx.prepare_cached("DELETE FROM activity_tasks WHERE execution_id = ?1")?
+                .execute([id])?;
+        }
+        Write::Forget(id) => {
+            for table in [
+                "steps WHERE execution_id",
+                "events WHERE execution_id",
+                "executions WHERE id",
+            ] {
+                tx.prepare_cached(&format!("DELETE FROM {table} = ?1"))?.execute([id])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Journal for SqliteJournal {
+    fn commit(&self, writes: Vec<Write>, done: Box<dyn FnOnce(Result<()>) + Send>) {
+        if let Err(crossbeam_channel::SendError((_, done))) = self.writer.send((writes, done)) {
+            done(Err(JournalError("the journal's writer has stopped".into())));
+        }
+    }
+
+    fn machine(&self, arn: &str) -> Result<Option<MachineRecord>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM state_machines WHERE arn = ?1")?
+                .query_row([arn], |r| machine_of(r.get(0)?))
+                .optional()
+        })
+    }
+
+    fn machines(&self, after: Option<&str>, limit: usize) -> Result<Vec<MachineRecord>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM state_machines WHERE name > ?1 ORDER BY name LIMIT ?2")?
+                .query_map(params![after.unwrap_or(""), limit as i64], |r| machine_of(r.get(0)?))?
+                .collect()
+        })
+    }
+
+    fn revision(&self, machine_arn: &str, revision: i64) -> Result<Option<MachineRecord>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM revisions WHERE machine_arn = ?1 AND revision = ?2")?
+                .query_row(params![machine_arn, revision], |r| machine_of(r.get(0)?))
+                .optional()
+        })
+    }
+
+    fn activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT arn, name, creation_ms FROM activities WHERE arn = ?1")?
+                .query_row([arn], |r| {
+                    Ok(ActivityRecord {
+                        arn: r.get(0)?,
+                        name: r.get(1)?,
+                        creation_ms: r.get(2)?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    fn activities(&self, after: Option<&str>, limit: usize) -> Result<Vec<ActivityRecord>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT arn, name, creation_ms FROM activities WHERE name > ?1 ORDER BY name LIMIT ?2")?
+                .query_map(params![after.unwrap_or(""), limit as i64], |r| {
+                    Ok(ActivityRecord {
+                        arn: r.get(0)?,
+                        name: r.get(1)?,
+                        creation_ms: r.get(2)?,
+                    })
+                })?
+                .collect()
+        })
+    }
+
+    fn execution(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = ?1"))?
+                .query_row([arn], execution_of)
+                .optional()
+        })
+    }
+
+    fn execution_by_id(&self, id: i64) -> Result<Option<ExecutionRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1"))?
+                .query_row([id], execution_of)
+                .optional()
+        })
+    }
+
+    fn executions(
+        &self,
+        machine_arn: &str,
+        status: Option<&str>,
+        after: Option<ExecutionCursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        let (after_ms, after_id) = after.unwrap_or((i64::MAX, i64::MAX));
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE machine_arn = ?1 AND (?2 IS NULL OR status = ?2) \
+                 AND (start_ms < ?3 OR (start_ms = ?3 AND id < ?4)) ORDER BY start_ms DESC, id DESC LIMIT ?5"
+            ))?
+            .query_map(
+                params![machine_arn, status, after_ms, after_id, limit as i64],
+                execution_of,
+            )?
+            .collect()
+        })
+    }
+
+    fn events(&self, execution_id: i64, after: Option<u32>, limit: usize, reverse: bool) -> Result<Vec<(u32, String)>> {
+        self.read(|c| {
+            let sql = if reverse {
+                "SELECT id, body FROM events WHERE execution_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            } else {
+                "SELECT id, body FROM events WHERE execution_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            };
+            let after = after.map_or(if reverse { i64::MAX } else { 0 }, i64::from);
+            c.prepare_cached(sql)?
+                .query_map(params![execution_id, after, limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
+        })
+    }
+
+    fn steps(&self, execution_id: i64) -> Result<Vec<Step>> {
+        let rows: Vec<(i64, i64, Option<i64>, Option<String>, Option<String>, Option<String>)> = self.read(|c| {
+            c.prepare_cached(
+                "SELECT now_ms, kind, token, body, error, cause FROM steps WHERE execution_id = ?1 ORDER BY seq",
+            )?
+            .query_map([execution_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?
+            .collect()
+        })?;
+        rows.into_iter()
+            .map(|(now, kind, token, body, error, cause)| Step::from_columns(now, kind, token, body, error, cause))
+            .collect()
+    }
+
+    fn open_executions(&self) -> Result<Vec<(i64, String, Option<i64>)>> {
+        self.read(|c| {
+            c.prepare("SELECT id, arn, wake_ms FROM executions WHERE status = 'RUNNING'")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+    }
+
+    fn activity_tasks(&self) -> Result<Vec<ActivityTask>> {
+        self.read(|c| {
+            c.prepare("SELECT token, activity_arn, execution_id, input FROM activity_tasks ORDER BY token")?
+                .query_map([], |r| {
+                    Ok(ActivityTask {
+                        token: r.get::<_, i64>(0)? as u64,
+                        activity_arn: r.get(1)?,
+                        execution_id: r.get(2)?,
+                        input: r.get(3)?,
+                    })
+                })?
+                .collect()
+        })
+    }
+
+    fn ended_before(&self, stop_ms: i64, limit: usize) -> Result<Vec<i64>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT id FROM executions WHERE stop_ms IS NOT NULL AND stop_ms < ?1 LIMIT ?2")?
+                .query_map(params![stop_ms, limit as i64], |r| r.get(0))?
+                .collect()
+        })
+    }
+
+    fn max_execution_id(&self) -> Result<i64> {
+        self.read(|c| c.query_row("SELECT COALESCE(MAX(id), 0) FROM executions", [], |r| r.get(0)))
+    }
+}

@@ -1,0 +1,164 @@
+//! Compiled state machines for the server: each revision of each machine (with a mock test
+//! case, when an execution names one) compiled once, with its Task states bound to what the
+//! server gives them.
+//!
+//! A Task's resource is, in order: a behaviour from `--resources` (the CLI's vocabulary); a
+//! mocked response of the execution's test case (`--mock-config`); an activity
+//! (`arn:aws:states:REGION:ACCOUNT:activity:NAME`: the task waits for a worker's
+//! `GetActivityTask` and its `SendTask*` answer); a callback (`.waitForTaskToken`: the task
+//! waits for `SendTask*` with the token its parameters carry). Anything else fails as the
+//! CLI's `run` fails it (`States.Runtime`, naming the resource).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::machine::{check_definition, Machine};
+use crate::mock::MockConfig;
+use crate::model::MachineType;
+use crate::tasks::{TaskContext, TaskFailure, TaskHandler, TaskRegistry, TaskReply};
+use crate::value::{Arena, Value};
+
+use super::journal::MachineRecord;
+
+/// What the server binds Task states to besides activities and callbacks.
+#[derive(Clone, Debug, Default)]
+pub struct TaskSources {
+    /// Behaviours by resource (`--resources`).
+    pub resources: TaskRegistry,
+    /// Step Functions Local's mock configuration (`--mock-config`).
+    pub mocks: Option<MockConfig>,
+}
+
+thread_local! {
+    /// The activity tasks scheduled by the step running on this thread: (token, activity
+    /// ARN, input JSON text). The driver takes them after each step.
+    static SCHEDULED: RefCell<Vec<(u64, String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Takes the activity tasks scheduled on this thread since the last call.
+pub(crate) fn take_scheduled() -> Vec<(u64, String, String)> {
+    SCHEDULED.with(|s| std::mem::take(&mut *s.borrow_mut()))
+}
+
+/// A Task on an activity: it waits for a worker.
+struct ActivityTask {
+    arn: String,
+}
+
+impl TaskHandler for ActivityTask {
+    fn call<'a>(&self, _input: Value<'a>, _arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        Err(TaskFailure::new(
+            "States.Runtime",
+            "An activity task completes later, through its task token.",
+        ))
+    }
+
+    fn start<'a>(&self, input: Value<'a>, _arena: &'a Arena, context: &mut TaskContext<'_>) -> TaskReply<'a> {
+        let token = context.token().id();
+        let text = input.to_json_string();
+        SCHEDULED.with(|s| s.borrow_mut().push((token, self.arn.clone(), text)));
+        TaskReply::Pending
+    }
+}
+
+/// A `.waitForTaskToken` Task: it waits for `SendTask*` with its token.
+struct Callback;
+
+impl TaskHandler for Callback {
+    fn call<'a>(&self, _input: Value<'a>, _arena: &'a Arena) -> Result<Value<'a>, TaskFailure> {
+        Err(TaskFailure::new(
+            "States.Runtime",
+            "A callback task completes later, through its task token.",
+        ))
+    }
+
+    fn start<'a>(&self, _input: Value<'a>, _arena: &'a Arena, context: &mut TaskContext<'_>) -> TaskReply<'a> {
+        context.token();
+        TaskReply::Pending
+    }
+}
+
+/// Whether `resource` is an activity's ARN.
+pub fn is_activity(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
+}
+
+/// The key of a compiled machine: its ARN, revision and mock test case.
+type Key = (String, i64, Option<String>);
+
+/// Compiled machines, shared by the Standard engine and the Express runtimes.
+#[derive(Debug, Default)]
+pub struct Machines {
+    sources: TaskSources,
+    compiled: Mutex<HashMap<Key, Arc<Machine>>>,
+}
+
+impl Machines {
+    /// A cache binding tasks to `sources`.
+    pub fn new(sources: TaskSources) -> Machines {
+        Machines {
+            sources,
+            compiled: Mutex::default(),
+        }
+    }
+
+    /// The compiled machine of `record`'s revision, with `test_case`'s mocks.
+    pub fn get(&self, record: &MachineRecord, test_case: Option<&str>) -> Result<Arc<Machine>, String> {
+        let key = (record.arn.clone(), record.revision, test_case.map(str::to_string));
+        if let Some(machine) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(machine.clone());
+        }
+        let machine = Arc::new(self.compile(record, test_case)?);
+        self.compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, machine.clone());
+        Ok(machine)
+    }
+
+    /// Forgets the compiled revisions of a machine (deleted or updated).
+    pub fn forget(&self, arn: &str) {
+        self.compiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(a, _, _), _| a != arn);
+    }
+
+    fn compile(&self, record: &MachineRecord, test_case: Option<&str>) -> Result<Machine, String> {
+        let ty = if record.machine_type == "EXPRESS" {
+            MachineType::Express
+        } else {
+            MachineType::Standard
+        };
+        let (_, program) = check_definition(&record.definition, ty).map_err(|e| e.to_string())?;
+        let mut registry = self.sources.resources.clone();
+        for resource in program.resources() {
+            if registry.get(resource).is_some() {
+                continue;
+            }
+            if is_activity(resource) {
+                registry.register_handler(
+                    *resource,
+                    ActivityTask {
+                        arn: resource.to_string(),
+                    },
+                );
+            } else if resource.ends_with(".waitForTaskToken") {
+                registry.register_handler(*resource, Callback);
+            }
+        }
+        let machine = Machine::from_program(Arc::new(program), registry);
+        match (test_case, &self.sources.mocks) {
+            (Some(case), Some(config)) => {
+                let mocks = config.test_case(&record.name, case).map_err(|e| e.to_string())?;
+                machine.with_mocks(&mocks).map_err(|e| e.to_string())
+            }
+            (Some(case), None) => Err(format!(
+                "the execution names the test case '{case}', but the server has no mock configuration (--mock-config)"
+            )),
+            (None, _) => Ok(machine),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The service layer (cargo feature `server`): `quickstep serve`, a server speaking the
+//! Step Functions API, with Standard executions durable in an embedded journal.
+//!
+//! - [`protocol`]: the wire rules (awsJson1_0 errors, members, names, ARNs, paging);
+//! - [`api`]: the operations;
+//! - [`http`]: the HTTP server (axum on tokio);
+//! - [`journal`]: the SQLite journal, behind the narrow [`journal::Journal`] interface;
+//! - [`standard`]: durable Standard executions (steps journaled, replayed to resume);
+//! - [`express`]: Express executions on the in-process runtime;
+//! - [`machines`]: compiled machines and what their Task states are bound to.
+//!
+//! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
+//! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).
+//!
+//! [`Machine`]: crate::machine::Machine
+
+pub mod api;
+pub mod express;
+pub mod http;
+pub mod journal;
+pub mod machines;
+pub mod protocol;
+pub mod serve;
+pub mod standard;
+
+pub use api::{Service, ServiceConfig};
+pub use journal::SqliteJournal;
+pub use machines::{Machines, TaskSources};

@@ -1,0 +1,434 @@
+//! The Step Functions API's wire rules (awsJson1_0): errors in AWS's shape, reading request
+//! members with the model's constraints, names, ARNs, timestamps and paging tokens.
+
+use base64::Engine as _;
+use serde_json::{Map, Value as Json};
+
+/// The namespace of the service's own exceptions in `__type`.
+const SERVICE_NAMESPACE: &str = "com.amazonaws.swf.service.v2.model#";
+/// The namespace of the request validator's `ValidationException`.
+const VALIDATOR_NAMESPACE: &str = "com.amazon.coral.validate#";
+
+/// An error answer: AWS's code (the `__type` after `#`), its message and HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// The code, such as `ExecutionDoesNotExist`.
+    pub code: &'static str,
+    /// The message, as AWS words it.
+    pub message: String,
+    /// The HTTP status: 400 for the caller's errors, 500 when the server failed.
+    pub status: u16,
+    /// Where the code's namespace comes from.
+    namespace: &'static str,
+}
+
+impl ApiError {
+    /// One of the service's exceptions (HTTP 400).
+    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            status: 400,
+            namespace: SERVICE_NAMESPACE,
+        }
+    }
+
+    /// A `ValidationException` from the request validator, with its violations joined as
+    /// AWS joins them (`N validation error(s) detected: ...`).
+    pub fn validation(violations: &[String]) -> ApiError {
+        let noun = if violations.len() == 1 { "error" } else { "errors" };
+        ApiError {
+            code: "ValidationException",
+            message: format!(
+                "{} validation {noun} detected: {}",
+                violations.len(),
+                violations.join("; ")
+            ),
+            status: 400,
+            namespace: VALIDATOR_NAMESPACE,
+        }
+    }
+
+    /// A request that is not a JSON object, or a member of the wrong JSON type.
+    pub fn serialization(message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: "SerializationException",
+            message: message.into(),
+            status: 400,
+            namespace: "",
+        }
+    }
+
+    /// An `X-Amz-Target` naming no operation of the API.
+    pub fn unknown_operation(target: &str) -> ApiError {
+        ApiError {
+            code: "UnknownOperationException",
+            message: format!("Unknown operation: '{target}'"),
+            status: 400,
+            namespace: "",
+        }
+    }
+
+    /// The server could not do what was asked (the journal could not be written): HTTP 500,
+    /// which SDKs retry.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: "InternalFailure",
+            message: message.into(),
+            status: 500,
+            namespace: "",
+        }
+    }
+
+    /// The `__type` member.
+    pub fn type_name(&self) -> String {
+        format!("{}{}", self.namespace, self.code)
+    }
+
+    /// The body AWS sends: `{"__type": ..., "message": ...}`.
+    pub fn body(&self) -> Json {
+        serde_json::json!({ "__type": self.type_name(), "message": self.message })
+    }
+
+    /// `InvalidArn` for text that is not an ARN of Step Functions.
+    pub fn invalid_arn(value: &str) -> ApiError {
+        ApiError::new("InvalidArn", format!("Invalid Arn: 'Invalid ARN prefix: {value}'"))
+    }
+
+    /// `InvalidArn` for an ARN of a resource type the operation does not take.
+    pub fn wrong_resource_type(resource_type: &str) -> ApiError {
+        ApiError::new(
+            "InvalidArn",
+            format!("Invalid Arn: 'Resource type not valid in this context: {resource_type}'"),
+        )
+    }
+
+    /// `InvalidToken` for a task token or paging token that is not one of ours.
+    pub fn invalid_token() -> ApiError {
+        ApiError::new("InvalidToken", "Invalid Token: 'Invalid token'")
+    }
+}
+
+/// Reads a request's members, collecting the model's constraint violations so that they are
+/// all reported at once, as AWS's validator does.
+pub struct Members<'a> {
+    body: &'a Map<String, Json>,
+    violations: Vec<String>,
+}
+
+/// How a member's value is quoted in a violation: strings as they are, others as JSON.
+fn quoted(value: &Json) -> String {
+    match value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl<'a> Members<'a> {
+    /// Reads `body`, which must be a JSON object (an empty body counts as `{}`).
+    pub fn of(body: &'a Json) -> Result<Members<'a>, ApiError> {
+        match body {
+            Json::Object(map) => Ok(Members {
+                body: map,
+                violations: Vec::new(),
+            }),
+            _ => Err(ApiError::serialization("The request body must be a JSON object.")),
+        }
+    }
+
+    fn present(&self, name: &str) -> Option<&'a Json> {
+        self.body.get(name).filter(|v| !v.is_null())
+    }
+
+    fn missing(&mut self, name: &str) {
+        self.violations.push(format!(
+            "Value at '{name}' failed to satisfy constraint: Member must not be null"
+        ));
+    }
+
+    /// A string member, `min..=max` characters long; `None` when absent (a violation when
+    /// `required`).
+    pub fn string(&mut self, name: &str, required: bool, min: usize, max: usize) -> Result<Option<&'a str>, ApiError> {
+        let Some(value) = self.present(name) else {
+            if required {
+                self.missing(name);
+            }
+            return Ok(None);
+        };
+        let Json::String(text) = value else {
+            return Err(ApiError::serialization(format!(
+                "The member '{name}' must be a string."
+            )));
+        };
+        let length = text.chars().count();
+        if length < min {
+            self.violations.push(format!(
+                "Value '{text}' at '{name}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+            ));
+        } else if length > max {
+            self.violations.push(format!(
+                "Value '{text}' at '{name}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+            ));
+        }
+        Ok(Some(text))
+    }
+
+    /// A string member holding JSON text whose UTF-8 size is at most `max_bytes` (inputs
+    /// and outputs: 256 KiB).
+    pub fn data(&mut self, name: &str, required: bool, max_bytes: usize) -> Result<Option<&'a str>, ApiError> {
+        let Some(value) = self.present(name) else {
+            if required {
+                self.missing(name);
+            }
+            return Ok(None);
+        };
+        let Json::String(text) = value else {
+            return Err(ApiError::serialization(format!(
+                "The member '{name}' must be a string."
+            )));
+        };
+        if text.len() > max_bytes {
+            self.violations.push(format!(
+                "Value at '{name}' failed to satisfy constraint: Member must have length less than or equal to {max_bytes}"
+            ));
+        }
+        Ok(Some(text))
+    }
+
+    /// An integer member in `min..=max`.
+    pub fn integer(&mut self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        let Some(value) = self.present(name) else {
+            return Ok(None);
+        };
+        let Some(n) = value.as_i64() else {
+            return Err(ApiError::serialization(format!(
+                "The member '{name}' must be an integer."
+            )));
+        };
+        if n < min {
+            self.violations.push(format!(
+                "Value '{n}' at '{name}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+            ));
+        } else if n > max {
+            self.violations.push(format!(
+                "Value '{n}' at '{name}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+            ));
+        }
+        Ok(Some(n))
+    }
+
+    /// A boolean member.
+    pub fn boolean(&mut self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(Json::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::serialization(format!(
+                "The member '{name}' must be a boolean."
+            ))),
+        }
+    }
+
+    /// A string member that must be one of `values` (listed in the violation as `listed`).
+    pub fn enumeration(&mut self, name: &str, values: &[&str], listed: &str) -> Result<Option<&'a str>, ApiError> {
+        let Some(text) = self.string(name, false, 0, usize::MAX)? else {
+            return Ok(None);
+        };
+        if !values.contains(&text) {
+            self.violations.push(format!(
+                "Value '{text}' at '{name}' failed to satisfy constraint: Member must satisfy enum value set: [{listed}]"
+            ));
+        }
+        Ok(Some(text))
+    }
+
+    /// Any other member, as JSON (structures such as `loggingConfiguration`).
+    pub fn json(&self, name: &str) -> Option<&'a Json> {
+        self.present(name)
+    }
+
+    /// `maxResults` (0 or absent: 100; at most 1000).
+    pub fn max_results(&mut self) -> Result<usize, ApiError> {
+        Ok(match self.integer("maxResults", 0, 1000)? {
+            None | Some(0) => 100,
+            Some(n) => n.clamp(1, 1000) as usize,
+        })
+    }
+
+    /// A violation found by the caller.
+    pub fn violation(&mut self, text: String) {
+        self.violations.push(text);
+    }
+
+    /// Ends reading: the violations found, as one `ValidationException`.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(&self.violations))
+        }
+    }
+
+    /// The value of a member as it is quoted in violations.
+    pub fn quoted(&self, name: &str) -> Option<String> {
+        self.present(name).map(quoted)
+    }
+}
+
+/// Whether `name` follows AWS's rules for the names of state machines, executions and
+/// activities: 1 to 80 characters, none of them whitespace, a control character or one of
+/// `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /`.
+pub fn valid_name(name: &str) -> bool {
+    let length = name.chars().count();
+    (1..=80).contains(&length)
+        && !name.chars().any(|c| {
+            c.is_whitespace()
+                || ('\u{0}'..='\u{1f}').contains(&c)
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || c == '\u{fffe}'
+                || c == '\u{ffff}'
+                || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+        })
+}
+
+/// Checks a name: `InvalidName` when it breaks AWS's rules.
+pub fn check_name(name: &str) -> Result<(), ApiError> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::new("InvalidName", format!("Invalid Name: '{name}'")))
+    }
+}
+
+/// A Step Functions ARN, taken apart: `arn:PARTITION:states:REGION:ACCOUNT:TYPE:REST`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arn<'a> {
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub partition: &'a str,
+    /// The region.
+    pub region: &'a str,
+    /// The account id.
+    pub account: &'a str,
+    /// `stateMachine`, `execution`, `express`, `activity`, `mapRun`, ...
+    pub resource_type: &'a str,
+    /// What follows the type, split at `:` (the name, then any qualifier or execution name).
+    pub parts: Vec<&'a str>,
+}
+
+impl<'a> Arn<'a> {
+    /// Parses `text`: `InvalidArn` ("Invalid ARN prefix") when it is not a Step Functions
+    /// ARN.
+    pub fn parse(text: &'a str) -> Result<Arn<'a>, ApiError> {
+        let mut fields = text.split(':');
+        let (Some("arn"), Some(partition), Some("states"), Some(region), Some(account), Some(resource_type)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
+            return Err(ApiError::invalid_arn(text));
+        };
+        let parts: Vec<&str> = fields.collect();
+        if partition.is_empty() || region.is_empty() || account.is_empty() || parts.is_empty() || parts[0].is_empty() {
+            return Err(ApiError::invalid_arn(text));
+        }
+        Ok(Arn {
+            partition,
+            region,
+            account,
+            resource_type,
+            parts,
+        })
+    }
+}
+
+/// The ARN partition of a region.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A timestamp on the wire: epoch seconds with milliseconds, as a JSON number.
+pub fn timestamp(ms: i64) -> Json {
+    Json::from(ms as f64 / 1000.0)
+}
+
+/// A paging token: `key` made opaque.
+pub fn page_token(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+/// The key inside a paging token: `InvalidToken` when it is not one of ours.
+pub fn page_key(token: &str) -> Result<String, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(ApiError::invalid_token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_aws_rules() {
+        for good in ["a", "my-machine_1.2", "Ünïcode", &"x".repeat(80)] {
+            assert!(valid_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "a:b",
+            "a/b",
+            "a\u{7}",
+            "a\u{85}b",
+            &"x".repeat(81),
+            "a$",
+            "a,b",
+        ] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn arns_are_taken_apart() {
+        let arn = Arn::parse("arn:aws:states:us-east-1:123456789012:execution:sm:run-1").unwrap();
+        assert_eq!(
+            (arn.region, arn.resource_type, arn.parts.as_slice()),
+            ("us-east-1", "execution", &["sm", "run-1"][..])
+        );
+        let error = Arn::parse("not-an-arn").unwrap_err();
+        assert_eq!(error.message, "Invalid Arn: 'Invalid ARN prefix: not-an-arn'");
+        assert_eq!(error.type_name(), "com.amazonaws.swf.service.v2.model#InvalidArn");
+    }
+
+    #[test]
+    fn violations_are_reported_together() {
+        let body = serde_json::json!({"maxResults": 1001, "statusFilter": "succeeded"});
+        let mut members = Members::of(&body).unwrap();
+        members.max_results().unwrap();
+        members.enumeration("statusFilter", &["RUNNING"], "RUNNING").unwrap();
+        members.string("output", true, 0, 10).unwrap();
+        let error = members.finish().unwrap_err();
+        assert_eq!(error.type_name(), "com.amazon.coral.validate#ValidationException");
+        assert_eq!(
+            error.message,
+            "3 validation errors detected: Value '1001' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000; \
+             Value 'succeeded' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING]; \
+             Value at 'output' failed to satisfy constraint: Member must not be null"
+        );
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_garbage() {
+        assert_eq!(page_key(&page_token("e:12:34")).unwrap(), "e:12:34");
+        assert_eq!(page_key("!!!").unwrap_err().code, "InvalidToken");
+    }
+}

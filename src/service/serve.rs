@@ -1,0 +1,110 @@
+//! `quickstep serve`: its options, and starting the server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::mock::MockConfig;
+use crate::tasks::TaskRegistry;
+
+use super::api::{Service, ServiceConfig};
+use super::journal::SqliteJournal;
+use super::machines::{Machines, TaskSources};
+
+/// The options of `quickstep serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on (Step Functions Local's).
+    #[arg(long, default_value_t = 8083)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The journal: a SQLite database file, created if missing; `:memory:` keeps nothing.
+    #[arg(long, default_value = "quickstep.db")]
+    pub db: String,
+    /// A JSON object from Task `Resource` to behaviour, as `run` takes it.
+    #[arg(long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+    /// A Step Functions Local mock configuration: an execution started with
+    /// `stateMachineArn#TestCase` answers its Task states with that test case's mocks.
+    #[arg(long, value_name = "FILE")]
+    pub mock_config: Option<PathBuf>,
+    /// The region in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// The account id in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    pub account: String,
+    /// How long GetActivityTask waits for a task, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub activity_poll_seconds: u64,
+    /// How many days finished Standard executions are kept.
+    #[arg(long, default_value_t = 90)]
+    pub retention_days: u64,
+}
+
+fn read(path: &PathBuf) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn serve(args: ServeArgs) -> Result<(), String> {
+    let resources = match &args.resources {
+        Some(path) => {
+            let json: serde_json::Value =
+                serde_json::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            TaskRegistry::from_behaviours(&json).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => TaskRegistry::new(),
+    };
+    let mocks = match &args.mock_config {
+        Some(path) => Some(MockConfig::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?),
+        None => None,
+    };
+    let journal = SqliteJournal::open(&args.db).map_err(|e| format!("{}: {e}", args.db))?;
+    let config = ServiceConfig {
+        region: args.region.clone(),
+        account: args.account.clone(),
+        activity_poll: Duration::from_secs(args.activity_poll_seconds),
+        retention: Duration::from_secs(args.retention_days.saturating_mul(24 * 3600)),
+        ..ServiceConfig::default()
+    };
+    let service =
+        Service::new(config, journal, Machines::new(TaskSources { resources, mocks })).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let address = format!("{}:{}", args.host, args.port);
+        let listener = tokio::net::TcpListener::bind(&address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!("quickstep serve: listening on http://{local} (journal: {})", args.db);
+        super::http::serve(listener, Arc::new(service), shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return interrupt.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}

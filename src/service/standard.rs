@@ -1,0 +1,947 @@
+//! Durable Standard executions.
+//!
+//! An execution is driven by steps: it starts, its time comes (a Wait ends, a back-off or a
+//! deadline passes), a task answers, a worker takes an activity task, it is stopped. Each
+//! step is appended to the execution's driver log in the journal, in the same transaction
+//! as the history events it produced and the execution's new status, before anything that
+//! depends on it is acknowledged.
+//!
+//! The interpreter is deterministic given its steps: the same definition, input and steps
+//! give the same events, the same task tokens (derived from the execution's id) and the
+//! same random numbers and times (each step runs inside
+//! [`entropy::repeatable`](crate::entropy::repeatable), seeded from the execution and the
+//! step). So nothing of a waiting execution stays in memory: to apply a step, the driver
+//! replays the execution's log on a fresh arena, checks that it reproduced the journaled
+//! events, applies the new step and journals what it produced. After a crash, the running
+//! executions are found in the journal and go on from their last committed step.
+//!
+//! Tasks are at least once: a Task whose handler answers at once runs inside a step; if the
+//! process dies before that step is committed, the step runs again after the restart (a
+//! due Wake is fired again; an unacknowledged `SendTaskSuccess` is sent again by its
+//! client), and the handler with it.
+//!
+//! Work is spread over shards, each a thread owning the executions whose id falls to it
+//! (`id % shards`): commands for one execution are applied in order, by one thread. A shard
+//! applies what has queued up, commits it as one batch (the journal groups the batches of
+//! every shard into one transaction), then answers the requests.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::entropy;
+use crate::exec::{ExecutionInfo, Step as Progress};
+use crate::history::{HistoryEvent, HistorySink};
+use crate::machine::Outcome;
+use crate::tasks::{TaskToken, TaskTokenError, TokenIssuer};
+use crate::value::Arena;
+
+use super::journal::{
+    ActivityTask, ExecutionRecord, ExecutionUpdate, Journal, JournalError, MachineRecord, Step, StepKind, Write,
+};
+use super::machines::{take_scheduled, Machines};
+use super::protocol::ApiError;
+
+/// Task tokens carry their execution's id above this many bits (the rest count the tokens
+/// of the execution).
+const TOKEN_BITS: u32 = 24;
+
+/// The execution a task token belongs to.
+pub fn execution_of_token(token: u64) -> i64 {
+    (token >> TOKEN_BITS) as i64
+}
+
+/// Issues an execution's task tokens: its id, then a count, so that a replay issues the
+/// same tokens in the same order.
+struct DurableTokens {
+    execution: u64,
+    issued: std::cell::Cell<u64>,
+}
+
+impl TokenIssuer for DurableTokens {
+    fn issue(&self) -> TaskToken {
+        let n = self.issued.get() + 1;
+        self.issued.set(n);
+        TaskToken::from_id((self.execution << TOKEN_BITS) | (n & ((1 << TOKEN_BITS) - 1)))
+            .expect("an execution id is never 0")
+    }
+
+    fn retire(&self, _token: TaskToken) {}
+}
+
+/// Keeps the events past those already journaled, as AWS-shaped JSON text.
+struct NewEvents {
+    journaled: u32,
+    events: Vec<(u32, String)>,
+}
+
+impl HistorySink for NewEvents {
+    fn record(&mut self, event: &HistoryEvent<'_>) {
+        if event.id > self.journaled {
+            self.events.push((event.id, event.to_json(true).to_string()));
+        }
+    }
+}
+
+/// The seed of a step's random numbers.
+fn seed(execution: i64, seq: usize) -> u64 {
+    let mut z = (execution as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (seq as u64);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z ^ (z >> 27)
+}
+
+/// What applying a step did.
+struct Applied {
+    events: Vec<(u32, String)>,
+    event_count: u32,
+    /// The outcome, when the execution ended.
+    outcome: Option<Outcome>,
+    /// When to wake it, while it runs.
+    wake_ms: Option<i64>,
+    /// Activity tasks it scheduled: (token, ARN, input).
+    scheduled: Vec<(u64, String, String)>,
+}
+
+/// Why a step could not be applied.
+enum Refused {
+    /// The task of the token is not awaited (it completed, timed out, or the execution
+    /// ended).
+    NotAwaiting,
+    /// A step of the log could not be replayed (the definition could not be compiled).
+    Broken(String),
+}
+
+/// Replays `record`'s `log` and applies `step` (the `log.len()`-th).
+fn apply_step(
+    machines: &Machines,
+    definition: &MachineRecord,
+    record: &ExecutionRecord,
+    info: &ExecutionInfo,
+    log: &[Step],
+    step: &Step,
+) -> Result<Applied, Refused> {
+    let machine = machines
+        .get(definition, record.test_case.as_deref())
+        .map_err(Refused::Broken)?;
+    let arena = Arena::new();
+    let input = crate::value::parse(&arena, &record.input).map_err(|e| Refused::Broken(e.to_string()))?;
+    let tokens = DurableTokens {
+        execution: record.id as u64,
+        issued: std::cell::Cell::new(0),
+    };
+    let mut sink = NewEvents {
+        journaled: if log.is_empty() { 0 } else { record.events },
+        events: Vec::new(),
+    };
+    let mut execution = machine
+        .start(&arena, input, info, record.start_ms)
+        .with_name(&record.name)
+        .with_token_issuer(&tokens)
+        .with_history(&mut sink);
+    let mut last = None;
+    for (seq, logged) in log.iter().enumerate() {
+        let replayed = entropy::repeatable(seed(record.id, seq), logged.now_ms, || {
+            drive(&mut execution, &arena, logged)
+        });
+        match replayed {
+            Ok(Some(progress)) => last = Some(progress),
+            Ok(None) => {}
+            Err(_) => return Err(Refused::Broken(format!("step {seq} of the journal did not replay"))),
+        }
+    }
+    take_scheduled();
+    if !log.is_empty() && execution.event_count() != record.events {
+        return Err(Refused::Broken(format!(
+            "the replay produced {} events where the journal has {}",
+            execution.event_count(),
+            record.events
+        )));
+    }
+    let applied = entropy::repeatable(seed(record.id, log.len()), step.now_ms, || {
+        drive(&mut execution, &arena, step)
+    });
+    let progress = match applied {
+        Ok(Some(progress)) => progress,
+        Ok(None) => match last {
+            Some(progress) => progress,
+            None => return Err(Refused::Broken("the execution has not started".into())),
+        },
+        Err(_) => {
+            take_scheduled();
+            return Err(Refused::NotAwaiting);
+        }
+    };
+    let scheduled = take_scheduled();
+    let event_count = execution.event_count();
+    let (outcome, wake_ms) = match progress {
+        Wake::Done(outcome) => (Some(outcome), None),
+        Wake::At(ms) => (None, Some(ms)),
+    };
+    drop(execution);
+    Ok(Applied {
+        events: sink.events,
+        event_count,
+        outcome,
+        wake_ms,
+        scheduled,
+    })
+}
+
+/// Where an execution stands after a step.
+#[derive(Clone)]
+enum Wake {
+    Done(Outcome),
+    At(i64),
+}
+
+/// Applies one step to a live execution: `None` when the step does not resume it (a
+/// heartbeat, an activity taken).
+fn drive<'a>(
+    execution: &mut crate::exec::Execution<'a>,
+    arena: &'a Arena,
+    step: &Step,
+) -> Result<Option<Wake>, TaskTokenError> {
+    let token = |t: u64| TaskToken::from_id(t).ok_or_else(|| TaskTokenError::InvalidToken(t.to_string()));
+    let now = step.now_ms;
+    match &step.kind {
+        StepKind::Start | StepKind::Wake => {}
+        StepKind::Succeed { token: t, output } => {
+            let text: &str = arena.alloc_str(output);
+            let value = crate::value::parse(arena, text).map_err(|e| TaskTokenError::InvalidOutput(e.to_string()))?;
+            execution.complete_task(token(*t)?, value)?;
+        }
+        StepKind::Fail { token: t, error, cause } => {
+            execution.fail_task(
+                token(*t)?,
+                error.clone().unwrap_or_default(),
+                cause.clone().unwrap_or_default(),
+            )?;
+        }
+        StepKind::Heartbeat { token: t } => {
+            execution.heartbeat_task(token(*t)?, now)?;
+            return Ok(None);
+        }
+        StepKind::ActivityStarted { token: t, worker } => {
+            let _ = worker; // TODO(history merge): start_activity
+            execution.heartbeat_task(token(*t)?, now)?;
+            return Ok(None);
+        }
+        StepKind::Stop { error, cause } => {
+            return Ok(execution
+                .abort(error.clone(), cause.clone())
+                .map(|raw| Wake::Done(Outcome::from_raw(&raw))));
+        }
+    }
+    Ok(Some(match execution.resume(now) {
+        Progress::Done(raw) => Wake::Done(Outcome::from_raw(&raw)),
+        Progress::Suspended { until_ms } | Progress::AwaitingTask { until_ms, .. } => Wake::At(until_ms),
+    }))
+}
+
+/// A request to start a Standard execution.
+#[derive(Clone, Debug)]
+pub struct StartRequest {
+    /// The machine (its current revision).
+    pub machine: MachineRecord,
+    /// The execution's name.
+    pub name: String,
+    /// Its input (JSON text).
+    pub input: String,
+    /// Its trace header.
+    pub trace_header: Option<String>,
+    /// The mock test case it runs with.
+    pub test_case: Option<String>,
+}
+
+/// A started (or, for the same name and input while it runs, already started) execution.
+#[derive(Clone, Debug)]
+pub struct Started {
+    /// Its ARN.
+    pub arn: String,
+    /// When it started (epoch ms).
+    pub start_ms: i64,
+}
+
+/// What a client delivers for a task token.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    /// `SendTaskSuccess`.
+    Succeed(String),
+    /// `SendTaskFailure`.
+    Fail(Option<String>, Option<String>),
+    /// `SendTaskHeartbeat`.
+    Heartbeat,
+    /// `GetActivityTask` handed the task to a worker.
+    ActivityStarted(Option<String>),
+}
+
+/// An answer to a request, called once the journal has committed (or failed).
+type Reply<T> = Box<dyn FnOnce(Result<T, ApiError>) + Send>;
+
+enum Command {
+    Start(Box<StartRequest>, Reply<Started>),
+    Deliver(i64, Step, Reply<()>),
+    Stop(i64, Option<String>, Option<String>, Reply<i64>),
+    Wake(i64),
+}
+
+impl Command {
+    fn execution(&self) -> Option<i64> {
+        match self {
+            Command::Start(..) => None,
+            Command::Deliver(id, ..) | Command::Stop(id, ..) | Command::Wake(id) => Some(*id),
+        }
+    }
+}
+
+/// Activity tasks waiting for workers, and workers waiting for tasks, by activity ARN.
+#[derive(Default)]
+pub struct ActivityQueues {
+    queues: Mutex<HashMap<String, ActivityQueue>>,
+}
+
+#[derive(Default)]
+struct ActivityQueue {
+    tasks: VecDeque<(u64, String)>,
+    workers: VecDeque<tokio::sync::oneshot::Sender<(u64, String)>>,
+}
+
+impl ActivityQueues {
+    /// Offers a task: to a waiting worker, else to the queue.
+    pub fn offer(&self, arn: &str, mut task: (u64, String)) {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let queue = queues.entry(arn.to_string()).or_default();
+        while let Some(worker) = queue.workers.pop_front() {
+            match worker.send(task) {
+                Ok(()) => return,
+                Err(back) => task = back,
+            }
+        }
+        queue.tasks.push_back(task);
+    }
+
+    /// The oldest task of `arn`, or a receiver that gets the next one offered.
+    pub fn take(&self, arn: &str) -> Result<(u64, String), tokio::sync::oneshot::Receiver<(u64, String)>> {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let queue = queues.entry(arn.to_string()).or_default();
+        if let Some(task) = queue.tasks.pop_front() {
+            return Ok(task);
+        }
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        queue.workers.push_back(sender);
+        Err(receiver)
+    }
+
+    /// How many tasks wait for workers, over every activity.
+    pub fn waiting(&self) -> usize {
+        self.queues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|q| q.tasks.len())
+            .sum()
+    }
+}
+
+/// The Standard engine's settings.
+#[derive(Clone, Debug)]
+pub struct StandardConfig {
+    /// How many shard threads apply steps.
+    pub shards: usize,
+    /// The region in ARNs and the context object.
+    pub region: String,
+    /// The account in ARNs.
+    pub account: String,
+    /// How long finished executions are kept.
+    pub retention: Duration,
+}
+
+/// The Standard engine: starts executions, delivers task answers and stops, wakes waiting
+/// executions on time, all journaled.
+pub struct Standard {
+    shards: Vec<crossbeam_channel::Sender<Command>>,
+    journal: Arc<dyn Journal>,
+    /// Activity tasks for `GetActivityTask`.
+    pub activities: Arc<ActivityQueues>,
+}
+
+impl std::fmt::Debug for Standard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Standard").field("shards", &self.shards.len()).finish()
+    }
+}
+
+impl Standard {
+    /// Starts the engine on `journal`: every running execution in it goes on (its timer
+    /// from the journal), and its activity tasks are offered again.
+    pub fn start(
+        journal: Arc<dyn Journal>,
+        machines: Arc<Machines>,
+        config: StandardConfig,
+    ) -> Result<Standard, JournalError> {
+        let shard_count = config.shards.max(1);
+        let activities = Arc::new(ActivityQueues::default());
+        for task in journal.activity_tasks()? {
+            activities.offer(&task.activity_arn, (task.token, task.input));
+        }
+        let mut timers: Vec<Vec<(i64, i64)>> = vec![Vec::new(); shard_count];
+        for (id, _, wake) in journal.open_executions()? {
+            timers[id as usize % shard_count].push((wake.unwrap_or(0), id));
+        }
+        let max_id = journal.max_execution_id()?;
+        let config = Arc::new(config);
+        let mut shards = Vec::with_capacity(shard_count);
+        for (index, timers) in timers.into_iter().enumerate() {
+            let (sender, receiver) = crossbeam_channel::unbounded();
+            let mut shard = Shard {
+                index: index as i64,
+                count: shard_count as i64,
+                next_id: AtomicI64::new(max_id / shard_count as i64 + 1),
+                receiver,
+                journal: journal.clone(),
+                machines: machines.clone(),
+                activities: activities.clone(),
+                config: config.clone(),
+                timers: BinaryHeap::new(),
+                wakes: HashMap::new(),
+                deferred: VecDeque::new(),
+                last_sweep_ms: 0,
+            };
+            for (wake, id) in timers {
+                shard.set_wake(id, Some(wake));
+            }
+            std::thread::Builder::new()
+                .name(format!("quickstep-standard-{index}"))
+                .spawn(move || shard.run())
+                .map_err(|e| JournalError(e.to_string()))?;
+            shards.push(sender);
+        }
+        Ok(Standard {
+            shards,
+            journal,
+            activities,
+        })
+    }
+
+    fn shard_of_execution(&self, id: i64) -> &crossbeam_channel::Sender<Command> {
+        &self.shards[id as usize % self.shards.len()]
+    }
+
+    fn send(&self, shard: &crossbeam_channel::Sender<Command>, command: Command) {
+        if let Err(crossbeam_channel::SendError(command)) = shard.send(command) {
+            let error = || ApiError::internal("the Standard engine has stopped");
+            match command {
+                Command::Start(_, reply) => reply(Err(error())),
+                Command::Deliver(_, _, reply) => reply(Err(error())),
+                Command::Stop(_, _, _, reply) => reply(Err(error())),
+                Command::Wake(_) => {}
+            }
+        }
+    }
+
+    /// Starts an execution (exactly once by name: see [`StartRequest`]); `reply` gets its
+    /// ARN once it is journaled.
+    pub fn start_execution(&self, request: StartRequest, reply: Reply<Started>) {
+        // Every start of one name goes to one shard, which decides whether it exists.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&request.machine.arn, &request.name).hash(&mut hasher);
+        let shard = &self.shards[hasher.finish() as usize % self.shards.len()];
+        self.send(shard, Command::Start(Box::new(request), reply));
+    }
+
+    /// Delivers a task's answer, heartbeat or start by its token.
+    pub fn deliver(&self, token: u64, delivery: Delivery, reply: Reply<()>) {
+        let id = execution_of_token(token);
+        let kind = match delivery {
+            Delivery::Succeed(output) => StepKind::Succeed { token, output },
+            Delivery::Fail(error, cause) => StepKind::Fail { token, error, cause },
+            Delivery::Heartbeat => StepKind::Heartbeat { token },
+            Delivery::ActivityStarted(worker) => StepKind::ActivityStarted { token, worker },
+        };
+        let step = Step {
+            now_ms: SystemClock.now_ms(),
+            kind,
+        };
+        self.send(self.shard_of_execution(id), Command::Deliver(id, step, reply));
+    }
+
+    /// Stops a running execution; `reply` gets its stop time.
+    pub fn stop(&self, id: i64, error: Option<String>, cause: Option<String>, reply: Reply<i64>) {
+        self.send(self.shard_of_execution(id), Command::Stop(id, error, cause, reply));
+    }
+
+    /// The journal the engine writes.
+    pub fn journal(&self) -> &Arc<dyn Journal> {
+        &self.journal
+    }
+}
+
+/// What to do once a batch is committed.
+type AfterCommit = Box<dyn FnOnce(&mut Shard, Result<(), &JournalError>)>;
+
+/// One shard: its executions' timers, and the thread that applies their steps.
+struct Shard {
+    index: i64,
+    count: i64,
+    next_id: AtomicI64,
+    receiver: crossbeam_channel::Receiver<Command>,
+    journal: Arc<dyn Journal>,
+    machines: Arc<Machines>,
+    activities: Arc<ActivityQueues>,
+    config: Arc<StandardConfig>,
+    /// When executions wake (earliest first); stale entries are skipped.
+    timers: BinaryHeap<Reverse<(i64, i64)>>,
+    /// Each running execution's current wake time.
+    wakes: HashMap<i64, i64>,
+    /// Commands for an execution already touched in the batch being built: next batch.
+    deferred: VecDeque<Command>,
+    last_sweep_ms: i64,
+}
+
+/// How many commands one batch takes at most.
+const BATCH: usize = 512;
+
+impl Shard {
+    fn set_wake(&mut self, id: i64, wake: Option<i64>) {
+        match wake {
+            Some(ms) => {
+                self.wakes.insert(id, ms);
+                self.timers.push(Reverse((ms, id)));
+            }
+            None => {
+                self.wakes.remove(&id);
+            }
+        }
+    }
+
+    fn run(mut self) {
+        loop {
+            let mut commands: Vec<Command> = self.deferred.drain(..).collect();
+            if commands.is_empty() {
+                let now = SystemClock.now_ms();
+                let next = self.timers.peek().map(|Reverse((ms, _))| *ms);
+                let wait = next.map(|ms| Duration::from_millis((ms - now).clamp(0, 1000) as u64));
+                let received = match wait {
+                    Some(wait) if wait.is_zero() => self.receiver.try_recv().map_err(|_| ()),
+                    Some(wait) => match self.receiver.recv_timeout(wait) {
+                        Ok(c) => Ok(c),
+                        Err(e) if e.is_disconnected() => return,
+                        Err(_) => Err(()),
+                    },
+                    None => match self.receiver.recv_timeout(Duration::from_secs(1)) {
+                        Ok(c) => Ok(c),
+                        Err(e) if e.is_disconnected() => return,
+                        Err(_) => Err(()),
+                    },
+                };
+                if let Ok(command) = received {
+                    commands.push(command);
+                }
+            }
+            while commands.len() < BATCH {
+                match self.receiver.try_recv() {
+                    Ok(command) => commands.push(command),
+                    Err(_) => break,
+                }
+            }
+            let now = SystemClock.now_ms();
+            while commands.len() < BATCH {
+                match self.timers.peek() {
+                    Some(Reverse((ms, id))) if *ms <= now => {
+                        let (ms, id) = (*ms, *id);
+                        self.timers.pop();
+                        if self.wakes.get(&id) == Some(&ms) {
+                            commands.push(Command::Wake(id));
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            if self.index == 0 && now - self.last_sweep_ms > 60_000 {
+                self.last_sweep_ms = now;
+                self.sweep(now);
+            }
+            if !commands.is_empty() {
+                self.apply_batch(commands);
+            }
+        }
+    }
+
+    /// Forgets executions that ended more than the retention period ago.
+    fn sweep(&mut self, now: i64) {
+        let before = now - self.config.retention.as_millis() as i64;
+        if let Ok(ids) = self.journal.ended_before(before, 10_000) {
+            if !ids.is_empty() {
+                let writes = ids.into_iter().map(Write::Forget).collect();
+                let _ = commit_and_wait(&*self.journal, writes);
+            }
+        }
+    }
+
+    fn apply_batch(&mut self, commands: Vec<Command>) {
+        let mut writes = Vec::new();
+        let mut after: Vec<AfterCommit> = Vec::new();
+        let mut touched = HashSet::new();
+        let mut starting = HashSet::new();
+        for command in commands {
+            if let Some(id) = command.execution() {
+                if !touched.insert(id) {
+                    self.deferred.push_back(command);
+                    continue;
+                }
+            }
+            match command {
+                Command::Start(request, reply) => {
+                    let arn = execution_arn(&request.machine.arn, &request.name);
+                    if !starting.insert(arn.clone()) {
+                        self.deferred.push_back(Command::Start(request, reply));
+                        continue;
+                    }
+                    self.start(*request, arn, reply, &mut writes, &mut after);
+                }
+                Command::Deliver(id, step, reply) => self.deliver(id, step, reply, &mut writes, &mut after),
+                Command::Stop(id, error, cause, reply) => self.stop(id, error, cause, reply, &mut writes, &mut after),
+                Command::Wake(id) => self.wake(id, &mut writes, &mut after),
+            }
+        }
+        let result = if writes.is_empty() {
+            Ok(())
+        } else {
+            commit_and_wait(&*self.journal, writes)
+        };
+        for f in after {
+            f(self, result.as_ref().map(|_| ()));
+        }
+    }
+
+    fn info(&self, machine: &MachineRecord, name: &str) -> ExecutionInfo {
+        ExecutionInfo {
+            name: name.to_string(),
+            state_machine_name: machine.name.clone(),
+            role_arn: machine.role_arn.clone(),
+            region: self.config.region.clone(),
+            account: self.config.account.clone(),
+            express_id: None,
+        }
+    }
+
+    fn start(
+        &mut self,
+        request: StartRequest,
+        arn: String,
+        reply: Reply<Started>,
+        writes: &mut Vec<Write>,
+        after: &mut Vec<AfterCommit>,
+    ) {
+        match self.journal.execution(&arn) {
+            Err(e) => return reply(Err(ApiError::internal(e.to_string()))),
+            Ok(Some(existing)) => {
+                let answer = if existing.status == "RUNNING" && existing.input == request.input {
+                    Ok(Started {
+                        arn: existing.arn,
+                        start_ms: existing.start_ms,
+                    })
+                } else {
+                    Err(ApiError::new(
+                        "ExecutionAlreadyExists",
+                        format!("Execution Already Exists: '{arn}'"),
+                    ))
+                };
+                return reply(answer);
+            }
+            Ok(None) => {}
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) * self.count + self.index;
+        let now = SystemClock.now_ms();
+        let mut record = ExecutionRecord {
+            id,
+            arn: arn.clone(),
+            machine_arn: request.machine.arn.clone(),
+            name: request.name.clone(),
+            revision: request.machine.revision,
+            test_case: request.test_case.clone(),
+            status: "RUNNING".into(),
+            start_ms: now,
+            stop_ms: None,
+            input: request.input,
+            output: None,
+            error: None,
+            cause: None,
+            trace_header: request.trace_header,
+            events: 0,
+            wake_ms: None,
+        };
+        let step = Step {
+            now_ms: now,
+            kind: StepKind::Start,
+        };
+        let info = self.info(&request.machine, &request.name);
+        let applied = match apply_step(&self.machines, &request.machine, &record, &info, &[], &step) {
+            Ok(applied) => applied,
+            Err(Refused::Broken(message)) => return reply(Err(ApiError::internal(message))),
+            Err(Refused::NotAwaiting) => return reply(Err(ApiError::internal("the execution could not start"))),
+        };
+        let update = self.update_for(&record, &applied);
+        record.status = update.status.clone();
+        record.stop_ms = update.stop_ms;
+        record.output = update.output.clone();
+        record.error = update.error.clone();
+        record.cause = update.cause.clone();
+        record.events = update.events;
+        record.wake_ms = update.wake_ms;
+        writes.push(Write::NewExecution(Box::new(record)));
+        self.journal_step(id, 0, step, applied, None, writes, after);
+        let started = Started { arn, start_ms: now };
+        after.push(Box::new(move |_, result| {
+            reply(result.map(|_| started).map_err(|e| ApiError::internal(e.to_string())))
+        }));
+    }
+}
+
+impl Shard {
+    /// The record's changes after `applied`.
+    fn update_for(&self, record: &ExecutionRecord, applied: &Applied) -> ExecutionUpdate {
+        let now = SystemClock.now_ms();
+        match &applied.outcome {
+            Some(outcome) => ExecutionUpdate {
+                id: record.id,
+                status: outcome.status.as_str().to_string(),
+                stop_ms: Some(now),
+                output: outcome.output.clone(),
+                error: outcome.error.clone(),
+                cause: outcome.cause.clone(),
+                events: applied.event_count,
+                wake_ms: None,
+            },
+            None => ExecutionUpdate {
+                id: record.id,
+                status: "RUNNING".into(),
+                stop_ms: None,
+                output: None,
+                error: None,
+                cause: None,
+                events: applied.event_count,
+                wake_ms: applied.wake_ms,
+            },
+        }
+    }
+
+    /// Journals a step and what it produced; once committed, re-arms the execution's timer
+    /// and offers the activity tasks it scheduled.
+    fn journal_step(
+        &mut self,
+        id: i64,
+        seq: u32,
+        step: Step,
+        applied: Applied,
+        update: Option<ExecutionUpdate>,
+        writes: &mut Vec<Write>,
+        after: &mut Vec<AfterCommit>,
+    ) {
+        let taken = match &step.kind {
+            StepKind::Succeed { token, .. }
+            | StepKind::Fail { token, .. }
+            | StepKind::ActivityStarted { token, .. } => Some(*token),
+            _ => None,
+        };
+        writes.push(Write::AppendStep {
+            execution_id: id,
+            seq,
+            step,
+        });
+        if !applied.events.is_empty() {
+            writes.push(Write::AppendEvents {
+                execution_id: id,
+                events: applied.events,
+            });
+        }
+        if let Some(update) = update {
+            writes.push(Write::UpdateExecution(Box::new(update)));
+        }
+        if let Some(token) = taken {
+            writes.push(Write::DeleteActivityTask(token));
+        }
+        for (token, arn, input) in &applied.scheduled {
+            writes.push(Write::PutActivityTask(ActivityTask {
+                token: *token,
+                activity_arn: arn.clone(),
+                execution_id: id,
+                input: input.clone(),
+            }));
+        }
+        if applied.outcome.is_some() {
+            writes.push(Write::Closed(id));
+        }
+        let wake = applied.wake_ms;
+        let scheduled = applied.scheduled;
+        after.push(Box::new(move |shard, result| match result {
+            Ok(()) => {
+                shard.set_wake(id, wake);
+                for (token, arn, input) in scheduled {
+                    shard.activities.offer(&arn, (token, input));
+                }
+            }
+            // Not journaled: try again in a second.
+            Err(_) => {
+                if let Some(&old) = shard.wakes.get(&id) {
+                    shard.set_wake(id, Some(old.max(SystemClock.now_ms() + 1000)));
+                }
+            }
+        }));
+    }
+
+    /// The running execution `id`, its machine revision and its log.
+    fn load(&self, id: i64) -> Result<Option<(ExecutionRecord, MachineRecord, Vec<Step>)>, ApiError> {
+        let internal = |e: JournalError| ApiError::internal(e.to_string());
+        let Some(record) = self.journal.execution_by_id(id).map_err(internal)? else {
+            return Ok(None);
+        };
+        if record.status != "RUNNING" {
+            return Ok(Some((record, empty_machine(), Vec::new())));
+        }
+        let machine = self
+            .journal
+            .revision(&record.machine_arn, record.revision)
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::internal(format!("the definition of {} is missing", record.arn)))?;
+        let log = self.journal.steps(id).map_err(internal)?;
+        Ok(Some((record, machine, log)))
+    }
+
+    /// Applies `step` to the running execution `record` and journals it.
+    fn advance(
+        &mut self,
+        record: &ExecutionRecord,
+        machine: &MachineRecord,
+        log: &[Step],
+        step: Step,
+        writes: &mut Vec<Write>,
+        after: &mut Vec<AfterCommit>,
+    ) -> Result<(), Refused> {
+        let info = self.info(machine, &record.name);
+        let applied = apply_step(&self.machines, machine, record, &info, log, &step)?;
+        let update = self.update_for(record, &applied);
+        self.journal_step(record.id, log.len() as u32, step, applied, Some(update), writes, after);
+        Ok(())
+    }
+
+    fn deliver(
+        &mut self,
+        id: i64,
+        step: Step,
+        reply: Reply<()>,
+        writes: &mut Vec<Write>,
+        after: &mut Vec<AfterCommit>,
+    ) {
+        let (record, machine, log) = match self.load(id) {
+            Err(e) => return reply(Err(e)),
+            Ok(None) => return reply(Err(ApiError::invalid_token())),
+            Ok(Some(loaded)) => loaded,
+        };
+        if record.status != "RUNNING" {
+            return reply(Err(task_timed_out()));
+        }
+        match self.advance(&record, &machine, &log, step, writes, after) {
+            Ok(()) => after.push(Box::new(move |_, result| {
+                reply(result.map_err(|e| ApiError::internal(e.to_string())))
+            })),
+            Err(Refused::NotAwaiting) => reply(Err(task_timed_out())),
+            Err(Refused::Broken(message)) => reply(Err(ApiError::internal(message))),
+        }
+    }
+
+    fn stop(
+        &mut self,
+        id: i64,
+        error: Option<String>,
+        cause: Option<String>,
+        reply: Reply<i64>,
+        writes: &mut Vec<Write>,
+        after: &mut Vec<AfterCommit>,
+    ) {
+        let (record, machine, log) = match self.load(id) {
+            Err(e) => return reply(Err(e)),
+            Ok(None) => return reply(Err(ApiError::internal("the execution is missing from the journal"))),
+            Ok(Some(loaded)) => loaded,
+        };
+        if record.status != "RUNNING" {
+            return reply(Ok(record.stop_ms.unwrap_or(record.start_ms)));
+        }
+        let now = SystemClock.now_ms();
+        let step = Step {
+            now_ms: now,
+            kind: StepKind::Stop { error, cause },
+        };
+        match self.advance(&record, &machine, &log, step, writes, after) {
+            Ok(()) => after.push(Box::new(move |_, result| {
+                reply(result.map(|_| now).map_err(|e| ApiError::internal(e.to_string())))
+            })),
+            Err(Refused::NotAwaiting) => reply(Ok(now)),
+            Err(Refused::Broken(message)) => reply(Err(ApiError::internal(message))),
+        }
+    }
+
+    fn wake(&mut self, id: i64, writes: &mut Vec<Write>, after: &mut Vec<AfterCommit>) {
+        let loaded = match self.load(id) {
+            Ok(Some(loaded)) if loaded.0.status == "RUNNING" => loaded,
+            Ok(_) => return self.set_wake(id, None),
+            Err(_) => return self.set_wake(id, Some(SystemClock.now_ms() + 1000)),
+        };
+        let (record, machine, log) = loaded;
+        let step = Step {
+            now_ms: SystemClock.now_ms(),
+            kind: StepKind::Wake,
+        };
+        if let Err(Refused::Broken(message)) = self.advance(&record, &machine, &log, step, writes, after) {
+            eprintln!("quickstep: execution {}: {message}", record.arn);
+            self.set_wake(id, None);
+        }
+    }
+}
+
+/// What a closed execution's machine is never read for.
+fn empty_machine() -> MachineRecord {
+    MachineRecord {
+        arn: String::new(),
+        name: String::new(),
+        machine_type: String::new(),
+        definition: String::new(),
+        role_arn: String::new(),
+        creation_ms: 0,
+        update_ms: 0,
+        revision: 0,
+        revision_id: None,
+        logging: serde_json::Value::Null,
+        tracing: serde_json::Value::Null,
+        encryption: serde_json::Value::Null,
+        tags: serde_json::Value::Null,
+    }
+}
+
+/// A token whose task no longer waits.
+fn task_timed_out() -> ApiError {
+    ApiError::new("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
+}
+
+/// A Standard execution's ARN.
+pub fn execution_arn(machine_arn: &str, name: &str) -> String {
+    format!("{}:{name}", machine_arn.replacen(":stateMachine:", ":execution:", 1))
+}
+
+/// Commits `writes` and waits for the journal.
+fn commit_and_wait(journal: &dyn Journal, writes: Vec<Write>) -> Result<(), JournalError> {
+    let (sender, receiver) = crossbeam_channel::bounded(1);
+    journal.commit(
+        writes,
+        Box::new(move |result| {
+            let _ = sender.send(result);
+        }),
+    );
+    receiver
+        .recv()
+        .unwrap_or_else(|_| Err(JournalError("the journal's writer has stopped".into())))
+}
