@@ -15,6 +15,7 @@
 mod alloc;
 mod check;
 mod closed;
+mod endpoint;
 mod open;
 mod report;
 
@@ -114,6 +115,28 @@ struct Args {
     /// on one execution in 64.
     #[arg(long, conflicts_with_all = ["rate", "all", "noise", "faults"])]
     handwritten: bool,
+    /// Drives a server speaking the Step Functions API at this URL (`quickstep serve`, moto's
+    /// server, ...) over HTTP/1.1 keep-alive connections instead of running in process:
+    /// StartExecution of a STANDARD machine or StartSyncExecution of an EXPRESS one made from
+    /// --workload (the server needs behaviours for its Task states: for W1,
+    /// tests/data/workloads/w1_order.resources.json).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["rate", "all", "noise", "faults", "handwritten"])]
+    endpoint: Option<String>,
+    /// With --endpoint: the machine's type.
+    #[arg(long = "type", value_enum, default_value_t = MachineTypeArg::Standard, requires = "endpoint")]
+    machine_type: MachineTypeArg,
+    /// With --endpoint: concurrent connections (each sends its next request when its last is
+    /// answered).
+    #[arg(long, default_value_t = 32, requires = "endpoint")]
+    connections: usize,
+}
+
+/// The type of the machine `--endpoint` creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+enum MachineTypeArg {
+    Standard,
+    Express,
 }
 
 fn main() -> std::process::ExitCode {
@@ -123,6 +146,28 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     let dir = args.dir.clone().unwrap_or_else(default_dir);
+    if let Some(url) = &args.endpoint {
+        let outcome = Workload::load(&args.workload, &dir).and_then(|workload| {
+            endpoint::run(&endpoint::EndpointRun {
+                url,
+                workload: &workload,
+                machine_type: match args.machine_type {
+                    MachineTypeArg::Standard => "STANDARD",
+                    MachineTypeArg::Express => "EXPRESS",
+                },
+                connections: args.connections.max(1),
+                seconds: args.seconds,
+                json: args.json,
+            })
+        });
+        return match outcome {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let names: Vec<String> = if args.all {
         NAMES.iter().map(|s| s.to_string()).collect()
     } else {

@@ -145,6 +145,11 @@ impl Service {
         })
     }
 
+    /// The server's metrics in Prometheus' text format.
+    pub fn metrics(&self) -> String {
+        self.journal.metrics()
+    }
+
     /// Runs one operation on its request body.
     pub async fn call(&self, operation: &str, body: &Json, trace_header: Option<&str>) -> Result<Json, ApiError> {
         let members = Members::of(body)?;
@@ -662,16 +667,18 @@ impl Service {
             .map_err(internal)?;
         let more = page.len() > limit;
         page.truncate(limit);
-        let mut events = Vec::with_capacity(page.len());
-        for (_, text) in &page {
-            let mut event: Json = serde_json::from_str(text).map_err(|e| ApiError::internal(e.to_string()))?;
-            if !include_data {
-                strip_data(&mut event);
-            }
-            events.push(event);
-        }
+        let next = page.last().map(|(id, _)| *id);
+        let events: Vec<Json> = page
+            .into_iter()
+            .map(|(_, mut event)| {
+                if !include_data {
+                    strip_data(&mut event);
+                }
+                event
+            })
+            .collect();
         let mut out = json!({ "events": events });
-        if let (true, Some((last, _))) = (more, page.last()) {
+        if let (true, Some(last)) = (more, next) {
             out["nextToken"] = json!(page_token(&last.to_string()));
         }
         Ok(out)

@@ -15,7 +15,19 @@ use super::protocol::ApiError;
 
 /// The router serving `service`.
 pub fn router(service: Arc<Service>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(service)
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .fallback(handle)
+        .with_state(service)
+}
+
+/// `GET /metrics`: the journal's counters in Prometheus' text format.
+async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    let mut response = service.metrics().into_response();
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4"));
+    response
 }
 
 /// Serves `service` on `listener` until `shutdown` completes.

@@ -264,12 +264,18 @@ pub enum Write {
         /// The step.
         step: Step,
     },
-    /// Appends history events (id and AWS-shaped JSON text, with data).
+    /// Appends the history events of one step: ids `first..=last`, as the JSON text of an
+    /// array of AWS-shaped events (with their data), compressed with LZ4 (events repeat one
+    /// another's data: an output is the next state's input).
     AppendEvents {
         /// The execution.
         execution_id: i64,
-        /// The events.
-        events: Vec<(u32, String)>,
+        /// The first event's id.
+        first: u32,
+        /// The last event's id.
+        last: u32,
+        /// The events: [`compress_events`] of the JSON text.
+        events: Vec<u8>,
     },
     /// An activity task waits for a worker.
     PutActivityTask(ActivityTask),
@@ -279,6 +285,11 @@ pub enum Write {
     Closed(i64),
     /// A finished execution past its retention period goes, with its history.
     Forget(i64),
+}
+
+/// How [`Write::AppendEvents`] stores the JSON text of a step's events.
+pub fn compress_events(json: &str) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(json.as_bytes())
 }
 
 /// A page of executions is read from after this point: (start ms, id) of the last one seen.
@@ -310,9 +321,15 @@ pub trait Journal: Send + Sync + 'static {
         after: Option<ExecutionCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;
-    /// An execution's history events (JSON text) with ids after `after` (before it when
-    /// `reverse`), at most `limit`, in id order (reversed when `reverse`).
-    fn events(&self, execution_id: i64, after: Option<u32>, limit: usize, reverse: bool) -> Result<Vec<(u32, String)>>;
+    /// An execution's history events with ids after `after` (before it when `reverse`), at
+    /// most `limit`, in id order (reversed when `reverse`).
+    fn events(
+        &self,
+        execution_id: i64,
+        after: Option<u32>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(u32, serde_json::Value)>>;
     /// An execution's driver log.
     fn steps(&self, execution_id: i64) -> Result<Vec<Step>>;
     /// The running executions: (id, ARN, wake time).
@@ -323,6 +340,8 @@ pub trait Journal: Send + Sync + 'static {
     fn ended_before(&self, stop_ms: i64, limit: usize) -> Result<Vec<i64>>;
     /// The largest execution id used so far (0 when none).
     fn max_execution_id(&self) -> Result<i64>;
+    /// Its counters, in Prometheus' text format (`/metrics`).
+    fn metrics(&self) -> String;
 }
 
 const SCHEMA: &str = "
@@ -341,8 +360,8 @@ CREATE INDEX IF NOT EXISTS executions_by_stop ON executions(stop_ms) WHERE stop_
 CREATE TABLE IF NOT EXISTS steps (execution_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
     now_ms INTEGER NOT NULL, token INTEGER, body TEXT, error TEXT, cause TEXT,
     PRIMARY KEY (execution_id, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (execution_id INTEGER NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (execution_id, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (execution_id INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
+    body BLOB NOT NULL, PRIMARY KEY (execution_id, first_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS activity_tasks (token INTEGER PRIMARY KEY, activity_arn TEXT NOT NULL,
     execution_id INTEGER NOT NULL, input TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS activity_tasks_by_execution ON activity_tasks(execution_id);
@@ -380,9 +399,26 @@ fn machine_of(body: String) -> rusqlite::Result<MachineRecord> {
 /// A batch on its way to the writer.
 type Submission = (Vec<Write>, Box<dyn FnOnce(Result<()>) + Send>);
 
+/// What the writer has done since the journal opened.
+#[derive(Debug, Default)]
+pub struct JournalCounters {
+    /// Transactions committed.
+    pub commits: std::sync::atomic::AtomicU64,
+    /// Writes committed (rows or groups of rows: a step, its events, ...).
+    pub writes: std::sync::atomic::AtomicU64,
+    /// History events committed.
+    pub events: std::sync::atomic::AtomicU64,
+    /// Steps (transitions of Standard executions) committed.
+    pub steps: std::sync::atomic::AtomicU64,
+    /// Transactions that failed (their requests were answered with an error).
+    pub failures: std::sync::atomic::AtomicU64,
+}
+
 /// The journal in a SQLite database file.
 pub struct SqliteJournal {
     writer: crossbeam_channel::Sender<Submission>,
+    /// What the writer has done.
+    pub counters: Arc<JournalCounters>,
     readers: Mutex<Vec<Connection>>,
     path: PathBuf,
     /// A `:memory:` journal lives in a temporary file, removed when the journal goes.
@@ -400,6 +436,10 @@ fn open(path: &Path, durable: bool) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+    // A 64 MiB page cache, and checkpoints of the WAL every 16k pages rather than 1k: fewer
+    // pages written twice.
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
     Ok(conn)
 }
 
@@ -420,12 +460,15 @@ impl SqliteJournal {
         let conn = open(&path, !temporary)?;
         conn.execute_batch(SCHEMA)?;
         let (sender, receiver) = crossbeam_channel::unbounded::<Submission>();
+        let counters = Arc::new(JournalCounters::default());
+        let written = counters.clone();
         std::thread::Builder::new()
             .name("quickstep-journal".into())
-            .spawn(move || write_loop(conn, receiver))
+            .spawn(move || write_loop(conn, receiver, &written))
             .map_err(|e| JournalError(e.to_string()))?;
         Ok(Arc::new(SqliteJournal {
             writer: sender,
+            counters,
             readers: Mutex::new(Vec::new()),
             path,
             temporary,
@@ -460,7 +503,8 @@ impl Drop for SqliteJournal {
 
 /// The writer thread: takes every batch that has queued up, commits them in one
 /// transaction, then tells each submitter.
-fn write_loop(mut conn: Connection, receiver: crossbeam_channel::Receiver<Submission>) {
+fn write_loop(mut conn: Connection, receiver: crossbeam_channel::Receiver<Submission>, counters: &JournalCounters) {
+    use std::sync::atomic::Ordering::Relaxed;
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < 4096 {
@@ -470,6 +514,23 @@ fn write_loop(mut conn: Connection, receiver: crossbeam_channel::Receiver<Submis
             }
         }
         let result = apply(&mut conn, batch.iter().flat_map(|(writes, _)| writes.iter()));
+        if result.is_ok() {
+            counters.commits.fetch_add(1, Relaxed);
+            for write in batch.iter().flat_map(|(writes, _)| writes.iter()) {
+                counters.writes.fetch_add(1, Relaxed);
+                match write {
+                    Write::AppendEvents { first, last, .. } => {
+                        counters.events.fetch_add(u64::from(last - first + 1), Relaxed);
+                    }
+                    Write::AppendStep { .. } => {
+                        counters.steps.fetch_add(1, Relaxed);
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            counters.failures.fetch_add(1, Relaxed);
+        }
         for (_, done) in batch {
             done(result.clone());
         }
@@ -546,11 +607,14 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
             )?
             .execute(params![execution_id, seq, kind, step.now_ms, token, body, error, cause])?;
         }
-        Write::AppendEvents { execution_id, events } => {
-            let mut insert = tx.prepare_cached("INSERT INTO events (execution_id, id, body) VALUES (?1, ?2, ?3)")?;
-            for (id, body) in events {
-                insert.execute(params![execution_id, id, body])?;
-            }
+        Write::AppendEvents {
+            execution_id,
+            first,
+            last,
+            events,
+        } => {
+            tx.prepare_cached("INSERT INTO events (execution_id, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![execution_id, first, last, events])?;
         }
         Write::PutActivityTask(task) => {
             tx.prepare_cached(
@@ -677,20 +741,60 @@ impl Journal for SqliteJournal {
         })
     }
 
-    fn events(&self, execution_id: i64, after: Option<u32>, limit: usize, reverse: bool) -> Result<Vec<(u32, String)>> {
-        self.read(|c| {
-            let sql = if reverse {
-                "SELECT id, body FROM events WHERE execution_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
-            } else {
-                "SELECT id, body FROM events WHERE execution_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-            };
-            let after = after.map_or(if reverse { i64::MAX } else { 0 }, i64::from);
-            c.prepare_cached(sql)?
-                .query_map(params![execution_id, after, limit as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect()
-        })
+    fn events(
+        &self,
+        execution_id: i64,
+        after: Option<u32>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(u32, serde_json::Value)>> {
+        let mut out = Vec::new();
+        let mut bound = after.map_or(if reverse { i64::MAX } else { 0 }, i64::from);
+        // Each row holds one step's events: read rows until `limit` events are found.
+        while out.len() < limit {
+            let rows: Vec<Vec<u8>> = self.read(|c| {
+                let sql = if reverse {
+                    "SELECT body FROM events WHERE execution_id = ?1 AND first_id < ?2 ORDER BY first_id DESC LIMIT 16"
+                } else {
+                    "SELECT body FROM events WHERE execution_id = ?1 AND last_id > ?2 ORDER BY first_id LIMIT 16"
+                };
+                c.prepare_cached(sql)?
+                    .query_map(params![execution_id, bound], |r| r.get(0))?
+                    .collect()
+            })?;
+            if rows.is_empty() {
+                break;
+            }
+            for body in rows {
+                let text = lz4_flex::decompress_size_prepended(&body).map_err(|e| JournalError(e.to_string()))?;
+                let events: Vec<serde_json::Value> =
+                    serde_json::from_slice(&text).map_err(|e| JournalError(e.to_string()))?;
+                let mut events: Vec<(u32, serde_json::Value)> = events
+                    .into_iter()
+                    .map(|e| (e["id"].as_u64().unwrap_or_default() as u32, e))
+                    .collect();
+                if reverse {
+                    events.reverse();
+                }
+                for (id, event) in events {
+                    let wanted = if reverse {
+                        i64::from(id) < bound
+                    } else {
+                        i64::from(id) > bound
+                    };
+                    if wanted && out.len() < limit {
+                        out.push((id, event));
+                    }
+                }
+                if let Some((id, _)) = out.last() {
+                    bound = i64::from(*id);
+                }
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn steps(&self, execution_id: i64) -> Result<Vec<Step>> {
@@ -741,5 +845,36 @@ impl Journal for SqliteJournal {
 
     fn max_execution_id(&self) -> Result<i64> {
         self.read(|c| c.query_row("SELECT COALESCE(MAX(id), 0) FROM executions", [], |r| r.get(0)))
+    }
+
+    fn metrics(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.counters;
+        let mut text = String::new();
+        for (name, help, value) in [
+            (
+                "quickstep_journal_commits_total",
+                "Journal transactions committed.",
+                &c.commits,
+            ),
+            ("quickstep_journal_writes_total", "Journal writes committed.", &c.writes),
+            ("quickstep_journal_events_total", "History events committed.", &c.events),
+            (
+                "quickstep_journal_transitions_total",
+                "Steps of Standard executions committed.",
+                &c.steps,
+            ),
+            (
+                "quickstep_journal_failures_total",
+                "Journal transactions that failed.",
+                &c.failures,
+            ),
+        ] {
+            text.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                value.load(Relaxed)
+            ));
+        }
+        text
     }
 }

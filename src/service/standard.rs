@@ -73,16 +73,26 @@ impl TokenIssuer for DurableTokens {
     fn retire(&self, _token: TaskToken) {}
 }
 
-/// Keeps the events past those already journaled, as AWS-shaped JSON text.
+/// Keeps the events past those already journaled, as the JSON text of an array of
+/// AWS-shaped events.
 struct NewEvents {
     journaled: u32,
-    events: Vec<(u32, String)>,
+    first: u32,
+    last: u32,
+    events: String,
 }
 
 impl HistorySink for NewEvents {
     fn record(&mut self, event: &HistoryEvent<'_>) {
         if event.id > self.journaled {
-            self.events.push((event.id, event.to_json(true).to_string()));
+            if self.events.is_empty() {
+                self.first = event.id;
+                self.events.push('[');
+            } else {
+                self.events.push(',');
+            }
+            self.last = event.id;
+            self.events.push_str(&event.to_json(true).to_string());
         }
     }
 }
@@ -96,7 +106,8 @@ fn seed(execution: i64, seq: usize) -> u64 {
 
 /// What applying a step did.
 struct Applied {
-    events: Vec<(u32, String)>,
+    /// The new events: the first and last ids, and the JSON array text (empty when none).
+    events: (u32, u32, String),
     event_count: u32,
     /// The outcome, when the execution ended.
     outcome: Option<Outcome>,
@@ -135,7 +146,9 @@ fn apply_step(
     };
     let mut sink = NewEvents {
         journaled: if log.is_empty() { 0 } else { record.events },
-        events: Vec::new(),
+        first: 0,
+        last: 0,
+        events: String::new(),
     };
     let mut execution = machine
         .start(&arena, input, info, record.start_ms)
@@ -182,8 +195,11 @@ fn apply_step(
         Wake::At(ms) => (None, Some(ms)),
     };
     drop(execution);
+    if !sink.events.is_empty() {
+        sink.events.push(']');
+    }
     Ok(Applied {
-        events: sink.events,
+        events: (sink.first, sink.last, sink.events),
         event_count,
         outcome,
         wake_ms,
@@ -748,15 +764,22 @@ impl Shard {
             | StepKind::ActivityStarted { token, .. } => Some(*token),
             _ => None,
         };
-        writes.push(Write::AppendStep {
-            execution_id: id,
-            seq,
-            step,
-        });
-        if !applied.events.is_empty() {
+        let ended = applied.outcome.is_some();
+        // An execution that ends in its first step needs no driver log.
+        if !(ended && seq == 0) {
+            writes.push(Write::AppendStep {
+                execution_id: id,
+                seq,
+                step,
+            });
+        }
+        let (first, last, events) = applied.events;
+        if !events.is_empty() {
             writes.push(Write::AppendEvents {
                 execution_id: id,
-                events: applied.events,
+                first,
+                last,
+                events: super::journal::compress_events(&events),
             });
         }
         if let Some(update) = update {
@@ -773,7 +796,7 @@ impl Shard {
                 input: input.clone(),
             }));
         }
-        if applied.outcome.is_some() {
+        if ended && seq > 0 {
             writes.push(Write::Closed(id));
         }
         let wake = applied.wake_ms;
