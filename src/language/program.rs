@@ -64,6 +64,15 @@ impl Program {
         &self.resources
     }
 
+    /// Whether an execution may suspend on time: some state is a Wait, or has a Retry (whose
+    /// back-off waits). Without either, and with handlers that answer at once, an execution
+    /// runs to its end without waiting.
+    pub fn can_wait(&self) -> bool {
+        self.states
+            .iter()
+            .any(|s| matches!(s.op, Op::Wait(_)) || !s.retry.is_empty())
+    }
+
     /// Number of states (over all graphs).
     pub fn state_count(&self) -> usize {
         self.states.len()

@@ -1,7 +1,8 @@
 //! The operations of the Step Functions API: each reads its request's members as the model
 //! constrains them, does its work on the journal and the engines, and answers in AWS's shape.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde_json::{json, Value as Json};
@@ -58,6 +59,8 @@ pub struct Service {
     machines: Arc<Machines>,
     standard: Standard,
     express: Express,
+    /// State machines as last read or written, by ARN (read on every start).
+    records: RwLock<HashMap<String, Arc<MachineRecord>>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -142,7 +145,17 @@ impl Service {
             machines,
             standard,
             express,
+            records: RwLock::default(),
         })
+    }
+
+    /// Remembers (or, with `None`, forgets) the machine of `arn`.
+    fn remember(&self, arn: &str, record: Option<Arc<MachineRecord>>) {
+        let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
+        match record {
+            Some(record) => records.insert(arn.to_string(), record),
+            None => records.remove(arn),
+        };
     }
 
     /// The server's metrics in Prometheus' text format.
@@ -199,7 +212,10 @@ impl Service {
     }
 
     /// The machine an ARN names (unqualified), or `StateMachineDoesNotExist`.
-    fn machine(&self, arn: &str) -> Result<MachineRecord, ApiError> {
+    fn machine(&self, arn: &str) -> Result<Arc<MachineRecord>, ApiError> {
+        if let Some(record) = self.records.read().unwrap_or_else(|e| e.into_inner()).get(arn) {
+            return Ok(record.clone());
+        }
         let parsed = Arn::parse(arn)?;
         if parsed.resource_type != "stateMachine" {
             return Err(ApiError::wrong_resource_type(parsed.resource_type));
@@ -213,7 +229,9 @@ impl Service {
         if parsed.parts.len() != 1 {
             return Err(missing());
         }
-        self.journal.machine(arn).map_err(internal)?.ok_or_else(missing)
+        let record = Arc::new(self.journal.machine(arn).map_err(internal)?.ok_or_else(missing)?);
+        self.remember(arn, Some(record.clone()));
+        Ok(record)
     }
 
     /// The Standard execution an ARN names, or AWS's error for it.
@@ -292,6 +310,7 @@ impl Service {
             return Ok(json!({"stateMachineArn": existing.arn, "creationDate": timestamp(existing.creation_ms)}));
         }
         self.commit(vec![Write::PutMachine(Box::new(record.clone()))]).await?;
+        self.remember(&record.arn, None);
         Ok(json!({"stateMachineArn": record.arn, "creationDate": timestamp(record.creation_ms)}))
     }
 
@@ -332,7 +351,7 @@ impl Service {
         let tracing = m.json("tracingConfiguration").cloned();
         let encryption = m.json("encryptionConfiguration").cloned();
         m.finish()?;
-        let mut record = self.machine(arn.unwrap_or(""))?;
+        let mut record = (*self.machine(arn.unwrap_or(""))?).clone();
         if definition.is_none() && role_arn.is_none() && logging.is_none() && tracing.is_none() && encryption.is_none()
         {
             return Err(ApiError::new(
@@ -371,6 +390,7 @@ impl Service {
             updated.revision_id = Some(crate::intrinsics::uuid_v4_string());
             updated.update_ms = now;
             self.commit(vec![Write::PutMachine(Box::new(updated.clone()))]).await?;
+            self.remember(&updated.arn, None);
             self.machines.forget(&updated.arn);
             self.express.forget(&updated.arn);
             record = updated;
@@ -392,6 +412,7 @@ impl Service {
         }
         if self.journal.machine(arn).map_err(internal)?.is_some() {
             self.commit(vec![Write::DeleteMachine(arn.to_string())]).await?;
+            self.remember(arn, None);
             self.express.forget(arn);
         }
         Ok(json!({}))
@@ -452,14 +473,17 @@ impl Service {
                 "Invalid State Machine Execution Input: 'Invalid execution input.'",
             ));
         }
-        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(input) {
-            return Err(ApiError::new(
-                "InvalidExecutionInput",
-                format!("Invalid State Machine Execution Input: '{e}'"),
-            ));
+        let express = machine.machine_type == "EXPRESS";
+        // StartSyncExecution's input is checked as the runtime parses it.
+        if !(express && sync) {
+            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(input) {
+                return Err(ApiError::new(
+                    "InvalidExecutionInput",
+                    format!("Invalid State Machine Execution Input: '{e}'"),
+                ));
+            }
         }
         let trace_header = trace.or(trace_member).map(str::to_string);
-        let express = machine.machine_type == "EXPRESS";
         if sync && !express {
             return Err(ApiError::new(
                 "StateMachineTypeNotSupported",

@@ -67,9 +67,21 @@ impl Express {
         Ok(runtime)
     }
 
-    /// Runs an execution to its end (`StartSyncExecution`).
+    /// Runs an execution to its end (`StartSyncExecution`): on the calling thread when it
+    /// cannot wait (no Wait state, no Retry; the server's Express tasks answer at once), so
+    /// that a short execution costs no hop between threads; otherwise on the runtime's pool.
     pub async fn run(&self, record: &MachineRecord, input: String) -> Result<Outcome, ApiError> {
         let runtime = self.runtime(record)?;
+        if !runtime.machine().program().can_wait() {
+            return runtime
+                .run_text_with(&input, |raw| Outcome::from_raw(&raw))
+                .map_err(|e| {
+                    ApiError::new(
+                        "InvalidExecutionInput",
+                        format!("Invalid State Machine Execution Input: '{e}'"),
+                    )
+                });
+        }
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let done = Completion::callback(move |completed| {
             let _ = sender.send(completed.result);

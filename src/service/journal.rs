@@ -436,10 +436,6 @@ fn open(path: &Path, durable: bool) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
-    // A 64 MiB page cache, and checkpoints of the WAL every 16k pages rather than 1k: fewer
-    // pages written twice.
-    conn.pragma_update(None, "cache_size", -65_536)?;
-    conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
     Ok(conn)
 }
 
@@ -459,6 +455,10 @@ impl SqliteJournal {
         };
         let conn = open(&path, !temporary)?;
         conn.execute_batch(SCHEMA)?;
+        // The writer: a 64 MiB page cache, and a checkpoint of the WAL every 16k pages rather
+        // than 1k (fewer pages written twice).
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         let (sender, receiver) = crossbeam_channel::unbounded::<Submission>();
         let counters = Arc::new(JournalCounters::default());
         let written = counters.clone();

@@ -262,7 +262,7 @@ fn drive<'a>(
 #[derive(Clone, Debug)]
 pub struct StartRequest {
     /// The machine (its current revision).
-    pub machine: MachineRecord,
+    pub machine: Arc<MachineRecord>,
     /// The execution's name.
     pub name: String,
     /// Its input (JSON text).
