@@ -85,7 +85,11 @@ fn service(journal: Arc<dyn Journal>) -> Service {
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:loop";
@@ -157,7 +161,10 @@ fn history_pages_forward_and_backward_over_steps() {
             .to_string();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let described = service.call("DescribeExecution", &json!({"executionArn": arn}), None).await.unwrap();
+            let described = service
+                .call("DescribeExecution", &json!({"executionArn": arn}), None)
+                .await
+                .unwrap();
             if described["status"] == "SUCCEEDED" {
                 assert_eq!(described["output"], r#"{"n":30}"#);
                 break;

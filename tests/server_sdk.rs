@@ -728,3 +728,59 @@ fn executions_survive_sigkill_of_the_server() {
         assert_eq!(listed.executions.len(), arns.len());
     });
 }
+
+/// Sends one raw HTTP/1.1 request; returns the status and body.
+fn raw(port: u16, target: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let target = target.map(|t| format!("X-Amz-Target: {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: sync-localhost\r\n{target}Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn raw_requests_get_the_protocol_errors() {
+    let server = Server::start(&scratch("raw"), &[]);
+    let (status, body) = raw(server.port, Some("AWSStepFunctions.ListStateMachines"), "");
+    assert_eq!((status, body), (200, serde_json::json!({"stateMachines": []})));
+    let (status, body) = raw(server.port, Some("AWSStepFunctions.ListStateMachines"), "{not json");
+    assert_eq!((status, body["__type"].as_str()), (400, Some("SerializationException")));
+    let (status, body) = raw(server.port, Some("AWSStepFunctions.Frobnicate"), "{}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
+    let (status, body) = raw(server.port, None, "{}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
+    let (status, body) = raw(
+        server.port,
+        Some("AWSStepFunctions.DescribeStateMachine"),
+        r#"{"stateMachineArn": 7}"#,
+    );
+    assert_eq!((status, body["__type"].as_str()), (400, Some("SerializationException")));
+    let (status, body) = raw(server.port, Some("AWSStepFunctions.DescribeStateMachine"), "{}");
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazon.coral.validate#ValidationException");
+    assert_eq!(
+        body["message"],
+        "1 validation error detected: Value at 'stateMachineArn' failed to satisfy constraint: Member must not be null"
+    );
+    let (status, body) = raw(
+        server.port,
+        Some("AWSStepFunctions.CreateActivity"),
+        r#"{"name": "a b"}"#,
+    );
+    assert_eq!((status, body["message"].as_str()), (400, Some("Invalid Name: 'a b'")));
+}

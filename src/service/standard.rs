@@ -817,14 +817,15 @@ impl Shard {
         }));
     }
 
-    /// The running execution `id`, its machine revision and its log.
-    fn load(&self, id: i64) -> Result<Option<(ExecutionRecord, MachineRecord, Vec<Step>)>, ApiError> {
+    /// The execution `id` as the journal has it: with its machine revision and its log while
+    /// it runs.
+    fn load(&self, id: i64) -> Result<Loaded, ApiError> {
         let internal = |e: JournalError| ApiError::internal(e.to_string());
         let Some(record) = self.journal.execution_by_id(id).map_err(internal)? else {
-            return Ok(None);
+            return Ok(Loaded::Missing);
         };
         if record.status != "RUNNING" {
-            return Ok(Some((record, empty_machine(), Vec::new())));
+            return Ok(Loaded::Closed(record));
         }
         let machine = self
             .journal
@@ -832,7 +833,7 @@ impl Shard {
             .map_err(internal)?
             .ok_or_else(|| ApiError::internal(format!("the definition of {} is missing", record.arn)))?;
         let log = self.journal.steps(id).map_err(internal)?;
-        Ok(Some((record, machine, log)))
+        Ok(Loaded::Running(Box::new((record, machine, log))))
     }
 
     /// Applies `step` to the running execution `record` and journals it.
@@ -862,12 +863,10 @@ impl Shard {
     ) {
         let (record, machine, log) = match self.load(id) {
             Err(e) => return reply(Err(e)),
-            Ok(None) => return reply(Err(ApiError::invalid_token())),
-            Ok(Some(loaded)) => loaded,
+            Ok(Loaded::Missing) => return reply(Err(ApiError::invalid_token())),
+            Ok(Loaded::Closed(_)) => return reply(Err(task_timed_out())),
+            Ok(Loaded::Running(loaded)) => *loaded,
         };
-        if record.status != "RUNNING" {
-            return reply(Err(task_timed_out()));
-        }
         match self.advance(&record, &machine, &log, step, writes, after) {
             Ok(()) => after.push(Box::new(move |_, result| {
                 reply(result.map_err(|e| ApiError::internal(e.to_string())))
@@ -888,12 +887,10 @@ impl Shard {
     ) {
         let (record, machine, log) = match self.load(id) {
             Err(e) => return reply(Err(e)),
-            Ok(None) => return reply(Err(ApiError::internal("the execution is missing from the journal"))),
-            Ok(Some(loaded)) => loaded,
+            Ok(Loaded::Missing) => return reply(Err(ApiError::internal("the execution is missing from the journal"))),
+            Ok(Loaded::Closed(record)) => return reply(Ok(record.stop_ms.unwrap_or(record.start_ms))),
+            Ok(Loaded::Running(loaded)) => *loaded,
         };
-        if record.status != "RUNNING" {
-            return reply(Ok(record.stop_ms.unwrap_or(record.start_ms)));
-        }
         let now = SystemClock.now_ms();
         let step = Step {
             now_ms: now,
@@ -909,12 +906,11 @@ impl Shard {
     }
 
     fn wake(&mut self, id: i64, writes: &mut Vec<Write>, after: &mut Vec<AfterCommit>) {
-        let loaded = match self.load(id) {
-            Ok(Some(loaded)) if loaded.0.status == "RUNNING" => loaded,
+        let (record, machine, log) = match self.load(id) {
+            Ok(Loaded::Running(loaded)) => *loaded,
             Ok(_) => return self.set_wake(id, None),
             Err(_) => return self.set_wake(id, Some(SystemClock.now_ms() + 1000)),
         };
-        let (record, machine, log) = loaded;
         let step = Step {
             now_ms: SystemClock.now_ms(),
             kind: StepKind::Wake,
@@ -926,23 +922,14 @@ impl Shard {
     }
 }
 
-/// What a closed execution's machine is never read for.
-fn empty_machine() -> MachineRecord {
-    MachineRecord {
-        arn: String::new(),
-        name: String::new(),
-        machine_type: String::new(),
-        definition: String::new(),
-        role_arn: String::new(),
-        creation_ms: 0,
-        update_ms: 0,
-        revision: 0,
-        revision_id: None,
-        logging: serde_json::Value::Null,
-        tracing: serde_json::Value::Null,
-        encryption: serde_json::Value::Null,
-        tags: serde_json::Value::Null,
-    }
+/// An execution as [`Shard::load`] finds it.
+enum Loaded {
+    /// The journal has no such execution.
+    Missing,
+    /// It has ended.
+    Closed(ExecutionRecord),
+    /// It runs: its record, its machine revision and its log.
+    Running(Box<(ExecutionRecord, MachineRecord, Vec<Step>)>),
 }
 
 /// A token whose task no longer waits.
