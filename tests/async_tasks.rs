@@ -29,13 +29,10 @@ fn later_tasks() -> (TaskRegistry, Arc<Mutex<Vec<TaskToken>>>) {
     let tokens = Arc::new(Mutex::new(Vec::new()));
     let kept = Arc::clone(&tokens);
     let mut tasks = TaskRegistry::new();
-    tasks.register_async(
-        "arn:aws:states:us-east-1:123456789012:activity:later",
-        move |_input, token| {
-            kept.lock().unwrap().push(token);
-            Ok(())
-        },
-    );
+    tasks.register_async("arn:aws:states:::test:later", move |_input, token| {
+        kept.lock().unwrap().push(token);
+        Ok(())
+    });
     (tasks, tokens)
 }
 
@@ -43,7 +40,7 @@ fn later_tasks() -> (TaskRegistry, Arc<Mutex<Vec<TaskToken>>>) {
 fn one_task(fields: &str) -> String {
     format!(
         r#"{{"StartAt":"T","States":{{
-            "T":{{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later",{fields}"Next":"Done"}},
+            "T":{{"Type":"Task","Resource":"arn:aws:states:::test:later",{fields}"Next":"Done"}},
             "Done":{{"Type":"Pass","End":true}}}}}}"#
     )
 }
@@ -157,7 +154,7 @@ fn failure_later_is_caught() {
     let (tasks, _) = later_tasks();
     let m = machine(
         r#"{"StartAt":"T","States":{
-            "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","Catch":[{"ErrorEquals":["Payment.Declined"],"ResultPath":"$.error","Next":"Refund"}],"End":true},
+            "T":{"Type":"Task","Resource":"arn:aws:states:::test:later","Catch":[{"ErrorEquals":["Payment.Declined"],"ResultPath":"$.error","Next":"Refund"}],"End":true},
             "Refund":{"Type":"Pass","End":true}}}"#,
         tasks,
     );
@@ -208,7 +205,7 @@ fn timeout_is_caught_on_a_virtual_clock() {
     let (tasks, _) = later_tasks();
     let m = machine(
         r#"{"StartAt":"T","States":{
-            "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","TimeoutSeconds":60,"Catch":[{"ErrorEquals":["States.Timeout"],"Next":"Late"}],"End":true},
+            "T":{"Type":"Task","Resource":"arn:aws:states:::test:later","TimeoutSeconds":60,"Catch":[{"ErrorEquals":["States.Timeout"],"Next":"Late"}],"End":true},
             "Late":{"Type":"Pass","End":true}}}"#,
         tasks,
     );
@@ -320,7 +317,7 @@ fn timeout_seconds_path_reads_the_input() {
 fn the_execution_timeout_bounds_an_awaited_task() {
     let (tasks, _) = later_tasks();
     let m = machine(
-        r#"{"TimeoutSeconds":5,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","TimeoutSeconds":60,"End":true}}}"#,
+        r#"{"TimeoutSeconds":5,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:later","TimeoutSeconds":60,"End":true}}}"#,
         tasks,
     );
     let arena = Arena::new();
@@ -364,11 +361,9 @@ fn tokens_are_refused_unless_their_task_awaits() {
 #[test]
 fn synchronous_handlers_never_time_out() {
     let mut tasks = TaskRegistry::new();
-    tasks.register("arn:aws:states:us-east-1:123456789012:activity:now", |input, _arena| {
-        Ok(input)
-    });
+    tasks.register("arn:aws:states:::test:now", |input, _arena| Ok(input));
     let m = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:now","TimeoutSeconds":2,"HeartbeatSeconds":1,"End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:now","TimeoutSeconds":2,"HeartbeatSeconds":1,"End":true}}}"#,
         tasks,
     );
     let arena = Arena::new();
@@ -402,9 +397,9 @@ impl TaskHandler for Mixed {
 #[test]
 fn a_handler_may_answer_now_or_later() {
     let mut tasks = TaskRegistry::new();
-    tasks.register_handler("arn:aws:states:us-east-1:123456789012:activity:mixed", Mixed);
+    tasks.register_handler("arn:aws:states:::test:mixed", Mixed);
     let m = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:mixed","End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:mixed","End":true}}}"#,
         tasks,
     );
     let arena = Arena::new();
@@ -454,7 +449,7 @@ fn map_iterations_await_their_tasks_at_once() {
         r#"{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":0,"End":true,
             "ItemProcessor":{"StartAt":"W","States":{
                 "W":{"Type":"Wait","SecondsPath":"$.wait","Next":"T"},
-                "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","ResultPath":"$.r","End":true}}}}}}"#,
+                "T":{"Type":"Task","Resource":"arn:aws:states:::test:later","ResultPath":"$.r","End":true}}}}}}"#,
         tasks,
     );
     let arena = Arena::new();
@@ -510,7 +505,7 @@ fn max_concurrency_limits_the_tasks_awaited_at_once() {
     let m = machine(
         r#"{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":2,"End":true,
             "ItemProcessor":{"StartAt":"T","States":{
-                "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","End":true}}}}}}"#,
+                "T":{"Type":"Task","Resource":"arn:aws:states:::test:later","End":true}}}}}}"#,
         tasks,
     );
     let arena = Arena::new();
@@ -547,7 +542,7 @@ fn map_with_timeouts(caught: &str) -> (Machine, Arc<Mutex<Vec<TaskToken>>>) {
     let definition = format!(
         r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map","End":true,
             "ItemProcessor":{{"StartAt":"T","States":{{
-                "T":{{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","TimeoutSecondsPath":"$.timeout",
+                "T":{{"Type":"Task","Resource":"arn:aws:states:::test:later","TimeoutSecondsPath":"$.timeout",
                      "Catch":[{{"ErrorEquals":["{caught}"],"Next":"Caught"}}],"End":true}},
                 "Caught":{{"Type":"Pass","End":true}}}}}}}}}}}}"#
     );
@@ -619,8 +614,8 @@ fn parallel_branches_await_their_tasks_at_once() {
     let (tasks, tokens) = later_tasks();
     let m = machine(
         r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
-            {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","HeartbeatSeconds":5,"End":true}}},
-            {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","End":true}}}]}}}"#,
+            {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::test:later","HeartbeatSeconds":5,"End":true}}},
+            {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"arn:aws:states:::test:later","End":true}}}]}}}"#,
         tasks,
     );
     let arena = Arena::new();
@@ -657,14 +652,11 @@ fn later_runtime(
 ) -> (Runtime, crossbeam_channel::Receiver<(TaskToken, String)>) {
     let (sender, receiver) = crossbeam_channel::unbounded();
     let mut tasks = TaskRegistry::new();
-    tasks.register_async(
-        "arn:aws:states:us-east-1:123456789012:activity:later",
-        move |input, token| {
-            sender
-                .send((token, input.to_json_string()))
-                .map_err(|_| TaskFailure::new("Closed", "no worker pool"))
-        },
-    );
+    tasks.register_async("arn:aws:states:::test:later", move |input, token| {
+        sender
+            .send((token, input.to_json_string()))
+            .map_err(|_| TaskFailure::new("Closed", "no worker pool"))
+    });
     (builder.build(machine(definition, tasks)), receiver)
 }
 
@@ -673,7 +665,7 @@ fn runtime_ten_thousand_tasks_completed_from_another_thread() {
     const N: u64 = 10_000;
     let (runtime, requests) = later_runtime(
         r#"{"StartAt":"T","States":{
-            "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","ResultPath":"$.reply",
+            "T":{"Type":"Task","Resource":"arn:aws:states:::test:later","ResultPath":"$.reply",
                  "Catch":[{"ErrorEquals":["Odd"],"ResultPath":"$.error","Next":"Done"}],"Next":"Done"},
             "Done":{"Type":"Pass","End":true}}}"#,
         Runtime::builder().threads(2),
@@ -873,7 +865,7 @@ fn runtime_map_iterations_await_their_tasks_concurrently() {
     let (runtime, requests) = later_runtime(
         r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,
             "ItemProcessor":{"StartAt":"T","States":{
-                "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","TimeoutSeconds":100,
+                "T":{"Type":"Task","Resource":"arn:aws:states:::test:later","TimeoutSeconds":100,
                      "Catch":[{"ErrorEquals":["Odd","States.Timeout"],"ResultPath":"$.error","Next":"Caught"}],
                      "End":true},
                 "Caught":{"Type":"Pass","End":true}}}}}}"#,
@@ -963,7 +955,7 @@ fn runtime_map_iterations_await_their_tasks_concurrently() {
 fn runtime_gives_up_the_tasks_of_a_failed_map_and_of_an_aborted_execution() {
     let (runtime, requests) = later_runtime(
         r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
-            "ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:later","End":true}}}}}}"#,
+            "ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:later","End":true}}}}}}"#,
         Runtime::builder().threads(2),
     );
     let (sender, outcomes) = crossbeam_channel::unbounded::<Completed>();

@@ -57,6 +57,49 @@ fn run_reports_a_failed_execution() {
 }
 
 #[test]
+fn run_prints_the_history_after_the_result() {
+    let def = scratch(
+        "quickstep-cli",
+        "history.asl.json",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":1,"End":true}}}"#,
+    );
+    let (code, out) = quickstep(&["run", def.to_str().unwrap(), "--history", "--virtual-time"]);
+    assert_eq!(code, 0, "{out}");
+    // Two JSON documents: the StartSyncExecution-shaped result, then the history.
+    let mut documents = serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>();
+    let response = documents.next().unwrap().unwrap();
+    assert_eq!(response["status"], "SUCCEEDED");
+    let history = documents.next().unwrap().unwrap();
+    assert!(documents.next().is_none());
+    let events = history["events"].as_array().unwrap();
+    let shape: Vec<(u64, u64, &str)> = events
+        .iter()
+        .map(|e| {
+            assert!(e["timestamp"].is_f64() || e["timestamp"].is_u64(), "{e}");
+            (
+                e["id"].as_u64().unwrap(),
+                e["previousEventId"].as_u64().unwrap(),
+                e["type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (1, 0, "ExecutionStarted"),
+            (2, 0, "PassStateEntered"),
+            (3, 2, "PassStateExited"),
+            (4, 3, "ExecutionSucceeded")
+        ]
+    );
+    assert_eq!(events[2]["stateExitedEventDetails"]["output"], "1");
+    assert_eq!(
+        events[0]["executionStartedEventDetails"]["roleArn"],
+        "arn:aws:iam::123456789012:role/quickstep"
+    );
+}
+
+#[test]
 fn validate_locates_every_problem() {
     let def = scratch(
         "quickstep-validate",

@@ -158,13 +158,14 @@ fn map_results_keep_item_order_when_iterations_finish_out_of_order() {
         now_ms = until_ms;
     }
     drop(execution);
-    let finished: Vec<&str> = history
+    let finished: Vec<u64> = history
         .events
         .iter()
         .filter(|e| e["type"] == "MapIterationSucceeded")
-        .map(|e| e["mapIterationSucceededEventDetails"]["output"].as_str().unwrap())
+        .map(|e| e["mapIterationSucceededEventDetails"]["index"].as_u64().unwrap())
         .collect();
-    assert_eq!(finished, [r#""b""#, r#""c""#, r#""a""#]);
+    // b, c, a
+    assert_eq!(finished, [1, 2, 0]);
 }
 
 #[test]
@@ -332,7 +333,7 @@ fn a_retry_back_off_inside_an_iteration_lets_the_others_go_on() {
     let mut tasks = TaskRegistry::new();
     let flag = Arc::clone(&failed_once);
     tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:flaky",
+        "arn:aws:states:::test:flaky",
         handler(move |input, _arena| {
             let first = input.get("n").and_then(|n| n.as_number()).and_then(|n| n.as_i64()) == Some(0);
             if first && !flag.swap(true, Ordering::SeqCst) {
@@ -344,7 +345,7 @@ fn a_retry_back_off_inside_an_iteration_lets_the_others_go_on() {
     );
     let definition = r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,
         "ItemProcessor":{"StartAt":"T","States":{
-            "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:flaky","Next":"W",
+            "T":{"Type":"Task","Resource":"arn:aws:states:::test:flaky","Next":"W",
                  "Retry":[{"ErrorEquals":["Flaky"],"IntervalSeconds":5,"MaxAttempts":1}]},
             "W":{"Type":"Wait","Seconds":1,"Next":"Out"},
             "Out":{"Type":"Pass","OutputPath":"$.n","End":true}}}}}}"#;
@@ -407,14 +408,14 @@ fn resumed_early_a_map_suspends_again_until_its_earliest_child() {
     }
 }
 
-/// Each event as compact JSON, without its timestamp.
-fn described(history: &[serde_json::Value]) -> Vec<String> {
+/// Each event without its timestamp.
+fn described(history: &[serde_json::Value]) -> Vec<serde_json::Value> {
     history
         .iter()
         .map(|e| {
             let mut e = e.clone();
-            e.as_object_mut().unwrap().remove("timestamp");
-            e.to_string()
+            e.as_object_mut().unwrap().shift_remove("timestamp");
+            e
         })
         .collect()
 }
@@ -428,29 +429,37 @@ const ONE_PASS_MAP: &str = r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsP
 fn one_pass_iterations_record_every_event_with_its_data() {
     let run = run(ONE_PASS_MAP, r#"{"items":[{"i":1},{"i":2}]}"#);
     assert_eq!(run.outcome.output.as_deref(), Some(r#"[{"x":1},{"x":2}]"#));
-    let iteration = |first: u32, i: u32| {
+    // Iteration `index` from event `first` on: its MapIterationStarted follows the previous
+    // iteration's last event (the first, MapStateStarted).
+    let iteration = |first: u32, index: u32| {
+        let i = index + 1;
+        let started_after = if index == 0 { first - 1 } else { first - 2 };
+        let parse = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
         [
             format!(
-                r#"{{"id":{first},"mapIterationStartedEventDetails":{{"name":"M","input":"{{\"i\":{i}}}"}},"type":"MapIterationStarted"}}"#
+                r#"{{"id":{first},"previousEventId":{started_after},"type":"MapIterationStarted","mapIterationStartedEventDetails":{{"name":"M","index":{index}}}}}"#
             ),
             format!(
-                r#"{{"id":{},"passStateEnteredEventDetails":{{"name":"P","input":"{{\"i\":{i}}}"}},"type":"PassStateEntered"}}"#,
+                r#"{{"id":{},"previousEventId":{first},"type":"PassStateEntered","stateEnteredEventDetails":{{"name":"P","input":"{{\"i\":{i}}}","inputDetails":{{"truncated":false}}}}}}"#,
                 first + 1
             ),
             format!(
-                r#"{{"id":{},"passStateExitedEventDetails":{{"name":"P","output":"{{\"x\":{i}}}"}},"type":"PassStateExited"}}"#,
-                first + 2
+                r#"{{"id":{},"previousEventId":{},"type":"PassStateExited","stateExitedEventDetails":{{"name":"P","output":"{{\"x\":{i}}}","outputDetails":{{"truncated":false}}}}}}"#,
+                first + 2,
+                first + 1
             ),
             format!(
-                r#"{{"id":{},"mapIterationSucceededEventDetails":{{"name":"M","output":"{{\"x\":{i}}}"}},"type":"MapIterationSucceeded"}}"#,
-                first + 3
+                r#"{{"id":{},"previousEventId":{},"type":"MapIterationSucceeded","mapIterationSucceededEventDetails":{{"name":"M","index":{index}}}}}"#,
+                first + 3,
+                first + 2
             ),
         ]
+        .map(parse)
     };
     let events = described(&run.history);
     assert_eq!(events.len(), 14, "{events:#?}");
-    assert_eq!(events[3..7], iteration(4, 1), "{events:#?}");
-    assert_eq!(events[7..11], iteration(8, 2), "{events:#?}");
+    assert_eq!(events[3..7], iteration(4, 0), "{events:#?}");
+    assert_eq!(events[7..11], iteration(8, 1), "{events:#?}");
 }
 
 #[test]

@@ -233,17 +233,14 @@ fn variables_and_task_results_respect_the_depth_limit() {
     );
 
     let mut tasks = TaskRegistry::new();
-    tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:deep",
-        |_input, arena| {
-            let mut v = Value::int(1);
-            for _ in 0..300 {
-                v = Value::array(arena.alloc_slice_copy(&[v]));
-            }
-            Ok(v)
-        },
-    );
-    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:deep", "End": true}}});
+    tasks.register("arn:aws:states:::test:deep", |_input, arena| {
+        let mut v = Value::int(1);
+        for _ in 0..300 {
+            v = Value::array(arena.alloc_slice_copy(&[v]));
+        }
+        Ok(v)
+    });
+    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::test:deep", "End": true}}});
     assert_too_deep(&run_with(&definition, "{}", Limits::default(), tasks), "T", 256);
 }
 

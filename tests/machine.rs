@@ -44,13 +44,12 @@ fn wait_suspends_and_resumes_at_its_deadline() {
 #[test]
 fn retries_back_off_exponentially_then_catch() {
     let mut tasks = TaskRegistry::new();
-    tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:flaky",
-        |_input, _arena| Err(TaskFailure::new("Boom", "always")),
-    );
+    tasks.register("arn:aws:states:::test:flaky", |_input, _arena| {
+        Err(TaskFailure::new("Boom", "always"))
+    });
     let m = machine(
         r#"{"StartAt":"T","States":{
-            "T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:flaky","Retry":[{"ErrorEquals":["Boom"],"IntervalSeconds":2,"MaxAttempts":3,"BackoffRate":3}],
+            "T":{"Type":"Task","Resource":"arn:aws:states:::test:flaky","Retry":[{"ErrorEquals":["Boom"],"IntervalSeconds":2,"MaxAttempts":3,"BackoffRate":3}],
                  "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.err","Next":"Done"}],"End":true},
             "Done":{"Type":"Pass","End":true}}}"#,
         tasks,
@@ -68,12 +67,11 @@ fn retries_back_off_exponentially_then_catch() {
 #[test]
 fn max_delay_caps_the_back_off() {
     let mut tasks = TaskRegistry::new();
-    tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:flaky",
-        |_input, _arena| Err(TaskFailure::new("Boom", "always")),
-    );
+    tasks.register("arn:aws:states:::test:flaky", |_input, _arena| {
+        Err(TaskFailure::new("Boom", "always"))
+    });
     let m = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:flaky","Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":10,"MaxAttempts":3,"BackoffRate":10,"MaxDelaySeconds":15}],"End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:flaky","Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":10,"MaxAttempts":3,"BackoffRate":10,"MaxDelaySeconds":15}],"End":true}}}"#,
         tasks,
     );
     let (outcome, now) = run_virtual(&m, "{}");
@@ -99,12 +97,9 @@ fn machine_timeout_ends_a_long_wait() {
 #[test]
 fn a_panicking_handler_fails_the_execution_and_can_be_caught() {
     let mut tasks = TaskRegistry::new();
-    tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:panics",
-        |_input, _arena| panic!("handler bug"),
-    );
+    tasks.register("arn:aws:states:::test:panics", |_input, _arena| panic!("handler bug"));
     let m = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:panics","Catch":[{"ErrorEquals":["States.TaskFailed"],"Next":"C"}],"End":true},"C":{"Type":"Pass","End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:panics","Catch":[{"ErrorEquals":["States.TaskFailed"],"Next":"C"}],"End":true},"C":{"Type":"Pass","End":true}}}"#,
         tasks.clone(),
     );
     let outcome = m.run_json("{}").unwrap();
@@ -114,7 +109,7 @@ fn a_panicking_handler_fails_the_execution_and_can_be_caught() {
         Some(r#"{"Error":"States.TaskFailed","Cause":"The task handler panicked: handler bug"}"#)
     );
     let uncaught = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:panics","End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:panics","End":true}}}"#,
         tasks,
     );
     let outcome = uncaught.run_json("{}").unwrap();
@@ -161,12 +156,11 @@ fn a_function_without_a_handler_is_named_and_no_catch_takes_it() {
 #[test]
 fn oversized_task_results_exceed_the_data_limit() {
     let mut tasks = TaskRegistry::new();
-    tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:big",
-        |_input, arena: &Arena| Ok(Value::String(arena.alloc_str(&"x".repeat(300_000)))),
-    );
+    tasks.register("arn:aws:states:::test:big", |_input, arena: &Arena| {
+        Ok(Value::String(arena.alloc_str(&"x".repeat(300_000))))
+    });
     let m = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:big","Catch":[{"ErrorEquals":["States.ALL"],"Next":"C"}],"End":true},"C":{"Type":"Pass","End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:big","Catch":[{"ErrorEquals":["States.ALL"],"Next":"C"}],"End":true},"C":{"Type":"Pass","End":true}}}"#,
         tasks,
     );
     let outcome = m.run_json("{}").unwrap();
@@ -459,15 +453,12 @@ fn effective_inputs_over_the_payload_limit_fail_the_state() {
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = TaskRegistry::new();
     let counted = calls.clone();
-    tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:count",
-        move |_input, _arena: &Arena| {
-            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Ok(Value::Null)
-        },
-    );
+    tasks.register("arn:aws:states:::test:count", move |_input, _arena: &Arena| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Value::Null)
+    });
     let task = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:count","Parameters":{"a.$":"$.s","b.$":"$.s"},"ResultPath":null,"OutputPath":"$.small","End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:count","Parameters":{"a.$":"$.s","b.$":"$.s"},"ResultPath":null,"OutputPath":"$.small","End":true}}}"#,
         tasks,
     );
     assert_eq!(
@@ -488,12 +479,11 @@ fn effective_inputs_over_the_payload_limit_fail_the_state() {
 #[test]
 fn oversized_variables_exceed_the_data_limit() {
     let mut tasks = TaskRegistry::new();
-    tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:big",
-        |_input, arena: &Arena| Ok(Value::String(arena.alloc_str(&"x".repeat(200_000)))),
-    );
+    tasks.register("arn:aws:states:::test:big", |_input, arena: &Arena| {
+        Ok(Value::String(arena.alloc_str(&"x".repeat(200_000))))
+    });
     let m = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:big","Assign":{"a.$":"$","b.$":"$"},"End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:big","Assign":{"a.$":"$","b.$":"$"},"End":true}}}"#,
         tasks,
     );
     let outcome = m.run_json("{}").unwrap();
@@ -522,11 +512,9 @@ fn every_definition_problem_is_reported_at_once() {
 #[test]
 fn timeout_seconds_path_misses_fail_like_input_path() {
     let mut tasks = TaskRegistry::new();
-    tasks.register("arn:aws:states:us-east-1:123456789012:activity:t", |input, _arena| {
-        Ok(input)
-    });
+    tasks.register("arn:aws:states:::test:t", |input, _arena| Ok(input));
     let m = machine(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:t","TimeoutSecondsPath":"$.timeout","End":true}}}"#,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:t","TimeoutSecondsPath":"$.timeout","End":true}}}"#,
         tasks,
     );
     let outcome = m.run_json(r#"{"timeout": 5}"#).unwrap();

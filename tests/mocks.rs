@@ -61,14 +61,22 @@ fn execute(m: &Machine, input: &str) -> Run {
     let outcome = m
         .run_json_recording(input, &ExecutionInfo::default(), &mut clock, &mut history)
         .unwrap();
+    // Task events name no state: they belong to the state entered last.
+    let mut entered: Option<String> = None;
     let events = history
         .events
         .iter()
         .map(|e| {
             let kind = e["type"].as_str().unwrap().to_string();
-            let mut key = kind.clone();
-            key[..1].make_ascii_lowercase();
-            let state = e[format!("{key}EventDetails")]["name"].as_str().map(str::to_string);
+            let details = e.as_object().unwrap().iter().find(|(k, _)| k.ends_with("EventDetails"));
+            let named = details.and_then(|(_, d)| d["name"].as_str()).map(str::to_string);
+            if kind.ends_with("StateEntered") {
+                entered = named.clone();
+            }
+            let of_task = ["Task", "LambdaFunction", "Activity"]
+                .iter()
+                .any(|p| kind.starts_with(p));
+            let state = named.or_else(|| entered.clone().filter(|_| of_task && !kind.starts_with("TaskState")));
             (kind, state)
         })
         .collect();
@@ -111,9 +119,9 @@ fn happy_path_returns_the_mocked_results() {
         .collect();
     let types: Vec<&str> = run.events.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(types, expected);
-    // TaskScheduled carries the effective input, TaskSucceeded the mocked result as it is.
+    // TaskScheduled carries the effective input as its parameters, TaskSucceeded the mocked result as it is.
     assert_eq!(
-        run.history[2]["taskScheduledEventDetails"]["input"],
+        run.history[2]["taskScheduledEventDetails"]["parameters"],
         r#"{"Payload":{"orderId":"o-1"},"FunctionName":"HelloWorldFunction"}"#
     );
     let succeeded: Json =
@@ -329,7 +337,8 @@ fn a_mocked_wait_for_task_token_task_passing_its_token_answers_its_mocked_respon
     assert_eq!(run.output(), json!({"id": 1, "reply": {"approved": true}}));
     // The task was scheduled with the token the definition passed on.
     let scheduled = run.history.iter().find(|e| e["type"] == "TaskScheduled").unwrap();
-    let input: Json = serde_json::from_str(scheduled["taskScheduledEventDetails"]["input"].as_str().unwrap()).unwrap();
+    let input: Json =
+        serde_json::from_str(scheduled["taskScheduledEventDetails"]["parameters"].as_str().unwrap()).unwrap();
     let token = input["MessageBody"]["TaskToken"].as_str().unwrap();
     assert!(token.parse::<quickstep::TaskToken>().is_ok(), "{input}");
     assert_eq!(input["MessageBody"]["id"], 1);
@@ -416,12 +425,10 @@ fn mocks_are_checked_against_the_definition() {
 #[test]
 fn states_nested_in_parallel_branches_can_be_mocked_and_mocks_replace_earlier_ones() {
     let definition = r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
-        {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:shared","End":true}}},
-        {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:shared","End":true}}}]}}}"#;
+        {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::test:shared","End":true}}},
+        {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"arn:aws:states:::test:shared","End":true}}}]}}}"#;
     let mut tasks = TaskRegistry::new();
-    tasks.register_json("arn:aws:states:us-east-1:123456789012:activity:shared", |_| {
-        Ok(json!("handler"))
-    });
+    tasks.register_json("arn:aws:states:::test:shared", |_| Ok(json!("handler")));
     let base = machine(definition, tasks);
     let mocked = |answer: &str| {
         let mut response = MockedResponse::new("R");

@@ -118,7 +118,7 @@ fn gated() -> (Runtime, crossbeam_channel::Sender<()>) {
     let (open, gate) = crossbeam_channel::unbounded::<()>();
     let mut tasks = TaskRegistry::new();
     tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:gate",
+        "arn:aws:states:::test:gate",
         handler(move |input, _| {
             let _ = gate.recv();
             Ok(input)
@@ -126,7 +126,7 @@ fn gated() -> (Runtime, crossbeam_channel::Sender<()>) {
     );
     let rt = Runtime::builder().threads(2).queue_capacity(8).build(
         Machine::new(
-            r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:gate", "End": true}}}"#,
+            r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::test:gate", "End": true}}}"#,
             tasks,
         )
         .unwrap(),
@@ -173,7 +173,7 @@ fn try_submit_refuses_beyond_capacity_and_shutdown_reports_all() {
 fn panicking_handlers_under_load_lose_nothing() {
     let mut tasks = TaskRegistry::new();
     tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:maybe_panic",
+        "arn:aws:states:::test:maybe_panic",
         handler(|input, _| {
             let n = input
                 .get("n")
@@ -191,7 +191,7 @@ fn panicking_handlers_under_load_lose_nothing() {
     );
     let rt = Runtime::builder().threads(2).queue_capacity(64).build(
         Machine::new(
-            r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:maybe_panic", "End": true,
+            r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::test:maybe_panic", "End": true,
                 "Catch": [{"ErrorEquals": ["Custom"], "Next": "Caught"}]},
                 "Caught": {"Type": "Pass", "End": true}}}"#,
             tasks,
@@ -291,7 +291,7 @@ fn retries_back_off_on_the_pool() {
     let counted = Arc::clone(&calls);
     let mut tasks = TaskRegistry::new();
     tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:flaky",
+        "arn:aws:states:::test:flaky",
         handler(move |input, _| {
             // Fails on the first two attempts of each execution.
             counted.fetch_add(1, Ordering::SeqCst);
@@ -311,7 +311,7 @@ fn retries_back_off_on_the_pool() {
         }),
     );
     let rt = runtime(
-        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:flaky", "End": true,
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::test:flaky", "End": true,
             "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "MaxAttempts": 3}]}}}"#,
         tasks,
         1,
@@ -460,7 +460,7 @@ fn executions_on_callers_threads_are_each_counted_once() {
     let mut tasks = TaskRegistry::new();
     let nested = Arc::clone(&inner);
     tasks.register(
-        "arn:aws:states:us-east-1:123456789012:activity:nested",
+        "arn:aws:states:::test:nested",
         handler(move |input, _arena| {
             let status = nested.run_with(Value::Null, |raw| raw.status);
             assert_eq!(status, Status::Failed);
@@ -468,7 +468,7 @@ fn executions_on_callers_threads_are_each_counted_once() {
         }),
     );
     let outer = runtime(
-        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:nested", "End": true}}}"#,
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::test:nested", "End": true}}}"#,
         tasks,
         1,
     );

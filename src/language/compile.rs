@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::choice;
 use crate::consts::Constants;
-use crate::history::state_event;
+use crate::history::{state_event, task_resource_parts};
 use crate::model::{self, Nullable, NumberSource, QueryLanguage, StateKind, WaitFor};
 use crate::path::Path;
 use crate::payload::{jsonata_inner, JsonataExpr, JsonataTemplate, NumberSpec, Payload, StringSource};
@@ -254,9 +254,12 @@ impl Compiler {
                     TaskFlavor::LambdaInvoke
                 } else if task.resource.starts_with("arn:aws:lambda:") {
                     TaskFlavor::LambdaArn
+                } else if crate::validate::is_activity_arn(&task.resource) {
+                    TaskFlavor::Activity
                 } else {
                     TaskFlavor::Plain
                 };
+                let (resource_type, resource_action) = task_resource_parts(resource_name);
                 let slot = self.task_count;
                 self.task_count += 1;
                 Op::Task(Box::new(TaskDef {
@@ -272,6 +275,8 @@ impl Compiler {
                         .as_ref()
                         .map(|t| self.number(t, "HeartbeatSeconds", &at("HeartbeatSeconds"))),
                     flavor,
+                    resource_type,
+                    resource_action,
                 }))
             }
             StateKind::Choice { choices, default } => {

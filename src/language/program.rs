@@ -246,6 +246,10 @@ pub struct TaskDef {
     pub heartbeat: Option<NumberSpec>,
     /// How the resource is invoked, which decides the history events and the error shapes.
     pub flavor: TaskFlavor,
+    /// The `resourceType` of its task history events (`lambda`, `sqs`, `aws-sdk:s3`, ...).
+    pub resource_type: &'static str,
+    /// The `resource` of its task history events (`invoke`, `sendMessage.waitForTaskToken`).
+    pub resource_action: &'static str,
 }
 
 /// How a Task resource is invoked.
@@ -256,6 +260,10 @@ pub enum TaskFlavor {
     /// `arn:aws:states:::lambda:invoke`: the function is named by `FunctionName`, the input
     /// is `Payload`, and the result is wrapped (`Payload`, `StatusCode`, ...).
     LambdaInvoke,
+    /// An activity ARN (`arn:aws:states:REGION:ACCOUNT:activity:NAME`): Activity* history
+    /// events; its handler answers later (a worker takes the task:
+    /// [`Execution::start_activity`](crate::exec::Execution::start_activity)).
+    Activity,
     /// Any other resource: the handler gets the effective input and returns the result.
     Plain,
 }

@@ -242,8 +242,7 @@ fn drive<'a>(
             return Ok(None);
         }
         StepKind::ActivityStarted { token: t, worker } => {
-            let _ = worker; // TODO(history merge): start_activity
-            execution.heartbeat_task(token(*t)?, now)?;
+            execution.start_activity(token(*t)?, worker.as_deref(), now)?;
             return Ok(None);
         }
         StepKind::Stop { error, cause } => {

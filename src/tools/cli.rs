@@ -13,7 +13,7 @@ use crate::cases::{run_cases, Verdict};
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::exec::{ExecutionInfo, Status};
 use crate::graph::{render, Format, PathRecorder};
-use crate::history::{HistoryEvent, HistorySink};
+use crate::history::{HistoryEvent, HistorySink, JsonHistory};
 use crate::intrinsics::uuid_v4_string;
 use crate::machine::{Machine, Outcome};
 use crate::mock::MockConfig;
@@ -49,6 +49,10 @@ enum Command {
         /// The execution's name (default: a fresh UUID, as AWS gives).
         #[arg(long)]
         name: Option<String>,
+        /// After the result, print the execution's history as a second JSON document, shaped
+        /// like AWS's GetExecutionHistory response (`{"events": [...]}`).
+        #[arg(long)]
+        history: bool,
     },
     /// Draws a definition as a Mermaid flowchart or a Graphviz DOT digraph; given an input,
     /// runs one execution as `run` does and highlights the states it entered.
@@ -162,7 +166,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
             machine_type,
             execution,
             name,
-        } => run(definition.as_deref(), &source, machine_type, execution, name),
+            history,
+        } => run(definition.as_deref(), &source, machine_type, execution, name, history),
         Command::Graph {
             definition,
             source,
@@ -461,10 +466,15 @@ fn run(
     machine_type: Option<TypeArg>,
     execution: ExecutionArgs,
     name: Option<String>,
+    history: bool,
 ) -> Result<ExitCode, String> {
     let (source, model, program) = load_definition(definition, source_args, machine_type)?;
     let express = machine_type_of(&source, machine_type) == MachineType::Express;
     let name = name.unwrap_or_else(uuid_v4_string);
+    let mut events = JsonHistory {
+        include_data: true,
+        events: Vec::new(),
+    };
     let Executed {
         info,
         input,
@@ -481,7 +491,7 @@ fn run(
             execution: name,
             express,
         },
-        None,
+        history.then_some(&mut events as &mut dyn HistorySink),
     )?;
     let mut response = serde_json::Map::new();
     response.insert("executionArn".into(), info.execution_arn().into());
@@ -502,6 +512,12 @@ fn run(
     }
     let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(response)).unwrap_or_default();
     println!("{pretty}");
+    if history {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&events.to_response()).unwrap_or_default()
+        );
+    }
     Ok(exit_status(outcome.status))
 }
 

@@ -185,6 +185,10 @@ impl<'a> Execution<'a> {
             return Ok(());
         };
         self.check_variable_limits(top, members)?;
+        if self.history.is_some() {
+            // for the state's exited event
+            self.assigned = Some(members);
+        }
         let frame = &mut self.frames[top];
         let old = frame.variables.local;
         let mut merged: BumpVec<Member<'a>> = BumpVec::with_capacity_in(old.len() + members.len(), self.arena);

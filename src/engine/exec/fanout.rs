@@ -7,7 +7,7 @@ use bumpalo::collections::Vec as BumpVec;
 use smallvec::SmallVec;
 
 use crate::error::{names, EvalError};
-use crate::history::EventData;
+use crate::history::{EventData, EventDetail};
 use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, Payload, PayloadInput};
 use crate::program::*;
@@ -17,7 +17,7 @@ use crate::template::Template;
 use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
 use super::states::pass_output;
-use super::{error_output, wake_ms, Execution, Failure, Flow, Frame, Phase, MAX_EVENTS, PAYLOAD_LIMIT};
+use super::{error_output, wake_ms, Execution, Failure, Flow, Frame, Link, Phase, MAX_EVENTS, PAYLOAD_LIMIT};
 
 /// The events of one Map iteration run without a frame: MapIterationStarted, the state's
 /// entered and exited events, MapIterationSucceeded.
@@ -42,7 +42,7 @@ pub(super) struct Fanout<'a> {
     /// Map: the items (or batches); Parallel: empty.
     items: &'a [Value<'a>],
     /// How many children there are.
-    total: usize,
+    pub(super) total: usize,
     /// How many children have been started (the next one to start has this index).
     started: usize,
     /// Children started and not finished: the running one and the parked ones.
@@ -62,6 +62,11 @@ pub(super) struct Fanout<'a> {
     failures: usize,
     tolerated_count: Option<u64>,
     tolerated_percentage: Option<f64>,
+    /// Parallel: the id of `ParallelStateStarted`, which every branch's first event follows.
+    pub(super) started_event: u32,
+    /// Map: the id of the last `MapIterationSucceeded` (or tolerated `MapIterationFailed`),
+    /// which `MapStateSucceeded` and `MapStateExited` follow; 0 before the first.
+    last_end: u32,
 }
 
 /// Where [`Execution::run_frameless_children`] finds each child's graph and input.
@@ -103,6 +108,8 @@ impl<'a> Fanout<'a> {
             failures: 0,
             tolerated_count: None,
             tolerated_percentage: None,
+            started_event: 0,
+            last_end: 0,
         }
     }
 
@@ -139,7 +146,9 @@ impl<'a> Execution<'a> {
     /// Takes the suspended top frame (a child of the Parallel/Map frame below it) off the
     /// stack and parks it in its parent, whose frame becomes the top and schedules.
     pub(super) fn park_top(&mut self) {
-        let frame = self.frames.pop().expect("a child frame to park");
+        let mut frame = self.frames.pop().expect("a child frame to park");
+        // Its next event follows its last; the parent's next follows it too.
+        frame.tip = self.tip;
         let parent = self.top();
         let fanout = self.fanout_mut(parent);
         fanout.parked.push(ParkedChild {
@@ -174,6 +183,7 @@ impl<'a> Execution<'a> {
             Some((position, wake_ms)) if wake_ms <= now_ms => {
                 let child = fanout.parked.swap_remove(position);
                 fanout.running = child.index;
+                self.tip = child.frame.tip;
                 self.frames.push(child.frame);
                 Ok(Flow::Continue)
             }
@@ -203,8 +213,13 @@ impl<'a> Execution<'a> {
     fn abort_children(&mut self, state: &'a StateDef, mut children: BumpVec<'a, ParkedChild<'a>>) {
         children.sort_unstable_by_key(|child| child.index);
         for child in children {
+            // Each follows the child's last event.
+            let link = Link::SideFrom(child.frame.tip);
             if matches!(state.op, Op::Map(_)) {
-                self.event("MapIterationAborted", Some(state.name), EventData::None);
+                let index = child.index as u32;
+                self.record("MapIterationAborted", Some(state.name), EventData::None, link, |_| {
+                    EventDetail::MapIteration { index }
+                });
             }
             let child_state = self.program.state(child.frame.state);
             match child.frame.phase {
@@ -214,7 +229,9 @@ impl<'a> Execution<'a> {
                 _ => {}
             }
             if let Some(event) = aborted_event(&child_state.op) {
-                self.event(event, Some(child_state.name), EventData::None);
+                self.record(event, Some(child_state.name), EventData::None, link, |_| {
+                    EventDetail::None
+                });
             }
             if let Phase::Parallel(fanout) | Phase::Map(fanout) = child.frame.phase {
                 let parked = std::mem::replace(&mut fanout.parked, ManuallyDrop::new(BumpVec::new_in(self.arena)));
@@ -237,11 +254,20 @@ impl<'a> Execution<'a> {
         let fanout = self.fanout_mut(parent);
         fanout.in_progress -= 1;
         let index = fanout.running;
+        // The child's events have ended at `self.tip`: the parent's next follows it.
+        let iteration = |_: &_| EventDetail::MapIteration { index: index as u32 };
         match end {
             Ok(output) => {
                 fanout.results[index] = output;
                 if is_map {
-                    self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
+                    self.record(
+                        "MapIterationSucceeded",
+                        Some(state.name),
+                        EventData::None,
+                        Link::Side,
+                        iteration,
+                    );
+                    self.fanout_mut(parent).last_end = self.events;
                 }
                 self.schedule(parent)
             }
@@ -259,22 +285,20 @@ impl<'a> Execution<'a> {
                     // The failure ends the state: the other children in progress stop.
                     self.abandon_children(parent);
                 }
-                let data = EventData::Failure {
-                    error: failure.error.as_deref(),
-                    cause: failure.cause.as_deref(),
-                };
                 if is_map {
-                    self.event("MapIterationFailed", Some(state.name), data);
+                    self.record(
+                        "MapIterationFailed",
+                        Some(state.name),
+                        EventData::None,
+                        Link::Side,
+                        iteration,
+                    );
                 }
                 if tolerated {
+                    self.fanout_mut(parent).last_end = self.events;
                     return self.schedule(parent);
                 }
-                let failed = if is_map {
-                    "MapStateFailed"
-                } else {
-                    "ParallelStateFailed"
-                };
-                self.event(failed, Some(state.name), data);
+                // `fail` records MapStateFailed / ParallelStateFailed unless the state retries.
                 if is_map && has_tolerance {
                     return Err(Failure::new(
                         Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
@@ -305,11 +329,21 @@ impl<'a> Execution<'a> {
                     }
                     None => item,
                 };
-                self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
+                self.record(
+                    "MapIterationStarted",
+                    Some(state.name),
+                    EventData::None,
+                    Link::Chain,
+                    |_| EventDetail::MapIteration { index: index as u32 },
+                );
                 (map.processor, input)
             }
             _ => unreachable!("start_child runs on a Parallel or Map frame"),
         };
+        if matches!(state.op, Op::Parallel { .. }) {
+            // A branch's first event follows ParallelStateStarted.
+            self.tip = self.fanout_mut(top).started_event;
+        }
         let fanout = self.fanout_mut(top);
         fanout.running = fanout.started;
         fanout.started += 1;
@@ -326,6 +360,7 @@ impl<'a> Execution<'a> {
             entered_ms: self.now_ms,
             retries: &mut [],
             phase: Phase::Enter,
+            tip: 0,
         });
         Ok(())
     }
@@ -389,13 +424,29 @@ impl<'a> Execution<'a> {
                 // Nobody records the child's events: they are only counted.
                 self.events += if is_map { MAP_ITEM_EVENTS } else { BRANCH_EVENTS };
             } else {
+                let iteration = |_: &_| EventDetail::MapIteration { index: index as u32 };
                 if is_map {
-                    self.event("MapIterationStarted", Some(state.name), EventData::Input(input));
+                    self.record(
+                        "MapIterationStarted",
+                        Some(state.name),
+                        EventData::None,
+                        Link::Chain,
+                        iteration,
+                    );
+                } else {
+                    self.tip = self.fanout_mut(top).started_event;
                 }
                 self.event(child.entered_event, Some(child.name), EventData::Input(input));
                 self.event(child.exited_event, Some(child.name), EventData::Output(output));
                 if is_map {
-                    self.event("MapIterationSucceeded", Some(state.name), EventData::Output(output));
+                    self.record(
+                        "MapIterationSucceeded",
+                        Some(state.name),
+                        EventData::None,
+                        Link::Side,
+                        iteration,
+                    );
+                    self.fanout_mut(top).last_end = self.events;
                 }
             }
             let fanout = self.fanout_mut(top);
@@ -456,6 +507,11 @@ impl<'a> Execution<'a> {
             unreachable!("finish_fanout on a Parallel or Map frame")
         };
         let results: &'a mut [Value<'a>] = std::mem::take(&mut f.results);
+        // MapStateSucceeded and MapStateExited follow the last MapIterationSucceeded;
+        // ParallelStateSucceeded and ParallelStateExited the last branch's last event.
+        if f.last_end != 0 {
+            self.tip = f.last_end;
+        }
         let mut results = Value::array(results);
         let state = self.program.state(self.frames[top].state);
         if let Op::Map(map) = &state.op {
@@ -470,7 +526,9 @@ impl<'a> Execution<'a> {
         } else {
             "ParallelStateSucceeded"
         };
-        self.event(succeeded, Some(state.name), EventData::None);
+        self.record(succeeded, Some(state.name), EventData::None, Link::Side, |_| {
+            EventDetail::None
+        });
         if self.exceeds_limits(results) {
             return Err(self.limit_failure(top, results));
         }

@@ -15,7 +15,7 @@ use bumpalo::collections::Vec as BumpVec;
 use smallvec::SmallVec;
 
 use crate::error::{names, EvalError};
-use crate::history::{EventData, HistoryEvent, HistorySink};
+use crate::history::{EventData, EventDetail, HistoryEvent, HistorySink};
 use crate::limits::Limits;
 use crate::machine::{Machine, TaskBinding};
 use crate::model::QueryLanguage;
@@ -264,6 +264,22 @@ struct Frame<'a> {
     /// drop glue: assigning a phase or popping a frame costs nothing).
     retries: &'a mut [u32],
     phase: Phase<'a>,
+    /// While the frame is parked (a suspended Parallel branch or Map iteration): the id of
+    /// its last history event, which its next event follows ([`Execution::tip`] is the
+    /// running frame's).
+    tip: u32,
+}
+
+/// How a history event links to the one before it (its `previousEventId`).
+#[derive(Clone, Copy)]
+enum Link {
+    /// Follows the running frame's last event, and becomes it.
+    Chain,
+    /// Follows the running frame's last event, which stays the last (`MapIterationSucceeded`,
+    /// `MapStateSucceeded`, ...: what comes next follows the same event).
+    Side,
+    /// Follows event `id`; the running frame's last event stays.
+    SideFrom(u32),
 }
 
 /// What the main loop does next.
@@ -315,6 +331,12 @@ pub struct Execution<'a> {
     /// The token of the [`issues_token`](StateDef::issues_token) Task attempt under way:
     /// issued before its effective input was evaluated, given to its handler.
     issued: Option<TaskToken>,
+    /// With a history sink: the id of the running frame's last event, which its next one
+    /// follows (0 before the first state: the first `...StateEntered` follows none).
+    tip: u32,
+    /// With a history sink: the variables the current state's (or catcher's) `Assign` just
+    /// set, which its `...StateExited` reports.
+    assigned: Option<&'a [Member<'a>]>,
 }
 
 impl<'a> Execution<'a> {
@@ -337,6 +359,7 @@ impl<'a> Execution<'a> {
             entered_ms: now_ms,
             retries: &mut [],
             phase: Phase::Enter,
+            tip: 0,
         });
         Execution {
             program,
@@ -365,6 +388,8 @@ impl<'a> Execution<'a> {
             ended: None,
             mock_invocations: &mut [],
             issued: None,
+            tip: 0,
+            assigned: None,
         }
     }
 
@@ -435,19 +460,78 @@ impl<'a> Execution<'a> {
         self.events
     }
 
-    /// Records the next history event (and counts it, which causes quote).
+    /// Records the next history event, following the running frame's last one (and counts
+    /// it, which causes quote).
     #[inline]
     fn event(&mut self, event_type: &'static str, state: Option<&'a str>, data: EventData<'_>) {
+        self.record(event_type, state, data, Link::Chain, |_| EventDetail::None);
+    }
+
+    /// Records the next history event, linked as `link` says, with the details `detail`
+    /// gives; without a sink, only counts it (neither the link nor the details are worked
+    /// out).
+    #[inline(always)]
+    fn record<'d>(
+        &mut self,
+        event_type: &'static str,
+        state: Option<&'d str>,
+        data: EventData<'d>,
+        link: Link,
+        detail: impl FnOnce(&'a ExecutionInfo) -> EventDetail<'d>,
+    ) {
         self.events += 1;
         if let Some(sink) = self.history.as_deref_mut() {
+            let previous_event_id = match link {
+                Link::Chain | Link::Side => self.tip,
+                Link::SideFrom(id) => id,
+            };
+            if let Link::Chain = link {
+                self.tip = self.events;
+            }
             sink.record(&HistoryEvent {
                 id: self.events,
+                previous_event_id,
                 timestamp_ms: self.now_ms,
                 event_type,
                 state,
                 data,
+                detail: detail(self.info),
             });
         }
+    }
+
+    /// Records `ExecutionStarted` (it follows no event, and the first state's entered event
+    /// follows none either).
+    fn started_event(&mut self) {
+        let input = self.input;
+        self.record(
+            "ExecutionStarted",
+            None,
+            EventData::Input(input),
+            Link::SideFrom(0),
+            |info| EventDetail::Execution {
+                role_arn: &info.role_arn,
+            },
+        );
+    }
+
+    /// Records a state's `...StateExited` with its `output`, and the variables its `Assign`
+    /// set, if it has one.
+    #[inline(always)]
+    fn exited_event(&mut self, event_type: &'static str, name: &'a str, output: Value<'a>) {
+        if self.history.is_none() {
+            // Nothing assigned is kept without a sink.
+            self.events += 1;
+            return;
+        }
+        let assigned = self.assigned.take();
+        self.record(
+            event_type,
+            Some(name),
+            EventData::Output(output),
+            Link::Chain,
+            move |_| assigned.map_or(EventDetail::None, EventDetail::Assigned),
+        );
     }
 
     /// Records the event that ends the execution and returns its outcome.
@@ -489,7 +573,12 @@ impl<'a> Execution<'a> {
                 cause: outcome.cause.as_deref(),
             },
         };
-        self.event(event_type, None, data);
+        // What ends the execution from outside (StopExecution, its timeout) follows no event.
+        let link = match outcome.status {
+            Status::Succeeded | Status::Failed => Link::Chain,
+            Status::TimedOut | Status::Aborted => Link::SideFrom(0),
+        };
+        self.record(event_type, None, data, link, |_| EventDetail::None);
         Step::Done(outcome)
     }
 
@@ -501,7 +590,7 @@ impl<'a> Execution<'a> {
             return None;
         }
         if self.events == 0 {
-            self.event("ExecutionStarted", None, EventData::Input(self.input));
+            self.started_event();
         }
         match self.end(RawOutcome {
             source: SourceText::NONE,
@@ -531,7 +620,7 @@ impl<'a> Execution<'a> {
             if self.input.depth() > self.max_depth {
                 return self.too_deep_input();
             }
-            self.event("ExecutionStarted", None, EventData::Input(self.input));
+            self.started_event();
         }
         loop {
             if self.past_deadline() {
@@ -709,10 +798,17 @@ impl<'a> Execution<'a> {
     /// Handles a failure of the top frame's state: Retry, then Catch, then hand it to the
     /// enclosing frame (which fails in turn) or end the execution.
     fn fail(&mut self, mut failure: Failure) -> Flow {
+        // What an Assign set before the failure is not reported.
+        self.assigned = None;
         loop {
             let top = self.top();
             // A Parallel/Map state failing on its own (not through a child) stops its children.
             self.abandon_children(top);
+            let fanned_out = match self.frames[top].phase {
+                Phase::Parallel(_) => Some("ParallelStateFailed"),
+                Phase::Map(_) => Some("MapStateFailed"),
+                _ => None,
+            };
             let state = self.program.state(self.frames[top].state);
             let error = failure.error.as_deref().unwrap_or("");
             let has_name = failure.error.is_some();
@@ -735,6 +831,11 @@ impl<'a> Execution<'a> {
                         return Flow::Continue;
                     }
                 }
+                // Not retried: a Parallel/Map state records its failure (AWS records none
+                // before a retry; the new attempt follows the failing child's last event).
+                if let Some(failed) = fanned_out {
+                    self.event(failed, Some(state.name), EventData::None);
+                }
                 if let Some(catcher) = state.catch.iter().find(|c| error_matches(&c.error_equals, error)) {
                     match self.catch(top, catcher, &failure) {
                         Ok(()) => return Flow::Continue,
@@ -744,6 +845,8 @@ impl<'a> Execution<'a> {
                         }
                     }
                 }
+            } else if let Some(failed) = fanned_out {
+                self.event(failed, Some(state.name), EventData::None);
             }
             match self.end_frame(Err(failure)) {
                 Ok(flow) => return flow,
@@ -776,7 +879,7 @@ impl<'a> Execution<'a> {
             context,
             Some(("errorOutput", error_output)),
         )?;
-        self.event(state.exited_event, Some(state.name), EventData::Output(output));
+        self.exited_event(state.exited_event, state.name, output);
         self.go_to(top, catcher.next, output);
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::choice::{Decision, Lookups};
 use crate::error::{names, EvalError};
-use crate::history::EventData;
+use crate::history::{EventData, EventDetail};
 use crate::model::QueryLanguage;
 use crate::payload::{JsonataExpr, NumberSpec, Payload, PayloadInput, StringSource};
 use crate::program::*;
@@ -16,7 +16,7 @@ use crate::value::{Arena, Value};
 use super::eval::{apply_result_path, select_path};
 use super::fanout::Fanout;
 use super::limits::{discarded_within_limit, within_payload_limit};
-use super::{Execution, Failure, Flow, Phase};
+use super::{Execution, Failure, Flow, Link, Phase};
 
 impl<'a> Execution<'a> {
     /// Does the current state's work, from its raw input to its result.
@@ -113,7 +113,7 @@ impl<'a> Execution<'a> {
                     QueryLanguage::JsonPath => self.eval_path(top, &state.output_path, after_input_path, context)?,
                     QueryLanguage::Jsonata => self.output(top, raw_input, raw_input, context)?,
                 };
-                self.event("SucceedStateExited", Some(state.name), EventData::Output(output));
+                self.exited_event("SucceedStateExited", state.name, output);
                 self.end_frame(Ok(output))
             }
             Op::Fail { error, cause } => {
@@ -123,7 +123,9 @@ impl<'a> Execution<'a> {
             }
             Op::Parallel { branches } => {
                 self.event("ParallelStateStarted", Some(state.name), EventData::None);
-                let fanout = Fanout::new(self.arena, effective, &[], branches.len(), 0);
+                let mut fanout = Fanout::new(self.arena, effective, &[], branches.len(), 0);
+                // Every branch's first event follows ParallelStateStarted.
+                fanout.started_event = self.events;
                 self.frames[top].phase = Phase::Parallel(self.arena.alloc(fanout));
                 self.schedule(top)
             }
@@ -131,7 +133,14 @@ impl<'a> Execution<'a> {
                 let fanout = self
                     .start_map(top, map, raw_input, after_input_path, context)
                     .map_err(|e| self.eval_failure(top, e))?;
-                self.event("MapStateStarted", Some(state.name), EventData::None);
+                let length = fanout.total as u32;
+                self.record(
+                    "MapStateStarted",
+                    Some(state.name),
+                    EventData::None,
+                    Link::Chain,
+                    |_| EventDetail::MapStarted { length },
+                );
                 self.frames[top].phase = Phase::Map(self.arena.alloc(fanout));
                 self.schedule(top)
             }
@@ -241,7 +250,7 @@ impl<'a> Execution<'a> {
                 let mut jsonata = |_: &'a JsonataExpr| Err(EvalError::runtime("JSONata condition in JSONPath"));
                 let mut lookups = Lookups::new(self.arena, &scope, &mut jsonata, decision);
                 let (_, next) = self.pick(top, rules, decision, *default, &mut lookups)?;
-                self.event(state.exited_event, Some(state.name), EventData::Output(input));
+                self.exited_event(state.exited_event, state.name, input);
                 self.go_to(top, next, input);
                 Ok(Flow::Continue)
             }
@@ -342,7 +351,7 @@ impl<'a> Execution<'a> {
             None => state.assign.as_ref(),
         };
         self.assign(top, assign, after_input_path, context, None)?;
-        self.event("ChoiceStateExited", Some(state.name), EventData::Output(output));
+        self.exited_event("ChoiceStateExited", state.name, output);
         self.go_to(top, next, output);
         Ok(Flow::Continue)
     }
@@ -364,7 +373,7 @@ impl<'a> Execution<'a> {
         if self.exceeds_limits(output) {
             return Err(self.limit_failure(top, output));
         }
-        self.event(state.exited_event, Some(state.name), EventData::Output(output));
+        self.exited_event(state.exited_event, state.name, output);
         match state.next {
             Next::State(next) => {
                 self.go_to(top, next, output);

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use crate::error::{names, EvalError};
-use crate::history::EventData;
+use crate::exec::ExecutionInfo;
+use crate::history::{EventData, EventDetail};
 use crate::machine::TaskBinding;
 use crate::mock::{MockAnswer, MockedState};
 use crate::payload::{JsonataEnv, NumberSpec, PayloadInput};
@@ -12,14 +13,16 @@ use crate::program::*;
 use crate::tasks::{TaskContext, TaskFailure, TaskReply, TaskToken, TaskTokenError};
 use crate::value::{Arena, ArenaExt, Value};
 
-use super::{visit_frame, Execution, Failure, Flow, Frame, Phase, DEFAULT_TASK_TIMEOUT_SECONDS};
+use super::{visit_frame, Execution, Failure, Flow, Frame, Link, Phase, DEFAULT_TASK_TIMEOUT_SECONDS};
 
 /// A task attempt that completes later.
 ///
 /// Its `TimeoutSeconds` counts from the attempt's `TaskStarted` (every retry starts a new
 /// one); its `HeartbeatSeconds` from `TaskStarted`, then from the last heartbeat. Either
 /// running out fails the attempt (`States.Timeout`, `States.HeartbeatTimeout`) through the
-/// state's Retry and Catch.
+/// state's Retry and Catch. An activity's `TimeoutSeconds` counts from `ActivityScheduled`,
+/// its `HeartbeatSeconds` from `ActivityStarted` ([`Execution::start_activity`]: a worker
+/// took it).
 #[derive(Debug)]
 pub(super) struct AwaitedTask {
     pub(super) token: TaskToken,
@@ -27,8 +30,11 @@ pub(super) struct AwaitedTask {
     pub(super) timeout_at_ms: i64,
     /// `HeartbeatSeconds` in ms, when given.
     heartbeat_ms: Option<i64>,
-    /// When the next heartbeat is due (epoch ms; `i64::MAX` without `HeartbeatSeconds`).
+    /// When the next heartbeat is due (epoch ms; `i64::MAX` without `HeartbeatSeconds`,
+    /// and for an activity no worker has taken yet).
     heartbeat_due_ms: i64,
+    /// An activity that no worker has taken yet (no `ActivityStarted`).
+    unstarted_activity: bool,
 }
 
 impl AwaitedTask {
@@ -63,8 +69,16 @@ impl TaskEvents {
             failed: "TaskFailed",
             timed_out: "TaskTimedOut",
         };
+        const ACTIVITY: TaskEvents = TaskEvents {
+            scheduled: "ActivityScheduled",
+            started: "ActivityStarted",
+            succeeded: "ActivitySucceeded",
+            failed: "ActivityFailed",
+            timed_out: "ActivityTimedOut",
+        };
         match flavor {
             TaskFlavor::LambdaArn => &LAMBDA,
+            TaskFlavor::Activity => &ACTIVITY,
             _ => &TASK,
         }
     }
@@ -75,6 +89,47 @@ impl TaskEvents {
             Op::Task(task) => TaskEvents::of(task.flavor),
             _ => TaskEvents::of(TaskFlavor::Plain),
         }
+    }
+}
+
+/// The task of `state`, a Task.
+fn task_of(state: &StateDef) -> Option<&TaskDef> {
+    match &state.op {
+        Op::Task(task) => Some(task),
+        _ => None,
+    }
+}
+
+/// What the task events of `task` report besides their data: for a service integration its
+/// resource type and resource (`TaskScheduled` adds the region and the state's timeouts);
+/// for a Lambda function or an activity, the ARN and timeouts on its scheduled event and
+/// nothing on the others.
+fn task_detail<'a>(
+    task: Option<&'a TaskDef>,
+    info: &'a ExecutionInfo,
+    scheduled: bool,
+    timeout_seconds: Option<f64>,
+    heartbeat_seconds: Option<f64>,
+) -> EventDetail<'a> {
+    let Some(task) = task else {
+        return EventDetail::None;
+    };
+    let timeout_seconds = timeout_seconds.map(|s| s as i64);
+    let heartbeat_seconds = heartbeat_seconds.map(|s| s as i64);
+    match task.flavor {
+        TaskFlavor::LambdaArn | TaskFlavor::Activity if scheduled => EventDetail::Scheduled {
+            resource: task.resource_name,
+            timeout_seconds,
+            heartbeat_seconds: heartbeat_seconds.filter(|_| task.flavor == TaskFlavor::Activity),
+        },
+        TaskFlavor::LambdaArn | TaskFlavor::Activity => EventDetail::None,
+        TaskFlavor::LambdaInvoke | TaskFlavor::Plain => EventDetail::Task {
+            resource_type: task.resource_type,
+            resource: task.resource_action,
+            region: &info.region,
+            timeout_seconds,
+            heartbeat_seconds,
+        },
     }
 }
 
@@ -203,10 +258,59 @@ impl<'a> Execution<'a> {
         if now_ms >= task.deadline_ms() {
             return Err(not_awaiting);
         }
-        if let Some(heartbeat_ms) = task.heartbeat_ms {
+        if let (Some(heartbeat_ms), false) = (task.heartbeat_ms, task.unstarted_activity) {
             task.heartbeat_due_ms = now_ms.saturating_add(heartbeat_ms);
         }
         Ok(self.next_wake_ms())
+    }
+
+    /// Records that a worker took the activity task awaiting `token` at `now_ms` (AWS's
+    /// `GetActivityTask` handing it out): its `ActivityStarted` event, with `worker_name`
+    /// when the worker gave one, and its `HeartbeatSeconds` count from then. Fails with
+    /// [`TaskTokenError::NotAwaiting`] when no activity task that has not started awaits
+    /// `token` (it is not an activity's, a worker already took it, it ended or timed out).
+    pub fn start_activity(
+        &mut self,
+        token: TaskToken,
+        worker_name: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), TaskTokenError> {
+        let not_awaiting = TaskTokenError::NotAwaiting(token);
+        // The frame on the stack runs at `self.tip`; a parked one keeps its own.
+        let on_stack = self
+            .frames
+            .iter()
+            .any(|frame| matches!(&frame.phase, Phase::AwaitingTask(task) if task.token == token));
+        let running_tip = self.tip;
+        let program = self.program;
+        let frame = self.awaiting_frame_mut(token).ok_or(not_awaiting.clone())?;
+        let Phase::AwaitingTask(task) = &mut frame.phase else {
+            return Err(not_awaiting);
+        };
+        if !task.unstarted_activity || now_ms >= task.deadline_ms() {
+            return Err(not_awaiting);
+        }
+        task.unstarted_activity = false;
+        if let Some(heartbeat_ms) = task.heartbeat_ms {
+            task.heartbeat_due_ms = now_ms.saturating_add(heartbeat_ms);
+        }
+        let name = program.state(frame.state).name;
+        let previous = if on_stack { running_tip } else { frame.tip };
+        self.now_ms = self.now_ms.max(now_ms);
+        self.record(
+            "ActivityStarted",
+            Some(name),
+            EventData::None,
+            Link::SideFrom(previous),
+            |_| EventDetail::Worker { name: worker_name },
+        );
+        let id = self.events;
+        if on_stack {
+            self.tip = id;
+        } else if let Some(frame) = self.awaiting_frame_mut(token) {
+            frame.tip = id;
+        }
+        Ok(())
     }
 
     /// Takes the answer delivered to the task of `token`.
@@ -264,9 +368,21 @@ impl<'a> Execution<'a> {
         timeout_seconds: Option<f64>,
         heartbeat_seconds: Option<f64>,
     ) -> Result<Flow, Failure> {
-        let events = TaskEvents::of(task.flavor);
-        self.event(events.scheduled, Some(state.name), EventData::Input(effective));
-        self.event(events.started, Some(state.name), EventData::None);
+        if task.flavor == TaskFlavor::Activity {
+            return self.run_activity(top, state, task, effective, timeout_seconds, heartbeat_seconds);
+        }
+        self.task_event(
+            state,
+            |events| events.scheduled,
+            EventData::Input(effective),
+            |info| task_detail(Some(task), info, true, timeout_seconds, heartbeat_seconds),
+        );
+        self.task_event(
+            state,
+            |events| events.started,
+            EventData::None,
+            |info| task_detail(Some(task), info, false, None, None),
+        );
         match self.call_task(top, task, effective) {
             Ok(TaskStart::Done(result)) => self.task_ended(top, state, Ok(result)),
             Ok(TaskStart::Pending(token)) => {
@@ -276,6 +392,78 @@ impl<'a> Execution<'a> {
             }
             Err(failure) => self.task_ended(top, state, Err(failure)),
         }
+    }
+
+    /// [`run_task`](Self::run_task) for an activity: `ActivityScheduled`, then the handler
+    /// (the activity's workers). A handler that answers later leaves the task waiting for a
+    /// worker ([`start_activity`](Self::start_activity) records `ActivityStarted`); one that
+    /// answers at once was the worker, which took it at once.
+    #[cold]
+    #[inline(never)]
+    fn run_activity(
+        &mut self,
+        top: usize,
+        state: &'a StateDef,
+        task: &'a TaskDef,
+        effective: Value<'a>,
+        timeout_seconds: Option<f64>,
+        heartbeat_seconds: Option<f64>,
+    ) -> Result<Flow, Failure> {
+        if matches!(self.handlers[task.slot as usize], TaskBinding::Unbound) {
+            return Err(self.no_activity(top, task));
+        }
+        let events = TaskEvents::of(task.flavor);
+        self.record(
+            events.scheduled,
+            Some(state.name),
+            EventData::Input(effective),
+            Link::Chain,
+            |info| task_detail(Some(task), info, true, timeout_seconds, heartbeat_seconds),
+        );
+        let answer = match self.call_task(top, task, effective) {
+            Ok(TaskStart::Done(result)) => Ok(result),
+            Ok(TaskStart::Pending(token)) => {
+                let mut awaited = self.awaited_task(token, timeout_seconds, heartbeat_seconds);
+                // No worker has it yet: its heartbeats are due once one takes it.
+                awaited.unstarted_activity = true;
+                awaited.heartbeat_due_ms = i64::MAX;
+                self.frames[top].phase = Phase::AwaitingTask(awaited);
+                return Ok(Flow::Continue);
+            }
+            Err(failure) => Err(failure),
+        };
+        self.record(events.started, Some(state.name), EventData::None, Link::Chain, |_| {
+            EventDetail::Worker { name: None }
+        });
+        self.task_ended(top, state, answer)
+    }
+
+    /// Records a task event of `state`, a Task: the type `which` picks from its events (only
+    /// looked up for a sink).
+    #[inline(always)]
+    fn task_event<'d>(
+        &mut self,
+        state: &'a StateDef,
+        which: fn(&'static TaskEvents) -> &'static str,
+        data: EventData<'d>,
+        detail: impl FnOnce(&'a ExecutionInfo) -> EventDetail<'d>,
+    ) where
+        'a: 'd,
+    {
+        if self.history.is_none() {
+            self.events += 1;
+            return;
+        }
+        let event_type = which(TaskEvents::of_state(state));
+        self.record(event_type, Some(state.name), data, Link::Chain, detail);
+    }
+
+    /// An activity Task whose activity has no handler: AWS's failure for an activity that
+    /// does not exist (`States.Runtime`, before any event of the task).
+    #[cold]
+    fn no_activity(&self, top: usize, task: &TaskDef) -> Failure {
+        let message = format!("The activity {} does not exist.", task.resource_name);
+        self.eval_failure(top, EvalError::runtime(message))
     }
 
     /// Evaluates a Task's `TimeoutSeconds` or `HeartbeatSeconds` (a computed one must be a
@@ -313,6 +501,7 @@ impl<'a> Execution<'a> {
             timeout_at_ms: self.now_ms.saturating_add(timeout_ms),
             heartbeat_ms,
             heartbeat_due_ms: heartbeat_ms.map_or(i64::MAX, |ms| self.now_ms.saturating_add(ms)),
+            unstarted_activity: false,
         }
     }
 
@@ -324,10 +513,10 @@ impl<'a> Execution<'a> {
         state: &'a StateDef,
         result: Result<Value<'a>, Failure>,
     ) -> Result<Flow, Failure> {
-        let events = TaskEvents::of_state(state);
+        let detail = |info| task_detail(task_of(state), info, false, None, None);
         match result {
             Ok(result) => {
-                self.event(events.succeeded, Some(state.name), EventData::Output(result));
+                self.task_event(state, |events| events.succeeded, EventData::Output(result), detail);
                 self.complete(top, state, result)
             }
             Err(failure) => {
@@ -335,7 +524,7 @@ impl<'a> Execution<'a> {
                     error: failure.error.as_deref(),
                     cause: failure.cause.as_deref(),
                 };
-                self.event(events.failed, Some(state.name), data);
+                self.task_event(state, |events| events.failed, data, detail);
                 Err(failure)
             }
         }
@@ -350,13 +539,15 @@ impl<'a> Execution<'a> {
     pub(super) fn task_timed_out(&mut self, top: usize, error: &'static str) -> Result<Flow, Failure> {
         let state = self.program.state(self.frames[top].state);
         let events = TaskEvents::of_state(state);
-        self.event(
+        self.record(
             events.timed_out,
             Some(state.name),
             EventData::Failure {
                 error: Some(error),
                 cause: None,
             },
+            Link::Chain,
+            |info| task_detail(task_of(state), info, false, None, None),
         );
         self.frames[top].phase = Phase::Attempt;
         Err(Failure::new(Some(Cow::Borrowed(error)), None))
