@@ -250,7 +250,7 @@ fn heartbeat_expiry_is_states_heartbeat_timeout() {
     assert_eq!(until_ms, T0 + 10_000);
     let (status, _, error, cause) = done(execution.resume(T0 + 10_000));
     assert_eq!(status, Status::Failed);
-    assert_eq!(error.as_deref(), Some("States.HeartbeatTimeout"));
+    assert_eq!(error.as_deref(), Some("States.Timeout"));
     assert_eq!(cause, None);
     assert_eq!(
         execution.heartbeat_task(token, T0 + 10_000),
@@ -836,7 +836,7 @@ fn runtime_virtual_clock_times_out_and_heartbeats() {
     assert_eq!(timed_out.id, silent);
     assert_eq!(
         timed_out.result.unwrap().output.as_deref(),
-        Some(r#"{"beats":false,"error":{"Error":"States.HeartbeatTimeout"}}"#)
+        Some(r#"{"beats":false,"error":{"Error":"States.Timeout"}}"#)
     );
     runtime.complete_task(beating_token, r#""done""#).unwrap();
     let completed = outcomes.recv().unwrap();
@@ -849,7 +849,7 @@ fn runtime_virtual_clock_times_out_and_heartbeats() {
     let report = runtime.shutdown();
     assert_eq!(
         outcomes.recv().unwrap().result.unwrap().output.as_deref(),
-        Some(r#"{"beats":false,"error":{"Error":"States.HeartbeatTimeout"}}"#)
+        Some(r#"{"beats":false,"error":{"Error":"States.Timeout"}}"#)
     );
     assert_eq!(report.started, 3);
     assert_eq!(report.succeeded, 3);

@@ -514,7 +514,7 @@ fn one_pass_iterations_stop_at_the_history_limit() {
     assert_eq!(run.outcome.error.as_deref(), Some("States.Runtime"));
     assert_eq!(
         run.outcome.cause.as_deref(),
-        Some("The execution exceeded the limit of 25000 history events.")
+        Some("The execution reached the maximum number of history events (25000).")
     );
     // The limit is checked between steps (an iteration run without a frame is one step of
     // four events): it stops within a step of crossing it, then records ExecutionFailed.
@@ -565,7 +565,7 @@ fn one_pass_iterations_without_history_end_as_with_it() {
     }
     assert_eq!(
         run_without_history(ONE_PASS_MAP, &items(7_000)).cause.as_deref(),
-        Some("The execution exceeded the limit of 25000 history events.")
+        Some("The execution reached the maximum number of history events (25000).")
     );
     assert_eq!(
         run_without_history(ONE_PASS_MAP, &items(2)).output.as_deref(),

@@ -239,7 +239,7 @@ fn an_endless_chain_of_passes_stops_at_the_event_limit_exactly() {
             "C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"E"}],"Default":"A"},"E":{"Type":"Succeed"}}}"#,
         TaskRegistry::new(),
     );
-    let cause = Some("The execution exceeded the limit of 25000 history events.");
+    let cause = Some("The execution reached the maximum number of history events (25000).");
     let outcome = m.run_json(r#"{"n":1}"#).unwrap();
     assert_eq!(
         (outcome.status, outcome.error.as_deref(), outcome.cause.as_deref()),
@@ -693,7 +693,7 @@ fn runs_of_pass_states_fail_at_the_right_state_with_or_without_history() {
         (
             Status::Failed,
             Some("States.Runtime"),
-            Some("The execution exceeded the limit of 25000 history events.")
+            Some("The execution reached the maximum number of history events (25000).")
         )
     );
     assert_eq!(types.len(), 25_002, "the events up to the limit, then ExecutionFailed");

@@ -189,7 +189,7 @@ impl Machine {
     ///
     /// Nothing can complete a task that answers later here ([`TaskHandler::start`]
     /// answering `Pending`): it waits until its `TimeoutSeconds` or `HeartbeatSeconds` run
-    /// out and fails with `States.Timeout` / `States.HeartbeatTimeout`. To complete such
+    /// out and fails with `States.Timeout`. To complete such
     /// tasks, drive the [`Execution`] from [`start`](Self::start) yourself or use the
     /// [`Runtime`](crate::runtime::Runtime).
     ///

@@ -639,7 +639,7 @@ impl<'a> Execution<'a> {
                     output: None,
                     error: Some(names::RUNTIME.into()),
                     cause: Some(format!(
-                        "The execution exceeded the limit of {MAX_EVENTS} history events."
+                        "The execution reached the maximum number of history events ({MAX_EVENTS})."
                     )),
                 });
             }
@@ -719,12 +719,9 @@ impl<'a> Execution<'a> {
                 if deadline_ms > self.now_ms {
                     return Ok(Flow::AwaitTask(token, deadline_ms));
                 }
-                let error = if self.now_ms >= task.timeout_at_ms {
-                    names::TIMEOUT
-                } else {
-                    names::HEARTBEAT_TIMEOUT
-                };
-                self.task_timed_out(top, error)
+                // A missed heartbeat is `States.Timeout` too: recorded on AWS (a TaskTimedOut
+                // with that error for a task with HeartbeatSeconds 5 and TimeoutSeconds 600).
+                self.task_timed_out(top, names::TIMEOUT)
             }
             Phase::TaskAnswered(token) => {
                 self.frames[top].phase = Phase::Attempt;

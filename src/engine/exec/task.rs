@@ -19,7 +19,7 @@ use super::{visit_frame, Execution, Failure, Flow, Frame, Link, Phase, DEFAULT_T
 ///
 /// Its `TimeoutSeconds` counts from the attempt's `TaskStarted` (every retry starts a new
 /// one); its `HeartbeatSeconds` from `TaskStarted`, then from the last heartbeat. Either
-/// running out fails the attempt (`States.Timeout`, `States.HeartbeatTimeout`) through the
+/// running out fails the attempt (`States.Timeout`, as AWS reports both) through the
 /// state's Retry and Catch. An activity's `TimeoutSeconds` counts from `ActivityScheduled`,
 /// its `HeartbeatSeconds` from `ActivityStarted` ([`Execution::start_activity`]: a worker
 /// took it).
@@ -531,7 +531,7 @@ impl<'a> Execution<'a> {
     }
 
     /// A Task that answers later ran past its `TimeoutSeconds` (`error` is
-    /// `States.Timeout`) or missed a heartbeat (`States.HeartbeatTimeout`).
+    /// `States.Timeout`) or missed a heartbeat (also `States.Timeout`, as recorded on AWS).
     ///
     /// The cause is empty: AWS's `TaskTimedOut` event for a task timeout has the error and
     /// no cause (recorded for Lambda tasks), and the developer guide shows no cause text for
