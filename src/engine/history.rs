@@ -9,7 +9,7 @@
 //! (`stateEnteredEventDetails`, `taskScheduledEventDetails`, ...; none for the types that
 //! have none, such as `ParallelStateStarted`), payloads as JSON strings.
 
-use crate::value::{Member, Value};
+use crate::value::{write_json_string, Member, Value};
 
 /// One history event.
 #[derive(Clone, Copy, Debug)]
@@ -108,11 +108,6 @@ pub enum EventDetail<'a> {
     Assigned(&'a [Member<'a>]),
 }
 
-/// `{"truncated": false}`: the history's `inputDetails` / `outputDetails`.
-fn not_truncated() -> serde_json::Value {
-    serde_json::json!({ "truncated": false })
-}
-
 /// The details member of an event type, or `None` for the types that have none.
 fn details_key(event_type: &str) -> Option<&'static str> {
     Some(match event_type {
@@ -176,31 +171,44 @@ impl HistoryEvent<'_> {
     /// out; names, resources, errors and causes stay, and a details member left empty stays
     /// as `{}`.
     pub fn to_json(&self, include_data: bool) -> serde_json::Value {
-        let mut event = serde_json::Map::new();
-        event.insert("id".into(), self.id.into());
-        event.insert("previousEventId".into(), self.previous_event_id.into());
-        event.insert("timestamp".into(), (self.timestamp_ms as f64 / 1000.0).into());
-        event.insert("type".into(), self.event_type.into());
+        let mut text = Vec::new();
+        self.write_json(include_data, &mut text);
+        serde_json::from_slice(&text).expect("the event writer writes JSON")
+    }
+
+    /// Appends the compact JSON text of [`to_json`](Self::to_json) to `out`, without building
+    /// a `serde_json::Value` (what a journal of events writes).
+    pub fn write_json(&self, include_data: bool, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"id\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.id).as_bytes());
+        out.extend_from_slice(b",\"previousEventId\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.previous_event_id).as_bytes());
+        out.extend_from_slice(b",\"timestamp\":");
+        out.extend_from_slice(ryu::Buffer::new().format(self.timestamp_ms as f64 / 1000.0).as_bytes());
+        out.extend_from_slice(b",\"type\":");
+        write_json_string(self.event_type, out);
         if let Some(key) = details_key(self.event_type) {
-            event.insert(key.into(), serde_json::Value::Object(self.details(include_data)));
+            out.push(b',');
+            write_json_string(key, out);
+            out.push(b':');
+            let mut details = Members::open(out);
+            self.write_details(include_data, &mut details);
+            details.close();
         }
-        serde_json::Value::Object(event)
+        out.push(b'}');
     }
 
     /// The members of the event's details.
-    fn details(&self, include_data: bool) -> serde_json::Map<String, serde_json::Value> {
-        let mut details = serde_json::Map::new();
+    fn write_details(&self, include_data: bool, details: &mut Members<'_>) {
         let t = self.event_type;
         if t.ends_with("StateEntered") || t.ends_with("StateExited") || t.starts_with("MapIteration") {
             if let Some(state) = self.state {
-                details.insert("name".into(), state.into());
+                details.string("name", state);
             }
         }
         match self.detail {
             EventDetail::None => {}
-            EventDetail::Execution { role_arn } => {
-                details.insert("roleArn".into(), role_arn.into());
-            }
+            EventDetail::Execution { role_arn } => details.string("roleArn", role_arn),
             EventDetail::Task {
                 resource_type,
                 resource,
@@ -208,11 +216,11 @@ impl HistoryEvent<'_> {
                 timeout_seconds,
                 heartbeat_seconds,
             } => {
-                details.insert("resourceType".into(), resource_type.into());
-                details.insert("resource".into(), resource.into());
+                details.string("resourceType", resource_type);
+                details.string("resource", resource);
                 if t == "TaskScheduled" {
-                    details.insert("region".into(), region.into());
-                    insert_seconds(&mut details, timeout_seconds, heartbeat_seconds);
+                    details.string("region", region);
+                    details.seconds(timeout_seconds, heartbeat_seconds);
                 }
             }
             EventDetail::Scheduled {
@@ -220,69 +228,108 @@ impl HistoryEvent<'_> {
                 timeout_seconds,
                 heartbeat_seconds,
             } => {
-                details.insert("resource".into(), resource.into());
-                insert_seconds(&mut details, timeout_seconds, heartbeat_seconds);
+                details.string("resource", resource);
+                details.seconds(timeout_seconds, heartbeat_seconds);
             }
             EventDetail::Worker { name } => {
                 if let Some(name) = name {
-                    details.insert("workerName".into(), name.into());
+                    details.string("workerName", name);
                 }
             }
-            EventDetail::MapStarted { length } => {
-                details.insert("length".into(), length.into());
-            }
-            EventDetail::MapIteration { index } => {
-                details.insert("index".into(), index.into());
-            }
+            EventDetail::MapStarted { length } => details.integer("length", length as i64),
+            EventDetail::MapIteration { index } => details.integer("index", index as i64),
             EventDetail::Assigned(members) => {
                 if include_data {
-                    let assigned: serde_json::Map<String, serde_json::Value> = members
-                        .iter()
-                        .map(|(name, value)| (name.to_string(), value.to_json_string().into()))
-                        .collect();
-                    details.insert("assignedVariables".into(), assigned.into());
-                    details.insert("assignedVariablesDetails".into(), not_truncated());
+                    details.key("assignedVariables");
+                    let mut assigned = Members::open(details.out);
+                    for (name, value) in members {
+                        assigned.data(name, *value);
+                    }
+                    assigned.close();
+                    details.not_truncated("assignedVariablesDetails");
                 }
             }
         }
         match self.data {
             EventData::None => {}
             EventData::Input(_) | EventData::Output(_) if !include_data => {}
-            EventData::Input(v) if t == "TaskScheduled" => {
-                details.insert("parameters".into(), v.to_json_string().into());
-            }
+            EventData::Input(v) if t == "TaskScheduled" => details.data("parameters", v),
             EventData::Input(v) => {
-                details.insert("input".into(), v.to_json_string().into());
-                details.insert("inputDetails".into(), not_truncated());
+                details.data("input", v);
+                details.not_truncated("inputDetails");
             }
             EventData::Output(v) => {
-                details.insert("output".into(), v.to_json_string().into());
-                details.insert("outputDetails".into(), not_truncated());
+                details.data("output", v);
+                details.not_truncated("outputDetails");
             }
             EventData::Failure { error, cause } => {
                 if let Some(error) = error {
-                    details.insert("error".into(), error.into());
+                    details.string("error", error);
                 }
                 if let Some(cause) = cause {
-                    details.insert("cause".into(), cause.into());
+                    details.string("cause", cause);
                 }
             }
         }
-        details
     }
 }
 
-/// `timeoutInSeconds` and `heartbeatInSeconds`, those given.
-fn insert_seconds(
-    details: &mut serde_json::Map<String, serde_json::Value>,
-    timeout_seconds: Option<i64>,
-    heartbeat_seconds: Option<i64>,
-) {
-    if let Some(seconds) = timeout_seconds {
-        details.insert("timeoutInSeconds".into(), seconds.into());
+/// Writes the members of a JSON object.
+struct Members<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Members<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Members<'o> {
+        out.push(b'{');
+        Members { out, first: true }
     }
-    if let Some(seconds) = heartbeat_seconds {
-        details.insert("heartbeatInSeconds".into(), seconds.into());
+
+    fn key(&mut self, key: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        write_json_string(key, self.out);
+        self.out.push(b':');
+    }
+
+    fn string(&mut self, key: &str, value: &str) {
+        self.key(key);
+        write_json_string(value, self.out);
+    }
+
+    fn integer(&mut self, key: &str, value: i64) {
+        self.key(key);
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// A payload: its JSON text, as a JSON string.
+    fn data(&mut self, key: &str, value: Value<'_>) {
+        self.key(key);
+        let mut text = Vec::new();
+        value.write_json(&mut text);
+        // the writer only ever writes UTF-8
+        write_json_string(std::str::from_utf8(&text).unwrap_or_default(), self.out);
+    }
+
+    fn not_truncated(&mut self, key: &str) {
+        self.key(key);
+        self.out.extend_from_slice(b"{\"truncated\":false}");
+    }
+
+    /// `timeoutInSeconds` and `heartbeatInSeconds`, those given.
+    fn seconds(&mut self, timeout_seconds: Option<i64>, heartbeat_seconds: Option<i64>) {
+        if let Some(seconds) = timeout_seconds {
+            self.integer("timeoutInSeconds", seconds);
+        }
+        if let Some(seconds) = heartbeat_seconds {
+            self.integer("heartbeatInSeconds", seconds);
+        }
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
     }
 }
 

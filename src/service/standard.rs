@@ -79,7 +79,7 @@ struct NewEvents {
     journaled: u32,
     first: u32,
     last: u32,
-    events: String,
+    events: Vec<u8>,
 }
 
 impl HistorySink for NewEvents {
@@ -87,12 +87,12 @@ impl HistorySink for NewEvents {
         if event.id > self.journaled {
             if self.events.is_empty() {
                 self.first = event.id;
-                self.events.push('[');
+                self.events.push(b'[');
             } else {
-                self.events.push(',');
+                self.events.push(b',');
             }
             self.last = event.id;
-            self.events.push_str(&event.to_json(true).to_string());
+            event.write_json(true, &mut self.events);
         }
     }
 }
@@ -107,7 +107,7 @@ fn seed(execution: i64, seq: usize) -> u64 {
 /// What applying a step did.
 struct Applied {
     /// The new events: the first and last ids, and the JSON array text (empty when none).
-    events: (u32, u32, String),
+    events: (u32, u32, Vec<u8>),
     event_count: u32,
     /// The outcome, when the execution ended.
     outcome: Option<Outcome>,
@@ -148,7 +148,7 @@ fn apply_step(
         journaled: if log.is_empty() { 0 } else { record.events },
         first: 0,
         last: 0,
-        events: String::new(),
+        events: Vec::new(),
     };
     let mut execution = machine
         .start(&arena, input, info, record.start_ms)
@@ -196,7 +196,7 @@ fn apply_step(
     };
     drop(execution);
     if !sink.events.is_empty() {
-        sink.events.push(']');
+        sink.events.push(b']');
     }
     Ok(Applied {
         events: (sink.first, sink.last, sink.events),
