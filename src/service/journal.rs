@@ -798,18 +798,17 @@ impl Journal for SqliteJournal {
     }
 
     fn steps(&self, execution_id: i64) -> Result<Vec<Step>> {
-        let rows: Vec<(i64, i64, Option<i64>, Option<String>, Option<String>, Option<String>)> = self.read(|c| {
+        self.read(|c| {
             c.prepare_cached(
                 "SELECT now_ms, kind, token, body, error, cause FROM steps WHERE execution_id = ?1 ORDER BY seq",
             )?
             .query_map([execution_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Step::from_columns(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Integer, Box::new(e))
+                })
             })?
             .collect()
-        })?;
-        rows.into_iter()
-            .map(|(now, kind, token, body, error, cause)| Step::from_columns(now, kind, token, body, error, cause))
-            .collect()
+        })
     }
 
     fn open_executions(&self) -> Result<Vec<(i64, String, Option<i64>)>> {

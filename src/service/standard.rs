@@ -302,12 +302,14 @@ enum Command {
     Deliver(i64, Step, Reply<()>),
     Stop(i64, Option<String>, Option<String>, Reply<i64>),
     Wake(i64),
+    /// The journal committed (or failed) the shard's batch with this number.
+    Committed(u64, Result<(), JournalError>),
 }
 
 impl Command {
     fn execution(&self) -> Option<i64> {
         match self {
-            Command::Start(..) => None,
+            Command::Start(..) | Command::Committed(..) => None,
             Command::Deliver(id, ..) | Command::Stop(id, ..) | Command::Wake(id) => Some(*id),
         }
     }
@@ -413,6 +415,11 @@ impl Standard {
         for (index, timers) in timers.into_iter().enumerate() {
             let (sender, receiver) = crossbeam_channel::unbounded();
             let mut shard = Shard {
+                own: sender.clone(),
+                batches: HashMap::new(),
+                next_batch: 0,
+                busy: HashSet::new(),
+                busy_names: HashSet::new(),
                 index: index as i64,
                 count: shard_count as i64,
                 next_id: AtomicI64::new(max_id / shard_count as i64 + 1),
@@ -453,7 +460,7 @@ impl Standard {
                 Command::Start(_, reply) => reply(Err(error())),
                 Command::Deliver(_, _, reply) => reply(Err(error())),
                 Command::Stop(_, _, _, reply) => reply(Err(error())),
-                Command::Wake(_) => {}
+                Command::Wake(_) | Command::Committed(..) => {}
             }
         }
     }
@@ -495,11 +502,38 @@ impl Standard {
     }
 }
 
+/// What a batch of commands writes, and what to do once the journal has committed it.
+#[derive(Default)]
+struct Batch {
+    writes: Vec<Write>,
+    after: Vec<AfterCommit>,
+}
+
 /// What to do once a batch is committed.
-type AfterCommit = Box<dyn FnOnce(&mut Shard, Result<(), &JournalError>)>;
+type AfterCommit = Box<dyn FnOnce(&mut Shard, Result<(), &JournalError>) + Send>;
+
+/// A batch the journal has not committed yet: what to do once it has, and what it touched.
+struct InFlight {
+    after: Vec<AfterCommit>,
+    executions: Vec<i64>,
+    names: Vec<String>,
+}
 
 /// One shard: its executions' timers, and the thread that applies their steps.
+///
+/// A shard does not wait for its batch to be committed: it goes on with the next commands
+/// while the journal writes. A command for an execution whose last step is not committed
+/// yet waits (in `deferred`) until it is, so every step is applied to what the journal
+/// holds.
 struct Shard {
+    /// Its own queue, where the journal reports its commits.
+    own: crossbeam_channel::Sender<Command>,
+    /// Batches sent to the journal, by number.
+    batches: HashMap<u64, InFlight>,
+    next_batch: u64,
+    /// Executions, and execution ARNs being started, with writes not yet committed.
+    busy: HashSet<i64>,
+    busy_names: HashSet<String>,
     index: i64,
     count: i64,
     next_id: AtomicI64,
@@ -512,13 +546,17 @@ struct Shard {
     timers: BinaryHeap<Reverse<(i64, i64)>>,
     /// Each running execution's current wake time.
     wakes: HashMap<i64, i64>,
-    /// Commands for an execution already touched in the batch being built: next batch.
+    /// Commands for an execution with writes not yet committed: retried after the next
+    /// commit.
     deferred: VecDeque<Command>,
     last_sweep_ms: i64,
 }
 
 /// How many commands one batch takes at most.
 const BATCH: usize = 512;
+
+/// How many of a shard's batches may wait for the journal at once.
+const MAX_IN_FLIGHT: usize = 4;
 
 impl Shard {
     fn set_wake(&mut self, id: i64, wake: Option<i64>) {
@@ -534,27 +572,24 @@ impl Shard {
     }
 
     fn run(mut self) {
+        let mut retry_deferred = false;
         loop {
-            let mut commands: Vec<Command> = self.deferred.drain(..).collect();
+            let mut commands: Vec<Command> = if retry_deferred {
+                retry_deferred = false;
+                self.deferred.drain(..).collect()
+            } else {
+                Vec::new()
+            };
             if commands.is_empty() {
                 let now = SystemClock.now_ms();
                 let next = self.timers.peek().map(|Reverse((ms, _))| *ms);
-                let wait = next.map(|ms| Duration::from_millis((ms - now).clamp(0, 1000) as u64));
-                let received = match wait {
-                    Some(wait) if wait.is_zero() => self.receiver.try_recv().map_err(|_| ()),
-                    Some(wait) => match self.receiver.recv_timeout(wait) {
-                        Ok(c) => Ok(c),
-                        Err(e) if e.is_disconnected() => return,
-                        Err(_) => Err(()),
-                    },
-                    None => match self.receiver.recv_timeout(Duration::from_secs(1)) {
-                        Ok(c) => Ok(c),
-                        Err(e) if e.is_disconnected() => return,
-                        Err(_) => Err(()),
-                    },
-                };
-                if let Ok(command) = received {
-                    commands.push(command);
+                let wait = next.map_or(Duration::from_secs(1), |ms| {
+                    Duration::from_millis((ms - now).clamp(0, 1000) as u64)
+                });
+                match self.receiver.recv_timeout(wait) {
+                    Ok(command) => commands.push(command),
+                    Err(e) if e.is_disconnected() => return,
+                    Err(_) => {}
                 }
             }
             while commands.len() < BATCH {
@@ -562,6 +597,22 @@ impl Shard {
                     Ok(command) => commands.push(command),
                     Err(_) => break,
                 }
+            }
+            // Commits first: they free executions for the commands after them.
+            commands.retain_mut(|command| match command {
+                Command::Committed(batch, result) => {
+                    let result = std::mem::replace(result, Ok(()));
+                    let batch = *batch;
+                    self.committed(batch, result);
+                    retry_deferred = true;
+                    false
+                }
+                _ => true,
+            });
+            // At most a few batches in flight: beyond that, wait for the journal.
+            if self.batches.len() >= MAX_IN_FLIGHT {
+                self.deferred.extend(commands);
+                continue;
             }
             let now = SystemClock.now_ms();
             while commands.len() < BATCH {
@@ -586,6 +637,23 @@ impl Shard {
         }
     }
 
+    /// The journal has committed (or failed) batch `batch`: its requests are answered, its
+    /// executions are free again.
+    fn committed(&mut self, batch: u64, result: Result<(), JournalError>) {
+        let Some(done) = self.batches.remove(&batch) else {
+            return;
+        };
+        for id in &done.executions {
+            self.busy.remove(id);
+        }
+        for name in &done.names {
+            self.busy_names.remove(name);
+        }
+        for f in done.after {
+            f(self, result.as_ref().map(|_| ()));
+        }
+    }
+
     /// Forgets executions that ended more than the retention period ago.
     fn sweep(&mut self, now: i64) {
         let before = now - self.config.retention.as_millis() as i64;
@@ -598,39 +666,54 @@ impl Shard {
     }
 
     fn apply_batch(&mut self, commands: Vec<Command>) {
-        let mut writes = Vec::new();
-        let mut after: Vec<AfterCommit> = Vec::new();
-        let mut touched = HashSet::new();
-        let mut starting = HashSet::new();
+        let mut batch = Batch::default();
+        let mut executions = Vec::new();
+        let mut names = Vec::new();
         for command in commands {
             if let Some(id) = command.execution() {
-                if !touched.insert(id) {
+                if !self.busy.insert(id) {
                     self.deferred.push_back(command);
                     continue;
                 }
+                executions.push(id);
             }
             match command {
                 Command::Start(request, reply) => {
                     let arn = execution_arn(&request.machine.arn, &request.name);
-                    if !starting.insert(arn.clone()) {
+                    if !self.busy_names.insert(arn.clone()) {
                         self.deferred.push_back(Command::Start(request, reply));
                         continue;
                     }
-                    self.start(*request, arn, reply, &mut writes, &mut after);
+                    names.push(arn.clone());
+                    self.start(*request, arn, reply, &mut batch);
                 }
-                Command::Deliver(id, step, reply) => self.deliver(id, step, reply, &mut writes, &mut after),
-                Command::Stop(id, error, cause, reply) => self.stop(id, error, cause, reply, &mut writes, &mut after),
-                Command::Wake(id) => self.wake(id, &mut writes, &mut after),
+                Command::Deliver(id, step, reply) => self.deliver(id, step, reply, &mut batch),
+                Command::Stop(id, error, cause, reply) => self.stop(id, error, cause, reply, &mut batch),
+                Command::Wake(id) => self.wake(id, &mut batch),
+                Command::Committed(..) => {}
             }
         }
-        let result = if writes.is_empty() {
-            Ok(())
-        } else {
-            commit_and_wait(&*self.journal, writes)
-        };
-        for f in after {
-            f(self, result.as_ref().map(|_| ()));
+        let number = self.next_batch;
+        self.next_batch += 1;
+        self.batches.insert(
+            number,
+            InFlight {
+                after: batch.after,
+                executions,
+                names,
+            },
+        );
+        if batch.writes.is_empty() {
+            self.committed(number, Ok(()));
+            return;
         }
+        let own = self.own.clone();
+        self.journal.commit(
+            batch.writes,
+            Box::new(move |result| {
+                let _ = own.send(Command::Committed(number, result));
+            }),
+        );
     }
 
     fn info(&self, machine: &MachineRecord, name: &str) -> ExecutionInfo {
@@ -644,14 +727,7 @@ impl Shard {
         }
     }
 
-    fn start(
-        &mut self,
-        request: StartRequest,
-        arn: String,
-        reply: Reply<Started>,
-        writes: &mut Vec<Write>,
-        after: &mut Vec<AfterCommit>,
-    ) {
+    fn start(&mut self, request: StartRequest, arn: String, reply: Reply<Started>, batch: &mut Batch) {
         match self.journal.execution(&arn) {
             Err(e) => return reply(Err(ApiError::internal(e.to_string()))),
             Ok(Some(existing)) => {
@@ -708,10 +784,10 @@ impl Shard {
         record.cause = update.cause.clone();
         record.events = update.events;
         record.wake_ms = update.wake_ms;
-        writes.push(Write::NewExecution(Box::new(record)));
-        self.journal_step(id, 0, step, applied, None, writes, after);
+        batch.writes.push(Write::NewExecution(Box::new(record)));
+        self.journal_step(id, 0, step, applied, None, batch);
         let started = Started { arn, start_ms: now };
-        after.push(Box::new(move |_, result| {
+        batch.after.push(Box::new(move |_, result| {
             reply(result.map(|_| started).map_err(|e| ApiError::internal(e.to_string())))
         }));
     }
@@ -754,8 +830,7 @@ impl Shard {
         step: Step,
         applied: Applied,
         update: Option<ExecutionUpdate>,
-        writes: &mut Vec<Write>,
-        after: &mut Vec<AfterCommit>,
+        batch: &mut Batch,
     ) {
         let taken = match &step.kind {
             StepKind::Succeed { token, .. }
@@ -766,7 +841,7 @@ impl Shard {
         let ended = applied.outcome.is_some();
         // An execution that ends in its first step needs no driver log.
         if !(ended && seq == 0) {
-            writes.push(Write::AppendStep {
+            batch.writes.push(Write::AppendStep {
                 execution_id: id,
                 seq,
                 step,
@@ -774,7 +849,7 @@ impl Shard {
         }
         let (first, last, events) = applied.events;
         if !events.is_empty() {
-            writes.push(Write::AppendEvents {
+            batch.writes.push(Write::AppendEvents {
                 execution_id: id,
                 first,
                 last,
@@ -782,13 +857,13 @@ impl Shard {
             });
         }
         if let Some(update) = update {
-            writes.push(Write::UpdateExecution(Box::new(update)));
+            batch.writes.push(Write::UpdateExecution(Box::new(update)));
         }
         if let Some(token) = taken {
-            writes.push(Write::DeleteActivityTask(token));
+            batch.writes.push(Write::DeleteActivityTask(token));
         }
         for (token, arn, input) in &applied.scheduled {
-            writes.push(Write::PutActivityTask(ActivityTask {
+            batch.writes.push(Write::PutActivityTask(ActivityTask {
                 token: *token,
                 activity_arn: arn.clone(),
                 execution_id: id,
@@ -796,11 +871,11 @@ impl Shard {
             }));
         }
         if ended && seq > 0 {
-            writes.push(Write::Closed(id));
+            batch.writes.push(Write::Closed(id));
         }
         let wake = applied.wake_ms;
         let scheduled = applied.scheduled;
-        after.push(Box::new(move |shard, result| match result {
+        batch.after.push(Box::new(move |shard, result| match result {
             Ok(()) => {
                 shard.set_wake(id, wake);
                 for (token, arn, input) in scheduled {
@@ -824,7 +899,7 @@ impl Shard {
             return Ok(Loaded::Missing);
         };
         if record.status != "RUNNING" {
-            return Ok(Loaded::Closed(record));
+            return Ok(Loaded::Closed(Box::new(record)));
         }
         let machine = self
             .journal
@@ -842,32 +917,24 @@ impl Shard {
         machine: &MachineRecord,
         log: &[Step],
         step: Step,
-        writes: &mut Vec<Write>,
-        after: &mut Vec<AfterCommit>,
+        batch: &mut Batch,
     ) -> Result<(), Refused> {
         let info = self.info(machine, &record.name);
         let applied = apply_step(&self.machines, machine, record, &info, log, &step)?;
         let update = self.update_for(record, &applied);
-        self.journal_step(record.id, log.len() as u32, step, applied, Some(update), writes, after);
+        self.journal_step(record.id, log.len() as u32, step, applied, Some(update), batch);
         Ok(())
     }
 
-    fn deliver(
-        &mut self,
-        id: i64,
-        step: Step,
-        reply: Reply<()>,
-        writes: &mut Vec<Write>,
-        after: &mut Vec<AfterCommit>,
-    ) {
+    fn deliver(&mut self, id: i64, step: Step, reply: Reply<()>, batch: &mut Batch) {
         let (record, machine, log) = match self.load(id) {
             Err(e) => return reply(Err(e)),
             Ok(Loaded::Missing) => return reply(Err(ApiError::invalid_token())),
             Ok(Loaded::Closed(_)) => return reply(Err(task_timed_out())),
             Ok(Loaded::Running(loaded)) => *loaded,
         };
-        match self.advance(&record, &machine, &log, step, writes, after) {
-            Ok(()) => after.push(Box::new(move |_, result| {
+        match self.advance(&record, &machine, &log, step, batch) {
+            Ok(()) => batch.after.push(Box::new(move |_, result| {
                 reply(result.map_err(|e| ApiError::internal(e.to_string())))
             })),
             Err(Refused::NotAwaiting) => reply(Err(task_timed_out())),
@@ -875,15 +942,7 @@ impl Shard {
         }
     }
 
-    fn stop(
-        &mut self,
-        id: i64,
-        error: Option<String>,
-        cause: Option<String>,
-        reply: Reply<i64>,
-        writes: &mut Vec<Write>,
-        after: &mut Vec<AfterCommit>,
-    ) {
+    fn stop(&mut self, id: i64, error: Option<String>, cause: Option<String>, reply: Reply<i64>, batch: &mut Batch) {
         let (record, machine, log) = match self.load(id) {
             Err(e) => return reply(Err(e)),
             Ok(Loaded::Missing) => return reply(Err(ApiError::internal("the execution is missing from the journal"))),
@@ -895,8 +954,8 @@ impl Shard {
             now_ms: now,
             kind: StepKind::Stop { error, cause },
         };
-        match self.advance(&record, &machine, &log, step, writes, after) {
-            Ok(()) => after.push(Box::new(move |_, result| {
+        match self.advance(&record, &machine, &log, step, batch) {
+            Ok(()) => batch.after.push(Box::new(move |_, result| {
                 reply(result.map(|_| now).map_err(|e| ApiError::internal(e.to_string())))
             })),
             Err(Refused::NotAwaiting) => reply(Ok(now)),
@@ -904,7 +963,7 @@ impl Shard {
         }
     }
 
-    fn wake(&mut self, id: i64, writes: &mut Vec<Write>, after: &mut Vec<AfterCommit>) {
+    fn wake(&mut self, id: i64, batch: &mut Batch) {
         let (record, machine, log) = match self.load(id) {
             Ok(Loaded::Running(loaded)) => *loaded,
             Ok(_) => return self.set_wake(id, None),
@@ -914,7 +973,7 @@ impl Shard {
             now_ms: SystemClock.now_ms(),
             kind: StepKind::Wake,
         };
-        if let Err(Refused::Broken(message)) = self.advance(&record, &machine, &log, step, writes, after) {
+        if let Err(Refused::Broken(message)) = self.advance(&record, &machine, &log, step, batch) {
             eprintln!("quickstep: execution {}: {message}", record.arn);
             self.set_wake(id, None);
         }
@@ -926,7 +985,7 @@ enum Loaded {
     /// The journal has no such execution.
     Missing,
     /// It has ended.
-    Closed(ExecutionRecord),
+    Closed(Box<ExecutionRecord>),
     /// It runs: its record, its machine revision and its log.
     Running(Box<(ExecutionRecord, MachineRecord, Vec<Step>)>),
 }
