@@ -17,7 +17,7 @@ use super::express::Express;
 use super::journal::{ActivityRecord, ExecutionRecord, Journal, JournalError, MachineRecord, Write};
 use super::machines::Machines;
 use super::protocol::{check_name, page_key, page_token, partition_of, timestamp, ApiError, Arn, Members};
-use super::standard::{Delivery, Standard, StandardConfig, StartRequest};
+use super::standard::{Delivery, Standard, StandardConfig, StartRequest, Taken};
 
 /// The largest input, output or task result: 256 KiB of UTF-8.
 const DATA_LIMIT: usize = 262_144;
@@ -856,12 +856,18 @@ impl Service {
         let deadline = tokio::time::Instant::now() + self.config.activity_poll;
         loop {
             let task = match self.standard.activities.take(&record.arn) {
-                Ok(task) => task,
-                Err(receiver) => match tokio::time::timeout_at(deadline, receiver).await {
+                Taken::Task(token, input) => (token, input),
+                Taken::Wait(receiver) => match tokio::time::timeout_at(deadline, receiver).await {
                     Ok(Ok(task)) => task,
                     Ok(Err(_)) => continue,
                     Err(_) => return Ok(json!({})),
                 },
+                Taken::TooManyWorkers => {
+                    return Err(ApiError::new(
+                        "ActivityWorkerLimitExceeded",
+                        "The maximum number of workers concurrently polling for activity tasks has been reached.",
+                    ))
+                }
             };
             let (token, input) = task;
             let started = reply(|done| {

@@ -315,6 +315,20 @@ impl Command {
     }
 }
 
+/// What a worker asking for an activity task gets.
+#[derive(Debug)]
+pub enum Taken {
+    /// A task: its token and input.
+    Task(u64, String),
+    /// Nothing yet: the next task offered comes here.
+    Wait(tokio::sync::oneshot::Receiver<(u64, String)>),
+    /// [`MAX_POLLERS`] workers already wait on the activity.
+    TooManyWorkers,
+}
+
+/// How many workers may wait in `GetActivityTask` on one activity at once (AWS's quota).
+pub const MAX_POLLERS: usize = 1000;
+
 /// Activity tasks waiting for workers, and workers waiting for tasks, by activity ARN.
 #[derive(Default)]
 pub struct ActivityQueues {
@@ -342,15 +356,19 @@ impl ActivityQueues {
     }
 
     /// The oldest task of `arn`, or a receiver that gets the next one offered.
-    pub fn take(&self, arn: &str) -> Result<(u64, String), tokio::sync::oneshot::Receiver<(u64, String)>> {
+    pub fn take(&self, arn: &str) -> Taken {
         let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         let queue = queues.entry(arn.to_string()).or_default();
-        if let Some(task) = queue.tasks.pop_front() {
-            return Ok(task);
+        if let Some((token, input)) = queue.tasks.pop_front() {
+            return Taken::Task(token, input);
+        }
+        queue.workers.retain(|worker| !worker.is_closed());
+        if queue.workers.len() >= MAX_POLLERS {
+            return Taken::TooManyWorkers;
         }
         let (sender, receiver) = tokio::sync::oneshot::channel();
         queue.workers.push_back(sender);
-        Err(receiver)
+        Taken::Wait(receiver)
     }
 
     /// How many tasks wait for workers, over every activity.
