@@ -316,11 +316,7 @@ impl Service {
 
     fn describe_state_machine(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let arn = m.string("stateMachineArn", true, 1, 256)?;
-        m.enumeration(
-            "includedData",
-            &["ALL_DATA", "METADATA_ONLY"],
-            "ALL_DATA, METADATA_ONLY",
-        )?;
+        m.included_data()?;
         m.finish()?;
         let record = self.machine(arn.unwrap_or(""))?;
         let mut out = json!({
@@ -446,11 +442,7 @@ impl Service {
         let input = m.data("input", false, DATA_LIMIT)?;
         let trace_member = m.string("traceHeader", false, 0, 256)?;
         if sync {
-            m.enumeration(
-                "includedData",
-                &["ALL_DATA", "METADATA_ONLY"],
-                "ALL_DATA, METADATA_ONLY",
-            )?;
+            m.included_data()?;
         }
         m.finish()?;
         let arn = arn.unwrap_or("");
@@ -545,11 +537,7 @@ impl Service {
 
     fn describe_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let arn = m.string("executionArn", true, 1, 256)?;
-        m.enumeration(
-            "includedData",
-            &["ALL_DATA", "METADATA_ONLY"],
-            "ALL_DATA, METADATA_ONLY",
-        )?;
+        m.included_data()?;
         m.finish()?;
         let record = self.execution(arn.unwrap_or(""))?;
         let mut out = json!({
@@ -720,11 +708,7 @@ impl Service {
 
     fn describe_state_machine_for_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let arn = m.string("executionArn", true, 1, 256)?;
-        m.enumeration(
-            "includedData",
-            &["ALL_DATA", "METADATA_ONLY"],
-            "ALL_DATA, METADATA_ONLY",
-        )?;
+        m.included_data()?;
         m.finish()?;
         let record = self.execution(arn.unwrap_or(""))?;
         let machine = self

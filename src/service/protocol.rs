@@ -160,16 +160,7 @@ impl<'a> Members<'a> {
                 "The member '{name}' must be a string."
             )));
         };
-        let length = text.chars().count();
-        if length < min {
-            self.violations.push(format!(
-                "Value '{text}' at '{name}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
-            ));
-        } else if length > max {
-            self.violations.push(format!(
-                "Value '{text}' at '{name}' failed to satisfy constraint: Member must have length less than or equal to {max}"
-            ));
-        }
+        self.bounded(name, text, text.chars().count(), min, max, "length");
         Ok(Some(text))
     }
 
@@ -205,16 +196,42 @@ impl<'a> Members<'a> {
                 "The member '{name}' must be an integer."
             )));
         };
-        if n < min {
-            self.violations.push(format!(
-                "Value '{n}' at '{name}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
-            ));
-        } else if n > max {
-            self.violations.push(format!(
-                "Value '{n}' at '{name}' failed to satisfy constraint: Member must have value less than or equal to {max}"
-            ));
-        }
+        self.bounded(name, n, n, min, max, "value");
         Ok(Some(n))
+    }
+
+    /// Records a violation when `measure` (the member's `what`: its length or value) is outside
+    /// `min..=max`, quoting the member as `shown`.
+    fn bounded<M: PartialOrd + std::fmt::Display>(
+        &mut self,
+        name: &str,
+        shown: impl std::fmt::Display,
+        measure: M,
+        min: M,
+        max: M,
+        what: &str,
+    ) {
+        let (relation, bound) = if measure < min {
+            ("greater", min)
+        } else if measure > max {
+            ("less", max)
+        } else {
+            return;
+        };
+        self.violations.push(format!(
+            "Value '{shown}' at '{name}' failed to satisfy constraint: Member must have {what} {relation} than or equal to {bound}"
+        ));
+    }
+
+    /// `includedData` (`ALL_DATA` or `METADATA_ONLY`), read and checked; every value is
+    /// served with all its data (there is no customer-managed key to withhold it for).
+    pub fn included_data(&mut self) -> Result<(), ApiError> {
+        self.enumeration(
+            "includedData",
+            &["ALL_DATA", "METADATA_ONLY"],
+            "ALL_DATA, METADATA_ONLY",
+        )
+        .map(|_| ())
     }
 
     /// A boolean member.
