@@ -544,33 +544,36 @@ impl Service {
             "executionArn": record.arn,
             "stateMachineArn": record.machine_arn,
             "name": record.name,
-            "status": record.status,
+            "status": record.progress.status,
             "startDate": timestamp(record.start_ms),
             "input": record.input,
             "inputDetails": {"included": true},
             "redriveCount": 0,
         });
         let members = out.as_object_mut().expect("an object");
-        if let Some(stop) = record.stop_ms {
+        if let Some(stop) = record.progress.stop_ms {
             members.insert("stopDate".into(), timestamp(stop));
         }
-        if let Some(output) = &record.output {
+        if let Some(output) = &record.progress.output {
             members.insert("output".into(), json!(output));
             members.insert("outputDetails".into(), json!({"included": true}));
         }
-        if let Some(error) = &record.error {
+        if let Some(error) = &record.progress.error {
             members.insert("error".into(), json!(error));
         }
-        if let Some(cause) = &record.cause {
+        if let Some(cause) = &record.progress.cause {
             members.insert("cause".into(), json!(cause));
         }
         if let Some(trace) = &record.trace_header {
             members.insert("traceHeader".into(), json!(trace));
         }
-        let (redrive_status, reason) = match record.status.as_str() {
+        let (redrive_status, reason) = match record.progress.status.as_str() {
             "RUNNING" | "SUCCEEDED" => (
                 "NOT_REDRIVABLE",
-                Some(format!("Execution is {} and cannot be redriven", record.status)),
+                Some(format!(
+                    "Execution is {} and cannot be redriven",
+                    record.progress.status
+                )),
             ),
             _ => (
                 "NOT_REDRIVABLE",
@@ -647,8 +650,8 @@ impl Service {
             .iter()
             .map(|e| {
                 let mut item = json!({"executionArn": e.arn, "stateMachineArn": e.machine_arn, "name": e.name,
-                                      "status": e.status, "startDate": timestamp(e.start_ms), "redriveCount": 0});
-                if let Some(stop) = e.stop_ms {
+                                      "status": e.progress.status, "startDate": timestamp(e.start_ms), "redriveCount": 0});
+                if let Some(stop) = e.progress.stop_ms {
                     item["stopDate"] = timestamp(stop);
                 }
                 item

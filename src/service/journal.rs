@@ -90,22 +90,29 @@ pub struct ExecutionRecord {
     pub revision: i64,
     /// The mock test case it runs with (Step Functions Local's `arn#TestCase`), if any.
     pub test_case: Option<String>,
-    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
-    pub status: String,
     /// When it started (epoch ms).
     pub start_ms: i64,
-    /// When it ended (epoch ms).
-    pub stop_ms: Option<i64>,
     /// Its input (JSON text).
     pub input: String,
+    /// The trace header it was started with.
+    pub trace_header: Option<String>,
+    /// Where it stands.
+    pub progress: Progress,
+}
+
+/// Where an execution stands: what each step changes in its record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    /// When it ended (epoch ms).
+    pub stop_ms: Option<i64>,
     /// Its output (JSON text), when it succeeded.
     pub output: Option<String>,
     /// Its error, when it failed with one.
     pub error: Option<String>,
     /// Its cause, when it failed with one.
     pub cause: Option<String>,
-    /// The trace header it was started with.
-    pub trace_header: Option<String>,
     /// How many history events it has.
     pub events: u32,
     /// When it must be resumed if nothing is delivered (epoch ms), while it runs.
@@ -219,27 +226,6 @@ pub struct ActivityTask {
     pub input: String,
 }
 
-/// What an execution's step changes in its record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExecutionUpdate {
-    /// The execution.
-    pub id: i64,
-    /// Its status now.
-    pub status: String,
-    /// When it ended, if it has.
-    pub stop_ms: Option<i64>,
-    /// Its output, if it succeeded.
-    pub output: Option<String>,
-    /// Its error.
-    pub error: Option<String>,
-    /// Its cause.
-    pub cause: Option<String>,
-    /// Its number of history events now.
-    pub events: u32,
-    /// When to resume it if nothing is delivered.
-    pub wake_ms: Option<i64>,
-}
-
 /// One change to the journal; a batch of them is committed atomically.
 #[derive(Clone, Debug)]
 pub enum Write {
@@ -253,8 +239,8 @@ pub enum Write {
     DeleteActivity(String),
     /// Records a new execution.
     NewExecution(Box<ExecutionRecord>),
-    /// Updates an execution after a step.
-    UpdateExecution(Box<ExecutionUpdate>),
+    /// Updates an execution after a step: its id and where it stands now.
+    UpdateExecution(i64, Box<Progress>),
     /// Appends a step to an execution's driver log.
     AppendStep {
         /// The execution.
@@ -378,16 +364,18 @@ fn execution_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         name: row.get(3)?,
         revision: row.get(4)?,
         test_case: row.get(5)?,
-        status: row.get(6)?,
         start_ms: row.get(7)?,
-        stop_ms: row.get(8)?,
         input: row.get(9)?,
-        output: row.get(10)?,
-        error: row.get(11)?,
-        cause: row.get(12)?,
         trace_header: row.get(13)?,
-        events: row.get(14)?,
-        wake_ms: row.get(15)?,
+        progress: Progress {
+            status: row.get(6)?,
+            stop_ms: row.get(8)?,
+            output: row.get(10)?,
+            error: row.get(11)?,
+            cause: row.get(12)?,
+            events: row.get(14)?,
+            wake_ms: row.get(15)?,
+        },
     })
 }
 
@@ -578,23 +566,23 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
                 e.name,
                 e.revision,
                 e.test_case,
-                e.status,
+                e.progress.status,
                 e.start_ms,
-                e.stop_ms,
+                e.progress.stop_ms,
                 e.input,
-                e.output,
-                e.error,
-                e.cause,
+                e.progress.output,
+                e.progress.error,
+                e.progress.cause,
                 e.trace_header,
-                e.events,
-                e.wake_ms
+                e.progress.events,
+                e.progress.wake_ms
             ])?;
         }
-        Write::UpdateExecution(u) => {
+        Write::UpdateExecution(id, u) => {
             tx.prepare_cached(
                 "UPDATE executions SET status = ?2, stop_ms = ?3, output = ?4, error = ?5, cause = ?6, events = ?7, wake_ms = ?8 WHERE id = ?1",
             )?
-            .execute(params![u.id, u.status, u.stop_ms, u.output, u.error, u.cause, u.events, u.wake_ms])?;
+            .execute(params![id, u.status, u.stop_ms, u.output, u.error, u.cause, u.events, u.wake_ms])?;
         }
         Write::AppendStep {
             execution_id,

@@ -34,14 +34,14 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::entropy;
-use crate::exec::{ExecutionInfo, Step as Progress};
+use crate::exec::{ExecutionInfo, Step as Advance};
 use crate::history::{HistoryEvent, HistorySink};
 use crate::machine::Outcome;
 use crate::tasks::{TaskToken, TaskTokenError, TokenIssuer};
 use crate::value::Arena;
 
 use super::journal::{
-    ActivityTask, ExecutionRecord, ExecutionUpdate, Journal, JournalError, MachineRecord, Step, StepKind, Write,
+    ActivityTask, ExecutionRecord, Journal, JournalError, MachineRecord, Progress, Step, StepKind, Write,
 };
 use super::machines::{take_scheduled, Machines};
 use super::protocol::ApiError;
@@ -145,7 +145,7 @@ fn apply_step(
         issued: std::cell::Cell::new(0),
     };
     let mut sink = NewEvents {
-        journaled: if log.is_empty() { 0 } else { record.events },
+        journaled: if log.is_empty() { 0 } else { record.progress.events },
         first: 0,
         last: 0,
         events: Vec::new(),
@@ -167,11 +167,11 @@ fn apply_step(
         }
     }
     take_scheduled();
-    if !log.is_empty() && execution.event_count() != record.events {
+    if !log.is_empty() && execution.event_count() != record.progress.events {
         return Err(Refused::Broken(format!(
             "the replay produced {} events where the journal has {}",
             execution.event_count(),
-            record.events
+            record.progress.events
         )));
     }
     let applied = entropy::repeatable(seed(record.id, log.len()), step.now_ms, || {
@@ -252,8 +252,8 @@ fn drive<'a>(
         }
     }
     Ok(Some(match execution.resume(now) {
-        Progress::Done(raw) => Wake::Done(Outcome::from_raw(&raw)),
-        Progress::Suspended { until_ms } | Progress::AwaitingTask { until_ms, .. } => Wake::At(until_ms),
+        Advance::Done(raw) => Wake::Done(Outcome::from_raw(&raw)),
+        Advance::Suspended { until_ms } | Advance::AwaitingTask { until_ms, .. } => Wake::At(until_ms),
     }))
 }
 
@@ -749,7 +749,7 @@ impl Shard {
         match self.journal.execution(&arn) {
             Err(e) => return reply(Err(ApiError::internal(e.to_string()))),
             Ok(Some(existing)) => {
-                let answer = if existing.status == "RUNNING" && existing.input == request.input {
+                let answer = if existing.progress.status == "RUNNING" && existing.input == request.input {
                     Ok(Started {
                         arn: existing.arn,
                         start_ms: existing.start_ms,
@@ -773,16 +773,13 @@ impl Shard {
             name: request.name.clone(),
             revision: request.machine.revision,
             test_case: request.test_case.clone(),
-            status: "RUNNING".into(),
             start_ms: now,
-            stop_ms: None,
             input: request.input,
-            output: None,
-            error: None,
-            cause: None,
             trace_header: request.trace_header,
-            events: 0,
-            wake_ms: None,
+            progress: Progress {
+                status: "RUNNING".into(),
+                ..Progress::default()
+            },
         };
         let step = Step {
             now_ms: now,
@@ -794,14 +791,7 @@ impl Shard {
             Err(Refused::Broken(message)) => return reply(Err(ApiError::internal(message))),
             Err(Refused::NotAwaiting) => return reply(Err(ApiError::internal("the execution could not start"))),
         };
-        let update = self.update_for(&record, &applied);
-        record.status = update.status.clone();
-        record.stop_ms = update.stop_ms;
-        record.output = update.output.clone();
-        record.error = update.error.clone();
-        record.cause = update.cause.clone();
-        record.events = update.events;
-        record.wake_ms = update.wake_ms;
+        record.progress = progress_after(&applied);
         batch.writes.push(Write::NewExecution(Box::new(record)));
         self.journal_step(id, 0, step, applied, None, batch);
         let started = Started { arn, start_ms: now };
@@ -812,33 +802,6 @@ impl Shard {
 }
 
 impl Shard {
-    /// The record's changes after `applied`.
-    fn update_for(&self, record: &ExecutionRecord, applied: &Applied) -> ExecutionUpdate {
-        let now = SystemClock.now_ms();
-        match &applied.outcome {
-            Some(outcome) => ExecutionUpdate {
-                id: record.id,
-                status: outcome.status.as_str().to_string(),
-                stop_ms: Some(now),
-                output: outcome.output.clone(),
-                error: outcome.error.clone(),
-                cause: outcome.cause.clone(),
-                events: applied.event_count,
-                wake_ms: None,
-            },
-            None => ExecutionUpdate {
-                id: record.id,
-                status: "RUNNING".into(),
-                stop_ms: None,
-                output: None,
-                error: None,
-                cause: None,
-                events: applied.event_count,
-                wake_ms: applied.wake_ms,
-            },
-        }
-    }
-
     /// Journals a step and what it produced; once committed, re-arms the execution's timer
     /// and offers the activity tasks it scheduled.
     fn journal_step(
@@ -847,7 +810,7 @@ impl Shard {
         seq: u32,
         step: Step,
         applied: Applied,
-        update: Option<ExecutionUpdate>,
+        progress: Option<Progress>,
         batch: &mut Batch,
     ) {
         let taken = match &step.kind {
@@ -874,8 +837,8 @@ impl Shard {
                 events: super::journal::compress_events(&events),
             });
         }
-        if let Some(update) = update {
-            batch.writes.push(Write::UpdateExecution(Box::new(update)));
+        if let Some(progress) = progress {
+            batch.writes.push(Write::UpdateExecution(id, Box::new(progress)));
         }
         if let Some(token) = taken {
             batch.writes.push(Write::DeleteActivityTask(token));
@@ -916,7 +879,7 @@ impl Shard {
         let Some(record) = self.journal.execution_by_id(id).map_err(internal)? else {
             return Ok(Loaded::Missing);
         };
-        if record.status != "RUNNING" {
+        if record.progress.status != "RUNNING" {
             return Ok(Loaded::Closed(Box::new(record)));
         }
         let machine = self
@@ -939,8 +902,8 @@ impl Shard {
     ) -> Result<(), Refused> {
         let info = self.info(machine, &record.name);
         let applied = apply_step(&self.machines, machine, record, &info, log, &step)?;
-        let update = self.update_for(record, &applied);
-        self.journal_step(record.id, log.len() as u32, step, applied, Some(update), batch);
+        let progress = progress_after(&applied);
+        self.journal_step(record.id, log.len() as u32, step, applied, Some(progress), batch);
         Ok(())
     }
 
@@ -964,7 +927,7 @@ impl Shard {
         let (record, machine, log) = match self.load(id) {
             Err(e) => return reply(Err(e)),
             Ok(Loaded::Missing) => return reply(Err(ApiError::internal("the execution is missing from the journal"))),
-            Ok(Loaded::Closed(record)) => return reply(Ok(record.stop_ms.unwrap_or(record.start_ms))),
+            Ok(Loaded::Closed(record)) => return reply(Ok(record.progress.stop_ms.unwrap_or(record.start_ms))),
             Ok(Loaded::Running(loaded)) => *loaded,
         };
         let now = SystemClock.now_ms();
@@ -995,6 +958,27 @@ impl Shard {
             eprintln!("quickstep: execution {}: {message}", record.arn);
             self.set_wake(id, None);
         }
+    }
+}
+
+/// Where an execution stands after `applied`.
+fn progress_after(applied: &Applied) -> Progress {
+    match &applied.outcome {
+        Some(outcome) => Progress {
+            status: outcome.status.as_str().to_string(),
+            stop_ms: Some(SystemClock.now_ms()),
+            output: outcome.output.clone(),
+            error: outcome.error.clone(),
+            cause: outcome.cause.clone(),
+            events: applied.event_count,
+            wake_ms: None,
+        },
+        None => Progress {
+            status: "RUNNING".into(),
+            events: applied.event_count,
+            wake_ms: applied.wake_ms,
+            ..Progress::default()
+        },
     }
 }
 
