@@ -784,3 +784,56 @@ fn raw_requests_get_the_protocol_errors() {
     );
     assert_eq!((status, body["message"].as_str()), (400, Some("Invalid Name: 'a b'")));
 }
+
+#[test]
+fn an_activity_task_taken_before_a_crash_is_handed_out_again() {
+    let db = scratch("taken");
+    let definition = r#"{"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:lost", "End": true}}}"#;
+    let rt = runtime();
+    let server = Server::start(&db, &[]);
+    let client = server.client();
+    let (activity, execution, token) = rt.block_on(async {
+        let activity = client.create_activity().name("lost").send().await.unwrap().activity_arn;
+        let machine = create(&client, "lost", definition, StateMachineType::Standard).await;
+        let execution = client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .input(r#"{"job": 1}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        // The worker takes the task; say its answer never reached it before the crash.
+        let task = client.get_activity_task().activity_arn(&activity).send().await.unwrap();
+        (activity, execution, task.task_token.expect("a task"))
+    });
+    server.kill();
+    let server = Server::start(&db, &[]);
+    let client = server.client();
+    rt.block_on(async {
+        let again = client.get_activity_task().activity_arn(&activity).send().await.unwrap();
+        assert_eq!(again.task_token.as_deref(), Some(token.as_str()));
+        assert_eq!(again.input.as_deref(), Some(r#"{"job":1}"#));
+        client
+            .send_task_success()
+            .task_token(&token)
+            .output("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(closed(&client, &execution).await.status, ExecutionStatus::Succeeded);
+        let events = history(&client, &execution, 100).await;
+        assert_eq!(
+            types(&events),
+            [
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "ActivityScheduled",
+                "ActivityStarted",
+                "ActivitySucceeded",
+                "TaskStateExited",
+                "ExecutionSucceeded"
+            ]
+        );
+    });
+}

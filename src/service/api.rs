@@ -843,7 +843,7 @@ impl Service {
         let deadline = tokio::time::Instant::now() + self.config.activity_poll;
         loop {
             let task = match self.standard.activities.take(&record.arn) {
-                Taken::Task(token, input) => (token, input),
+                Taken::Task(task) => task,
                 Taken::Wait(receiver) => match tokio::time::timeout_at(deadline, receiver).await {
                     Ok(Ok(task)) => task,
                     Ok(Err(_)) => continue,
@@ -856,21 +856,23 @@ impl Service {
                     ))
                 }
             };
-            let (token, input) = task;
-            let started = reply(|done| {
-                self.standard
-                    .deliver(token, Delivery::ActivityStarted(worker.clone()), done)
-            })
-            .await;
-            match started {
-                Ok(()) => {
-                    let token = TaskToken::from_id(token).map_or_else(String::new, |t| t.to_string());
-                    return Ok(json!({"taskToken": token, "input": input}));
+            // A task taken before a restart is handed out again as it is: its worker may
+            // never have received it.
+            if !task.started {
+                let started = reply(|done| {
+                    self.standard
+                        .deliver(task.token, Delivery::ActivityStarted(worker.clone()), done)
+                })
+                .await;
+                match started {
+                    Ok(()) => {}
+                    // The task timed out or its execution ended while it waited: the next one.
+                    Err(e) if e.status == 400 => continue,
+                    Err(e) => return Err(e),
                 }
-                // The task timed out or its execution ended while it waited: the next one.
-                Err(e) if e.status == 400 => continue,
-                Err(e) => return Err(e),
             }
+            let token = TaskToken::from_id(task.token).map_or_else(String::new, |t| t.to_string());
+            return Ok(json!({"taskToken": token, "input": task.input}));
         }
     }
 }

@@ -213,7 +213,7 @@ impl Step {
     }
 }
 
-/// An activity task waiting for a worker.
+/// An activity task that has not been answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActivityTask {
     /// Its task token's number.
@@ -224,6 +224,8 @@ pub struct ActivityTask {
     pub execution_id: i64,
     /// Its input (JSON text).
     pub input: String,
+    /// Whether a worker has taken it (its `ActivityStarted` is in the history).
+    pub started: bool,
 }
 
 /// One change to the journal; a batch of them is committed atomically.
@@ -265,7 +267,9 @@ pub enum Write {
     },
     /// An activity task waits for a worker.
     PutActivityTask(ActivityTask),
-    /// An activity task was taken by a worker, answered, or will never be.
+    /// A worker took an activity task.
+    ActivityTaskStarted(u64),
+    /// An activity task was answered.
     DeleteActivityTask(u64),
     /// An execution ended: its steps and activity tasks are no longer needed.
     Closed(i64),
@@ -320,7 +324,7 @@ pub trait Journal: Send + Sync + 'static {
     fn steps(&self, execution_id: i64) -> Result<Vec<Step>>;
     /// The running executions: (id, ARN, wake time).
     fn open_executions(&self) -> Result<Vec<(i64, String, Option<i64>)>>;
-    /// The activity tasks waiting for a worker.
+    /// The activity tasks not answered yet (taken by a worker or not).
     fn activity_tasks(&self) -> Result<Vec<ActivityTask>>;
     /// Executions that ended before `stop_ms` (for retention), at most `limit`.
     fn ended_before(&self, stop_ms: i64, limit: usize) -> Result<Vec<i64>>;
@@ -349,7 +353,7 @@ CREATE TABLE IF NOT EXISTS steps (execution_id INTEGER NOT NULL, seq INTEGER NOT
 CREATE TABLE IF NOT EXISTS events (execution_id INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
     body BLOB NOT NULL, PRIMARY KEY (execution_id, first_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS activity_tasks (token INTEGER PRIMARY KEY, activity_arn TEXT NOT NULL,
-    execution_id INTEGER NOT NULL, input TEXT NOT NULL);
+    execution_id INTEGER NOT NULL, input TEXT NOT NULL, started INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS activity_tasks_by_execution ON activity_tasks(execution_id);
 ";
 
@@ -606,9 +610,13 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
         }
         Write::PutActivityTask(task) => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO activity_tasks (token, activity_arn, execution_id, input) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO activity_tasks (token, activity_arn, execution_id, input, started) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![task.token as i64, task.activity_arn, task.execution_id, task.input])?;
+            .execute(params![task.token as i64, task.activity_arn, task.execution_id, task.input, task.started])?;
+        }
+        Write::ActivityTaskStarted(token) => {
+            tx.prepare_cached("UPDATE activity_tasks SET started = 1 WHERE token = ?1")?
+                .execute([*token as i64])?;
         }
         Write::DeleteActivityTask(token) => {
             tx.prepare_cached("DELETE FROM activity_tasks WHERE token = ?1")?
@@ -809,13 +817,14 @@ impl Journal for SqliteJournal {
 
     fn activity_tasks(&self) -> Result<Vec<ActivityTask>> {
         self.read(|c| {
-            c.prepare("SELECT token, activity_arn, execution_id, input FROM activity_tasks ORDER BY token")?
+            c.prepare("SELECT token, activity_arn, execution_id, input, started FROM activity_tasks ORDER BY token")?
                 .query_map([], |r| {
                     Ok(ActivityTask {
                         token: r.get::<_, i64>(0)? as u64,
                         activity_arn: r.get(1)?,
                         execution_id: r.get(2)?,
                         input: r.get(3)?,
+                        started: r.get(4)?,
                     })
                 })?
                 .collect()

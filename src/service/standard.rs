@@ -318,10 +318,10 @@ impl Command {
 /// What a worker asking for an activity task gets.
 #[derive(Debug)]
 pub enum Taken {
-    /// A task: its token and input.
-    Task(u64, String),
+    /// A task.
+    Task(OfferedTask),
     /// Nothing yet: the next task offered comes here.
-    Wait(tokio::sync::oneshot::Receiver<(u64, String)>),
+    Wait(tokio::sync::oneshot::Receiver<OfferedTask>),
     /// [`MAX_POLLERS`] workers already wait on the activity.
     TooManyWorkers,
 }
@@ -337,13 +337,25 @@ pub struct ActivityQueues {
 
 #[derive(Default)]
 struct ActivityQueue {
-    tasks: VecDeque<(u64, String)>,
-    workers: VecDeque<tokio::sync::oneshot::Sender<(u64, String)>>,
+    tasks: VecDeque<OfferedTask>,
+    workers: VecDeque<tokio::sync::oneshot::Sender<OfferedTask>>,
+}
+
+/// An activity task on offer to workers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferedTask {
+    /// Its task token's number.
+    pub token: u64,
+    /// Its input (JSON text).
+    pub input: String,
+    /// Whether a worker took it before the server restarted (its `ActivityStarted` is
+    /// recorded; the worker may never have received it): it is handed out again as it is.
+    pub started: bool,
 }
 
 impl ActivityQueues {
     /// Offers a task: to a waiting worker, else to the queue.
-    pub fn offer(&self, arn: &str, mut task: (u64, String)) {
+    pub fn offer(&self, arn: &str, mut task: OfferedTask) {
         let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         let queue = queues.entry(arn.to_string()).or_default();
         while let Some(worker) = queue.workers.pop_front() {
@@ -359,8 +371,8 @@ impl ActivityQueues {
     pub fn take(&self, arn: &str) -> Taken {
         let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         let queue = queues.entry(arn.to_string()).or_default();
-        if let Some((token, input)) = queue.tasks.pop_front() {
-            return Taken::Task(token, input);
+        if let Some(task) = queue.tasks.pop_front() {
+            return Taken::Task(task);
         }
         queue.workers.retain(|worker| !worker.is_closed());
         if queue.workers.len() >= MAX_POLLERS {
@@ -421,7 +433,12 @@ impl Standard {
         let shard_count = config.shards.max(1);
         let activities = Arc::new(ActivityQueues::default());
         for task in journal.activity_tasks()? {
-            activities.offer(&task.activity_arn, (task.token, task.input));
+            let offered = OfferedTask {
+                token: task.token,
+                input: task.input,
+                started: task.started,
+            };
+            activities.offer(&task.activity_arn, offered);
         }
         let mut timers: Vec<Vec<(i64, i64)>> = vec![Vec::new(); shard_count];
         for (id, _, wake) in journal.open_executions()? {
@@ -813,10 +830,9 @@ impl Shard {
         progress: Option<Progress>,
         batch: &mut Batch,
     ) {
-        let taken = match &step.kind {
-            StepKind::Succeed { token, .. }
-            | StepKind::Fail { token, .. }
-            | StepKind::ActivityStarted { token, .. } => Some(*token),
+        let activity_task = match &step.kind {
+            StepKind::Succeed { token, .. } | StepKind::Fail { token, .. } => Some(Write::DeleteActivityTask(*token)),
+            StepKind::ActivityStarted { token, .. } => Some(Write::ActivityTaskStarted(*token)),
             _ => None,
         };
         let ended = applied.outcome.is_some();
@@ -840,15 +856,14 @@ impl Shard {
         if let Some(progress) = progress {
             batch.writes.push(Write::UpdateExecution(id, Box::new(progress)));
         }
-        if let Some(token) = taken {
-            batch.writes.push(Write::DeleteActivityTask(token));
-        }
+        batch.writes.extend(activity_task);
         for (token, arn, input) in &applied.scheduled {
             batch.writes.push(Write::PutActivityTask(ActivityTask {
                 token: *token,
                 activity_arn: arn.clone(),
                 execution_id: id,
                 input: input.clone(),
+                started: false,
             }));
         }
         if ended && seq > 0 {
@@ -860,7 +875,12 @@ impl Shard {
             Ok(()) => {
                 shard.set_wake(id, wake);
                 for (token, arn, input) in scheduled {
-                    shard.activities.offer(&arn, (token, input));
+                    let offered = OfferedTask {
+                        token,
+                        input,
+                        started: false,
+                    };
+                    shard.activities.offer(&arn, offered);
                 }
             }
             // Not journaled: try again in a second.
