@@ -43,11 +43,21 @@ pub async fn serve(
 
 async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let trace = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok());
+    let trace = headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let result = match target.strip_prefix("AWSStepFunctions.") {
         None => Err(ApiError::unknown_operation(target)),
         Some(operation) => match parse_body(&body) {
-            Ok(json) => service.call(operation, &json, trace).await,
+            // On a task of its own, so that a panic (a bug) answers 500 instead of dropping
+            // the connection.
+            Ok(json) => {
+                let operation = operation.to_string();
+                tokio::spawn(async move { service.call(&operation, &json, trace.as_deref()).await })
+                    .await
+                    .unwrap_or_else(|e| Err(ApiError::internal(format!("the request failed: {e}"))))
+            }
             Err(e) => Err(e),
         },
     };

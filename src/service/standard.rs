@@ -126,8 +126,29 @@ enum Refused {
     Broken(String),
 }
 
-/// Replays `record`'s `log` and applies `step` (the `log.len()`-th).
+/// Replays `record`'s `log` and applies `step` (the `log.len()`-th). A panic (a bug) is
+/// caught: the step is refused, and the shard goes on with the other executions.
 fn apply_step(
+    machines: &Machines,
+    definition: &MachineRecord,
+    record: &ExecutionRecord,
+    info: &ExecutionInfo,
+    log: &[Step],
+    step: &Step,
+) -> Result<Applied, Refused> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        replay_and_apply(machines, definition, record, info, log, step)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(Refused::Broken(format!(
+            "applying a step panicked: {}",
+            crate::error::panic_message(&*panic)
+        )))
+    })
+}
+
+/// [`apply_step`]'s work.
+fn replay_and_apply(
     machines: &Machines,
     definition: &MachineRecord,
     record: &ExecutionRecord,
