@@ -25,19 +25,30 @@ impl<'a> Execution<'a> {
         self.build_context(top)
     }
 
-    /// Builds the context object (`$$`) for frame `top`'s current state.
+    /// Builds the context object (`$$`) for frame `top`'s current state, its members in the
+    /// order AWS gives them: `Execution`, `StateMachine`, `State` (then `Task` and `Map`
+    /// where they apply, added by [`context_with_token`](Self::context_with_token) and the
+    /// Map's `ItemSelector`).
     #[inline(never)]
     fn build_context(&self, top: usize) -> Value<'a> {
         let a = self.arena;
         let frame = &self.frames[top];
         let state = self.program.state(frame.state);
-        let execution = a.object(&[
-            ("Id", a.string(&self.info.execution_arn_named(self.name))),
-            ("Input", self.input),
-            ("StartTime", a.string(&iso_time(self.start_ms))),
-            ("Name", Value::String(self.name)),
-            ("RoleArn", a.string(&self.info.role_arn)),
-            ("RedriveCount", Value::int(0)),
+        let id = ("Id", a.string(&self.info.execution_arn_named(self.name)));
+        let input = ("Input", self.input);
+        let start_time = ("StartTime", a.string(&iso_time(self.start_ms)));
+        let name = ("Name", Value::String(self.name));
+        let role_arn = ("RoleArn", a.string(&self.info.role_arn));
+        let execution = if self.info.express_id.is_some() {
+            // An EXPRESS execution run to its end (StartSyncExecution): AWS's order, and no
+            // `RedriveCount`.
+            a.object(&[id, input, name, role_arn, start_time])
+        } else {
+            a.object(&[id, input, start_time, name, role_arn, ("RedriveCount", Value::int(0))])
+        };
+        let state_machine = a.object(&[
+            ("Id", a.string(&self.info.state_machine_arn())),
+            ("Name", a.string(&self.info.state_machine_name)),
         ]);
         let mut state_members: SmallVec<[Member<'a>; 3]> = SmallVec::new();
         state_members.push(("Name", Value::String(state.name)));
@@ -46,14 +57,10 @@ impl<'a> Execution<'a> {
             let retry_count: u32 = frame.retries.iter().sum();
             state_members.push(("RetryCount", Value::int(retry_count as i64)));
         }
-        let state_machine = a.object(&[
-            ("Id", a.string(&self.info.state_machine_arn())),
-            ("Name", a.string(&self.info.state_machine_name)),
-        ]);
         a.object(&[
             ("Execution", execution),
-            ("State", a.object(&state_members)),
             ("StateMachine", state_machine),
+            ("State", a.object(&state_members)),
         ])
     }
 

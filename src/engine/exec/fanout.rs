@@ -67,6 +67,9 @@ pub(super) struct Fanout<'a> {
     /// Map: the id of the last `MapIterationSucceeded` (or tolerated `MapIterationFailed`),
     /// which `MapStateSucceeded` and `MapStateExited` follow; 0 before the first.
     last_end: u32,
+    /// Map: where the items come from, `$$.Map.Item.Source` (`STATE_DATA`, or the S3 URI an
+    /// `ItemReader` reads); `None` when it cannot be told.
+    item_source: Option<&'a str>,
 }
 
 /// Where [`Execution::run_frameless_children`] finds each child's graph and input.
@@ -110,6 +113,7 @@ impl<'a> Fanout<'a> {
             tolerated_percentage: None,
             started_event: 0,
             last_end: 0,
+            item_source: Some(STATE_DATA),
         }
     }
 
@@ -323,7 +327,7 @@ impl<'a> Execution<'a> {
                 let input = match &map.item_selector {
                     Some(selector) => {
                         let context = self.context(top);
-                        let context = with_map_item(self.arena, context, index, item);
+                        let context = with_map_item(self.arena, context, index, item, f.item_source);
                         let payload_input = self.payload_input(top, f.input, context, None);
                         self.eval_payload(top, selector, &payload_input)?
                     }
@@ -582,12 +586,16 @@ impl<'a> Execution<'a> {
     ) -> Result<Fanout<'a>, EvalError> {
         let state = self.program.state(self.frames[top].state);
         let input = self.payload_input(top, after_input_path, context, None);
+        let mut item_source = Some(STATE_DATA);
         let items = match (&map.reader, state.language, &map.items) {
             (Some(reader), _, _) => {
                 let parameters = match &reader.parameters {
                     Some(p) => p.eval(self.arena, &input)?,
                     None => Value::EMPTY_OBJECT,
                 };
+                if self.program.uses_context {
+                    item_source = reader_source(self.arena, reader.resource, parameters);
+                }
                 match self.call_external(reader, parameters, names::ITEM_READER_FAILED, "ItemReader")? {
                     Value::Array(items, _) => items,
                     other => {
@@ -688,6 +696,7 @@ impl<'a> Execution<'a> {
         Ok(Fanout {
             tolerated_count,
             tolerated_percentage,
+            item_source,
             ..Fanout::new(self.arena, after_input_path, items, items.len(), max_concurrency)
         })
     }
@@ -721,11 +730,37 @@ impl<'a> Execution<'a> {
     }
 }
 
-/// Adds `Map.Item` (`Index`, `Value`) to a context object.
-fn with_map_item<'a>(arena: &'a Arena, context: Value<'a>, index: usize, item: Value<'a>) -> Value<'a> {
-    let map = arena.object(&[(
-        "Item",
-        arena.object(&[("Index", Value::int(index as i64)), ("Value", item)]),
-    )]);
-    with_member(arena, context, "Map", map)
+/// `$$.Map.Item.Source` of a Map whose items are its input.
+const STATE_DATA: &str = "STATE_DATA";
+
+/// `$$.Map.Item.Source` of a Map whose `ItemReader` calls `resource` with `parameters`:
+/// `s3://BUCKET` for a listing (`s3:listObjectsV2`), `s3://BUCKET/KEY` for an object read;
+/// `None` when the parameters name no bucket (or no key, for an object read).
+fn reader_source<'a>(arena: &'a Arena, resource: &str, parameters: Value<'a>) -> Option<&'a str> {
+    let member = |name: &str| match parameters.get(name) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let bucket = member("Bucket")?;
+    if resource.ends_with(":listObjectsV2") {
+        return Some(bumpalo::format!(in arena, "s3://{}", bucket).into_bump_str());
+    }
+    let key = member("Key")?;
+    Some(bumpalo::format!(in arena, "s3://{}/{}", bucket, key).into_bump_str())
+}
+
+/// Adds `Map.Item` (`Index`, `Value` and, when known, `Source`) to a context object.
+fn with_map_item<'a>(
+    arena: &'a Arena,
+    context: Value<'a>,
+    index: usize,
+    item: Value<'a>,
+    source: Option<&'a str>,
+) -> Value<'a> {
+    let index = ("Index", Value::int(index as i64));
+    let item = match source {
+        Some(source) => arena.object(&[index, ("Value", item), ("Source", Value::String(source))]),
+        None => arena.object(&[index, ("Value", item)]),
+    };
+    with_member(arena, context, "Map", arena.object(&[("Item", item)]))
 }

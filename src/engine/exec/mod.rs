@@ -130,6 +130,8 @@ pub struct ExecutionInfo {
     pub account: String,
     /// For an EXPRESS execution, the id that ends its ARN
     /// (`arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:ID`); `None` for a STANDARD one.
+    /// It also gives the context object's `Execution` AWS's Express form: its members in
+    /// Express order and, as for `StartSyncExecution`, no `RedriveCount`.
     pub express_id: Option<String>,
 }
 
@@ -904,11 +906,19 @@ fn error_output<'a>(arena: &'a Arena, failure: &Failure) -> Value<'a> {
     arena.object(&members)
 }
 
-/// Formats epoch milliseconds as AWS prints times in the context object.
+/// Formats epoch milliseconds as AWS prints times in the context object
+/// (`$$.Execution.StartTime`, `$$.State.EnteredTime`): UTC, with three digits of fractional
+/// seconds, none when the time falls on a whole second (`2025-08-27T10:04:42.001Z`,
+/// `2025-08-27T10:04:42Z`), as the developer guide's page on the context object says.
 pub fn iso_time(ms: i64) -> String {
+    let format = if ms.rem_euclid(1000) == 0 {
+        "%Y-%m-%dT%H:%M:%SZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%S%.3fZ"
+    };
     match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => "1970-01-01T00:00:00.000Z".to_string(),
+        Some(t) => t.format(format).to_string(),
+        None => "1970-01-01T00:00:00Z".to_string(),
     }
 }
 
