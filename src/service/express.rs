@@ -1,5 +1,5 @@
 //! Express executions through the server: each Express machine revision gets a
-//! [`Runtime`](crate::runtime::Runtime) (created on its first execution), which runs them
+//! [`Runtime`] (created on its first execution), which runs them
 //! as it runs any in-process execution. Nothing is journaled: an asynchronous Express start
 //! is at most once, as on AWS.
 

@@ -9,7 +9,7 @@
 //! The interpreter is deterministic given its steps: the same definition, input and steps
 //! give the same events, the same task tokens (derived from the execution's id) and the
 //! same random numbers and times (each step runs inside
-//! [`entropy::repeatable`](crate::entropy::repeatable), seeded from the execution and the
+//! [`entropy::repeatable`], seeded from the execution and the
 //! step). So nothing of a waiting execution stays in memory: to apply a step, the driver
 //! replays the execution's log on a fresh arena, checks that it reproduced the journaled
 //! events, applies the new step and journals what it produced. After a crash, the running
