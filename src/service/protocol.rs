@@ -146,44 +146,42 @@ impl<'a> Members<'a> {
         ));
     }
 
-    /// A string member, `min..=max` characters long; `None` when absent (a violation when
-    /// `required`).
-    pub fn string(&mut self, name: &str, required: bool, min: usize, max: usize) -> Result<Option<&'a str>, ApiError> {
+    /// A string member as it is; `None` when absent (a violation when `required`).
+    fn text(&mut self, name: &str, required: bool) -> Result<Option<&'a str>, ApiError> {
         let Some(value) = self.present(name) else {
             if required {
                 self.missing(name);
             }
             return Ok(None);
         };
-        let Json::String(text) = value else {
-            return Err(ApiError::serialization(format!(
+        match value {
+            Json::String(text) => Ok(Some(text)),
+            _ => Err(ApiError::serialization(format!(
                 "The member '{name}' must be a string."
-            )));
-        };
-        self.bounded(name, text, text.chars().count(), min, max, "length");
-        Ok(Some(text))
+            ))),
+        }
+    }
+
+    /// A string member, `min..=max` characters long; `None` when absent (a violation when
+    /// `required`).
+    pub fn string(&mut self, name: &str, required: bool, min: usize, max: usize) -> Result<Option<&'a str>, ApiError> {
+        let text = self.text(name, required)?;
+        if let Some(text) = text {
+            self.bounded(name, text, text.chars().count(), min, max, "length");
+        }
+        Ok(text)
     }
 
     /// A string member holding JSON text whose UTF-8 size is at most `max_bytes` (inputs
     /// and outputs: 256 KiB).
     pub fn data(&mut self, name: &str, required: bool, max_bytes: usize) -> Result<Option<&'a str>, ApiError> {
-        let Some(value) = self.present(name) else {
-            if required {
-                self.missing(name);
-            }
-            return Ok(None);
-        };
-        let Json::String(text) = value else {
-            return Err(ApiError::serialization(format!(
-                "The member '{name}' must be a string."
-            )));
-        };
-        if text.len() > max_bytes {
+        let text = self.text(name, required)?;
+        if text.is_some_and(|text| text.len() > max_bytes) {
             self.violations.push(format!(
                 "Value at '{name}' failed to satisfy constraint: Member must have length less than or equal to {max_bytes}"
             ));
         }
-        Ok(Some(text))
+        Ok(text)
     }
 
     /// An integer member in `min..=max`.
