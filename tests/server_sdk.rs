@@ -505,6 +505,18 @@ fn express_executions_run_on_the_runtime() {
         assert_eq!(out.status, aws_sdk_sfn::types::SyncExecutionStatus::Succeeded);
         assert_eq!(out.output.as_deref(), Some(r#"{"sum":5}"#));
         assert!(out.execution_arn.starts_with(&format!("arn:aws:states:us-east-1:{ACCOUNT}:express:adder:one:")));
+        // The context object names the execution as the response does.
+        let namer = r#"{"StartAt": "Who", "States": {"Who": {"Type": "Pass", "Parameters": {"name.$": "$$.Execution.Name", "id.$": "$$.Execution.Id"}, "End": true}}}"#;
+        let namer = create(&client, "namer", namer, StateMachineType::Express).await;
+        let out = client
+            .start_sync_execution()
+            .state_machine_arn(&namer)
+            .name("me")
+            .send()
+            .await
+            .unwrap();
+        let seen: serde_json::Value = serde_json::from_str(out.output.as_deref().unwrap()).unwrap();
+        assert_eq!(seen, serde_json::json!({"name": "me", "id": out.execution_arn}));
         let started = client.start_execution().state_machine_arn(&machine).send().await.unwrap();
         assert!(started.execution_arn.contains(":express:adder:"));
         let error = client

@@ -483,17 +483,20 @@ impl Service {
             ));
         }
         if express {
+            let express_id = crate::intrinsics::uuid_v4_string();
             let express_arn = format!(
-                "{}:{name}:{}",
+                "{}:{name}:{express_id}",
                 machine.arn.replacen(":stateMachine:", ":express:", 1),
-                crate::intrinsics::uuid_v4_string()
             );
             let start_ms = SystemClock.now_ms();
             if !sync {
                 self.express.start(&machine, input.to_string()).await?;
                 return Ok(json!({"executionArn": express_arn, "startDate": timestamp(start_ms)}));
             }
-            let outcome = self.express.run(&machine, input.to_string()).await?;
+            let outcome = self
+                .express
+                .run(&machine, &name, &express_id, input.to_string())
+                .await?;
             let stop_ms = SystemClock.now_ms();
             let mut out = json!({
                 "executionArn": express_arn,

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::clock::SystemClock;
 use crate::exec::ExecutionInfo;
 use crate::machine::Outcome;
 use crate::runtime::{Completion, Runtime};
@@ -70,11 +71,23 @@ impl Express {
     /// Runs an execution to its end (`StartSyncExecution`): on the calling thread when it
     /// cannot wait (no Wait state, no Retry; the server's Express tasks answer at once), so
     /// that a short execution costs no hop between threads; otherwise on the runtime's pool.
-    pub async fn run(&self, record: &MachineRecord, input: String) -> Result<Outcome, ApiError> {
+    ///
+    /// On the calling thread, the execution has its own `name` and the `id` that ends its
+    /// ARN in the context object; on the pool, the runtime names it.
+    pub async fn run(&self, record: &MachineRecord, name: &str, id: &str, input: String) -> Result<Outcome, ApiError> {
         let runtime = self.runtime(record)?;
         if !runtime.machine().program().can_wait() {
+            let info = ExecutionInfo {
+                name: name.to_string(),
+                state_machine_name: record.name.clone(),
+                role_arn: record.role_arn.clone(),
+                region: self.region.clone(),
+                account: self.account.clone(),
+                express_id: Some(id.to_string()),
+            };
             return runtime
-                .run_text_with(&input, |raw| Outcome::from_raw(&raw))
+                .machine()
+                .run_json_with(&input, &info, &mut SystemClock)
                 .map_err(|e| {
                     ApiError::new(
                         "InvalidExecutionInput",
