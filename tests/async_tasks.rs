@@ -240,7 +240,36 @@ fn timeout_is_retried() {
 }
 
 #[test]
-fn heartbeat_expiry_is_states_heartbeat_timeout() {
+fn a_failure_may_have_neither_error_nor_cause() {
+    let (tasks, _) = later_tasks();
+    let m = machine(&one_task(""), tasks);
+    let arena = Arena::new();
+    let info = ExecutionInfo::default();
+    let mut history = JsonHistory {
+        include_data: true,
+        events: Vec::new(),
+    };
+    let mut execution = m
+        .start(&arena, Value::EMPTY_OBJECT, &info, T0)
+        .with_history(&mut history);
+    let (token, _) = awaiting(execution.resume(T0));
+    execution.fail_task_with(token, None, None).unwrap();
+    let (status, _, error, cause) = done(execution.resume(T0 + 1));
+    assert_eq!((status, error, cause), (Status::Failed, None, None));
+    drop(execution);
+    let failed = history.events.iter().find(|e| e["type"] == "TaskFailed").unwrap();
+    assert_eq!(
+        failed["taskFailedEventDetails"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["resourceType", "resource"]
+    );
+}
+
+#[test]
+fn heartbeat_expiry_is_states_timeout_as_aws_records_it() {
     let (tasks, _) = later_tasks();
     let m = machine(&one_task(r#""TimeoutSeconds":100,"HeartbeatSeconds":10,"#), tasks);
     let arena = Arena::new();

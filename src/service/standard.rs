@@ -252,11 +252,7 @@ fn drive<'a>(
             execution.complete_task(token(*t)?, value)?;
         }
         StepKind::Fail { token: t, error, cause } => {
-            execution.fail_task(
-                token(*t)?,
-                error.clone().unwrap_or_default(),
-                cause.clone().unwrap_or_default(),
-            )?;
+            execution.fail_task_with(token(*t)?, error.clone(), cause.clone())?;
         }
         StepKind::Heartbeat { token: t } => {
             execution.heartbeat_task(token(*t)?, now)?;

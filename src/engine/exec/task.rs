@@ -232,7 +232,18 @@ impl<'a> Execution<'a> {
         error: impl Into<String>,
         cause: impl Into<String>,
     ) -> Result<(), TaskTokenError> {
-        let failure = Failure::new(Some(Cow::Owned(error.into())), Some(cause.into()));
+        self.fail_task_with(token, Some(error.into()), Some(cause.into()))
+    }
+
+    /// [`fail_task`](Self::fail_task) with the error and the cause each optional:
+    /// `SendTaskFailure` may send neither, and the failure event then has neither.
+    pub fn fail_task_with(
+        &mut self,
+        token: TaskToken,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), TaskTokenError> {
+        let failure = Failure::new(error.map(Cow::Owned), cause);
         self.answer_task(token, Err(failure))
     }
 
