@@ -44,7 +44,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             region: "us-east-1".into(),
             account: "123456789012".into(),
-            activity_poll: Duration::from_secs(60),
+            activity_poll: Duration::from_secs(55),
             standard_shards: 2,
             express_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             retention: Duration::from_secs(90 * 24 * 3600),

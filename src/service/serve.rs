@@ -38,8 +38,10 @@ pub struct ServeArgs {
     /// The account id in ARNs.
     #[arg(long, default_value = "123456789012")]
     pub account: String,
-    /// How long GetActivityTask waits for a task, in seconds.
-    #[arg(long, default_value_t = 60)]
+    /// How long GetActivityTask waits for a task, in seconds (AWS holds up to 60; 55 keeps
+    /// clients whose read timeout is 60 s, boto3's and the AWS CLI's default, from timing
+    /// out first).
+    #[arg(long, default_value_t = 55)]
     pub activity_poll_seconds: u64,
     /// How many days finished Standard executions are kept.
     #[arg(long, default_value_t = 90)]
