@@ -214,3 +214,103 @@ async fn pages(service: &Service, arn: &str, size: usize, reverse: bool) -> Vec<
         }
     }
 }
+
+/// Requests made of random members and values (a fixed seed): every one gets an answer, and
+/// none of them is a server fault.
+#[test]
+fn random_requests_get_answers_never_faults() {
+    const OPERATIONS: &[&str] = &[
+        "CreateStateMachine",
+        "DescribeStateMachine",
+        "UpdateStateMachine",
+        "DeleteStateMachine",
+        "ListStateMachines",
+        "StartExecution",
+        "StartSyncExecution",
+        "DescribeExecution",
+        "ListExecutions",
+        "GetExecutionHistory",
+        "StopExecution",
+        "DescribeStateMachineForExecution",
+        "SendTaskSuccess",
+        "SendTaskFailure",
+        "SendTaskHeartbeat",
+        "CreateActivity",
+        "DescribeActivity",
+        "ListActivities",
+        "DeleteActivity",
+        "NoSuchOperation",
+    ];
+    const MEMBERS: &[&str] = &[
+        "name",
+        "definition",
+        "roleArn",
+        "type",
+        "stateMachineArn",
+        "executionArn",
+        "input",
+        "output",
+        "taskToken",
+        "maxResults",
+        "nextToken",
+        "statusFilter",
+        "reverseOrder",
+        "includeExecutionData",
+        "error",
+        "cause",
+        "activityArn",
+        "loggingConfiguration",
+        "publish",
+        "versionDescription",
+    ];
+    let values: Vec<Value> = vec![
+        json!(MACHINE),
+        json!("arn:aws:states:us-east-1:123456789012:execution:loop:n"),
+        json!("arn:aws:states:us-east-1:123456789012:express:loop:n:id"),
+        json!("arn:aws:states:us-east-1:123456789012:activity:a"),
+        json!("arn:aws:states:::"),
+        json!(""),
+        json!("x".repeat(300)),
+        json!("quickstep-task-0000000001000001"),
+        json!("quickstep-task-ffffffffffffffff"),
+        json!(LOOP),
+        json!(r#"{"StartAt": "X"}"#),
+        json!("{"),
+        json!("loop"),
+        json!("a b"),
+        json!("EXPRESS"),
+        json!("RUNNING"),
+        json!(r#"{"n": 0}"#),
+        json!(-1),
+        json!(1001),
+        json!(7),
+        json!(true),
+        json!(null),
+        json!([1, "a"]),
+        json!({"level": "ALL", "destinations": []}),
+    ];
+    let service = service(SqliteJournal::open(":memory:").unwrap());
+    let mut seed: u64 = 0x5EED;
+    let mut next = |bound: usize| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % bound
+    };
+    block_on(async {
+        let mut answered = 0;
+        for _ in 0..3000 {
+            let operation = OPERATIONS[next(OPERATIONS.len())];
+            let mut body = serde_json::Map::new();
+            for _ in 0..next(6) {
+                body.insert(
+                    MEMBERS[next(MEMBERS.len())].to_string(),
+                    values[next(values.len())].clone(),
+                );
+            }
+            match service.call(operation, &Value::Object(body.clone()), None).await {
+                Ok(_) => answered += 1,
+                Err(error) => assert!(error.status < 500, "{operation} {body:?}: {error:?}"),
+            }
+        }
+        assert!(answered > 0);
+    });
+}
