@@ -265,6 +265,18 @@ fn assign_reports_the_assigned_variables() {
     );
 }
 
+#[test]
+fn stripping_the_data_of_events_gives_the_events_without_data() {
+    // What a journal that keeps events with their data serves for includeExecutionData: false.
+    let definition = r#"{"StartAt":"A","States":{
+        "A":{"Type":"Pass","Assign":{"x":42},"Next":"T"},
+        "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f","Payload.$":"$"},"End":true}}}"#;
+    let tasks = || behaviours(json!({"f": "identity"}));
+    let mut with_data = run(definition, tasks(), r#"{"a":1}"#, true);
+    with_data.iter_mut().for_each(quickstep::history::strip_execution_data);
+    assert_eq!(with_data, run(definition, tasks(), r#"{"a":1}"#, false));
+}
+
 // ---- tasks ----
 
 #[test]

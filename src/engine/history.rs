@@ -274,6 +274,34 @@ impl HistoryEvent<'_> {
     }
 }
 
+/// The members of an event's details that carry execution data: what
+/// `includeExecutionData: false` leaves out ([`HistoryEvent::write_json`] without
+/// `include_data`).
+const DATA_MEMBERS: [&str; 7] = [
+    "input",
+    "inputDetails",
+    "output",
+    "outputDetails",
+    "parameters",
+    "assignedVariables",
+    "assignedVariablesDetails",
+];
+
+/// Removes the execution data from an event written with it (JSON in
+/// [`HistoryEvent::to_json`]'s shape): the event becomes what `to_json(false)` gives. For
+/// a store that keeps events with their data and serves them either way.
+pub fn strip_execution_data(event: &mut serde_json::Value) {
+    if let serde_json::Value::Object(members) = event {
+        for (key, details) in members.iter_mut() {
+            if let (true, serde_json::Value::Object(details)) = (key.ends_with("EventDetails"), details) {
+                for data in DATA_MEMBERS {
+                    details.remove(data);
+                }
+            }
+        }
+    }
+}
+
 /// Writes the members of a JSON object.
 struct Members<'o> {
     out: &'o mut Vec<u8>,

@@ -86,20 +86,6 @@ async fn reply<T: Send + 'static>(
         .unwrap_or_else(|_| Err(ApiError::internal("the engine dropped the request")))
 }
 
-/// Drops the data members (`input`, `output`, `parameters` and their details) of a history
-/// event's details, as `includeExecutionData: false` asks.
-fn strip_data(event: &mut Json) {
-    if let Json::Object(members) = event {
-        for (key, details) in members.iter_mut() {
-            if let (true, Json::Object(details)) = (key.ends_with("EventDetails"), details) {
-                for data in ["input", "inputDetails", "output", "outputDetails", "parameters"] {
-                    details.remove(data);
-                }
-            }
-        }
-    }
-}
-
 /// A logging configuration as Describe* returns it (defaults filled in).
 fn logging_of(given: Option<&Json>) -> Result<Json, ApiError> {
     let mut logging = given.cloned().unwrap_or_else(|| json!({}));
@@ -690,7 +676,7 @@ impl Service {
             .into_iter()
             .map(|(_, mut event)| {
                 if !include_data {
-                    strip_data(&mut event);
+                    crate::history::strip_execution_data(&mut event);
                 }
                 event
             })

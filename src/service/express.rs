@@ -7,12 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::clock::SystemClock;
-use crate::exec::ExecutionInfo;
 use crate::machine::Outcome;
 use crate::runtime::{Completion, Runtime};
 
 use super::journal::MachineRecord;
-use super::machines::Machines;
+use super::machines::{execution_info, Machines};
 use super::protocol::ApiError;
 
 /// The runtimes of the Express machines.
@@ -49,14 +48,8 @@ impl Express {
             return Ok(runtime.clone());
         }
         let machine = self.machines.get(record, None).map_err(ApiError::internal)?;
-        let info = ExecutionInfo {
-            name: record.name.clone(),
-            state_machine_name: record.name.clone(),
-            role_arn: record.role_arn.clone(),
-            region: self.region.clone(),
-            account: self.account.clone(),
-            express_id: Some(crate::intrinsics::uuid_v4_string()),
-        };
+        let express_id = Some(crate::intrinsics::uuid_v4_string());
+        let info = execution_info(record, &record.name, &self.region, &self.account, express_id);
         let runtime = Arc::new(
             Runtime::builder()
                 .threads(self.threads)
@@ -77,14 +70,7 @@ impl Express {
     pub async fn run(&self, record: &MachineRecord, name: &str, id: &str, input: String) -> Result<Outcome, ApiError> {
         let runtime = self.runtime(record)?;
         if !runtime.machine().program().can_wait() {
-            let info = ExecutionInfo {
-                name: name.to_string(),
-                state_machine_name: record.name.clone(),
-                role_arn: record.role_arn.clone(),
-                region: self.region.clone(),
-                account: self.account.clone(),
-                express_id: Some(id.to_string()),
-            };
+            let info = execution_info(record, name, &self.region, &self.account, Some(id.to_string()));
             return runtime
                 .machine()
                 .run_json_with(&input, &info, &mut SystemClock)

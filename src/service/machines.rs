@@ -13,10 +13,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::exec::ExecutionInfo;
 use crate::machine::{check_definition, Machine};
 use crate::mock::MockConfig;
 use crate::model::MachineType;
 use crate::tasks::{TaskContext, TaskFailure, TaskHandler, TaskRegistry, TaskReply};
+use crate::validate::is_activity_arn;
 use crate::value::{Arena, Value};
 
 use super::journal::MachineRecord;
@@ -79,10 +81,23 @@ impl TaskHandler for Callback {
     }
 }
 
-/// Whether `resource` is an activity's ARN.
-pub fn is_activity(resource: &str) -> bool {
-    let parts: Vec<&str> = resource.split(':').collect();
-    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
+/// The facts of an execution of `record`'s machine named `name` (with `express_id` for an
+/// EXPRESS one), in the server's `region` and `account`.
+pub fn execution_info(
+    record: &MachineRecord,
+    name: &str,
+    region: &str,
+    account: &str,
+    express_id: Option<String>,
+) -> ExecutionInfo {
+    ExecutionInfo {
+        name: name.to_string(),
+        state_machine_name: record.name.clone(),
+        role_arn: record.role_arn.clone(),
+        region: region.to_string(),
+        account: account.to_string(),
+        express_id,
+    }
 }
 
 /// The key of a compiled machine: its ARN, revision and mock test case.
@@ -138,7 +153,7 @@ impl Machines {
             if registry.get(resource).is_some() {
                 continue;
             }
-            if is_activity(resource) {
+            if is_activity_arn(resource) {
                 registry.register_handler(
                     *resource,
                     ActivityTask {

@@ -43,7 +43,7 @@ use crate::value::Arena;
 use super::journal::{
     ActivityTask, ExecutionRecord, Journal, JournalError, MachineRecord, Progress, Step, StepKind, Write,
 };
-use super::machines::{take_scheduled, Machines};
+use super::machines::{execution_info, take_scheduled, Machines};
 use super::protocol::ApiError;
 
 /// Task tokens carry their execution's id above this many bits (the rest count the tokens
@@ -97,11 +97,10 @@ impl HistorySink for NewEvents {
     }
 }
 
-/// The seed of a step's random numbers.
+/// The seed of a step's random numbers: distinct for each execution and step (the
+/// generator mixes its seed).
 fn seed(execution: i64, seq: usize) -> u64 {
-    let mut z = (execution as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (seq as u64);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z ^ (z >> 27)
+    ((execution as u64) << 32) ^ seq as u64
 }
 
 /// What applying a step did.
@@ -126,106 +125,108 @@ enum Refused {
     Broken(String),
 }
 
-/// Replays `record`'s `log` and applies `step` (the `log.len()`-th). A panic (a bug) is
-/// caught: the step is refused, and the shard goes on with the other executions.
-fn apply_step(
-    machines: &Machines,
-    definition: &MachineRecord,
-    record: &ExecutionRecord,
-    info: &ExecutionInfo,
-    log: &[Step],
-    step: &Step,
-) -> Result<Applied, Refused> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        replay_and_apply(machines, definition, record, info, log, step)
-    }))
-    .unwrap_or_else(|panic| {
-        Err(Refused::Broken(format!(
-            "applying a step panicked: {}",
-            crate::error::panic_message(&*panic)
-        )))
-    })
+/// An execution to move on by one step, and what replaying it needs: its machine revision,
+/// its record, its facts and its driver log.
+#[derive(Clone, Copy)]
+struct Replay<'r> {
+    machines: &'r Machines,
+    definition: &'r MachineRecord,
+    record: &'r ExecutionRecord,
+    info: &'r ExecutionInfo,
+    log: &'r [Step],
 }
 
-/// [`apply_step`]'s work.
-fn replay_and_apply(
-    machines: &Machines,
-    definition: &MachineRecord,
-    record: &ExecutionRecord,
-    info: &ExecutionInfo,
-    log: &[Step],
-    step: &Step,
-) -> Result<Applied, Refused> {
-    let machine = machines
-        .get(definition, record.test_case.as_deref())
-        .map_err(Refused::Broken)?;
-    let arena = Arena::new();
-    let input = crate::value::parse(&arena, &record.input).map_err(|e| Refused::Broken(e.to_string()))?;
-    let tokens = DurableTokens {
-        execution: record.id as u64,
-        issued: std::cell::Cell::new(0),
-    };
-    let mut sink = NewEvents {
-        journaled: if log.is_empty() { 0 } else { record.progress.events },
-        first: 0,
-        last: 0,
-        events: Vec::new(),
-    };
-    let mut execution = machine
-        .start(&arena, input, info, record.start_ms)
-        .with_name(&record.name)
-        .with_token_issuer(&tokens)
-        .with_history(&mut sink);
-    let mut last = None;
-    for (seq, logged) in log.iter().enumerate() {
-        let replayed = entropy::repeatable(seed(record.id, seq), logged.now_ms, || {
-            drive(&mut execution, &arena, logged)
+impl Replay<'_> {
+    /// Replays the log and applies `step` (the `log.len()`-th). A panic (a bug) is caught:
+    /// the step is refused, and the shard goes on with the other executions.
+    fn apply(self, step: &Step) -> Result<Applied, Refused> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.replay_and_apply(step))).unwrap_or_else(|panic| {
+            Err(Refused::Broken(format!(
+                "applying a step panicked: {}",
+                crate::error::panic_message(&*panic)
+            )))
+        })
+    }
+
+    fn replay_and_apply(self, step: &Step) -> Result<Applied, Refused> {
+        let Replay {
+            machines,
+            definition,
+            record,
+            info,
+            log,
+        } = self;
+        let machine = machines
+            .get(definition, record.test_case.as_deref())
+            .map_err(Refused::Broken)?;
+        let arena = Arena::new();
+        let input = crate::value::parse(&arena, &record.input).map_err(|e| Refused::Broken(e.to_string()))?;
+        let tokens = DurableTokens {
+            execution: record.id as u64,
+            issued: std::cell::Cell::new(0),
+        };
+        let mut sink = NewEvents {
+            journaled: if log.is_empty() { 0 } else { record.progress.events },
+            first: 0,
+            last: 0,
+            events: Vec::new(),
+        };
+        let mut execution = machine
+            .start(&arena, input, info, record.start_ms)
+            .with_name(&record.name)
+            .with_token_issuer(&tokens)
+            .with_history(&mut sink);
+        let mut last = None;
+        for (seq, logged) in log.iter().enumerate() {
+            let replayed = entropy::repeatable(seed(record.id, seq), logged.now_ms, || {
+                drive(&mut execution, &arena, logged)
+            });
+            match replayed {
+                Ok(Some(progress)) => last = Some(progress),
+                Ok(None) => {}
+                Err(_) => return Err(Refused::Broken(format!("step {seq} of the journal did not replay"))),
+            }
+        }
+        take_scheduled();
+        if !log.is_empty() && execution.event_count() != record.progress.events {
+            return Err(Refused::Broken(format!(
+                "the replay produced {} events where the journal has {}",
+                execution.event_count(),
+                record.progress.events
+            )));
+        }
+        let applied = entropy::repeatable(seed(record.id, log.len()), step.now_ms, || {
+            drive(&mut execution, &arena, step)
         });
-        match replayed {
-            Ok(Some(progress)) => last = Some(progress),
-            Ok(None) => {}
-            Err(_) => return Err(Refused::Broken(format!("step {seq} of the journal did not replay"))),
+        let progress = match applied {
+            Ok(Some(progress)) => progress,
+            Ok(None) => match last {
+                Some(progress) => progress,
+                None => return Err(Refused::Broken("the execution has not started".into())),
+            },
+            Err(_) => {
+                take_scheduled();
+                return Err(Refused::NotAwaiting);
+            }
+        };
+        let scheduled = take_scheduled();
+        let event_count = execution.event_count();
+        let (outcome, wake_ms) = match progress {
+            Wake::Done(outcome) => (Some(outcome), None),
+            Wake::At(ms) => (None, Some(ms)),
+        };
+        drop(execution);
+        if !sink.events.is_empty() {
+            sink.events.push(b']');
         }
+        Ok(Applied {
+            events: (sink.first, sink.last, sink.events),
+            event_count,
+            outcome,
+            wake_ms,
+            scheduled,
+        })
     }
-    take_scheduled();
-    if !log.is_empty() && execution.event_count() != record.progress.events {
-        return Err(Refused::Broken(format!(
-            "the replay produced {} events where the journal has {}",
-            execution.event_count(),
-            record.progress.events
-        )));
-    }
-    let applied = entropy::repeatable(seed(record.id, log.len()), step.now_ms, || {
-        drive(&mut execution, &arena, step)
-    });
-    let progress = match applied {
-        Ok(Some(progress)) => progress,
-        Ok(None) => match last {
-            Some(progress) => progress,
-            None => return Err(Refused::Broken("the execution has not started".into())),
-        },
-        Err(_) => {
-            take_scheduled();
-            return Err(Refused::NotAwaiting);
-        }
-    };
-    let scheduled = take_scheduled();
-    let event_count = execution.event_count();
-    let (outcome, wake_ms) = match progress {
-        Wake::Done(outcome) => (Some(outcome), None),
-        Wake::At(ms) => (None, Some(ms)),
-    };
-    drop(execution);
-    if !sink.events.is_empty() {
-        sink.events.push(b']');
-    }
-    Ok(Applied {
-        events: (sink.first, sink.last, sink.events),
-        event_count,
-        outcome,
-        wake_ms,
-        scheduled,
-    })
 }
 
 /// Where an execution stands after a step.
@@ -769,14 +770,7 @@ impl Shard {
     }
 
     fn info(&self, machine: &MachineRecord, name: &str) -> ExecutionInfo {
-        ExecutionInfo {
-            name: name.to_string(),
-            state_machine_name: machine.name.clone(),
-            role_arn: machine.role_arn.clone(),
-            region: self.config.region.clone(),
-            account: self.config.account.clone(),
-            express_id: None,
-        }
+        execution_info(machine, name, &self.config.region, &self.config.account, None)
     }
 
     fn start(&mut self, request: StartRequest, arn: String, reply: Reply<Started>, batch: &mut Batch) {
@@ -820,7 +814,14 @@ impl Shard {
             kind: StepKind::Start,
         };
         let info = self.info(&request.machine, &request.name);
-        let applied = match apply_step(&self.machines, &request.machine, &record, &info, &[], &step) {
+        let replay = Replay {
+            machines: &self.machines,
+            definition: &request.machine,
+            record: &record,
+            info: &info,
+            log: &[],
+        };
+        let applied = match replay.apply(&step) {
             Ok(applied) => applied,
             Err(Refused::Broken(message)) => return reply(Err(ApiError::internal(message))),
             Err(Refused::NotAwaiting) => return reply(Err(ApiError::internal("the execution could not start"))),
@@ -938,7 +939,14 @@ impl Shard {
         batch: &mut Batch,
     ) -> Result<(), Refused> {
         let info = self.info(machine, &record.name);
-        let applied = apply_step(&self.machines, machine, record, &info, log, &step)?;
+        let replay = Replay {
+            machines: &self.machines,
+            definition: machine,
+            record,
+            info: &info,
+            log,
+        };
+        let applied = replay.apply(&step)?;
         let progress = progress_after(&applied);
         self.journal_step(record.id, log.len() as u32, step, applied, Some(progress), batch);
         Ok(())
