@@ -116,14 +116,6 @@ pub struct Members<'a> {
     violations: Vec<String>,
 }
 
-/// How a member's value is quoted in a violation: strings as they are, others as JSON.
-fn quoted(value: &Json) -> String {
-    match value {
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 impl<'a> Members<'a> {
     /// Reads `body`, which must be a JSON object (an empty body counts as `{}`).
     pub fn of(body: &'a Json) -> Result<Members<'a>, ApiError> {
@@ -269,11 +261,6 @@ impl<'a> Members<'a> {
         })
     }
 
-    /// A violation found by the caller.
-    pub fn violation(&mut self, text: String) {
-        self.violations.push(text);
-    }
-
     /// Ends reading: the violations found, as one `ValidationException`.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.violations.is_empty() {
@@ -281,11 +268,6 @@ impl<'a> Members<'a> {
         } else {
             Err(ApiError::validation(&self.violations))
         }
-    }
-
-    /// The value of a member as it is quoted in violations.
-    pub fn quoted(&self, name: &str) -> Option<String> {
-        self.present(name).map(quoted)
     }
 }
 

@@ -400,16 +400,6 @@ impl ActivityQueues {
         queue.workers.push_back(sender);
         Taken::Wait(receiver)
     }
-
-    /// How many tasks wait for workers, over every activity.
-    pub fn waiting(&self) -> usize {
-        self.queues
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|q| q.tasks.len())
-            .sum()
-    }
 }
 
 /// The Standard engine's settings.
@@ -429,7 +419,6 @@ pub struct StandardConfig {
 /// executions on time, all journaled.
 pub struct Standard {
     shards: Vec<crossbeam_channel::Sender<Command>>,
-    journal: Arc<dyn Journal>,
     /// Activity tasks for `GetActivityTask`.
     pub activities: Arc<ActivityQueues>,
 }
@@ -495,11 +484,7 @@ impl Standard {
                 .map_err(|e| JournalError(e.to_string()))?;
             shards.push(sender);
         }
-        Ok(Standard {
-            shards,
-            journal,
-            activities,
-        })
+        Ok(Standard { shards, activities })
     }
 
     fn shard_of_execution(&self, id: i64) -> &crossbeam_channel::Sender<Command> {
@@ -547,11 +532,6 @@ impl Standard {
     /// Stops a running execution; `reply` gets its stop time.
     pub fn stop(&self, id: i64, error: Option<String>, cause: Option<String>, reply: Reply<i64>) {
         self.send(self.shard_of_execution(id), Command::Stop(id, error, cause, reply));
-    }
-
-    /// The journal the engine writes.
-    pub fn journal(&self) -> &Arc<dyn Journal> {
-        &self.journal
     }
 }
 
