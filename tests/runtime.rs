@@ -399,6 +399,34 @@ fn each_execution_on_the_pool_has_its_own_name() {
     }
 }
 
+#[test]
+fn a_named_submission_has_its_own_name_even_after_a_wait() {
+    let rt = Runtime::builder().threads(2).virtual_clock(0).build(
+        Machine::new(
+            r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "Next": "P"},
+                "P": {"Type": "Pass", "End": true,
+                "Parameters": {"name.$": "$$.Execution.Name", "arn.$": "$$.Execution.Id"}}}}"#,
+            TaskRegistry::new(),
+        )
+        .unwrap(),
+    );
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    let named = rt.submit_named("order-17", "{}", Completion::Channel(sender.clone()));
+    let full = rt.try_submit_named("order-18", "{}", Completion::Channel(sender.clone()));
+    let unnamed = rt.submit("{}", Completion::Channel(sender));
+    assert!(full.is_ok());
+    let mut names = std::collections::HashMap::new();
+    for _ in 0..3 {
+        let done = receiver.recv().unwrap();
+        let output = done.result.unwrap().output_value().unwrap();
+        assert!(output["arn"].as_str().unwrap().ends_with(&format!(":{}", output["name"].as_str().unwrap())));
+        names.insert(done.id, output["name"].as_str().unwrap().to_string());
+    }
+    assert_eq!(names[&named], "order-17");
+    assert!(names.values().any(|n| n == "order-18"));
+    assert_eq!(names[&unnamed], format!("execution-{unnamed}"));
+}
+
 /// A runtime whose executions output their `$$.Execution.StartTime`.
 fn start_time_runtime() -> Runtime {
     Runtime::builder().threads(2).build(

@@ -476,7 +476,7 @@ impl Service {
             );
             let start_ms = SystemClock.now_ms();
             if !sync {
-                self.express.start(&machine, input.to_string()).await?;
+                self.express.start(&machine, &name, input.to_string()).await?;
                 return Ok(json!({"executionArn": express_arn, "startDate": timestamp(start_ms)}));
             }
             let outcome = self

@@ -65,8 +65,8 @@ impl Express {
     /// cannot wait (no Wait state, no Retry; the server's Express tasks answer at once), so
     /// that a short execution costs no hop between threads; otherwise on the runtime's pool.
     ///
-    /// On the calling thread, the execution has its own `name` and the `id` that ends its
-    /// ARN in the context object; on the pool, the runtime names it.
+    /// The execution has its own `name`; on the calling thread also the `id` that ends its
+    /// ARN in the context object (on the pool, the runtime's).
     pub async fn run(&self, record: &MachineRecord, name: &str, id: &str, input: String) -> Result<Outcome, ApiError> {
         let runtime = self.runtime(record)?;
         if !runtime.machine().program().can_wait() {
@@ -85,7 +85,7 @@ impl Express {
         let done = Completion::callback(move |completed| {
             let _ = sender.send(completed.result);
         });
-        submit(runtime, input, done).await;
+        submit(runtime, name, input, done).await;
         match receiver.await {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(e)) => Err(ApiError::new(
@@ -96,10 +96,11 @@ impl Express {
         }
     }
 
-    /// Starts an execution and forgets it (`StartExecution` of an Express machine).
-    pub async fn start(&self, record: &MachineRecord, input: String) -> Result<(), ApiError> {
+    /// Starts an execution named `name` and forgets it (`StartExecution` of an Express
+    /// machine).
+    pub async fn start(&self, record: &MachineRecord, name: &str, input: String) -> Result<(), ApiError> {
         let runtime = self.runtime(record)?;
-        submit(runtime, input, Completion::Ignore).await;
+        submit(runtime, name, input, Completion::Ignore).await;
         Ok(())
     }
 
@@ -114,10 +115,10 @@ impl Express {
 
 /// Submits without blocking the async worker: when the runtime's queue is full, the wait
 /// for room happens on a blocking thread.
-async fn submit(runtime: Arc<Runtime>, input: String, done: Completion) {
-    if let Err(full) = runtime.try_submit(input, done) {
+async fn submit(runtime: Arc<Runtime>, name: &str, input: String, done: Completion) {
+    if let Err(full) = runtime.try_submit_named(name, input, done) {
         let _ = tokio::task::spawn_blocking(move || {
-            runtime.submit(full.input, full.done);
+            runtime.submit_named(full.name.unwrap_or_default(), full.input, full.done);
         })
         .await;
     }

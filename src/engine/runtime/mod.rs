@@ -136,6 +136,8 @@ impl std::fmt::Debug for Completion {
 pub struct QueueFull {
     /// The input that was not accepted.
     pub input: Input,
+    /// Its execution's name, when it was given one.
+    pub name: Option<Box<str>>,
     /// Its completion.
     pub done: Completion,
 }
@@ -152,6 +154,8 @@ impl std::error::Error for QueueFull {}
 pub(crate) struct Submission {
     id: u64,
     input: Input,
+    /// The execution's own name (`$$.Execution.Name`), else the runtime names it.
+    name: Option<Box<str>>,
     done: Completion,
 }
 
@@ -235,6 +239,7 @@ impl Shared {
         input: Value<'a>,
         source: SourceText<'a>,
         id: Option<u64>,
+        name: Option<&'a str>,
         now_ms: i64,
         tokens: &'a dyn TokenIssuer,
     ) -> Execution<'a> {
@@ -243,9 +248,11 @@ impl Shared {
             None if numbered => Some(self.next_id.fetch_add(1, Ordering::Relaxed)),
             id => id,
         };
-        // Every execution has its own name: the info's name and the execution's id.
-        let name = match (self.machine.program().uses_context, id) {
-            (true, Some(id)) => Some(bumpalo::format!(in arena, "{}-{}", self.info.name, id).into_bump_str()),
+        // Every execution has its own name: the one it was given, else the info's name and
+        // the execution's id.
+        let name = match (name, self.machine.program().uses_context, id) {
+            (Some(name), ..) => Some(name),
+            (None, true, Some(id)) => Some(bumpalo::format!(in arena, "{}-{}", self.info.name, id).into_bump_str()),
             _ => None,
         };
         let filter = self.history.as_ref().and_then(|h| h.filter(id.unwrap_or_default()));
@@ -594,7 +601,7 @@ impl Runtime {
                 false => CALLER_WALL.with(|wall| wall.borrow_mut().now_ms_at(started)),
             };
             let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
-            let mut execution = shared.start(arena, input, source, None, now, &tokens);
+            let mut execution = shared.start(arena, input, source, None, None, now, &tokens);
             let outcome = loop {
                 match guarded_resume(&mut execution, now) {
                     Step::Done(outcome) => break outcome,
@@ -709,6 +716,16 @@ impl Runtime {
     /// [`Completed`] goes to `done`. Do not call it from a task handler or a completion
     /// callback of the same runtime: with the queue full, that worker would wait on itself.
     pub fn submit(&self, input: impl Into<Input>, done: Completion) -> u64 {
+        self.submit_as(None, input.into(), done)
+    }
+
+    /// Like [`submit`](Self::submit), for an execution of its own `name` (its
+    /// `$$.Execution.Name` and the name in its `$$.Execution.Id`), such as a message's id.
+    pub fn submit_named(&self, name: impl Into<Box<str>>, input: impl Into<Input>, done: Completion) -> u64 {
+        self.submit_as(Some(name.into()), input.into(), done)
+    }
+
+    fn submit_as(&self, name: Option<Box<str>>, input: Input, done: Completion) -> u64 {
         let shared = &*self.shared;
         if shared.in_flight.fetch_add(1, Ordering::SeqCst) >= shared.capacity {
             shared.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -720,26 +737,38 @@ impl Runtime {
             }
             shared.space_waiters.fetch_sub(1, Ordering::SeqCst);
         }
-        self.enqueue(input.into(), done)
+        self.enqueue(input, name, done)
     }
 
     /// Accepts one execution if the queue has room; otherwise hands input and completion
     /// back.
     pub fn try_submit(&self, input: impl Into<Input>, done: Completion) -> Result<u64, QueueFull> {
+        self.try_submit_as(None, input.into(), done)
+    }
+
+    /// Like [`try_submit`](Self::try_submit), for an execution of its own `name` (see
+    /// [`submit_named`](Self::submit_named)).
+    pub fn try_submit_named(
+        &self,
+        name: impl Into<Box<str>>,
+        input: impl Into<Input>,
+        done: Completion,
+    ) -> Result<u64, QueueFull> {
+        self.try_submit_as(Some(name.into()), input.into(), done)
+    }
+
+    fn try_submit_as(&self, name: Option<Box<str>>, input: Input, done: Completion) -> Result<u64, QueueFull> {
         let shared = &*self.shared;
         if shared.in_flight.fetch_add(1, Ordering::SeqCst) >= shared.capacity {
             shared.release();
-            return Err(QueueFull {
-                input: input.into(),
-                done,
-            });
+            return Err(QueueFull { input, name, done });
         }
-        Ok(self.enqueue(input.into(), done))
+        Ok(self.enqueue(input, name, done))
     }
 
-    fn enqueue(&self, input: Input, done: Completion) -> u64 {
+    fn enqueue(&self, input: Input, name: Option<Box<str>>, done: Completion) -> u64 {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        self.shared.injector.push(Job::Submit(Submission { id, input, done }));
+        self.shared.injector.push(Job::Submit(Submission { id, input, name, done }));
         self.shared.notify_one();
         id
     }

@@ -427,14 +427,16 @@ impl Worker {
         let shared = self.shared();
         self.counters().bump_owned(Event::Started);
         let now = self.now_ms_at(started);
-        let id = match &origin {
-            Origin::Submit(sub) => Some(sub.id),
-            Origin::Batch(..) => None,
+        // SAFETY: the name is copied into the arena, which the execution resets or takes.
+        let arena = unsafe { self.arena.get() };
+        let (id, name) = match &origin {
+            Origin::Submit(sub) => (Some(sub.id), sub.name.as_deref().map(|n| &*arena.alloc_str(n))),
+            Origin::Batch(..) => (None, None),
         };
         let tokens = &shared.issuers[self.index];
         let ran = {
             // SAFETY: the execution is dropped before the arena is reset, or takes it along.
-            let mut execution = shared.start(unsafe { self.arena.get() }, input, source, id, now, tokens);
+            let mut execution = shared.start(arena, input, source, id, name, now, tokens);
             match Suspension::of(guarded_resume(&mut execution, now)) {
                 Ok(outcome) => Ok(outcome),
                 Err(suspension) => Err((suspension, execution)),
