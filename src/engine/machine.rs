@@ -102,6 +102,45 @@ impl Outcome {
     pub fn output_value(&self) -> Option<serde_json::Value> {
         self.output.as_deref().and_then(|o| serde_json::from_str(o).ok())
     }
+
+    /// AWS's `StartSyncExecution` response for this outcome of the execution `info`
+    /// describes (its ARN, name and state machine), on `input`, between `start_ms` and
+    /// `stop_ms` (epoch milliseconds; dates on the wire are epoch seconds).
+    pub fn sync_response(&self, info: &ExecutionInfo, input: &str, start_ms: i64, stop_ms: i64) -> serde_json::Value {
+        let seconds = |ms: i64| serde_json::Value::from(ms as f64 / 1000.0);
+        let mut out = serde_json::Map::new();
+        out.insert("executionArn".into(), info.execution_arn().into());
+        out.insert("stateMachineArn".into(), info.state_machine_arn().into());
+        out.insert("name".into(), info.name.clone().into());
+        out.insert("startDate".into(), seconds(start_ms));
+        out.insert("stopDate".into(), seconds(stop_ms));
+        // StartSyncExecution has no ABORTED: an execution stopped under it failed.
+        let status = match self.status {
+            Status::Aborted => Status::Failed,
+            status => status,
+        };
+        out.insert("status".into(), status.as_str().into());
+        out.insert("input".into(), input.into());
+        out.insert("inputDetails".into(), serde_json::json!({"included": true}));
+        if let Some(output) = &self.output {
+            out.insert("output".into(), output.clone().into());
+        }
+        out.insert("outputDetails".into(), serde_json::json!({"included": true}));
+        if let Some(error) = &self.error {
+            out.insert("error".into(), error.clone().into());
+        }
+        if let Some(cause) = &self.cause {
+            out.insert("cause".into(), cause.clone().into());
+        }
+        out.insert(
+            "billingDetails".into(),
+            serde_json::json!({
+                "billedMemoryUsedInMB": 64,
+                "billedDurationInMilliseconds": ((stop_ms - start_ms).max(1) + 99) / 100 * 100,
+            }),
+        );
+        serde_json::Value::Object(out)
+    }
 }
 
 impl Machine {

@@ -8,14 +8,13 @@ use std::time::Duration;
 use serde_json::{json, Value as Json};
 
 use crate::clock::{Clock, SystemClock};
-use crate::exec::Status;
 use crate::machine::check_definition;
 use crate::model::MachineType;
 use crate::tasks::TaskToken;
 
 use super::express::Express;
 use super::journal::{ActivityRecord, ExecutionRecord, Journal, JournalError, MachineRecord, Write};
-use super::machines::Machines;
+use super::machines::{execution_info, Machines};
 use super::protocol::{check_name, page_key, page_token, partition_of, timestamp, ApiError, Arn, Members};
 use super::standard::{Delivery, Standard, StandardConfig, StartRequest, Taken};
 
@@ -484,30 +483,8 @@ impl Service {
                 .run(&machine, &name, &express_id, input.to_string())
                 .await?;
             let stop_ms = SystemClock.now_ms();
-            let mut out = json!({
-                "executionArn": express_arn,
-                "stateMachineArn": machine.arn,
-                "name": name,
-                "startDate": timestamp(start_ms),
-                "stopDate": timestamp(stop_ms),
-                "status": match outcome.status { Status::Succeeded => "SUCCEEDED", Status::TimedOut => "TIMED_OUT", _ => "FAILED" },
-                "input": input,
-                "inputDetails": {"included": true},
-                "outputDetails": {"included": true},
-                "billingDetails": {
-                    "billedMemoryUsedInMB": 64,
-                    "billedDurationInMilliseconds": ((stop_ms - start_ms).max(1) + 99) / 100 * 100,
-                },
-            });
-            if let Some(output) = outcome.output {
-                out["output"] = json!(output);
-            }
-            if let Some(error) = outcome.error {
-                out["error"] = json!(error);
-            }
-            if let Some(cause) = outcome.cause {
-                out["cause"] = json!(cause);
-            }
+            let info = execution_info(&machine, &name, &self.config.region, &self.config.account, Some(express_id));
+            let mut out = outcome.sync_response(&info, input, start_ms, stop_ms);
             if let Some(trace) = trace_header {
                 out["traceHeader"] = json!(trace);
             }

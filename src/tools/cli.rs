@@ -100,7 +100,7 @@ enum Command {
 
 /// Where a definition comes from besides its file: placeholder values, or a template.
 #[derive(Debug, Args)]
-struct SourceArgs {
+pub(crate) struct SourceArgs {
     /// A JSON or YAML object of placeholder name to value: each `${Name}` in the definition's
     /// strings takes its value (every placeholder must have one).
     #[arg(long, value_name = "FILE")]
@@ -113,7 +113,7 @@ struct SourceArgs {
     /// the context object and the mock configuration (default: the logical id, else the
     /// definition's file name without `.asl.json` / `.json` / `.yaml`).
     #[arg(long, value_name = "NAME")]
-    state_machine: Option<String>,
+    pub(crate) state_machine: Option<String>,
 }
 
 /// One execution's input, task behaviours and clock (`run` and `graph`).
@@ -126,6 +126,13 @@ struct ExecutionArgs {
     /// A file holding the input JSON.
     #[arg(long)]
     input_file: Option<PathBuf>,
+    #[command(flatten)]
+    tasks: TaskArgs,
+}
+
+/// What the Task states do, and the clock (`run`, `graph` and `stream`).
+#[derive(Debug, Args)]
+pub(crate) struct TaskArgs {
     /// A JSON object from Task `Resource` to behaviour (`"identity"`,
     /// `"raise:Type:message"`, `{"Return": ...}`, `{"Throw": {"Error": ..., "Cause": ...}}`).
     #[arg(long)]
@@ -144,7 +151,7 @@ struct ExecutionArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 #[value(rename_all = "UPPER")]
-enum TypeArg {
+pub(crate) enum TypeArg {
     Standard,
     Express,
 }
@@ -192,7 +199,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
     }
 }
 
-fn read(path: &Path) -> Result<String, String> {
+pub(crate) fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -211,7 +218,7 @@ fn read_source(path: Option<&Path>, args: &SourceArgs) -> Result<Source, String>
 }
 
 /// The workflow type: the one asked for, else the template's, else STANDARD.
-fn machine_type_of(source: &Source, asked: Option<TypeArg>) -> MachineType {
+pub(crate) fn machine_type_of(source: &Source, asked: Option<TypeArg>) -> MachineType {
     match asked {
         Some(TypeArg::Standard) => MachineType::Standard,
         Some(TypeArg::Express) => MachineType::Express,
@@ -221,7 +228,7 @@ fn machine_type_of(source: &Source, asked: Option<TypeArg>) -> MachineType {
 
 /// The definition `path` or `--template` gives, checked as `run` checks it; each problem
 /// located as `file:line:column: ...`.
-fn load_definition(
+pub(crate) fn load_definition(
     path: Option<&Path>,
     args: &SourceArgs,
     machine_type: Option<TypeArg>,
@@ -270,21 +277,52 @@ fn execute(
     naming: Naming<'_>,
     history: Option<&mut dyn HistorySink>,
 ) -> Result<Executed, String> {
-    let registry = match args.resources {
-        Some(path) => {
-            let json: serde_json::Value =
-                serde_json::from_str(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-            TaskRegistry::from_behaviours(&json).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => TaskRegistry::new(),
-    };
     let input = match (args.input, args.input_file) {
         (Some(text), _) => text,
         (None, Some(path)) => read(&path)?,
         (None, None) => "{}".to_string(),
     };
-    let state_machine_name = naming
-        .state_machine
+    let state_machine_name = state_machine_name(source, naming.state_machine);
+    let machine = bind_tasks(model, program, &args.tasks, &state_machine_name)?;
+    let info = ExecutionInfo {
+        name: naming.execution,
+        state_machine_name,
+        express_id: naming.express.then(uuid_v4_string),
+        ..ExecutionInfo::default()
+    };
+    let current_state = Rc::new(RefCell::new(String::new()));
+    let mut system = NoticingClock {
+        current_state: current_state.clone(),
+        noticed: false,
+    };
+    let mut virtual_clock = VirtualClock::starting_at(system.now_ms());
+    let clock: &mut dyn Clock = if args.tasks.virtual_time {
+        &mut virtual_clock
+    } else {
+        &mut system
+    };
+    let start_ms = clock.now_ms();
+    let mut sink = StateTracker {
+        current_state,
+        inner: history,
+    };
+    let outcome = machine
+        .run_json_recording(&input, &info, clock, &mut sink)
+        .map_err(|e| format!("input: {e}"))?;
+    let stop_ms = clock.now_ms();
+    Ok(Executed {
+        info,
+        input,
+        start_ms,
+        stop_ms,
+        outcome,
+    })
+}
+
+/// The state machine's name: `--state-machine`, else the template's logical id, else the
+/// definition's file name without `.asl.json` / `.json` / `.yaml`.
+pub(crate) fn state_machine_name(source: &Source, given: Option<&str>) -> String {
+    given
         .map(str::to_string)
         .or_else(|| source.logical_id.clone())
         .unwrap_or_else(|| {
@@ -295,12 +333,31 @@ fn execute(
                 .unwrap_or("StateMachine")
                 .trim_end_matches(".asl")
                 .to_string()
-        });
-    let mocks = match (args.mock_config, args.test_case) {
+        })
+}
+
+/// The machine of `program` (compiled from `model`, named `state_machine_name`) with its Task
+/// states answered as `args` say: `--resources` behaviours, or the mocks of `--test-case`.
+/// A Task state that neither answers is an error naming it.
+pub(crate) fn bind_tasks(
+    model: &StateMachine,
+    program: Program,
+    args: &TaskArgs,
+    state_machine_name: &str,
+) -> Result<Machine, String> {
+    let registry = match &args.resources {
+        Some(path) => {
+            let json: serde_json::Value =
+                serde_json::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            TaskRegistry::from_behaviours(&json).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => TaskRegistry::new(),
+    };
+    let mocks = match (&args.mock_config, &args.test_case) {
         (Some(path), Some(test_case)) => {
-            let config = MockConfig::parse(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            let config = MockConfig::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
             let mocks = config
-                .test_case(&state_machine_name, &test_case)
+                .test_case(state_machine_name, test_case)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             Some((path, mocks))
         }
@@ -326,39 +383,7 @@ fn execute(
         }
         return Err(message);
     }
-    let info = ExecutionInfo {
-        name: naming.execution,
-        state_machine_name,
-        express_id: naming.express.then(uuid_v4_string),
-        ..ExecutionInfo::default()
-    };
-    let current_state = Rc::new(RefCell::new(String::new()));
-    let mut system = NoticingClock {
-        current_state: current_state.clone(),
-        noticed: false,
-    };
-    let mut virtual_clock = VirtualClock::starting_at(system.now_ms());
-    let clock: &mut dyn Clock = if args.virtual_time {
-        &mut virtual_clock
-    } else {
-        &mut system
-    };
-    let start_ms = clock.now_ms();
-    let mut sink = StateTracker {
-        current_state,
-        inner: history,
-    };
-    let outcome = machine
-        .run_json_recording(&input, &info, clock, &mut sink)
-        .map_err(|e| format!("input: {e}"))?;
-    let stop_ms = clock.now_ms();
-    Ok(Executed {
-        info,
-        input,
-        start_ms,
-        stop_ms,
-        outcome,
-    })
+    Ok(machine)
 }
 
 /// The Task states of `model` (nested ones too) that neither `registry` nor a mock answers:
@@ -493,24 +518,8 @@ fn run(
         },
         history.then_some(&mut events as &mut dyn HistorySink),
     )?;
-    let mut response = serde_json::Map::new();
-    response.insert("executionArn".into(), info.execution_arn().into());
-    response.insert("stateMachineArn".into(), info.state_machine_arn().into());
-    response.insert("name".into(), info.name.clone().into());
-    response.insert("startDate".into(), (start_ms as f64 / 1000.0).into());
-    response.insert("stopDate".into(), (stop_ms as f64 / 1000.0).into());
-    response.insert("status".into(), outcome.status.as_str().into());
-    response.insert("input".into(), input.trim().to_string().into());
-    if let Some(output) = &outcome.output {
-        response.insert("output".into(), output.clone().into());
-    }
-    if let Some(error) = &outcome.error {
-        response.insert("error".into(), error.clone().into());
-    }
-    if let Some(cause) = &outcome.cause {
-        response.insert("cause".into(), cause.clone().into());
-    }
-    let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(response)).unwrap_or_default();
+    let response = outcome.sync_response(&info, input.trim(), start_ms, stop_ms);
+    let pretty = serde_json::to_string_pretty(&response).unwrap_or_default();
     println!("{pretty}");
     if history {
         println!(

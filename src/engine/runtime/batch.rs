@@ -17,6 +17,10 @@ use std::thread::Thread;
 use crate::exec::RawOutcome;
 use crate::value::{Arena, SourceText, Value};
 
+/// A built input ready to run: its value, the text it was read from (for outputs that copy
+/// it), and the execution's own name when it was given one.
+pub(crate) type Started<'a> = (Value<'a>, SourceText<'a>, Option<&'a str>);
+
 /// What a batch hands each worker: its inputs, how to build one, how to take one outcome.
 pub(crate) struct Batch {
     pub(crate) len: usize,
@@ -30,7 +34,7 @@ pub(crate) struct Batch {
     /// The first panic of a caller closure, re-raised on the caller's thread.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
     ctx: *const (),
-    build: for<'a> unsafe fn(*const (), usize, &'a Arena) -> Option<(Value<'a>, SourceText<'a>)>,
+    build: for<'a> unsafe fn(*const (), usize, &'a Arena) -> Option<Started<'a>>,
     visit: for<'a> unsafe fn(*const (), usize, RawOutcome<'a>),
 }
 
@@ -57,6 +61,10 @@ pub enum Built<'a, R> {
     /// [`write_output`](RawOutcome::write_output) copies the text of containers that reach
     /// the output unchanged.
     RunText(Value<'a>, SourceText<'a>),
+    /// Run an execution of its own name (`$$.Execution.Name`, such as a line number or a
+    /// message id, allocated in the arena) on this input, read as for
+    /// [`RunText`](Self::RunText) or with [`SourceText::NONE`].
+    RunNamed(Value<'a>, SourceText<'a>, &'a str),
     /// Do not start an execution; this is the index's result (an input that is not JSON).
     Reject(R),
 }
@@ -65,7 +73,7 @@ unsafe fn build_erased<'a, T, R, B, V>(
     ctx: *const (),
     i: usize,
     arena: &'a Arena,
-) -> Option<(Value<'a>, SourceText<'a>)>
+) -> Option<Started<'a>>
 where
     B: for<'x> Fn(&'x T, &'x Arena) -> Built<'x, R>,
 {
@@ -74,8 +82,9 @@ where
     let ctx = unsafe { &*(ctx as *const Ctx<'_, T, R, B, V>) };
     let input = &ctx.inputs[i];
     let built = match (ctx.build)(input, arena) {
-        Built::Run(v) => (v, SourceText::NONE),
-        Built::RunText(v, source) => (v, source),
+        Built::Run(v) => (v, SourceText::NONE, None),
+        Built::RunText(v, source) => (v, source, None),
+        Built::RunNamed(v, source, name) => (v, source, Some(name)),
         Built::Reject(r) => {
             // SAFETY: index `i` is written once, by the worker that claimed it.
             unsafe { (*ctx.out.add(i)).write(r) };
@@ -85,7 +94,7 @@ where
     // SAFETY: the value and its kept text borrow the input and the arena; the input
     // outlives the batch, which outlives the execution (module docs), so `'a` is not
     // exceeded in practice.
-    Some(unsafe { std::mem::transmute::<(Value<'_>, SourceText<'_>), (Value<'a>, SourceText<'a>)>(built) })
+    Some(unsafe { std::mem::transmute::<Started<'_>, Started<'a>>(built) })
 }
 
 unsafe fn visit_erased<'a, T, R, B, V>(ctx: *const (), i: usize, outcome: RawOutcome<'a>)
@@ -111,7 +120,7 @@ impl Batch {
     ///
     /// # Safety
     /// `i` must come from [`claim`](Self::claim) and be built once.
-    pub(crate) unsafe fn build<'a>(&self, i: usize, arena: &'a Arena) -> Option<(Value<'a>, SourceText<'a>)> {
+    pub(crate) unsafe fn build<'a>(&self, i: usize, arena: &'a Arena) -> Option<Started<'a>> {
         match catch_unwind(AssertUnwindSafe(|| unsafe { (self.build)(self.ctx, i, arena) })) {
             Ok(v) => v,
             Err(p) => {

@@ -367,7 +367,7 @@ impl Worker {
                 let arena = unsafe { self.arena.get() };
                 // SAFETY: `i` was claimed by this worker.
                 match unsafe { batch.build(i, arena) } {
-                    Some((input, source)) => t = self.start(input, source, Origin::Batch(batch, i), t),
+                    Some((input, source, name)) => t = self.start(input, source, name, Origin::Batch(batch, i), t),
                     None => {
                         // SAFETY: nothing built in the arena is kept.
                         unsafe { self.arena.reset() };
@@ -402,7 +402,8 @@ impl Worker {
         let input = unsafe { &*(&sub.input as *const Input) }.parse_in_keeping_text(arena);
         match input {
             Ok((input, source)) => {
-                self.start(input, source, Origin::<&Arc<Batch>>::Submit(sub), started);
+                let name = sub.name.as_deref().map(|n| &*arena.alloc_str(n));
+                self.start(input, source, name, Origin::<&Arc<Batch>>::Submit(sub), started);
             }
             Err(e) => {
                 // SAFETY: the failed parse's values are not kept.
@@ -421,22 +422,21 @@ impl Worker {
         &mut self,
         input: Value<'static>,
         source: SourceText<'static>,
+        name: Option<&'static str>,
         origin: Origin<B>,
         started: Instant,
     ) -> Instant {
         let shared = self.shared();
         self.counters().bump_owned(Event::Started);
         let now = self.now_ms_at(started);
-        // SAFETY: the name is copied into the arena, which the execution resets or takes.
-        let arena = unsafe { self.arena.get() };
-        let (id, name) = match &origin {
-            Origin::Submit(sub) => (Some(sub.id), sub.name.as_deref().map(|n| &*arena.alloc_str(n))),
-            Origin::Batch(..) => (None, None),
+        let id = match &origin {
+            Origin::Submit(sub) => Some(sub.id),
+            Origin::Batch(..) => None,
         };
         let tokens = &shared.issuers[self.index];
         let ran = {
             // SAFETY: the execution is dropped before the arena is reset, or takes it along.
-            let mut execution = shared.start(arena, input, source, id, name, now, tokens);
+            let mut execution = shared.start(unsafe { self.arena.get() }, input, source, id, name, now, tokens);
             match Suspension::of(guarded_resume(&mut execution, now)) {
                 Ok(outcome) => Ok(outcome),
                 Err(suspension) => Err((suspension, execution)),
