@@ -23,7 +23,7 @@ pub use language::{
     choice, compile, consts, diagnostic, entropy, intrinsics, jsonata, model, parse, path, payload, program, scope,
     template, timestamp, validate,
 };
-pub use tools::{cases, cli, graph, junit, mock, source};
+pub use tools::{cases, cli, graph, junit, mock, source, stream};
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use diagnostic::{Diagnostic, Severity};

@@ -419,7 +419,10 @@ fn a_named_submission_has_its_own_name_even_after_a_wait() {
     for _ in 0..3 {
         let done = receiver.recv().unwrap();
         let output = done.result.unwrap().output_value().unwrap();
-        assert!(output["arn"].as_str().unwrap().ends_with(&format!(":{}", output["name"].as_str().unwrap())));
+        assert!(output["arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{}", output["name"].as_str().unwrap())));
         names.insert(done.id, output["name"].as_str().unwrap().to_string());
     }
     assert_eq!(names[&named], "order-17");

@@ -18,6 +18,7 @@ mod closed;
 mod endpoint;
 mod open;
 mod report;
+mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,7 +61,7 @@ enum HistoryLevel {
 static HISTORY_EVENTS: AtomicU64 = AtomicU64::new(0);
 
 /// Load generator for quickstep.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
     /// Workload name (w1_order ... w6_intrinsics, found in --dir) or path of an .asl.json.
@@ -129,6 +130,14 @@ struct Args {
     /// answered).
     #[arg(long, default_value_t = 32, requires = "endpoint")]
     connections: usize,
+    /// Runs `quickstep stream`'s engine on this file of newline-delimited inputs (file to
+    /// file: the outputs go to FILE with the extension `.out`, each checked), then the closed
+    /// loop with JSON text in and out on as many threads for as long, and prints both rates.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rate", "all", "noise", "faults", "handwritten", "endpoint"])]
+    stream: Option<std::path::PathBuf>,
+    /// With --stream: write the outputs in input order.
+    #[arg(long, requires = "stream")]
+    ordered: bool,
 }
 
 /// The type of the machine `--endpoint` creates.
@@ -165,6 +174,17 @@ fn main() -> std::process::ExitCode {
             Err(e) => {
                 eprintln!("loadgen: {e}");
                 std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(path) = &args.stream {
+        let outcome = Workload::load(&args.workload, &dir).and_then(|w| stream::stream_side_by_side(&args, &w, path));
+        return match outcome {
+            Ok(true) => std::process::ExitCode::SUCCESS,
+            Ok(false) => std::process::ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                std::process::ExitCode::from(2)
             }
         };
     }

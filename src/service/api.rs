@@ -483,7 +483,13 @@ impl Service {
                 .run(&machine, &name, &express_id, input.to_string())
                 .await?;
             let stop_ms = SystemClock.now_ms();
-            let info = execution_info(&machine, &name, &self.config.region, &self.config.account, Some(express_id));
+            let info = execution_info(
+                &machine,
+                &name,
+                &self.config.region,
+                &self.config.account,
+                Some(express_id),
+            );
             let mut out = outcome.sync_response(&info, input, start_ms, stop_ms);
             if let Some(trace) = trace_header {
                 out["traceHeader"] = json!(trace);

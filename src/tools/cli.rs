@@ -1,5 +1,5 @@
-//! The `quickstep` command line: `run`, `graph`, `validate`, `test` and (with the `server`
-//! feature) `serve`.
+//! The `quickstep` command line: `run`, `graph`, `validate`, `test`, `stream` and (with the
+//! `server` feature) `serve`.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -92,6 +92,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Runs one Express execution per line of newline-delimited JSON events, over the
+    /// runtime's pool, and writes one line per event: its output, or its error and cause.
+    Stream(crate::tools::stream::StreamArgs),
     /// Serves the Step Functions API (AWS CLI, boto3 and the AWS SDKs work against it), with
     /// Standard executions durable in a journal.
     #[cfg(feature = "server")]
@@ -139,7 +142,7 @@ pub(crate) struct TaskArgs {
     resources: Option<PathBuf>,
     /// Use a virtual clock: Wait states and retry back-offs take no real time.
     #[arg(long)]
-    virtual_time: bool,
+    pub(crate) virtual_time: bool,
     /// A Step Functions Local mock configuration file (MockConfigFile.json): the Task states
     /// of `--test-case` answer with their mocked responses.
     #[arg(long, value_name = "FILE", requires = "test_case")]
@@ -187,6 +190,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             machine_type,
         } => validate(&definitions, &source, machine_type),
         Command::Test { paths, filter, junit } => test(&paths, filter.as_deref(), junit.as_deref()),
+        Command::Stream(args) => crate::tools::stream::stream(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => crate::service::serve::serve(args).map(|()| ExitCode::SUCCESS),
     };

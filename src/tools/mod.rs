@@ -3,7 +3,8 @@
 //! [`cli`] the commands; [`cases`] the conformance case files that `quickstep test` runs (with
 //! [`junit`] reports); [`mock`] Step Functions Local's mock configuration; [`graph`] Mermaid and
 //! DOT drawings of a definition; [`source`] definitions as people write them (YAML, `${Name}`
-//! placeholders, SAM and CloudFormation templates), read with [`yaml`].
+//! placeholders, SAM and CloudFormation templates), read with [`yaml`]; [`stream`] one execution
+//! per line of newline-delimited JSON.
 
 pub mod cases;
 pub mod cli;
@@ -11,4 +12,5 @@ pub mod graph;
 pub mod junit;
 pub mod mock;
 pub mod source;
+pub mod stream;
 pub mod yaml;

@@ -69,11 +69,7 @@ pub enum Built<'a, R> {
     Reject(R),
 }
 
-unsafe fn build_erased<'a, T, R, B, V>(
-    ctx: *const (),
-    i: usize,
-    arena: &'a Arena,
-) -> Option<Started<'a>>
+unsafe fn build_erased<'a, T, R, B, V>(ctx: *const (), i: usize, arena: &'a Arena) -> Option<Started<'a>>
 where
     B: for<'x> Fn(&'x T, &'x Arena) -> Built<'x, R>,
 {

@@ -768,7 +768,9 @@ impl Runtime {
 
     fn enqueue(&self, input: Input, name: Option<Box<str>>, done: Completion) -> u64 {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        self.shared.injector.push(Job::Submit(Submission { id, input, name, done }));
+        self.shared
+            .injector
+            .push(Job::Submit(Submission { id, input, name, done }));
         self.shared.notify_one();
         id
     }

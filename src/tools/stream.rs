@@ -1,0 +1,558 @@
+//! `quickstep stream`: newline-delimited JSON events in, one Express execution each on the
+//! runtime's pool, one line per event out.
+//!
+//! The input is read in blocks of lines. A few feeder threads each take the next block and
+//! run it with [`Runtime::run_batch_with`] (the pool's fast path: each worker parses the line
+//! into its arena and writes the outcome's line), and a writer thread writes the blocks'
+//! lines: in input order with `--ordered`, else a block as soon as it has finished. With
+//! several blocks in flight, an execution that waits holds back only its own block.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{IoSlice, IsTerminal, Read, Write};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+
+use crate::clock::{Clock, SystemClock};
+use crate::exec::{ExecutionInfo, RawOutcome, Status};
+use crate::intrinsics::uuid_v4_string;
+use crate::machine::Outcome;
+use crate::model::MachineType;
+use crate::runtime::{Built, Runtime};
+
+use super::cli::{bind_tasks, load_definition, state_machine_name, SourceArgs, TaskArgs, TypeArg};
+
+/// The largest event: AWS's limit on an execution's input (256 KiB).
+const MAX_EVENT_BYTES: usize = 262_144;
+/// Lines per block: small enough that a waiting execution holds back few others, large
+/// enough that a block's hand-offs cost nothing per line.
+const BLOCK_LINES: usize = 1024;
+/// Blocks in flight at once (each on its own feeder thread).
+const FEEDERS: usize = 4;
+
+/// `quickstep stream`'s options.
+#[derive(Debug, Args)]
+pub(crate) struct StreamArgs {
+    /// The definition file (ASL JSON, or YAML: `.yaml`, `.yml`); not with `--template`.
+    #[arg(required_unless_present = "template")]
+    definition: Option<PathBuf>,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The workflow type, whose rules apply (default: the template's, else EXPRESS).
+    #[arg(long = "type", value_enum)]
+    machine_type: Option<TypeArg>,
+    /// The events: a file of newline-delimited JSON, or `-` for standard input.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    input: PathBuf,
+    /// Where the outcomes go: a file, or `-` for standard output.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    output: PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Write the outcomes in input order (default: each block of lines as it finishes).
+    #[arg(long)]
+    ordered: bool,
+    /// What each outcome line holds.
+    #[arg(long, value_enum, default_value = "output")]
+    format: LineFormat,
+    #[command(flatten)]
+    tasks: TaskArgs,
+}
+
+/// What each outcome line holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LineFormat {
+    #[default]
+    /// A succeeded execution's output; for a failed one `{"error": ..., "cause": ...}`.
+    Output,
+    /// StartSyncExecution's response, the line number as the execution's name.
+    Full,
+}
+
+/// One line of input: its number (from 1) and where its text is in the block.
+struct Line {
+    number: u64,
+    text: Result<Range<usize>, usize>,
+}
+
+/// One event as the pool sees it: its line number and text (or the length of a line too
+/// long to keep).
+struct Event<'b> {
+    number: u64,
+    text: Result<&'b [u8], usize>,
+}
+
+/// A block of input lines: their text, one after the other.
+#[derive(Default)]
+struct Block {
+    index: u64,
+    text: Vec<u8>,
+    lines: Vec<Line>,
+}
+
+/// One event's outcome line (newline included), and how the event ended: `None` when it
+/// succeeded, else its error name (empty when the failure had none).
+struct Written {
+    line: Vec<u8>,
+    failure: Option<String>,
+}
+
+/// Reads the input in large reads and splits it into lines, keeping none of a line longer
+/// than [`MAX_EVENT_BYTES`].
+struct LineReader<R> {
+    inner: R,
+    /// Bytes read after the last line of the previous block.
+    pending: Vec<u8>,
+    line_number: u64,
+    next_block: u64,
+    ended: bool,
+}
+
+/// How much one read asks for.
+const READ_BYTES: u64 = 1 << 16;
+
+impl<R: Read> LineReader<R> {
+    /// Fills `block` with the next lines (blank ones skipped, numbers kept); `false` at the
+    /// end of the input.
+    fn read_block(&mut self, block: &mut Block) -> std::io::Result<bool> {
+        block.text.clear();
+        block.lines.clear();
+        std::mem::swap(&mut block.text, &mut self.pending);
+        block.index = self.next_block;
+        self.next_block += 1;
+        // The current line's start, where to look for its end, and how many bytes of it
+        // were dropped already (it is too long).
+        let (mut start, mut scan, mut dropped) = (0, 0, None);
+        while block.lines.len() < BLOCK_LINES {
+            if let Some(p) = memchr::memchr(b'\n', &block.text[scan..]) {
+                let end = scan + p;
+                self.push_line(block, start..end, dropped.take());
+                (start, scan) = (end + 1, end + 1);
+                continue;
+            }
+            scan = block.text.len();
+            if self.ended {
+                if start < block.text.len() || dropped.is_some() {
+                    self.push_line(block, start..block.text.len(), dropped.take());
+                    start = block.text.len();
+                }
+                break;
+            }
+            if block.text.len() - start > MAX_EVENT_BYTES {
+                *dropped.get_or_insert(0) += block.text.len() - start;
+                block.text.truncate(start);
+                scan = start;
+            }
+            if (&mut self.inner).take(READ_BYTES).read_to_end(&mut block.text)? == 0 {
+                self.ended = true;
+            }
+        }
+        self.pending.extend_from_slice(&block.text[start..]);
+        block.text.truncate(start);
+        Ok(!block.lines.is_empty())
+    }
+
+    /// Numbers the line at `range` of the block's text (of which `dropped` more bytes were
+    /// not kept) and adds it, unless it is blank.
+    fn push_line(&mut self, block: &mut Block, range: Range<usize>, dropped: Option<usize>) {
+        self.line_number += 1;
+        let length = dropped.unwrap_or(0) + range.len();
+        let text = if dropped.is_some() || length > MAX_EVENT_BYTES {
+            Err(length)
+        } else {
+            let line = &block.text[range.clone()];
+            let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1);
+            let Some(begin) = line[..end].iter().position(|b| !b.is_ascii_whitespace()) else {
+                return;
+            };
+            Ok(range.start + begin..range.start + end)
+        };
+        block.lines.push(Line {
+            number: self.line_number,
+            text,
+        });
+    }
+}
+
+/// How [`run_stream`] writes its lines.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StreamOptions {
+    /// Write the outcome lines in input order (else each block of lines as it finishes).
+    pub ordered: bool,
+    /// What each outcome line holds.
+    pub format: LineFormat,
+    /// Show a progress line on standard error, once a second.
+    pub progress: bool,
+}
+
+/// What a stream did: events that succeeded, and those that failed (not run ones
+/// included) by error name (empty when the failure had none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Events whose execution succeeded.
+    pub succeeded: u64,
+    /// Events whose execution failed, timed out or was not run (a bad line).
+    pub failed: u64,
+    /// The failed ones by error name.
+    pub by_error: BTreeMap<String, u64>,
+}
+
+impl StreamSummary {
+    fn count(&mut self, failure: Option<&str>) {
+        match failure {
+            None => self.succeeded += 1,
+            Some(error) => {
+                self.failed += 1;
+                *self.by_error.entry(error.to_string()).or_default() += 1;
+            }
+        }
+    }
+
+    /// `N succeeded, M failed`, then one line per error name, the most frequent first.
+    pub fn summary(&self) -> String {
+        let mut text = format!("{} succeeded, {} failed", self.succeeded, self.failed);
+        let mut errors: Vec<_> = self.by_error.iter().collect();
+        errors.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (error, count) in errors {
+            let error = if error.is_empty() { "(no error name)" } else { error };
+            text.push_str(&format!("\n  {error}: {count}"));
+        }
+        text
+    }
+}
+
+/// Runs `quickstep stream`: 0 when every event succeeded, 1 when some failed.
+pub(crate) fn stream(args: StreamArgs) -> Result<ExitCode, String> {
+    let asked = args.machine_type.or(Some(TypeArg::Express));
+    let (source, model, program) = load_definition(args.definition.as_deref(), &args.source, asked)?;
+    let express = match args.machine_type {
+        Some(TypeArg::Standard) => false,
+        Some(TypeArg::Express) => true,
+        None => source.machine_type != Some(MachineType::Standard),
+    };
+    let name = state_machine_name(&source, args.source.state_machine.as_deref());
+    let machine = bind_tasks(&model, program, &args.tasks, &name)?;
+    let info = ExecutionInfo {
+        name: "event".into(),
+        state_machine_name: name,
+        express_id: express.then(uuid_v4_string),
+        ..ExecutionInfo::default()
+    };
+    let input: Box<dyn Read + Send> = if args.input.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(File::open(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?)
+    };
+    let output: Box<dyn Write + Send> = if args.output.as_os_str() == "-" {
+        standard_output()
+    } else {
+        Box::new(File::create(&args.output).map_err(|e| format!("{}: {e}", args.output.display()))?)
+    };
+    let mut builder = Runtime::builder().execution_info(info.clone());
+    if let Some(threads) = args.threads {
+        builder = builder.threads(threads.max(1));
+    }
+    if args.tasks.virtual_time {
+        builder = builder.virtual_clock(SystemClock.now_ms());
+    }
+    let runtime = builder.build(machine);
+    let options = StreamOptions {
+        ordered: args.ordered,
+        format: args.format,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let result = run_stream(&runtime, &info, input, output, options);
+    runtime.shutdown();
+    let tally = result?;
+    eprintln!("{}", tally.summary());
+    Ok(if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs one execution per line of newline-delimited JSON read from `input` on `runtime`'s
+/// pool and writes one line per event to `output`: a succeeded execution's output, else
+/// `{"error": ..., "cause": ...}`; a line that is not an event (not UTF-8, not JSON, over
+/// 256 KiB) gives `{"error": "InvalidExecutionInput", "cause": ..., "line": N}`. Blank lines
+/// are skipped. Each execution is named by its line number (`$$.Execution.Name`); `info`
+/// gives the rest of its ARN for [`LineFormat::Full`]. Returns the counts, or the first
+/// error reading the input or writing the output (the lines read before it are run and
+/// written).
+pub fn run_stream(
+    runtime: &Runtime,
+    info: &ExecutionInfo,
+    input: impl Read + Send,
+    output: impl Write + Send,
+    options: StreamOptions,
+) -> Result<StreamSummary, String> {
+    let reader = Mutex::new(LineReader {
+        inner: input,
+        pending: Vec::new(),
+        line_number: 0,
+        next_block: 0,
+        ended: false,
+    });
+    let (sender, receiver) = crossbeam_channel::bounded::<(u64, Vec<Written>)>(FEEDERS * 2);
+    let context = Feed {
+        runtime,
+        info,
+        format: options.format,
+    };
+    let (tally, read_error) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| write_blocks(receiver, output, options.ordered, options.progress));
+        let feeders: Vec<_> = (0..FEEDERS)
+            .map(|_| {
+                let sender = sender.clone();
+                let (reader, context) = (&reader, &context);
+                scope.spawn(move || -> Result<(), String> {
+                    let mut block = Block::default();
+                    loop {
+                        let more = {
+                            let mut reader = reader.lock().unwrap_or_else(|e| e.into_inner());
+                            reader
+                                .read_block(&mut block)
+                                .map_err(|e| format!("reading the input: {e}"))?
+                        };
+                        if !more {
+                            return Ok(());
+                        }
+                        let written = context.run(&block);
+                        if sender.send((block.index, written)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(sender);
+        let read_error = feeders
+            .into_iter()
+            .filter_map(|f| {
+                f.join()
+                    .unwrap_or_else(|_| Err("a feeder thread panicked".into()))
+                    .err()
+            })
+            .next();
+        let tally = writer
+            .join()
+            .unwrap_or_else(|_| Err("the writer thread panicked".into()));
+        (tally, read_error)
+    });
+    let tally = tally?;
+    match read_error {
+        Some(error) => Err(error),
+        None => Ok(tally),
+    }
+}
+
+/// What a feeder needs to run a block.
+struct Feed<'r> {
+    runtime: &'r Runtime,
+    info: &'r ExecutionInfo,
+    format: LineFormat,
+}
+
+impl Feed<'_> {
+    /// Runs the block's events on the pool; their outcome lines in input order.
+    fn run(&self, block: &Block) -> Vec<Written> {
+        let start_ms = SystemClock.now_ms();
+        let events: Vec<Event<'_>> = block
+            .lines
+            .iter()
+            .map(|line| Event {
+                number: line.number,
+                text: line.text.clone().map(|range| &block.text[range]),
+            })
+            .collect();
+        self.runtime.run_batch_with(
+            &events,
+            |line, arena| {
+                let text =
+                    match line.text {
+                        Ok(text) => text,
+                        Err(length) => return Built::Reject(rejected(
+                            line.number,
+                            "InvalidExecutionInput",
+                            &format!(
+                                "The event is {length} bytes; an execution's input is at most {MAX_EVENT_BYTES} bytes."
+                            ),
+                        )),
+                    };
+                let text = match std::str::from_utf8(text) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        return Built::Reject(rejected(
+                            line.number,
+                            "InvalidExecutionInput",
+                            &format!("Invalid State Machine Execution Input: 'not UTF-8: {e}'"),
+                        ))
+                    }
+                };
+                match crate::value::parse_keeping_text(arena, text) {
+                    Ok((input, source)) => {
+                        let mut digits = itoa::Buffer::new();
+                        Built::RunNamed(input, source, arena.alloc_str(digits.format(line.number)))
+                    }
+                    Err(e) => Built::Reject(rejected(
+                        line.number,
+                        "InvalidExecutionInput",
+                        &format!("Invalid State Machine Execution Input: '{e}'"),
+                    )),
+                }
+            },
+            |i, raw| match self.format {
+                LineFormat::Output => output_line(&raw, events[i].text.map_or(0, <[u8]>::len)),
+                LineFormat::Full => {
+                    let line = &events[i];
+                    let input = std::str::from_utf8(line.text.unwrap_or_default()).unwrap_or_default();
+                    let info = ExecutionInfo {
+                        name: line.number.to_string(),
+                        ..self.info.clone()
+                    };
+                    let outcome = Outcome::from_raw(&raw);
+                    let mut text =
+                        serde_json::to_vec(&outcome.sync_response(&info, input, start_ms, SystemClock.now_ms()))
+                            .unwrap_or_default();
+                    text.push(b'\n');
+                    Written {
+                        line: text,
+                        failure: failure_of(&raw),
+                    }
+                }
+            },
+        )
+    }
+}
+
+/// How an execution ended, for the tally: `None` when it succeeded.
+fn failure_of(raw: &RawOutcome<'_>) -> Option<String> {
+    (raw.status != Status::Succeeded).then(|| raw.error.clone().unwrap_or_default())
+}
+
+/// A succeeded execution's output, or a failed one's `{"error": ..., "cause": ...}` (each
+/// member when the failure has it). `input_length` sizes the line's buffer: outputs are
+/// often about as long as inputs.
+fn output_line(raw: &RawOutcome<'_>, input_length: usize) -> Written {
+    let mut line = Vec::with_capacity(input_length + 64);
+    if raw.status == Status::Succeeded {
+        raw.write_output(&mut line);
+    } else {
+        let mut failure = serde_json::Map::new();
+        if let Some(error) = &raw.error {
+            failure.insert("error".into(), error.clone().into());
+        }
+        if let Some(cause) = &raw.cause {
+            failure.insert("cause".into(), cause.clone().into());
+        }
+        line = serde_json::to_vec(&failure).unwrap_or_default();
+    }
+    line.push(b'\n');
+    Written {
+        line,
+        failure: failure_of(raw),
+    }
+}
+
+/// The line of an event that was not run: its error, a cause, and its line number.
+fn rejected(number: u64, error: &str, cause: &str) -> Written {
+    let mut line =
+        serde_json::to_vec(&serde_json::json!({"error": error, "cause": cause, "line": number})).unwrap_or_default();
+    line.push(b'\n');
+    Written {
+        line,
+        failure: Some(error.to_string()),
+    }
+}
+
+/// Writes the blocks' lines as they come (in block order when `ordered`), with a progress
+/// line on standard error when `progress`; returns the tally.
+fn write_blocks(
+    blocks: crossbeam_channel::Receiver<(u64, Vec<Written>)>,
+    output: impl Write,
+    ordered: bool,
+    progress: bool,
+) -> Result<StreamSummary, String> {
+    let mut out = output;
+    let mut tally = StreamSummary::default();
+    let mut waiting: BTreeMap<u64, Vec<Written>> = BTreeMap::new();
+    let mut next = 0u64;
+    let started = Instant::now();
+    let mut shown = Instant::now();
+    let mut write = |block: Vec<Written>, tally: &mut StreamSummary| -> Result<(), String> {
+        write_lines(&mut out, &block).map_err(|e| format!("writing the output: {e}"))?;
+        for written in &block {
+            tally.count(written.failure.as_deref());
+        }
+        Ok(())
+    };
+    loop {
+        let block = match blocks.recv_timeout(Duration::from_millis(500)) {
+            Ok(block) => Some(block),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        if let Some((index, block)) = block {
+            if ordered {
+                waiting.insert(index, block);
+                while let Some(block) = waiting.remove(&next) {
+                    write(block, &mut tally)?;
+                    next += 1;
+                }
+            } else {
+                write(block, &mut tally)?;
+            }
+        }
+        if progress && shown.elapsed() >= Duration::from_secs(1) {
+            shown = Instant::now();
+            let done = tally.succeeded + tally.failed;
+            let rate = done as f64 / started.elapsed().as_secs_f64();
+            eprint!("\r{done} done, {} failed, {rate:.0} events/s   ", tally.failed);
+        }
+    }
+    for (_, block) in std::mem::take(&mut waiting) {
+        write(block, &mut tally)?;
+    }
+    drop(write);
+    out.flush().map_err(|e| format!("writing the output: {e}"))?;
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    Ok(tally)
+}
+
+/// Writes the block's lines with as few system calls as the output takes (one vectored write
+/// per block when it takes them all).
+fn write_lines(out: &mut impl Write, block: &[Written]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = block.iter().map(|w| IoSlice::new(&w.line)).collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Standard output as a file of its own, written without Rust's line buffering (each block
+/// goes out in one vectored write).
+fn standard_output() -> Box<dyn Write + Send> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(File::from(fd));
+        }
+    }
+    Box::new(std::io::stdout())
+}
