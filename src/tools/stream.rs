@@ -375,17 +375,18 @@ impl Feed<'_> {
         self.runtime.run_batch_with(
             &events,
             |line, arena| {
-                let text =
-                    match line.text {
-                        Ok(text) => text,
-                        Err(length) => return Built::Reject(rejected(
+                let text = match line.text {
+                    Ok(text) => text,
+                    Err(length) => {
+                        return Built::Reject(rejected(
                             line.number,
                             "InvalidExecutionInput",
                             &format!(
                                 "The event is {length} bytes; an execution's input is at most {MAX_EVENT_BYTES} bytes."
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 let text = match std::str::from_utf8(text) {
                     Ok(text) => text,
                     Err(e) => {
@@ -520,7 +521,6 @@ fn write_blocks(
     for (_, block) in std::mem::take(&mut waiting) {
         write(block, &mut tally)?;
     }
-    drop(write);
     out.flush().map_err(|e| format!("writing the output: {e}"))?;
     if progress {
         eprint!("\r\x1b[K");

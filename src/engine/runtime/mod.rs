@@ -150,6 +150,14 @@ impl std::fmt::Display for QueueFull {
 
 impl std::error::Error for QueueFull {}
 
+/// Who an execution on the runtime is: its id (a streaming submission has one already), and
+/// its own name when it was given one.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Identity<'a> {
+    pub(crate) id: Option<u64>,
+    pub(crate) name: Option<&'a str>,
+}
+
 /// An accepted streaming execution on its way to a worker.
 pub(crate) struct Submission {
     id: u64,
@@ -231,18 +239,17 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Starts an execution of the machine, with its history filter (allocated in `arena`)
-    /// when history is on and its task tokens from `tokens`. `id` gives the execution's id
-    /// when it already has one.
+    /// when history is on and its task tokens from `tokens`. `who` gives the execution's id
+    /// when it already has one, and its name when it was given one.
     fn start<'a>(
         &'a self,
         arena: &'a Arena,
-        input: Value<'a>,
-        source: SourceText<'a>,
-        id: Option<u64>,
-        name: Option<&'a str>,
+        (input, source): (Value<'a>, SourceText<'a>),
+        who: Identity<'a>,
         now_ms: i64,
         tokens: &'a dyn TokenIssuer,
     ) -> Execution<'a> {
+        let Identity { id, name } = who;
         let numbered = self.history.is_some() || self.machine.program().uses_context;
         let id = match id {
             None if numbered => Some(self.next_id.fetch_add(1, Ordering::Relaxed)),
@@ -601,7 +608,7 @@ impl Runtime {
                 false => CALLER_WALL.with(|wall| wall.borrow_mut().now_ms_at(started)),
             };
             let tokens = tasks::CallerIssuer::new(&shared.tasks.table);
-            let mut execution = shared.start(arena, input, source, None, None, now, &tokens);
+            let mut execution = shared.start(arena, (input, source), Identity::default(), now, &tokens);
             let outcome = loop {
                 match guarded_resume(&mut execution, now) {
                     Step::Done(outcome) => break outcome,

@@ -46,7 +46,7 @@ use super::batch::Batch;
 use super::metrics::{Counters, Event, LatencyBuffer};
 use super::tasks::{claim_due, deliver as deliver_task_message, Delivered, TaskMessage};
 use super::wall::WallAnchor;
-use super::{deliver, guarded_resume, Input, Job, Shared, Submission};
+use super::{deliver, guarded_resume, Identity, Input, Job, Shared, Submission};
 use crate::exec::{Execution, RawOutcome, Status, Step};
 use crate::value::{Arena, SourceText, Value};
 
@@ -436,7 +436,13 @@ impl Worker {
         let tokens = &shared.issuers[self.index];
         let ran = {
             // SAFETY: the execution is dropped before the arena is reset, or takes it along.
-            let mut execution = shared.start(unsafe { self.arena.get() }, input, source, id, name, now, tokens);
+            let mut execution = shared.start(
+                unsafe { self.arena.get() },
+                (input, source),
+                Identity { id, name },
+                now,
+                tokens,
+            );
             match Suspension::of(guarded_resume(&mut execution, now)) {
                 Ok(outcome) => Ok(outcome),
                 Err(suspension) => Err((suspension, execution)),
