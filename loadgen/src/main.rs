@@ -17,6 +17,7 @@ mod check;
 mod closed;
 mod endpoint;
 mod open;
+mod parked;
 mod report;
 mod stream;
 
@@ -135,6 +136,10 @@ struct Args {
     /// loop with JSON text in and out on as many threads for as long, and prints both rates.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["rate", "all", "noise", "faults", "handwritten", "endpoint"])]
     stream: Option<std::path::PathBuf>,
+    /// Parks this many executions in an hour's Wait (the streaming API, W1's input) and
+    /// reports the resident memory each takes.
+    #[arg(long, value_name = "N", conflicts_with_all = ["rate", "all", "noise", "faults", "handwritten", "endpoint", "stream"])]
+    parked: Option<u64>,
     /// With --stream: write the outputs in input order.
     #[arg(long, requires = "stream")]
     ordered: bool,
@@ -174,6 +179,16 @@ fn main() -> std::process::ExitCode {
             Err(e) => {
                 eprintln!("loadgen: {e}");
                 std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(n) = args.parked {
+        let outcome = Workload::load(&args.workload, &dir).and_then(|w| parked::parked_memory(n, args.threads, &w.input));
+        return match outcome {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                std::process::ExitCode::from(2)
             }
         };
     }
