@@ -292,7 +292,7 @@ impl<'a> Execution<'a> {
 /// `ResultPath` `spec`: places `result` into `raw_input` (the whole result when absent,
 /// the raw input unchanged when `null`).
 #[inline]
-pub(super) fn apply_result_path<'a>(
+pub(crate) fn apply_result_path<'a>(
     arena: &'a Arena,
     spec: &'a PathSpec,
     raw_input: Value<'a>,
@@ -306,7 +306,7 @@ pub(super) fn apply_result_path<'a>(
 }
 
 /// InputPath or OutputPath `spec` applied to `scope`'s input.
-pub(super) fn select_path<'a>(arena: &'a Arena, spec: &'a PathSpec, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
+pub(crate) fn select_path<'a>(arena: &'a Arena, spec: &'a PathSpec, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
     match spec {
         PathSpec::Whole => Ok(scope.input),
         PathSpec::Null => Ok(Value::EMPTY_OBJECT),

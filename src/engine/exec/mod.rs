@@ -30,6 +30,9 @@ mod limits;
 mod states;
 mod task;
 
+// What TestState (`crate::test_state`) evaluates one state with, as executions do.
+pub(crate) use eval::{apply_result_path, select_path};
+pub(crate) use task::{lambda_error_cause, lambda_invoke_result};
 use fanout::Fanout;
 use task::AwaitedTask;
 

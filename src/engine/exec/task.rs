@@ -669,7 +669,7 @@ fn computed_field(spec: &NumberSpec) -> Option<&'static str> {
 }
 
 /// Wraps a Lambda result as `arn:aws:states:::lambda:invoke` returns it.
-fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
+pub(crate) fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
     arena.object(&[
         ("ExecutedVersion", Value::String("$LATEST")),
         ("Payload", payload),
@@ -680,7 +680,7 @@ fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
 }
 
 /// The cause Step Functions reports for a Lambda function that raised.
-fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String {
+pub(crate) fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String {
     let arena = Arena::new();
     let cause = arena.object(&[
         ("errorMessage", Value::String(message)),

@@ -1,0 +1,212 @@
+//! TestState at the library level: the cases of `tests/data/test_state/`, AWS's answers as
+//! LocalStack's snapshot tests recorded them (each file names its source), then a few rules
+//! of ours.
+
+use std::path::Path;
+
+use quickstep::tasks::{TaskFailure, TaskRegistry};
+use quickstep::test_state::{test_state, TestStateError, TestStateRequest, TestStatus};
+use serde_json::{json, Value as Json};
+
+/// Whether `expected` (as recorded, with LocalStack's placeholders for ARNs' names and
+/// dates) matches `actual`; the differences into `out`.
+fn same(expected: &Json, actual: &Json, at: &str, out: &mut Vec<String>) {
+    match (expected, actual) {
+        (Json::String(e), Json::String(_))
+            if e == "date" || e.contains("<resource:") || e.contains("<partition>") => {}
+        // LocalStack's snapshots show JSON text nested in a value parsed (a mocked Map or
+        // Parallel result is a string in JSONPath).
+        (e @ (Json::Object(_) | Json::Array(_)), Json::String(a)) if serde_json::from_str::<Json>(a).is_ok() => {
+            same(e, &serde_json::from_str(a).unwrap(), at, out)
+        }
+        (Json::Object(e), Json::Object(a)) => {
+            for (k, v) in e {
+                match a.get(k) {
+                    Some(w) => same(v, w, &format!("{at}.{k}"), out),
+                    None => out.push(format!("{at}.{k}: missing, expected {v}")),
+                }
+            }
+            for k in a.keys().filter(|k| !e.contains_key(*k)) {
+                out.push(format!("{at}.{k}: not expected, got {}", a[k]));
+            }
+        }
+        (Json::Array(e), Json::Array(a)) if e.len() == a.len() => {
+            for (i, (v, w)) in e.iter().zip(a).enumerate() {
+                same(v, w, &format!("{at}[{i}]"), out);
+            }
+        }
+        (e, a) if e == a => {}
+        (e, a) => out.push(format!("{at}: expected {e}, got {a}")),
+    }
+}
+
+/// The response as LocalStack's snapshots show it: JSON text members parsed.
+fn as_recorded(response: &Json) -> Json {
+    let parse = |v: &Json| match v {
+        Json::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    };
+    let mut out = response.clone();
+    if let Some(output) = response.get("output") {
+        out["output"] = parse(output);
+    }
+    if let Some(Json::Object(data)) = response.get("inspectionData") {
+        let data: serde_json::Map<String, Json> = data.iter().map(|(k, v)| (k.clone(), parse(v))).collect();
+        out["inspectionData"] = Json::Object(data);
+    }
+    out
+}
+
+/// Runs one case file: `Err` with the differences.
+fn run_case(path: &Path) -> Result<(), String> {
+    let case: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut body = case["request"].clone();
+    if !body["definition"].is_string() {
+        body["definition"] = Json::String(body["definition"].to_string());
+    }
+    if let Some(mock) = body.get("mock").filter(|m| m.get("result").is_some_and(|r| !r.is_string())) {
+        return Err(format!("mock result not text: {mock}"));
+    }
+    let answer = TestStateRequest::from_json(&body).and_then(|request| test_state(&request, &TaskRegistry::new()));
+    let actual = match answer {
+        Ok(response) => as_recorded(&response.to_json()),
+        Err(e) => json!({"error": e.name(), "message": e.message()}),
+    };
+    let mut out = Vec::new();
+    same(&case["expected"], &actual, "$", &mut out);
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(out.join("\n    "))
+    }
+}
+
+#[test]
+fn recorded_cases_give_aws_answers() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/test_state");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data/test_state exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 60, "the TestState cases are missing from {}", dir.display());
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            run_case(f)
+                .err()
+                .map(|e| format!("{}:\n    {e}", f.file_name().unwrap().to_string_lossy()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
+
+fn request(definition: &str, input: &str) -> TestStateRequest {
+    TestStateRequest {
+        definition: definition.into(),
+        input: Some(input.into()),
+        role_arn: Some("arn:aws:iam::123456789012:role/test".into()),
+        inspection_level: quickstep::test_state::InspectionLevel::Debug,
+        ..TestStateRequest::default()
+    }
+}
+
+#[test]
+fn a_task_without_mock_runs_its_registered_handler() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register_json("arn:aws:lambda:us-east-1:123456789012:function:double", |input| {
+        Ok(json!({"n": input["n"].as_i64().unwrap_or(0) * 2}))
+    });
+    let definition = r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+        "InputPath": "$.in", "ResultSelector": {"doubled.$": "$.n"}, "ResultPath": "$.out", "Next": "Done"}"#;
+    let response = test_state(&request(definition, r#"{"in": {"n": 21}}"#), &tasks).unwrap();
+    assert_eq!(response.status, TestStatus::Succeeded);
+    assert_eq!(response.output.as_deref(), Some(r#"{"in":{"n":21},"out":{"doubled":42}}"#));
+    assert_eq!(response.next_state.as_deref(), Some("Done"));
+    let data = response.inspection_data.unwrap();
+    assert_eq!(data["afterInputPath"], json!(r#"{"n":21}"#));
+    assert_eq!(data["result"], json!(r#"{"n":42}"#));
+    assert_eq!(data["afterResultSelector"], json!(r#"{"doubled":42}"#));
+}
+
+#[test]
+fn a_task_without_handler_fails_with_a_clear_cause() {
+    let definition = r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:none", "End": true}"#;
+    let response = test_state(&request(definition, "{}"), &TaskRegistry::new()).unwrap();
+    assert_eq!(response.status, TestStatus::Failed);
+    assert_eq!(response.error.as_deref(), Some("States.Runtime"));
+    assert!(response.cause.unwrap().contains("function:none"));
+}
+
+#[test]
+fn a_handler_failure_is_caught_with_its_catch_index() {
+    let mut tasks = TaskRegistry::new();
+    tasks.register("arn:aws:states:::sqs:sendMessage", |_, _| {
+        Err(TaskFailure::new("Boom", "it broke"))
+    });
+    let definition = r#"{"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true,
+        "Catch": [{"ErrorEquals": ["Other"], "Next": "A"}, {"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "B"}]}"#;
+    let response = test_state(&request(definition, r#"{"k": 1}"#), &tasks).unwrap();
+    assert_eq!(response.status, TestStatus::CaughtError);
+    assert_eq!(response.next_state.as_deref(), Some("B"));
+    assert_eq!(
+        response.output.as_deref(),
+        Some(r#"{"k":1,"err":{"Error":"Boom","Cause":"it broke"}}"#)
+    );
+    assert_eq!(response.inspection_data.unwrap()["errorDetails"], json!({"catchIndex": 1}));
+}
+
+#[test]
+fn variables_are_read_and_assigned() {
+    let definition = r#"{"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $x + $states.input.y %}",
+        "Assign": {"z": "{% $x * 10 %}"}, "End": true}"#;
+    let mut req = request(definition, r#"{"y": 2}"#);
+    req.variables = Some(r#"{"x": 5}"#.into());
+    let response = test_state(&req, &TaskRegistry::new()).unwrap();
+    assert_eq!(response.output.as_deref(), Some("7"));
+    assert_eq!(response.inspection_data.unwrap()["variables"], json!(r#"{"x":5,"z":50}"#));
+}
+
+#[test]
+fn bad_requests_get_aws_errors() {
+    let refused = |req: TestStateRequest| test_state(&req, &TaskRegistry::new()).unwrap_err();
+    let pass = r#"{"Type": "Pass", "End": true}"#;
+    assert!(matches!(refused(request(pass, "{not json")), TestStateError::InvalidExecutionInput(_)));
+    let e = refused(request(r#"{"Type": "Pass"}"#, "{}"));
+    assert_eq!(e.name(), "InvalidDefinition", "{e}");
+    let e = refused(request("not json", "{}"));
+    assert_eq!(e.name(), "InvalidDefinition", "{e}");
+    let mut req = request(pass, "{}");
+    req.variables = Some("[1]".into());
+    assert_eq!(refused(req).name(), "ValidationException");
+    let e = TestStateRequest::from_json(&json!({"definition": pass, "inspectionLevel": "LOUD"})).unwrap_err();
+    assert!(e.message().contains("[INFO, DEBUG, TRACE]"), "{e}");
+}
+
+#[test]
+fn the_context_object_is_the_given_one_or_a_synthetic_one() {
+    let definition = r#"{"Type": "Pass", "Parameters": {"name.$": "$$.State.Name", "exec.$": "$$.Execution.Id"}, "End": true}"#;
+    let response = test_state(&request(definition, "{}"), &TaskRegistry::new()).unwrap();
+    let output: Json = serde_json::from_str(response.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output["name"], "StateName");
+    assert!(output["exec"].as_str().unwrap().starts_with("arn:aws:states:us-east-1:123456789012:express:"));
+    let mut req = request(
+        r#"{"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"token.$": "$$.Task.Token"}, "End": true}"#,
+        "{}",
+    );
+    req.context = Some(r#"{"Task": {"Token": "abc"}}"#.into());
+    req.mock = Some(quickstep::test_state::MockInput {
+        result: Some(r#"{"ok": true}"#.into()),
+        ..Default::default()
+    });
+    let response = test_state(&req, &TaskRegistry::new()).unwrap();
+    assert_eq!(response.inspection_data.unwrap()["afterParameters"], json!(r#"{"token":"abc"}"#));
+}
