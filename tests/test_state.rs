@@ -1,6 +1,8 @@
 //! TestState at the library level: the cases of `tests/data/test_state/`, AWS's answers as
 //! LocalStack's snapshot tests recorded them (each file names its source), then a few rules
-//! of ours.
+//! of ours; and the TestState operation of `quickstep serve` driven through `aws-sdk-sfn`.
+
+mod common;
 
 use std::path::Path;
 
@@ -209,4 +211,99 @@ fn the_context_object_is_the_given_one_or_a_synthetic_one() {
     });
     let response = test_state(&req, &TaskRegistry::new()).unwrap();
     assert_eq!(response.inspection_data.unwrap()["afterParameters"], json!(r#"{"token":"abc"}"#));
+}
+
+/// `quickstep serve` answers TestState through the SDK: a mocked Task caught, a retriable
+/// one, a state of a whole definition, a Task answered by a `--resources` behaviour.
+#[test]
+fn the_server_answers_test_state_through_the_sdk() {
+    use aws_sdk_sfn::types::{
+        InspectionLevel, MockErrorOutput, MockInput, TestExecutionStatus, TestStateConfiguration,
+    };
+    let dir = common::server::scratch("test-state");
+    let resources = dir.with_file_name("resources.json");
+    std::fs::write(
+        &resources,
+        r#"{"arn:aws:lambda:us-east-1:123456789012:function:echo": "identity"}"#,
+    )
+    .unwrap();
+    let server = common::server::Server::start(&dir, &["--resources", resources.to_str().unwrap()]);
+    let client = server.client();
+    common::server::runtime().block_on(async {
+        let catching = r#"{"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "f", "Payload": "{% $states.input.v %}"},
+            "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 3}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "Handle"}],
+            "End": true}"#;
+        let mock_error = |error: &str| {
+            MockInput::builder()
+                .error_output(MockErrorOutput::builder().error(error).cause("why").build())
+                .build()
+        };
+        let caught = client
+            .test_state()
+            .definition(catching)
+            .input(r#"{"v": 1}"#)
+            .inspection_level(InspectionLevel::Debug)
+            .mock(mock_error("Boom"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(caught.status(), Some(&TestExecutionStatus::CaughtError));
+        assert_eq!(caught.next_state(), Some("Handle"));
+        assert_eq!(caught.output(), Some(r#"{"Error":"Boom","Cause":"why"}"#));
+        let data = caught.inspection_data().unwrap();
+        assert_eq!(data.after_arguments(), Some(r#"{"FunctionName":"f","Payload":1}"#));
+        assert_eq!(data.error_details().and_then(|d| d.catch_index()), Some(0));
+
+        let retriable = client
+            .test_state()
+            .definition(catching)
+            .input(r#"{"v": 2}"#)
+            .inspection_level(InspectionLevel::Trace)
+            .mock(mock_error("Flaky"))
+            .state_configuration(TestStateConfiguration::builder().retrier_retry_count(2).build())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(retriable.status(), Some(&TestExecutionStatus::Retriable));
+        let details = retriable.inspection_data().and_then(|d| d.error_details()).unwrap();
+        assert_eq!((details.retry_index(), details.retry_backoff_interval_seconds()), (Some(0), Some(18)));
+
+        let machine = r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo", "ResultPath": "$.echoed", "End": true}}}"#;
+        let ran = client
+            .test_state()
+            .definition(machine)
+            .state_name("B")
+            .role_arn("arn:aws:iam::123456789012:role/test")
+            .input(r#"{"k": "v"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ran.status(), Some(&TestExecutionStatus::Succeeded));
+        assert_eq!(ran.output(), Some(r#"{"k":"v","echoed":{"k":"v"}}"#));
+        assert!(ran.inspection_data().is_none(), "INFO shows no inspection data");
+
+        let refused = client
+            .test_state()
+            .definition(machine)
+            .state_name("Nope")
+            .send()
+            .await
+            .unwrap_err();
+        let refused = refused.into_service_error();
+        assert!(refused.is_validation_exception(), "{refused:?}");
+        assert_eq!(refused.meta().message(), Some("State not found in definition"));
+
+        let refused = client
+            .test_state()
+            .definition(r#"{"Type": "Parallel", "Branches": [], "End": true}"#)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(refused.is_invalid_definition(), "{refused:?}");
+    });
+    drop(server);
 }
