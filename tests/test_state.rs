@@ -16,11 +16,6 @@ fn same(expected: &Json, actual: &Json, at: &str, out: &mut Vec<String>) {
     match (expected, actual) {
         (Json::String(e), Json::String(_))
             if e == "date" || e.contains("<resource:") || e.contains("<partition>") => {}
-        // LocalStack's snapshots show JSON text nested in a value parsed (a mocked Map or
-        // Parallel result is a string in JSONPath).
-        (e @ (Json::Object(_) | Json::Array(_)), Json::String(a)) if serde_json::from_str::<Json>(a).is_ok() => {
-            same(e, &serde_json::from_str(a).unwrap(), at, out)
-        }
         (Json::Object(e), Json::Object(a)) => {
             for (k, v) in e {
                 match a.get(k) {
@@ -42,10 +37,11 @@ fn same(expected: &Json, actual: &Json, at: &str, out: &mut Vec<String>) {
     }
 }
 
-/// The response as LocalStack's snapshots show it: JSON text members parsed.
+/// The response as LocalStack's snapshots show it: JSON text members parsed when they hold
+/// an object (text of an array or a scalar stays text, as the snapshots keep it).
 fn as_recorded(response: &Json) -> Json {
     let parse = |v: &Json| match v {
-        Json::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
+        Json::String(s) if s.trim_start().starts_with('{') => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
         other => other.clone(),
     };
     let mut out = response.clone();
@@ -130,12 +126,12 @@ fn a_task_without_mock_runs_its_registered_handler() {
         "InputPath": "$.in", "ResultSelector": {"doubled.$": "$.n"}, "ResultPath": "$.out", "Next": "Done"}"#;
     let response = test_state(&request(definition, r#"{"in": {"n": 21}}"#), &tasks).unwrap();
     assert_eq!(response.status, TestStatus::Succeeded);
-    assert_eq!(response.output.as_deref(), Some(r#"{"in":{"n":21},"out":{"doubled":42}}"#));
+    assert_eq!(response.output.as_deref(), Some(r#"{"in": {"n": 21}, "out": {"doubled": 42}}"#));
     assert_eq!(response.next_state.as_deref(), Some("Done"));
     let data = response.inspection_data.unwrap();
-    assert_eq!(data["afterInputPath"], json!(r#"{"n":21}"#));
-    assert_eq!(data["result"], json!(r#"{"n":42}"#));
-    assert_eq!(data["afterResultSelector"], json!(r#"{"doubled":42}"#));
+    assert_eq!(data["afterInputPath"], json!(r#"{"n": 21}"#));
+    assert_eq!(data["result"], json!(r#"{"n": 42}"#));
+    assert_eq!(data["afterResultSelector"], json!(r#"{"doubled": 42}"#));
 }
 
 #[test]
@@ -160,7 +156,7 @@ fn a_handler_failure_is_caught_with_its_catch_index() {
     assert_eq!(response.next_state.as_deref(), Some("B"));
     assert_eq!(
         response.output.as_deref(),
-        Some(r#"{"k":1,"err":{"Error":"Boom","Cause":"it broke"}}"#)
+        Some(r#"{"k": 1, "err": {"Error": "Boom", "Cause": "it broke"}}"#)
     );
     assert_eq!(response.inspection_data.unwrap()["errorDetails"], json!({"catchIndex": 1}));
 }
@@ -173,7 +169,7 @@ fn variables_are_read_and_assigned() {
     req.variables = Some(r#"{"x": 5}"#.into());
     let response = test_state(&req, &TaskRegistry::new()).unwrap();
     assert_eq!(response.output.as_deref(), Some("7"));
-    assert_eq!(response.inspection_data.unwrap()["variables"], json!(r#"{"x":5,"z":50}"#));
+    assert_eq!(response.inspection_data.unwrap()["variables"], json!(r#"{"x": 5, "z": 50}"#));
 }
 
 #[test]
@@ -210,7 +206,7 @@ fn the_context_object_is_the_given_one_or_a_synthetic_one() {
         ..Default::default()
     });
     let response = test_state(&req, &TaskRegistry::new()).unwrap();
-    assert_eq!(response.inspection_data.unwrap()["afterParameters"], json!(r#"{"token":"abc"}"#));
+    assert_eq!(response.inspection_data.unwrap()["afterParameters"], json!(r#"{"token": "abc"}"#));
 }
 
 /// `quickstep serve` answers TestState through the SDK: a mocked Task caught, a retriable
@@ -251,9 +247,9 @@ fn the_server_answers_test_state_through_the_sdk() {
             .unwrap();
         assert_eq!(caught.status(), Some(&TestExecutionStatus::CaughtError));
         assert_eq!(caught.next_state(), Some("Handle"));
-        assert_eq!(caught.output(), Some(r#"{"Error":"Boom","Cause":"why"}"#));
+        assert_eq!(caught.output(), Some(r#"{"Error": "Boom", "Cause": "why"}"#));
         let data = caught.inspection_data().unwrap();
-        assert_eq!(data.after_arguments(), Some(r#"{"FunctionName":"f","Payload":1}"#));
+        assert_eq!(data.after_arguments(), Some(r#"{"FunctionName": "f", "Payload": 1}"#));
         assert_eq!(data.error_details().and_then(|d| d.catch_index()), Some(0));
 
         let retriable = client
@@ -282,7 +278,7 @@ fn the_server_answers_test_state_through_the_sdk() {
             .await
             .unwrap();
         assert_eq!(ran.status(), Some(&TestExecutionStatus::Succeeded));
-        assert_eq!(ran.output(), Some(r#"{"k":"v","echoed":{"k":"v"}}"#));
+        assert_eq!(ran.output(), Some(r#"{"k": "v", "echoed": {"k": "v"}}"#));
         assert!(ran.inspection_data().is_none(), "INFO shows no inspection data");
 
         let refused = client

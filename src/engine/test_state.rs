@@ -20,7 +20,7 @@
 //! };
 //! let response = test_state(&request, &TaskRegistry::new()).unwrap();
 //! assert_eq!(response.status.as_str(), "SUCCEEDED");
-//! assert_eq!(response.output.as_deref(), Some(r#"{"a":1,"r":{"b":2}}"#));
+//! assert_eq!(response.output.as_deref(), Some(r#"{"a": 1, "r": {"b": 2}}"#));
 //! assert_eq!(response.next_state.as_deref(), Some("After"));
 //! ```
 
@@ -29,7 +29,9 @@ use serde_json::{json, Map, Value as Json};
 use crate::choice::Lookups;
 use crate::diagnostic::invalid_definition_message;
 use crate::error::{names, EvalError};
-use crate::exec::{apply_result_path, iso_time, lambda_error_cause, lambda_invoke_result, select_path, ExecutionInfo};
+use crate::exec::{
+    apply_result_path, iso_time, lambda_error_cause, lambda_invoke_result, select_path, spaced_json, ExecutionInfo,
+};
 use crate::limits::Limits;
 use crate::machine::check_definition_value;
 use crate::model::{MachineType, QueryLanguage};
@@ -385,16 +387,14 @@ pub fn test_state(request: &TestStateRequest, tasks: &TaskRegistry) -> Result<Te
         },
     };
     let context = match &request.context {
-        Some(text) => match serde_json::from_str::<Json>(text) {
-            Ok(context @ Json::Object(_)) => Value::from_serde(&arena, &context),
-            _ => {
-                return Err(TestStateError::Validation(
-                    "Invalid Context object provided: Context object must be a valid JSON object".into(),
-                ))
-            }
-        },
+        Some(text) => Value::from_serde(&arena, &given_context(text, state)?),
         None => synthetic_context(&arena, request, state, input),
     };
+    let mock_result = request.mock.as_ref().and_then(|m| m.result.as_deref()).map(|text| {
+        // checked by `check_request`
+        let json: Json = serde_json::from_str(text).unwrap_or(Json::Null);
+        Value::from_serde(&arena, &json)
+    });
     let mut run = Run {
         arena: &arena,
         program: &program,
@@ -409,6 +409,7 @@ pub fn test_state(request: &TestStateRequest, tasks: &TaskRegistry) -> Result<Te
         },
         data: Map::new(),
         error_details: Map::new(),
+        mock_result,
         limits: Limits::default_ref(),
     };
     Ok(run.run())
@@ -548,6 +549,53 @@ fn check_request(request: &TestStateRequest, program: &Program, state: &StateDef
     }
 }
 
+/// The members a given context object may have, and those of its `Execution`, `State` and
+/// `StateMachine`.
+const CONTEXT_MEMBERS: [(&str, &[&str]); 4] = [
+    ("Execution", &["Id", "Input", "Name", "RoleArn", "StartTime", "RedriveCount"]),
+    ("State", &["EnteredTime", "Name", "RetryCount"]),
+    ("StateMachine", &["Id", "Name"]),
+    ("Task", &["Token"]),
+];
+
+/// A given context object (`context`), checked as AWS checks it (recorded messages).
+fn given_context(text: &str, state: &StateDef) -> Result<Json, TestStateError> {
+    let invalid = |why: String| TestStateError::Validation(format!("Invalid Context object provided: {why}"));
+    let Ok(Json::Object(context)) = serde_json::from_str::<Json>(text) else {
+        return Err(invalid("Context object must be a valid JSON object".into()));
+    };
+    for (name, value) in &context {
+        if name == "Map" {
+            return Err(invalid("'Map' field is not supported when mocking a Context object".into()));
+        }
+        let Some((_, fields)) = CONTEXT_MEMBERS.iter().find(|(member, _)| member == name) else {
+            return Err(invalid(format!("Field '{name}' is not allowed")));
+        };
+        let Json::Object(members) = value else {
+            return Err(invalid(format!("{name} must be an object")));
+        };
+        for (field, v) in members {
+            if !fields.contains(&field.as_str()) {
+                return Err(invalid(format!("Field '{field}' is not allowed")));
+            }
+            let string = !matches!(field.as_str(), "Input" | "RedriveCount" | "RetryCount");
+            if string && !v.is_string() {
+                return Err(invalid(format!("{name}.{field} must be a string")));
+            }
+        }
+    }
+    let takes_token = match &state.op {
+        Op::Task(task) => task.resource_name.ends_with(".sync") || task.resource_name.contains(".sync:") || task.resource_name.ends_with(".waitForTaskToken"),
+        _ => false,
+    };
+    if context.contains_key("Task") && !takes_token {
+        return Err(invalid(
+            "Context object contains 'Task' when state is not a Task state with a '.sync' or '.waitForTaskToken' service integration pattern".into(),
+        ));
+    }
+    Ok(Json::Object(context))
+}
+
 /// The context object of a state run by TestState, with no `context` given: an Express-style
 /// execution of a generated state machine.
 fn synthetic_context<'a>(arena: &'a Arena, request: &TestStateRequest, state: &StateDef, input: Value<'a>) -> Value<'a> {
@@ -608,6 +656,8 @@ struct Run<'a, 'r> {
     data: Map<String, Json>,
     /// `inspectionData.errorDetails` so far.
     error_details: Map<String, Json>,
+    /// The mocked result, read.
+    mock_result: Option<Value<'a>>,
     limits: &'static Limits,
 }
 
@@ -627,7 +677,7 @@ impl<'a> Run<'a, '_> {
         let _ = state;
         if !self.variables.local.is_empty() {
             let vars = self.arena.object(self.variables.local);
-            self.data.insert("variables".into(), Json::String(vars.to_json_string()));
+            self.note("variables", vars);
         }
         if !self.error_details.is_empty() {
             self.data
@@ -639,7 +689,7 @@ impl<'a> Run<'a, '_> {
         };
         TestStateResponse {
             status,
-            output: output.map(|o| o.to_json_string()),
+            output: output.map(|o| self.text_of(o)),
             error,
             cause,
             next_state: next.map(str::to_string),
@@ -650,7 +700,14 @@ impl<'a> Run<'a, '_> {
 
     /// Records `value` as inspection member `name`.
     fn note(&mut self, name: &str, value: Value<'a>) {
-        self.data.insert(name.into(), Json::String(value.to_json_string()));
+        let text = self.text_of(value);
+        self.data.insert(name.into(), Json::String(text));
+    }
+
+    /// `value` as JSON text as TestState writes it: `", "` between items and `": "` after
+    /// keys (recorded: `"[\"CHARIZARD\", \"PIKACHU\"]"`, `"[1, 4, 9]"`).
+    fn text_of(&self, value: Value<'a>) -> String {
+        spaced_json(&value.to_json_string())
     }
 
     /// Whether the state is in JSONPath.
@@ -748,21 +805,16 @@ impl<'a> Run<'a, '_> {
                 Ok((output, next))
             }
             Op::Parallel { .. } | Op::Map(_) => {
-                let effective = self.effective(after_input_path)?;
-                let _ = effective;
                 if let Op::Map(map) = &state.op {
+                    if jsonpath {
+                        self.note("afterInputPath", after_input_path);
+                        self.items(map, after_input_path)?;
+                    }
                     self.map_numbers(map)?;
                 }
-                let mut result = self.mocked()?;
+                let result = self.mocked()?;
                 self.map_failures(result)?;
-                if jsonpath {
-                    // In JSONPath, AWS takes a mocked Map or Parallel result as the mock's
-                    // text: a JSON string (recorded: the output is that string).
-                    let text = self.request.mock.as_ref().and_then(|m| m.result.as_deref()).unwrap_or_default();
-                    result = self.arena.string(text);
-                    self.note("afterResultSelector", result);
-                }
-                let output = self.process_without_selector_note(result)?;
+                let output = self.process(result, Some(result))?;
                 Ok((output, next))
             }
             Op::Choice { rules, decision, default } => {
@@ -898,16 +950,6 @@ impl<'a> Run<'a, '_> {
         self.finish(result, selected, task_result)
     }
 
-    /// [`process`](Self::process) for a mocked Map or Parallel, whose selected result AWS
-    /// shows as the mock's text.
-    fn process_without_selector_note(&mut self, result: Value<'a>) -> Result<Value<'a>, Failure> {
-        let selected = match (&self.state.result_selector, self.jsonpath()) {
-            (Some(p), true) => self.eval(p, &self.payload_input(result, None))?,
-            _ => result,
-        };
-        self.finish(result, selected, Some(result))
-    }
-
     /// ResultPath and OutputPath (JSONPath) or Output (JSONata), then Assign.
     fn finish(
         &mut self,
@@ -970,9 +1012,7 @@ impl<'a> Run<'a, '_> {
                 cause: e.cause.clone(),
             });
         }
-        let text = mock.result.as_deref().unwrap_or("null");
-        let json: Json = serde_json::from_str(text).unwrap_or(Json::Null);
-        Ok(Value::from_serde(self.arena, &json))
+        Ok(self.mock_result.unwrap_or(Value::Null))
     }
 
     /// The Task's result: the mock's, or its handler's.
@@ -1029,6 +1069,24 @@ impl<'a> Run<'a, '_> {
                 })
             }
         }
+    }
+
+    /// A JSONPath Map's items (`ItemsPath` on its input), noted; AWS's failure when they are
+    /// not an array.
+    fn items(&mut self, map: &'a crate::program::MapDef, after_input_path: Value<'a>) -> Result<(), Failure> {
+        let items = self.path(&map.items_path, after_input_path)?;
+        if !matches!(items, Value::Array(..)) {
+            let path = match &map.items_path {
+                PathSpec::Path(p) => p.text().replacen("$$", "$", 1),
+                _ => "$".to_string(),
+            };
+            return Err(Failure {
+                error: Some(names::RUNTIME.into()),
+                cause: Some(format!("Reference path \"{path}\" must point to array.")),
+            });
+        }
+        self.note("afterItemsPath", items);
+        Ok(())
     }
 
     /// A Map's `MaxConcurrency`, `ToleratedFailureCount` and `ToleratedFailurePercentage`,

@@ -700,7 +700,7 @@ pub(crate) fn lambda_error_cause(error_type: &str, message: &str, compact: bool)
 }
 
 /// Re-spaces compact JSON the way Python's `json.dumps` does (`": "`, `", "`).
-fn spaced_json(compact: &str) -> String {
+pub(crate) fn spaced_json(compact: &str) -> String {
     let mut out = String::with_capacity(compact.len() + 16);
     let mut in_string = false;
     let mut escaped = false;
