@@ -1098,11 +1098,14 @@ impl<'a> Run<'a, '_> {
             ("toleratedFailurePercentage", &map.tolerated_failure_percentage, false),
         ];
         for (name, spec, integer) in fields {
-            if let Some(spec) = spec {
-                let n = self.number(spec)?;
-                let value = if integer { json!(n as i64) } else { json!(n) };
-                self.data.insert(name.into(), value);
-            }
+            let n = match spec {
+                Some(spec) => self.number(spec)?,
+                // recorded: a Map without MaxConcurrency shows 0
+                None if name == "maxConcurrency" => 0.0,
+                None => continue,
+            };
+            let value = if integer { json!(n as i64) } else { json!(n) };
+            self.data.insert(name.into(), value);
         }
         Ok(())
     }
@@ -1148,8 +1151,9 @@ impl<'a> Run<'a, '_> {
             Some(spec) => Some(self.number(spec)?),
             None => None,
         };
+        // recorded: without a tolerance, failed iterations fail nothing
         let exceeded = match (count, percentage) {
-            (None, None) => true,
+            (None, None) => false,
             (count, percentage) => {
                 count.is_none_or(|c| failed as f64 > c)
                     && percentage.is_none_or(|p| failed as f64 * 100.0 / total as f64 > p)
