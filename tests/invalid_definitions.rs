@@ -27,11 +27,7 @@ fn invalid_definitions_match_aws() {
             Err(e) => failures.push(format!("{}: {e}", case.name)),
         }
     }
-    eprintln!(
-        "{passed} matched, {} failed, of {}",
-        failures.len(),
-        paths.len()
-    );
+    eprintln!("{passed} matched, {} failed, of {}", failures.len(), paths.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(passed > 0);
 }

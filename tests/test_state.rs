@@ -14,8 +14,7 @@ use serde_json::{json, Value as Json};
 /// dates) matches `actual`; the differences into `out`.
 fn same(expected: &Json, actual: &Json, at: &str, out: &mut Vec<String>) {
     match (expected, actual) {
-        (Json::String(e), Json::String(_))
-            if e == "date" || e.contains("<resource:") || e.contains("<partition>") => {}
+        (Json::String(e), Json::String(_)) if e == "date" || e.contains("<resource:") || e.contains("<partition>") => {}
         (Json::Object(e), Json::Object(a)) => {
             for (k, v) in e {
                 match a.get(k) {
@@ -62,7 +61,10 @@ fn run_case(path: &Path) -> Result<(), String> {
     if !body["definition"].is_string() {
         body["definition"] = Json::String(body["definition"].to_string());
     }
-    if let Some(mock) = body.get("mock").filter(|m| m.get("result").is_some_and(|r| !r.is_string())) {
+    if let Some(mock) = body
+        .get("mock")
+        .filter(|m| m.get("result").is_some_and(|r| !r.is_string()))
+    {
         return Err(format!("mock result not text: {mock}"));
     }
     let answer = TestStateRequest::from_json(&body).and_then(|request| test_state(&request, &TaskRegistry::new()));
@@ -88,7 +90,11 @@ fn recorded_cases_give_aws_answers() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 60, "the TestState cases are missing from {}", dir.display());
+    assert!(
+        files.len() >= 60,
+        "the TestState cases are missing from {}",
+        dir.display()
+    );
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| {
@@ -126,7 +132,10 @@ fn a_task_without_mock_runs_its_registered_handler() {
         "InputPath": "$.in", "ResultSelector": {"doubled.$": "$.n"}, "ResultPath": "$.out", "Next": "Done"}"#;
     let response = test_state(&request(definition, r#"{"in": {"n": 21}}"#), &tasks).unwrap();
     assert_eq!(response.status, TestStatus::Succeeded);
-    assert_eq!(response.output.as_deref(), Some(r#"{"in": {"n": 21}, "out": {"doubled": 42}}"#));
+    assert_eq!(
+        response.output.as_deref(),
+        Some(r#"{"in": {"n": 21}, "out": {"doubled": 42}}"#)
+    );
     assert_eq!(response.next_state.as_deref(), Some("Done"));
     let data = response.inspection_data.unwrap();
     assert_eq!(data["afterInputPath"], json!(r#"{"n": 21}"#));
@@ -136,7 +145,8 @@ fn a_task_without_mock_runs_its_registered_handler() {
 
 #[test]
 fn a_task_without_handler_fails_with_a_clear_cause() {
-    let definition = r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:none", "End": true}"#;
+    let definition =
+        r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:none", "End": true}"#;
     let response = test_state(&request(definition, "{}"), &TaskRegistry::new()).unwrap();
     assert_eq!(response.status, TestStatus::Failed);
     assert_eq!(response.error.as_deref(), Some("States.Runtime"));
@@ -158,7 +168,10 @@ fn a_handler_failure_is_caught_with_its_catch_index() {
         response.output.as_deref(),
         Some(r#"{"k": 1, "err": {"Error": "Boom", "Cause": "it broke"}}"#)
     );
-    assert_eq!(response.inspection_data.unwrap()["errorDetails"], json!({"catchIndex": 1}));
+    assert_eq!(
+        response.inspection_data.unwrap()["errorDetails"],
+        json!({"catchIndex": 1})
+    );
 }
 
 #[test]
@@ -169,14 +182,20 @@ fn variables_are_read_and_assigned() {
     req.variables = Some(r#"{"x": 5}"#.into());
     let response = test_state(&req, &TaskRegistry::new()).unwrap();
     assert_eq!(response.output.as_deref(), Some("7"));
-    assert_eq!(response.inspection_data.unwrap()["variables"], json!(r#"{"x": 5, "z": 50}"#));
+    assert_eq!(
+        response.inspection_data.unwrap()["variables"],
+        json!(r#"{"x": 5, "z": 50}"#)
+    );
 }
 
 #[test]
 fn bad_requests_get_aws_errors() {
     let refused = |req: TestStateRequest| test_state(&req, &TaskRegistry::new()).unwrap_err();
     let pass = r#"{"Type": "Pass", "End": true}"#;
-    assert!(matches!(refused(request(pass, "{not json")), TestStateError::InvalidExecutionInput(_)));
+    assert!(matches!(
+        refused(request(pass, "{not json")),
+        TestStateError::InvalidExecutionInput(_)
+    ));
     let e = refused(request(r#"{"Type": "Pass"}"#, "{}"));
     assert_eq!(e.name(), "InvalidDefinition", "{e}");
     let e = refused(request("not json", "{}"));
@@ -190,11 +209,15 @@ fn bad_requests_get_aws_errors() {
 
 #[test]
 fn the_context_object_is_the_given_one_or_a_synthetic_one() {
-    let definition = r#"{"Type": "Pass", "Parameters": {"name.$": "$$.State.Name", "exec.$": "$$.Execution.Id"}, "End": true}"#;
+    let definition =
+        r#"{"Type": "Pass", "Parameters": {"name.$": "$$.State.Name", "exec.$": "$$.Execution.Id"}, "End": true}"#;
     let response = test_state(&request(definition, "{}"), &TaskRegistry::new()).unwrap();
     let output: Json = serde_json::from_str(response.output.as_deref().unwrap()).unwrap();
     assert_eq!(output["name"], "StateName");
-    assert!(output["exec"].as_str().unwrap().starts_with("arn:aws:states:us-east-1:123456789012:express:"));
+    assert!(output["exec"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:states:us-east-1:123456789012:express:"));
     let mut req = request(
         r#"{"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
             "Parameters": {"token.$": "$$.Task.Token"}, "End": true}"#,
@@ -206,7 +229,10 @@ fn the_context_object_is_the_given_one_or_a_synthetic_one() {
         ..Default::default()
     });
     let response = test_state(&req, &TaskRegistry::new()).unwrap();
-    assert_eq!(response.inspection_data.unwrap()["afterParameters"], json!(r#"{"token": "abc"}"#));
+    assert_eq!(
+        response.inspection_data.unwrap()["afterParameters"],
+        json!(r#"{"token": "abc"}"#)
+    );
 }
 
 /// `quickstep serve` answers TestState through the SDK: a mocked Task caught, a retriable

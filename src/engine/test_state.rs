@@ -280,7 +280,9 @@ impl TestStateError {
     /// The message.
     pub fn message(&self) -> &str {
         match self {
-            TestStateError::Validation(m) | TestStateError::InvalidDefinition(m) | TestStateError::InvalidExecutionInput(m) => m,
+            TestStateError::Validation(m)
+            | TestStateError::InvalidDefinition(m)
+            | TestStateError::InvalidExecutionInput(m) => m,
         }
     }
 }
@@ -372,7 +374,7 @@ pub fn test_state(request: &TestStateRequest, tasks: &TaskRegistry) -> Result<Te
         .find(|s| s.name == state_name)
         .ok_or_else(|| TestStateError::Validation("State not found in definition".into()))?;
     check_state_type(Some(state.type_name), request)?;
-    check_request(request, &program, state)?;
+    check_request(request, state)?;
 
     let arena = Arena::new();
     let input_text = request.input.as_deref().unwrap_or("{}");
@@ -383,7 +385,11 @@ pub fn test_state(request: &TestStateRequest, tasks: &TaskRegistry) -> Result<Te
         None => &[][..],
         Some(text) => match serde_json::from_str::<Json>(text) {
             Ok(vars @ Json::Object(_)) => Value::from_serde(&arena, &vars).as_object().unwrap_or_default(),
-            _ => return Err(TestStateError::Validation("Variables must be a valid JSON object".into())),
+            _ => {
+                return Err(TestStateError::Validation(
+                    "Variables must be a valid JSON object".into(),
+                ))
+            }
         },
     };
     let context = match &request.context {
@@ -424,9 +430,14 @@ fn whole_definition(request: &TestStateRequest) -> Result<(Json, String), TestSt
         TestStateError::InvalidDefinition(invalid_definition_message(&diagnostics))
     };
     if let Some(name) = &request.state_name {
-        if name.is_empty() || name.chars().count() > 80 {
+        let bound = match name.chars().count() {
+            0 => Some("greater than or equal to 1"),
+            81.. => Some("less than or equal to 80"),
+            _ => None,
+        };
+        if let Some(bound) = bound {
             return Err(TestStateError::Validation(format!(
-                "1 validation error detected: Value at 'stateName' failed to satisfy constraint: Member must have length between 1 and 80"
+                "1 validation error detected: Value '{name}' at 'stateName' failed to satisfy constraint: Member must have length {bound}"
             )));
         }
         return match parsed {
@@ -480,7 +491,7 @@ fn check_state_type(type_name: Option<&str>, request: &TestStateRequest) -> Resu
 }
 
 /// The request's members against the state: AWS's `ValidationException`s.
-fn check_request(request: &TestStateRequest, program: &Program, state: &StateDef) -> Result<(), TestStateError> {
+fn check_request(request: &TestStateRequest, state: &StateDef) -> Result<(), TestStateError> {
     let failure_count = request
         .state_configuration
         .as_ref()
@@ -542,17 +553,17 @@ fn check_request(request: &TestStateRequest, program: &Program, state: &StateDef
             )),
             Some(_) => Ok(()),
         },
-        _ => {
-            let _ = program;
-            Ok(())
-        }
+        _ => Ok(()),
     }
 }
 
 /// The members a given context object may have, and those of its `Execution`, `State` and
 /// `StateMachine`.
 const CONTEXT_MEMBERS: [(&str, &[&str]); 4] = [
-    ("Execution", &["Id", "Input", "Name", "RoleArn", "StartTime", "RedriveCount"]),
+    (
+        "Execution",
+        &["Id", "Input", "Name", "RoleArn", "StartTime", "RedriveCount"],
+    ),
     ("State", &["EnteredTime", "Name", "RetryCount"]),
     ("StateMachine", &["Id", "Name"]),
     ("Task", &["Token"]),
@@ -566,7 +577,9 @@ fn given_context(text: &str, state: &StateDef) -> Result<Json, TestStateError> {
     };
     for (name, value) in &context {
         if name == "Map" {
-            return Err(invalid("'Map' field is not supported when mocking a Context object".into()));
+            return Err(invalid(
+                "'Map' field is not supported when mocking a Context object".into(),
+            ));
         }
         let Some((_, fields)) = CONTEXT_MEMBERS.iter().find(|(member, _)| member == name) else {
             return Err(invalid(format!("Field '{name}' is not allowed")));
@@ -585,7 +598,11 @@ fn given_context(text: &str, state: &StateDef) -> Result<Json, TestStateError> {
         }
     }
     let takes_token = match &state.op {
-        Op::Task(task) => task.resource_name.ends_with(".sync") || task.resource_name.contains(".sync:") || task.resource_name.ends_with(".waitForTaskToken"),
+        Op::Task(task) => {
+            task.resource_name.ends_with(".sync")
+                || task.resource_name.contains(".sync:")
+                || task.resource_name.ends_with(".waitForTaskToken")
+        }
         _ => false,
     };
     if context.contains_key("Task") && !takes_token {
@@ -598,7 +615,12 @@ fn given_context(text: &str, state: &StateDef) -> Result<Json, TestStateError> {
 
 /// The context object of a state run by TestState, with no `context` given: an Express-style
 /// execution of a generated state machine.
-fn synthetic_context<'a>(arena: &'a Arena, request: &TestStateRequest, state: &StateDef, input: Value<'a>) -> Value<'a> {
+fn synthetic_context<'a>(
+    arena: &'a Arena,
+    request: &TestStateRequest,
+    state: &StateDef,
+    input: Value<'a>,
+) -> Value<'a> {
     let (machine, execution) = ("TestStateMachine", "TestStateExecution");
     let now = iso_time(chrono::Utc::now().timestamp_millis());
     let prefix = format!("arn:aws:states:{}:{}", request.region, request.account);
@@ -665,7 +687,6 @@ impl<'a> Run<'a, '_> {
     /// Runs the state and builds the answer.
     fn run(&mut self) -> TestStateResponse {
         self.note("input", self.input);
-        let state = self.state;
         let (status, output, failure, next) = match self.attempt() {
             Ok((output, next)) => (TestStatus::Succeeded, Some(output), None, next),
             Err(failure) => match self.recover(&failure) {
@@ -674,14 +695,15 @@ impl<'a> Run<'a, '_> {
                 Recovery::Failed(failure) => (TestStatus::Failed, None, Some(failure), None),
             },
         };
-        let _ = state;
         if !self.variables.local.is_empty() {
             let vars = self.arena.object(self.variables.local);
             self.note("variables", vars);
         }
         if !self.error_details.is_empty() {
-            self.data
-                .insert("errorDetails".into(), Json::Object(std::mem::take(&mut self.error_details)));
+            self.data.insert(
+                "errorDetails".into(),
+                Json::Object(std::mem::take(&mut self.error_details)),
+            );
         }
         let (error, cause) = match failure {
             Some(f) => (f.error, f.cause),
@@ -775,7 +797,11 @@ impl<'a> Run<'a, '_> {
         let raw = self.input;
         let jsonpath = self.jsonpath();
         let single = self.request.state_name.is_none();
-        let after_input_path = if jsonpath { self.path(&state.input_path, raw)? } else { raw };
+        let after_input_path = if jsonpath {
+            self.path(&state.input_path, raw)?
+        } else {
+            raw
+        };
         let next = match state.next {
             Next::State(id) => Some(self.program.state(id).name),
             Next::End => None,
@@ -817,7 +843,11 @@ impl<'a> Run<'a, '_> {
                 let output = self.process(result, Some(result))?;
                 Ok((output, next))
             }
-            Op::Choice { rules, decision, default } => {
+            Op::Choice {
+                rules,
+                decision,
+                default,
+            } => {
                 if jsonpath && single {
                     self.note("afterInputPath", after_input_path);
                 }
@@ -925,7 +955,7 @@ impl<'a> Run<'a, '_> {
         let input = self.payload_input(self.input, None);
         let value = match source {
             StringSource::Literal(s) => return Ok(Some((*s).to_string())),
-            StringSource::Path(p, _) => p.eval(self.arena, &input.scope).map_err(EvalError::from),
+            StringSource::Path(p, _) => p.eval(self.arena, &input.scope),
             StringSource::Jsonata(e, field) => e.eval(self.arena, &input.jsonata_env(), field),
         }
         .map_err(|e| self.failure(e))?;
@@ -961,7 +991,8 @@ impl<'a> Run<'a, '_> {
         let raw = self.input;
         let extra = task_result.map(|r| ("result", r));
         let output = if self.jsonpath() {
-            let merged = apply_result_path(self.arena, &state.result_path, raw, selected).map_err(|e| self.failure(e))?;
+            let merged =
+                apply_result_path(self.arena, &state.result_path, raw, selected).map_err(|e| self.failure(e))?;
             if self.data.contains_key("afterResultSelector") {
                 self.note("afterResultPath", merged);
             }
@@ -1005,7 +1036,11 @@ impl<'a> Run<'a, '_> {
 
     /// The mocked result (`mock.result`), or the mocked failure.
     fn mocked(&self) -> Result<Value<'a>, Failure> {
-        let mock = self.request.mock.as_ref().expect("a Map or Parallel state is tested with a mock");
+        let mock = self
+            .request
+            .mock
+            .as_ref()
+            .expect("a Map or Parallel state is tested with a mock");
         if let Some(e) = &mock.error_output {
             return Err(Failure {
                 error: e.error.clone(),
@@ -1025,7 +1060,9 @@ impl<'a> Run<'a, '_> {
             TaskFlavor::LambdaInvoke => {
                 let function = effective.get("FunctionName").and_then(|f| f.as_str());
                 (
-                    function.and_then(|f| self.tasks.get(f)).or_else(|| self.tasks.get(task.resource_name)),
+                    function
+                        .and_then(|f| self.tasks.get(f))
+                        .or_else(|| self.tasks.get(task.resource_name)),
                     effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),
                     function.unwrap_or(task.resource_name),
                 )
@@ -1039,7 +1076,9 @@ impl<'a> Run<'a, '_> {
             });
         };
         let mut context = TaskContext::new(None, None);
-        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.start(input, arena, &mut context)));
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.start(input, arena, &mut context)
+        }));
         let answer = match reply {
             Ok(TaskReply::Done(answer)) => answer,
             Ok(TaskReply::Pending) => Err(TaskFailure::new(

@@ -463,7 +463,7 @@ enum AnyCase {
     /// A recorded execution.
     Execution(Box<Case>),
     /// AWS's answer to a definition.
-    Definition(DefinitionCase),
+    Definition(Box<DefinitionCase>),
 }
 
 impl AnyCase {
@@ -471,7 +471,9 @@ impl AnyCase {
     fn load(file: &Path) -> Option<AnyCase> {
         match Case::load(file) {
             Ok(case) => Some(AnyCase::Execution(Box::new(case))),
-            Err(_) => DefinitionCase::load(file).ok().map(AnyCase::Definition),
+            Err(_) => DefinitionCase::load(file)
+                .ok()
+                .map(|case| AnyCase::Definition(Box::new(case))),
         }
     }
 

@@ -540,7 +540,10 @@ fn test_state(args: TestStateArgs) -> Result<ExitCode, String> {
         ("variables", args.variables.map(serde_json::Value::String)),
         ("context", args.context.map(serde_json::Value::String)),
         ("mock", json_flag("mock", args.mock)?),
-        ("stateConfiguration", json_flag("state-configuration", args.state_configuration)?),
+        (
+            "stateConfiguration",
+            json_flag("state-configuration", args.state_configuration)?,
+        ),
     ];
     for (name, value) in members {
         if let Some(value) = value {

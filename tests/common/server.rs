@@ -108,4 +108,3 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
-

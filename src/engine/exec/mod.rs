@@ -32,9 +32,9 @@ mod task;
 
 // What TestState (`crate::test_state`) evaluates one state with, as executions do.
 pub(crate) use eval::{apply_result_path, select_path};
-pub(crate) use task::{lambda_error_cause, lambda_invoke_result, spaced_json};
 use fanout::Fanout;
 use task::AwaitedTask;
+pub(crate) use task::{lambda_error_cause, lambda_invoke_result, spaced_json};
 
 pub use crate::limits::{EXECUTION_VARIABLES_LIMIT, MAX_EVENTS, PAYLOAD_LIMIT, VARIABLE_LIMIT};
 
