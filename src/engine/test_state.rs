@@ -508,7 +508,9 @@ fn check_request(request: &TestStateRequest, state: &StateDef) -> Result<(), Tes
                     "RoleArn must be specified when testing a Task state".into(),
                 ));
             }
-            if task.flavor == TaskFlavor::Activity || task.resource_name.contains(".waitForTaskToken") {
+            // An activity or a task that answers later (`.sync`, `.waitForTaskToken`) cannot
+            // answer within TestState: AWS tests them only with a mock.
+            if task.flavor == TaskFlavor::Activity || answers_later(task.resource_name) {
                 return Err(TestStateError::Validation(format!(
                     "TestState does not support the resource '{}' without a mock",
                     task.resource_name
@@ -597,20 +599,19 @@ fn given_context(text: &str, state: &StateDef) -> Result<Json, TestStateError> {
             }
         }
     }
-    let takes_token = match &state.op {
-        Op::Task(task) => {
-            task.resource_name.ends_with(".sync")
-                || task.resource_name.contains(".sync:")
-                || task.resource_name.ends_with(".waitForTaskToken")
-        }
-        _ => false,
-    };
+    let takes_token = matches!(&state.op, Op::Task(task) if answers_later(task.resource_name));
     if context.contains_key("Task") && !takes_token {
         return Err(invalid(
             "Context object contains 'Task' when state is not a Task state with a '.sync' or '.waitForTaskToken' service integration pattern".into(),
         ));
     }
     Ok(Json::Object(context))
+}
+
+/// Whether a Task resource names an integration that answers later: `.sync` (`.sync:2`) or
+/// `.waitForTaskToken`.
+fn answers_later(resource: &str) -> bool {
+    resource.ends_with(".sync") || resource.contains(".sync:") || resource.ends_with(".waitForTaskToken")
 }
 
 /// The context object of a state run by TestState, with no `context` given: an Express-style
