@@ -203,4 +203,26 @@ for level in ["INFO", "DEBUG", "TRACE"]:
     case(f"base_map_state_machine_inner_state-{level.lower()}", "test_test_state_machine_scenarios", f"test_base_state_name[{level}-BASE_MAP_STATE_MACHINE]",
          "test_case_response", "base_map_state_machine", {"stateName": "HandleItem", "input": HELLO, "inspectionLevel": level})
 
+
+# Mocked service integrations (test_test_state_mock_scenarios.py). Where the test made up a
+# value that the snapshot shows as a placeholder, the placeholder itself is sent.
+case("lambda_service_task_mock", "test_test_state_mock_scenarios", "test_base_lambda_service_task_mock_success", "test_case_response",
+     "base_lambda_service_task_state", {"input": json.dumps({"FunctionName": "<lambda_function_name>", "Payload": None}), "inspectionLevel": "INFO",
+     "mock": {"result": json.dumps({"Payload": "function output", "SdkHttpMetadata": {"HttpStatusCode": 200}})}})
+for ident, t in [("base", "base_dynamodb_service_task_state"), ("io", "io_dynamodb_service_task_state"),
+                 ("io_output_path", "io_output_path_dynamodb_service_task_state")]:
+    case(f"{t}_mock", "test_test_state_mock_scenarios", f"test_io_dynamodb_service_task_mock_success[{ident}]", "test_case_response", t,
+         {"input": json.dumps({"TableName": "<table_name>", "Item": {"data": {"S": "HelloWorld"}, "id": {"S": "id1"}}}), "inspectionLevel": "INFO",
+          "mock": {"result": json.dumps({"SdkHttpMetadata": {"HttpStatusCode": 200}})}})
+case("events_put_events_mock", "test_test_state_mock_scenarios", "test_put_events_mock_success", "test_case_response", "base_events_put_events",
+     {"input": json.dumps({"Entries": [{"Detail": "detail", "DetailType": "detail_type", "Source": "source"}]}), "inspectionLevel": "INFO",
+      "mock": {"result": json.dumps({"Entries": [{"EventId": "<uuid:1>"}]})}})
+case("sqs_send_message_mock", "test_test_state_mock_scenarios", "test_send_sqs_message_success", "test_case_response", "base_sqs_send_message",
+     {"input": json.dumps({"QueueUrl": "queue_url", "MessageBody": "message_body"}), "inspectionLevel": "INFO",
+      "mock": {"result": json.dumps({"MD5OfMessageBody": "<md5_of_message_body>", "MessageId": "<uuid:1>"})}})
+arn = "arn:aws:states:us-east-1:111111111111:stateMachine:TargetStateMachine"
+case("sfn_start_execution_mock", "test_test_state_mock_scenarios", "test_sfn_start_execution_success", "test_case_response", "base_sfn_start_execution",
+     {"input": json.dumps({"stateMachineArn": arn, "targetInput": None, "name": "TestStartTarget"}), "inspectionLevel": "INFO",
+      "mock": {"result": json.dumps({"ExecutionArn": "arn:aws:states:us-east-1:111111111111:execution:TargetStateMachine:TestStartTarget",
+                                     "StartDate": "start-date"})}})
 print(written, "cases written to", os.path.normpath(OUT))
