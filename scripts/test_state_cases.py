@@ -225,4 +225,15 @@ case("sfn_start_execution_mock", "test_test_state_mock_scenarios", "test_sfn_sta
      {"input": json.dumps({"stateMachineArn": arn, "targetInput": None, "name": "TestStartTarget"}), "inspectionLevel": "INFO",
       "mock": {"result": json.dumps({"ExecutionArn": "arn:aws:states:us-east-1:111111111111:execution:TargetStateMachine:TestStartTarget",
                                      "StartDate": "start-date"})}})
+# Variables (test_test_state_scenarios.py::test_state_with_variables).
+OUTDIR = "tests/aws/services/stepfunctions/templates/outputdecl/statemachines/"
+for ident, t, variables in [("base_expressions", "base_expr", {"var_input_value": "test_value", "var_constant_1": 10}),
+                            ("empty_variables", "base_literals", {})]:
+    name = f"variables-{ident}"
+    case(name, "test_test_state_scenarios", f"test_state_with_variables[{ident}]", "test_case_response", t,
+         {"stateName": "State0", "input": json.dumps({"input_values": [1, 2, 3]}), "variables": json.dumps(variables),
+          "inspectionLevel": "TRACE"}, template=json5(f"{LS}/templates/outputdecl/statemachines/{t}.json5"))
+    doc = json.load(open(f"{OUT}/{name}.json"))
+    doc["source"] = doc["source"].replace(TPL, OUTDIR)
+    json.dump(doc, open(f"{OUT}/{name}.json", "w"), indent=2)
 print(written, "cases written to", os.path.normpath(OUT))
