@@ -329,3 +329,24 @@ fn the_server_answers_test_state_through_the_sdk() {
     });
     drop(server);
 }
+
+#[test]
+fn a_wait_does_not_wait_but_its_fields_fail_as_in_an_execution() {
+    let wait = r#"{"Type": "Wait", "SecondsPath": "$.delay", "Next": "After"}"#;
+    let response = test_state(&request(wait, r#"{"delay": 3600}"#), &TaskRegistry::new()).unwrap();
+    assert_eq!(response.status, TestStatus::Succeeded);
+    assert_eq!(response.output.as_deref(), Some(r#"{"delay": 3600}"#));
+    assert_eq!(response.next_state.as_deref(), Some("After"));
+    let response = test_state(&request(wait, r#"{"delay": "soon"}"#), &TaskRegistry::new()).unwrap();
+    assert_eq!(response.status, TestStatus::Failed);
+    assert_eq!(response.error.as_deref(), Some("States.Runtime"));
+    assert!(
+        response
+            .cause
+            .as_deref()
+            .unwrap()
+            .ends_with("The SecondsPath parameter cannot be parsed as a long value: $.delay == \"soon\""),
+        "{:?}",
+        response.cause
+    );
+}

@@ -30,7 +30,8 @@ use crate::choice::Lookups;
 use crate::diagnostic::invalid_definition_message;
 use crate::error::{names, EvalError};
 use crate::exec::{
-    apply_result_path, iso_time, lambda_error_cause, lambda_invoke_result, select_path, spaced_json, ExecutionInfo,
+    apply_result_path, eval_number, iso_time, lambda_error_cause, lambda_invoke_result, select_path, spaced_json,
+    wait_until_ms, ExecutionInfo,
 };
 use crate::limits::Limits;
 use crate::machine::check_definition_value;
@@ -837,10 +838,10 @@ impl<'a> Run<'a, '_> {
                         self.note("afterInputPath", after_input_path);
                         self.items(map, after_input_path)?;
                     }
-                    self.map_numbers(map)?;
+                    self.map_numbers(map, after_input_path)?;
                 }
                 let result = self.mocked()?;
-                self.map_failures(result)?;
+                self.map_failures(result, after_input_path)?;
                 let output = self.process(result, Some(result))?;
                 Ok((output, next))
             }
@@ -890,10 +891,14 @@ impl<'a> Run<'a, '_> {
                 self.assign(assign, after_input_path, None)?;
                 Ok((output, Some(self.program.state(target).name)))
             }
-            Op::Wait(_) => {
+            Op::Wait(wait) => {
                 if jsonpath && single {
                     self.note("afterInputPath", after_input_path);
                 }
+                // TestState does not wait, but the wait's fields fail as they would.
+                let now_ms = chrono::Utc::now().timestamp_millis();
+                wait_until_ms(self.arena, wait, &self.payload_input(after_input_path, None), now_ms)
+                    .map_err(|e| self.failure(e))?;
                 let output = if jsonpath {
                     self.path(&state.output_path, after_input_path)?
                 } else {
@@ -1131,7 +1136,7 @@ impl<'a> Run<'a, '_> {
 
     /// A Map's `MaxConcurrency`, `ToleratedFailureCount` and `ToleratedFailurePercentage`,
     /// evaluated and noted.
-    fn map_numbers(&mut self, map: &'a crate::program::MapDef) -> Result<(), Failure> {
+    fn map_numbers(&mut self, map: &'a crate::program::MapDef, input: Value<'a>) -> Result<(), Failure> {
         let fields = [
             ("maxConcurrency", &map.max_concurrency, true),
             ("toleratedFailureCount", &map.tolerated_failure_count, true),
@@ -1139,7 +1144,7 @@ impl<'a> Run<'a, '_> {
         ];
         for (name, spec, integer) in fields {
             let n = match spec {
-                Some(spec) => self.number(spec)?,
+                Some(spec) => self.number(spec, input, integer)?,
                 // recorded: a Map without MaxConcurrency shows 0
                 None if name == "maxConcurrency" => 0.0,
                 None => continue,
@@ -1151,25 +1156,14 @@ impl<'a> Run<'a, '_> {
     }
 
     /// A number field's value.
-    fn number(&self, spec: &'a NumberSpec) -> Result<f64, Failure> {
-        let input = self.payload_input(self.input, None);
-        let value = match spec {
-            NumberSpec::Literal(n) => return Ok(*n),
-            NumberSpec::Path(path, _) => path.eval(self.arena, &input.scope).map_err(EvalError::from),
-            NumberSpec::Jsonata(expr, field) => expr.eval(self.arena, &input.jsonata_env(), field),
-        }
-        .map_err(|e| self.failure(e))?;
-        value.as_number().map(|n| n.as_f64()).ok_or_else(|| {
-            self.failure(EvalError::runtime(format!(
-                "The number field refers to value \"{}\" which is not a valid number",
-                value.to_json_string()
-            )))
-        })
+    fn number(&self, spec: &'a NumberSpec, input: Value<'a>, integer: bool) -> Result<f64, Failure> {
+        let input = self.payload_input(input, None);
+        eval_number(self.arena, spec, &input.scope, &input.jsonata_env(), integer).map_err(|e| self.failure(e))
     }
 
     /// A mocked Map with `stateConfiguration.mapIterationFailureCount`: fails with
     /// `States.ExceedToleratedFailureThreshold` when more iterations failed than it tolerates.
-    fn map_failures(&self, result: Value<'a>) -> Result<(), Failure> {
+    fn map_failures(&self, result: Value<'a>, input: Value<'a>) -> Result<(), Failure> {
         let Op::Map(map) = &self.state.op else {
             return Ok(());
         };
@@ -1184,11 +1178,11 @@ impl<'a> Run<'a, '_> {
         }
         let total = result.as_array().map_or(0, |items| items.len()).max(1);
         let count = match &map.tolerated_failure_count {
-            Some(spec) => Some(self.number(spec)?),
+            Some(spec) => Some(self.number(spec, input, true)?),
             None => None,
         };
         let percentage = match &map.tolerated_failure_percentage {
-            Some(spec) => Some(self.number(spec)?),
+            Some(spec) => Some(self.number(spec, input, false)?),
             None => None,
         };
         // recorded: without a tolerance, failed iterations fail nothing
