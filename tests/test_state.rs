@@ -350,3 +350,85 @@ fn a_wait_does_not_wait_but_its_fields_fail_as_in_an_execution() {
         response.cause
     );
 }
+
+/// Requests made of random members and values (a fixed seed): each gets a response or one of
+/// AWS's errors, never a panic.
+#[test]
+fn random_requests_get_answers_never_panics() {
+    const MEMBERS: &[&str] = &[
+        "definition",
+        "stateName",
+        "input",
+        "roleArn",
+        "inspectionLevel",
+        "revealSecrets",
+        "variables",
+        "mock",
+        "context",
+        "stateConfiguration",
+    ];
+    let values: Vec<Json> = vec![
+        json!(r#"{"Type": "Pass", "End": true}"#),
+        json!(
+            r#"{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Arguments": {"Payload": "{% $states.input %}"}, "QueryLanguage": "JSONata", "Retry": [{"ErrorEquals": ["States.ALL"]}], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}], "End": true}"#
+        ),
+        json!(
+            r#"{"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "ToleratedFailureCount": 1, "End": true}"#
+        ),
+        json!(
+            r#"{"Type": "Parallel", "Branches": [{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}], "End": true}"#
+        ),
+        json!(r#"{"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1, "Next": "A"}]}"#),
+        json!(r#"{"Type": "Wait", "TimestampPath": "$.t", "End": true}"#),
+        json!(r#"{"Type": "Fail", "ErrorPath": "$.e"}"#),
+        json!(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#),
+        json!("A"),
+        json!("P"),
+        json!("{"),
+        json!(""),
+        json!("[1, 2]"),
+        json!(r#"{"n": 2, "items": [1, 2], "t": "x", "e": 1}"#),
+        json!("INFO"),
+        json!("TRACE"),
+        json!("LOUD"),
+        json!(true),
+        json!(null),
+        json!(-1),
+        json!({"result": "[1, 2]"}),
+        json!({"result": "nope"}),
+        json!({"errorOutput": {"error": "E", "cause": "c"}}),
+        json!({"errorOutput": 3}),
+        json!({"retrierRetryCount": 2, "mapIterationFailureCount": 1}),
+        json!({"mapIterationFailureCount": -1}),
+        json!(r#"{"Execution": {"Id": 1}}"#),
+        json!(r#"{"Task": {"Token": "t"}}"#),
+        json!([1, "a"]),
+    ];
+    let mut seed: u64 = 0x7E57;
+    let mut next = |bound: usize| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % bound
+    };
+    let (mut answered, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        let mut body = serde_json::Map::new();
+        for _ in 0..next(7) {
+            body.insert(
+                MEMBERS[next(MEMBERS.len())].to_string(),
+                values[next(values.len())].clone(),
+            );
+        }
+        let body = Json::Object(body);
+        match TestStateRequest::from_json(&body).and_then(|r| test_state(&r, &TaskRegistry::new())) {
+            Ok(response) => {
+                assert!(response.to_json()["status"].is_string(), "{body}");
+                answered += 1;
+            }
+            Err(e) => {
+                assert!(!e.message().is_empty(), "{body}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(answered > 0 && refused > 0, "{answered} answered, {refused} refused");
+}
