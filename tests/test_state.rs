@@ -351,6 +351,33 @@ fn a_wait_does_not_wait_but_its_fields_fail_as_in_an_execution() {
     );
 }
 
+#[test]
+fn a_tasks_deadlines_do_not_apply_but_fail_as_in_an_execution() {
+    let task =
+        r#"{"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "TimeoutSecondsPath": "$.t", "End": true}"#;
+    let mut req = request(task, r#"{"t": 0}"#);
+    req.mock = Some(quickstep::test_state::MockInput {
+        result: Some("{}".into()),
+        ..Default::default()
+    });
+    let response = test_state(&req, &TaskRegistry::new()).unwrap();
+    assert_eq!(response.status, TestStatus::Failed);
+    assert!(
+        response
+            .cause
+            .as_deref()
+            .unwrap()
+            .ends_with("The TimeoutSecondsPath field must be a positive integer."),
+        "{:?}",
+        response.cause
+    );
+    req.input = Some(r#"{"t": 5}"#.into());
+    assert_eq!(
+        test_state(&req, &TaskRegistry::new()).unwrap().status,
+        TestStatus::Succeeded
+    );
+}
+
 /// Requests made of random members and values (a fixed seed): each gets a response or one of
 /// AWS's errors, never a panic.
 #[test]

@@ -31,7 +31,7 @@ use crate::diagnostic::invalid_definition_message;
 use crate::error::{names, EvalError};
 use crate::exec::{
     apply_result_path, eval_number, iso_time, lambda_error_cause, lambda_invoke_result, select_path, spaced_json,
-    wait_until_ms, ExecutionInfo,
+    task_seconds, wait_until_ms, ExecutionInfo,
 };
 use crate::limits::Limits;
 use crate::machine::check_definition_value;
@@ -827,6 +827,13 @@ impl<'a> Run<'a, '_> {
             Op::Task(task) => {
                 let effective = self.effective(after_input_path)?;
                 self.note_effective(after_input_path, effective);
+                // Its deadlines do not apply (the answer comes at once), but they fail as in
+                // an execution.
+                let input = self.payload_input(raw, None);
+                let env = input.jsonata_env();
+                for spec in [&task.timeout, &task.heartbeat] {
+                    task_seconds(self.arena, spec.as_ref(), &input, &env).map_err(|e| self.failure(e))?;
+                }
                 let result = self.invoke(task, effective)?;
                 self.note("result", result);
                 let output = self.process(result, Some(result))?;

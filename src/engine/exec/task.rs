@@ -486,15 +486,7 @@ impl<'a> Execution<'a> {
         input: &PayloadInput<'a>,
         env: &JsonataEnv<'a>,
     ) -> Result<Option<f64>, Failure> {
-        let Some(spec) = spec else { return Ok(None) };
-        let seconds = self
-            .number(spec, &input.scope, env, true)
-            .map_err(|e| self.eval_failure(top, e))?;
-        if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
-            let message = format!("The {field} field must be a positive integer.");
-            return Err(self.eval_failure(top, EvalError::runtime(message)));
-        }
-        Ok(Some(seconds))
+        task_seconds(self.arena, spec, input, env).map_err(|e| self.eval_failure(top, e))
     }
 
     /// The deadlines of a task attempt that started now and answers later.
@@ -658,6 +650,24 @@ impl<'a> Execution<'a> {
             )),
         }
     }
+}
+
+/// A Task's `TimeoutSeconds(Path)` or `HeartbeatSeconds(Path)` (`spec`), evaluated: a
+/// computed value must be positive.
+pub(crate) fn task_seconds<'a>(
+    arena: &'a Arena,
+    spec: Option<&'a NumberSpec>,
+    input: &PayloadInput<'a>,
+    env: &JsonataEnv<'a>,
+) -> Result<Option<f64>, EvalError> {
+    let Some(spec) = spec else { return Ok(None) };
+    let seconds = super::eval::eval_number(arena, spec, &input.scope, env, true)?;
+    if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
+        return Err(EvalError::runtime(format!(
+            "The {field} field must be a positive integer."
+        )));
+    }
+    Ok(Some(seconds))
 }
 
 /// The field a computed number came from (literals are checked by the parser).
