@@ -780,10 +780,12 @@ impl<'a> Run<'a, '_> {
         }
     }
 
+    /// A payload's value, its error as the state's failure.
     fn eval(&self, payload: &'a Payload, input: &PayloadInput<'a>) -> Result<Value<'a>, Failure> {
         payload.eval(self.arena, input).map_err(|e| self.failure(e))
     }
 
+    /// `InputPath` or `OutputPath` `spec` on `value`, its error as the state's failure.
     fn path(&self, spec: &'a PathSpec, value: Value<'a>) -> Result<Value<'a>, Failure> {
         let scope = Scope {
             input: value,
@@ -906,14 +908,7 @@ impl<'a> Run<'a, '_> {
                 let now_ms = chrono::Utc::now().timestamp_millis();
                 wait_until_ms(self.arena, wait, &self.payload_input(after_input_path, None), now_ms)
                     .map_err(|e| self.failure(e))?;
-                let output = if jsonpath {
-                    self.path(&state.output_path, after_input_path)?
-                } else {
-                    match &state.output {
-                        Some(p) => self.eval(p, &self.payload_input(raw, None))?,
-                        None => raw,
-                    }
-                };
+                let output = self.passed_on(after_input_path)?;
                 self.assign(state.assign.as_ref(), after_input_path, None)?;
                 Ok((output, next))
             }
@@ -921,14 +916,7 @@ impl<'a> Run<'a, '_> {
                 if jsonpath && single {
                     self.note("afterInputPath", after_input_path);
                 }
-                let output = if jsonpath {
-                    self.path(&state.output_path, after_input_path)?
-                } else {
-                    match &state.output {
-                        Some(p) => self.eval(p, &self.payload_input(raw, None))?,
-                        None => raw,
-                    }
-                };
+                let output = self.passed_on(after_input_path)?;
                 Ok((output, None))
             }
             Op::Fail { error, cause } => {
@@ -939,6 +927,18 @@ impl<'a> Run<'a, '_> {
                 let cause = self.fail_field(cause.as_ref())?;
                 Err(Failure { error, cause })
             }
+        }
+    }
+
+    /// The output of a state that passes its input on (Wait, Succeed): `OutputPath` of the
+    /// input after `InputPath` (JSONPath), or `Output` (JSONata; the input when absent).
+    fn passed_on(&self, after_input_path: Value<'a>) -> Result<Value<'a>, Failure> {
+        if self.jsonpath() {
+            return self.path(&self.state.output_path, after_input_path);
+        }
+        match &self.state.output {
+            Some(p) => self.eval(p, &self.payload_input(self.input, None)),
+            None => Ok(self.input),
         }
     }
 
