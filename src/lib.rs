@@ -18,7 +18,7 @@ pub mod service;
 pub mod tools;
 
 // Every module by its short path too (`quickstep::value`, `quickstep::parse`, ...).
-pub use engine::{clock, error, exec, history, limits, machine, runtime, tasks, value};
+pub use engine::{clock, error, exec, history, limits, machine, runtime, tasks, test_state, value};
 pub use language::{
     choice, compile, consts, diagnostic, entropy, intrinsics, jsonata, model, parse, path, payload, program, scope,
     template, timestamp, validate,

@@ -15,4 +15,5 @@ pub mod limits;
 pub mod machine;
 pub mod runtime;
 pub mod tasks;
+pub mod test_state;
 pub mod value;

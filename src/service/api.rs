@@ -172,6 +172,13 @@ impl Service {
             "ListActivities" => self.list_activities(members),
             "DeleteActivity" => self.delete_activity(members).await,
             "GetActivityTask" => self.get_activity_task(members).await,
+            "TestState" => super::test_state::call(
+                members,
+                body,
+                &self.config.region,
+                &self.config.account,
+                self.machines.resources(),
+            ),
             other => Err(ApiError::unknown_operation(other)),
         }
     }

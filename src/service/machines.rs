@@ -119,6 +119,11 @@ impl Machines {
         }
     }
 
+    /// The behaviours given with `--resources`.
+    pub fn resources(&self) -> &TaskRegistry {
+        &self.sources.resources
+    }
+
     /// The compiled machine of `record`'s revision, with `test_case`'s mocks.
     pub fn get(&self, record: &MachineRecord, test_case: Option<&str>) -> Result<Arc<Machine>, String> {
         let key = (record.arn.clone(), record.revision, test_case.map(str::to_string));

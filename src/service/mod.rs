@@ -7,7 +7,8 @@
 //! - [`journal`]: the SQLite journal, behind the narrow [`journal::Journal`] interface;
 //! - [`standard`]: durable Standard executions (steps journaled, replayed to resume);
 //! - [`express`]: Express executions on the in-process runtime;
-//! - [`machines`]: compiled machines and what their Task states are bound to.
+//! - [`machines`]: compiled machines and what their Task states are bound to;
+//! - `test_state`: the TestState operation over [`crate::test_state`].
 //!
 //! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
 //! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).
@@ -22,6 +23,7 @@ pub mod machines;
 pub mod protocol;
 pub mod serve;
 pub mod standard;
+mod test_state;
 
 pub use api::{Service, ServiceConfig};
 pub use journal::SqliteJournal;

@@ -270,6 +270,10 @@ pub struct DefinitionCase {
     /// What AWS answered: `api`, and `parsed` (code, message, location), `message`,
     /// `masked_tokens` or `diagnostics`, as the corpus's README describes.
     pub expected: serde_json::Value,
+    /// TestState cases: the request's other members (`stateName`, `input`,
+    /// `inspectionLevel`, `mock`).
+    #[serde(default)]
+    pub test_state: Option<serde_json::Value>,
 }
 
 impl DefinitionCase {
@@ -289,24 +293,17 @@ impl DefinitionCase {
         area_of(&self.name)
     }
 
-    /// Checks the definition and compares the diagnostics with AWS's answer: `Ok(None)` when
-    /// they match, `Ok(Some(reason))` when the case is not about a definition rule (a
-    /// TestState-only restriction), `Err` with the difference.
+    /// Checks the definition and compares the diagnostics with AWS's answer (a TestState
+    /// case: sends the request to [`test_state`](crate::test_state::test_state) and compares
+    /// its error): `Ok(None)` when they match, `Err` with the difference.
     pub fn run(&self) -> Result<Option<String>, String> {
         let expected = &self.expected;
         let api = expected["api"].as_str().unwrap_or("");
-        if api == "TestState" && expected.get("parsed").is_none() {
-            return Ok(Some(format!(
-                "TestState-only rule, not a definition rule: {}",
-                expected["message"].as_str().unwrap_or("")
-            )));
+        if api == "TestState" {
+            return self.run_test_state().map(|()| None);
         }
-        let mut definition = self.definition.clone();
-        // A TestState single-state definition: AWS reports it as the state `StateName`.
-        if api == "TestState" && definition.get("Type").is_some() {
-            definition = serde_json::json!({"StartAt": "StateName", "States": {"StateName": definition}});
-        }
-        let text = match &definition {
+        let definition = &self.definition;
+        let text = match definition {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
@@ -323,6 +320,37 @@ impl DefinitionCase {
             return self.compare_all(&diagnostics).map(|()| None);
         }
         self.compare_first(&diagnostics).map(|()| None)
+    }
+
+    /// TestState: the request (the definition and the case's `test_state` members) gets
+    /// AWS's error and message, and, where the corpus splits the message, the same first
+    /// diagnostic.
+    fn run_test_state(&self) -> Result<(), String> {
+        let mut body = self.test_state.clone().unwrap_or_else(|| serde_json::json!({}));
+        if !body.is_object() {
+            return Err(format!("test_state is not an object: {body}"));
+        }
+        body["definition"] = match &self.definition {
+            serde_json::Value::String(s) => serde_json::Value::String(s.clone()),
+            other => serde_json::Value::String(other.to_string()),
+        };
+        let answer = crate::test_state::TestStateRequest::from_json(&body)
+            .and_then(|request| crate::test_state::test_state(&request, &crate::tasks::TaskRegistry::new()));
+        let error = match answer {
+            Ok(response) => return Err(format!("expected an error, got {}", response.to_json())),
+            Err(error) => error,
+        };
+        let (name, message) = (error.name(), error.message());
+        let want_name = self.expected["error"].as_str().unwrap_or("");
+        let want = self.expected["message"].as_str().unwrap_or("");
+        let tokens: Vec<&str> = self.expected["masked_tokens"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+            .unwrap_or_default();
+        if name != want_name || !matches_masked(want, message, &tokens) {
+            return Err(format!("expected {want_name}: {want}\n  got {name}: {message}"));
+        }
+        Ok(())
     }
 
     /// ValidateStateMachineDefinition: the same diagnostics, in the same order.
@@ -435,7 +463,7 @@ enum AnyCase {
     /// A recorded execution.
     Execution(Box<Case>),
     /// AWS's answer to a definition.
-    Definition(DefinitionCase),
+    Definition(Box<DefinitionCase>),
 }
 
 impl AnyCase {
@@ -443,7 +471,9 @@ impl AnyCase {
     fn load(file: &Path) -> Option<AnyCase> {
         match Case::load(file) {
             Ok(case) => Some(AnyCase::Execution(Box::new(case))),
-            Err(_) => DefinitionCase::load(file).ok().map(AnyCase::Definition),
+            Err(_) => DefinitionCase::load(file)
+                .ok()
+                .map(|case| AnyCase::Definition(Box::new(case))),
         }
     }
 
@@ -477,7 +507,7 @@ pub enum Verdict {
     Passed,
     /// The result differed; the difference.
     Failed(String),
-    /// The case does not apply (a TestState-only restriction); why.
+    /// The case does not apply; why.
     Skipped(String),
 }
 

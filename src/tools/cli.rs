@@ -1,5 +1,5 @@
-//! The `quickstep` command line: `run`, `graph`, `validate`, `test`, `stream` and (with the
-//! `server` feature) `serve`.
+//! The `quickstep` command line: `run`, `graph`, `validate`, `test`, `test-state`, `stream`
+//! and (with the `server` feature) `serve`.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -92,6 +92,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Tests one state as the TestState API does and prints TestState's response JSON.
+    TestState(TestStateArgs),
     /// Runs one Express execution per line of newline-delimited JSON events, over the
     /// runtime's pool, and writes one line per event: its output, or its error and cause.
     Stream(crate::tools::stream::StreamArgs),
@@ -99,6 +101,54 @@ enum Command {
     /// Standard executions durable in a journal.
     #[cfg(feature = "server")]
     Serve(crate::service::serve::ServeArgs),
+}
+
+/// `quickstep test-state`: TestState's request members as flags.
+#[derive(Debug, Args)]
+struct TestStateArgs {
+    /// A file holding one state, or a whole state machine with `--state` (JSON, or YAML:
+    /// `.yaml`, `.yml`).
+    definition: PathBuf,
+    /// The state's input, as JSON text (default `{}`).
+    #[arg(long, conflicts_with = "input_file")]
+    input: Option<String>,
+    /// A file holding the input JSON.
+    #[arg(long)]
+    input_file: Option<PathBuf>,
+    /// The state of a whole state machine to test (TestState's `stateName`).
+    #[arg(long, value_name = "NAME")]
+    state: Option<String>,
+    /// How much `inspectionData` to print.
+    #[arg(long, value_enum, default_value = "INFO")]
+    inspection_level: LevelArg,
+    /// The variables the state sees, as a JSON object.
+    #[arg(long, value_name = "JSON")]
+    variables: Option<String>,
+    /// TestState's `mock`, as JSON: `{"result": "<JSON text>"}` or
+    /// `{"errorOutput": {"error": ..., "cause": ...}}`.
+    #[arg(long, value_name = "JSON")]
+    mock: Option<String>,
+    /// The context object the state sees, as a JSON object.
+    #[arg(long, value_name = "JSON")]
+    context: Option<String>,
+    /// TestState's `stateConfiguration`, as JSON (`{"retrierRetryCount": 2}`, ...).
+    #[arg(long, value_name = "JSON")]
+    state_configuration: Option<String>,
+    /// A JSON object from Task `Resource` to behaviour, answering a Task without a mock (as
+    /// for `run`).
+    #[arg(long, value_name = "FILE")]
+    resources: Option<PathBuf>,
+    /// The execution role (`$$.Execution.RoleArn`; default: a placeholder role).
+    #[arg(long, value_name = "ARN")]
+    role_arn: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+#[value(rename_all = "UPPER")]
+enum LevelArg {
+    Info,
+    Debug,
+    Trace,
 }
 
 /// Where a definition comes from besides its file: placeholder values, or a template.
@@ -190,6 +240,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             machine_type,
         } => validate(&definitions, &source, machine_type),
         Command::Test { paths, filter, junit } => test(&paths, filter.as_deref(), junit.as_deref()),
+        Command::TestState(args) => test_state(args),
         Command::Stream(args) => crate::tools::stream::stream(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => crate::service::serve::serve(args).map(|()| ExitCode::SUCCESS),
@@ -349,14 +400,7 @@ pub(crate) fn bind_tasks(
     args: &TaskArgs,
     state_machine_name: &str,
 ) -> Result<Machine, String> {
-    let registry = match &args.resources {
-        Some(path) => {
-            let json: serde_json::Value =
-                serde_json::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-            TaskRegistry::from_behaviours(&json).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => TaskRegistry::new(),
-    };
+    let registry = read_resources(args.resources.as_deref())?;
     let mocks = match (&args.mock_config, &args.test_case) {
         (Some(path), Some(test_case)) => {
             let config = MockConfig::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -478,6 +522,75 @@ impl HistorySink for StateTracker<'_> {
             inner.record(event);
         }
     }
+}
+
+/// The behaviours of a `--resources` file (none without one).
+fn read_resources(path: Option<&Path>) -> Result<TaskRegistry, String> {
+    let Some(path) = path else {
+        return Ok(TaskRegistry::new());
+    };
+    let json: serde_json::Value = serde_json::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    TaskRegistry::from_behaviours(&json).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `quickstep test-state`: prints TestState's response; 0 when the state succeeded or a
+/// catcher took its error, 1 when it failed or would be retried.
+fn test_state(args: TestStateArgs) -> Result<ExitCode, String> {
+    use crate::test_state::{TestStateRequest, TestStatus};
+    let source = Source::read(&args.definition, None)
+        .map_err(|problems| problems.iter().map(problem_text).collect::<Vec<_>>().join("\n"))?;
+    let definition = if crate::source::is_yaml(&args.definition) {
+        source.definition()?.to_string()
+    } else {
+        source.text.clone()
+    };
+    let input = match (args.input, args.input_file) {
+        (Some(text), _) => text,
+        (None, Some(path)) => read(&path)?,
+        (None, None) => "{}".to_string(),
+    };
+    let json_flag = |flag: &str, text: Option<String>| -> Result<Option<serde_json::Value>, String> {
+        text.map(|t| serde_json::from_str(&t).map_err(|e| format!("--{flag}: not JSON: {e}")))
+            .transpose()
+    };
+    let level = match args.inspection_level {
+        LevelArg::Info => "INFO",
+        LevelArg::Debug => "DEBUG",
+        LevelArg::Trace => "TRACE",
+    };
+    let mut body = serde_json::json!({
+        "definition": definition,
+        "input": input,
+        "inspectionLevel": level,
+        "roleArn": args.role_arn.unwrap_or_else(|| ExecutionInfo::default().role_arn),
+    });
+    let members = [
+        ("stateName", args.state.map(serde_json::Value::String)),
+        ("variables", args.variables.map(serde_json::Value::String)),
+        ("context", args.context.map(serde_json::Value::String)),
+        ("mock", json_flag("mock", args.mock)?),
+        (
+            "stateConfiguration",
+            json_flag("state-configuration", args.state_configuration)?,
+        ),
+    ];
+    for (name, value) in members {
+        if let Some(value) = value {
+            body[name] = value;
+        }
+    }
+    let registry = read_resources(args.resources.as_deref())?;
+    let refused = |e: crate::test_state::TestStateError| format!("{}: {}", e.name(), e.message());
+    let request = TestStateRequest::from_json(&body).map_err(refused)?;
+    let response = crate::test_state::test_state(&request, &registry).map_err(refused)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&response.to_json()).unwrap_or_default()
+    );
+    Ok(match response.status {
+        TestStatus::Succeeded | TestStatus::CaughtError => ExitCode::SUCCESS,
+        TestStatus::Failed | TestStatus::Retriable => ExitCode::from(1),
+    })
 }
 
 /// 0 when the execution succeeded, 1 when it failed, timed out or was stopped.

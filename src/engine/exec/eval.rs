@@ -240,6 +240,7 @@ impl<'a> Execution<'a> {
     }
 
     /// Evaluates a number field; `integer` selects the integer rules (and AWS's wording).
+    #[inline]
     pub(super) fn number(
         &self,
         spec: &'a NumberSpec,
@@ -247,34 +248,47 @@ impl<'a> Execution<'a> {
         env: &JsonataEnv<'a>,
         integer: bool,
     ) -> Result<f64, EvalError> {
-        let kind = if integer { "integer" } else { "float" };
-        match spec {
-            NumberSpec::Literal(n) => Ok(*n),
-            NumberSpec::Path(path, field) => {
-                let value = path.eval(self.arena, scope)?;
-                // AWS (Jackson) also accepts a string holding the number, such as "1".
-                let n = match value {
-                    Value::String(s) if integer => s.trim().parse::<i64>().ok().map(|i| i as f64),
-                    Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
-                    _ => value
-                        .as_number()
-                        .filter(|n| !integer || n.is_integral())
-                        .map(|n| n.as_f64()),
+        eval_number(self.arena, spec, scope, env, integer)
+    }
+}
+
+/// Evaluates a number field in `arena`; `integer` selects the integer rules (and AWS's
+/// wording).
+pub(crate) fn eval_number<'a>(
+    arena: &'a Arena,
+    spec: &'a NumberSpec,
+    scope: &Scope<'a>,
+    env: &JsonataEnv<'a>,
+    integer: bool,
+) -> Result<f64, EvalError> {
+    let kind = if integer { "integer" } else { "float" };
+    match spec {
+        NumberSpec::Literal(n) => Ok(*n),
+        NumberSpec::Path(path, field) => {
+            let value = path.eval(arena, scope)?;
+            // AWS (Jackson) also accepts a string holding the number, such as "1".
+            let n = match value {
+                Value::String(s) if integer => s.trim().parse::<i64>().ok().map(|i| i as f64),
+                Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+                _ => value
+                    .as_number()
+                    .filter(|n| !integer || n.is_integral())
+                    .map(|n| n.as_f64()),
+            };
+            n.ok_or_else(|| {
+                let shown = match value {
+                    Value::String(s) => s.to_string(),
+                    other => other.to_json_string(),
                 };
-                n.ok_or_else(|| {
-                    let shown = match value {
-                        Value::String(s) => s.to_string(),
-                        other => other.to_json_string(),
-                    };
-                    EvalError::runtime(format!(
-                        "The {field} field refers to value \"{shown}\" which is not a valid {kind}: {}",
-                        path.text()
-                    ))
-                })
-            }
-            NumberSpec::Jsonata(expr, field) => {
-                let value = expr.eval(self.arena, env, field)?;
-                value.as_number().filter(|n| !integer || n.is_integral()).map(|n| n.as_f64()).ok_or_else(|| {
+                EvalError::runtime(format!(
+                    "The {field} field refers to value \"{shown}\" which is not a valid {kind}: {}",
+                    path.text()
+                ))
+            })
+        }
+        NumberSpec::Jsonata(expr, field) => {
+            let value = expr.eval(arena, env, field)?;
+            value.as_number().filter(|n| !integer || n.is_integral()).map(|n| n.as_f64()).ok_or_else(|| {
                     EvalError::new(
                         names::QUERY_EVALUATION_ERROR,
                         format!(
@@ -284,7 +298,6 @@ impl<'a> Execution<'a> {
                         ),
                     )
                 })
-            }
         }
     }
 }
@@ -292,7 +305,7 @@ impl<'a> Execution<'a> {
 /// `ResultPath` `spec`: places `result` into `raw_input` (the whole result when absent,
 /// the raw input unchanged when `null`).
 #[inline]
-pub(super) fn apply_result_path<'a>(
+pub(crate) fn apply_result_path<'a>(
     arena: &'a Arena,
     spec: &'a PathSpec,
     raw_input: Value<'a>,
@@ -306,7 +319,7 @@ pub(super) fn apply_result_path<'a>(
 }
 
 /// InputPath or OutputPath `spec` applied to `scope`'s input.
-pub(super) fn select_path<'a>(arena: &'a Arena, spec: &'a PathSpec, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
+pub(crate) fn select_path<'a>(arena: &'a Arena, spec: &'a PathSpec, scope: &Scope<'a>) -> Result<Value<'a>, EvalError> {
     match spec {
         PathSpec::Whole => Ok(scope.input),
         PathSpec::Null => Ok(Value::EMPTY_OBJECT),

@@ -30,8 +30,12 @@ mod limits;
 mod states;
 mod task;
 
+// What TestState (`crate::test_state`) evaluates one state with, as executions do.
+pub(crate) use eval::{apply_result_path, eval_number, select_path};
 use fanout::Fanout;
+pub(crate) use states::wait_until_ms;
 use task::AwaitedTask;
+pub(crate) use task::{lambda_error_cause, lambda_invoke_result, spaced_json, task_seconds};
 
 pub use crate::limits::{EXECUTION_VARIABLES_LIMIT, MAX_EVENTS, PAYLOAD_LIMIT, VARIABLE_LIMIT};
 

@@ -13,7 +13,7 @@ use crate::scope::{Scope, Variables};
 use crate::timestamp::parse_timestamp;
 use crate::value::{Arena, Value};
 
-use super::eval::{apply_result_path, select_path};
+use super::eval::{apply_result_path, eval_number, select_path};
 use super::fanout::Fanout;
 use super::limits::{discarded_within_limit, within_payload_limit};
 use super::{Execution, Failure, Flow, Link, Phase};
@@ -413,54 +413,69 @@ impl<'a> Execution<'a> {
         input: Value<'a>,
         context: Value<'a>,
     ) -> Result<i64, EvalError> {
-        let payload_input = self.payload_input(top, input, context, None);
-        let scope = payload_input.scope;
-        let env = payload_input.jsonata_env();
-        match wait {
-            WaitDef::Seconds(NumberSpec::Path(path, _)) => {
-                let value = path.eval_opt(self.arena, &scope).ok_or_else(|| {
-                    EvalError::runtime(format!(
-                        "The SecondsPath parameter does not reference an input value: {}",
-                        path.text()
-                    ))
-                })?;
-                let n = value.as_number().filter(|n| n.is_integral()).ok_or_else(|| {
-                    EvalError::runtime(format!(
-                        "The SecondsPath parameter cannot be parsed as a long value: {} == {value}",
-                        path.text()
-                    ))
-                })?;
-                if n.as_f64() < 0.0 {
-                    return Err(EvalError::runtime(format!(
-                        "The SecondsPath parameter references a negative value: {} == {value}",
-                        path.text()
-                    )));
-                }
-                Ok(self.now_ms.saturating_add((n.as_f64() * 1000.0) as i64))
+        wait_until_ms(
+            self.arena,
+            wait,
+            &self.payload_input(top, input, context, None),
+            self.now_ms,
+        )
+    }
+}
+
+/// When a Wait state's wait ends (epoch ms), it being `now_ms`, its fields evaluated against
+/// `payload_input` (the input after `InputPath`).
+pub(crate) fn wait_until_ms<'a>(
+    arena: &'a Arena,
+    wait: &'a WaitDef,
+    payload_input: &PayloadInput<'a>,
+    now_ms: i64,
+) -> Result<i64, EvalError> {
+    let scope = payload_input.scope;
+    let env = payload_input.jsonata_env();
+    match wait {
+        WaitDef::Seconds(NumberSpec::Path(path, _)) => {
+            let value = path.eval_opt(arena, &scope).ok_or_else(|| {
+                EvalError::runtime(format!(
+                    "The SecondsPath parameter does not reference an input value: {}",
+                    path.text()
+                ))
+            })?;
+            let n = value.as_number().filter(|n| n.is_integral()).ok_or_else(|| {
+                EvalError::runtime(format!(
+                    "The SecondsPath parameter cannot be parsed as a long value: {} == {value}",
+                    path.text()
+                ))
+            })?;
+            if n.as_f64() < 0.0 {
+                return Err(EvalError::runtime(format!(
+                    "The SecondsPath parameter references a negative value: {} == {value}",
+                    path.text()
+                )));
             }
-            WaitDef::Seconds(spec) => {
-                let seconds = self.number(spec, &scope, &env, true)?;
-                Ok(self.now_ms.saturating_add((seconds.max(0.0) * 1000.0) as i64))
-            }
-            WaitDef::Timestamp(ms) => Ok(*ms),
-            WaitDef::TimestampPath(path) => {
-                let value = path.eval(self.arena, &scope)?;
-                timestamp_ms(value).map_err(|text| {
+            Ok(now_ms.saturating_add((n.as_f64() * 1000.0) as i64))
+        }
+        WaitDef::Seconds(spec) => {
+            let seconds = eval_number(arena, spec, &scope, &env, true)?;
+            Ok(now_ms.saturating_add((seconds.max(0.0) * 1000.0) as i64))
+        }
+        WaitDef::Timestamp(ms) => Ok(*ms),
+        WaitDef::TimestampPath(path) => {
+            let value = path.eval(arena, &scope)?;
+            timestamp_ms(value).map_err(|text| {
                     EvalError::runtime(format!(
                         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {text}",
                         path.text()
                     ))
                 })
-            }
-            WaitDef::TimestampExpr(payload) => {
-                let value = payload.eval(self.arena, &payload_input)?;
-                timestamp_ms(value).map_err(|text| {
+        }
+        WaitDef::TimestampExpr(payload) => {
+            let value = payload.eval(arena, payload_input)?;
+            timestamp_ms(value).map_err(|text| {
                     EvalError::new(
                         names::QUERY_EVALUATION_ERROR,
                         format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"),
                     )
                 })
-            }
         }
     }
 }

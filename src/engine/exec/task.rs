@@ -486,15 +486,7 @@ impl<'a> Execution<'a> {
         input: &PayloadInput<'a>,
         env: &JsonataEnv<'a>,
     ) -> Result<Option<f64>, Failure> {
-        let Some(spec) = spec else { return Ok(None) };
-        let seconds = self
-            .number(spec, &input.scope, env, true)
-            .map_err(|e| self.eval_failure(top, e))?;
-        if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
-            let message = format!("The {field} field must be a positive integer.");
-            return Err(self.eval_failure(top, EvalError::runtime(message)));
-        }
-        Ok(Some(seconds))
+        task_seconds(self.arena, spec, input, env).map_err(|e| self.eval_failure(top, e))
     }
 
     /// The deadlines of a task attempt that started now and answers later.
@@ -660,6 +652,24 @@ impl<'a> Execution<'a> {
     }
 }
 
+/// A Task's `TimeoutSeconds(Path)` or `HeartbeatSeconds(Path)` (`spec`), evaluated: a
+/// computed value must be positive.
+pub(crate) fn task_seconds<'a>(
+    arena: &'a Arena,
+    spec: Option<&'a NumberSpec>,
+    input: &PayloadInput<'a>,
+    env: &JsonataEnv<'a>,
+) -> Result<Option<f64>, EvalError> {
+    let Some(spec) = spec else { return Ok(None) };
+    let seconds = super::eval::eval_number(arena, spec, &input.scope, env, true)?;
+    if let (true, Some(field)) = (seconds <= 0.0, computed_field(spec)) {
+        return Err(EvalError::runtime(format!(
+            "The {field} field must be a positive integer."
+        )));
+    }
+    Ok(Some(seconds))
+}
+
 /// The field a computed number came from (literals are checked by the parser).
 fn computed_field(spec: &NumberSpec) -> Option<&'static str> {
     match spec {
@@ -669,7 +679,7 @@ fn computed_field(spec: &NumberSpec) -> Option<&'static str> {
 }
 
 /// Wraps a Lambda result as `arn:aws:states:::lambda:invoke` returns it.
-fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
+pub(crate) fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
     arena.object(&[
         ("ExecutedVersion", Value::String("$LATEST")),
         ("Payload", payload),
@@ -680,7 +690,7 @@ fn lambda_invoke_result<'a>(arena: &'a Arena, payload: Value<'a>) -> Value<'a> {
 }
 
 /// The cause Step Functions reports for a Lambda function that raised.
-fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String {
+pub(crate) fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String {
     let arena = Arena::new();
     let cause = arena.object(&[
         ("errorMessage", Value::String(message)),
@@ -700,7 +710,7 @@ fn lambda_error_cause(error_type: &str, message: &str, compact: bool) -> String 
 }
 
 /// Re-spaces compact JSON the way Python's `json.dumps` does (`": "`, `", "`).
-fn spaced_json(compact: &str) -> String {
+pub(crate) fn spaced_json(compact: &str) -> String {
     let mut out = String::with_capacity(compact.len() + 16);
     let mut in_string = false;
     let mut escaped = false;
