@@ -7,7 +7,9 @@
 //! - [`journal`]: the SQLite journal, behind the narrow [`journal::Journal`] interface;
 //! - [`standard`]: durable Standard executions (steps journaled, replayed to resume);
 //! - [`express`]: Express executions on the in-process runtime;
-//! - [`machines`]: compiled machines and what their Task states are bound to.
+//! - [`machines`]: compiled machines and what their Task states are bound to;
+//! - `versions` and `tags`: versions and aliases of state machines, tags and the
+//!   logging, tracing and encryption configurations.
 //!
 //! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
 //! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).
@@ -22,6 +24,8 @@ pub mod machines;
 pub mod protocol;
 pub mod serve;
 pub mod standard;
+mod tags;
+mod versions;
 
 pub use api::{Service, ServiceConfig};
 pub use journal::SqliteJournal;

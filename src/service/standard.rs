@@ -288,6 +288,10 @@ pub struct StartRequest {
     pub trace_header: Option<String>,
     /// The mock test case it runs with.
     pub test_case: Option<String>,
+    /// The version it runs, when started by a version or alias ARN.
+    pub version_arn: Option<String>,
+    /// The alias it was started through.
+    pub alias_arn: Option<String>,
 }
 
 /// A started (or, for the same name and input while it runs, already started) execution.
@@ -784,6 +788,8 @@ impl Shard {
             start_ms: now,
             input: request.input,
             trace_header: request.trace_header,
+            version_arn: request.version_arn,
+            alias_arn: request.alias_arn,
             progress: Progress {
                 status: "RUNNING".into(),
                 ..Progress::default()
