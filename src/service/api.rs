@@ -19,7 +19,7 @@ use super::machines::Machines;
 use super::protocol::{check_name, page_key, page_token, partition_of, timestamp, ApiError, Arn, Members};
 use super::standard::{Delivery, Standard, StandardConfig, StartRequest, Taken};
 use super::tags::{default_encryption, merge_tags, read_encryption, read_tags, Configuration};
-use super::versions::{machine_missing, qualifiers, Target};
+use super::versions::{machine_missing, qualifiers, Runnable, Target};
 
 /// The largest input, output or task result: 256 KiB of UTF-8.
 const DATA_LIMIT: usize = 262_144;
@@ -506,7 +506,11 @@ impl Service {
             Some((arn, case)) => (arn, Some(case.to_string())),
             None => (arn, None),
         };
-        let (machine, version_arn, alias_arn) = self.runnable(arn)?;
+        let Runnable {
+            machine,
+            version_arn,
+            alias_arn,
+        } = self.runnable(arn)?;
         let name = match name {
             Some(name) => {
                 check_name(name)?;

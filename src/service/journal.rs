@@ -1100,3 +1100,41 @@ impl Journal for SqliteJournal {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_of_schema_0_is_upgraded_and_a_newer_one_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        // The tables as schema 0 had them.
+        conn.execute_batch(
+            "CREATE TABLE activities (arn TEXT PRIMARY KEY, name TEXT NOT NULL, creation_ms INTEGER NOT NULL);
+             CREATE TABLE executions (id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, machine_arn TEXT NOT NULL,
+                name TEXT NOT NULL, revision INTEGER NOT NULL, test_case TEXT, status TEXT NOT NULL,
+                start_ms INTEGER NOT NULL, stop_ms INTEGER, input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT,
+                trace_header TEXT, events INTEGER NOT NULL, wake_ms INTEGER);
+             INSERT INTO activities VALUES ('arn:aws:states:us-east-1:1:activity:a', 'a', 5);",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        let activity = conn
+            .query_row(
+                "SELECT arn, name, creation_ms, encryption FROM activities",
+                [],
+                activity_of,
+            )
+            .unwrap();
+        assert_eq!(activity.encryption, serde_json::json!({"type": "AWS_OWNED_KEY"}));
+        conn.execute_batch(&format!("SELECT {EXECUTION_COLUMNS} FROM executions"))
+            .unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // Opening it again changes nothing.
+        migrate(&conn).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let error = migrate(&conn).unwrap_err();
+        assert!(error.0.contains("newer than this quickstep's"), "{error}");
+    }
+}

@@ -29,6 +29,18 @@ pub(super) enum Target {
     Alias(AliasRecord),
 }
 
+/// What StartExecution runs: a machine revision, and the version and alias the execution is
+/// associated with.
+#[derive(Clone, Debug)]
+pub(super) struct Runnable {
+    /// The revision to run.
+    pub(super) machine: Arc<MachineRecord>,
+    /// The version, when started by a version or alias ARN.
+    pub(super) version_arn: Option<String>,
+    /// The alias, when started through one.
+    pub(super) alias_arn: Option<String>,
+}
+
 /// `StateMachineDoesNotExist` for `arn`.
 pub(super) fn machine_missing(arn: &str) -> ApiError {
     ApiError::new(
@@ -142,10 +154,18 @@ impl Service {
     /// What StartExecution on `arn` runs: the machine revision, and the version and alias ARNs
     /// the execution is associated with. An alias picks one of its versions at random by
     /// weight.
-    pub(super) fn runnable(&self, arn: &str) -> Result<(Arc<MachineRecord>, Option<String>, Option<String>), ApiError> {
+    pub(super) fn runnable(&self, arn: &str) -> Result<Runnable, ApiError> {
         match self.target(arn)? {
-            (machine, Target::Machine) => Ok((machine, None, None)),
-            (_, Target::Version(version)) => Ok((self.revision_of(&version)?, Some(version.arn()), None)),
+            (machine, Target::Machine) => Ok(Runnable {
+                machine,
+                version_arn: None,
+                alias_arn: None,
+            }),
+            (_, Target::Version(version)) => Ok(Runnable {
+                machine: self.revision_of(&version)?,
+                version_arn: Some(version.arn()),
+                alias_arn: None,
+            }),
             (_, Target::Alias(alias)) => {
                 let roll = (crate::entropy::random_u64() % 100) as u32;
                 let mut total = 0;
@@ -163,7 +183,11 @@ impl Service {
                 let Target::Version(version) = target else {
                     return Err(ApiError::internal("the alias routes to something other than a version"));
                 };
-                Ok((self.revision_of(&version)?, Some(chosen), Some(alias.arn)))
+                Ok(Runnable {
+                    machine: self.revision_of(&version)?,
+                    version_arn: Some(chosen),
+                    alias_arn: Some(alias.arn),
+                })
             }
         }
     }
