@@ -947,3 +947,79 @@ fn versions_aliases_and_tags_survive_a_restart() {
         assert_eq!(v2.state_machine_version_arn, format!("{arn}:2"));
     });
 }
+
+#[test]
+fn redrive_is_refused_with_the_reason() {
+    let server = Server::start(&scratch("api-redrive"), &[]);
+    let client = server.client();
+    runtime().block_on(async {
+        let good = create(&client, "good", &says("hi"), StateMachineType::Standard).await;
+        let bad = create(
+            &client,
+            "bad",
+            r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops"}}}"#,
+            StateMachineType::Standard,
+        )
+        .await;
+        let succeeded = run(&client, &good).await;
+        let (code, message) = failure(
+            client
+                .redrive_execution()
+                .execution_arn(&succeeded.execution_arn)
+                .send()
+                .await,
+        );
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            (
+                "ExecutionNotRedrivable",
+                "Execution is SUCCEEDED and cannot be redriven"
+            )
+        );
+        let failed = run(&client, &bad).await;
+        assert_eq!(
+            failed.redrive_status(),
+            Some(&aws_sdk_sfn::types::ExecutionRedriveStatus::NotRedrivable)
+        );
+        let (code, message) = failure(
+            client
+                .redrive_execution()
+                .execution_arn(&failed.execution_arn)
+                .send()
+                .await,
+        );
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("ExecutionNotRedrivable", "Redrive is not supported by this server")
+        );
+        let missing = format!("arn:aws:states:us-east-1:{ACCOUNT}:execution:bad:nope");
+        let (code, message) = failure(client.redrive_execution().execution_arn(&missing).send().await);
+        assert_eq!(
+            (code, message),
+            (
+                "ExecutionDoesNotExist".into(),
+                format!("Execution Does Not Exist: '{missing}'")
+            )
+        );
+        let express = format!("arn:aws:states:us-east-1:{ACCOUNT}:express:bad:x:y");
+        let (code, _) = failure(client.redrive_execution().execution_arn(&express).send().await);
+        assert_eq!(code, "InvalidArn");
+        // Nothing has been redriven.
+        let redriven = client
+            .list_executions()
+            .state_machine_arn(&bad)
+            .redrive_filter(aws_sdk_sfn::types::ExecutionRedriveFilter::Redriven)
+            .send()
+            .await
+            .unwrap();
+        assert!(redriven.executions.is_empty());
+        let not_redriven = client
+            .list_executions()
+            .state_machine_arn(&bad)
+            .redrive_filter(aws_sdk_sfn::types::ExecutionRedriveFilter::NotRedriven)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(not_redriven.executions.len(), 1);
+    });
+}

@@ -78,6 +78,15 @@ pub(super) fn internal(e: JournalError) -> ApiError {
     ApiError::internal(e.to_string())
 }
 
+/// Why an execution cannot be redriven: AWS's reason for a running or succeeded one; for a
+/// failed, timed-out or aborted one, that this server does not redrive.
+fn not_redrivable(record: &ExecutionRecord) -> String {
+    match record.progress.status.as_str() {
+        status @ ("RUNNING" | "SUCCEEDED") => format!("Execution is {status} and cannot be redriven"),
+        _ => "Redrive is not supported by this server".to_string(),
+    }
+}
+
 /// Waits for an engine's reply.
 async fn reply<T: Send + 'static>(
     start: impl FnOnce(Box<dyn FnOnce(Result<T, ApiError>) + Send>),
@@ -173,6 +182,7 @@ impl Service {
             "TagResource" => self.tag_resource(members).await,
             "UntagResource" => self.untag_resource(members).await,
             "ListTagsForResource" => self.list_tags_for_resource(members),
+            "RedriveExecution" => self.redrive_execution(members),
             other => Err(ApiError::unknown_operation(other)),
         }
     }
@@ -633,24 +643,19 @@ impl Service {
             members.insert("traceHeader".into(), json!(trace));
         }
         qualifiers(&record, members);
-        let (redrive_status, reason) = match record.progress.status.as_str() {
-            "RUNNING" | "SUCCEEDED" => (
-                "NOT_REDRIVABLE",
-                Some(format!(
-                    "Execution is {} and cannot be redriven",
-                    record.progress.status
-                )),
-            ),
-            _ => (
-                "NOT_REDRIVABLE",
-                Some("Redrive is not supported by this server".to_string()),
-            ),
-        };
-        members.insert("redriveStatus".into(), json!(redrive_status));
-        if let Some(reason) = reason {
-            members.insert("redriveStatusReason".into(), json!(reason));
-        }
+        members.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+        members.insert("redriveStatusReason".into(), json!(not_redrivable(&record)));
         Ok(out)
+    }
+
+    /// `RedriveExecution`: the request and the execution are checked as AWS checks them;
+    /// the server does not redrive (every execution is `ExecutionNotRedrivable`, saying why).
+    fn redrive_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("executionArn", true, 1, 256)?;
+        m.string("clientToken", false, 1, 64)?;
+        m.finish()?;
+        let record = self.execution(arn.unwrap_or(""))?;
+        Err(ApiError::new("ExecutionNotRedrivable", not_redrivable(&record)))
     }
 
     fn list_executions(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
@@ -670,7 +675,7 @@ impl Service {
         )?;
         let limit = m.max_results()?;
         let token = m.string("nextToken", false, 1, 3096)?;
-        m.enumeration("redriveFilter", &["REDRIVEN", "NOT_REDRIVEN"], "REDRIVEN, NOT_REDRIVEN")?;
+        let redrive_filter = m.enumeration("redriveFilter", &["REDRIVEN", "NOT_REDRIVEN"], "REDRIVEN, NOT_REDRIVEN")?;
         m.finish()?;
         let arn = match (arn, map_run) {
             (Some(arn), None) => arn,
@@ -714,6 +719,10 @@ impl Service {
             .journal
             .executions(&machine.arn, status, via, after, limit + 1)
             .map_err(internal)?;
+        // No execution has been redriven.
+        if redrive_filter == Some("REDRIVEN") {
+            page.clear();
+        }
         let more = page.len() > limit;
         page.truncate(limit);
         let items: Vec<Json> = page
