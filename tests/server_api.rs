@@ -948,39 +948,86 @@ fn versions_aliases_and_tags_survive_a_restart() {
     });
 }
 
+/// A Task on an activity, then a Pass reporting `$$.Execution.RedriveCount`.
+fn redrivable() -> String {
+    format!(
+        r#"{{"StartAt": "Work", "States": {{
+            "Work": {{"Type": "Task", "Resource": "arn:aws:states:us-east-1:{ACCOUNT}:activity:redrive-worker", "TimeoutSeconds": 60, "Next": "Done"}},
+            "Done": {{"Type": "Pass", "Parameters": {{"answer.$": "$.answer", "redrives.$": "$$.Execution.RedriveCount"}}, "End": true}}}}}}"#
+    )
+}
+
+/// The next task of the `redrive-worker` activity (polling until there is one).
+async fn take_activity_task(client: &Client) -> String {
+    let activity = format!("arn:aws:states:us-east-1:{ACCOUNT}:activity:redrive-worker");
+    loop {
+        let task = client.get_activity_task().activity_arn(&activity).send().await.unwrap();
+        if let Some(token) = task.task_token {
+            return token;
+        }
+    }
+}
+
 #[test]
-fn redrive_is_refused_with_the_reason() {
-    let server = Server::start(&scratch("api-redrive"), &[]);
+fn failed_and_aborted_executions_are_redriven() {
+    let db = scratch("api-redrive");
+    let server = Server::start(&db, &[]);
     let client = server.client();
-    runtime().block_on(async {
-        let good = create(&client, "good", &says("hi"), StateMachineType::Standard).await;
-        let bad = create(
-            &client,
-            "bad",
-            r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops"}}}"#,
-            StateMachineType::Standard,
-        )
-        .await;
-        let succeeded = run(&client, &good).await;
-        let (code, message) = failure(
-            client
-                .redrive_execution()
-                .execution_arn(&succeeded.execution_arn)
-                .send()
-                .await,
-        );
-        assert_eq!(
-            (code.as_str(), message.as_str()),
-            (
-                "ExecutionNotRedrivable",
-                "Execution is SUCCEEDED and cannot be redriven"
-            )
-        );
-        let failed = run(&client, &bad).await;
+    let (machine, execution) = runtime().block_on(async {
+        client.create_activity().name("redrive-worker").send().await.unwrap();
+        let machine = create(&client, "redriven", &redrivable(), StateMachineType::Standard).await;
+        let started = client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .send()
+            .await
+            .unwrap();
+        let token = take_activity_task(&client).await;
+        client
+            .send_task_failure()
+            .task_token(token)
+            .error("Boom")
+            .send()
+            .await
+            .unwrap();
+        let failed = closed(&client, &started.execution_arn).await;
+        assert_eq!(failed.status, aws_sdk_sfn::types::ExecutionStatus::Failed);
+        assert_eq!(failed.error(), Some("Boom"));
         assert_eq!(
             failed.redrive_status(),
-            Some(&aws_sdk_sfn::types::ExecutionRedriveStatus::NotRedrivable)
+            Some(&aws_sdk_sfn::types::ExecutionRedriveStatus::Redrivable)
         );
+        assert_eq!(
+            (failed.redrive_count(), failed.redrive_status_reason()),
+            (Some(0), None)
+        );
+        let redriven = client
+            .redrive_execution()
+            .execution_arn(&failed.execution_arn)
+            .client_token("first-redrive")
+            .send()
+            .await
+            .unwrap();
+        let described = client
+            .describe_execution()
+            .execution_arn(&failed.execution_arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(described.status, aws_sdk_sfn::types::ExecutionStatus::Running);
+        assert_eq!(described.redrive_count(), Some(1));
+        assert_eq!(described.redrive_date(), Some(&redriven.redrive_date));
+        assert_eq!((described.stop_date(), described.error()), (None, None));
+        // The same client token answers as it did (a retry); without it, a running execution
+        // is not redrivable.
+        let again = client
+            .redrive_execution()
+            .execution_arn(&failed.execution_arn)
+            .client_token("first-redrive")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.redrive_date, redriven.redrive_date);
         let (code, message) = failure(
             client
                 .redrive_execution()
@@ -990,36 +1037,96 @@ fn redrive_is_refused_with_the_reason() {
         );
         assert_eq!(
             (code.as_str(), message.as_str()),
-            ("ExecutionNotRedrivable", "Redrive is not supported by this server")
+            ("ExecutionNotRedrivable", "Execution is RUNNING and cannot be redriven")
         );
-        let missing = format!("arn:aws:states:us-east-1:{ACCOUNT}:execution:bad:nope");
-        let (code, message) = failure(client.redrive_execution().execution_arn(&missing).send().await);
+        (machine, failed.execution_arn)
+    });
+    // The redriven execution survives a restart: its Task waits for a worker again.
+    server.kill();
+    let server = Server::start(&db, &[]);
+    let client = server.client();
+    runtime().block_on(async {
+        let task = take_activity_task(&client).await;
+        client.send_task_success().task_token(task).output(r#"{"answer": 42}"#).send().await.unwrap();
+        let done = closed(&client, &execution).await;
+        assert_eq!(done.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
+        assert_eq!(done.output(), Some(r#"{"answer":42,"redrives":1}"#));
+        assert_eq!(done.redrive_count(), Some(1));
         assert_eq!(
-            (code, message),
-            (
-                "ExecutionDoesNotExist".into(),
-                format!("Execution Does Not Exist: '{missing}'")
-            )
+            done.redrive_status_reason(),
+            Some("Execution is SUCCEEDED and cannot be redriven")
         );
-        let express = format!("arn:aws:states:us-east-1:{ACCOUNT}:express:bad:x:y");
-        let (code, _) = failure(client.redrive_execution().execution_arn(&express).send().await);
-        assert_eq!(code, "InvalidArn");
-        // Nothing has been redriven.
+
+        // The history goes on: ExecutionRedriven, then the state that failed, entered again.
+        let events = client
+            .get_execution_history()
+            .execution_arn(&execution)
+            .max_results(1000)
+            .send()
+            .await
+            .unwrap()
+            .events;
+        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+        assert_eq!(ids, (1..=events.len() as i64).collect::<Vec<_>>());
+        let at = events
+            .iter()
+            .position(|e| e.r#type == aws_sdk_sfn::types::HistoryEventType::ExecutionRedriven)
+            .expect("an ExecutionRedriven event");
+        assert_eq!(events[at - 1].r#type, aws_sdk_sfn::types::HistoryEventType::ExecutionFailed);
+        assert_eq!(events[at].execution_redriven_event_details().and_then(|d| d.redrive_count()), Some(1));
+        let entered = &events[at + 1];
+        assert_eq!(entered.r#type, aws_sdk_sfn::types::HistoryEventType::TaskStateEntered);
+        assert_eq!(entered.state_entered_event_details().map(|d| d.name()), Some("Work"));
+        assert_eq!(
+            events.last().map(|e| e.r#type.clone()),
+            Some(aws_sdk_sfn::types::HistoryEventType::ExecutionSucceeded)
+        );
+
+        let (code, message) = failure(client.redrive_execution().execution_arn(&execution).send().await);
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("ExecutionNotRedrivable", "Execution is SUCCEEDED and cannot be redriven")
+        );
         let redriven = client
             .list_executions()
-            .state_machine_arn(&bad)
+            .state_machine_arn(&machine)
             .redrive_filter(aws_sdk_sfn::types::ExecutionRedriveFilter::Redriven)
             .send()
             .await
             .unwrap();
-        assert!(redriven.executions.is_empty());
+        assert_eq!(redriven.executions.len(), 1);
+        assert_eq!(redriven.executions[0].redrive_count(), Some(1));
         let not_redriven = client
             .list_executions()
-            .state_machine_arn(&bad)
+            .state_machine_arn(&machine)
             .redrive_filter(aws_sdk_sfn::types::ExecutionRedriveFilter::NotRedriven)
             .send()
             .await
             .unwrap();
-        assert_eq!(not_redriven.executions.len(), 1);
+        assert!(not_redriven.executions.is_empty());
+
+        // An aborted execution goes on from where it was stopped.
+        let waits = create(
+            &client,
+            "waits",
+            r#"{"StartAt": "First", "States": {"First": {"Type": "Pass", "Result": {"n": 1}, "Next": "Pause"},
+               "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Last"},
+               "Last": {"Type": "Pass", "Parameters": {"n.$": "$.n", "redrives.$": "$$.Execution.RedriveCount"}, "End": true}}}"#,
+            StateMachineType::Standard,
+        )
+        .await;
+        let started = client.start_execution().state_machine_arn(&waits).send().await.unwrap();
+        client.stop_execution().execution_arn(&started.execution_arn).send().await.unwrap();
+        client.redrive_execution().execution_arn(&started.execution_arn).send().await.unwrap();
+        let done = closed(&client, &started.execution_arn).await;
+        assert_eq!(done.output(), Some(r#"{"n":1,"redrives":1}"#));
+
+        // Unknown and Express executions.
+        let missing = format!("arn:aws:states:us-east-1:{ACCOUNT}:execution:waits:nope");
+        let (code, message) = failure(client.redrive_execution().execution_arn(&missing).send().await);
+        assert_eq!((code, message), ("ExecutionDoesNotExist".into(), format!("Execution Does Not Exist: '{missing}'")));
+        let express = format!("arn:aws:states:us-east-1:{ACCOUNT}:express:waits:x:y");
+        let (code, _) = failure(client.redrive_execution().execution_arn(&express).send().await);
+        assert_eq!(code, "InvalidArn");
     });
 }

@@ -63,15 +63,17 @@ impl Journal for Flaky {
     fn execution_by_id(&self, id: i64) -> Result<Option<ExecutionRecord>> {
         self.inner.execution_by_id(id)
     }
+    #[allow(clippy::too_many_arguments)]
     fn executions(
         &self,
         machine: &str,
         status: Option<&str>,
         via: Option<&str>,
+        redriven: Option<bool>,
         after: Option<ExecutionCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        self.inner.executions(machine, status, via, after, limit)
+        self.inner.executions(machine, status, via, redriven, after, limit)
     }
     fn events(&self, id: i64, after: Option<u32>, limit: usize, reverse: bool) -> Result<Vec<(u32, Value)>> {
         self.inner.events(id, after, limit, reverse)

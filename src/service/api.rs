@@ -66,6 +66,8 @@ pub struct Service {
     /// Held by the operations that read a machine's versions or aliases and then change them
     /// (publishing, aliases), so that two of them never interleave.
     pub(super) admin: tokio::sync::Mutex<()>,
+    /// `RedriveExecution` client tokens: (execution ARN, token) -> (when seen, redrive time).
+    redrive_tokens: std::sync::Mutex<HashMap<(String, String), (i64, i64)>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -78,14 +80,37 @@ pub(super) fn internal(e: JournalError) -> ApiError {
     ApiError::internal(e.to_string())
 }
 
-/// Why an execution cannot be redriven: AWS's reason for a running or succeeded one; for a
-/// failed, timed-out or aborted one, that this server does not redrive.
-fn not_redrivable(record: &ExecutionRecord) -> String {
+/// How long after it closed an execution can be redriven: 14 days.
+const REDRIVE_WINDOW_MS: i64 = 14 * 24 * 3600 * 1000;
+
+/// The most history events an execution can have and still be redriven (room for
+/// `ExecutionRedriven` and one more under the 25,000 limit).
+const REDRIVE_MAX_EVENTS: u32 = 24_998;
+
+/// Why an execution cannot be redriven now, or `None` when it can.
+fn not_redrivable(record: &ExecutionRecord, now_ms: i64) -> Option<String> {
     match record.progress.status.as_str() {
-        status @ ("RUNNING" | "SUCCEEDED") => format!("Execution is {status} and cannot be redriven"),
-        _ => "Redrive is not supported by this server".to_string(),
+        "FAILED" | "TIMED_OUT" | "ABORTED" => {}
+        status => return Some(format!("Execution is {status} and cannot be redriven")),
     }
+    if record
+        .progress
+        .stop_ms
+        .is_some_and(|stop| now_ms - stop > REDRIVE_WINDOW_MS)
+    {
+        return Some("Execution can only be redriven within 14 days of its closing".into());
+    }
+    if record.progress.events > REDRIVE_MAX_EVENTS {
+        return Some(format!(
+            "Execution has {} history events and cannot be redriven",
+            record.progress.events
+        ));
+    }
+    None
 }
+
+/// How long a `RedriveExecution` client token replays its first answer.
+const CLIENT_TOKEN_MS: i64 = 15 * 60 * 1000;
 
 /// Waits for an engine's reply.
 async fn reply<T: Send + 'static>(
@@ -129,6 +154,7 @@ impl Service {
             express,
             records: RwLock::default(),
             admin: tokio::sync::Mutex::new(()),
+            redrive_tokens: std::sync::Mutex::default(),
         })
     }
 
@@ -182,7 +208,7 @@ impl Service {
             "TagResource" => self.tag_resource(members).await,
             "UntagResource" => self.untag_resource(members).await,
             "ListTagsForResource" => self.list_tags_for_resource(members),
-            "RedriveExecution" => self.redrive_execution(members),
+            "RedriveExecution" => self.redrive_execution(members).await,
             other => Err(ApiError::unknown_operation(other)),
         }
     }
@@ -623,7 +649,7 @@ impl Service {
             "startDate": timestamp(record.start_ms),
             "input": record.input,
             "inputDetails": {"included": true},
-            "redriveCount": 0,
+            "redriveCount": record.redrive_count,
         });
         let members = out.as_object_mut().expect("an object");
         if let Some(stop) = record.progress.stop_ms {
@@ -643,19 +669,52 @@ impl Service {
             members.insert("traceHeader".into(), json!(trace));
         }
         qualifiers(&record, members);
-        members.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
-        members.insert("redriveStatusReason".into(), json!(not_redrivable(&record)));
+        if let Some(redrive_ms) = record.redrive_ms {
+            members.insert("redriveDate".into(), timestamp(redrive_ms));
+        }
+        match not_redrivable(&record, SystemClock.now_ms()) {
+            None => {
+                members.insert("redriveStatus".into(), json!("REDRIVABLE"));
+            }
+            Some(reason) => {
+                members.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+                members.insert("redriveStatusReason".into(), json!(reason));
+            }
+        }
         Ok(out)
     }
 
-    /// `RedriveExecution`: the request and the execution are checked as AWS checks them;
-    /// the server does not redrive (every execution is `ExecutionNotRedrivable`, saying why).
-    fn redrive_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+    /// `RedriveExecution`: a failed, timed-out or aborted Standard execution runs again from
+    /// the top-level state that did not succeed. A `clientToken` seen in the last 15 minutes
+    /// for the execution answers as it did then.
+    async fn redrive_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let arn = m.string("executionArn", true, 1, 256)?;
-        m.string("clientToken", false, 1, 64)?;
+        let token = m.string("clientToken", false, 1, 64)?;
+        if let Some(token) = token {
+            if !token.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+                m.pattern_violation("clientToken", token, "[!-~]+");
+            }
+        }
         m.finish()?;
         let record = self.execution(arn.unwrap_or(""))?;
-        Err(ApiError::new("ExecutionNotRedrivable", not_redrivable(&record)))
+        let now = SystemClock.now_ms();
+        let key = token.map(|t| (record.arn.clone(), t.to_string()));
+        if let Some(key) = &key {
+            let mut tokens = self.redrive_tokens.lock().unwrap_or_else(|e| e.into_inner());
+            tokens.retain(|_, (seen, _)| now - *seen < CLIENT_TOKEN_MS);
+            if let Some((_, redrive_ms)) = tokens.get(key) {
+                return Ok(json!({ "redriveDate": timestamp(*redrive_ms) }));
+            }
+        }
+        if let Some(reason) = not_redrivable(&record, now) {
+            return Err(ApiError::new("ExecutionNotRedrivable", reason));
+        }
+        let redrive_ms = reply(|done| self.standard.redrive(record.id, done)).await?;
+        if let Some(key) = key {
+            let mut tokens = self.redrive_tokens.lock().unwrap_or_else(|e| e.into_inner());
+            tokens.insert(key, (now, redrive_ms));
+        }
+        Ok(json!({ "redriveDate": timestamp(redrive_ms) }))
     }
 
     fn list_executions(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
@@ -703,7 +762,11 @@ impl Service {
                 "This operation is not supported by this type of state machine",
             ));
         }
-        let scope = format!("ListExecutions {arn} {}", status.unwrap_or(""));
+        let scope = format!(
+            "ListExecutions {arn} {} {}",
+            status.unwrap_or(""),
+            redrive_filter.unwrap_or("")
+        );
         let after = match token {
             Some(token) => {
                 let key = page_key(&scope, token)?;
@@ -717,21 +780,27 @@ impl Service {
         };
         let mut page = self
             .journal
-            .executions(&machine.arn, status, via, after, limit + 1)
+            .executions(
+                &machine.arn,
+                status,
+                via,
+                redrive_filter.map(|f| f == "REDRIVEN"),
+                after,
+                limit + 1,
+            )
             .map_err(internal)?;
-        // No execution has been redriven.
-        if redrive_filter == Some("REDRIVEN") {
-            page.clear();
-        }
         let more = page.len() > limit;
         page.truncate(limit);
         let items: Vec<Json> = page
             .iter()
             .map(|e| {
                 let mut item = json!({"executionArn": e.arn, "stateMachineArn": e.machine_arn, "name": e.name,
-                                      "status": e.progress.status, "startDate": timestamp(e.start_ms), "redriveCount": 0});
+                                      "status": e.progress.status, "startDate": timestamp(e.start_ms), "redriveCount": e.redrive_count});
                 if let Some(stop) = e.progress.stop_ms {
                     item["stopDate"] = timestamp(stop);
+                }
+                if let Some(redrive_ms) = e.redrive_ms {
+                    item["redriveDate"] = timestamp(redrive_ms);
                 }
                 if let Json::Object(members) = &mut item {
                     qualifiers(e, members);

@@ -144,6 +144,10 @@ pub struct ExecutionRecord {
     pub version_arn: Option<String>,
     /// The alias it was started through.
     pub alias_arn: Option<String>,
+    /// How many times it has been redriven.
+    pub redrive_count: u32,
+    /// When it was last redriven (epoch ms).
+    pub redrive_ms: Option<i64>,
     /// Where it stands.
     pub progress: Progress,
 }
@@ -210,6 +214,9 @@ pub enum StepKind {
         /// The cause.
         cause: Option<String>,
     },
+    /// It was redriven (`RedriveExecution`): it runs again from the state that did not
+    /// succeed.
+    Redrive,
 }
 
 /// One step of an execution's driver log.
@@ -232,6 +239,7 @@ impl Step {
             StepKind::Heartbeat { token: t } => (4, token(t), None, None, None),
             StepKind::ActivityStarted { token: t, worker } => (5, token(t), worker.as_deref(), None, None),
             StepKind::Stop { error, cause } => (6, None, None, error.as_deref(), cause.as_deref()),
+            StepKind::Redrive => (7, None, None, None, None),
         }
     }
 
@@ -255,6 +263,7 @@ impl Step {
             4 => StepKind::Heartbeat { token },
             5 => StepKind::ActivityStarted { token, worker: body },
             6 => StepKind::Stop { error, cause },
+            7 => StepKind::Redrive,
             other => return Err(JournalError(format!("unknown step kind {other}"))),
         };
         Ok(Step { now_ms, kind })
@@ -330,8 +339,11 @@ pub enum Write {
     ActivityTaskStarted(u64),
     /// An activity task was answered.
     DeleteActivityTask(u64),
-    /// An execution ended: its steps and activity tasks are no longer needed.
-    Closed(i64),
+    /// An execution ended: its activity tasks are no longer needed, nor its steps unless
+    /// it can be redriven (the `bool`: it failed, timed out or was aborted).
+    Closed(i64, bool),
+    /// An execution was redriven: its id, redrive count and redrive time (epoch ms).
+    Redriven(i64, u32, i64),
     /// A finished execution past its retention period goes, with its history.
     Forget(i64),
 }
@@ -373,12 +385,15 @@ pub trait Journal: Send + Sync + 'static {
     /// An execution by id.
     fn execution_by_id(&self, id: i64) -> Result<Option<ExecutionRecord>>;
     /// A machine's executions, newest first, optionally of one status, optionally only those
-    /// of a version or alias (`via`: its ARN), after `after`.
+    /// of a version or alias (`via`: its ARN), optionally only those redriven (or not), after
+    /// `after`.
+    #[allow(clippy::too_many_arguments)]
     fn executions(
         &self,
         machine_arn: &str,
         status: Option<&str>,
         via: Option<&str>,
+        redriven: Option<bool>,
         after: Option<ExecutionCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;
@@ -415,7 +430,8 @@ CREATE TABLE IF NOT EXISTS activities (arn TEXT PRIMARY KEY, name TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS executions (id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, machine_arn TEXT NOT NULL,
     name TEXT NOT NULL, revision INTEGER NOT NULL, test_case TEXT, status TEXT NOT NULL, start_ms INTEGER NOT NULL,
     stop_ms INTEGER, input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, trace_header TEXT,
-    events INTEGER NOT NULL, wake_ms INTEGER);
+    events INTEGER NOT NULL, wake_ms INTEGER, version_arn TEXT, alias_arn TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0, redrive_ms INTEGER);
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(machine_arn, start_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS executions_open ON executions(id) WHERE status = 'RUNNING';
 CREATE INDEX IF NOT EXISTS executions_by_stop ON executions(stop_ms) WHERE stop_ms IS NOT NULL;
@@ -436,8 +452,8 @@ CREATE TABLE IF NOT EXISTS tags (arn TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 /// The journal's schema version (SQLite's `user_version`). Version 1 added versions, aliases
-/// and tags, the executions' `version_arn` and `alias_arn` columns and the activities'
-/// `encryption`; a journal of version 0
+/// and tags, the executions' `version_arn`, `alias_arn`, `redrive_count` and `redrive_ms`
+/// columns and the activities' `encryption`; a journal of version 0
 /// is upgraded in place when opened.
 const SCHEMA_VERSION: i64 = 1;
 
@@ -455,9 +471,14 @@ fn migrate(conn: &Connection) -> Result<()> {
         .prepare("SELECT name FROM pragma_table_info('executions')")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    for column in ["version_arn", "alias_arn"] {
+    for (column, definition) in [
+        ("version_arn", "TEXT"),
+        ("alias_arn", "TEXT"),
+        ("redrive_count", "INTEGER NOT NULL DEFAULT 0"),
+        ("redrive_ms", "INTEGER"),
+    ] {
         if !columns.iter().any(|c| c == column) {
-            conn.execute_batch(&format!("ALTER TABLE executions ADD COLUMN {column} TEXT"))?;
+            conn.execute_batch(&format!("ALTER TABLE executions ADD COLUMN {column} {definition}"))?;
         }
     }
     let has_encryption: bool = conn.query_row(
@@ -473,7 +494,8 @@ fn migrate(conn: &Connection) -> Result<()> {
 }
 
 const EXECUTION_COLUMNS: &str = "id, arn, machine_arn, name, revision, test_case, status, start_ms, stop_ms, input, \
-                                 output, error, cause, trace_header, events, wake_ms, version_arn, alias_arn";
+                                 output, error, cause, trace_header, events, wake_ms, version_arn, alias_arn, \
+                                 redrive_count, redrive_ms";
 
 fn execution_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
@@ -488,6 +510,8 @@ fn execution_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         trace_header: row.get(13)?,
         version_arn: row.get(16)?,
         alias_arn: row.get(17)?,
+        redrive_count: row.get(18)?,
+        redrive_ms: row.get(19)?,
         progress: Progress {
             status: row.get(6)?,
             stop_ms: row.get(8)?,
@@ -745,7 +769,7 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
         }
         Write::NewExecution(e) => {
             tx.prepare_cached(&format!(
-                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
             ))?
             .execute(params![
                 e.id,
@@ -765,7 +789,9 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
                 e.progress.events,
                 e.progress.wake_ms,
                 e.version_arn,
-                e.alias_arn
+                e.alias_arn,
+                e.redrive_count,
+                e.redrive_ms
             ])?;
         }
         Write::UpdateExecution(id, u) => {
@@ -808,11 +834,17 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
             tx.prepare_cached("DELETE FROM activity_tasks WHERE token = ?1")?
                 .execute([*token as i64])?;
         }
-        Write::Closed(id) => {
-            tx.prepare_cached("DELETE FROM steps WHERE execution_id = ?1")?
-                .execute([id])?;
+        Write::Closed(id, keep_log) => {
+            if !keep_log {
+                tx.prepare_cached("DELETE FROM steps WHERE execution_id = ?1")?
+                    .execute([id])?;
+            }
             tx.prepare_cached("DELETE FROM activity_tasks WHERE execution_id = ?1")?
                 .execute([id])?;
+        }
+        Write::Redriven(id, count, ms) => {
+            tx.prepare_cached("UPDATE executions SET redrive_count = ?2, redrive_ms = ?3 WHERE id = ?1")?
+                .execute(params![id, count, ms])?;
         }
         Write::Forget(id) => {
             for table in [
@@ -945,6 +977,7 @@ impl Journal for SqliteJournal {
         machine_arn: &str,
         status: Option<&str>,
         via: Option<&str>,
+        redriven: Option<bool>,
         after: Option<ExecutionCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
@@ -953,10 +986,11 @@ impl Journal for SqliteJournal {
             c.prepare_cached(&format!(
                 "SELECT {EXECUTION_COLUMNS} FROM executions WHERE machine_arn = ?1 AND (?2 IS NULL OR status = ?2) \
                  AND (?6 IS NULL OR version_arn = ?6 OR alias_arn = ?6) \
+                 AND (?7 IS NULL OR (redrive_count > 0) = ?7) \
                  AND (start_ms < ?3 OR (start_ms = ?3 AND id < ?4)) ORDER BY start_ms DESC, id DESC LIMIT ?5"
             ))?
             .query_map(
-                params![machine_arn, status, after_ms, after_id, limit as i64, via],
+                params![machine_arn, status, after_ms, after_id, limit as i64, via, redriven],
                 execution_of,
             )?
             .collect()

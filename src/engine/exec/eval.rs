@@ -44,7 +44,14 @@ impl<'a> Execution<'a> {
             // `RedriveCount`.
             a.object(&[id, input, name, role_arn, start_time])
         } else {
-            a.object(&[id, input, start_time, name, role_arn, ("RedriveCount", Value::int(0))])
+            a.object(&[
+                id,
+                input,
+                start_time,
+                name,
+                role_arn,
+                ("RedriveCount", Value::int(self.redrive_count as i64)),
+            ])
         };
         let state_machine = a.object(&[
             ("Id", a.string(&self.info.state_machine_arn())),
