@@ -1047,7 +1047,13 @@ fn failed_and_aborted_executions_are_redriven() {
     let client = server.client();
     runtime().block_on(async {
         let task = take_activity_task(&client).await;
-        client.send_task_success().task_token(task).output(r#"{"answer": 42}"#).send().await.unwrap();
+        client
+            .send_task_success()
+            .task_token(task)
+            .output(r#"{"answer": 42}"#)
+            .send()
+            .await
+            .unwrap();
         let done = closed(&client, &execution).await;
         assert_eq!(done.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
         assert_eq!(done.output(), Some(r#"{"answer":42,"redrives":1}"#));
@@ -1072,8 +1078,16 @@ fn failed_and_aborted_executions_are_redriven() {
             .iter()
             .position(|e| e.r#type == aws_sdk_sfn::types::HistoryEventType::ExecutionRedriven)
             .expect("an ExecutionRedriven event");
-        assert_eq!(events[at - 1].r#type, aws_sdk_sfn::types::HistoryEventType::ExecutionFailed);
-        assert_eq!(events[at].execution_redriven_event_details().and_then(|d| d.redrive_count()), Some(1));
+        assert_eq!(
+            events[at - 1].r#type,
+            aws_sdk_sfn::types::HistoryEventType::ExecutionFailed
+        );
+        assert_eq!(
+            events[at]
+                .execution_redriven_event_details()
+                .and_then(|d| d.redrive_count()),
+            Some(1)
+        );
         let entered = &events[at + 1];
         assert_eq!(entered.r#type, aws_sdk_sfn::types::HistoryEventType::TaskStateEntered);
         assert_eq!(entered.state_entered_event_details().map(|d| d.name()), Some("Work"));
@@ -1085,7 +1099,10 @@ fn failed_and_aborted_executions_are_redriven() {
         let (code, message) = failure(client.redrive_execution().execution_arn(&execution).send().await);
         assert_eq!(
             (code.as_str(), message.as_str()),
-            ("ExecutionNotRedrivable", "Execution is SUCCEEDED and cannot be redriven")
+            (
+                "ExecutionNotRedrivable",
+                "Execution is SUCCEEDED and cannot be redriven"
+            )
         );
         let redriven = client
             .list_executions()
@@ -1111,20 +1128,44 @@ fn failed_and_aborted_executions_are_redriven() {
             "waits",
             r#"{"StartAt": "First", "States": {"First": {"Type": "Pass", "Result": {"n": 1}, "Next": "Pause"},
                "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Last"},
-               "Last": {"Type": "Pass", "Parameters": {"n.$": "$.n", "redrives.$": "$$.Execution.RedriveCount"}, "End": true}}}"#,
+               "Last": {"Type": "Pass", "Parameters": {"n.$": "$.n", "redrives.$": "$$.Execution.RedriveCount",
+                                                "redriven.$": "$$.Execution.RedriveTime"}, "End": true}}}"#,
             StateMachineType::Standard,
         )
         .await;
         let started = client.start_execution().state_machine_arn(&waits).send().await.unwrap();
-        client.stop_execution().execution_arn(&started.execution_arn).send().await.unwrap();
-        client.redrive_execution().execution_arn(&started.execution_arn).send().await.unwrap();
+        client
+            .stop_execution()
+            .execution_arn(&started.execution_arn)
+            .send()
+            .await
+            .unwrap();
+        client
+            .redrive_execution()
+            .execution_arn(&started.execution_arn)
+            .send()
+            .await
+            .unwrap();
         let done = closed(&client, &started.execution_arn).await;
-        assert_eq!(done.output(), Some(r#"{"n":1,"redrives":1}"#));
+        let output: serde_json::Value = serde_json::from_str(done.output().unwrap()).unwrap();
+        assert_eq!(
+            (&output["n"], &output["redrives"]),
+            (&serde_json::json!(1), &serde_json::json!(1))
+        );
+        // RedriveTime is when the redrive was, as an ISO timestamp.
+        let redriven = output["redriven"].as_str().expect("a RedriveTime");
+        assert!(redriven.ends_with('Z') && redriven.contains('T'), "{redriven}");
 
         // Unknown and Express executions.
         let missing = format!("arn:aws:states:us-east-1:{ACCOUNT}:execution:waits:nope");
         let (code, message) = failure(client.redrive_execution().execution_arn(&missing).send().await);
-        assert_eq!((code, message), ("ExecutionDoesNotExist".into(), format!("Execution Does Not Exist: '{missing}'")));
+        assert_eq!(
+            (code, message),
+            (
+                "ExecutionDoesNotExist".into(),
+                format!("Execution Does Not Exist: '{missing}'")
+            )
+        );
         let express = format!("arn:aws:states:us-east-1:{ACCOUNT}:express:waits:x:y");
         let (code, _) = failure(client.redrive_execution().execution_arn(&express).send().await);
         assert_eq!(code, "InvalidArn");

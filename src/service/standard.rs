@@ -1047,7 +1047,12 @@ impl Shard {
                 "ExecutionNotRedrivable",
                 "Execution cannot be redriven: no state of it failed",
             ))),
-            Err(Refused::Broken(message)) => reply(Err(ApiError::internal(message))),
+            // Its log does not rebuild it (a journal of an older quickstep, which dropped the
+            // logs of closed executions).
+            Err(Refused::Broken(message)) => reply(Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                format!("Execution cannot be redriven: {message}"),
+            ))),
         }
     }
 

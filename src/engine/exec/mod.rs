@@ -341,6 +341,8 @@ pub struct Execution<'a> {
     assigned: Option<&'a [Member<'a>]>,
     /// How many times it has been redriven (`$$.Execution.RedriveCount`).
     redrive_count: u32,
+    /// When it was last redriven (`$$.Execution.RedriveTime`), epoch ms.
+    redrive_ms: i64,
     /// Once it has ended other than by succeeding: the top-level state that did not succeed,
     /// with its input and variables, where a redrive starts again.
     redrive_at: Option<(StateId, Value<'a>, Variables<'a>)>,
@@ -398,6 +400,7 @@ impl<'a> Execution<'a> {
             tip: 0,
             assigned: None,
             redrive_count: 0,
+            redrive_ms: 0,
             redrive_at: None,
         }
     }
@@ -635,6 +638,7 @@ impl<'a> Execution<'a> {
         self.task_answers.clear();
         self.redrive_count += 1;
         self.now_ms = now_ms.max(self.now_ms);
+        self.redrive_ms = self.now_ms;
         self.deadline_ms = self
             .program
             .timeout_seconds
