@@ -1019,7 +1019,7 @@ impl Shard {
         };
         // An execution that ended in its first step has no log: its start is written with
         // the redrive.
-        let first = log.is_empty().then(|| Step {
+        let first = log.is_empty().then_some(Step {
             now_ms: record.start_ms,
             kind: StepKind::Start,
         });
