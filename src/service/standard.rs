@@ -828,7 +828,7 @@ impl Shard {
             Err(Refused::Broken(message)) => return reply(Err(ApiError::internal(message))),
             Err(Refused::NotAwaiting) => return reply(Err(ApiError::internal("the execution could not start"))),
         };
-        record.progress = progress_after(&applied);
+        record.progress = progress_after(&applied, step.now_ms);
         batch.writes.push(Write::NewExecution(Box::new(record)));
         self.journal_step(id, 0, step, applied, None, batch);
         let started = Started { arn, start_ms: now };
@@ -953,7 +953,7 @@ impl Shard {
             log,
         };
         let applied = replay.apply(&step)?;
-        let progress = progress_after(&applied);
+        let progress = progress_after(&applied, step.now_ms);
         self.journal_step(record.id, log.len() as u32, step, applied, Some(progress), batch);
         Ok(())
     }
@@ -1074,11 +1074,12 @@ impl Shard {
 }
 
 /// Where an execution stands after `applied`.
-fn progress_after(applied: &Applied) -> Progress {
+fn progress_after(applied: &Applied, now_ms: i64) -> Progress {
     match &applied.outcome {
         Some(outcome) => Progress {
             status: outcome.status.as_str().to_string(),
-            stop_ms: Some(SystemClock.now_ms()),
+            // The step's time: what StopExecution answers, and the history's last event.
+            stop_ms: Some(now_ms),
             output: outcome.output.clone(),
             error: outcome.error.clone(),
             cause: outcome.cause.clone(),
