@@ -1156,6 +1156,22 @@ fn failed_and_aborted_executions_are_redriven() {
         let redriven = output["redriven"].as_str().expect("a RedriveTime");
         assert!(redriven.ends_with('Z') && redriven.contains('T'), "{redriven}");
 
+        // A timed-out execution gets its TimeoutSeconds again from the redrive: its Wait,
+        // entered again, now lasts no time.
+        let slow = create(
+            &client,
+            "slow",
+            r#"{"TimeoutSeconds": 1, "QueryLanguage": "JSONata", "StartAt": "Pause", "States": {
+               "Pause": {"Type": "Wait", "Seconds": "{% $states.context.Execution.RedriveCount = 0 ? 30 : 0 %}", "End": true}}}"#,
+            StateMachineType::Standard,
+        )
+        .await;
+        let timed_out = run(&client, &slow).await;
+        assert_eq!(timed_out.status, aws_sdk_sfn::types::ExecutionStatus::TimedOut);
+        client.redrive_execution().execution_arn(&timed_out.execution_arn).send().await.unwrap();
+        let done = closed(&client, &timed_out.execution_arn).await;
+        assert_eq!(done.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
+
         // Unknown and Express executions.
         let missing = format!("arn:aws:states:us-east-1:{ACCOUNT}:execution:waits:nope");
         let (code, message) = failure(client.redrive_execution().execution_arn(&missing).send().await);
