@@ -354,7 +354,7 @@ impl Service {
             encryption: json!(null),
             latest_version: 0,
         };
-        configuration.apply(&mut record)?;
+        configuration.apply(&mut record);
         let tags = tags.map(|tags| merge_tags(&record.arn, json!([]), &tags)).transpose()?;
         if let Some(existing) = self.journal.machine(&record.arn).map_err(internal)? {
             let same = existing.definition == record.definition
@@ -466,7 +466,7 @@ impl Service {
         if let Some(role_arn) = role_arn {
             updated.role_arn = role_arn.to_string();
         }
-        configuration.apply(&mut updated)?;
+        configuration.apply(&mut updated);
         let now = SystemClock.now_ms();
         if updated != record {
             updated.revision += 1;

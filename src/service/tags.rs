@@ -149,7 +149,7 @@ impl Configuration {
     }
 
     /// Puts the given configurations into `record`, and AWS's defaults where it has none.
-    pub(super) fn apply(self, record: &mut MachineRecord) -> Result<(), ApiError> {
+    pub(super) fn apply(self, record: &mut MachineRecord) {
         for (given, stored, default) in [
             (
                 self.logging,
@@ -165,7 +165,6 @@ impl Configuration {
                 None => {}
             }
         }
-        Ok(())
     }
 }
 
