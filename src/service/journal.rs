@@ -1021,6 +1021,8 @@ impl Journal for SqliteJournal {
             if rows.is_empty() {
                 break;
             }
+            // Fewer rows than asked for: they are the last ones.
+            let last_rows = rows.len() < 16;
             for body in rows {
                 let text = lz4_flex::decompress_size_prepended(&body).map_err(|e| JournalError(e.to_string()))?;
                 let events: Vec<serde_json::Value> =
@@ -1048,6 +1050,9 @@ impl Journal for SqliteJournal {
                 if out.len() >= limit {
                     break;
                 }
+            }
+            if last_rows {
+                break;
             }
         }
         Ok(out)
