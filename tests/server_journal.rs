@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use quickstep::service::journal::{
-    ActivityRecord, ActivityTask, ExecutionCursor, ExecutionRecord, Journal, JournalError, MachineRecord, Result, Step,
-    Write,
+    ActivityRecord, ActivityTask, AliasRecord, ExecutionCursor, ExecutionRecord, Journal, JournalError, MachineRecord,
+    Result, Step, VersionRecord, Write,
 };
 use quickstep::service::{Machines, Service, ServiceConfig, SqliteJournal, TaskSources};
 use serde_json::{json, Value};
@@ -36,6 +36,21 @@ impl Journal for Flaky {
     fn revision(&self, arn: &str, revision: i64) -> Result<Option<MachineRecord>> {
         self.inner.revision(arn, revision)
     }
+    fn version(&self, arn: &str, version: i64) -> Result<Option<VersionRecord>> {
+        self.inner.version(arn, version)
+    }
+    fn versions(&self, arn: &str, before: Option<i64>, limit: usize) -> Result<Vec<VersionRecord>> {
+        self.inner.versions(arn, before, limit)
+    }
+    fn alias(&self, arn: &str) -> Result<Option<AliasRecord>> {
+        self.inner.alias(arn)
+    }
+    fn aliases(&self, arn: &str) -> Result<Vec<AliasRecord>> {
+        self.inner.aliases(arn)
+    }
+    fn tags(&self, arn: &str) -> Result<Option<Value>> {
+        self.inner.tags(arn)
+    }
     fn activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
         self.inner.activity(arn)
     }
@@ -48,14 +63,17 @@ impl Journal for Flaky {
     fn execution_by_id(&self, id: i64) -> Result<Option<ExecutionRecord>> {
         self.inner.execution_by_id(id)
     }
+    #[allow(clippy::too_many_arguments)]
     fn executions(
         &self,
         machine: &str,
         status: Option<&str>,
+        via: Option<&str>,
+        redriven: Option<bool>,
         after: Option<ExecutionCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        self.inner.executions(machine, status, after, limit)
+        self.inner.executions(machine, status, via, redriven, after, limit)
     }
     fn events(&self, id: i64, after: Option<u32>, limit: usize, reverse: bool) -> Result<Vec<(u32, Value)>> {
         self.inner.events(id, after, limit, reverse)

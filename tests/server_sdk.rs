@@ -3,42 +3,14 @@
 //! (the built `quickstep` binary), so that a test can kill it with SIGKILL and start it again
 //! on the same journal.
 
-mod common;
+#[path = "common/server.rs"]
+mod server;
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, StateMachineType};
 use aws_sdk_sfn::Client;
-use common::server::{runtime, scratch, Server};
-
-const ROLE: &str = "arn:aws:iam::123456789012:role/test";
-const ACCOUNT: &str = "123456789012";
-
-async fn create(client: &Client, name: &str, definition: &str, ty: StateMachineType) -> String {
-    client
-        .create_state_machine()
-        .name(name)
-        .definition(definition)
-        .role_arn(ROLE)
-        .r#type(ty)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-        .state_machine_arn
-}
-
-/// Waits until the execution has closed; returns its description.
-async fn closed(client: &Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let described = client.describe_execution().execution_arn(arn).send().await.unwrap();
-        if described.status != ExecutionStatus::Running {
-            return described;
-        }
-        assert!(Instant::now() < deadline, "{arn} still running");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use server::{closed, create, raw, runtime, scratch, Server, ACCOUNT, ROLE};
 
 /// Every event of an execution, by pages of `page` (checks ids are 1, 2, 3, ...).
 async fn history(client: &Client, arn: &str, page: i32) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
@@ -643,24 +615,6 @@ fn executions_survive_sigkill_of_the_server() {
             .unwrap();
         assert_eq!(listed.executions.len(), arns.len());
     });
-}
-
-/// Sends one raw HTTP/1.1 request; returns the status and body.
-fn raw(port: u16, target: Option<&str>, body: &str) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let target = target.map(|t| format!("X-Amz-Target: {t}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: sync-localhost\r\n{target}Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }
 
 #[test]

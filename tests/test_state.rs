@@ -3,6 +3,8 @@
 //! of ours; and the TestState operation of `quickstep serve` driven through `aws-sdk-sfn`.
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
 use std::path::Path;
 
@@ -242,16 +244,16 @@ fn the_server_answers_test_state_through_the_sdk() {
     use aws_sdk_sfn::types::{
         InspectionLevel, MockErrorOutput, MockInput, TestExecutionStatus, TestStateConfiguration,
     };
-    let dir = common::server::scratch("test-state");
+    let dir = server::scratch("test-state");
     let resources = dir.with_file_name("resources.json");
     std::fs::write(
         &resources,
         r#"{"arn:aws:lambda:us-east-1:123456789012:function:echo": "identity"}"#,
     )
     .unwrap();
-    let server = common::server::Server::start(&dir, &["--resources", resources.to_str().unwrap()]);
+    let server = server::Server::start(&dir, &["--resources", resources.to_str().unwrap()]);
     let client = server.client();
-    common::server::runtime().block_on(async {
+    server::runtime().block_on(async {
         let catching = r#"{"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
             "Arguments": {"FunctionName": "f", "Payload": "{% $states.input.v %}"},
             "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 3}],

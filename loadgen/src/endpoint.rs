@@ -1,9 +1,12 @@
 //! `loadgen --endpoint URL`: drives a server speaking the Step Functions API (`quickstep
 //! serve`, or any other, such as moto's) over HTTP/1.1 keep-alive connections, closed loop:
-//! each connection sends its next request when the last one is answered. STANDARD:
-//! `StartExecution` (acknowledged once journaled); EXPRESS: `StartSyncExecution` (answered
-//! with the outcome). Reports requests/s, executions completed/s, latency, and the
-//! journal's transitions/s and commits/s when the server publishes them at `/metrics`.
+//! each connection sends its next request when the last one is answered. By default it
+//! starts executions: STANDARD, `StartExecution` (acknowledged once journaled); EXPRESS,
+//! `StartSyncExecution` (answered with the outcome). `--operation` loads another operation
+//! instead: `CreateStateMachine` (a new machine per request), `DescribeExecution` or
+//! `GetExecutionHistory` (of finished Standard executions, started first). Reports
+//! requests/s, executions completed/s, latency, and the journal's transitions/s and
+//! commits/s when the server publishes them at `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,7 +32,25 @@ pub struct EndpointRun<'a> {
     pub seconds: f64,
     /// One JSON line instead of text.
     pub json: bool,
+    /// The operation to load.
+    pub operation: Operation,
 }
+
+/// The operation an endpoint run loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// `StartExecution` (STANDARD) or `StartSyncExecution` (EXPRESS).
+    Start,
+    /// `CreateStateMachine`, a new machine per request.
+    CreateStateMachine,
+    /// `DescribeExecution` of finished executions.
+    DescribeExecution,
+    /// `GetExecutionHistory` of finished executions.
+    GetExecutionHistory,
+}
+
+/// How many finished executions DescribeExecution and GetExecutionHistory read in turn.
+const READ_SET: usize = 256;
 
 /// A SigV4-shaped `Authorization` header with dummy credentials.
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request, \
@@ -147,12 +168,59 @@ async fn drive(run: &EndpointRun<'_>, authority: String) -> Result<(), String> {
     let created: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     let machine = created["stateMachineArn"].as_str().unwrap_or_default().to_string();
     let express = run.machine_type == "EXPRESS";
-    let operation = if express {
-        "StartSyncExecution"
-    } else {
-        "StartExecution"
+    if express
+        && matches!(
+            run.operation,
+            Operation::DescribeExecution | Operation::GetExecutionHistory
+        )
+    {
+        return Err("DescribeExecution and GetExecutionHistory read STANDARD executions: drop --type EXPRESS".into());
+    }
+    let operation = match run.operation {
+        Operation::Start if express => "StartSyncExecution",
+        Operation::Start => "StartExecution",
+        Operation::CreateStateMachine => "CreateStateMachine",
+        Operation::DescribeExecution => "DescribeExecution",
+        Operation::GetExecutionHistory => "GetExecutionHistory",
     };
-    let request = serde_json::json!({"stateMachineArn": machine, "input": run.workload.input}).to_string();
+    // The executions the read operations read, started (and, for W1, finished) first.
+    let mut executions = Vec::new();
+    if matches!(
+        run.operation,
+        Operation::DescribeExecution | Operation::GetExecutionHistory
+    ) {
+        let start = serde_json::json!({"stateMachineArn": machine, "input": run.workload.input}).to_string();
+        for _ in 0..READ_SET {
+            let (status, body) = call(&mut setup, &host, "StartExecution", start.clone()).await?;
+            if status != 200 {
+                return Err(format!("StartExecution: {status} {}", String::from_utf8_lossy(&body)));
+            }
+            let started: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+            executions.push(started["executionArn"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    let start_request = serde_json::json!({"stateMachineArn": machine, "input": run.workload.input}).to_string();
+    let definition = run.workload.definition.clone();
+    let machine_type = run.machine_type.to_string();
+    let kind = run.operation;
+    // The body of a connection's n-th request.
+    let body_of = Arc::new(move |connection: usize, n: u64| -> String {
+        match kind {
+            Operation::Start => start_request.clone(),
+            Operation::CreateStateMachine => serde_json::json!({
+                "name": format!("{name}-{connection}-{n}"),
+                "definition": definition,
+                "roleArn": "arn:aws:iam::123456789012:role/loadgen",
+                "type": machine_type,
+            })
+            .to_string(),
+            Operation::DescribeExecution | Operation::GetExecutionHistory => {
+                let arn = &executions[(connection * 7919 + n as usize) % executions.len()];
+                serde_json::json!({ "executionArn": arn }).to_string()
+            }
+        }
+    });
+    let starts = run.operation == Operation::Start;
 
     let before = scrape(&authority, &host).await;
     let requests = Arc::new(AtomicU64::new(0));
@@ -162,12 +230,12 @@ async fn drive(run: &EndpointRun<'_>, authority: String) -> Result<(), String> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(run.seconds);
     let mut tasks = Vec::new();
-    for _ in 0..run.connections {
+    for connection in 0..run.connections {
         let mut sender = connect(&authority).await?;
-        let (authority, host, request, requests, failed, first_error, latency) = (
+        let (authority, host, body_of, requests, failed, first_error, latency) = (
             authority.clone(),
             host.clone(),
-            request.clone(),
+            body_of.clone(),
             requests.clone(),
             failed.clone(),
             first_error.clone(),
@@ -175,7 +243,10 @@ async fn drive(run: &EndpointRun<'_>, authority: String) -> Result<(), String> {
         );
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new(3).expect("3 significant digits");
+            let mut n = 0;
             while Instant::now() < deadline {
+                let request = body_of(connection, n);
+                n += 1;
                 let sent = Instant::now();
                 let mut answer = call(&mut sender, &host, operation, request.clone()).await;
                 if answer.is_err() && sender.is_closed() {
@@ -184,7 +255,7 @@ async fn drive(run: &EndpointRun<'_>, authority: String) -> Result<(), String> {
                     match connect(&authority).await {
                         Ok(fresh) => {
                             sender = fresh;
-                            answer = call(&mut sender, &host, operation, request.clone()).await;
+                            answer = call(&mut sender, &host, operation, request).await;
                         }
                         Err(e) => answer = Err(e),
                     }
@@ -224,7 +295,7 @@ async fn drive(run: &EndpointRun<'_>, authority: String) -> Result<(), String> {
     let elapsed = started.elapsed().as_secs_f64();
     let after = scrape(&authority, &host).await;
     // Standard W1 finishes inside its start: completed = started but still running.
-    let running = if express {
+    let running = if express || !starts {
         0
     } else {
         let list = serde_json::json!({"stateMachineArn": machine, "statusFilter": "RUNNING", "maxResults": 1000});
@@ -238,7 +309,11 @@ async fn drive(run: &EndpointRun<'_>, authority: String) -> Result<(), String> {
     };
     let total = requests.load(Ordering::Relaxed);
     let failed = failed.load(Ordering::Relaxed);
-    let completed = total.saturating_sub(failed).saturating_sub(running);
+    let completed = if starts {
+        total.saturating_sub(failed).saturating_sub(running)
+    } else {
+        0
+    };
     let latency = latency.lock().unwrap_or_else(|e| e.into_inner());
     let rate = |name: &str| {
         let (a, b) = (counter(&before, name)?, counter(&after, name)?);

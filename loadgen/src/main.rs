@@ -143,6 +143,29 @@ struct Args {
     /// With --stream: write the outputs in input order.
     #[arg(long, requires = "stream")]
     ordered: bool,
+    /// With --endpoint: the operation to load. `start` is StartExecution (STANDARD) or
+    /// StartSyncExecution (EXPRESS) of --workload; CreateStateMachine creates a new machine
+    /// per request; DescribeExecution and GetExecutionHistory read 256 finished STANDARD
+    /// executions of --workload, started first, in turn.
+    #[arg(long, value_enum, default_value_t = OperationArg::Start, requires = "endpoint")]
+    operation: OperationArg,
+}
+
+/// The operation `--endpoint` loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OperationArg {
+    /// StartExecution or StartSyncExecution, by --type.
+    #[value(name = "start", alias = "StartExecution")]
+    Start,
+    /// CreateStateMachine of a new machine per request.
+    #[value(name = "CreateStateMachine")]
+    CreateStateMachine,
+    /// DescribeExecution of finished executions.
+    #[value(name = "DescribeExecution")]
+    DescribeExecution,
+    /// GetExecutionHistory of finished executions.
+    #[value(name = "GetExecutionHistory")]
+    GetExecutionHistory,
 }
 
 /// The type of the machine `--endpoint` creates.
@@ -172,6 +195,12 @@ fn main() -> std::process::ExitCode {
                 connections: args.connections.max(1),
                 seconds: args.seconds,
                 json: args.json,
+                operation: match args.operation {
+                    OperationArg::Start => endpoint::Operation::Start,
+                    OperationArg::CreateStateMachine => endpoint::Operation::CreateStateMachine,
+                    OperationArg::DescribeExecution => endpoint::Operation::DescribeExecution,
+                    OperationArg::GetExecutionHistory => endpoint::Operation::GetExecutionHistory,
+                },
             })
         });
         return match outcome {

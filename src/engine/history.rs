@@ -106,6 +106,11 @@ pub enum EventDetail<'a> {
     },
     /// `...StateExited` of a state (or catcher) with `Assign`: the variables it assigned.
     Assigned(&'a [Member<'a>]),
+    /// `ExecutionRedriven`: how many times the execution has been redriven.
+    Redriven {
+        /// `redriveCount`.
+        count: u32,
+    },
 }
 
 /// The details member of an event type, or `None` for the types that have none.
@@ -116,6 +121,7 @@ fn details_key(event_type: &str) -> Option<&'static str> {
         "ExecutionFailed" => "executionFailedEventDetails",
         "ExecutionAborted" => "executionAbortedEventDetails",
         "ExecutionTimedOut" => "executionTimedOutEventDetails",
+        "ExecutionRedriven" => "executionRedrivenEventDetails",
         "TaskScheduled" => "taskScheduledEventDetails",
         "TaskStarted" => "taskStartedEventDetails",
         "TaskSubmitted" => "taskSubmittedEventDetails",
@@ -238,6 +244,7 @@ impl HistoryEvent<'_> {
             }
             EventDetail::MapStarted { length } => details.integer("length", length as i64),
             EventDetail::MapIteration { index } => details.integer("index", index as i64),
+            EventDetail::Redriven { count } => details.integer("redriveCount", count as i64),
             EventDetail::Assigned(members) => {
                 if include_data {
                     details.key("assignedVariables");

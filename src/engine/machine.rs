@@ -379,6 +379,26 @@ pub fn check_definition_value(
     check_model(model, ty)
 }
 
+/// Every diagnostic of definition text, as `ValidateStateMachineDefinition` reports them:
+/// those [`check_definition`] gives (none when the definition can be created), then the
+/// validator's warnings.
+pub fn definition_diagnostics(text: &str, ty: MachineType) -> Vec<Diagnostic> {
+    let model = match parse_definition(text) {
+        Ok(model) => model,
+        Err(diagnostics) => return diagnostics,
+    };
+    let warnings: Vec<Diagnostic> = validate(&model, ty)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .collect();
+    let mut diagnostics = match check_model(model, ty) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.diagnostics,
+    };
+    diagnostics.extend(warnings);
+    diagnostics
+}
+
 /// Validates and compiles a parsed model, collecting the diagnostics of both.
 fn check_model(model: StateMachine, ty: MachineType) -> Result<(StateMachine, Program), DefinitionError> {
     let mut diagnostics: Vec<Diagnostic> = validate(&model, ty)

@@ -13,10 +13,12 @@ use crate::model::MachineType;
 use crate::tasks::TaskToken;
 
 use super::express::Express;
-use super::journal::{ActivityRecord, ExecutionRecord, Journal, JournalError, MachineRecord, Write};
+use super::journal::{ActivityRecord, ExecutionRecord, Journal, JournalError, MachineRecord, VersionRecord, Write};
 use super::machines::{execution_info, Machines};
 use super::protocol::{check_name, page_key, page_token, partition_of, timestamp, ApiError, Arn, Members};
 use super::standard::{Delivery, Standard, StandardConfig, StartRequest, Taken};
+use super::tags::{default_encryption, merge_tags, read_encryption, read_tags, Configuration};
+use super::versions::{machine_missing, qualifiers, Runnable, Target};
 
 /// The largest input, output or task result: 256 KiB of UTF-8.
 const DATA_LIMIT: usize = 262_144;
@@ -53,13 +55,18 @@ impl Default for ServiceConfig {
 
 /// The Step Functions API over a journal.
 pub struct Service {
-    config: ServiceConfig,
-    journal: Arc<dyn Journal>,
+    pub(super) config: ServiceConfig,
+    pub(super) journal: Arc<dyn Journal>,
     machines: Arc<Machines>,
     standard: Standard,
-    express: Express,
+    pub(super) express: Express,
     /// State machines as last read or written, by ARN (read on every start).
     records: RwLock<HashMap<String, Arc<MachineRecord>>>,
+    /// Held by the operations that read a machine's versions or aliases and then change them
+    /// (publishing, aliases), so that two of them never interleave.
+    pub(super) admin: tokio::sync::Mutex<()>,
+    /// `RedriveExecution` client tokens: (execution ARN, token) -> (when seen, redrive time).
+    redrive_tokens: std::sync::Mutex<HashMap<(String, String), (i64, i64)>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -68,9 +75,41 @@ impl std::fmt::Debug for Service {
     }
 }
 
-fn internal(e: JournalError) -> ApiError {
+pub(super) fn internal(e: JournalError) -> ApiError {
     ApiError::internal(e.to_string())
 }
+
+/// How long after it closed an execution can be redriven: 14 days.
+const REDRIVE_WINDOW_MS: i64 = 14 * 24 * 3600 * 1000;
+
+/// The most history events an execution can have and still be redriven (room for
+/// `ExecutionRedriven` and one more under the 25,000 limit).
+const REDRIVE_MAX_EVENTS: u32 = 24_998;
+
+/// Why an execution cannot be redriven now, or `None` when it can.
+fn not_redrivable(record: &ExecutionRecord, now_ms: i64) -> Option<String> {
+    match record.progress.status.as_str() {
+        "FAILED" | "TIMED_OUT" | "ABORTED" => {}
+        status => return Some(format!("Execution is {status} and cannot be redriven")),
+    }
+    if record
+        .progress
+        .stop_ms
+        .is_some_and(|stop| now_ms - stop > REDRIVE_WINDOW_MS)
+    {
+        return Some("Execution can only be redriven within 14 days of its closing".into());
+    }
+    if record.progress.events > REDRIVE_MAX_EVENTS {
+        return Some(format!(
+            "Execution has {} history events and cannot be redriven",
+            record.progress.events
+        ));
+    }
+    None
+}
+
+/// How long a `RedriveExecution` client token replays its first answer.
+const CLIENT_TOKEN_MS: i64 = 15 * 60 * 1000;
 
 /// Waits for an engine's reply.
 async fn reply<T: Send + 'static>(
@@ -83,24 +122,6 @@ async fn reply<T: Send + 'static>(
     receiver
         .await
         .unwrap_or_else(|_| Err(ApiError::internal("the engine dropped the request")))
-}
-
-/// A logging configuration as Describe* returns it (defaults filled in).
-fn logging_of(given: Option<&Json>) -> Result<Json, ApiError> {
-    let mut logging = given.cloned().unwrap_or_else(|| json!({}));
-    let Json::Object(members) = &mut logging else {
-        return Err(ApiError::serialization("loggingConfiguration must be a structure."));
-    };
-    members.entry("level").or_insert_with(|| json!("OFF"));
-    members.entry("includeExecutionData").or_insert_with(|| json!(false));
-    let destinations = members.get("destinations").and_then(Json::as_array).map_or(0, Vec::len);
-    if members["level"] != "OFF" && destinations != 1 {
-        return Err(ApiError::new(
-            "InvalidLoggingConfiguration",
-            "Invalid Logging Configuration: Must specify exactly one Log Destination.",
-        ));
-    }
-    Ok(logging)
 }
 
 impl Service {
@@ -131,11 +152,13 @@ impl Service {
             standard,
             express,
             records: RwLock::default(),
+            admin: tokio::sync::Mutex::new(()),
+            redrive_tokens: std::sync::Mutex::default(),
         })
     }
 
     /// Remembers (or, with `None`, forgets) the machine of `arn`.
-    fn remember(&self, arn: &str, record: Option<Arc<MachineRecord>>) {
+    pub(super) fn remember(&self, arn: &str, record: Option<Arc<MachineRecord>>) {
         let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
         match record {
             Some(record) => records.insert(arn.to_string(), record),
@@ -179,11 +202,24 @@ impl Service {
                 &self.config.account,
                 self.machines.resources(),
             ),
+            "ValidateStateMachineDefinition" => self.validate_state_machine_definition(members),
+            "PublishStateMachineVersion" => self.publish_state_machine_version(members).await,
+            "ListStateMachineVersions" => self.list_state_machine_versions(members),
+            "DeleteStateMachineVersion" => self.delete_state_machine_version(members).await,
+            "CreateStateMachineAlias" => self.create_state_machine_alias(members).await,
+            "DescribeStateMachineAlias" => self.describe_state_machine_alias(members),
+            "UpdateStateMachineAlias" => self.update_state_machine_alias(members).await,
+            "DeleteStateMachineAlias" => self.delete_state_machine_alias(members).await,
+            "ListStateMachineAliases" => self.list_state_machine_aliases(members),
+            "TagResource" => self.tag_resource(members).await,
+            "UntagResource" => self.untag_resource(members).await,
+            "ListTagsForResource" => self.list_tags_for_resource(members),
+            "RedriveExecution" => self.redrive_execution(members).await,
             other => Err(ApiError::unknown_operation(other)),
         }
     }
 
-    async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {
+    pub(super) async fn commit(&self, writes: Vec<Write>) -> Result<(), ApiError> {
         let journal = self.journal.clone();
         reply(move |done| {
             journal.commit(
@@ -194,7 +230,7 @@ impl Service {
         .await
     }
 
-    fn arn(&self, resource_type: &str, name: &str) -> String {
+    pub(super) fn arn(&self, resource_type: &str, name: &str) -> String {
         format!(
             "arn:{}:states:{}:{}:{resource_type}:{name}",
             partition_of(&self.config.region),
@@ -204,7 +240,7 @@ impl Service {
     }
 
     /// The machine an ARN names (unqualified), or `StateMachineDoesNotExist`.
-    fn machine(&self, arn: &str) -> Result<Arc<MachineRecord>, ApiError> {
+    pub(super) fn machine(&self, arn: &str) -> Result<Arc<MachineRecord>, ApiError> {
         if let Some(record) = self.records.read().unwrap_or_else(|e| e.into_inner()).get(arn) {
             return Ok(record.clone());
         }
@@ -249,6 +285,45 @@ impl Service {
             .map_err(|e| ApiError::new("InvalidDefinition", e.to_string()))
     }
 
+    /// `ValidateStateMachineDefinition`: the diagnostics CreateStateMachine would give (and,
+    /// with `severity` WARNING, the warnings too), in AWS's result shape.
+    fn validate_state_machine_definition(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        // An empty definition gets a diagnostic, not a validation error (recorded).
+        let definition = m.string("definition", true, 0, 1_048_576)?;
+        let machine_type = m.enumeration("type", &["STANDARD", "EXPRESS"], "STANDARD, EXPRESS")?;
+        let severity = m.enumeration("severity", &["ERROR", "WARNING"], "ERROR, WARNING")?;
+        let limit = match m.integer("maxResults", 0, 100)? {
+            None | Some(0) => 100,
+            Some(n) => n.clamp(1, 100) as usize,
+        };
+        m.finish()?;
+        let ty = if machine_type == Some("EXPRESS") {
+            MachineType::Express
+        } else {
+            MachineType::Standard
+        };
+        let mut diagnostics = crate::machine::definition_diagnostics(definition.unwrap_or(""), ty);
+        if severity != Some("WARNING") {
+            diagnostics.retain(|d| d.severity == crate::diagnostic::Severity::Error);
+        }
+        let failed = diagnostics
+            .iter()
+            .any(|d| d.severity == crate::diagnostic::Severity::Error);
+        let truncated = diagnostics.len() > limit;
+        let items: Vec<Json> = diagnostics
+            .iter()
+            .take(limit)
+            .map(|d| {
+                let mut item = json!({"severity": d.severity.as_str(), "code": d.code, "message": d.message});
+                if let Some(location) = &d.location {
+                    item["location"] = json!(location);
+                }
+                item
+            })
+            .collect();
+        Ok(json!({"result": if failed { "FAIL" } else { "OK" }, "diagnostics": items, "truncated": truncated}))
+    }
+
     async fn create_state_machine(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let name = m.string("name", true, 1, 80)?;
         let definition = m.string("definition", true, 1, 1_048_576)?;
@@ -256,10 +331,8 @@ impl Service {
         let machine_type = m.enumeration("type", &["STANDARD", "EXPRESS"], "STANDARD, EXPRESS")?;
         let publish = m.boolean("publish")?.unwrap_or(false);
         let version_description = m.string("versionDescription", false, 0, 256)?;
-        let logging = m.json("loggingConfiguration");
-        let tracing = m.json("tracingConfiguration").cloned();
-        let encryption = m.json("encryptionConfiguration").cloned();
-        let tags = m.json("tags").cloned();
+        let configuration = Configuration::read(&mut m)?;
+        let tags = read_tags(&mut m)?;
         m.finish()?;
         let (name, definition, role_arn) = (name.unwrap_or(""), definition.unwrap_or(""), role_arn.unwrap_or(""));
         let machine_type = machine_type.unwrap_or("STANDARD");
@@ -272,7 +345,7 @@ impl Service {
         check_name(name)?;
         self.check_definition(definition, machine_type)?;
         let now = SystemClock.now_ms();
-        let record = MachineRecord {
+        let mut record = MachineRecord {
             arn: self.arn("stateMachine", name),
             name: name.to_string(),
             machine_type: machine_type.to_string(),
@@ -282,11 +355,13 @@ impl Service {
             update_ms: now,
             revision: 0,
             revision_id: None,
-            logging: logging_of(logging)?,
-            tracing: tracing.unwrap_or_else(|| json!({"enabled": false})),
-            encryption: encryption.unwrap_or_else(|| json!({"type": "AWS_OWNED_KEY"})),
-            tags: tags.unwrap_or_else(|| json!([])),
+            logging: json!(null),
+            tracing: json!(null),
+            encryption: json!(null),
+            latest_version: 0,
         };
+        configuration.apply(&mut record);
+        let tags = tags.map(|tags| merge_tags(&record.arn, json!([]), &tags)).transpose()?;
         if let Some(existing) = self.journal.machine(&record.arn).map_err(internal)? {
             let same = existing.definition == record.definition
                 && existing.machine_type == record.machine_type
@@ -299,18 +374,47 @@ impl Service {
                     format!("State Machine Already Exists: '{}'", existing.arn),
                 ));
             }
-            return Ok(json!({"stateMachineArn": existing.arn, "creationDate": timestamp(existing.creation_ms)}));
+            let mut out = json!({"stateMachineArn": existing.arn, "creationDate": timestamp(existing.creation_ms)});
+            if publish {
+                let version = self.publish(&existing.arn, None, version_description).await?;
+                out["stateMachineVersionArn"] = json!(version.arn());
+            }
+            return Ok(out);
         }
-        self.commit(vec![Write::PutMachine(Box::new(record.clone()))]).await?;
+        let mut writes = Vec::new();
+        let mut out = json!({"stateMachineArn": record.arn, "creationDate": timestamp(record.creation_ms)});
+        if publish {
+            record.latest_version = 1;
+            let version = VersionRecord {
+                machine_arn: record.arn.clone(),
+                version: 1,
+                revision: record.revision,
+                description: version_description.map(str::to_string),
+                creation_ms: now,
+            };
+            out["stateMachineVersionArn"] = json!(version.arn());
+            writes.push(Write::PutVersion(version));
+        }
+        writes.insert(0, Write::PutMachine(Box::new(record.clone())));
+        if let Some(tags) = tags {
+            writes.push(Write::PutTags(record.arn.clone(), tags));
+        }
+        self.commit(writes).await?;
         self.remember(&record.arn, None);
-        Ok(json!({"stateMachineArn": record.arn, "creationDate": timestamp(record.creation_ms)}))
+        Ok(out)
     }
 
     fn describe_state_machine(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let arn = m.string("stateMachineArn", true, 1, 256)?;
         m.included_data()?;
         m.finish()?;
-        let record = self.machine(arn.unwrap_or(""))?;
+        let arn = arn.unwrap_or("");
+        let (record, version) = match self.target(arn)? {
+            (machine, Target::Machine) => (machine, None),
+            (_, Target::Version(version)) => (self.revision_of(&version)?, Some(version)),
+            // An alias is described by DescribeStateMachineAlias.
+            (_, Target::Alias(_)) => return Err(machine_missing(arn)),
+        };
         let mut out = json!({
             "stateMachineArn": record.arn,
             "name": record.name,
@@ -326,6 +430,13 @@ impl Service {
         if let Some(revision_id) = &record.revision_id {
             out["revisionId"] = json!(revision_id);
         }
+        if let Some(version) = version {
+            out["stateMachineArn"] = json!(version.arn());
+            out["creationDate"] = timestamp(version.creation_ms);
+            if let Some(description) = &version.description {
+                out["description"] = json!(description);
+            }
+        }
         Ok(out)
     }
 
@@ -335,13 +446,11 @@ impl Service {
         let role_arn = m.string("roleArn", false, 1, 256)?;
         let publish = m.boolean("publish")?.unwrap_or(false);
         let version_description = m.string("versionDescription", false, 0, 256)?;
-        let logging = m.json("loggingConfiguration");
-        let tracing = m.json("tracingConfiguration").cloned();
-        let encryption = m.json("encryptionConfiguration").cloned();
+        let configuration = Configuration::read(&mut m)?;
         m.finish()?;
+        let _admin = self.admin.lock().await;
         let mut record = (*self.machine(arn.unwrap_or(""))?).clone();
-        if definition.is_none() && role_arn.is_none() && logging.is_none() && tracing.is_none() && encryption.is_none()
-        {
+        if definition.is_none() && role_arn.is_none() && configuration.is_empty() {
             return Err(ApiError::new(
                 "MissingRequiredParameter",
                 "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
@@ -363,15 +472,7 @@ impl Service {
         if let Some(role_arn) = role_arn {
             updated.role_arn = role_arn.to_string();
         }
-        if logging.is_some() {
-            updated.logging = logging_of(logging)?;
-        }
-        if let Some(tracing) = tracing {
-            updated.tracing = tracing;
-        }
-        if let Some(encryption) = encryption {
-            updated.encryption = encryption;
-        }
+        configuration.apply(&mut updated);
         let now = SystemClock.now_ms();
         if updated != record {
             updated.revision += 1;
@@ -387,6 +488,10 @@ impl Service {
         if let Some(revision_id) = &record.revision_id {
             out["revisionId"] = json!(revision_id);
         }
+        if publish {
+            let version = self.publish_locked(&record, version_description).await?;
+            out["stateMachineVersionArn"] = json!(version.arn());
+        }
         Ok(out)
     }
 
@@ -398,7 +503,8 @@ impl Service {
         if parsed.resource_type != "stateMachine" {
             return Err(ApiError::wrong_resource_type(parsed.resource_type));
         }
-        if self.journal.machine(arn).map_err(internal)?.is_some() {
+        if parsed.parts.len() == 1 && self.journal.machine(arn).map_err(internal)?.is_some() {
+            let _admin = self.admin.lock().await;
             self.commit(vec![Write::DeleteMachine(arn.to_string())]).await?;
             self.remember(arn, None);
             self.express.forget(arn);
@@ -410,7 +516,7 @@ impl Service {
         let limit = m.max_results()?;
         let token = m.string("nextToken", false, 1, 1024)?;
         m.finish()?;
-        let after = token.map(page_key).transpose()?;
+        let after = token.map(|t| page_key("ListStateMachines", t)).transpose()?;
         let mut page = self.journal.machines(after.as_deref(), limit + 1).map_err(internal)?;
         let more = page.len() > limit;
         page.truncate(limit);
@@ -423,7 +529,7 @@ impl Service {
             .collect();
         let mut out = json!({ "stateMachines": items });
         if let (true, Some(last)) = (more, page.last()) {
-            out["nextToken"] = json!(page_token(&last.name));
+            out["nextToken"] = json!(page_token("ListStateMachines", &last.name));
         }
         Ok(out)
     }
@@ -442,7 +548,11 @@ impl Service {
             Some((arn, case)) => (arn, Some(case.to_string())),
             None => (arn, None),
         };
-        let machine = self.machine(arn)?;
+        let Runnable {
+            machine,
+            version_arn,
+            alias_arn,
+        } = self.runnable(arn)?;
         let name = match name {
             Some(name) => {
                 check_name(name)?;
@@ -509,6 +619,8 @@ impl Service {
             input: input.to_string(),
             trace_header,
             test_case,
+            version_arn,
+            alias_arn,
         };
         let started = reply(|done| self.standard.start_execution(request, done)).await?;
         Ok(json!({"executionArn": started.arn, "startDate": timestamp(started.start_ms)}))
@@ -527,7 +639,7 @@ impl Service {
             "startDate": timestamp(record.start_ms),
             "input": record.input,
             "inputDetails": {"included": true},
-            "redriveCount": 0,
+            "redriveCount": record.redrive_count,
         });
         let members = out.as_object_mut().expect("an object");
         if let Some(stop) = record.progress.stop_ms {
@@ -546,24 +658,53 @@ impl Service {
         if let Some(trace) = &record.trace_header {
             members.insert("traceHeader".into(), json!(trace));
         }
-        let (redrive_status, reason) = match record.progress.status.as_str() {
-            "RUNNING" | "SUCCEEDED" => (
-                "NOT_REDRIVABLE",
-                Some(format!(
-                    "Execution is {} and cannot be redriven",
-                    record.progress.status
-                )),
-            ),
-            _ => (
-                "NOT_REDRIVABLE",
-                Some("Redrive is not supported by this server".to_string()),
-            ),
-        };
-        members.insert("redriveStatus".into(), json!(redrive_status));
-        if let Some(reason) = reason {
-            members.insert("redriveStatusReason".into(), json!(reason));
+        qualifiers(&record, members);
+        if let Some(redrive_ms) = record.redrive_ms {
+            members.insert("redriveDate".into(), timestamp(redrive_ms));
+        }
+        match not_redrivable(&record, SystemClock.now_ms()) {
+            None => {
+                members.insert("redriveStatus".into(), json!("REDRIVABLE"));
+            }
+            Some(reason) => {
+                members.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+                members.insert("redriveStatusReason".into(), json!(reason));
+            }
         }
         Ok(out)
+    }
+
+    /// `RedriveExecution`: a failed, timed-out or aborted Standard execution runs again from
+    /// the top-level state that did not succeed. A `clientToken` seen in the last 15 minutes
+    /// for the execution answers as it did then.
+    async fn redrive_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
+        let arn = m.string("executionArn", true, 1, 256)?;
+        let token = m.string("clientToken", false, 1, 64)?;
+        if let Some(token) = token {
+            if !token.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+                m.pattern_violation("clientToken", token, "[!-~]+");
+            }
+        }
+        m.finish()?;
+        let record = self.execution(arn.unwrap_or(""))?;
+        let now = SystemClock.now_ms();
+        let key = token.map(|t| (record.arn.clone(), t.to_string()));
+        if let Some(key) = &key {
+            let mut tokens = self.redrive_tokens.lock().unwrap_or_else(|e| e.into_inner());
+            tokens.retain(|_, (seen, _)| now - *seen < CLIENT_TOKEN_MS);
+            if let Some((_, redrive_ms)) = tokens.get(key) {
+                return Ok(json!({ "redriveDate": timestamp(*redrive_ms) }));
+            }
+        }
+        if let Some(reason) = not_redrivable(&record, now) {
+            return Err(ApiError::new("ExecutionNotRedrivable", reason));
+        }
+        let redrive_ms = reply(|done| self.standard.redrive(record.id, done)).await?;
+        if let Some(key) = key {
+            let mut tokens = self.redrive_tokens.lock().unwrap_or_else(|e| e.into_inner());
+            tokens.insert(key, (now, redrive_ms));
+        }
+        Ok(json!({ "redriveDate": timestamp(redrive_ms) }))
     }
 
     fn list_executions(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
@@ -583,7 +724,7 @@ impl Service {
         )?;
         let limit = m.max_results()?;
         let token = m.string("nextToken", false, 1, 3096)?;
-        m.enumeration("redriveFilter", &["REDRIVEN", "NOT_REDRIVEN"], "REDRIVEN, NOT_REDRIVEN")?;
+        let redrive_filter = m.enumeration("redriveFilter", &["REDRIVEN", "NOT_REDRIVEN"], "REDRIVEN, NOT_REDRIVEN")?;
         m.finish()?;
         let arn = match (arn, map_run) {
             (Some(arn), None) => arn,
@@ -601,16 +742,24 @@ impl Service {
                 ))
             }
         };
-        let machine = self.machine(arn)?;
+        let (machine, via) = match self.target(arn)? {
+            (machine, Target::Machine) => (machine, None),
+            (machine, _) => (machine, Some(arn)),
+        };
         if machine.machine_type == "EXPRESS" {
             return Err(ApiError::new(
                 "StateMachineTypeNotSupported",
                 "This operation is not supported by this type of state machine",
             ));
         }
+        let scope = format!(
+            "ListExecutions {arn} {} {}",
+            status.unwrap_or(""),
+            redrive_filter.unwrap_or("")
+        );
         let after = match token {
             Some(token) => {
-                let key = page_key(token)?;
+                let key = page_key(&scope, token)?;
                 let (ms, id) = key.split_once(':').ok_or_else(ApiError::invalid_token)?;
                 Some((
                     ms.parse().map_err(|_| ApiError::invalid_token())?,
@@ -621,7 +770,14 @@ impl Service {
         };
         let mut page = self
             .journal
-            .executions(&machine.arn, status, after, limit + 1)
+            .executions(
+                &machine.arn,
+                status,
+                via,
+                redrive_filter.map(|f| f == "REDRIVEN"),
+                after,
+                limit + 1,
+            )
             .map_err(internal)?;
         let more = page.len() > limit;
         page.truncate(limit);
@@ -629,16 +785,22 @@ impl Service {
             .iter()
             .map(|e| {
                 let mut item = json!({"executionArn": e.arn, "stateMachineArn": e.machine_arn, "name": e.name,
-                                      "status": e.progress.status, "startDate": timestamp(e.start_ms), "redriveCount": 0});
+                                      "status": e.progress.status, "startDate": timestamp(e.start_ms), "redriveCount": e.redrive_count});
                 if let Some(stop) = e.progress.stop_ms {
                     item["stopDate"] = timestamp(stop);
+                }
+                if let Some(redrive_ms) = e.redrive_ms {
+                    item["redriveDate"] = timestamp(redrive_ms);
+                }
+                if let Json::Object(members) = &mut item {
+                    qualifiers(e, members);
                 }
                 item
             })
             .collect();
         let mut out = json!({ "executions": items });
         if let (true, Some(last)) = (more, page.last()) {
-            out["nextToken"] = json!(page_token(&format!("{}:{}", last.start_ms, last.id)));
+            out["nextToken"] = json!(page_token(&scope, &format!("{}:{}", last.start_ms, last.id)));
         }
         Ok(out)
     }
@@ -651,8 +813,13 @@ impl Service {
         let include_data = m.boolean("includeExecutionData")?.unwrap_or(true);
         m.finish()?;
         let record = self.execution(arn.unwrap_or(""))?;
+        let scope = format!("GetExecutionHistory {} {reverse}", record.arn);
         let after = match token {
-            Some(token) => Some(page_key(token)?.parse::<u32>().map_err(|_| ApiError::invalid_token())?),
+            Some(token) => Some(
+                page_key(&scope, token)?
+                    .parse::<u32>()
+                    .map_err(|_| ApiError::invalid_token())?,
+            ),
             None => None,
         };
         let mut page = self
@@ -673,7 +840,7 @@ impl Service {
             .collect();
         let mut out = json!({ "events": events });
         if let (true, Some(last)) = (more, next) {
-            out["nextToken"] = json!(page_token(&last.to_string()));
+            out["nextToken"] = json!(page_token(&scope, &last.to_string()));
         }
         Ok(out)
     }
@@ -744,7 +911,8 @@ impl Service {
 
     async fn create_activity(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let name = m.string("name", true, 1, 80)?;
-        m.json("tags");
+        let tags = read_tags(&mut m)?;
+        let encryption = read_encryption(&mut m)?;
         m.finish()?;
         let name = name.unwrap_or("");
         check_name(name)?;
@@ -752,17 +920,23 @@ impl Service {
         if let Some(existing) = self.journal.activity(&arn).map_err(internal)? {
             return Ok(json!({"activityArn": existing.arn, "creationDate": timestamp(existing.creation_ms)}));
         }
+        let tags = tags.map(|tags| merge_tags(&arn, json!([]), &tags)).transpose()?;
         let record = ActivityRecord {
             arn: arn.clone(),
             name: name.to_string(),
             creation_ms: SystemClock.now_ms(),
+            encryption: encryption.unwrap_or_else(default_encryption),
         };
         let creation_ms = record.creation_ms;
-        self.commit(vec![Write::PutActivity(record)]).await?;
+        let mut writes = vec![Write::PutActivity(record)];
+        if let Some(tags) = tags {
+            writes.push(Write::PutTags(arn.clone(), tags));
+        }
+        self.commit(writes).await?;
         Ok(json!({"activityArn": arn, "creationDate": timestamp(creation_ms)}))
     }
 
-    fn activity(&self, arn: &str) -> Result<ActivityRecord, ApiError> {
+    pub(super) fn activity(&self, arn: &str) -> Result<ActivityRecord, ApiError> {
         let parsed = Arn::parse(arn)?;
         if parsed.resource_type != "activity" {
             return Err(ApiError::wrong_resource_type(parsed.resource_type));
@@ -779,7 +953,7 @@ impl Service {
         let record = self.activity(arn.unwrap_or(""))?;
         Ok(
             json!({"activityArn": record.arn, "name": record.name, "creationDate": timestamp(record.creation_ms),
-                  "encryptionConfiguration": {"type": "AWS_OWNED_KEY"}}),
+                  "encryptionConfiguration": record.encryption}),
         )
     }
 
@@ -787,7 +961,7 @@ impl Service {
         let limit = m.max_results()?;
         let token = m.string("nextToken", false, 1, 1024)?;
         m.finish()?;
-        let after = token.map(page_key).transpose()?;
+        let after = token.map(|t| page_key("ListActivities", t)).transpose()?;
         let mut page = self.journal.activities(after.as_deref(), limit + 1).map_err(internal)?;
         let more = page.len() > limit;
         page.truncate(limit);
@@ -797,7 +971,7 @@ impl Service {
             .collect();
         let mut out = json!({ "activities": items });
         if let (true, Some(last)) = (more, page.last()) {
-            out["nextToken"] = json!(page_token(&last.name));
+            out["nextToken"] = json!(page_token("ListActivities", &last.name));
         }
         Ok(out)
     }

@@ -60,8 +60,50 @@ pub struct MachineRecord {
     pub tracing: serde_json::Value,
     /// `encryptionConfiguration`.
     pub encryption: serde_json::Value,
-    /// Its tags.
-    pub tags: serde_json::Value,
+    /// The highest version number published so far (0 when none): numbers are never reused.
+    #[serde(default)]
+    pub latest_version: i64,
+}
+
+/// A published version of a state machine: one of its revisions, frozen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// The machine's (unqualified) ARN.
+    pub machine_arn: String,
+    /// Its number (1, 2, ...).
+    pub version: i64,
+    /// The machine revision it freezes.
+    pub revision: i64,
+    /// Its description.
+    pub description: Option<String>,
+    /// When it was published (epoch ms).
+    pub creation_ms: i64,
+}
+
+impl VersionRecord {
+    /// Its ARN: the machine's, qualified by the number.
+    pub fn arn(&self) -> String {
+        format!("{}:{}", self.machine_arn, self.version)
+    }
+}
+
+/// An alias of a state machine: a name routing executions to one or two versions.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AliasRecord {
+    /// Its ARN (the machine's, qualified by the name).
+    pub arn: String,
+    /// The machine's (unqualified) ARN.
+    pub machine_arn: String,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Version ARNs and their weights (summing to 100).
+    pub routing: Vec<(String, u32)>,
+    /// When it was created (epoch ms).
+    pub creation_ms: i64,
+    /// When it was last updated (epoch ms).
+    pub update_ms: i64,
 }
 
 /// An activity.
@@ -73,6 +115,8 @@ pub struct ActivityRecord {
     pub name: String,
     /// When it was created (epoch ms).
     pub creation_ms: i64,
+    /// `encryptionConfiguration`, as given or defaulted.
+    pub encryption: serde_json::Value,
 }
 
 /// A Standard execution as the API describes it.
@@ -96,6 +140,14 @@ pub struct ExecutionRecord {
     pub input: String,
     /// The trace header it was started with.
     pub trace_header: Option<String>,
+    /// The version it runs, when started by a version or alias ARN.
+    pub version_arn: Option<String>,
+    /// The alias it was started through.
+    pub alias_arn: Option<String>,
+    /// How many times it has been redriven.
+    pub redrive_count: u32,
+    /// When it was last redriven (epoch ms).
+    pub redrive_ms: Option<i64>,
     /// Where it stands.
     pub progress: Progress,
 }
@@ -162,6 +214,9 @@ pub enum StepKind {
         /// The cause.
         cause: Option<String>,
     },
+    /// It was redriven (`RedriveExecution`): it runs again from the state that did not
+    /// succeed.
+    Redrive,
 }
 
 /// One step of an execution's driver log.
@@ -184,6 +239,7 @@ impl Step {
             StepKind::Heartbeat { token: t } => (4, token(t), None, None, None),
             StepKind::ActivityStarted { token: t, worker } => (5, token(t), worker.as_deref(), None, None),
             StepKind::Stop { error, cause } => (6, None, None, error.as_deref(), cause.as_deref()),
+            StepKind::Redrive => (7, None, None, None, None),
         }
     }
 
@@ -207,6 +263,7 @@ impl Step {
             4 => StepKind::Heartbeat { token },
             5 => StepKind::ActivityStarted { token, worker: body },
             6 => StepKind::Stop { error, cause },
+            7 => StepKind::Redrive,
             other => return Err(JournalError(format!("unknown step kind {other}"))),
         };
         Ok(Step { now_ms, kind })
@@ -233,11 +290,22 @@ pub struct ActivityTask {
 pub enum Write {
     /// Creates or replaces a state machine (and records its current revision).
     PutMachine(Box<MachineRecord>),
-    /// Deletes a state machine (its revisions stay while executions use them).
+    /// Deletes a state machine with its versions, aliases and tags (its revisions stay while
+    /// executions use them).
     DeleteMachine(String),
+    /// Records a published version.
+    PutVersion(VersionRecord),
+    /// Deletes a version: (machine ARN, number).
+    DeleteVersion(String, i64),
+    /// Creates or replaces an alias.
+    PutAlias(Box<AliasRecord>),
+    /// Deletes an alias by ARN.
+    DeleteAlias(String),
+    /// Sets a resource's tags (a JSON array of `{key, value}`, in insertion order).
+    PutTags(String, serde_json::Value),
     /// Creates an activity.
     PutActivity(ActivityRecord),
-    /// Deletes an activity.
+    /// Deletes an activity (and its tags).
     DeleteActivity(String),
     /// Records a new execution.
     NewExecution(Box<ExecutionRecord>),
@@ -271,8 +339,11 @@ pub enum Write {
     ActivityTaskStarted(u64),
     /// An activity task was answered.
     DeleteActivityTask(u64),
-    /// An execution ended: its steps and activity tasks are no longer needed.
-    Closed(i64),
+    /// An execution ended: its activity tasks are no longer needed, nor its steps unless
+    /// it can be redriven (the `bool`: it failed, timed out or was aborted).
+    Closed(i64, bool),
+    /// An execution was redriven: its id, redrive count and redrive time (epoch ms).
+    Redriven(i64, u32, i64),
     /// A finished execution past its retention period goes, with its history.
     Forget(i64),
 }
@@ -295,6 +366,16 @@ pub trait Journal: Send + Sync + 'static {
     fn machines(&self, after: Option<&str>, limit: usize) -> Result<Vec<MachineRecord>>;
     /// The definition of a machine's revision.
     fn revision(&self, machine_arn: &str, revision: i64) -> Result<Option<MachineRecord>>;
+    /// A version of a machine by number.
+    fn version(&self, machine_arn: &str, version: i64) -> Result<Option<VersionRecord>>;
+    /// A machine's versions, newest first, below number `before`, at most `limit`.
+    fn versions(&self, machine_arn: &str, before: Option<i64>, limit: usize) -> Result<Vec<VersionRecord>>;
+    /// An alias by ARN.
+    fn alias(&self, arn: &str) -> Result<Option<AliasRecord>>;
+    /// A machine's aliases in name order (every one: at most 100 per machine).
+    fn aliases(&self, machine_arn: &str) -> Result<Vec<AliasRecord>>;
+    /// A resource's tags (a JSON array of `{key, value}`), `None` when it has none.
+    fn tags(&self, arn: &str) -> Result<Option<serde_json::Value>>;
     /// An activity by ARN.
     fn activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
     /// Activities in name order, after `after`, at most `limit`.
@@ -303,11 +384,16 @@ pub trait Journal: Send + Sync + 'static {
     fn execution(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
     /// An execution by id.
     fn execution_by_id(&self, id: i64) -> Result<Option<ExecutionRecord>>;
-    /// A machine's executions, newest first, optionally of one status, after `after`.
+    /// A machine's executions, newest first, optionally of one status, optionally only those
+    /// of a version or alias (`via`: its ARN), optionally only those redriven (or not), after
+    /// `after`.
+    #[allow(clippy::too_many_arguments)]
     fn executions(
         &self,
         machine_arn: &str,
         status: Option<&str>,
+        via: Option<&str>,
+        redriven: Option<bool>,
         after: Option<ExecutionCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;
@@ -339,11 +425,13 @@ CREATE TABLE IF NOT EXISTS state_machines (arn TEXT PRIMARY KEY, name TEXT NOT N
 CREATE INDEX IF NOT EXISTS state_machines_by_name ON state_machines(name);
 CREATE TABLE IF NOT EXISTS revisions (machine_arn TEXT NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (machine_arn, revision)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS activities (arn TEXT PRIMARY KEY, name TEXT NOT NULL, creation_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS activities (arn TEXT PRIMARY KEY, name TEXT NOT NULL, creation_ms INTEGER NOT NULL,
+    encryption TEXT);
 CREATE TABLE IF NOT EXISTS executions (id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, machine_arn TEXT NOT NULL,
     name TEXT NOT NULL, revision INTEGER NOT NULL, test_case TEXT, status TEXT NOT NULL, start_ms INTEGER NOT NULL,
     stop_ms INTEGER, input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, trace_header TEXT,
-    events INTEGER NOT NULL, wake_ms INTEGER);
+    events INTEGER NOT NULL, wake_ms INTEGER, version_arn TEXT, alias_arn TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0, redrive_ms INTEGER);
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(machine_arn, start_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS executions_open ON executions(id) WHERE status = 'RUNNING';
 CREATE INDEX IF NOT EXISTS executions_by_stop ON executions(stop_ms) WHERE stop_ms IS NOT NULL;
@@ -355,10 +443,59 @@ CREATE TABLE IF NOT EXISTS events (execution_id INTEGER NOT NULL, first_id INTEG
 CREATE TABLE IF NOT EXISTS activity_tasks (token INTEGER PRIMARY KEY, activity_arn TEXT NOT NULL,
     execution_id INTEGER NOT NULL, input TEXT NOT NULL, started INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS activity_tasks_by_execution ON activity_tasks(execution_id);
+CREATE TABLE IF NOT EXISTS versions (machine_arn TEXT NOT NULL, version INTEGER NOT NULL, revision INTEGER NOT NULL,
+    description TEXT, creation_ms INTEGER NOT NULL, PRIMARY KEY (machine_arn, version)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aliases (arn TEXT PRIMARY KEY, machine_arn TEXT NOT NULL, name TEXT NOT NULL,
+    body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS aliases_by_machine ON aliases(machine_arn, name);
+CREATE TABLE IF NOT EXISTS tags (arn TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
+/// The journal's schema version (SQLite's `user_version`). Version 1 added versions, aliases
+/// and tags, the executions' `version_arn`, `alias_arn`, `redrive_count` and `redrive_ms`
+/// columns and the activities' `encryption`; a journal of version 0
+/// is upgraded in place when opened.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Creates the tables, or upgrades a journal written by an older quickstep; refuses one
+/// written by a newer one.
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(JournalError(format!(
+            "the journal has schema version {version}, newer than this quickstep's ({SCHEMA_VERSION}): use a newer quickstep"
+        )));
+    }
+    conn.execute_batch(SCHEMA)?;
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('executions')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (column, definition) in [
+        ("version_arn", "TEXT"),
+        ("alias_arn", "TEXT"),
+        ("redrive_count", "INTEGER NOT NULL DEFAULT 0"),
+        ("redrive_ms", "INTEGER"),
+    ] {
+        if !columns.iter().any(|c| c == column) {
+            conn.execute_batch(&format!("ALTER TABLE executions ADD COLUMN {column} {definition}"))?;
+        }
+    }
+    let has_encryption: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('activities') WHERE name = 'encryption'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_encryption {
+        conn.execute_batch("ALTER TABLE activities ADD COLUMN encryption TEXT")?;
+    }
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
 const EXECUTION_COLUMNS: &str = "id, arn, machine_arn, name, revision, test_case, status, start_ms, stop_ms, input, \
-                                 output, error, cause, trace_header, events, wake_ms";
+                                 output, error, cause, trace_header, events, wake_ms, version_arn, alias_arn, \
+                                 redrive_count, redrive_ms";
 
 fn execution_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
@@ -371,6 +508,10 @@ fn execution_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         start_ms: row.get(7)?,
         input: row.get(9)?,
         trace_header: row.get(13)?,
+        version_arn: row.get(16)?,
+        alias_arn: row.get(17)?,
+        redrive_count: row.get(18)?,
+        redrive_ms: row.get(19)?,
         progress: Progress {
             status: row.get(6)?,
             stop_ms: row.get(8)?,
@@ -384,8 +525,35 @@ fn execution_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRecord> {
 }
 
 fn machine_of(body: String) -> rusqlite::Result<MachineRecord> {
+    json_of(body)
+}
+
+/// A record kept as JSON text.
+fn json_of<T: serde::de::DeserializeOwned>(body: String) -> rusqlite::Result<T> {
     serde_json::from_str(&body)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn activity_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ActivityRecord> {
+    let encryption: Option<String> = row.get(3)?;
+    Ok(ActivityRecord {
+        arn: row.get(0)?,
+        name: row.get(1)?,
+        creation_ms: row.get(2)?,
+        encryption: encryption
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_else(|| serde_json::json!({"type": "AWS_OWNED_KEY"})),
+    })
+}
+
+fn version_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRecord> {
+    Ok(VersionRecord {
+        machine_arn: row.get(0)?,
+        version: row.get(1)?,
+        revision: row.get(2)?,
+        description: row.get(3)?,
+        creation_ms: row.get(4)?,
+    })
 }
 
 /// A batch on its way to the writer.
@@ -446,7 +614,7 @@ impl SqliteJournal {
             (PathBuf::from(path), false)
         };
         let conn = open(&path, !temporary)?;
-        conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         // The writer: a 64 MiB page cache, and a checkpoint of the WAL every 16k pages rather
         // than 1k. A checkpoint stalls the commits behind it: measured side by side under W1
         // load, every 4k pages put those stalls into the 99th percentile (29-33 ms), every
@@ -550,20 +718,58 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
                 .execute(params![machine.arn, machine.revision, body])?;
         }
         Write::DeleteMachine(arn) => {
-            tx.prepare_cached("DELETE FROM state_machines WHERE arn = ?1")?
+            for table in [
+                "state_machines WHERE arn",
+                "versions WHERE machine_arn",
+                "aliases WHERE machine_arn",
+                "tags WHERE arn",
+            ] {
+                tx.prepare_cached(&format!("DELETE FROM {table} = ?1"))?
+                    .execute([arn])?;
+            }
+        }
+        Write::PutVersion(v) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO versions (machine_arn, version, revision, description, creation_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![v.machine_arn, v.version, v.revision, v.description, v.creation_ms])?;
+        }
+        Write::DeleteVersion(machine_arn, version) => {
+            tx.prepare_cached("DELETE FROM versions WHERE machine_arn = ?1 AND version = ?2")?
+                .execute(params![machine_arn, version])?;
+        }
+        Write::PutAlias(alias) => {
+            let body = serde_json::to_string(alias).map_err(|e| JournalError(e.to_string()))?;
+            tx.prepare_cached("INSERT OR REPLACE INTO aliases (arn, machine_arn, name, body) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![alias.arn, alias.machine_arn, alias.name, body])?;
+        }
+        Write::DeleteAlias(arn) => {
+            tx.prepare_cached("DELETE FROM aliases WHERE arn = ?1")?
                 .execute([arn])?;
         }
+        Write::PutTags(arn, tags) => {
+            tx.prepare_cached("INSERT OR REPLACE INTO tags (arn, body) VALUES (?1, ?2)")?
+                .execute(params![arn, tags.to_string()])?;
+        }
         Write::PutActivity(activity) => {
-            tx.prepare_cached("INSERT OR REPLACE INTO activities (arn, name, creation_ms) VALUES (?1, ?2, ?3)")?
-                .execute(params![activity.arn, activity.name, activity.creation_ms])?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO activities (arn, name, creation_ms, encryption) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                activity.arn,
+                activity.name,
+                activity.creation_ms,
+                activity.encryption.to_string()
+            ])?;
         }
         Write::DeleteActivity(arn) => {
             tx.prepare_cached("DELETE FROM activities WHERE arn = ?1")?
                 .execute([arn])?;
+            tx.prepare_cached("DELETE FROM tags WHERE arn = ?1")?.execute([arn])?;
         }
         Write::NewExecution(e) => {
             tx.prepare_cached(&format!(
-                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                "INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
             ))?
             .execute(params![
                 e.id,
@@ -581,7 +787,11 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
                 e.progress.cause,
                 e.trace_header,
                 e.progress.events,
-                e.progress.wake_ms
+                e.progress.wake_ms,
+                e.version_arn,
+                e.alias_arn,
+                e.redrive_count,
+                e.redrive_ms
             ])?;
         }
         Write::UpdateExecution(id, u) => {
@@ -624,11 +834,17 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, write: &Write) -> Result<()> {
             tx.prepare_cached("DELETE FROM activity_tasks WHERE token = ?1")?
                 .execute([*token as i64])?;
         }
-        Write::Closed(id) => {
-            tx.prepare_cached("DELETE FROM steps WHERE execution_id = ?1")?
-                .execute([id])?;
+        Write::Closed(id, keep_log) => {
+            if !keep_log {
+                tx.prepare_cached("DELETE FROM steps WHERE execution_id = ?1")?
+                    .execute([id])?;
+            }
             tx.prepare_cached("DELETE FROM activity_tasks WHERE execution_id = ?1")?
                 .execute([id])?;
+        }
+        Write::Redriven(id, count, ms) => {
+            tx.prepare_cached("UPDATE executions SET redrive_count = ?2, redrive_ms = ?3 WHERE id = ?1")?
+                .execute(params![id, count, ms])?;
         }
         Write::Forget(id) => {
             for table in [
@@ -674,31 +890,69 @@ impl Journal for SqliteJournal {
         })
     }
 
+    fn version(&self, machine_arn: &str, version: i64) -> Result<Option<VersionRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT machine_arn, version, revision, description, creation_ms FROM versions WHERE machine_arn = ?1 AND version = ?2",
+            )?
+            .query_row(params![machine_arn, version], version_of)
+            .optional()
+        })
+    }
+
+    fn versions(&self, machine_arn: &str, before: Option<i64>, limit: usize) -> Result<Vec<VersionRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT machine_arn, version, revision, description, creation_ms FROM versions \
+                 WHERE machine_arn = ?1 AND version < ?2 ORDER BY version DESC LIMIT ?3",
+            )?
+            .query_map(
+                params![machine_arn, before.unwrap_or(i64::MAX), limit as i64],
+                version_of,
+            )?
+            .collect()
+        })
+    }
+
+    fn alias(&self, arn: &str) -> Result<Option<AliasRecord>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM aliases WHERE arn = ?1")?
+                .query_row([arn], |r| json_of(r.get(0)?))
+                .optional()
+        })
+    }
+
+    fn aliases(&self, machine_arn: &str) -> Result<Vec<AliasRecord>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM aliases WHERE machine_arn = ?1 ORDER BY name")?
+                .query_map([machine_arn], |r| json_of(r.get(0)?))?
+                .collect()
+        })
+    }
+
+    fn tags(&self, arn: &str) -> Result<Option<serde_json::Value>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM tags WHERE arn = ?1")?
+                .query_row([arn], |r| json_of(r.get(0)?))
+                .optional()
+        })
+    }
+
     fn activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
         self.read(|c| {
-            c.prepare_cached("SELECT arn, name, creation_ms FROM activities WHERE arn = ?1")?
-                .query_row([arn], |r| {
-                    Ok(ActivityRecord {
-                        arn: r.get(0)?,
-                        name: r.get(1)?,
-                        creation_ms: r.get(2)?,
-                    })
-                })
+            c.prepare_cached("SELECT arn, name, creation_ms, encryption FROM activities WHERE arn = ?1")?
+                .query_row([arn], activity_of)
                 .optional()
         })
     }
 
     fn activities(&self, after: Option<&str>, limit: usize) -> Result<Vec<ActivityRecord>> {
         self.read(|c| {
-            c.prepare_cached("SELECT arn, name, creation_ms FROM activities WHERE name > ?1 ORDER BY name LIMIT ?2")?
-                .query_map(params![after.unwrap_or(""), limit as i64], |r| {
-                    Ok(ActivityRecord {
-                        arn: r.get(0)?,
-                        name: r.get(1)?,
-                        creation_ms: r.get(2)?,
-                    })
-                })?
-                .collect()
+            c.prepare_cached(
+                "SELECT arn, name, creation_ms, encryption FROM activities WHERE name > ?1 ORDER BY name LIMIT ?2",
+            )?
+            .query_map(params![after.unwrap_or(""), limit as i64], activity_of)?
+            .collect()
         })
     }
 
@@ -722,6 +976,8 @@ impl Journal for SqliteJournal {
         &self,
         machine_arn: &str,
         status: Option<&str>,
+        via: Option<&str>,
+        redriven: Option<bool>,
         after: Option<ExecutionCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
@@ -729,10 +985,12 @@ impl Journal for SqliteJournal {
         self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {EXECUTION_COLUMNS} FROM executions WHERE machine_arn = ?1 AND (?2 IS NULL OR status = ?2) \
+                 AND (?6 IS NULL OR version_arn = ?6 OR alias_arn = ?6) \
+                 AND (?7 IS NULL OR (redrive_count > 0) = ?7) \
                  AND (start_ms < ?3 OR (start_ms = ?3 AND id < ?4)) ORDER BY start_ms DESC, id DESC LIMIT ?5"
             ))?
             .query_map(
-                params![machine_arn, status, after_ms, after_id, limit as i64],
+                params![machine_arn, status, after_ms, after_id, limit as i64, via, redriven],
                 execution_of,
             )?
             .collect()
@@ -763,6 +1021,8 @@ impl Journal for SqliteJournal {
             if rows.is_empty() {
                 break;
             }
+            // Fewer rows than asked for: they are the last ones.
+            let last_rows = rows.len() < 16;
             for body in rows {
                 let text = lz4_flex::decompress_size_prepended(&body).map_err(|e| JournalError(e.to_string()))?;
                 let events: Vec<serde_json::Value> =
@@ -790,6 +1050,9 @@ impl Journal for SqliteJournal {
                 if out.len() >= limit {
                     break;
                 }
+            }
+            if last_rows {
+                break;
             }
         }
         Ok(out)
@@ -874,5 +1137,43 @@ impl Journal for SqliteJournal {
             ));
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_of_schema_0_is_upgraded_and_a_newer_one_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        // The tables as schema 0 had them.
+        conn.execute_batch(
+            "CREATE TABLE activities (arn TEXT PRIMARY KEY, name TEXT NOT NULL, creation_ms INTEGER NOT NULL);
+             CREATE TABLE executions (id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, machine_arn TEXT NOT NULL,
+                name TEXT NOT NULL, revision INTEGER NOT NULL, test_case TEXT, status TEXT NOT NULL,
+                start_ms INTEGER NOT NULL, stop_ms INTEGER, input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT,
+                trace_header TEXT, events INTEGER NOT NULL, wake_ms INTEGER);
+             INSERT INTO activities VALUES ('arn:aws:states:us-east-1:1:activity:a', 'a', 5);",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        let activity = conn
+            .query_row(
+                "SELECT arn, name, creation_ms, encryption FROM activities",
+                [],
+                activity_of,
+            )
+            .unwrap();
+        assert_eq!(activity.encryption, serde_json::json!({"type": "AWS_OWNED_KEY"}));
+        conn.execute_batch(&format!("SELECT {EXECUTION_COLUMNS} FROM executions"))
+            .unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // Opening it again changes nothing.
+        migrate(&conn).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let error = migrate(&conn).unwrap_err();
+        assert!(error.0.contains("newer than this quickstep's"), "{error}");
     }
 }

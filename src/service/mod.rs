@@ -9,6 +9,8 @@
 //! - [`express`]: Express executions on the in-process runtime;
 //! - [`machines`]: compiled machines and what their Task states are bound to;
 //! - `test_state`: the TestState operation over [`crate::test_state`].
+//! - `versions` and `tags`: versions and aliases of state machines, tags and the
+//!   logging, tracing and encryption configurations.
 //!
 //! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
 //! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).
@@ -23,7 +25,9 @@ pub mod machines;
 pub mod protocol;
 pub mod serve;
 pub mod standard;
+mod tags;
 mod test_state;
+mod versions;
 
 pub use api::{Service, ServiceConfig};
 pub use journal::SqliteJournal;

@@ -4,6 +4,8 @@
 use base64::Engine as _;
 use serde_json::{Map, Value as Json};
 
+use crate::clock::{Clock, SystemClock};
+
 /// The namespace of the service's own exceptions in `__type`.
 const SERVICE_NAMESPACE: &str = "com.amazonaws.swf.service.v2.model#";
 /// The namespace of the request validator's `ValidationException`.
@@ -20,6 +22,8 @@ pub struct ApiError {
     pub status: u16,
     /// Where the code's namespace comes from.
     namespace: &'static str,
+    /// The resource the error is about (`TooManyTags` names it in `resourceName`).
+    pub resource_name: Option<String>,
 }
 
 impl ApiError {
@@ -30,6 +34,7 @@ impl ApiError {
             message: message.into(),
             status: 400,
             namespace: SERVICE_NAMESPACE,
+            resource_name: None,
         }
     }
 
@@ -46,6 +51,7 @@ impl ApiError {
             ),
             status: 400,
             namespace: VALIDATOR_NAMESPACE,
+            resource_name: None,
         }
     }
 
@@ -56,6 +62,7 @@ impl ApiError {
             message: message.into(),
             status: 400,
             namespace: "",
+            resource_name: None,
         }
     }
 
@@ -66,6 +73,7 @@ impl ApiError {
             message: format!("Unknown operation: '{target}'"),
             status: 400,
             namespace: "",
+            resource_name: None,
         }
     }
 
@@ -77,6 +85,7 @@ impl ApiError {
             message: message.into(),
             status: 500,
             namespace: "",
+            resource_name: None,
         }
     }
 
@@ -85,9 +94,19 @@ impl ApiError {
         format!("{}{}", self.namespace, self.code)
     }
 
-    /// The body AWS sends: `{"__type": ..., "message": ...}`.
+    /// The body AWS sends: `{"__type": ..., "message": ...}` (and `resourceName` when the
+    /// error names a resource).
     pub fn body(&self) -> Json {
-        serde_json::json!({ "__type": self.type_name(), "message": self.message })
+        let mut body = serde_json::json!({ "__type": self.type_name(), "message": self.message });
+        if let Some(resource) = &self.resource_name {
+            body["resourceName"] = Json::from(resource.as_str());
+        }
+        body
+    }
+
+    /// `ResourceNotFound` for a resource that does not exist or cannot be tagged.
+    pub fn resource_not_found(arn: &str) -> ApiError {
+        ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
     }
 
     /// `InvalidArn` for text that is not an ARN of Step Functions.
@@ -253,6 +272,120 @@ impl<'a> Members<'a> {
         self.present(name)
     }
 
+    /// A structure member: `None` when absent, a `SerializationException` when not an object.
+    pub fn structure(&mut self, name: &str) -> Result<Option<&'a Map<String, Json>>, ApiError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(Json::Object(members)) => Ok(Some(members)),
+            Some(_) => Err(ApiError::serialization(format!(
+                "The member '{name}' must be a structure."
+            ))),
+        }
+    }
+
+    /// A list member of `min..=max` items; `None` when absent (a violation when `required`).
+    pub fn list(&mut self, name: &str, required: bool, min: usize, max: usize) -> Result<Option<&'a [Json]>, ApiError> {
+        let Some(value) = self.present(name) else {
+            if required {
+                self.missing(name);
+            }
+            return Ok(None);
+        };
+        let Json::Array(items) = value else {
+            return Err(ApiError::serialization(format!("The member '{name}' must be a list.")));
+        };
+        if items.len() < min || items.len() > max {
+            let (relation, bound) = if items.len() < min {
+                ("greater", min)
+            } else {
+                ("less", max)
+            };
+            self.violations.push(format!(
+                "Value '{}' at '{name}' failed to satisfy constraint: Member must have length {relation} than or equal to {bound}",
+                Json::Array(items.clone())
+            ));
+        }
+        Ok(Some(items))
+    }
+
+    /// A string inside a structure or list at `path` (such as `tags.1.member.key`), checked
+    /// as [`Members::string`] checks a member.
+    pub fn nested_string(
+        &mut self,
+        path: &str,
+        value: Option<&'a Json>,
+        required: bool,
+        min: usize,
+        max: usize,
+    ) -> Result<Option<&'a str>, ApiError> {
+        match value.filter(|v| !v.is_null()) {
+            None => {
+                if required {
+                    self.missing(path);
+                }
+                Ok(None)
+            }
+            Some(Json::String(text)) => {
+                self.bounded(path, text, text.chars().count(), min, max, "length");
+                Ok(Some(text))
+            }
+            Some(_) => Err(ApiError::serialization(format!(
+                "The member '{path}' must be a string."
+            ))),
+        }
+    }
+
+    /// An integer inside a structure or list at `path`, in `min..=max`.
+    pub fn nested_integer(
+        &mut self,
+        path: &str,
+        value: Option<&'a Json>,
+        required: bool,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, ApiError> {
+        match value.filter(|v| !v.is_null()) {
+            None => {
+                if required {
+                    self.missing(path);
+                }
+                Ok(None)
+            }
+            Some(value) => {
+                let n = value
+                    .as_i64()
+                    .ok_or_else(|| ApiError::serialization(format!("The member '{path}' must be an integer.")))?;
+                self.bounded(path, n, n, min, max, "value");
+                Ok(Some(n))
+            }
+        }
+    }
+
+    /// Records that the member at `path`, `value`, is not one of the model's values (`listed`).
+    pub fn enum_violation(&mut self, path: &str, value: &str, listed: &str) {
+        self.violations.push(format!(
+            "Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{listed}]"
+        ));
+    }
+
+    /// A boolean inside a structure at `path`.
+    pub fn nested_boolean(&mut self, path: &str, value: Option<&'a Json>) -> Result<Option<bool>, ApiError> {
+        match value.filter(|v| !v.is_null()) {
+            None => Ok(None),
+            Some(Json::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::serialization(format!(
+                "The member '{path}' must be a boolean."
+            ))),
+        }
+    }
+
+    /// Records that the member at `path`, `value`, does not match the model's `pattern`.
+    pub fn pattern_violation(&mut self, path: &str, value: &str, pattern: &str) {
+        self.violations.push(format!(
+            "Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}"
+        ));
+    }
+
     /// `maxResults` (0 or absent: 100; at most 1000).
     pub fn max_results(&mut self) -> Result<usize, ApiError> {
         Ok(match self.integer("maxResults", 0, 1000)? {
@@ -356,18 +489,45 @@ pub fn timestamp(ms: i64) -> Json {
     Json::from(ms as f64 / 1000.0)
 }
 
-/// A paging token: `key` made opaque.
-pub fn page_token(key: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+/// How long a paging token is good for: AWS's tokens expire after 24 hours.
+const TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+
+/// A paging token: `key` made opaque, bound to `scope` (the operation and the request's
+/// filters) and to the time it was issued.
+pub fn page_token(scope: &str, key: &str) -> String {
+    let now = SystemClock.now_ms();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{scope}\n{now}\n{key}"))
 }
 
-/// The key inside a paging token: `InvalidToken` when it is not one of ours.
-pub fn page_key(token: &str) -> Result<String, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+/// The key inside a paging token: `InvalidToken` when it is not one of ours, was issued for
+/// another request (another `scope`) or has expired.
+pub fn page_key(scope: &str, token: &str) -> Result<String, ApiError> {
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(ApiError::invalid_token)
+        .ok_or_else(ApiError::invalid_token)?;
+    let mut fields = text.splitn(3, '\n');
+    let (Some(given), Some(issued), Some(key)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(ApiError::invalid_token());
+    };
+    let issued: i64 = issued.parse().map_err(|_| ApiError::invalid_token())?;
+    let age = SystemClock.now_ms() - issued;
+    if given != scope || !(0..TOKEN_LIFETIME_MS).contains(&age) {
+        return Err(ApiError::invalid_token());
+    }
+    Ok(key.to_string())
+}
+
+/// The pattern of alias names in the model (a name needs a character that is not a digit,
+/// so that it can never be read as a version number).
+pub const ALIAS_NAME_PATTERN: &str = r"^(?=.*[a-zA-Z_\-\.])[a-zA-Z0-9_\-\.]+$";
+
+/// Whether `name` matches [`ALIAS_NAME_PATTERN`].
+pub fn valid_alias_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        && name.chars().any(|c| !c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -425,7 +585,24 @@ mod tests {
 
     #[test]
     fn page_tokens_round_trip_and_reject_garbage() {
-        assert_eq!(page_key(&page_token("e:12:34")).unwrap(), "e:12:34");
-        assert_eq!(page_key("!!!").unwrap_err().code, "InvalidToken");
+        assert_eq!(page_key("list", &page_token("list", "e:12:34")).unwrap(), "e:12:34");
+        assert_eq!(page_key("list", "!!!").unwrap_err().code, "InvalidToken");
+        // A token of another request, or an old one, is refused.
+        assert_eq!(
+            page_key("other", &page_token("list", "k")).unwrap_err().code,
+            "InvalidToken"
+        );
+        let old = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("list\n1000\nk");
+        assert_eq!(page_key("list", &old).unwrap_err().code, "InvalidToken");
+    }
+
+    #[test]
+    fn alias_names_need_a_character_that_is_not_a_digit() {
+        for good in ["live", "v1", "a.b-c_d", "1-"] {
+            assert!(valid_alias_name(good), "{good}");
+        }
+        for bad in ["", "123", "INVALID ALIAS", "!INVALID", "ALIAS@"] {
+            assert!(!valid_alias_name(bad), "{bad}");
+        }
     }
 }

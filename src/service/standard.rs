@@ -268,6 +268,11 @@ fn drive<'a>(
                 .abort(error.clone(), cause.clone())
                 .map(|raw| Wake::Done(Outcome::from_raw(&raw))));
         }
+        StepKind::Redrive => {
+            if !execution.redrive(now) {
+                return Err(TaskTokenError::InvalidToken("the execution cannot be redriven".into()));
+            }
+        }
     }
     Ok(Some(match execution.resume(now) {
         Advance::Done(raw) => Wake::Done(Outcome::from_raw(&raw)),
@@ -288,6 +293,10 @@ pub struct StartRequest {
     pub trace_header: Option<String>,
     /// The mock test case it runs with.
     pub test_case: Option<String>,
+    /// The version it runs, when started by a version or alias ARN.
+    pub version_arn: Option<String>,
+    /// The alias it was started through.
+    pub alias_arn: Option<String>,
 }
 
 /// A started (or, for the same name and input while it runs, already started) execution.
@@ -319,6 +328,7 @@ enum Command {
     Start(Box<StartRequest>, Reply<Started>),
     Deliver(i64, Step, Reply<()>),
     Stop(i64, Option<String>, Option<String>, Reply<i64>),
+    Redrive(i64, Reply<i64>),
     Wake(i64),
     /// The journal committed (or failed) the shard's batch with this number.
     Committed(u64, Result<(), JournalError>),
@@ -328,7 +338,7 @@ impl Command {
     fn execution(&self) -> Option<i64> {
         match self {
             Command::Start(..) | Command::Committed(..) => None,
-            Command::Deliver(id, ..) | Command::Stop(id, ..) | Command::Wake(id) => Some(*id),
+            Command::Deliver(id, ..) | Command::Stop(id, ..) | Command::Redrive(id, _) | Command::Wake(id) => Some(*id),
         }
     }
 }
@@ -498,6 +508,7 @@ impl Standard {
                 Command::Start(_, reply) => reply(Err(error())),
                 Command::Deliver(_, _, reply) => reply(Err(error())),
                 Command::Stop(_, _, _, reply) => reply(Err(error())),
+                Command::Redrive(_, reply) => reply(Err(error())),
                 Command::Wake(_) | Command::Committed(..) => {}
             }
         }
@@ -532,6 +543,12 @@ impl Standard {
     /// Stops a running execution; `reply` gets its stop time.
     pub fn stop(&self, id: i64, error: Option<String>, cause: Option<String>, reply: Reply<i64>) {
         self.send(self.shard_of_execution(id), Command::Stop(id, error, cause, reply));
+    }
+
+    /// Redrives an execution that failed, timed out or was aborted (the caller has checked
+    /// that it may be); `reply` gets the redrive time once it is journaled.
+    pub fn redrive(&self, id: i64, reply: Reply<i64>) {
+        self.send(self.shard_of_execution(id), Command::Redrive(id, reply));
     }
 }
 
@@ -722,6 +739,7 @@ impl Shard {
                 }
                 Command::Deliver(id, step, reply) => self.deliver(id, step, reply, &mut batch),
                 Command::Stop(id, error, cause, reply) => self.stop(id, error, cause, reply, &mut batch),
+                Command::Redrive(id, reply) => self.redrive(id, reply, &mut batch),
                 Command::Wake(id) => self.wake(id, &mut batch),
                 Command::Committed(..) => {}
             }
@@ -784,6 +802,10 @@ impl Shard {
             start_ms: now,
             input: request.input,
             trace_header: request.trace_header,
+            version_arn: request.version_arn,
+            alias_arn: request.alias_arn,
+            redrive_count: 0,
+            redrive_ms: None,
             progress: Progress {
                 status: "RUNNING".into(),
                 ..Progress::default()
@@ -806,7 +828,7 @@ impl Shard {
             Err(Refused::Broken(message)) => return reply(Err(ApiError::internal(message))),
             Err(Refused::NotAwaiting) => return reply(Err(ApiError::internal("the execution could not start"))),
         };
-        record.progress = progress_after(&applied);
+        record.progress = progress_after(&applied, step.now_ms);
         batch.writes.push(Write::NewExecution(Box::new(record)));
         self.journal_step(id, 0, step, applied, None, batch);
         let started = Started { arn, start_ms: now };
@@ -865,7 +887,11 @@ impl Shard {
             }));
         }
         if ended && seq > 0 {
-            batch.writes.push(Write::Closed(id));
+            let redrivable = applied
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.status != crate::exec::Status::Succeeded);
+            batch.writes.push(Write::Closed(id, redrivable));
         }
         let wake = applied.wake_ms;
         let scheduled = applied.scheduled;
@@ -927,7 +953,7 @@ impl Shard {
             log,
         };
         let applied = replay.apply(&step)?;
-        let progress = progress_after(&applied);
+        let progress = progress_after(&applied, step.now_ms);
         self.journal_step(record.id, log.len() as u32, step, applied, Some(progress), batch);
         Ok(())
     }
@@ -969,6 +995,67 @@ impl Shard {
         }
     }
 
+    fn redrive(&mut self, id: i64, reply: Reply<i64>, batch: &mut Batch) {
+        let internal = |e: JournalError| ApiError::internal(e.to_string());
+        let record = match self.journal.execution_by_id(id) {
+            Ok(Some(record)) => record,
+            Ok(None) => return reply(Err(ApiError::internal("the execution is missing from the journal"))),
+            Err(e) => return reply(Err(internal(e))),
+        };
+        if !matches!(record.progress.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
+            return reply(Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                format!("Execution is {} and cannot be redriven", record.progress.status),
+            )));
+        }
+        let machine = match self.journal.revision(&record.machine_arn, record.revision) {
+            Ok(Some(machine)) => machine,
+            Ok(None) => return reply(Err(ApiError::internal("the execution's definition is missing"))),
+            Err(e) => return reply(Err(internal(e))),
+        };
+        let mut log = match self.journal.steps(id) {
+            Ok(log) => log,
+            Err(e) => return reply(Err(internal(e))),
+        };
+        // An execution that ended in its first step has no log: its start is written with
+        // the redrive.
+        let first = log.is_empty().then_some(Step {
+            now_ms: record.start_ms,
+            kind: StepKind::Start,
+        });
+        log.extend(first.clone());
+        let now = SystemClock.now_ms();
+        let step = Step {
+            now_ms: now,
+            kind: StepKind::Redrive,
+        };
+        match self.advance(&record, &machine, &log, step, batch) {
+            Ok(()) => {
+                if let Some(start) = first {
+                    batch.writes.push(Write::AppendStep {
+                        execution_id: id,
+                        seq: 0,
+                        step: start,
+                    });
+                }
+                batch.writes.push(Write::Redriven(id, record.redrive_count + 1, now));
+                batch.after.push(Box::new(move |_, result| {
+                    reply(result.map(|_| now).map_err(|e| ApiError::internal(e.to_string())))
+                }));
+            }
+            Err(Refused::NotAwaiting) => reply(Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                "Execution cannot be redriven: no state of it failed",
+            ))),
+            // Its log does not rebuild it (a journal of an older quickstep, which dropped the
+            // logs of closed executions).
+            Err(Refused::Broken(message)) => reply(Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                format!("Execution cannot be redriven: {message}"),
+            ))),
+        }
+    }
+
     fn wake(&mut self, id: i64, batch: &mut Batch) {
         let (record, machine, log) = match self.load(id) {
             Ok(Loaded::Running(loaded)) => *loaded,
@@ -987,11 +1074,12 @@ impl Shard {
 }
 
 /// Where an execution stands after `applied`.
-fn progress_after(applied: &Applied) -> Progress {
+fn progress_after(applied: &Applied, now_ms: i64) -> Progress {
     match &applied.outcome {
         Some(outcome) => Progress {
             status: outcome.status.as_str().to_string(),
-            stop_ms: Some(SystemClock.now_ms()),
+            // The step's time: what StopExecution answers, and the history's last event.
+            stop_ms: Some(now_ms),
             output: outcome.output.clone(),
             error: outcome.error.clone(),
             cause: outcome.cause.clone(),

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
-pub mod server;
-
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -1,13 +1,22 @@
-//! `quickstep serve` as its own process (the built binary), and an `aws-sdk-sfn` client for
-//! it: what the server tests share.
+//! The server tests' helpers: `quickstep serve` as its own process (the built binary, on a
+//! free port), an `aws-sdk-sfn` client for it, and raw HTTP requests.
+
+#![allow(dead_code)] // each test file uses its own part
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_sfn::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use aws_sdk_sfn::Client;
+
+/// The role ARN the tests give.
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+/// The account the server puts in ARNs.
+pub const ACCOUNT: &str = "123456789012";
 
 /// A running server process, killed (SIGKILL) when dropped.
 pub struct Server {
@@ -17,7 +26,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `quickstep serve` on journal `db` with `extra` flags; waits until it listens.
+    /// Starts the server on the journal `db`, with `extra` arguments.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
             .args(["serve", "--port", "0", "--activity-poll-seconds", "1", "--db"])
@@ -40,13 +49,13 @@ impl Server {
         Server { child, port }
     }
 
-    /// Kills the server with SIGKILL.
+    /// Kills it with SIGKILL.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
     }
 
-    /// An SDK client for the server: an endpoint override and dummy credentials.
+    /// A client for it.
     pub fn client(&self) -> Client {
         let config = aws_sdk_sfn::Config::builder()
             .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
@@ -92,7 +101,7 @@ impl Intercept for NoSyncPrefix {
     }
 }
 
-/// A fresh journal path in a scratch folder named after `name` and this process.
+/// A fresh journal path in a scratch folder named after `name`.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("quickstep-server-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -107,4 +116,49 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// Creates a state machine; returns its ARN.
+pub async fn create(client: &Client, name: &str, definition: &str, ty: StateMachineType) -> String {
+    client
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn(ROLE)
+        .r#type(ty)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
+        .state_machine_arn
+}
+
+/// Waits until the execution has closed; returns its description.
+pub async fn closed(client: &Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let described = client.describe_execution().execution_arn(arn).send().await.unwrap();
+        if described.status != ExecutionStatus::Running {
+            return described;
+        }
+        assert!(Instant::now() < deadline, "{arn} still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends one raw HTTP/1.1 request; returns the status and body.
+pub fn raw(port: u16, target: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let target = target.map(|t| format!("X-Amz-Target: {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: sync-localhost\r\n{target}Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }

@@ -43,8 +43,19 @@ impl<'a> Execution<'a> {
             // An EXPRESS execution run to its end (StartSyncExecution): AWS's order, and no
             // `RedriveCount`.
             a.object(&[id, input, name, role_arn, start_time])
-        } else {
+        } else if self.redrive_count == 0 {
             a.object(&[id, input, start_time, name, role_arn, ("RedriveCount", Value::int(0))])
+        } else {
+            // After a redrive: how many, and when the last was.
+            a.object(&[
+                id,
+                input,
+                start_time,
+                name,
+                role_arn,
+                ("RedriveCount", Value::int(self.redrive_count as i64)),
+                ("RedriveTime", a.string(&iso_time(self.redrive_ms))),
+            ])
         };
         let state_machine = a.object(&[
             ("Id", a.string(&self.info.state_machine_arn())),

@@ -247,8 +247,12 @@ impl<'a> Execution<'a> {
     /// Ends the top frame with its graph's output or failure, and hands it to the frame that
     /// started it (or ends the execution).
     pub(super) fn end_frame(&mut self, end: Result<Value<'a>, Failure>) -> Result<Flow, Failure> {
-        self.frames.pop();
+        let frame = self.frames.pop();
         let Some(parent) = self.frames.len().checked_sub(1) else {
+            if end.is_err() {
+                // The top level failed in this state: a redrive starts it again.
+                self.redrive_at = frame.map(|f| (f.state, f.input, f.variables));
+            }
             self.ended = Some(end);
             return Ok(Flow::Done);
         };

@@ -343,6 +343,13 @@ pub struct Execution<'a> {
     /// With a history sink: the variables the current state's (or catcher's) `Assign` just
     /// set, which its `...StateExited` reports.
     assigned: Option<&'a [Member<'a>]>,
+    /// How many times it has been redriven (`$$.Execution.RedriveCount`).
+    redrive_count: u32,
+    /// When it was last redriven (`$$.Execution.RedriveTime`), epoch ms.
+    redrive_ms: i64,
+    /// Once it has ended other than by succeeding: the top-level state that did not succeed,
+    /// with its input and variables, where a redrive starts again.
+    redrive_at: Option<(StateId, Value<'a>, Variables<'a>)>,
 }
 
 impl<'a> Execution<'a> {
@@ -396,6 +403,9 @@ impl<'a> Execution<'a> {
             issued: None,
             tip: 0,
             assigned: None,
+            redrive_count: 0,
+            redrive_ms: 0,
+            redrive_at: None,
         }
     }
 
@@ -566,6 +576,9 @@ impl<'a> Execution<'a> {
             }
         }
         self.finished = true;
+        if outcome.status != Status::Succeeded && self.redrive_at.is_none() {
+            self.redrive_at = self.frames.first().map(|f| (f.state, f.input, f.variables));
+        }
         let event_type = match outcome.status {
             Status::Succeeded => "ExecutionSucceeded",
             Status::Failed => "ExecutionFailed",
@@ -608,6 +621,53 @@ impl<'a> Execution<'a> {
             Step::Done(outcome) => Some(outcome),
             _ => unreachable!("end() ends the execution"),
         }
+    }
+
+    /// Redrives an execution that failed, timed out or was aborted (AWS's `RedriveExecution`):
+    /// records `ExecutionRedriven` and makes it run again from the top-level state that did
+    /// not succeed, with that state's input and variables (a Parallel or Map state runs again
+    /// whole), its `TimeoutSeconds` counted from `now_ms`. [`resume`](Self::resume) goes on
+    /// from there. `false` (and nothing changes) when it has not ended that way.
+    pub fn redrive(&mut self, now_ms: i64) -> bool {
+        if !self.finished {
+            return false;
+        }
+        let Some((state, input, variables)) = self.redrive_at.take() else {
+            return false;
+        };
+        self.finished = false;
+        self.ended = None;
+        self.issued = None;
+        self.assigned = None;
+        self.task_answers.clear();
+        self.redrive_count += 1;
+        self.now_ms = now_ms.max(self.now_ms);
+        self.redrive_ms = self.now_ms;
+        self.deadline_ms = self
+            .program
+            .timeout_seconds
+            .map(|t| self.now_ms.saturating_add((t as i64).saturating_mul(1000)));
+        self.frames.clear();
+        self.frames.push(Frame {
+            state,
+            input,
+            variables,
+            entered_event: 0,
+            entered_ms: self.now_ms,
+            retries: &mut [],
+            phase: Phase::Enter,
+            tip: 0,
+        });
+        let count = self.redrive_count;
+        self.record("ExecutionRedriven", None, EventData::None, Link::Chain, |_| {
+            EventDetail::Redriven { count }
+        });
+        true
+    }
+
+    /// How many times the execution has been redriven.
+    pub fn redrive_count(&self) -> u32 {
+        self.redrive_count
     }
 
     /// Runs until the execution ends or must wait. `now_ms` is the current time (epoch ms).
