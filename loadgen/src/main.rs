@@ -140,6 +140,9 @@ struct Args {
     /// reports the resident memory each takes.
     #[arg(long, value_name = "N", conflicts_with_all = ["rate", "all", "noise", "faults", "handwritten", "endpoint", "stream"])]
     parked: Option<u64>,
+    /// With --parked: the executions' input is `{}` instead of the workload's.
+    #[arg(long, requires = "parked")]
+    empty_input: bool,
     /// With --stream: write the outputs in input order.
     #[arg(long, requires = "stream")]
     ordered: bool,
@@ -212,7 +215,10 @@ fn main() -> std::process::ExitCode {
         };
     }
     if let Some(n) = args.parked {
-        let outcome = Workload::load(&args.workload, &dir).and_then(|w| parked::parked_memory(n, args.threads, &w.input));
+        let outcome = Workload::load(&args.workload, &dir).and_then(|w| {
+            let input = if args.empty_input { "{}" } else { w.input.as_str() };
+            parked::parked_memory(n, args.threads, input)
+        });
         return match outcome {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

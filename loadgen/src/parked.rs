@@ -23,7 +23,7 @@ fn resident_bytes() -> Option<u64> {
 /// Parks `n` executions on `threads` workers and prints the memory they take.
 pub(crate) fn parked_memory(n: u64, threads: Option<usize>, input: &str) -> Result<(), String> {
     let machine = Machine::new(WAITER, TaskRegistry::new()).map_err(|e| e.to_string())?;
-    let mut builder = Runtime::builder().queue_capacity(n as usize + 1);
+    let mut builder = Runtime::builder().queue_capacity(n as usize + 2000);
     if let Some(t) = threads {
         builder = builder.threads(t);
     }
