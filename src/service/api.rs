@@ -15,10 +15,12 @@ use crate::tasks::TaskToken;
 use super::express::Express;
 use super::journal::{ActivityRecord, ExecutionRecord, Journal, JournalError, MachineRecord, VersionRecord, Write};
 use super::machines::{execution_info, Machines};
+use super::metrics::ExecutionMetrics;
 use super::protocol::{check_name, page_key, page_token, partition_of, timestamp, ApiError, Arn, Members};
 use super::standard::{Delivery, Standard, StandardConfig, StartRequest, Taken};
 use super::tags::{default_encryption, merge_tags, read_encryption, read_tags, Configuration};
 use super::versions::{machine_missing, qualifiers, Runnable, Target};
+use crate::runtime::Completion;
 
 /// The largest input, output or task result: 256 KiB of UTF-8.
 const DATA_LIMIT: usize = 262_144;
@@ -67,6 +69,8 @@ pub struct Service {
     pub(super) admin: tokio::sync::Mutex<()>,
     /// `RedriveExecution` client tokens: (execution ARN, token) -> (when seen, redrive time).
     redrive_tokens: std::sync::Mutex<HashMap<(String, String), (i64, i64)>>,
+    /// Execution counts and times by state machine (`/metrics`).
+    executions: Arc<ExecutionMetrics>,
 }
 
 impl std::fmt::Debug for Service {
@@ -129,6 +133,7 @@ impl Service {
     /// resumes every execution the journal has running.
     pub fn new(config: ServiceConfig, journal: Arc<dyn Journal>, machines: Machines) -> Result<Service, JournalError> {
         let machines = Arc::new(machines);
+        let executions = Arc::new(ExecutionMetrics::default());
         let standard = Standard::start(
             journal.clone(),
             machines.clone(),
@@ -137,6 +142,7 @@ impl Service {
                 region: config.region.clone(),
                 account: config.account.clone(),
                 retention: config.retention,
+                metrics: executions.clone(),
             },
         )?;
         let express = Express::new(
@@ -154,6 +160,7 @@ impl Service {
             records: RwLock::default(),
             admin: tokio::sync::Mutex::new(()),
             redrive_tokens: std::sync::Mutex::default(),
+            executions,
         })
     }
 
@@ -166,9 +173,10 @@ impl Service {
         };
     }
 
-    /// The server's metrics in Prometheus' text format.
+    /// The server's metrics in Prometheus' text format: executions by state machine, then
+    /// the journal's counters.
     pub fn metrics(&self) -> String {
-        self.journal.metrics()
+        self.executions.render() + &self.journal.metrics()
     }
 
     /// Runs one operation on its request body.
@@ -592,7 +600,14 @@ impl Service {
             );
             let start_ms = SystemClock.now_ms();
             if !sync {
-                self.express.start(&machine, &name, input.to_string()).await?;
+                let (metrics, machine_arn) = (self.executions.clone(), machine.arn.clone());
+                let done = Completion::callback(move |completed| {
+                    if let Ok(outcome) = completed.result {
+                        metrics.ended(&machine_arn, outcome.status, SystemClock.now_ms() - start_ms);
+                    }
+                });
+                self.executions.started(&machine.arn);
+                self.express.start(&machine, &name, input.to_string(), done).await?;
                 return Ok(json!({"executionArn": express_arn, "startDate": timestamp(start_ms)}));
             }
             let outcome = self
@@ -600,6 +615,8 @@ impl Service {
                 .run(&machine, &name, &express_id, input.to_string())
                 .await?;
             let stop_ms = SystemClock.now_ms();
+            self.executions.started(&machine.arn);
+            self.executions.ended(&machine.arn, outcome.status, stop_ms - start_ms);
             let info = execution_info(
                 &machine,
                 &name,

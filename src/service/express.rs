@@ -96,11 +96,17 @@ impl Express {
         }
     }
 
-    /// Starts an execution named `name` and forgets it (`StartExecution` of an Express
-    /// machine).
-    pub async fn start(&self, record: &MachineRecord, name: &str, input: String) -> Result<(), ApiError> {
+    /// Starts an execution named `name` (`StartExecution` of an Express machine); its
+    /// outcome goes to `done`.
+    pub async fn start(
+        &self,
+        record: &MachineRecord,
+        name: &str,
+        input: String,
+        done: Completion,
+    ) -> Result<(), ApiError> {
         let runtime = self.runtime(record)?;
-        submit(runtime, name, input, Completion::Ignore).await;
+        submit(runtime, name, input, done).await;
         Ok(())
     }
 

@@ -22,6 +22,7 @@ pub mod express;
 pub mod http;
 pub mod journal;
 pub mod machines;
+mod metrics;
 pub mod protocol;
 pub mod serve;
 pub mod standard;

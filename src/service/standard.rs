@@ -44,6 +44,7 @@ use super::journal::{
     ActivityTask, ExecutionRecord, Journal, JournalError, MachineRecord, Progress, Step, StepKind, Write,
 };
 use super::machines::{execution_info, take_scheduled, Machines};
+use super::metrics::ExecutionMetrics;
 use super::protocol::ApiError;
 
 /// Task tokens carry their execution's id above this many bits (the rest count the tokens
@@ -423,6 +424,8 @@ pub struct StandardConfig {
     pub account: String,
     /// How long finished executions are kept.
     pub retention: Duration,
+    /// Where executions that start and end are counted.
+    pub metrics: Arc<ExecutionMetrics>,
 }
 
 /// The Standard engine: starts executions, delivers task answers and stops, wakes waiting
@@ -829,10 +832,18 @@ impl Shard {
             Err(Refused::NotAwaiting) => return reply(Err(ApiError::internal("the execution could not start"))),
         };
         record.progress = progress_after(&applied, step.now_ms);
+        let ended = applied.outcome.as_ref().map(|o| o.status);
+        let machine_arn = record.machine_arn.clone();
         batch.writes.push(Write::NewExecution(Box::new(record)));
         self.journal_step(id, 0, step, applied, None, batch);
         let started = Started { arn, start_ms: now };
-        batch.after.push(Box::new(move |_, result| {
+        batch.after.push(Box::new(move |shard, result| {
+            if result.is_ok() {
+                shard.config.metrics.started(&machine_arn);
+                if let Some(status) = ended {
+                    shard.config.metrics.ended(&machine_arn, status, 0);
+                }
+            }
             reply(result.map(|_| started).map_err(|e| ApiError::internal(e.to_string())))
         }));
     }
@@ -954,6 +965,15 @@ impl Shard {
         };
         let applied = replay.apply(&step)?;
         let progress = progress_after(&applied, step.now_ms);
+        if let Some(outcome) = &applied.outcome {
+            let (status, machine_arn) = (outcome.status, record.machine_arn.clone());
+            let duration_ms = step.now_ms - record.start_ms;
+            batch.after.push(Box::new(move |shard, result| {
+                if result.is_ok() {
+                    shard.config.metrics.ended(&machine_arn, status, duration_ms);
+                }
+            }));
+        }
         self.journal_step(record.id, log.len() as u32, step, applied, Some(progress), batch);
         Ok(())
     }
