@@ -44,6 +44,9 @@ struct MachineCounts {
     time_sum_ms: f64,
 }
 
+/// A counter to render: its name, its help text, and how to read it.
+type Counter = (&'static str, &'static str, fn(&MachineCounts) -> u64);
+
 /// Execution counts and times by state machine ARN.
 #[derive(Debug, Default)]
 pub struct ExecutionMetrics {
@@ -87,7 +90,7 @@ impl ExecutionMetrics {
     pub fn render(&self) -> String {
         let machines = self.machines.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut text = String::new();
-        let counters: [(&str, &str, fn(&MachineCounts) -> u64); 6] = [
+        let counters: [Counter; 6] = [
             ("ExecutionsStarted", "Executions started.", |c| c.started),
             ("ExecutionsSucceeded", "Executions that succeeded.", |c| c.succeeded),
             ("ExecutionsFailed", "Executions that failed.", |c| c.failed),
