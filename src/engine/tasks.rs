@@ -145,6 +145,12 @@ pub trait TokenIssuer {
     fn issue(&self) -> TaskToken;
     /// Forgets a token whose task will not be awaited after all.
     fn retire(&self, token: TaskToken);
+
+    /// A handle that completes this issuer's tokens from any thread, when it has one (a
+    /// [`Runtime`](crate::runtime::Runtime)'s issuers do).
+    fn completer(&self) -> Option<crate::runtime::TaskCompleter> {
+        None
+    }
 }
 
 /// What a handler gets besides its input: the means to answer later.
@@ -174,6 +180,13 @@ impl<'t> TaskContext<'t> {
         *self
             .token
             .get_or_insert_with(|| issuer.map_or_else(TaskToken::unique, |i| i.issue()))
+    }
+
+    /// What completes this task's token from any thread when the execution runs on a
+    /// [`Runtime`](crate::runtime::Runtime) (its [`TaskCompleter`](crate::runtime::TaskCompleter));
+    /// `None` when whoever drives the execution delivers completions itself.
+    pub fn completer(&self) -> Option<crate::runtime::TaskCompleter> {
+        self.issuer.and_then(|i| i.completer())
     }
 
     /// The token taken, if any.
@@ -243,7 +256,9 @@ where
 }
 
 /// Handlers by `Resource` string (or, for `arn:aws:states:::lambda:invoke`, by the function
-/// named in `FunctionName`: its ARN, its name, or either with a `:qualifier`).
+/// named in `FunctionName`: its ARN, its name, or either with a `:qualifier`; a handler
+/// registered for the `lambda:invoke` resource itself answers for the functions that have
+/// none, with the whole effective input, and its result is the task's result as it is).
 #[derive(Clone, Default)]
 pub struct TaskRegistry {
     handlers: HashMap<String, Arc<dyn TaskHandler>>,

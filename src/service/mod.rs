@@ -17,6 +17,8 @@
 pub mod api;
 pub mod express;
 pub mod http;
+#[cfg(feature = "integrations")]
+pub mod integrations;
 pub mod journal;
 pub mod machines;
 pub mod protocol;
