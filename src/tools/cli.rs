@@ -490,7 +490,7 @@ fn missing_in(
                 } else {
                     resource
                 };
-                if registry.get(target).is_none() {
+                if registry.get_function(target).is_none() {
                     missing.push((state.name.clone(), target.to_string(), resource.to_string()));
                 }
             }

@@ -574,7 +574,7 @@ impl<'a> Execution<'a> {
             TaskBinding::Handler(handler) => (Some(handler), effective, None),
             TaskBinding::ByFunctionName => {
                 let function = effective.get("FunctionName").and_then(|f| f.as_str());
-                match function.and_then(|f| self.registry.get(f)) {
+                match function.and_then(|f| self.registry.get_function(f)) {
                     Some(handler) => (
                         Some(handler),
                         effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),

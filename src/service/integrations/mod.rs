@@ -235,19 +235,12 @@ impl Integrations {
 
     /// Starts `call` on `input` (the task's effective input) and hands its result to `done`
     /// on the async runtime (for a `.waitForTaskToken` call, only a failure: its success
-    /// just means the token was handed on). `token` is the task's (its text is what
-    /// callbacks carry).
-    pub fn start(
-        &self,
-        call: Call,
-        input: Json,
-        token: TaskToken,
-        done: impl FnOnce(Result<Json, TaskFailure>) + Send + 'static,
-    ) {
+    /// just means the token, in its parameters, was handed on).
+    pub fn start(&self, call: Call, input: Json, done: impl FnOnce(Result<Json, TaskFailure>) + Send + 'static) {
         let integrations = self.clone();
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         self.inner.handle.spawn(async move {
-            let result = integrations.call(&call, input, token).await;
+            let result = integrations.call(&call, input).await;
             integrations.inner.in_flight.fetch_sub(1, Ordering::AcqRel);
             match result {
                 Ok(_) if call.wait_for_token => {}
@@ -257,8 +250,7 @@ impl Integrations {
     }
 
     /// Makes one call.
-    async fn call(&self, call: &Call, input: Json, token: TaskToken) -> Result<Json, TaskFailure> {
-        let _ = token;
+    async fn call(&self, call: &Call, input: Json) -> Result<Json, TaskFailure> {
         let Json::Object(params) = input else {
             return Err(TaskFailure::new(
                 crate::error::names::RUNTIME,
@@ -298,7 +290,7 @@ impl TaskHandler for IntegrationTask {
         let completer = context.completer();
         let answers = self.integrations.inner.answers.0.clone();
         self.integrations
-            .start(self.call.clone(), input.to_serde(), token, move |result| {
+            .start(self.call.clone(), input.to_serde(), move |result| {
                 deliver(completer.as_ref(), &answers, token, result)
             });
         TaskReply::Pending
@@ -344,7 +336,8 @@ pub fn bind<'r>(
             continue;
         }
         if let Some(call) = Call::parse(resource) {
-            registry.register_handler(resource, integrations.handler(call));
+            // A function ARN's handler gives the payload alone: not for `lambda:invoke`.
+            registry.register_for_resource(resource, integrations.handler(call));
             bound += 1;
         }
     }
