@@ -658,3 +658,124 @@ fn the_http_task_calls_an_http_endpoint() {
     assert_eq!(output["missing"]["Error"], "States.Http.StatusCode.404");
     assert_eq!(output["missing"]["Cause"], r#"{"message":"no such thing"}"#);
 }
+
+/// `quickstep serve` on a fresh journal, its calls going to `endpoint`; killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(endpoint: &str) -> Server {
+        let dir = std::env::temp_dir().join(format!("quickstep-integrations-serve-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
+            .args(["serve", "--port", "0", "--db"])
+            .arg(dir.join("journal.db"))
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the quickstep binary starts");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let port = line
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        std::thread::spawn(move || for _ in stderr.lines() {});
+        Server { child, port }
+    }
+
+    /// A Step Functions API call.
+    fn call(&self, operation: &str, body: Json) -> Json {
+        let headers = [
+            ("Content-Type", "application/x-amz-json-1.0".to_string()),
+            ("X-Amz-Target", format!("AWSStepFunctions.{operation}")),
+            ("Authorization", authorization("states")),
+        ];
+        let (status, _, text) = http(self.port, "POST", "/", &headers, body.to_string().as_bytes()).unwrap();
+        assert_eq!(status, 200, "{operation}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn create(&self, name: &str, definition: &Json, ty: &str) -> String {
+        let created = self.call(
+            "CreateStateMachine",
+            json!({"name": name, "definition": definition.to_string(), "roleArn": "arn:aws:iam::123456789012:role/r", "type": ty}),
+        );
+        created["stateMachineArn"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_server_calls_services_for_standard_and_express_executions() {
+    let moto = Moto::start();
+    let server = Server::start(&moto.endpoint());
+    let queue = moto.json("sqs", "AmazonSQS.CreateQueue", "1.0", json!({"QueueName": "callbacks"}))["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Standard: a callback through SQS (the token in the message, SendTaskSuccess with it),
+    // then a request-response call, made once the step that scheduled it is journaled.
+    let definition = json!({"StartAt": "Ask", "States": {
+        "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": queue, "MessageBody": {"TaskToken.$": "$$.Task.Token", "n.$": "$.n"}},
+                "TimeoutSeconds": 60, "ResultPath": "$.answer", "Next": "Tell"},
+        "Tell": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                 "Parameters": {"QueueUrl": queue, "MessageBody.$": "States.Format('done {}', $.answer.ok)"},
+                 "ResultSelector": {"Md5.$": "$.MD5OfMessageBody"}, "ResultPath": "$.told", "End": true}
+    }});
+    let machine = server.create("callback", &definition, "STANDARD");
+    let started = server.call("StartExecution", json!({"stateMachineArn": machine, "input": r#"{"n": 3}"#}));
+    let execution = started["executionArn"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        let received = moto.json("sqs", "AmazonSQS.ReceiveMessage", "1.0", json!({"QueueUrl": queue}));
+        if let Some(message) = received["Messages"].get(0) {
+            break serde_json::from_str::<Json>(message["Body"].as_str().unwrap()).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no callback message in the queue");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(message["n"], 3);
+    let token = message["TaskToken"].as_str().unwrap();
+    server.call("SendTaskSuccess", json!({"taskToken": token, "output": r#"{"ok": true}"#}));
+    let described = loop {
+        let described = server.call("DescribeExecution", json!({"executionArn": execution}));
+        if described["status"] != "RUNNING" {
+            break described;
+        }
+        assert!(Instant::now() < deadline, "the execution is still running");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
+    let output: Json = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["answer"], json!({"ok": true}));
+    assert_eq!(output["told"]["Md5"], md5_hex("done true"));
+    let told = moto.json("sqs", "AmazonSQS.ReceiveMessage", "1.0", json!({"QueueUrl": queue}));
+    assert_eq!(told["Messages"][0]["Body"], "done true");
+
+    // Express: the call completes through the runtime's pool.
+    let definition = json!({"StartAt": "Invoke", "States": {"Invoke": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "echo", "Payload.$": "$"},
+        "OutputPath": "$.Payload", "End": true}}});
+    let machine = server.create("express", &definition, "EXPRESS");
+    let result = server.call("StartSyncExecution", json!({"stateMachineArn": machine, "input": r#"{"k": "v"}"#}));
+    assert_eq!(result["status"], "SUCCEEDED", "{result:#}");
+    assert_eq!(result["output"], r#"{"k":"v"}"#);
+}
