@@ -101,14 +101,14 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// An HTTP answer: status, headers, body.
+type Exchange = (u16, Vec<(String, String)>, String);
+
+/// What a local test server answers: status, headers, body.
+type Answer = (u16, Vec<(&'static str, String)>, String);
+
 /// One HTTP/1.1 exchange: status, headers, body.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> std::io::Result<(u16, Vec<(String, String)>, String)> {
+fn http(port: u16, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> std::io::Result<Exchange> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut request = format!(
@@ -455,7 +455,7 @@ fn aws_sdk_integrations_call_moto() {
 
 /// A local HTTP server answering each request with `answer(request head, body)` on its
 /// own thread: the status, headers and body to send.
-fn serve(answer: fn(&str, &str) -> (u16, Vec<(&'static str, String)>, String)) -> u16 {
+fn serve(answer: fn(&str, &str) -> Answer) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -741,7 +741,10 @@ fn the_server_calls_services_for_standard_and_express_executions() {
                  "ResultSelector": {"Md5.$": "$.MD5OfMessageBody"}, "ResultPath": "$.told", "End": true}
     }});
     let machine = server.create("callback", &definition, "STANDARD");
-    let started = server.call("StartExecution", json!({"stateMachineArn": machine, "input": r#"{"n": 3}"#}));
+    let started = server.call(
+        "StartExecution",
+        json!({"stateMachineArn": machine, "input": r#"{"n": 3}"#}),
+    );
     let execution = started["executionArn"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
     let message = loop {
@@ -754,7 +757,10 @@ fn the_server_calls_services_for_standard_and_express_executions() {
     };
     assert_eq!(message["n"], 3);
     let token = message["TaskToken"].as_str().unwrap();
-    server.call("SendTaskSuccess", json!({"taskToken": token, "output": r#"{"ok": true}"#}));
+    server.call(
+        "SendTaskSuccess",
+        json!({"taskToken": token, "output": r#"{"ok": true}"#}),
+    );
     let described = loop {
         let described = server.call("DescribeExecution", json!({"executionArn": execution}));
         if described["status"] != "RUNNING" {
@@ -775,7 +781,10 @@ fn the_server_calls_services_for_standard_and_express_executions() {
         "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "echo", "Payload.$": "$"},
         "OutputPath": "$.Payload", "End": true}}});
     let machine = server.create("express", &definition, "EXPRESS");
-    let result = server.call("StartSyncExecution", json!({"stateMachineArn": machine, "input": r#"{"k": "v"}"#}));
+    let result = server.call(
+        "StartSyncExecution",
+        json!({"stateMachineArn": machine, "input": r#"{"k": "v"}"#}),
+    );
     assert_eq!(result["status"], "SUCCEEDED", "{result:#}");
     assert_eq!(result["output"], r#"{"k":"v"}"#);
 }

@@ -14,10 +14,13 @@ use super::journal::MachineRecord;
 use super::machines::{execution_info, Machines};
 use super::protocol::ApiError;
 
+/// Each machine revision's runtime, and whether its executions may wait.
+type Runtimes = HashMap<(String, i64), (Arc<Runtime>, bool)>;
+
 /// The runtimes of the Express machines.
 pub struct Express {
     machines: Arc<Machines>,
-    runtimes: Mutex<HashMap<(String, i64), (Arc<Runtime>, bool)>>,
+    runtimes: Mutex<Runtimes>,
     threads: usize,
     region: String,
     account: String,

@@ -7,7 +7,9 @@
 //! - [`journal`]: the SQLite journal, behind the narrow [`journal::Journal`] interface;
 //! - [`standard`]: durable Standard executions (steps journaled, replayed to resume);
 //! - [`express`]: Express executions on the in-process runtime;
-//! - [`machines`]: compiled machines and what their Task states are bound to.
+//! - [`machines`]: compiled machines and what their Task states are bound to;
+//! - `integrations` (cargo feature `integrations`): Task states that call AWS services (or
+//!   AWS-compatible endpoints), for the server, `quickstep run` and embedders.
 //!
 //! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
 //! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).

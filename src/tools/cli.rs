@@ -315,7 +315,7 @@ fn execute(
     #[cfg(feature = "integrations")]
     let integrations = {
         use crate::service::integrations::{bind, Call, Integrations};
-        let resources: Vec<&str> = program.resources().iter().copied().collect();
+        let resources: Vec<&str> = program.resources().to_vec();
         let callable = resources
             .iter()
             .any(|r| registry.get(r).is_none() && Call::parse(r).is_some());

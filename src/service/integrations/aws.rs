@@ -24,8 +24,9 @@ pub struct Service {
     /// The SDK's service id (`SQS`, `EventBridge`): `AWS_ENDPOINT_URL_<ID>` and the
     /// profile's `services` section.
     pub sdk_id: &'static str,
-    /// Step Functions Local's variable for this service's endpoint (`SQS_ENDPOINT`).
-    pub local_variable: &'static str,
+    /// Step Functions Local's variable for this service's endpoint (`SQS_ENDPOINT`), if
+    /// it has one.
+    pub local_variable: Option<&'static str>,
     /// The optimized integration's error prefix (Java SDK v1: `DynamoDB`, `SQS`).
     pub v1_prefix: &'static str,
     /// The Java SDK v1 service name in causes (`AmazonDynamoDBv2`).
@@ -172,8 +173,9 @@ pub fn header_case(lower: &str) -> String {
 pub enum CallError {
     /// No response: refused, reset, unresolvable, timed out (the detail says which).
     Client(String),
-    /// The request could not be built (a bad endpoint, a header value).
-    Request(String),
+    /// The request could not be made: no credentials, a bad endpoint or header value (the
+    /// text says which).
+    Setup(String),
 }
 
 /// The AWS configuration of the process: credentials, region, endpoints, and the HTTP
@@ -233,7 +235,8 @@ impl Aws {
     /// (`LAMBDA_ENDPOINT`, ...), else `AWS_ENDPOINT_URL_<SERVICE>` / `AWS_ENDPOINT_URL` / the
     /// profile's `endpoint_url`, else AWS's.
     pub fn endpoint(&self, service: &Service, region: &str) -> String {
-        if let Some(url) = std::env::var(service.local_variable).ok().filter(|u| !u.is_empty()) {
+        let local = service.local_variable.and_then(|v| std::env::var(v).ok());
+        if let Some(url) = local.filter(|u| !u.is_empty()) {
             return url.trim_end_matches('/').to_string();
         }
         let key = ServiceConfigKey::builder()
@@ -270,7 +273,7 @@ impl Aws {
         let provider = self
             .config
             .credentials_provider()
-            .ok_or_else(|| CallError::Client("Unable to load AWS credentials from any provider in the chain".into()))?;
+            .ok_or_else(|| CallError::Setup("Unable to load AWS credentials from any provider in the chain".into()))?;
         let credentials = provider.provide_credentials().await.map_err(|e| {
             CallError::Client(format!(
                 "Unable to load AWS credentials from any provider in the chain: {e}"
@@ -298,15 +301,15 @@ impl Aws {
         }
         let mut signed = builder
             .body(request.body)
-            .map_err(|e| CallError::Request(format!("{url}: {e}")))?;
+            .map_err(|e| CallError::Setup(format!("{url}: {e}")))?;
         let host = signed
             .uri()
             .authority()
             .map(|a| a.as_str().to_string())
-            .ok_or_else(|| CallError::Request(format!("the endpoint {url} has no host")))?;
+            .ok_or_else(|| CallError::Setup(format!("the endpoint {url} has no host")))?;
         signed.headers_mut().insert(
             http::header::HOST,
-            host.parse().map_err(|e| CallError::Request(format!("{e}")))?,
+            host.parse().map_err(|e| CallError::Setup(format!("{e}")))?,
         );
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
@@ -315,7 +318,7 @@ impl Aws {
             .time(SystemTime::now())
             .settings(aws_sigv4::http_request::SigningSettings::default())
             .build()
-            .map_err(|e| CallError::Request(e.to_string()))?
+            .map_err(|e| CallError::Setup(e.to_string()))?
             .into();
         let headers: Vec<(String, String)> = signed
             .headers()
@@ -328,9 +331,9 @@ impl Aws {
             headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
             aws_sigv4::http_request::SignableBody::Bytes(signed.body()),
         )
-        .map_err(|e| CallError::Request(e.to_string()))?;
+        .map_err(|e| CallError::Setup(e.to_string()))?;
         let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
-            .map_err(|e| CallError::Request(e.to_string()))?
+            .map_err(|e| CallError::Setup(e.to_string()))?
             .into_parts();
         instructions.apply_to_request_http1x(&mut signed);
         send_http(&self.connector, signed.map(SdkBody::from), timeout).await
@@ -345,7 +348,7 @@ pub async fn send_http(
     timeout: Duration,
 ) -> Result<Reply, CallError> {
     let request =
-        aws_smithy_runtime_api::http::Request::try_from(request).map_err(|e| CallError::Request(e.to_string()))?;
+        aws_smithy_runtime_api::http::Request::try_from(request).map_err(|e| CallError::Setup(e.to_string()))?;
     let exchange = async {
         let response = connector
             .call(request)
@@ -549,7 +552,7 @@ pub fn client_failure(prefix: &str, error: CallError) -> TaskFailure {
             format!("{prefix}.SdkClientException"),
             format!("Unable to execute HTTP request: {detail}"),
         ),
-        CallError::Request(detail) => TaskFailure::new(format!("{prefix}.SdkClientException"), detail),
+        CallError::Setup(detail) => TaskFailure::new(format!("{prefix}.SdkClientException"), detail),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::tasks::TaskFailure;
 pub const SERVICE: Service = Service {
     signing_name: "dynamodb",
     sdk_id: "DynamoDB",
-    local_variable: "DYNAMODB_ENDPOINT",
+    local_variable: Some("DYNAMODB_ENDPOINT"),
     v1_prefix: "DynamoDB",
     v1_service: "AmazonDynamoDBv2",
     v1_base: "AmazonDynamoDBException",

@@ -13,7 +13,7 @@ use crate::tasks::TaskFailure;
 pub const SERVICE: Service = Service {
     signing_name: "events",
     sdk_id: "EventBridge",
-    local_variable: "EVENTBRIDGE_ENDPOINT",
+    local_variable: None,
     v1_prefix: "EventBridge",
     v1_service: "AmazonEventBridge",
     v1_base: "AmazonEventBridgeException",

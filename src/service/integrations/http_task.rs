@@ -169,7 +169,7 @@ pub async fn invoke(
 ) -> Result<Json, TaskFailure> {
     let request = request(params, region)?;
     let reply = send_http(connector, request, TIMEOUT).await.map_err(|e| match e {
-        CallError::Client(detail) | CallError::Request(detail) => TaskFailure::new("States.Http.Socket", detail),
+        CallError::Client(detail) | CallError::Setup(detail) => TaskFailure::new("States.Http.Socket", detail),
     })?;
     let text = String::from_utf8_lossy(&reply.body).into_owned();
     if !(200..300).contains(&reply.status) {

@@ -14,7 +14,7 @@ use crate::tasks::TaskFailure;
 pub const SERVICE: Service = Service {
     signing_name: "lambda",
     sdk_id: "Lambda",
-    local_variable: "LAMBDA_ENDPOINT",
+    local_variable: Some("LAMBDA_ENDPOINT"),
     v1_prefix: "Lambda",
     v1_service: "AWSLambda",
     v1_base: "AWSLambdaException",

@@ -40,29 +40,31 @@ enum Protocol {
     Only(&'static [&'static str]),
 }
 
-/// A service of the awsJson protocol, its error names following the SDK's rule.
+/// A service known to `aws-sdk:*` only: its error names follow the SDK v2 rule.
+const fn sdk_only(signing_name: &'static str, sdk_id: &'static str, v2_prefix: &'static str) -> Service {
+    Service {
+        signing_name,
+        sdk_id,
+        local_variable: None,
+        v1_prefix: v2_prefix,
+        v1_service: v2_prefix,
+        v1_base: v2_prefix,
+        v2_prefix,
+        modeled: None,
+    }
+}
+
+/// A service of the awsJson protocol.
 const fn json_service(
     name: &'static str,
-    signing_name: &'static str,
-    sdk_id: &'static str,
-    local_variable: &'static str,
-    v2_prefix: &'static str,
+    service: Service,
     target: &'static str,
     version: &'static str,
     camel: bool,
 ) -> SdkService {
     SdkService {
         name,
-        service: Service {
-            signing_name,
-            sdk_id,
-            local_variable,
-            v1_prefix: v2_prefix,
-            v1_service: v2_prefix,
-            v1_base: v2_prefix,
-            v2_prefix,
-            modeled: None,
-        },
+        service,
         protocol: Protocol::Json { target, version, camel },
     }
 }
@@ -98,31 +100,25 @@ static SERVICES: &[SdkService] = &[
     },
     json_service(
         "sfn",
-        "states",
-        "SFN",
-        "STEP_FUNCTIONS_ENDPOINT",
-        "Sfn",
+        Service {
+            local_variable: Some("STEP_FUNCTIONS_ENDPOINT"),
+            ..sdk_only("states", "SFN", "Sfn")
+        },
         "AWSStepFunctions",
         "1.0",
         true,
     ),
     json_service(
         "secretsmanager",
-        "secretsmanager",
-        "Secrets Manager",
-        "SECRETSMANAGER_ENDPOINT",
-        "SecretsManager",
+        sdk_only("secretsmanager", "Secrets Manager", "SecretsManager"),
         "secretsmanager",
         "1.1",
         false,
     ),
-    json_service("ssm", "ssm", "SSM", "SSM_ENDPOINT", "Ssm", "AmazonSSM", "1.1", false),
+    json_service("ssm", sdk_only("ssm", "SSM", "Ssm"), "AmazonSSM", "1.1", false),
     json_service(
         "cloudwatchlogs",
-        "logs",
-        "CloudWatch Logs",
-        "CLOUDWATCHLOGS_ENDPOINT",
-        "CloudWatchLogs",
+        sdk_only("logs", "CloudWatch Logs", "CloudWatchLogs"),
         "Logs_20140328",
         "1.1",
         true,

@@ -13,7 +13,7 @@ use crate::tasks::TaskFailure;
 pub const SERVICE: Service = Service {
     signing_name: "sns",
     sdk_id: "SNS",
-    local_variable: "SNS_ENDPOINT",
+    local_variable: Some("SNS_ENDPOINT"),
     v1_prefix: "SNS",
     v1_service: "AmazonSNS",
     v1_base: "AmazonSNSException",

@@ -12,7 +12,7 @@ use crate::tasks::TaskFailure;
 pub const SERVICE: Service = Service {
     signing_name: "sqs",
     sdk_id: "SQS",
-    local_variable: "SQS_ENDPOINT",
+    local_variable: Some("SQS_ENDPOINT"),
     v1_prefix: "SQS",
     v1_service: "AmazonSQS",
     v1_base: "AmazonSQSException",
