@@ -251,6 +251,10 @@ impl Integrations {
 
     /// Makes one call.
     async fn call(&self, call: &Call, input: Json) -> Result<Json, TaskFailure> {
+        if let CallKind::LambdaFunction(arn) = &call.kind {
+            // The effective input is the payload, any JSON value.
+            return lambda::invoke_function(self.aws().await, arn, input).await;
+        }
         let Json::Object(params) = input else {
             return Err(TaskFailure::new(
                 crate::error::names::RUNTIME,
