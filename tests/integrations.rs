@@ -788,3 +788,59 @@ fn the_server_calls_services_for_standard_and_express_executions() {
     assert_eq!(result["status"], "SUCCEEDED", "{result:#}");
     assert_eq!(result["output"], r#"{"k":"v"}"#);
 }
+
+#[test]
+fn aws_sdk_s3_object_actions_call_moto() {
+    let moto = Moto::start();
+    let headers = [("Authorization", authorization("s3"))];
+    let (status, _, text) = http(moto.port, "PUT", "/reports", &headers, b"").unwrap();
+    assert_eq!(status, 200, "create the bucket: {text}");
+    let definition = json!({"StartAt": "PutText", "States": {
+        "PutText": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                    "Parameters": {"Bucket": "reports", "Key": "daily/a.txt", "Body": "text data"}, "ResultPath": "$.putText", "Next": "PutJson"},
+        "PutJson": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                    "Parameters": {"Bucket": "reports", "Key": "daily/b.json", "Body": {"Dict": "Value"}, "Metadata": {"Owner": "me"}},
+                    "ResultPath": "$.putJson", "Next": "Get"},
+        "Get": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket": "reports", "Key": "daily/a.txt"}, "ResultPath": "$.get", "Next": "Head"},
+        "Head": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+                 "Parameters": {"Bucket": "reports", "Key": "daily/b.json"}, "ResultPath": "$.head", "Next": "List"},
+        "List": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+                 "Parameters": {"Bucket": "reports", "Prefix": "daily/"}, "ResultPath": "$.list", "Next": "Delete"},
+        "Delete": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:deleteObject",
+                   "Parameters": {"Bucket": "reports", "Key": "daily/a.txt"}, "ResultPath": "$.delete", "Next": "Gone"},
+        "Gone": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                 "Parameters": {"Bucket": "reports", "Key": "daily/a.txt"},
+                 "Catch": [{"ErrorEquals": ["S3.NoSuchKeyException"], "ResultPath": "$.gone", "Next": "Done"}], "End": true},
+        "Done": {"Type": "Succeed"}
+    }});
+    let output = output_of(&run(&definition, &json!({}), &moto.endpoint(), &[]));
+    let etag = output["putText"]["ETag"].as_str().unwrap();
+    // A string body is stored as its JSON text, quotes and all (11 bytes), as on AWS.
+    assert_eq!(etag, format!("\"{}\"", md5_hex("\"text data\"")));
+    let get = &output["get"];
+    assert_eq!(get["Body"], "\"text data\"", "{get:#}");
+    assert_eq!(get["ContentLength"], 11);
+    assert_eq!(get["ContentType"], "text/plain; charset=UTF-8");
+    assert_eq!(get["ETag"], etag);
+    let modified = get["LastModified"].as_str().unwrap();
+    assert!(modified.ends_with(".000Z") && modified.len() == 24, "{modified}");
+    let head = &output["head"];
+    assert_eq!(head["ContentLength"], 16, "{head:#}");
+    assert_eq!(head["Metadata"], json!({"owner": "me"}));
+    assert!(head.get("Body").is_none());
+    let list = &output["list"];
+    assert_eq!(list["KeyCount"], 2, "{list:#}");
+    assert_eq!(list["Name"], "reports");
+    assert_eq!(list["IsTruncated"], false);
+    assert_eq!(list["Contents"][0]["Key"], "daily/a.txt");
+    assert_eq!(list["Contents"][0]["Size"], 11);
+    assert_eq!(list["Contents"][1]["Key"], "daily/b.json");
+    assert_eq!(list["Contents"][1]["StorageClass"], "STANDARD");
+    assert_eq!(output["gone"]["Error"], "S3.NoSuchKeyException");
+    let cause = output["gone"]["Cause"].as_str().unwrap();
+    assert!(
+        cause.starts_with("The specified key does not exist. (Service: S3, Status Code: 404, Request ID: "),
+        "{cause}"
+    );
+}

@@ -297,7 +297,7 @@ impl Aws {
         let identity = credentials.into();
         let mut builder = http::Request::builder().method(request.method).uri(&url);
         for (name, value) in &request.headers {
-            builder = builder.header(*name, value.as_str());
+            builder = builder.header(name.as_str(), value.as_str());
         }
         let mut signed = builder
             .body(request.body)
@@ -316,7 +316,7 @@ impl Aws {
             .region(region)
             .name(service.signing_name)
             .time(SystemTime::now())
-            .settings(aws_sigv4::http_request::SigningSettings::default())
+            .settings(signing_settings(service))
             .build()
             .map_err(|e| CallError::Setup(e.to_string()))?
             .into();
@@ -338,6 +338,19 @@ impl Aws {
         instructions.apply_to_request_http1x(&mut signed);
         send_http(&self.connector, signed.map(SdkBody::from), timeout).await
     }
+}
+
+/// How requests to `service` are signed: S3's way (the payload's hash in
+/// `x-amz-content-sha256`, the path as it is) for S3, the usual way for the others.
+fn signing_settings(service: &Service) -> aws_sigv4::http_request::SigningSettings {
+    use aws_sigv4::http_request::{PayloadChecksumKind, PercentEncodingMode, UriPathNormalizationMode};
+    let mut settings = aws_sigv4::http_request::SigningSettings::default();
+    if service.signing_name == "s3" {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
+    settings
 }
 
 /// Sends one HTTP request through `connector` and collects the answer, giving up after
@@ -402,7 +415,7 @@ pub struct Request {
     /// The path and query, from the endpoint's root (`/`, `/2015-03-31/functions/f/invocations`).
     pub path_and_query: String,
     /// Headers besides `Host` and the signature's.
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -414,8 +427,8 @@ impl Request {
             method: "POST",
             path_and_query: "/".into(),
             headers: vec![
-                ("content-type", format!("application/x-amz-json-{version}")),
-                ("x-amz-target", target),
+                ("content-type".into(), format!("application/x-amz-json-{version}")),
+                ("x-amz-target".into(), target),
             ],
             body: serde_json::to_vec(body).unwrap_or_default(),
         }
@@ -435,6 +448,8 @@ pub struct ServiceError {
     pub status: u16,
     /// The request id.
     pub request_id: String,
+    /// S3's extended request id (`x-amz-id-2`).
+    pub extended_request_id: Option<String>,
 }
 
 impl ServiceError {
@@ -465,6 +480,7 @@ impl ServiceError {
             message,
             status: reply.status,
             request_id: reply.request_id().to_string(),
+            extended_request_id: None,
         }
     }
 
@@ -480,6 +496,7 @@ impl ServiceError {
             message,
             status: reply.status,
             request_id,
+            extended_request_id: reply.header("x-amz-id-2").map(str::to_string),
         }
     }
 
@@ -511,10 +528,14 @@ impl ServiceError {
         } else {
             format!("{prefix}Exception")
         };
+        let extended = match &self.extended_request_id {
+            Some(id) => format!(", Extended Request ID: {id}"),
+            None => String::new(),
+        };
         TaskFailure::new(
             format!("{prefix}.{class}"),
             format!(
-                "{} (Service: {prefix}, Status Code: {}, Request ID: {})",
+                "{} (Service: {prefix}, Status Code: {}, Request ID: {}{extended})",
                 self.message, self.status, self.request_id
             ),
         )

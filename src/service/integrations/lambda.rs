@@ -67,14 +67,14 @@ async fn send_invoke(aws: &Aws, params: &Map<String, Json>) -> Result<Reply, Tas
         None | Some(Json::Null) => b"{}".to_vec(),
         Some(value) => serde_json::to_vec(value).unwrap_or_default(),
     };
-    let mut headers = vec![("content-type", "application/json".to_string())];
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     for (member, header) in [
         ("InvocationType", "x-amz-invocation-type"),
         ("LogType", "x-amz-log-type"),
         ("ClientContext", "x-amz-client-context"),
     ] {
         if let Some(Json::String(value)) = params.get(member) {
-            headers.push((header, value.clone()));
+            headers.push((header.to_string(), value.clone()));
         }
     }
     let mut path = format!("/2015-03-31/functions/{}/invocations", encode(function));

@@ -5,7 +5,8 @@
 //! - [`lambda`]: `lambda:invoke` and a Lambda function ARN as `Resource`;
 //! - [`sqs`], [`sns`], [`dynamodb`], [`events`]: `sqs:sendMessage`, `sns:publish`,
 //!   `dynamodb:getItem|putItem|updateItem|deleteItem`, `events:putEvents`;
-//! - [`sdk`]: `aws-sdk:SERVICE:ACTION` for the services quickstep knows the protocol of;
+//! - [`sdk`]: `aws-sdk:SERVICE:ACTION` for the services quickstep knows the protocol of
+//!   ([`s3`]: the object actions of S3);
 //! - [`http_task`]: the HTTP Task (`http:invoke`);
 //! - [`aws`]: credentials, region and endpoints from the standard AWS chain, SigV4, and the
 //!   services' error shapes.
@@ -22,6 +23,7 @@ pub mod dynamodb;
 pub mod events;
 pub mod http_task;
 pub mod lambda;
+pub mod s3;
 pub mod sdk;
 pub mod sns;
 pub mod sqs;

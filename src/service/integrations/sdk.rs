@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 
 use super::aws::{call_json, Aws, Service};
-use super::{as_text, events, lambda, sns};
+use super::{as_text, events, lambda, s3, sns};
 use crate::tasks::TaskFailure;
 
 /// How an `aws-sdk` service is called.
@@ -133,6 +133,11 @@ static SERVICES: &[SdkService] = &[
         service: sns::SERVICE,
         protocol: Protocol::Only(&["publish"]),
     },
+    SdkService {
+        name: "s3",
+        service: s3::SERVICE,
+        protocol: Protocol::Only(s3::ACTIONS),
+    },
 ];
 
 impl SdkService {
@@ -166,8 +171,9 @@ pub async fn call(
     params: Map<String, Json>,
 ) -> Result<Json, TaskFailure> {
     let Protocol::Json { target, version, camel } = &service.protocol else {
-        return match (service.name, action) {
-            ("lambda", _) => lambda::sdk_invoke(aws, &params).await,
+        return match service.name {
+            "lambda" => lambda::sdk_invoke(aws, &params).await,
+            "s3" => s3::call(aws, action, &params).await,
             _ => sns::send_publish(aws, &params, true)
                 .await
                 .map(|(_, result)| Json::Object(result)),

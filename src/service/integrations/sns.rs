@@ -116,7 +116,7 @@ pub(crate) async fn send_publish(
         method: "POST",
         path_and_query: "/".into(),
         headers: vec![(
-            "content-type",
+            "content-type".to_string(),
             "application/x-www-form-urlencoded; charset=utf-8".into(),
         )],
         body: publish_form(params)?.into_bytes(),
