@@ -666,13 +666,19 @@ struct Server {
 }
 
 impl Server {
-    fn start(endpoint: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!("quickstep-integrations-serve-{}", std::process::id()));
+    /// A server on a fresh journal named `name`.
+    fn start(name: &str, endpoint: &str) -> Server {
+        let dir = std::env::temp_dir().join(format!("quickstep-integrations-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        Server::on(&dir.join("journal.db"), endpoint)
+    }
+
+    /// A server on the journal `db`.
+    fn on(db: &std::path::Path, endpoint: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
             .args(["serve", "--port", "0", "--db"])
-            .arg(dir.join("journal.db"))
+            .arg(db)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
@@ -724,7 +730,7 @@ impl Drop for Server {
 #[test]
 fn the_server_calls_services_for_standard_and_express_executions() {
     let moto = Moto::start();
-    let server = Server::start(&moto.endpoint());
+    let server = Server::start("serve", &moto.endpoint());
     let queue = moto.json("sqs", "AmazonSQS.CreateQueue", "1.0", json!({"QueueName": "callbacks"}))["QueueUrl"]
         .as_str()
         .unwrap()
@@ -843,4 +849,68 @@ fn aws_sdk_s3_object_actions_call_moto() {
         cause.starts_with("The specified key does not exist. (Service: S3, Status Code: 404, Request ID: "),
         "{cause}"
     );
+}
+
+#[test]
+fn a_standard_execution_calls_again_after_a_restart_when_the_answer_was_not_journaled() {
+    // The endpoint holds its first request forever and answers the next ones.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (arrived, first_call) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = arrived.send(n);
+            if n == 0 {
+                held.push(stream);
+                continue;
+            }
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer);
+                let body = r#"{"answered":true}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            });
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("quickstep-integrations-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("journal.db");
+    let definition = json!({"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+        "Parameters": {"ApiEndpoint": format!("http://127.0.0.1:{port}/work"), "Method": "GET"},
+        "OutputPath": "$.ResponseBody", "End": true}}});
+    let server = Server::on(&db, "http://127.0.0.1:9");
+    let machine = server.create("restart", &definition, "STANDARD");
+    let started = server.call("StartExecution", json!({"stateMachineArn": machine, "input": "{}"}));
+    let execution = started["executionArn"].as_str().unwrap().to_string();
+    assert_eq!(
+        first_call.recv_timeout(Duration::from_secs(30)),
+        Ok(0),
+        "the call is made"
+    );
+    // The server dies with the call in flight: its answer was never journaled.
+    drop(server);
+    let server = Server::on(&db, "http://127.0.0.1:9");
+    assert_eq!(
+        first_call.recv_timeout(Duration::from_secs(30)),
+        Ok(1),
+        "the call is made again"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let described = loop {
+        let described = server.call("DescribeExecution", json!({"executionArn": execution}));
+        if described["status"] != "RUNNING" {
+            break described;
+        }
+        assert!(Instant::now() < deadline, "the execution is still running");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
+    assert_eq!(described["output"], r#"{"answered":true}"#);
 }
