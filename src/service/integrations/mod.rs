@@ -350,11 +350,11 @@ pub fn bind<'r>(
     bound
 }
 
-/// Adds `members` to `result` and orders the members by name, as Step Functions' results
+/// `result` with its members ordered by name, as Step Functions' results
 /// of the optimized integrations are ordered (`Attributes`, ..., `SdkHttpMetadata`,
 /// `SdkResponseMetadata`, `StatusCode`).
-pub(crate) fn sorted(mut result: Map<String, Json>) -> Json {
-    let mut members: Vec<(String, Json)> = std::mem::take(&mut result).into_iter().collect();
+pub(crate) fn sorted(result: Map<String, Json>) -> Json {
+    let mut members: Vec<(String, Json)> = result.into_iter().collect();
     members.sort_by(|a, b| a.0.cmp(&b.0));
     Json::Object(members.into_iter().collect())
 }

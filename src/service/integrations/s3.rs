@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 
 use super::aws::{client_failure, xml_text, Aws, Reply, Request, Service, ServiceError};
-use super::bad_parameters;
 use super::lambda::encode;
+use super::{bad_parameters, sorted};
 use crate::tasks::TaskFailure;
 
 /// S3, as `aws-sdk:s3` names it.
@@ -128,9 +128,7 @@ fn object_members(reply: &Reply) -> Map<String, Json> {
         result.insert(member.to_string(), value);
     }
     result.insert("Metadata".into(), Json::Object(metadata));
-    let mut members: Vec<(String, Json)> = result.into_iter().collect();
-    members.sort_by(|a, b| a.0.cmp(&b.0));
-    members.into_iter().collect()
+    result
 }
 
 /// Sends `request` to S3 and checks the answer's status.
@@ -187,9 +185,7 @@ pub async fn call(aws: &Aws, action: &str, params: &Map<String, Json>) -> Result
                         let body = String::from_utf8_lossy(&reply.body).into_owned();
                         result.insert("Body".into(), Json::String(body));
                     }
-                    let mut members: Vec<(String, Json)> = result.into_iter().collect();
-                    members.sort_by(|a, b| a.0.cmp(&b.0));
-                    Ok(Json::Object(members.into_iter().collect()))
+                    Ok(sorted(result))
                 }
             }
         }
