@@ -914,3 +914,35 @@ fn a_standard_execution_calls_again_after_a_restart_when_the_answer_was_not_jour
     assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
     assert_eq!(described["output"], r#"{"answered":true}"#);
 }
+
+#[test]
+fn a_service_endpoint_variable_overrides_the_global_one() {
+    // SQS's own endpoint (AWS_ENDPOINT_URL_SQS) is used; the global one refuses connections.
+    let port = serve(|head, body| {
+        let target = head
+            .to_ascii_lowercase()
+            .contains("x-amz-target: amazonsqs.sendmessage");
+        let answer = json!({"MD5OfMessageBody": "stub", "MessageId": format!("target:{target} body:{body}")});
+        (
+            200,
+            vec![("Content-Type", "application/x-amz-json-1.0".into())],
+            answer.to_string(),
+        )
+    });
+    let sqs = format!("http://127.0.0.1:{port}");
+    let definition = one_task(
+        "arn:aws:states:::sqs:sendMessage",
+        json!({"QueueUrl": "q", "MessageBody": "m"}),
+    );
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let output = output_of(&run(
+        &definition,
+        &json!({}),
+        &closed,
+        &[("AWS_ENDPOINT_URL_SQS", &sqs)],
+    ));
+    assert_eq!(
+        output["MessageId"], r#"target:true body:{"QueueUrl":"q","MessageBody":"m"}"#,
+        "{output:#}"
+    );
+}
