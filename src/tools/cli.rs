@@ -412,8 +412,13 @@ fn run_calling_services(
     use crate::exec::Step;
     use crate::tasks::TaskFailure;
     let arena = crate::value::Arena::new();
-    let value = crate::value::parse(&arena, input).map_err(|e| format!("input: {e}"))?;
-    let mut execution = machine.start(&arena, value, info, clock.now_ms()).with_history(history);
+    // As `run_json_recording` does: input containers that reach the output unchanged keep
+    // their text.
+    let (value, source) = crate::value::parse_keeping_text(&arena, input).map_err(|e| format!("input: {e}"))?;
+    let mut execution = machine
+        .start(&arena, value, info, clock.now_ms())
+        .with_source(source)
+        .with_history(history);
     let answers = integrations.answers();
     let mut answered = None;
     loop {
