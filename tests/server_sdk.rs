@@ -255,8 +255,8 @@ const ACTIVITY_AND_CALLBACK: &str = r#"{
     "Work": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:worker", "HeartbeatSeconds": 30, "Next": "Callback"},
     "Callback": {
       "Type": "Task",
-      "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-      "Parameters": {"QueueUrl": "https://example.com/q", "MessageBody": {"token.$": "$$.Task.Token"}},
+      "Resource": "arn:aws:states:::ecs:runTask.waitForTaskToken",
+      "Parameters": {"TaskDefinition": "worker", "MessageBody": {"token.$": "$$.Task.Token"}},
       "Catch": [{"ErrorEquals": ["Rejected"], "ResultPath": "$.rejection", "Next": "Done"}],
       "Next": "Done"
     },

@@ -145,6 +145,12 @@ pub trait TokenIssuer {
     fn issue(&self) -> TaskToken;
     /// Forgets a token whose task will not be awaited after all.
     fn retire(&self, token: TaskToken);
+
+    /// A handle that completes this issuer's tokens from any thread, when it has one (a
+    /// [`Runtime`](crate::runtime::Runtime)'s issuers do).
+    fn completer(&self) -> Option<crate::runtime::TaskCompleter> {
+        None
+    }
 }
 
 /// What a handler gets besides its input: the means to answer later.
@@ -174,6 +180,13 @@ impl<'t> TaskContext<'t> {
         *self
             .token
             .get_or_insert_with(|| issuer.map_or_else(TaskToken::unique, |i| i.issue()))
+    }
+
+    /// What completes this task's token from any thread when the execution runs on a
+    /// [`Runtime`](crate::runtime::Runtime) (its [`TaskCompleter`](crate::runtime::TaskCompleter));
+    /// `None` when whoever drives the execution delivers completions itself.
+    pub fn completer(&self) -> Option<crate::runtime::TaskCompleter> {
+        self.issuer.and_then(|i| i.completer())
     }
 
     /// The token taken, if any.
@@ -243,10 +256,15 @@ where
 }
 
 /// Handlers by `Resource` string (or, for `arn:aws:states:::lambda:invoke`, by the function
-/// named in `FunctionName`: its ARN, its name, or either with a `:qualifier`).
+/// named in `FunctionName`: its ARN, its name, or either with a `:qualifier`; a handler
+/// registered for the `lambda:invoke` resource itself answers for the functions that have
+/// none, with the whole effective input, and its result is the task's result as it is).
 #[derive(Clone, Default)]
 pub struct TaskRegistry {
     handlers: HashMap<String, Arc<dyn TaskHandler>>,
+    /// Resources whose handler answers only Tasks with that exact `Resource`, not
+    /// `lambda:invoke` calls naming it ([`register_for_resource`](Self::register_for_resource)).
+    resource_only: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for TaskRegistry {
@@ -289,7 +307,24 @@ impl TaskRegistry {
 
     /// Registers any [`TaskHandler`] for `resource`, replacing any earlier one.
     pub fn register_handler<H: TaskHandler + 'static>(&mut self, resource: impl Into<String>, handler: H) -> &mut Self {
-        self.handlers.insert(resource.into(), Arc::new(handler));
+        let resource = resource.into();
+        self.resource_only.remove(&resource);
+        self.handlers.insert(resource, Arc::new(handler));
+        self
+    }
+
+    /// Registers a handler for the Tasks whose `Resource` is `resource` (a Lambda function
+    /// ARN, say) that does not answer `lambda:invoke` calls naming that function: they get
+    /// the `lambda:invoke` resource's handler instead (a service integration's, which
+    /// gives the whole `Invoke` result).
+    pub fn register_for_resource<H: TaskHandler + 'static>(
+        &mut self,
+        resource: impl Into<String>,
+        handler: H,
+    ) -> &mut Self {
+        let resource = resource.into();
+        self.handlers.insert(resource.clone(), Arc::new(handler));
+        self.resource_only.insert(resource);
         self
     }
 
@@ -331,6 +366,23 @@ impl TaskRegistry {
         self.handlers
             .iter()
             .find(|(k, _)| lambda_function_name(k) == Some(name))
+            .map(|(_, h)| h)
+    }
+
+    /// The handler of the function `name` (an ARN or a name, either with a `:qualifier`) for
+    /// `lambda:invoke`: as [`get`](Self::get), leaving out handlers registered
+    /// [`for the resource`](Self::register_for_resource) only.
+    pub fn get_function(&self, name: &str) -> Option<&Arc<dyn TaskHandler>> {
+        if self.resource_only.is_empty() {
+            return self.get(name);
+        }
+        if let Some(h) = self.handlers.get(name).filter(|_| !self.resource_only.contains(name)) {
+            return Some(h);
+        }
+        let function = lambda_function_name(name)?;
+        self.handlers
+            .iter()
+            .find(|(k, _)| !self.resource_only.contains(*k) && lambda_function_name(k) == Some(function))
             .map(|(_, h)| h)
     }
 

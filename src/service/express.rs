@@ -14,10 +14,13 @@ use super::journal::MachineRecord;
 use super::machines::{execution_info, Machines};
 use super::protocol::ApiError;
 
+/// Each machine revision's runtime, and whether its executions may wait.
+type Runtimes = HashMap<(String, i64), (Arc<Runtime>, bool)>;
+
 /// The runtimes of the Express machines.
 pub struct Express {
     machines: Arc<Machines>,
-    runtimes: Mutex<HashMap<(String, i64), Arc<Runtime>>>,
+    runtimes: Mutex<Runtimes>,
     threads: usize,
     region: String,
     account: String,
@@ -41,7 +44,9 @@ impl Express {
         }
     }
 
-    fn runtime(&self, record: &MachineRecord) -> Result<Arc<Runtime>, ApiError> {
+    /// The runtime of `record`'s revision, and whether its executions may wait (on time or
+    /// on a service call).
+    fn runtime(&self, record: &MachineRecord) -> Result<(Arc<Runtime>, bool), ApiError> {
         let key = (record.arn.clone(), record.revision);
         let mut runtimes = self.runtimes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(runtime) = runtimes.get(&key) {
@@ -56,20 +61,21 @@ impl Express {
                 .execution_info(info)
                 .build((*machine).clone()),
         );
+        let waits = machine.program().can_wait() || self.machines.calls_services(&machine);
         runtimes.retain(|(arn, _), _| arn != &record.arn);
-        runtimes.insert(key, runtime.clone());
-        Ok(runtime)
+        runtimes.insert(key, (runtime.clone(), waits));
+        Ok((runtime, waits))
     }
 
     /// Runs an execution to its end (`StartSyncExecution`): on the calling thread when it
-    /// cannot wait (no Wait state, no Retry; the server's Express tasks answer at once), so
-    /// that a short execution costs no hop between threads; otherwise on the runtime's pool.
+    /// cannot wait (no Wait state, no Retry, no Task calling a service), so that a short
+    /// execution costs no hop between threads; otherwise on the runtime's pool.
     ///
     /// The execution has its own `name`; on the calling thread also the `id` that ends its
     /// ARN in the context object (on the pool, the runtime's).
     pub async fn run(&self, record: &MachineRecord, name: &str, id: &str, input: String) -> Result<Outcome, ApiError> {
-        let runtime = self.runtime(record)?;
-        if !runtime.machine().program().can_wait() {
+        let (runtime, waits) = self.runtime(record)?;
+        if !waits {
             let info = execution_info(record, name, &self.region, &self.account, Some(id.to_string()));
             return runtime
                 .machine()
@@ -105,7 +111,7 @@ impl Express {
         input: String,
         done: Completion,
     ) -> Result<(), ApiError> {
-        let runtime = self.runtime(record)?;
+        let (runtime, _) = self.runtime(record)?;
         submit(runtime, name, input, done).await;
         Ok(())
     }

@@ -6,8 +6,12 @@
 //! mocked response of the execution's test case (`--mock-config`); an activity
 //! (`arn:aws:states:REGION:ACCOUNT:activity:NAME`: the task waits for a worker's
 //! `GetActivityTask` and its `SendTask*` answer); a callback (`.waitForTaskToken`: the task
-//! waits for `SendTask*` with the token its parameters carry). Anything else fails as the
-//! CLI's `run` fails it (`States.Runtime`, naming the resource).
+//! waits for `SendTask*` with the token its parameters carry). With the `integrations`
+//! feature, a resource quickstep can call (a service integration, `docs/integrations.md`)
+//! calls its service: from an Express execution's handler directly, from a Standard
+//! execution once the step that scheduled it is journaled (its effective input is journaled
+//! with it, as an activity task's is, so a restart calls it again: at least once).
+//! Anything else fails as the CLI's `run` fails it (`States.Runtime`, naming the resource).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -33,8 +37,9 @@ pub struct TaskSources {
 }
 
 thread_local! {
-    /// The activity tasks scheduled by the step running on this thread: (token, activity
-    /// ARN, input JSON text). The driver takes them after each step.
+    /// The activity tasks (and a Standard execution's service calls) scheduled by the step
+    /// running on this thread: (token, activity ARN or resource, input JSON text). The
+    /// driver takes them after each step.
     static SCHEDULED: RefCell<Vec<(u64, String, String)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -43,7 +48,8 @@ pub(crate) fn take_scheduled() -> Vec<(u64, String, String)> {
     SCHEDULED.with(|s| std::mem::take(&mut *s.borrow_mut()))
 }
 
-/// A Task on an activity: it waits for a worker.
+/// A Task on an activity: it waits for a worker. (Also a Standard execution's service call:
+/// the driver makes it once the step is journaled.)
 struct ActivityTask {
     arn: String,
 }
@@ -108,6 +114,8 @@ type Key = (String, i64, Option<String>);
 pub struct Machines {
     sources: TaskSources,
     compiled: Mutex<HashMap<Key, Arc<Machine>>>,
+    #[cfg(feature = "integrations")]
+    integrations: Option<super::integrations::Integrations>,
 }
 
 impl Machines {
@@ -116,6 +124,43 @@ impl Machines {
         Machines {
             sources,
             compiled: Mutex::default(),
+            #[cfg(feature = "integrations")]
+            integrations: None,
+        }
+    }
+
+    /// Binds the resources quickstep can call that nothing else answers to `integrations`.
+    #[cfg(feature = "integrations")]
+    pub fn with_integrations(mut self, integrations: super::integrations::Integrations) -> Machines {
+        self.integrations = Some(integrations);
+        self
+    }
+
+    /// The integrations tasks call, if any.
+    #[cfg(feature = "integrations")]
+    pub fn integrations(&self) -> Option<&super::integrations::Integrations> {
+        self.integrations.as_ref()
+    }
+
+    /// The call a task on `resource` makes, when nothing else answers it and quickstep can
+    /// make it.
+    #[cfg(feature = "integrations")]
+    pub fn call(&self, resource: &str) -> Option<super::integrations::Call> {
+        self.integrations.as_ref()?;
+        if self.sources.resources.get(resource).is_some() || is_activity_arn(resource) {
+            return None;
+        }
+        super::integrations::Call::parse(resource)
+    }
+
+    /// Whether some Task of `machine` calls a service (its executions await the calls).
+    pub fn calls_services(&self, machine: &Machine) -> bool {
+        #[cfg(feature = "integrations")]
+        return machine.program().resources().iter().any(|r| self.call(r).is_some());
+        #[cfg(not(feature = "integrations"))]
+        {
+            let _ = machine;
+            false
         }
     }
 
@@ -146,6 +191,33 @@ impl Machines {
             .retain(|(a, _, _), _| a != arn);
     }
 
+    /// Binds a task that calls a service, if `resource` is one: in a Standard execution,
+    /// scheduled for the driver (which calls once the step is journaled); in an Express one,
+    /// called.
+    fn bind_service_call(&self, registry: &mut TaskRegistry, resource: &str, ty: MachineType) -> bool {
+        #[cfg(feature = "integrations")]
+        {
+            let (Some(call), Some(integrations)) = (self.call(resource), self.integrations.as_ref()) else {
+                return false;
+            };
+            match ty {
+                MachineType::Standard => registry.register_for_resource(
+                    resource,
+                    ActivityTask {
+                        arn: resource.to_string(),
+                    },
+                ),
+                MachineType::Express => registry.register_for_resource(resource, integrations.handler(call)),
+            };
+            true
+        }
+        #[cfg(not(feature = "integrations"))]
+        {
+            let _ = (registry, resource, ty);
+            false
+        }
+    }
+
     fn compile(&self, record: &MachineRecord, test_case: Option<&str>) -> Result<Machine, String> {
         let ty = if record.machine_type == "EXPRESS" {
             MachineType::Express
@@ -165,7 +237,7 @@ impl Machines {
                         arn: resource.to_string(),
                     },
                 );
-            } else if resource.ends_with(".waitForTaskToken") {
+            } else if !self.bind_service_call(&mut registry, resource, ty) && resource.ends_with(".waitForTaskToken") {
                 registry.register_handler(*resource, Callback);
             }
         }

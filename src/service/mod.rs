@@ -11,6 +11,8 @@
 //! - `test_state`: the TestState operation over [`crate::test_state`].
 //! - `versions` and `tags`: versions and aliases of state machines, tags and the
 //!   logging, tracing and encryption configurations.
+//! - `integrations` (cargo feature `integrations`): Task states that call AWS services (or
+//!   AWS-compatible endpoints), for the server, `quickstep run` and embedders.
 //!
 //! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
 //! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).
@@ -20,6 +22,8 @@
 pub mod api;
 pub mod express;
 pub mod http;
+#[cfg(feature = "integrations")]
+pub mod integrations;
 pub mod journal;
 pub mod machines;
 mod metrics;

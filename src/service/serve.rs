@@ -74,12 +74,15 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
         retention: Duration::from_secs(args.retention_days.saturating_mul(24 * 3600)),
         ..ServiceConfig::default()
     };
-    let service =
-        Service::new(config, journal, Machines::new(TaskSources { resources, mocks })).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let machines = Machines::new(TaskSources { resources, mocks });
+    // The tasks nothing else answers call their services, on the server's runtime.
+    #[cfg(feature = "integrations")]
+    let machines = machines.with_integrations(super::integrations::Integrations::on(runtime.handle().clone()));
+    let service = Service::new(config, journal, machines).map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let address = format!("{}:{}", args.host, args.port);
         let listener = tokio::net::TcpListener::bind(&address)

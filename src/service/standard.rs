@@ -18,7 +18,11 @@
 //! Tasks are at least once: a Task whose handler answers at once runs inside a step; if the
 //! process dies before that step is committed, the step runs again after the restart (a
 //! due Wake is fired again; an unacknowledged `SendTaskSuccess` is sent again by its
-//! client), and the handler with it.
+//! client), and the handler with it. A Task that calls a service (the `integrations`
+//! feature) is journaled with its effective input, as an activity task is, by the step that
+//! scheduled it; the call is made once that step is committed, and its answer comes back as
+//! a step of its own, as a `SendTaskSuccess` does. After a restart, every call whose answer
+//! was not journaled is made again.
 //!
 //! Work is spread over shards, each a thread owning the executions whose id falls to it
 //! (`id % shards`): commands for one execution are applied in order, by one thread. A shard
@@ -452,14 +456,7 @@ impl Standard {
     ) -> Result<Standard, JournalError> {
         let shard_count = config.shards.max(1);
         let activities = Arc::new(ActivityQueues::default());
-        for task in journal.activity_tasks()? {
-            let offered = OfferedTask {
-                token: task.token,
-                input: task.input,
-                started: task.started,
-            };
-            activities.offer(&task.activity_arn, offered);
-        }
+        let waiting = journal.activity_tasks()?;
         let mut timers: Vec<Vec<(i64, i64)>> = vec![Vec::new(); shard_count];
         for (id, _, wake) in journal.open_executions()? {
             timers[id as usize % shard_count].push((wake.unwrap_or(0), id));
@@ -496,6 +493,15 @@ impl Standard {
                 .spawn(move || shard.run())
                 .map_err(|e| JournalError(e.to_string()))?;
             shards.push(sender);
+        }
+        for task in waiting {
+            let offered = OfferedTask {
+                token: task.token,
+                input: task.input,
+                started: task.started,
+            };
+            let shard = &shards[execution_of_token(task.token) as usize % shards.len()];
+            schedule(&machines, &activities, shard, &task.activity_arn, offered);
         }
         Ok(Standard { shards, activities })
     }
@@ -915,7 +921,7 @@ impl Shard {
                         input,
                         started: false,
                     };
-                    shard.activities.offer(&arn, offered);
+                    schedule(&shard.machines, &shard.activities, &shard.own, &arn, offered);
                 }
             }
             // Not journaled: try again in a second.
@@ -1091,6 +1097,55 @@ impl Shard {
             self.set_wake(id, None);
         }
     }
+}
+
+/// Hands a task a step scheduled (and the journal holds) to what answers it: an activity's
+/// workers, or (`integrations`) the service it calls, whose answer goes to `shard` (the
+/// shard of the task's execution) as a step.
+fn schedule(
+    machines: &Machines,
+    activities: &ActivityQueues,
+    shard: &crossbeam_channel::Sender<Command>,
+    arn: &str,
+    task: OfferedTask,
+) {
+    #[cfg(feature = "integrations")]
+    if let (Some(call), Some(integrations)) = (machines.call(arn), machines.integrations()) {
+        let input = serde_json::from_str(&task.input).unwrap_or(serde_json::Value::Null);
+        let shard = shard.clone();
+        let token = task.token;
+        integrations.start(call, input, move |result| {
+            let kind = match result {
+                Ok(output) => StepKind::Succeed {
+                    token,
+                    output: output.to_string(),
+                },
+                Err(crate::tasks::TaskFailure::Error { error, cause }) => StepKind::Fail {
+                    token,
+                    error: Some(error),
+                    cause,
+                },
+                Err(crate::tasks::TaskFailure::Function {
+                    error_type,
+                    error_message,
+                }) => StepKind::Fail {
+                    token,
+                    error: Some(error_type),
+                    cause: Some(error_message),
+                },
+            };
+            let step = Step {
+                now_ms: SystemClock.now_ms(),
+                kind,
+            };
+            // Refused when the task no longer waits (it timed out, the execution ended).
+            let _ = shard.send(Command::Deliver(execution_of_token(token), step, Box::new(|_| {})));
+        });
+        return;
+    }
+    #[cfg(not(feature = "integrations"))]
+    let _ = (machines, shard);
+    activities.offer(arn, task);
 }
 
 /// Where an execution stands after `applied`.

@@ -338,7 +338,8 @@ fn execute(
         (None, None) => "{}".to_string(),
     };
     let state_machine_name = state_machine_name(source, naming.state_machine);
-    let machine = bind_tasks(model, program, &args.tasks, &state_machine_name)?;
+    let bound = bind_tasks(model, program, &args.tasks, &state_machine_name)?;
+    let machine = &bound.machine;
     let info = ExecutionInfo {
         name: naming.execution,
         state_machine_name,
@@ -361,6 +362,22 @@ fn execute(
         current_state,
         inner: history,
     };
+    #[cfg(feature = "integrations")]
+    let outcome = match &bound.integrations {
+        Some(integrations) => run_calling_services(
+            machine,
+            &input,
+            &info,
+            clock,
+            &mut sink,
+            integrations,
+            args.tasks.virtual_time,
+        )?,
+        None => machine
+            .run_json_recording(&input, &info, clock, &mut sink)
+            .map_err(|e| format!("input: {e}"))?,
+    };
+    #[cfg(not(feature = "integrations"))]
     let outcome = machine
         .run_json_recording(&input, &info, clock, &mut sink)
         .map_err(|e| format!("input: {e}"))?;
@@ -399,8 +416,9 @@ pub(crate) fn bind_tasks(
     program: Program,
     args: &TaskArgs,
     state_machine_name: &str,
-) -> Result<Machine, String> {
-    let registry = read_resources(args.resources.as_deref())?;
+) -> Result<Bound, String> {
+    #[cfg_attr(not(feature = "integrations"), allow(unused_mut))]
+    let mut registry = read_resources(args.resources.as_deref())?;
     let mocks = match (&args.mock_config, &args.test_case) {
         (Some(path), Some(test_case)) => {
             let config = MockConfig::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -411,6 +429,27 @@ pub(crate) fn bind_tasks(
         }
         _ => None,
     };
+    let mocked: HashSet<&str> = mocks
+        .iter()
+        .flat_map(|(_, m)| m.states().map(|(state, _)| state))
+        .collect();
+    // The tasks nothing else answers call their services, when quickstep can call them.
+    #[cfg(feature = "integrations")]
+    let integrations = {
+        use crate::service::integrations::{bind, Call, Integrations};
+        let resources: Vec<&str> = program.resources().to_vec();
+        let callable = resources
+            .iter()
+            .any(|r| registry.get(r).is_none() && Call::parse(r).is_some());
+        match callable {
+            true => {
+                let integrations = Integrations::new().map_err(|e| format!("the integrations' runtime: {e}"))?;
+                bind(&integrations, &mut registry, resources);
+                Some(integrations)
+            }
+            false => None,
+        }
+    };
     let machine = Machine::from_program(std::sync::Arc::new(program), registry.clone());
     let machine = match &mocks {
         Some((path, mocks)) => machine
@@ -418,31 +457,95 @@ pub(crate) fn bind_tasks(
             .map_err(|e| format!("{}: {e}", path.display()))?,
         None => machine,
     };
-    let mocked: HashSet<&str> = mocks
-        .iter()
-        .flat_map(|(_, m)| m.states().map(|(state, _)| state))
-        .collect();
     let missing = tasks_without_behaviour(model, &registry, &mocked);
     if !missing.is_empty() {
         let mut message =
             "these Task states have no behaviour: give them one with --resources FILE, or mock them with --mock-config FILE --test-case NAME".to_string();
-        for (state, target) in missing {
+        for (state, target, _) in missing {
             message.push_str(&format!("\n  {state}: {target}"));
         }
         return Err(message);
     }
-    Ok(machine)
+    Ok(Bound {
+        machine,
+        #[cfg(feature = "integrations")]
+        integrations,
+    })
+}
+
+/// A machine with its Task states bound ([`bind_tasks`]), and the runtime of the service
+/// calls its tasks make, which must live while it runs.
+pub(crate) struct Bound {
+    pub(crate) machine: Machine,
+    #[cfg(feature = "integrations")]
+    pub(crate) integrations: Option<crate::service::integrations::Integrations>,
+}
+
+/// Runs one execution whose tasks may call services: their answers come through
+/// `integrations`' channel and are delivered here, between steps. While calls run, the
+/// thread waits for their answers (until the next timer: a Wait, a back-off, a task's
+/// timeout); with a virtual clock, calls take the real time they take.
+#[cfg(feature = "integrations")]
+fn run_calling_services(
+    machine: &Machine,
+    input: &str,
+    info: &ExecutionInfo,
+    clock: &mut dyn Clock,
+    history: &mut dyn HistorySink,
+    integrations: &crate::service::integrations::Integrations,
+    virtual_time: bool,
+) -> Result<Outcome, String> {
+    use crate::exec::Step;
+    use crate::tasks::TaskFailure;
+    let arena = crate::value::Arena::new();
+    // As `run_json_recording` does: input containers that reach the output unchanged keep
+    // their text.
+    let (value, source) = crate::value::parse_keeping_text(&arena, input).map_err(|e| format!("input: {e}"))?;
+    let mut execution = machine
+        .start(&arena, value, info, clock.now_ms())
+        .with_source(source)
+        .with_history(history);
+    let answers = integrations.answers();
+    let mut answered = None;
+    loop {
+        while let Some(crate::service::integrations::Answered { token, result }) =
+            answered.take().or_else(|| answers.try_recv().ok())
+        {
+            // Refused when the task no longer waits (it timed out): the answer is dropped.
+            let _ = match result {
+                Ok(output) => execution.complete_task(token, crate::value::Value::from_serde(&arena, &output)),
+                Err(TaskFailure::Error { error, cause }) => execution.fail_task_with(token, Some(error), cause),
+                Err(TaskFailure::Function {
+                    error_type,
+                    error_message,
+                }) => execution.fail_task(token, error_type, error_message),
+            };
+        }
+        let until_ms = match execution.resume(clock.now_ms()) {
+            Step::Done(raw) => return Ok(Outcome::from_raw(&raw)),
+            Step::Suspended { until_ms } | Step::AwaitingTask { until_ms, .. } => until_ms,
+        };
+        if integrations.in_flight() == 0 && answers.is_empty() {
+            clock.wait_until(until_ms);
+        } else if virtual_time {
+            answered = answers.recv().ok();
+        } else {
+            let wait = (until_ms - clock.now_ms()).max(0) as u64;
+            answered = answers.recv_timeout(std::time::Duration::from_millis(wait)).ok();
+        }
+    }
 }
 
 /// The Task states of `model` (nested ones too) that neither `registry` nor a mock answers:
-/// `(state, what it calls)`, the `FunctionName` for `lambda:invoke`. A function chosen at run
-/// time (`FunctionName.$`, a JSONata expression) is left to the execution, which fails with
-/// `States.Runtime` naming it if it has no handler.
+/// `(state, what it calls, its resource)`; what it calls is the `FunctionName` for
+/// `lambda:invoke`, unless a handler answers for the resource itself. A function chosen at
+/// run time (`FunctionName.$`, a JSONata expression) is left to the execution, which fails
+/// with `States.Runtime` naming it if it has no handler.
 fn tasks_without_behaviour(
     model: &StateMachine,
     registry: &TaskRegistry,
     mocked: &HashSet<&str>,
-) -> Vec<(String, String)> {
+) -> Vec<(String, String, String)> {
     let mut missing = Vec::new();
     missing_in(&model.graph, registry, mocked, &mut missing);
     missing
@@ -450,7 +553,12 @@ fn tasks_without_behaviour(
 
 /// [`tasks_without_behaviour`] of one graph, in document order (nesting is bounded by the
 /// parser).
-fn missing_in(graph: &Graph, registry: &TaskRegistry, mocked: &HashSet<&str>, missing: &mut Vec<(String, String)>) {
+fn missing_in(
+    graph: &Graph,
+    registry: &TaskRegistry,
+    mocked: &HashSet<&str>,
+    missing: &mut Vec<(String, String, String)>,
+) {
     for state in &graph.states {
         match &state.kind {
             StateKind::Parallel { branches } => {
@@ -461,6 +569,9 @@ fn missing_in(graph: &Graph, registry: &TaskRegistry, mocked: &HashSet<&str>, mi
             StateKind::Map(map) => missing_in(&map.processor, registry, mocked, missing),
             StateKind::Task(task) if !mocked.contains(state.name.as_str()) => {
                 let resource = task.resource.as_str();
+                if registry.get(resource).is_some() {
+                    continue;
+                }
                 let target = if resource.starts_with("arn:aws:states:::lambda:invoke") {
                     let fields = state.parameters.as_ref().or(state.arguments.as_ref());
                     match fields.and_then(|f| f.get("FunctionName")) {
@@ -470,8 +581,8 @@ fn missing_in(graph: &Graph, registry: &TaskRegistry, mocked: &HashSet<&str>, mi
                 } else {
                     resource
                 };
-                if registry.get(target).is_none() {
-                    missing.push((state.name.clone(), target.to_string()));
+                if registry.get_function(target).is_none() {
+                    missing.push((state.name.clone(), target.to_string(), resource.to_string()));
                 }
             }
             _ => {}

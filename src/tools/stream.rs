@@ -237,7 +237,8 @@ pub(crate) fn stream(args: StreamArgs) -> Result<ExitCode, String> {
         None => source.machine_type != Some(MachineType::Standard),
     };
     let name = state_machine_name(&source, args.source.state_machine.as_deref());
-    let machine = bind_tasks(&model, program, &args.tasks, &name)?;
+    // `bound` keeps the runtime of its tasks' service calls while the stream runs.
+    let bound = bind_tasks(&model, program, &args.tasks, &name)?;
     let info = ExecutionInfo {
         name: "event".into(),
         state_machine_name: name,
@@ -261,7 +262,7 @@ pub(crate) fn stream(args: StreamArgs) -> Result<ExitCode, String> {
     if args.tasks.virtual_time {
         builder = builder.virtual_clock(SystemClock.now_ms());
     }
-    let runtime = builder.build(machine);
+    let runtime = builder.build(bound.machine.clone());
     let options = StreamOptions {
         ordered: args.ordered,
         format: args.format,

@@ -561,15 +561,27 @@ impl<'a> Execution<'a> {
     /// handler's context holds it). A token the handler took but will not be awaited is
     /// retired here; an issued one is left to [`attempt_token_task`](Self::attempt_token_task).
     fn call_task(&mut self, top: usize, task: &'a TaskDef, effective: Value<'a>) -> Result<TaskStart<'a>, Failure> {
+        let mut wrap = task.flavor == TaskFlavor::LambdaInvoke;
         let (handler, input, called) = match &self.handlers[task.slot as usize] {
             TaskBinding::Handler(handler) => (Some(handler), effective, None),
             TaskBinding::ByFunctionName => {
                 let function = effective.get("FunctionName").and_then(|f| f.as_str());
-                (
-                    function.and_then(|f| self.registry.get(f)),
-                    effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),
-                    Some(function.unwrap_or_default()),
-                )
+                match function.and_then(|f| self.registry.get_function(f)) {
+                    Some(handler) => (
+                        Some(handler),
+                        effective.get("Payload").unwrap_or(Value::EMPTY_OBJECT),
+                        None,
+                    ),
+                    // The resource's own handler (a service integration) takes the whole
+                    // input and gives the whole result.
+                    None => match self.registry.get(task.resource_name) {
+                        Some(handler) => {
+                            wrap = false;
+                            (Some(handler), effective, None)
+                        }
+                        None => (None, effective, Some(function.unwrap_or_default())),
+                    },
+                }
             }
             TaskBinding::Unbound => (None, effective, None),
             TaskBinding::Mock(mock) => return self.call_mock(top, mock),
@@ -607,9 +619,10 @@ impl<'a> Execution<'a> {
         }
         match result {
             Ok(value) => {
-                let value = match task.flavor {
-                    TaskFlavor::LambdaInvoke => lambda_invoke_result(arena, value),
-                    _ => value,
+                let value = if wrap {
+                    lambda_invoke_result(arena, value)
+                } else {
+                    value
                 };
                 self.within_limit(top, value).map(TaskStart::Done)
             }

@@ -253,18 +253,23 @@ impl TokenIssuer for WorkerIssuer {
     fn retire(&self, token: TaskToken) {
         self.table.claim(token);
     }
+    fn completer(&self) -> Option<TaskCompleter> {
+        Some(TaskCompleter {
+            table: Arc::clone(&self.table),
+        })
+    }
 }
 
 /// Issues the tokens of one execution run on the calling thread, and waits for their
 /// answers there. Its channel is made when the first token is issued (executions without
 /// such tasks allocate nothing).
 pub(crate) struct CallerIssuer<'t> {
-    table: &'t TaskTable,
+    table: &'t Arc<TaskTable>,
     channel: OnceLock<(Route, Receiver<TaskMessage>)>,
 }
 
 impl<'t> CallerIssuer<'t> {
-    pub(crate) fn new(table: &'t TaskTable) -> CallerIssuer<'t> {
+    pub(crate) fn new(table: &'t Arc<TaskTable>) -> CallerIssuer<'t> {
         CallerIssuer {
             table,
             channel: OnceLock::new(),
@@ -326,5 +331,10 @@ impl TokenIssuer for CallerIssuer<'_> {
     }
     fn retire(&self, token: TaskToken) {
         self.table.claim(token);
+    }
+    fn completer(&self) -> Option<TaskCompleter> {
+        Some(TaskCompleter {
+            table: Arc::clone(self.table),
+        })
     }
 }

@@ -1,0 +1,135 @@
+//! DynamoDB: `arn:aws:states:::dynamodb:getItem|putItem|updateItem|deleteItem` (awsJson
+//! 1.0; parameters and results in DynamoDB JSON, as the API has them).
+
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json};
+
+use super::aws::{call_json, Aws, Service};
+use super::{bad_parameters, sorted};
+use crate::tasks::TaskFailure;
+
+/// DynamoDB, as the integrations name it.
+pub const SERVICE: Service = Service {
+    signing_name: "dynamodb",
+    sdk_id: "DynamoDB",
+    local_variable: Some("DYNAMODB_ENDPOINT"),
+    v1_prefix: "DynamoDB",
+    v1_service: "AmazonDynamoDBv2",
+    v1_base: "AmazonDynamoDBException",
+    v2_prefix: "DynamoDb",
+    modeled: Some(&[
+        "ConditionalCheckFailedException",
+        "ResourceNotFoundException",
+        "ProvisionedThroughputExceededException",
+        "ItemCollectionSizeLimitExceededException",
+        "TransactionConflictException",
+        "TransactionCanceledException",
+        "TransactionInProgressException",
+        "IdempotentParameterMismatchException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "LimitExceededException",
+        "ResourceInUseException",
+        "ReplicatedWriteConflictException",
+        "DuplicateItemException",
+        "InvalidEndpointException",
+        "TableNotFoundException",
+        "TableAlreadyExistsException",
+        "TableInUseException",
+        "BackupNotFoundException",
+        "BackupInUseException",
+        "ContinuousBackupsUnavailableException",
+        "PointInTimeRecoveryUnavailableException",
+        "PolicyNotFoundException",
+        "ThrottlingException",
+    ]),
+};
+
+/// How long a call may take.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The members each action takes in Step Functions.
+fn parameters(action: &str) -> &'static [&'static str] {
+    const CONDITION: &[&str] = &[
+        "Key",
+        "TableName",
+        "ConditionalOperator",
+        "ConditionExpression",
+        "Expected",
+        "ExpressionAttributeNames",
+        "ExpressionAttributeValues",
+        "ReturnConsumedCapacity",
+        "ReturnItemCollectionMetrics",
+        "ReturnValues",
+        "ReturnValuesOnConditionCheckFailure",
+    ];
+    match action {
+        "GetItem" => &[
+            "Key",
+            "TableName",
+            "AttributesToGet",
+            "ConsistentRead",
+            "ExpressionAttributeNames",
+            "ProjectionExpression",
+            "ReturnConsumedCapacity",
+        ],
+        "PutItem" => &[
+            "Item",
+            "TableName",
+            "ConditionalOperator",
+            "ConditionExpression",
+            "Expected",
+            "ExpressionAttributeNames",
+            "ExpressionAttributeValues",
+            "ReturnConsumedCapacity",
+            "ReturnItemCollectionMetrics",
+            "ReturnValues",
+            "ReturnValuesOnConditionCheckFailure",
+        ],
+        "DeleteItem" => CONDITION,
+        _ => &[
+            "Key",
+            "TableName",
+            "ConditionalOperator",
+            "ConditionExpression",
+            "Expected",
+            "ExpressionAttributeNames",
+            "ExpressionAttributeValues",
+            "ReturnConsumedCapacity",
+            "ReturnItemCollectionMetrics",
+            "ReturnValues",
+            "ReturnValuesOnConditionCheckFailure",
+            "UpdateExpression",
+            "AttributeUpdates",
+        ],
+    }
+}
+
+/// `dynamodb:<action>`: the API's answer (`Item`, `Attributes`, ...), with the envelope.
+pub async fn call(aws: &Aws, action: &str, params: &Map<String, Json>) -> Result<Json, TaskFailure> {
+    let accepted = parameters(action);
+    if let Some(unknown) = params.keys().find(|k| !accepted.contains(&k.as_str())) {
+        let name = format!("{}{}", action[..1].to_ascii_lowercase(), &action[1..]);
+        return Err(bad_parameters(format!(
+            "The field '{unknown}' is not supported by Step Functions for dynamodb:{name}"
+        )));
+    }
+    let (reply, answer) = call_json(
+        aws,
+        &SERVICE,
+        aws.region(),
+        format!("DynamoDB_20120810.{action}"),
+        "1.0",
+        &Json::Object(params.clone()),
+        TIMEOUT,
+    )
+    .await
+    .map_err(|e| e.optimized(&SERVICE))?;
+    let mut result = match answer {
+        Json::Object(members) => members,
+        _ => Map::new(),
+    };
+    reply.add_metadata(&mut result);
+    Ok(sorted(result))
+}
