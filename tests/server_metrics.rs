@@ -1,6 +1,6 @@
-//! `GET /metrics` of `quickstep serve`: the execution metrics Step Functions publishes to
-//! CloudWatch, per state machine, read with a Prometheus text-format parser after running
-//! executions of each outcome through the AWS SDK.
+//! What `quickstep serve` says about its executions: `GET /metrics` (the execution metrics
+//! Step Functions publishes to CloudWatch, per state machine, read with a Prometheus
+//! text-format parser) and the execution logs (`--log-level`, `--log-format json`).
 
 #[path = "common/server.rs"]
 mod server;
@@ -150,4 +150,95 @@ fn metrics_count_every_execution_by_outcome_and_machine() {
             .unwrap();
         assert_eq!(described.status, aws_sdk_sfn::types::ExecutionStatus::Running);
     });
+}
+
+#[test]
+fn error_level_logs_failures_as_json_with_the_execution_arn() {
+    let dir = scratch("server-logs");
+    let resources = dir.with_file_name("resources.json");
+    std::fs::write(
+        &resources,
+        r#"{"arn:aws:lambda:us-east-1:123456789012:function:charge": "raise:Card.Declined:no funds"}"#,
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir,
+        &[
+            "--log-level",
+            "ERROR",
+            "--log-format",
+            "json",
+            "--resources",
+            resources.to_str().unwrap(),
+        ],
+    );
+    let client = server.client();
+    let definition = r#"{"StartAt": "Charge", "States": {"Charge": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:charge", "End": true}}}"#;
+    let (standard, express) = runtime().block_on(async {
+        let standard = create(&client, "charge", definition, StateMachineType::Standard).await;
+        let express = create(&client, "charge-fast", definition, StateMachineType::Express).await;
+        let started = client
+            .start_execution()
+            .state_machine_arn(&standard)
+            .send()
+            .await
+            .unwrap();
+        closed(&client, &started.execution_arn).await;
+        let fast = client
+            .start_sync_execution()
+            .state_machine_arn(&express)
+            .send()
+            .await
+            .unwrap();
+        (started.execution_arn, fast.execution_arn)
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let records: Vec<serde_json::Value> = server
+            .stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+        let of = |arn: &str| -> Vec<String> {
+            records
+                .iter()
+                .filter(|r| r["fields"]["execution_arn"] == arn)
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r["level"].as_str().unwrap_or(""),
+                        r["fields"]["event_type"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        };
+        let (standard_seen, express_seen) = (of(&standard), of(&express));
+        if standard_seen.len() >= 2 && !express_seen.is_empty() {
+            // ERROR keeps the failures only: the task's and the execution's, no state entered.
+            assert_eq!(
+                standard_seen,
+                ["ERROR LambdaFunctionFailed", "ERROR ExecutionFailed"],
+                "{records:?}"
+            );
+            assert_eq!(express_seen, ["ERROR ExecutionFailed"], "{records:?}");
+            let failed = records
+                .iter()
+                .find(|r| {
+                    r["fields"]["execution_arn"] == standard.as_str() && r["fields"]["event_type"] == "ExecutionFailed"
+                })
+                .unwrap();
+            let details: serde_json::Value =
+                serde_json::from_str(failed["fields"]["details"].as_str().unwrap()).unwrap();
+            assert_eq!(details["executionFailedEventDetails"]["error"], "Card.Declined");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "standard {standard_seen:?}, express {express_seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -152,7 +152,7 @@ fn a_bad_definition_or_unanswered_task_exits_with_status_two() {
     let task = scratch(
         "stream-bad",
         "task.asl.json",
-        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}}}"#,
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun", "End": true}}}"#,
     );
     let (code, _, stderr) = quickstep_apart(&["stream", task.to_str().unwrap()]);
     assert_eq!(code, 2);

@@ -27,6 +27,8 @@ pub struct Machine {
     handlers: Arc<[TaskBinding]>,
     /// The limits on each execution.
     limits: Arc<Limits>,
+    /// What Wait states' waits are multiplied by (Step Functions Local's `WAIT_TIME_SCALE`).
+    wait_time_scale: f64,
 }
 
 /// What a Task state is bound to in a [`Machine`]: which also decides how it is called, so
@@ -157,6 +159,7 @@ impl Machine {
             registry: tasks,
             handlers,
             limits: Arc::new(Limits::default()),
+            wait_time_scale: 1.0,
         }
     }
 
@@ -181,6 +184,7 @@ impl Machine {
             registry: self.registry.clone(),
             handlers: handlers.into(),
             limits: self.limits.clone(),
+            wait_time_scale: self.wait_time_scale,
         })
     }
 
@@ -196,6 +200,20 @@ impl Machine {
     /// The limits on each execution.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// This machine with its Wait states' waits multiplied by `scale` (Step Functions
+    /// Local's `WAIT_TIME_SCALE`: 0.5 halves them, 0 skips them, 2 doubles them; a negative
+    /// or non-finite scale counts as 1). A `Timestamp` wait is scaled from the moment the
+    /// state is entered. Retry back-offs and timeouts are not scaled.
+    pub fn with_wait_time_scale(mut self, scale: f64) -> Machine {
+        self.wait_time_scale = if scale.is_finite() && scale >= 0.0 { scale } else { 1.0 };
+        self
+    }
+
+    /// What Wait states' waits are multiplied by (1 unless set).
+    pub fn wait_time_scale(&self) -> f64 {
+        self.wait_time_scale
     }
 
     /// The compiled program.

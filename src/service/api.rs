@@ -14,6 +14,7 @@ use crate::tasks::TaskToken;
 
 use super::express::Express;
 use super::journal::{ActivityRecord, ExecutionRecord, Journal, JournalError, MachineRecord, VersionRecord, Write};
+use super::logs::ExecutionLog;
 use super::machines::{execution_info, Machines};
 use super::metrics::ExecutionMetrics;
 use super::protocol::{check_name, page_key, page_token, partition_of, timestamp, ApiError, Arn, Members};
@@ -40,6 +41,8 @@ pub struct ServiceConfig {
     pub express_threads: usize,
     /// How long finished Standard executions are kept.
     pub retention: Duration,
+    /// Which execution events are logged (`tracing`, target `quickstep::execution`).
+    pub log: ExecutionLog,
 }
 
 impl Default for ServiceConfig {
@@ -51,6 +54,7 @@ impl Default for ServiceConfig {
             standard_shards: 2,
             express_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             retention: Duration::from_secs(90 * 24 * 3600),
+            log: ExecutionLog::default(),
         }
     }
 }
@@ -143,6 +147,7 @@ impl Service {
                 account: config.account.clone(),
                 retention: config.retention,
                 metrics: executions.clone(),
+                log: config.log,
             },
         )?;
         let express = Express::new(
@@ -561,6 +566,18 @@ impl Service {
             version_arn,
             alias_arn,
         } = self.runnable(arn)?;
+        if let Some(case) = &test_case {
+            // As LocalStack refuses a test case the mock configuration does not have.
+            if self.machines.get(&machine, Some(case)).is_err() {
+                return Err(ApiError::new(
+                    "InvalidName",
+                    format!(
+                        "Invalid mock test case name '{case}' for state machine '{}'.Either the test case is not defined or the mock configuration file could not be loaded. See logs for details.",
+                        machine.name
+                    ),
+                ));
+            }
+        }
         let name = match name {
             Some(name) => {
                 check_name(name)?;
@@ -601,22 +618,37 @@ impl Service {
             let start_ms = SystemClock.now_ms();
             if !sync {
                 let (metrics, machine_arn) = (self.executions.clone(), machine.arn.clone());
+                let (log, execution_arn) = (self.config.log, express_arn.clone());
                 let done = Completion::callback(move |completed| {
                     if let Ok(outcome) = completed.result {
                         metrics.ended(&machine_arn, outcome.status, SystemClock.now_ms() - start_ms);
+                        log.ended(
+                            &execution_arn,
+                            outcome.status,
+                            outcome.error.as_deref(),
+                            outcome.cause.as_deref(),
+                        );
                     }
                 });
                 self.executions.started(&machine.arn);
-                self.express.start(&machine, &name, input.to_string(), done).await?;
+                self.express
+                    .start(&machine, test_case.as_deref(), &name, input.to_string(), done)
+                    .await?;
                 return Ok(json!({"executionArn": express_arn, "startDate": timestamp(start_ms)}));
             }
             let outcome = self
                 .express
-                .run(&machine, &name, &express_id, input.to_string())
+                .run(&machine, test_case.as_deref(), &name, &express_id, input.to_string())
                 .await?;
             let stop_ms = SystemClock.now_ms();
             self.executions.started(&machine.arn);
             self.executions.ended(&machine.arn, outcome.status, stop_ms - start_ms);
+            self.config.log.ended(
+                &express_arn,
+                outcome.status,
+                outcome.error.as_deref(),
+                outcome.cause.as_deref(),
+            );
             let info = execution_info(
                 &machine,
                 &name,

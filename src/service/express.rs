@@ -15,7 +15,8 @@ use super::machines::{execution_info, Machines};
 use super::protocol::ApiError;
 
 /// Each machine revision's runtime, and whether its executions may wait.
-type Runtimes = HashMap<(String, i64), (Arc<Runtime>, bool)>;
+/// Runtimes by machine ARN, revision and mock test case.
+type Runtimes = HashMap<(String, i64, Option<String>), (Arc<Runtime>, bool)>;
 
 /// The runtimes of the Express machines.
 pub struct Express {
@@ -44,15 +45,15 @@ impl Express {
         }
     }
 
-    /// The runtime of `record`'s revision, and whether its executions may wait (on time or
-    /// on a service call).
-    fn runtime(&self, record: &MachineRecord) -> Result<(Arc<Runtime>, bool), ApiError> {
-        let key = (record.arn.clone(), record.revision);
+    /// The runtime of `record`'s revision (with the mocks of `test_case`), and whether its
+    /// executions may wait (on time or on a service call).
+    fn runtime(&self, record: &MachineRecord, test_case: Option<&str>) -> Result<(Arc<Runtime>, bool), ApiError> {
+        let key = (record.arn.clone(), record.revision, test_case.map(str::to_string));
         let mut runtimes = self.runtimes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(runtime) = runtimes.get(&key) {
             return Ok(runtime.clone());
         }
-        let machine = self.machines.get(record, None).map_err(ApiError::internal)?;
+        let machine = self.machines.get(record, test_case).map_err(ApiError::internal)?;
         let express_id = Some(crate::intrinsics::uuid_v4_string());
         let info = execution_info(record, &record.name, &self.region, &self.account, express_id);
         let runtime = Arc::new(
@@ -62,19 +63,26 @@ impl Express {
                 .build((*machine).clone()),
         );
         let waits = machine.program().can_wait() || self.machines.calls_services(&machine);
-        runtimes.retain(|(arn, _), _| arn != &record.arn);
+        runtimes.retain(|(arn, revision, _), _| arn != &record.arn || *revision == record.revision);
         runtimes.insert(key, (runtime.clone(), waits));
         Ok((runtime, waits))
     }
 
-    /// Runs an execution to its end (`StartSyncExecution`): on the calling thread when it
+    /// Runs an execution to its end (`StartSyncExecution`), with the mocks of `test_case`: on the calling thread when it
     /// cannot wait (no Wait state, no Retry, no Task calling a service), so that a short
     /// execution costs no hop between threads; otherwise on the runtime's pool.
     ///
     /// The execution has its own `name`; on the calling thread also the `id` that ends its
     /// ARN in the context object (on the pool, the runtime's).
-    pub async fn run(&self, record: &MachineRecord, name: &str, id: &str, input: String) -> Result<Outcome, ApiError> {
-        let (runtime, waits) = self.runtime(record)?;
+    pub async fn run(
+        &self,
+        record: &MachineRecord,
+        test_case: Option<&str>,
+        name: &str,
+        id: &str,
+        input: String,
+    ) -> Result<Outcome, ApiError> {
+        let (runtime, waits) = self.runtime(record, test_case)?;
         if !waits {
             let info = execution_info(record, name, &self.region, &self.account, Some(id.to_string()));
             return runtime
@@ -102,16 +110,17 @@ impl Express {
         }
     }
 
-    /// Starts an execution named `name` (`StartExecution` of an Express machine); its
-    /// outcome goes to `done`.
+    /// Starts an execution named `name` (`StartExecution` of an Express machine), with the
+    /// mocks of `test_case`; its outcome goes to `done`.
     pub async fn start(
         &self,
         record: &MachineRecord,
+        test_case: Option<&str>,
         name: &str,
         input: String,
         done: Completion,
     ) -> Result<(), ApiError> {
-        let (runtime, _) = self.runtime(record)?;
+        let (runtime, _) = self.runtime(record, test_case)?;
         submit(runtime, name, input, done).await;
         Ok(())
     }
@@ -121,7 +130,7 @@ impl Express {
         self.runtimes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|(a, _), _| a != arn);
+            .retain(|(a, _, _), _| a != arn);
     }
 }
 

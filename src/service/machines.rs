@@ -113,6 +113,8 @@ type Key = (String, i64, Option<String>);
 #[derive(Debug, Default)]
 pub struct Machines {
     sources: TaskSources,
+    /// What Wait states' waits are multiplied by (Step Functions Local's `WAIT_TIME_SCALE`).
+    wait_time_scale: f64,
     compiled: Mutex<HashMap<Key, Arc<Machine>>>,
     #[cfg(feature = "integrations")]
     integrations: Option<super::integrations::Integrations>,
@@ -123,10 +125,18 @@ impl Machines {
     pub fn new(sources: TaskSources) -> Machines {
         Machines {
             sources,
+            wait_time_scale: 1.0,
             compiled: Mutex::default(),
             #[cfg(feature = "integrations")]
             integrations: None,
         }
+    }
+
+    /// Multiplies every machine's Wait states' waits by `scale` (see
+    /// [`Machine::with_wait_time_scale`]).
+    pub fn with_wait_time_scale(mut self, scale: f64) -> Machines {
+        self.wait_time_scale = scale;
+        self
     }
 
     /// Binds the resources quickstep can call that nothing else answers to `integrations`.
@@ -241,7 +251,7 @@ impl Machines {
                 registry.register_handler(*resource, Callback);
             }
         }
-        let machine = Machine::from_program(Arc::new(program), registry);
+        let machine = Machine::from_program(Arc::new(program), registry).with_wait_time_scale(self.wait_time_scale);
         match (test_case, &self.sources.mocks) {
             (Some(case), Some(config)) => {
                 let mocks = config.test_case(&record.name, case).map_err(|e| e.to_string())?;

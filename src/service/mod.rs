@@ -25,6 +25,7 @@ pub mod http;
 #[cfg(feature = "integrations")]
 pub mod integrations;
 pub mod journal;
+pub mod logs;
 pub mod machines;
 mod metrics;
 pub mod protocol;

@@ -11,7 +11,9 @@ use crate::tasks::TaskRegistry;
 
 use super::api::{Service, ServiceConfig};
 use super::journal::SqliteJournal;
+use super::logs::ExecutionLog;
 use super::machines::{Machines, TaskSources};
+use crate::runtime::LogLevel;
 
 /// The options of `quickstep serve`.
 #[derive(Debug, Args)]
@@ -29,15 +31,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub resources: Option<PathBuf>,
     /// A Step Functions Local mock configuration: an execution started with
-    /// `stateMachineArn#TestCase` answers its Task states with that test case's mocks.
-    #[arg(long, value_name = "FILE")]
+    /// `stateMachineArn#TestCase` answers its Task states with that test case's mocks
+    /// (default: `MockConfigFile.json` in the working directory, if there is one).
+    #[arg(long, value_name = "FILE", env = "SFN_MOCK_CONFIG")]
     pub mock_config: Option<PathBuf>,
     /// The region in ARNs.
-    #[arg(long, default_value = "us-east-1")]
+    #[arg(long, alias = "aws-region", default_value = "us-east-1", env = "AWS_DEFAULT_REGION")]
     pub region: String,
     /// The account id in ARNs.
-    #[arg(long, default_value = "123456789012")]
+    #[arg(long, alias = "aws-account", default_value = "123456789012", env = "AWS_ACCOUNT_ID")]
     pub account: String,
+    /// Multiplies every Wait state's wait (0.5 halves it, 0 skips it), as Step Functions
+    /// Local's `WAIT_TIME_SCALE` does; retry back-offs are not scaled.
+    #[arg(long, value_name = "SCALE", default_value_t = 1.0, env = "WAIT_TIME_SCALE")]
+    pub wait_time_scale: f64,
     /// How long GetActivityTask waits for a task, in seconds (AWS holds up to 60; 55 keeps
     /// clients whose read timeout is 60 s, boto3's and the AWS CLI's default, from timing
     /// out first).
@@ -46,6 +53,36 @@ pub struct ServeArgs {
     /// How many days finished Standard executions are kept.
     #[arg(long, default_value_t = 90)]
     pub retention_days: u64,
+    /// Which execution events to log on standard error, at AWS's log levels: every event
+    /// (`ALL`), failures (`ERROR`), executions' own failures (`FATAL`), or none.
+    #[arg(long, value_enum, default_value = "OFF")]
+    pub log_level: LogLevelArg,
+    /// How log records are written: lines of text, or one JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// AWS's execution log levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevelArg {
+    /// Every event.
+    All,
+    /// Failures of tasks, states and the execution.
+    Error,
+    /// The execution's own failure.
+    Fatal,
+    /// Nothing.
+    Off,
+}
+
+/// How log records are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines of text.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 fn read(path: &PathBuf) -> Result<String, String> {
@@ -62,7 +99,19 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
         }
         None => TaskRegistry::new(),
     };
-    let mocks = match &args.mock_config {
+    // Step Functions Local reads `MockConfigFile.json` from the working directory.
+    let default_mocks = PathBuf::from("MockConfigFile.json");
+    let mock_config = args
+        .mock_config
+        .clone()
+        .or_else(|| default_mocks.is_file().then_some(default_mocks));
+    if !(args.wait_time_scale.is_finite() && args.wait_time_scale >= 0.0) {
+        return Err(format!(
+            "--wait-time-scale must be a number 0 or above, not {}",
+            args.wait_time_scale
+        ));
+    }
+    let mocks = match &mock_config {
         Some(path) => Some(MockConfig::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?),
         None => None,
     };
@@ -72,13 +121,28 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
         account: args.account.clone(),
         activity_poll: Duration::from_secs(args.activity_poll_seconds),
         retention: Duration::from_secs(args.retention_days.saturating_mul(24 * 3600)),
+        log: ExecutionLog::new(match args.log_level {
+            LogLevelArg::All => LogLevel::All,
+            LogLevelArg::Error => LogLevel::Error,
+            LogLevelArg::Fatal => LogLevel::Fatal,
+            LogLevelArg::Off => LogLevel::Off,
+        }),
         ..ServiceConfig::default()
     };
+    if args.log_level != LogLevelArg::Off {
+        let logs = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_target(false);
+        match args.log_format {
+            LogFormat::Json => logs.json().init(),
+            LogFormat::Text => logs.init(),
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let machines = Machines::new(TaskSources { resources, mocks });
+    let machines = Machines::new(TaskSources { resources, mocks }).with_wait_time_scale(args.wait_time_scale);
     // The tasks nothing else answers call their services, on the server's runtime.
     #[cfg(feature = "integrations")]
     let machines = machines.with_integrations(super::integrations::Integrations::on(runtime.handle().clone()));

@@ -47,6 +47,7 @@ use crate::value::Arena;
 use super::journal::{
     ActivityTask, ExecutionRecord, Journal, JournalError, MachineRecord, Progress, Step, StepKind, Write,
 };
+use super::logs::ExecutionLog;
 use super::machines::{execution_info, take_scheduled, Machines};
 use super::metrics::ExecutionMetrics;
 use super::protocol::ApiError;
@@ -430,6 +431,8 @@ pub struct StandardConfig {
     pub retention: Duration,
     /// Where executions that start and end are counted.
     pub metrics: Arc<ExecutionMetrics>,
+    /// Which of their history events are logged.
+    pub log: ExecutionLog,
 }
 
 /// The Standard engine: starts executions, delivers task answers and stops, wakes waiting
@@ -840,6 +843,7 @@ impl Shard {
         record.progress = progress_after(&applied, step.now_ms);
         let ended = applied.outcome.as_ref().map(|o| o.status);
         let machine_arn = record.machine_arn.clone();
+        self.log_after_commit(&record.arn, &applied, batch);
         batch.writes.push(Write::NewExecution(Box::new(record)));
         self.journal_step(id, 0, step, applied, None, batch);
         let started = Started { arn, start_ms: now };
@@ -856,6 +860,20 @@ impl Shard {
 }
 
 impl Shard {
+    /// Logs the events of a step of the execution `arn` once they are committed (when
+    /// execution logs are on).
+    fn log_after_commit(&self, arn: &str, applied: &Applied, batch: &mut Batch) {
+        if !self.config.log.enabled() || applied.events.2.is_empty() {
+            return;
+        }
+        let (arn, text) = (arn.to_string(), applied.events.2.clone());
+        batch.after.push(Box::new(move |shard, result| {
+            if result.is_ok() {
+                shard.config.log.events(&arn, &text);
+            }
+        }));
+    }
+
     /// Journals a step and what it produced; once committed, re-arms the execution's timer
     /// and offers the activity tasks it scheduled.
     fn journal_step(
@@ -980,6 +998,7 @@ impl Shard {
                 }
             }));
         }
+        self.log_after_commit(&record.arn, &applied, batch);
         self.journal_step(record.id, log.len() as u32, step, applied, Some(progress), batch);
         Ok(())
     }

@@ -21,6 +21,8 @@ pub const ACCOUNT: &str = "123456789012";
 /// A running server process, killed (SIGKILL) when dropped.
 pub struct Server {
     child: Child,
+    /// What it has written on standard error since it said where it listens.
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// The port it listens on.
     pub port: u16,
 }
@@ -28,10 +30,27 @@ pub struct Server {
 impl Server {
     /// Starts the server on the journal `db`, with `extra` arguments.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
+        Server::start_with_env(db, extra, &[])
+    }
+
+    /// Starts the server on the journal `db`, with `extra` arguments and the environment
+    /// variables `env` (Step Functions Local's variables that the server reads are removed
+    /// from the tests' own environment first).
+    pub fn start_with_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_quickstep"));
+        for variable in [
+            "AWS_ACCOUNT_ID",
+            "AWS_DEFAULT_REGION",
+            "SFN_MOCK_CONFIG",
+            "WAIT_TIME_SCALE",
+        ] {
+            command.env_remove(variable);
+        }
+        let mut child = command
             .args(["serve", "--port", "0", "--activity-poll-seconds", "1", "--db"])
             .arg(db)
             .args(extra)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("the quickstep binary starts");
@@ -45,8 +64,18 @@ impl Server {
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {line:?}"));
         // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || for _ in stderr.lines() {});
-        Server { child, port }
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = lines.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Server {
+            child,
+            port,
+            stderr: lines,
+        }
     }
 
     /// Kills it with SIGKILL.

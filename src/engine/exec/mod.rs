@@ -303,6 +303,8 @@ pub struct Execution<'a> {
     program: &'a Program,
     /// The machine's limits.
     limits: &'a Limits,
+    /// What Wait states' waits are multiplied by.
+    wait_time_scale: f64,
     /// The deepest a value may be nested ([`Limits::effective_max_value_depth`]).
     max_depth: usize,
     /// What each Task state calls, by its slot.
@@ -377,6 +379,7 @@ impl<'a> Execution<'a> {
         Execution {
             program,
             limits: machine.limits(),
+            wait_time_scale: machine.wait_time_scale(),
             max_depth: machine.limits().effective_max_value_depth(),
             handlers: machine.handlers(),
             registry: machine.registry(),

@@ -413,12 +413,17 @@ impl<'a> Execution<'a> {
         input: Value<'a>,
         context: Value<'a>,
     ) -> Result<i64, EvalError> {
-        wait_until_ms(
+        let until_ms = wait_until_ms(
             self.arena,
             wait,
             &self.payload_input(top, input, context, None),
             self.now_ms,
-        )
+        )?;
+        if self.wait_time_scale == 1.0 {
+            return Ok(until_ms);
+        }
+        let scaled = (until_ms.saturating_sub(self.now_ms)).max(0) as f64 * self.wait_time_scale;
+        Ok(self.now_ms.saturating_add(scaled as i64))
     }
 }
 
