@@ -1,5 +1,5 @@
-//! The `quickstep` command line: `run`, `graph`, `validate`, `test` and (with the `server`
-//! feature) `serve`.
+//! The `quickstep` command line: `run`, `graph`, `validate`, `test`, (with the `server`
+//! feature) `serve` and (with the `nats` feature) `worker`.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -17,6 +17,7 @@ use crate::history::{HistoryEvent, HistorySink, JsonHistory};
 use crate::intrinsics::uuid_v4_string;
 use crate::machine::{Machine, Outcome};
 use crate::mock::MockConfig;
+use crate::outcome::{sync_execution_response, Finished};
 use crate::model::{Graph, MachineType, StateKind, StateMachine};
 use crate::parse::is_jsonata_expression;
 use crate::program::Program;
@@ -96,6 +97,21 @@ enum Command {
     /// Standard executions durable in a journal.
     #[cfg(feature = "server")]
     Serve(crate::service::serve::ServeArgs),
+    /// Runs each message of a NATS JetStream stream as an Express execution: a pull consumer
+    /// on one durable consumer that every worker shares; each outcome is published to
+    /// JetStream before its message is acknowledged.
+    #[cfg(feature = "nats")]
+    Worker {
+        /// The definition file (ASL JSON, or YAML: `.yaml`, `.yml`); not with `--template`.
+        #[arg(required_unless_present = "template")]
+        definition: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        behaviours: BehaviourArgs,
+        #[command(flatten)]
+        worker: crate::service::nats::WorkerArgs,
+    },
 }
 
 /// Where a definition comes from besides its file: placeholder values, or a template.
@@ -126,13 +142,20 @@ struct ExecutionArgs {
     /// A file holding the input JSON.
     #[arg(long)]
     input_file: Option<PathBuf>,
+    #[command(flatten)]
+    behaviours: BehaviourArgs,
+    /// Use a virtual clock: Wait states and retry back-offs take no real time.
+    #[arg(long)]
+    virtual_time: bool,
+}
+
+/// What the Task states do (`run`, `graph` and `worker`).
+#[derive(Debug, Args)]
+struct BehaviourArgs {
     /// A JSON object from Task `Resource` to behaviour (`"identity"`,
     /// `"raise:Type:message"`, `{"Return": ...}`, `{"Throw": {"Error": ..., "Cause": ...}}`).
     #[arg(long)]
     resources: Option<PathBuf>,
-    /// Use a virtual clock: Wait states and retry back-offs take no real time.
-    #[arg(long)]
-    virtual_time: bool,
     /// A Step Functions Local mock configuration file (MockConfigFile.json): the Task states
     /// of `--test-case` answer with their mocked responses.
     #[arg(long, value_name = "FILE", requires = "test_case")]
@@ -182,6 +205,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Test { paths, filter, junit } => test(&paths, filter.as_deref(), junit.as_deref()),
         #[cfg(feature = "server")]
         Command::Serve(args) => crate::service::serve::serve(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "nats")]
+        Command::Worker {
+            definition,
+            source,
+            behaviours,
+            worker: args,
+        } => worker(definition.as_deref(), &source, behaviours, args),
     };
     match result {
         Ok(code) => code,
@@ -259,17 +289,16 @@ struct Naming<'a> {
     express: bool,
 }
 
-/// Runs one execution of `source`'s `program` (compiled from `model`) with `args`' input
-/// (default `{}`), task behaviours and clock, named as `naming` says, sending its history
-/// events to `history` when given.
-fn execute(
+/// A machine of `source`'s `program` (compiled from `model`) whose Task states behave as
+/// `args` say, and the state machine's name (`state_machine` if given, else the template's
+/// logical id, else the file name); an error names every Task state nothing answers.
+fn bind_machine(
     source: &Source,
     model: &StateMachine,
     program: Program,
-    args: ExecutionArgs,
-    naming: Naming<'_>,
-    history: Option<&mut dyn HistorySink>,
-) -> Result<Executed, String> {
+    args: BehaviourArgs,
+    state_machine: Option<&str>,
+) -> Result<(Machine, String), String> {
     let registry = match args.resources {
         Some(path) => {
             let json: serde_json::Value =
@@ -278,13 +307,7 @@ fn execute(
         }
         None => TaskRegistry::new(),
     };
-    let input = match (args.input, args.input_file) {
-        (Some(text), _) => text,
-        (None, Some(path)) => read(&path)?,
-        (None, None) => "{}".to_string(),
-    };
-    let state_machine_name = naming
-        .state_machine
+    let state_machine_name = state_machine
         .map(str::to_string)
         .or_else(|| source.logical_id.clone())
         .unwrap_or_else(|| {
@@ -326,6 +349,26 @@ fn execute(
         }
         return Err(message);
     }
+    Ok((machine, state_machine_name))
+}
+
+/// Runs one execution of `source`'s `program` (compiled from `model`) with `args`' input
+/// (default `{}`), task behaviours and clock, named as `naming` says, sending its history
+/// events to `history` when given.
+fn execute(
+    source: &Source,
+    model: &StateMachine,
+    program: Program,
+    args: ExecutionArgs,
+    naming: Naming<'_>,
+    history: Option<&mut dyn HistorySink>,
+) -> Result<Executed, String> {
+    let (machine, state_machine_name) = bind_machine(source, model, program, args.behaviours, naming.state_machine)?;
+    let input = match (args.input, args.input_file) {
+        (Some(text), _) => text,
+        (None, Some(path)) => read(&path)?,
+        (None, None) => "{}".to_string(),
+    };
     let info = ExecutionInfo {
         name: naming.execution,
         state_machine_name,
@@ -493,23 +536,13 @@ fn run(
         },
         history.then_some(&mut events as &mut dyn HistorySink),
     )?;
-    let mut response = serde_json::Map::new();
-    response.insert("executionArn".into(), info.execution_arn().into());
-    response.insert("stateMachineArn".into(), info.state_machine_arn().into());
-    response.insert("name".into(), info.name.clone().into());
-    response.insert("startDate".into(), (start_ms as f64 / 1000.0).into());
-    response.insert("stopDate".into(), (stop_ms as f64 / 1000.0).into());
-    response.insert("status".into(), outcome.status.as_str().into());
-    response.insert("input".into(), input.trim().to_string().into());
-    if let Some(output) = &outcome.output {
-        response.insert("output".into(), output.clone().into());
-    }
-    if let Some(error) = &outcome.error {
-        response.insert("error".into(), error.clone().into());
-    }
-    if let Some(cause) = &outcome.cause {
-        response.insert("cause".into(), cause.clone().into());
-    }
+    let response = sync_execution_response(&Finished {
+        info: &info,
+        input: &input,
+        start_ms,
+        stop_ms,
+        outcome: &outcome,
+    });
     let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(response)).unwrap_or_default();
     println!("{pretty}");
     if history {
@@ -519,6 +552,26 @@ fn run(
         );
     }
     Ok(exit_status(outcome.status))
+}
+
+/// `quickstep worker`: the definition checked as an EXPRESS one, its Task states bound, then
+/// the worker's loop until SIGTERM or SIGINT.
+#[cfg(feature = "nats")]
+fn worker(
+    definition: Option<&Path>,
+    source_args: &SourceArgs,
+    behaviours: BehaviourArgs,
+    args: crate::service::nats::WorkerArgs,
+) -> Result<ExitCode, String> {
+    let (source, model, program) = load_definition(definition, source_args, Some(TypeArg::Express))?;
+    let (machine, state_machine_name) =
+        bind_machine(&source, &model, program, behaviours, source_args.state_machine.as_deref())?;
+    let info = ExecutionInfo {
+        state_machine_name,
+        express_id: Some(uuid_v4_string()),
+        ..ExecutionInfo::default()
+    };
+    crate::service::nats::work(machine, info, args)
 }
 
 fn graph(

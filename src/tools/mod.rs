@@ -10,5 +10,6 @@ pub mod cli;
 pub mod graph;
 pub mod junit;
 pub mod mock;
+pub mod outcome;
 pub mod source;
 pub mod yaml;
