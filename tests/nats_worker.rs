@@ -181,26 +181,30 @@ async fn create_streams(js: &Context) {
 /// without (their execution is named after their stream sequence). Returns each event's
 /// expected execution name and `n`.
 async fn publish_events(js: &Context, range: std::ops::Range<u64>) -> HashMap<String, u64> {
-    let mut acks = Vec::new();
-    for i in range.clone() {
-        let payload = format!(r#"{{"n": {i}}}"#).into_bytes().into();
-        let publish = jetstream::message::PublishMessage::build().payload(payload);
-        let publish = if i % 2 == 0 {
-            publish.message_id(format!("e-{i}"))
-        } else {
-            publish
-        };
-        acks.push((i, js.send_publish(format!("events.{}", i % 4), publish).await.unwrap()));
-    }
     let mut expected = HashMap::new();
-    for (i, ack) in acks {
-        let ack = ack.await.expect("the event is stored");
-        let name = if i % 2 == 0 {
-            format!("e-{i}")
-        } else {
-            ack.sequence.to_string()
-        };
-        expected.insert(name, i);
+    let events: Vec<u64> = range.clone().collect();
+    // Acks awaited a thousand at a time: the client holds at most 5,000 unacknowledged.
+    for chunk in events.chunks(1_000) {
+        let mut acks = Vec::new();
+        for &i in chunk {
+            let payload = format!(r#"{{"n": {i}}}"#).into_bytes().into();
+            let publish = jetstream::message::PublishMessage::build().payload(payload);
+            let publish = if i % 2 == 0 {
+                publish.message_id(format!("e-{i}"))
+            } else {
+                publish
+            };
+            acks.push((i, js.send_publish(format!("events.{}", i % 4), publish).await.unwrap()));
+        }
+        for (i, ack) in acks {
+            let ack = ack.await.expect("the event is stored");
+            let name = if i % 2 == 0 {
+                format!("e-{i}")
+            } else {
+                ack.sequence.to_string()
+            };
+            expected.insert(name, i);
+        }
     }
     assert_eq!(expected.len(), range.count());
     expected
