@@ -61,7 +61,10 @@ impl Server {
             });
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen on port {port} within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not listen on port {port} within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Server { child, port, store }
@@ -108,8 +111,26 @@ impl Worker {
         let child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
             .arg("worker")
             .arg(&definition)
-            .args(["--nats", url, "--stream", "EVENTS", "--results", "results", "--dead-letter", "dead"])
-            .args(["--threads", "1", "--ack-wait", "2", "--max-deliver", "3", "--batch", "200"])
+            .args([
+                "--nats",
+                url,
+                "--stream",
+                "EVENTS",
+                "--results",
+                "results",
+                "--dead-letter",
+                "dead",
+            ])
+            .args([
+                "--threads",
+                "1",
+                "--ack-wait",
+                "2",
+                "--max-deliver",
+                "3",
+                "--batch",
+                "200",
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .spawn()
@@ -130,7 +151,10 @@ impl Worker {
             if let Some(status) = self.0.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the worker did not exit within {within:?} of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "the worker did not exit within {within:?} of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -157,7 +181,9 @@ fn scratch_definition() -> PathBuf {
 }
 
 async fn client(url: &str) -> Context {
-    let client = async_nats::connect(url).await.expect("the test connects to nats-server");
+    let client = async_nats::connect(url)
+        .await
+        .expect("the test connects to nats-server");
     jetstream::new(client)
 }
 
@@ -224,7 +250,10 @@ async fn wait_for(js: &Context, name: &str, n: u64, within: Duration) {
         if have >= n {
             return;
         }
-        assert!(Instant::now() < deadline, "stream {name} holds {have} messages, not {n}, after {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "stream {name} holds {have} messages, not {n}, after {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -273,7 +302,11 @@ async fn check_results(js: &Context, expected: &HashMap<String, u64>) {
             .get(id)
             .unwrap_or_else(|| panic!("an outcome named {id:?}, which is no event's name"));
         let outcome: serde_json::Value = serde_json::from_slice(payload).unwrap();
-        assert_eq!(outcome, serde_json::json!({"n": n, "doubled": 2 * n}), "outcome of {id}");
+        assert_eq!(
+            outcome,
+            serde_json::json!({"n": n, "doubled": 2 * n}),
+            "outcome of {id}"
+        );
     }
     assert_eq!(results.len(), expected.len(), "one outcome per event");
     let mut consumer: consumer::PullConsumer = js
@@ -350,7 +383,11 @@ async fn poison_messages_go_to_the_dead_letter_subject_after_max_deliver() {
         assert_eq!(body.as_slice(), *payload, "the dead letter keeps the payload");
         let header = |name: &str| headers.get(name).map(|v| v.as_str().to_string());
         assert_eq!(header("Quickstep-Error").as_deref(), Some("InvalidExecutionInput"));
-        assert_eq!(header("Quickstep-Deliveries").as_deref(), Some("3"), "dead after MaxDeliver");
+        assert_eq!(
+            header("Quickstep-Deliveries").as_deref(),
+            Some("3"),
+            "dead after MaxDeliver"
+        );
         assert_eq!(header("Quickstep-Subject").as_deref(), Some("events.poison"));
         assert_eq!(header("Quickstep-Stream").as_deref(), Some("EVENTS"));
         let cause = header("Quickstep-Cause").unwrap_or_default();
@@ -370,7 +407,9 @@ async fn poison_messages_go_to_the_dead_letter_subject_after_max_deliver() {
     let results: Vec<_> = results.into_iter().filter(|(id, _, _)| id != "rejected").collect();
     assert_eq!(results.len(), 10);
     for (id, payload, _) in results {
-        let n = expected.remove(&id).unwrap_or_else(|| panic!("unexpected outcome {id}"));
+        let n = expected
+            .remove(&id)
+            .unwrap_or_else(|| panic!("unexpected outcome {id}"));
         let outcome: serde_json::Value = serde_json::from_slice(&payload).unwrap();
         assert_eq!(outcome["doubled"], 2 * n);
     }
@@ -417,7 +456,10 @@ async fn sigterm_finishes_the_messages_in_hand_and_exits_zero() {
     let info = consumer.info().await.unwrap();
     assert_eq!(info.num_ack_pending, 0, "messages left in hand after SIGTERM");
     let done = count(&js, "RESULTS").await;
-    assert!(done < 20_000, "the worker finished everything before SIGTERM: publish more events");
+    assert!(
+        done < 20_000,
+        "the worker finished everything before SIGTERM: publish more events"
+    );
     assert_eq!(done, 20_000 - info.num_pending, "every delivered event has its outcome");
     // A second worker takes the rest.
     let worker = Worker::start(&server.url(), &[]);

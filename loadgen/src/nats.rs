@@ -12,8 +12,8 @@
 //! starts when the consumer first delivers and stops when every event is acknowledged (and, but
 //! for `--bare ack`, has its result stored): executions/s is events over that time.
 
-use std::path::PathBuf;
 use std::future::IntoFuture;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -66,7 +66,9 @@ pub fn run(r: &NatsRun<'_>) -> Result<(), String> {
 }
 
 async fn run_async(r: &NatsRun<'_>) -> Result<(), String> {
-    let client = async_nats::connect(r.url).await.map_err(|e| format!("{}: {e}", r.url))?;
+    let client = async_nats::connect(r.url)
+        .await
+        .map_err(|e| format!("{}: {e}", r.url))?;
     let js = jetstream::context::ContextBuilder::new()
         .max_ack_inflight(20_000)
         .build(client);
@@ -102,11 +104,8 @@ async fn run_async(r: &NatsRun<'_>) -> Result<(), String> {
     match r.bare {
         Some(mode) => {
             for _ in 0..r.workers {
-                // Two loops per consumer: one fetches and publishes while the other awaits acks.
-                for _ in 0..2 {
-                    let (consumer, js, stop) = (consumer.clone(), js.clone(), Arc::clone(&stop));
-                    bare_tasks.push(tokio::spawn(bare_loop(consumer, js, mode, r.batch, stop)));
-                }
+                let (consumer, js, stop) = (consumer.clone(), js.clone(), Arc::clone(&stop));
+                bare_tasks.push(tokio::spawn(bare_loop(consumer, js, mode, r.batch, stop)));
             }
         }
         None => {
@@ -151,7 +150,10 @@ async fn run_async(r: &NatsRun<'_>) -> Result<(), String> {
             break Instant::now();
         }
         if started.elapsed() > Duration::from_secs(600) {
-            return Err(format!("not done after 600 s: {} acknowledged", info.ack_floor.stream_sequence));
+            return Err(format!(
+                "not done after 600 s: {} acknowledged",
+                info.ack_floor.stream_sequence
+            ));
         }
     };
     stop.store(true, Ordering::SeqCst);
@@ -200,7 +202,9 @@ async fn run_async(r: &NatsRun<'_>) -> Result<(), String> {
 async fn publish(js: &Context, input: &[u8], count: u64) -> Result<f64, String> {
     let payload = bytes::Bytes::copy_from_slice(input);
     let started = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16_384);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<
+        <async_nats::jetstream::context::PublishAckFuture as IntoFuture>::IntoFuture,
+    >(16_384);
     let waiter = tokio::spawn(async move {
         let mut pending = futures_util::stream::FuturesUnordered::new();
         loop {
@@ -210,7 +214,7 @@ async fn publish(js: &Context, input: &[u8], count: u64) -> Result<f64, String> 
                     None => break,
                 },
                 Some(acked) = pending.next(), if !pending.is_empty() => {
-                    acked.map_err(|e: async_nats::jetstream::context::PublishError| e.to_string())?;
+                    acked.map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -233,39 +237,73 @@ async fn publish(js: &Context, input: &[u8], count: u64) -> Result<f64, String> 
     Ok(count as f64 / started.elapsed().as_secs_f64())
 }
 
-/// A bare consumer: fetch a batch, publish each message back as its result (or not), wait
-/// for the publish acks, ack the messages; until `stop`.
+/// A bare consumer, pipelined as a worker is: two pull requests of `batch` outstanding; each
+/// message's result published as it arrives (`--bare publish`), the message acked once that
+/// publish is; until `stop`.
 async fn bare_loop(consumer: PullConsumer, js: Context, mode: Bare, batch: usize, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(mut messages) = consumer
-            .batch()
-            .max_messages(batch)
-            .expires(Duration::from_millis(500))
-            .messages()
-            .await
-        else {
-            continue;
-        };
-        let mut held = Vec::with_capacity(batch);
-        let mut acks = Vec::with_capacity(batch);
-        while let Some(Ok(message)) = messages.next().await {
-            if mode == Bare::Publish {
-                let Ok(info) = message.info() else { continue };
-                let publish = PublishMessage::build()
-                    .payload(message.payload.clone())
-                    .message_id(info.stream_sequence.to_string());
-                match js.send_publish(RESULTS_SUBJECT, publish).await {
-                    Ok(ack) => acks.push(ack.into_future()),
-                    Err(_) => continue,
+    type Acked = std::pin::Pin<Box<dyn std::future::Future<Output = (jetstream::Message, bool)> + Send>>;
+    let mut pulls = futures_util::stream::SelectAll::new();
+    let mut publishing: futures_util::stream::FuturesUnordered<Acked> = futures_util::stream::FuturesUnordered::new();
+    // Wakes the loop to notice `stop` (one timer for the whole run).
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        if stop.load(Ordering::Relaxed) && pulls.is_empty() && publishing.is_empty() {
+            return;
+        }
+        if !stop.load(Ordering::Relaxed) && pulls.len() < 2 {
+            if let Ok(messages) = consumer
+                .batch()
+                .max_messages(batch)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+            {
+                pulls.push(messages);
+                continue;
+            }
+        }
+        tokio::select! {
+            biased;
+            Some(first) = publishing.next() => {
+                let mut ready = vec![first];
+                while let Some(Some(next)) = futures_util::FutureExt::now_or_never(publishing.next()) {
+                    ready.push(next);
+                }
+                for (message, ok) in ready {
+                    if ok {
+                        let _ = message.ack().await;
+                    }
                 }
             }
-            held.push(message);
-        }
-        let acked = futures_util::future::join_all(acks).await;
-        for (message, acked) in held.iter().zip(acked.iter().map(Result::is_ok).chain(std::iter::repeat(true))) {
-            if acked {
-                let _ = message.ack().await;
+            Some(message) = pulls.next() => {
+                let Ok(message) = message else { continue };
+                if mode == Bare::Ack {
+                    // The messages already here too, acked back to back: the connection
+                    // writes them in one go.
+                    let mut ready = vec![message];
+                    while let Some(Some(Ok(next))) = futures_util::FutureExt::now_or_never(pulls.next()) {
+                        ready.push(next);
+                    }
+                    for message in ready {
+                        let _ = message.ack().await;
+                    }
+                    continue;
+                }
+                let mut ready = vec![message];
+                while let Some(Some(Ok(next))) = futures_util::FutureExt::now_or_never(pulls.next()) {
+                    ready.push(next);
+                }
+                for message in ready {
+                    let Ok(info) = message.info() else { continue };
+                    let publish = PublishMessage::build()
+                        .payload(message.payload.clone())
+                        .message_id(info.stream_sequence.to_string());
+                    if let Ok(ack) = js.send_publish(RESULTS_SUBJECT, publish).await {
+                        publishing.push(Box::pin(async move { (message, ack.await.is_ok()) }));
+                    }
+                }
             }
+            _ = tick.tick() => {}
         }
     }
 }
@@ -277,7 +315,9 @@ async fn sample_ok(js: &Context) -> Result<bool, String> {
     let mut seq = 1;
     let mut checked = 0;
     while checked < 100 {
-        let Ok(message) = stream.get_raw_message(seq).await else { break };
+        let Ok(message) = stream.get_raw_message(seq).await else {
+            break;
+        };
         let value: serde_json::Value = serde_json::from_slice(&message.payload).unwrap_or_default();
         ok &= value.get("orderId").is_some() && value.get("error").is_none();
         checked += 1;

@@ -42,6 +42,7 @@ use async_nats::jetstream::{self, AckKind, Context, Message};
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, SelectAll, StreamExt};
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use crate::clock::{Clock, SystemClock};
@@ -343,12 +344,21 @@ impl Worker {
         let mut stopping = false;
         let mut pull_failed_at: Option<Instant> = None;
         loop {
-            if !stopping && pulls.len() < PULLS && pull_failed_at.is_none_or(|t| t.elapsed() > Duration::from_millis(200))
+            if !stopping
+                && pulls.len() < PULLS
+                && pull_failed_at.is_none_or(|t| t.elapsed() > Duration::from_millis(200))
             {
                 let room = self.in_hand.saturating_sub(self.held.len() + self.requested);
                 let size = room.min(self.batch);
                 if size > 0 && (size == self.batch || pulls.is_empty()) {
-                    match self.consumer.batch().max_messages(size).expires(PULL_EXPIRES).messages().await {
+                    match self
+                        .consumer
+                        .batch()
+                        .max_messages(size)
+                        .expires(PULL_EXPIRES)
+                        .messages()
+                        .await
+                    {
                         Ok(batch) => {
                             self.requested += size;
                             pulls.push(pulled(batch, size));
@@ -365,18 +375,28 @@ impl Worker {
             if stopping && pulls.is_empty() && self.held.is_empty() && publishing.is_empty() {
                 break;
             }
+            // Each branch takes everything already there, back to back: the connection then
+            // writes the publishes and acks they send in one go rather than one at a time.
             tokio::select! {
                 biased;
-                Some(done) = done_rx.recv() => self.finished(done, &mut publishing).await,
-                Some((sent, acked)) = publishing.next() => self.acked(sent, acked, &mut publishing).await,
-                Some(pulled) = pulls.next() => match pulled {
-                    Pulled::Message(message) => {
-                        self.requested = self.requested.saturating_sub(1);
-                        self.start(message, &done_tx).await;
+                Some(done) = done_rx.recv() => {
+                    self.finished(done, &mut publishing).await;
+                    while let Ok(done) = done_rx.try_recv() {
+                        self.finished(done, &mut publishing).await;
                     }
-                    Pulled::Error(e) => eprintln!("quickstep worker: pulling messages: {e}"),
-                    Pulled::End(unfilled) => self.requested = self.requested.saturating_sub(unfilled),
-                },
+                }
+                Some((sent, acked)) = publishing.next() => {
+                    self.acked(sent, acked, &mut publishing).await;
+                    while let Some(Some((sent, acked))) = publishing.next().now_or_never() {
+                        self.acked(sent, acked, &mut publishing).await;
+                    }
+                }
+                Some(pulled) = pulls.next() => {
+                    self.pulled(pulled, &done_tx).await;
+                    while let Some(Some(pulled)) = pulls.next().now_or_never() {
+                        self.pulled(pulled, &done_tx).await;
+                    }
+                }
                 _ = progress.tick() => self.progress().await,
                 _ = terminate.recv(), if !stopping => stopping = true,
                 _ = interrupt.recv(), if !stopping => stopping = true,
@@ -388,6 +408,18 @@ impl Worker {
         let _ = self.js.client().flush().await;
         self.runtime.shutdown();
         Ok(self.counts)
+    }
+
+    /// What a pull request brought.
+    async fn pulled(&mut self, pulled: Pulled, done_tx: &mpsc::UnboundedSender<Done>) {
+        match pulled {
+            Pulled::Message(message) => {
+                self.requested = self.requested.saturating_sub(1);
+                self.start(message, done_tx).await;
+            }
+            Pulled::Error(e) => eprintln!("quickstep worker: pulling messages: {e}"),
+            Pulled::End(unfilled) => self.requested = self.requested.saturating_sub(unfilled),
+        }
     }
 
     /// Takes a fetched message in hand and starts its execution.
@@ -444,7 +476,10 @@ impl Worker {
                     (OutcomeFormat::Output, Some(output)) if outcome.status == Status::Succeeded => Bytes::from(output),
                     (_, output) => {
                         let outcome = crate::machine::Outcome { output, ..outcome };
-                        let info = ExecutionInfo { name, ..(*info).clone() };
+                        let info = ExecutionInfo {
+                            name,
+                            ..(*info).clone()
+                        };
                         Bytes::from(event_outcome(
                             format,
                             &Finished {
@@ -599,7 +634,9 @@ impl Worker {
 
 /// A cause as a header value: one line.
 fn header_text(text: &str) -> String {
-    text.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect()
 }
 
 /// What a pull request's stream yields.

@@ -17,8 +17,8 @@ use crate::history::{HistoryEvent, HistorySink, JsonHistory};
 use crate::intrinsics::uuid_v4_string;
 use crate::machine::{Machine, Outcome};
 use crate::mock::MockConfig;
-use crate::outcome::{sync_execution_response, Finished};
 use crate::model::{Graph, MachineType, StateKind, StateMachine};
+use crate::outcome::{sync_execution_response, Finished};
 use crate::parse::is_jsonata_expression;
 use crate::program::Program;
 use crate::source::{Source, SourceProblem, Substitutions};
@@ -564,8 +564,13 @@ fn worker(
     args: crate::service::nats::WorkerArgs,
 ) -> Result<ExitCode, String> {
     let (source, model, program) = load_definition(definition, source_args, Some(TypeArg::Express))?;
-    let (machine, state_machine_name) =
-        bind_machine(&source, &model, program, behaviours, source_args.state_machine.as_deref())?;
+    let (machine, state_machine_name) = bind_machine(
+        &source,
+        &model,
+        program,
+        behaviours,
+        source_args.state_machine.as_deref(),
+    )?;
     let info = ExecutionInfo {
         state_machine_name,
         express_id: Some(uuid_v4_string()),

@@ -103,7 +103,10 @@ mod tests {
     fn output_format_is_the_output_or_error_and_cause() {
         let info = ExecutionInfo::default();
         let ok = outcome(Status::Succeeded, Some(r#"{"b":2}"#), None);
-        assert_eq!(event_outcome(OutcomeFormat::Output, &finished(&info, &ok)), r#"{"b":2}"#);
+        assert_eq!(
+            event_outcome(OutcomeFormat::Output, &finished(&info, &ok)),
+            r#"{"b":2}"#
+        );
         let failed = outcome(Status::Failed, None, Some("States.TaskFailed"));
         assert_eq!(
             event_outcome(OutcomeFormat::Output, &finished(&info, &failed)),
