@@ -640,6 +640,8 @@ fn header_text(text: &str) -> String {
 }
 
 /// What a pull request's stream yields.
+// Nearly every item is a message: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Pulled {
     Message(Message),
     Error(String),
