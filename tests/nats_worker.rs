@@ -107,7 +107,11 @@ struct Worker(Child);
 
 impl Worker {
     fn start(url: &str, extra: &[&str]) -> Worker {
-        let definition = scratch_definition();
+        Worker::start_with(&scratch_definition(), url, extra)
+    }
+
+    /// A worker of the definition in `definition`.
+    fn start_with(definition: &std::path::Path, url: &str, extra: &[&str]) -> Worker {
         let child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
             .arg("worker")
             .arg(&definition)
@@ -309,6 +313,8 @@ async fn check_results(js: &Context, expected: &HashMap<String, u64>) {
         );
     }
     assert_eq!(results.len(), expected.len(), "one outcome per event");
+    // Messages whose outcome was stored but whose ack was lost (a killed worker, a restarted
+    // server) are delivered again after the ack wait: wait for them to be settled.
     let mut consumer: consumer::PullConsumer = js
         .get_stream("EVENTS")
         .await
@@ -316,9 +322,26 @@ async fn check_results(js: &Context, expected: &HashMap<String, u64>) {
         .get_consumer("quickstep")
         .await
         .unwrap();
-    let info = consumer.info().await.unwrap();
-    assert_eq!(info.num_pending, 0, "events never delivered");
-    assert_eq!(info.num_ack_pending, 0, "events delivered and not acknowledged");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let info = consumer.info().await.unwrap().clone();
+        if (info.num_pending, info.num_ack_pending) == (0, 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "15 s after the last outcome, {} events never delivered and {} not acknowledged",
+            info.num_pending,
+            info.num_ack_pending
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Their second outcomes were dropped as duplicates.
+    assert_eq!(
+        count(js, "RESULTS").await,
+        expected.len() as u64,
+        "one outcome per event"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -466,6 +489,66 @@ async fn sigterm_finishes_the_messages_in_hand_and_exits_zero() {
     wait_for(&js, "RESULTS", 20_000, Duration::from_secs(20)).await;
     check_results(&js, &expected).await;
     drop(worker);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_longer_than_the_ack_wait_is_delivered_once_thanks_to_progress_acks() {
+    let server = Server::start("progress");
+    let js = client(&server.url()).await;
+    create_streams(&js).await;
+    // 3 s of Wait against an ack wait of 2 s.
+    let definition = std::env::temp_dir().join(format!("quickstep-nats-slow-{}.asl.json", std::process::id()));
+    std::fs::write(
+        &definition,
+        r#"{"StartAt": "Slow", "States": {"Slow": {"Type": "Wait", "Seconds": 3, "End": true}}}"#,
+    )
+    .unwrap();
+    js.send_publish(
+        "events.slow",
+        jetstream::message::PublishMessage::build()
+            .payload(r#"{"slow": true}"#.into())
+            .message_id("slow"),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let worker = Worker::start_with(&definition, &server.url(), &["--format", "full"]);
+    wait_for(&js, "RESULTS", 1, Duration::from_secs(15)).await;
+    let status = worker.terminate(Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+    let mut consumer: consumer::PullConsumer = js
+        .get_stream("EVENTS")
+        .await
+        .unwrap()
+        .get_consumer("quickstep")
+        .await
+        .unwrap();
+    let info = consumer.info().await.unwrap().clone();
+    assert_eq!(
+        info.delivered.consumer_sequence, 1,
+        "delivered once, not again after the ack wait"
+    );
+    assert_eq!(info.num_ack_pending, 0);
+    // --format full: StartSyncExecution's response, named after the message.
+    let results = read_all(&js, "RESULTS").await;
+    assert_eq!(results.len(), 1);
+    let (id, payload, _) = &results[0];
+    assert_eq!(id, "slow");
+    let response: serde_json::Value = serde_json::from_slice(payload).unwrap();
+    assert_eq!(response["name"], "slow");
+    assert_eq!(response["status"], "SUCCEEDED");
+    assert_eq!(response["input"], r#"{"slow": true}"#);
+    assert_eq!(response["output"], r#"{"slow":true}"#);
+    let arn = response["executionArn"].as_str().unwrap();
+    assert!(
+        arn.starts_with("arn:aws:states:us-east-1:123456789012:express:") && arn.contains(":slow:"),
+        "{arn}"
+    );
+    let took = response["stopDate"].as_f64().unwrap() - response["startDate"].as_f64().unwrap();
+    // (the runtime reads its own clock: a few milliseconds apart from the worker's)
+    assert!(took > 2.9, "the Wait took {took} s");
+    let _ = std::fs::remove_file(definition);
 }
 
 #[test]
