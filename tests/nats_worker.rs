@@ -114,7 +114,7 @@ impl Worker {
     fn start_with(definition: &std::path::Path, url: &str, extra: &[&str]) -> Worker {
         let child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
             .arg("worker")
-            .arg(&definition)
+            .arg(definition)
             .args([
                 "--nats",
                 url,
