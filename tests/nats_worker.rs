@@ -552,7 +552,7 @@ async fn an_execution_longer_than_the_ack_wait_is_delivered_once_thanks_to_progr
 }
 
 #[test]
-fn a_results_subject_no_stream_captures_is_refused_at_startup() {
+fn startup_problems_are_refused_with_exit_status_2() {
     let server = Server::start("nostream");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -578,6 +578,23 @@ fn a_results_subject_no_stream_captures_is_refused_at_startup() {
     let (code, stderr) = run("events.results");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("would consume its own outcomes"), "{stderr}");
+    let unreachable = Command::new(env!("CARGO_BIN_EXE_quickstep"))
+        .arg("worker")
+        .arg(&definition)
+        .args([
+            "--nats",
+            &format!("nats://127.0.0.1:{}", free_port()),
+            "--stream",
+            "EVENTS",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unreachable.stderr).contains("cannot connect to NATS at nats://127.0.0.1:"),
+        "{}",
+        String::from_utf8_lossy(&unreachable.stderr)
+    );
     let missing = Command::new(env!("CARGO_BIN_EXE_quickstep"))
         .arg("worker")
         .arg(&definition)
