@@ -13,7 +13,7 @@
 
 pub mod engine;
 pub mod language;
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "nats"))]
 pub mod service;
 pub mod tools;
 
@@ -23,7 +23,7 @@ pub use language::{
     choice, compile, consts, diagnostic, entropy, intrinsics, jsonata, model, parse, path, payload, program, scope,
     template, timestamp, validate,
 };
-pub use tools::{cases, cli, graph, junit, mock, source, stream};
+pub use tools::{cases, cli, graph, junit, mock, outcome, source, stream};
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use diagnostic::{Diagnostic, Severity};

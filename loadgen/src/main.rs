@@ -6,7 +6,9 @@
 //! submits R executions per second on the streaming API (`submit`, JSON text in) and
 //! latency is measured from each execution's scheduled arrival, so queueing counts. With
 //! `--rate R --inline` there is no generator thread: the worker threads take the arrivals
-//! from one shared schedule and run each on the calling thread (`Machine::run_in`).
+//! from one shared schedule and run each on the calling thread (`Machine::run_in`). With
+//! `--nats URL`, `quickstep worker` processes (or a bare consumer) on NATS JetStream, end to
+//! end (`nats.rs`).
 //!
 //! Every workload first goes through a verification pass (every output checked against
 //! `<name>.expected.json`); during the timed run one output in
@@ -16,6 +18,7 @@ mod alloc;
 mod check;
 mod closed;
 mod endpoint;
+mod nats;
 mod open;
 mod parked;
 mod report;
@@ -152,6 +155,29 @@ struct Args {
     /// executions of --workload, started first, in turn.
     #[arg(long, value_enum, default_value_t = OperationArg::Start, requires = "endpoint")]
     operation: OperationArg,
+    /// Measures `quickstep worker` on the NATS JetStream server at this URL, end to end
+    /// (events published, executed, outcomes published, events acknowledged): --events copies
+    /// of the workload's input, --workers workers (see src/nats.rs).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["rate", "all", "noise", "faults", "handwritten", "endpoint"])]
+    nats: Option<String>,
+    /// With --nats: how many events.
+    #[arg(long, default_value_t = 1_000_000, requires = "nats")]
+    events: u64,
+    /// With --nats: a bare consumer in this process instead of workers (the baseline).
+    #[arg(long, value_enum, requires = "nats")]
+    bare: Option<nats::Bare>,
+    /// With --nats: the quickstep binary the workers run.
+    #[arg(long, value_name = "PATH", requires = "nats")]
+    quickstep: Option<std::path::PathBuf>,
+    /// With --nats: how many workers (or bare consumers).
+    #[arg(long, default_value_t = 1, requires = "nats")]
+    workers: usize,
+    /// With --nats: messages per pull request.
+    #[arg(long, default_value_t = 512, requires = "nats")]
+    batch: usize,
+    /// With --nats: the consumer's MaxAckPending.
+    #[arg(long, default_value_t = 20_000, requires = "nats")]
+    max_ack_pending: i64,
 }
 
 /// The operation `--endpoint` loads.
@@ -224,6 +250,30 @@ fn main() -> std::process::ExitCode {
             Err(e) => {
                 eprintln!("loadgen: {e}");
                 std::process::ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(url) = &args.nats {
+        let outcome = Workload::load(&args.workload, &dir).and_then(|workload| {
+            nats::run(&nats::NatsRun {
+                url,
+                workload: &workload,
+                dir: dir.clone(),
+                events: args.events,
+                bare: args.bare,
+                quickstep: args.quickstep.clone(),
+                workers: args.workers.max(1),
+                threads: args.threads,
+                batch: args.batch.max(1),
+                max_ack_pending: args.max_ack_pending,
+                json: args.json,
+            })
+        });
+        return match outcome {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                std::process::ExitCode::FAILURE
             }
         };
     }

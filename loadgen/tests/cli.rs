@@ -108,3 +108,68 @@ fn handwritten_w1_runs_in_the_same_harness() {
     assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("--handwritten runs W1 (w1_order) only"));
 }
+
+/// `--nats`: a bare consumer (both kinds) and a `quickstep worker` (the binary the workspace
+/// builds beside loadgen) against a real nats-server started here (Debian's `nats-server`;
+/// `.ci/run` installs it): every event acknowledged, every outcome stored and sampled right.
+#[test]
+fn nats_mode_measures_bare_consumers_and_workers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let store = std::env::temp_dir().join(format!("loadgen-nats-{}", std::process::id()));
+    let mut server = Command::new("nats-server")
+        .args(["-js", "-sd"])
+        .arg(&store)
+        .args(["-p", &port.to_string(), "-a", "127.0.0.1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start nats-server ({e}): install it (apt-get install nats-server)"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "nats-server did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let url = format!("nats://127.0.0.1:{port}");
+    let quickstep = std::path::Path::new(env!("CARGO_BIN_EXE_loadgen")).with_file_name("quickstep");
+    let runs: [&[&str]; 3] = [
+        &["--bare", "ack"],
+        &["--bare", "publish"],
+        &[
+            "--quickstep",
+            quickstep.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--threads",
+            "1",
+        ],
+    ];
+    let mut reports = Vec::new();
+    for extra in runs {
+        let mut args = vec!["--nats", &url, "--events", "3000"];
+        args.extend_from_slice(extra);
+        if extra[0] == "--quickstep" {
+            assert!(
+                quickstep.exists(),
+                "{} is missing: build the workspace (cargo test --workspace builds it)",
+                quickstep.display()
+            );
+        }
+        reports.push(report(&args));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&store);
+    for (report, (mode, results)) in reports
+        .iter()
+        .zip([("bare-ack", 0), ("bare-publish", 3000), ("worker", 3000)])
+    {
+        assert_eq!(report["mode"], mode, "{report}");
+        assert_eq!(report["events"], 3000, "{report}");
+        assert_eq!(report["results"], results, "{report}");
+        assert_eq!(report["ok"], true, "{report}");
+        assert!(report["exec_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    }
+}

@@ -1,5 +1,6 @@
-//! The service layer (cargo feature `server`): `quickstep serve`, a server speaking the
-//! Step Functions API, with Standard executions durable in an embedded journal.
+//! The service layer: `quickstep serve` (cargo feature `server`), a server speaking the
+//! Step Functions API, with Standard executions durable in an embedded journal; and
+//! `quickstep worker` (cargo feature `nats`), executions fed by NATS JetStream.
 //!
 //! - [`protocol`]: the wire rules (awsJson1_0 errors, members, names, ARNs, paging);
 //! - [`api`]: the operations;
@@ -13,28 +14,47 @@
 //!   logging, tracing and encryption configurations.
 //! - `integrations` (cargo feature `integrations`): Task states that call AWS services (or
 //!   AWS-compatible endpoints), for the server, `quickstep run` and embedders.
+//! - `nats`: workers on a NATS JetStream consumer.
 //!
 //! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
 //! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).
 //!
 //! [`Machine`]: crate::machine::Machine
 
+#[cfg(feature = "server")]
 pub mod api;
+#[cfg(feature = "server")]
 pub mod express;
+#[cfg(feature = "server")]
 pub mod http;
 #[cfg(feature = "integrations")]
 pub mod integrations;
+#[cfg(feature = "server")]
 pub mod journal;
+#[cfg(feature = "server")]
 pub mod logs;
+#[cfg(feature = "server")]
 pub mod machines;
+#[cfg(feature = "server")]
 mod metrics;
+#[cfg(feature = "nats")]
+pub mod nats;
+#[cfg(feature = "server")]
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod serve;
+#[cfg(feature = "server")]
 pub mod standard;
+#[cfg(feature = "server")]
 mod tags;
+#[cfg(feature = "server")]
 mod test_state;
+#[cfg(feature = "server")]
 mod versions;
 
+#[cfg(feature = "server")]
 pub use api::{Service, ServiceConfig};
+#[cfg(feature = "server")]
 pub use journal::SqliteJournal;
+#[cfg(feature = "server")]
 pub use machines::{Machines, TaskSources};

@@ -1,5 +1,5 @@
-//! The `quickstep` command line: `run`, `graph`, `validate`, `test`, `test-state`, `stream`
-//! and (with the `server` feature) `serve`.
+//! The `quickstep` command line: `run`, `graph`, `validate`, `test`, `test-state`, `stream`,
+//! (with the `server` feature) `serve` and (with the `nats` feature) `worker`.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -101,6 +101,21 @@ enum Command {
     /// Standard executions durable in a journal.
     #[cfg(feature = "server")]
     Serve(crate::service::serve::ServeArgs),
+    /// Runs each message of a NATS JetStream stream as an Express execution: a pull consumer
+    /// on one durable consumer that every worker shares; each outcome is published to
+    /// JetStream before its message is acknowledged.
+    #[cfg(feature = "nats")]
+    Worker {
+        /// The definition file (ASL JSON, or YAML: `.yaml`, `.yml`); not with `--template`.
+        #[arg(required_unless_present = "template")]
+        definition: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        tasks: TaskArgs,
+        #[command(flatten)]
+        worker: crate::service::nats::WorkerArgs,
+    },
 }
 
 /// `quickstep test-state`: TestState's request members as flags.
@@ -244,6 +259,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Stream(args) => crate::tools::stream::stream(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => crate::service::serve::serve(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "nats")]
+        Command::Worker {
+            definition,
+            source,
+            tasks,
+            worker: args,
+        } => worker(definition.as_deref(), &source, &tasks, args),
     };
     match result {
         Ok(code) => code,
@@ -756,6 +778,27 @@ fn run(
         );
     }
     Ok(exit_status(outcome.status))
+}
+
+/// `quickstep worker`: the definition checked as an EXPRESS one, its Task states bound, then
+/// the worker's loop until SIGTERM or SIGINT.
+#[cfg(feature = "nats")]
+fn worker(
+    definition: Option<&Path>,
+    source_args: &SourceArgs,
+    tasks: &TaskArgs,
+    args: crate::service::nats::WorkerArgs,
+) -> Result<ExitCode, String> {
+    let (source, model, program) = load_definition(definition, source_args, Some(TypeArg::Express))?;
+    let state_machine_name = state_machine_name(&source, source_args.state_machine.as_deref());
+    // `bound` keeps the runtime of its tasks' service calls while the worker runs.
+    let bound = bind_tasks(&model, program, tasks, &state_machine_name)?;
+    let info = ExecutionInfo {
+        state_machine_name,
+        express_id: Some(uuid_v4_string()),
+        ..ExecutionInfo::default()
+    };
+    crate::service::nats::work(bound.machine.clone(), info, args)
 }
 
 fn graph(

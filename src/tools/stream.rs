@@ -16,13 +16,14 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::clock::{Clock, SystemClock};
 use crate::exec::{ExecutionInfo, RawOutcome, Status};
 use crate::intrinsics::uuid_v4_string;
 use crate::machine::Outcome;
 use crate::model::MachineType;
+use crate::outcome::{event_outcome, failure_document, Finished, OutcomeFormat};
 use crate::runtime::{Built, Runtime};
 
 use super::cli::{bind_tasks, load_definition, state_machine_name, SourceArgs, TaskArgs, TypeArg};
@@ -60,19 +61,9 @@ pub(crate) struct StreamArgs {
     ordered: bool,
     /// What each outcome line holds.
     #[arg(long, value_enum, default_value = "output")]
-    format: LineFormat,
+    format: OutcomeFormat,
     #[command(flatten)]
     tasks: TaskArgs,
-}
-
-/// What each outcome line holds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum LineFormat {
-    #[default]
-    /// A succeeded execution's output; for a failed one `{"error": ..., "cause": ...}`.
-    Output,
-    /// StartSyncExecution's response, the line number as the execution's name.
-    Full,
 }
 
 /// One line of input: its number (from 1) and where its text is in the block.
@@ -186,7 +177,7 @@ pub struct StreamOptions {
     /// Write the outcome lines in input order (else each block of lines as it finishes).
     pub ordered: bool,
     /// What each outcome line holds.
-    pub format: LineFormat,
+    pub format: OutcomeFormat,
     /// Show a progress line on standard error, once a second.
     pub progress: bool,
 }
@@ -281,10 +272,10 @@ pub(crate) fn stream(args: StreamArgs) -> Result<ExitCode, String> {
 
 /// Runs one execution per line of newline-delimited JSON read from `input` on `runtime`'s
 /// pool and writes one line per event to `output`: a succeeded execution's output, else
-/// `{"error": ..., "cause": ...}`; a line that is not an event (not UTF-8, not JSON, over
+/// `{"error": ..., "cause": ...}` ([`failure_document`]); a line that is not an event (not UTF-8, not JSON, over
 /// 256 KiB) gives `{"error": "InvalidExecutionInput", "cause": ..., "line": N}`. Blank lines
 /// are skipped. Each execution is named by its line number (`$$.Execution.Name`); `info`
-/// gives the rest of its ARN for [`LineFormat::Full`]. Returns the counts, or the first
+/// gives the rest of its ARN for [`OutcomeFormat::Full`]. Returns the counts, or the first
 /// error reading the input or writing the output (the lines read before it are run and
 /// written).
 pub fn run_stream(
@@ -358,7 +349,7 @@ pub fn run_stream(
 struct Feed<'r> {
     runtime: &'r Runtime,
     info: &'r ExecutionInfo,
-    format: LineFormat,
+    format: OutcomeFormat,
 }
 
 impl Feed<'_> {
@@ -411,8 +402,8 @@ impl Feed<'_> {
                 }
             },
             |i, raw| match self.format {
-                LineFormat::Output => output_line(&raw, events[i].text.map_or(0, <[u8]>::len)),
-                LineFormat::Full => {
+                OutcomeFormat::Output => output_line(&raw, events[i].text.map_or(0, <[u8]>::len)),
+                OutcomeFormat::Full => {
                     let line = &events[i];
                     let input = std::str::from_utf8(line.text.unwrap_or_default()).unwrap_or_default();
                     let info = ExecutionInfo {
@@ -420,9 +411,14 @@ impl Feed<'_> {
                         ..self.info.clone()
                     };
                     let outcome = Outcome::from_raw(&raw);
-                    let mut text =
-                        serde_json::to_vec(&outcome.sync_response(&info, input, start_ms, SystemClock.now_ms()))
-                            .unwrap_or_default();
+                    let finished = Finished {
+                        info: &info,
+                        input,
+                        start_ms,
+                        stop_ms: SystemClock.now_ms(),
+                        outcome: &outcome,
+                    };
+                    let mut text = event_outcome(OutcomeFormat::Full, &finished).into_bytes();
                     text.push(b'\n');
                     Written {
                         line: text,
@@ -439,22 +435,14 @@ fn failure_of(raw: &RawOutcome<'_>) -> Option<String> {
     (raw.status != Status::Succeeded).then(|| raw.error.clone().unwrap_or_default())
 }
 
-/// A succeeded execution's output, or a failed one's `{"error": ..., "cause": ...}` (each
-/// member when the failure has it). `input_length` sizes the line's buffer: outputs are
+/// A succeeded execution's output, or a failed one's [`failure_document`]. `input_length` sizes the line's buffer: outputs are
 /// often about as long as inputs.
 fn output_line(raw: &RawOutcome<'_>, input_length: usize) -> Written {
     let mut line = Vec::with_capacity(input_length + 64);
     if raw.status == Status::Succeeded {
         raw.write_output(&mut line);
     } else {
-        let mut failure = serde_json::Map::new();
-        if let Some(error) = &raw.error {
-            failure.insert("error".into(), error.clone().into());
-        }
-        if let Some(cause) = &raw.cause {
-            failure.insert("cause".into(), cause.clone().into());
-        }
-        line = serde_json::to_vec(&failure).unwrap_or_default();
+        line = failure_document(raw.error.as_deref(), raw.cause.as_deref()).into_bytes();
     }
     line.push(b'\n');
     Written {
