@@ -8,6 +8,9 @@
 
 #![cfg(feature = "nats")]
 
+#[path = "common/server.rs"]
+mod sfn;
+
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -607,4 +610,50 @@ fn startup_problems_are_refused_with_exit_status_2() {
         "{}",
         String::from_utf8_lossy(&missing.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_hands_asynchronous_express_executions_to_the_workers() {
+    let nats = Server::start("handoff");
+    let js = client(&nats.url()).await;
+    create_streams(&js).await;
+    let serve = sfn::Server::start(
+        &sfn::scratch("nats-handoff"),
+        &["--nats", &nats.url(), "--nats-subject-prefix", "events"],
+    );
+    let sdk = serve.client();
+    let definition = std::fs::read_to_string(scratch_definition()).unwrap();
+    let machine = sfn::create(
+        &sdk,
+        "doubler",
+        &definition,
+        aws_sdk_sfn::types::StateMachineType::Express,
+    )
+    .await;
+    let _worker = Worker::start(&nats.url(), &[]);
+    let mut expected = HashMap::new();
+    for n in 0..50u64 {
+        let name = format!("h-{n}");
+        let started = sdk
+            .start_execution()
+            .state_machine_arn(&machine)
+            .name(&name)
+            .input(format!(r#"{{"n": {n}}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert!(started.execution_arn.contains(&format!(":express:doubler:{name}:")));
+        expected.insert(name, n);
+    }
+    // The same name again, within the stream's duplicate window: nothing more runs.
+    sdk.start_execution()
+        .state_machine_arn(&machine)
+        .name("h-0")
+        .input(r#"{"n": 0}"#)
+        .send()
+        .await
+        .unwrap();
+    wait_for(&js, "RESULTS", 50, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    check_results(&js, &expected).await;
 }

@@ -75,6 +75,9 @@ pub struct Service {
     redrive_tokens: std::sync::Mutex<HashMap<(String, String), (i64, i64)>>,
     /// Execution counts and times by state machine (`/metrics`).
     executions: Arc<ExecutionMetrics>,
+    /// Where asynchronous Express executions go instead of the runtime, when set.
+    #[cfg(feature = "nats")]
+    handoff: Option<super::handoff::NatsHandoff>,
 }
 
 impl std::fmt::Debug for Service {
@@ -166,7 +169,17 @@ impl Service {
             admin: tokio::sync::Mutex::new(()),
             redrive_tokens: std::sync::Mutex::default(),
             executions,
+            #[cfg(feature = "nats")]
+            handoff: None,
         })
+    }
+
+    /// This service with its asynchronous Express executions handed to NATS JetStream
+    /// (see [`super::handoff`]) instead of run here.
+    #[cfg(feature = "nats")]
+    pub fn with_nats_handoff(mut self, handoff: super::handoff::NatsHandoff) -> Service {
+        self.handoff = Some(handoff);
+        self
     }
 
     /// Remembers (or, with `None`, forgets) the machine of `arn`.
@@ -616,6 +629,12 @@ impl Service {
                 machine.arn.replacen(":stateMachine:", ":express:", 1),
             );
             let start_ms = SystemClock.now_ms();
+            #[cfg(feature = "nats")]
+            if let (false, Some(handoff)) = (sync, &self.handoff) {
+                handoff.publish(&machine.name, &name, input).await?;
+                self.executions.started(&machine.arn);
+                return Ok(json!({"executionArn": express_arn, "startDate": timestamp(start_ms)}));
+            }
             if !sync {
                 let (metrics, machine_arn) = (self.executions.clone(), machine.arn.clone());
                 let (log, execution_arn) = (self.config.log, express_arn.clone());

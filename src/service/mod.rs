@@ -14,7 +14,8 @@
 //!   logging, tracing and encryption configurations.
 //! - `integrations` (cargo feature `integrations`): Task states that call AWS services (or
 //!   AWS-compatible endpoints), for the server, `quickstep run` and embedders.
-//! - `nats`: workers on a NATS JetStream consumer.
+//! - `nats`: workers on a NATS JetStream consumer; `handoff`: the server's asynchronous
+//!   Express executions handed to them.
 //!
 //! It sits beside the engine and uses it only as embedders do: compiled [`Machine`]s,
 //! resumable executions and task tokens, and the [`Runtime`](crate::runtime::Runtime).
@@ -25,6 +26,8 @@
 pub mod api;
 #[cfg(feature = "server")]
 pub mod express;
+#[cfg(all(feature = "server", feature = "nats"))]
+pub mod handoff;
 #[cfg(feature = "server")]
 pub mod http;
 #[cfg(feature = "integrations")]

@@ -60,6 +60,16 @@ pub struct ServeArgs {
     /// How log records are written: lines of text, or one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Hand asynchronous Express executions (`StartExecution` of an EXPRESS machine) to the
+    /// NATS JetStream server at this URL, for `quickstep worker`s to run, instead of running
+    /// them here.
+    #[cfg(feature = "nats")]
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// With `--nats`: executions of machine M go to the subject `PREFIX.M`.
+    #[cfg(feature = "nats")]
+    #[arg(long, value_name = "PREFIX", default_value = "quickstep.executions")]
+    pub nats_subject_prefix: String,
 }
 
 /// AWS's execution log levels.
@@ -147,6 +157,12 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
     #[cfg(feature = "integrations")]
     let machines = machines.with_integrations(super::integrations::Integrations::on(runtime.handle().clone()));
     let service = Service::new(config, journal, machines).map_err(|e| e.to_string())?;
+    #[cfg(feature = "nats")]
+    let service = match &args.nats {
+        Some(url) => service
+            .with_nats_handoff(runtime.block_on(super::handoff::NatsHandoff::connect(url, &args.nats_subject_prefix))?),
+        None => service,
+    };
     runtime.block_on(async move {
         let address = format!("{}:{}", args.host, args.port);
         let listener = tokio::net::TcpListener::bind(&address)
