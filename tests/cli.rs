@@ -380,8 +380,18 @@ fn test_command_writes_a_junit_report() {
     assert!(out.contains("$['a']: expected \"b\", got \"<&\\\">\""), "{out}");
     assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
 
-    // A report that cannot be written: an error naming the file, after the cases ran.
-    let nowhere = dir.join("no-such-folder/report.xml");
+    // A report in a folder that does not exist yet: the folder is created.
+    let nested = dir.join("reports/junit/report.xml");
+    let _ = std::fs::remove_dir_all(dir.join("reports"));
+    let (code, _, _) = quickstep_apart(&["test", folder, "--junit", nested.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let nested_xml = std::fs::read_to_string(&nested).unwrap();
+    assert!(nested_xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
+    assert_eq!(nested_xml.matches("<testcase ").count(), 3, "{nested_xml}");
+
+    // A report that cannot be written (its folder would be inside a file): an error naming
+    // the file, after the cases ran.
+    let nowhere = dir.join("notes.json/report.xml");
     let (code, out, err) = quickstep_apart(&["test", folder, "--junit", nowhere.to_str().unwrap()]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.ends_with("2 passed, 1 failed, 1 skipped\n"), "{out}");

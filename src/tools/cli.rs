@@ -88,7 +88,8 @@ enum Command {
         /// Only cases whose name contains this.
         #[arg(long)]
         filter: Option<String>,
-        /// Also write a JUnit XML report of the run to this file.
+        /// Also write a JUnit XML report of the run to this file (its folder is created when
+        /// missing).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
@@ -945,6 +946,11 @@ fn test(paths: &[PathBuf], filter: Option<&str>, junit: Option<&Path>) -> Result
     println!();
     print!("{}", results.summary());
     if let Some(file) = junit {
+        // CI systems collect reports from folders that may not exist yet (`target/reports/`).
+        if let Some(folder) = file.parent().filter(|f| !f.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| format!("{}: cannot write the JUnit report: {e}", file.display()))?;
+        }
         std::fs::write(file, crate::junit::report(&results))
             .map_err(|e| format!("{}: cannot write the JUnit report: {e}", file.display()))?;
     }

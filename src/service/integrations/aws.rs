@@ -100,6 +100,13 @@ impl Reply {
             .unwrap_or("")
     }
 
+    /// `result` with [`add_metadata`](Self::add_metadata)'s members, members sorted: an
+    /// optimized integration's result.
+    pub fn with_metadata(&self, mut result: Map<String, Json>) -> Json {
+        self.add_metadata(&mut result);
+        super::sorted(result)
+    }
+
     /// `SdkHttpMetadata` and `SdkResponseMetadata`, as the optimized integrations add them
     /// to their results.
     pub fn add_metadata(&self, result: &mut Map<String, Json>) {

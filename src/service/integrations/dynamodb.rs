@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 
 use super::aws::{call_json, Aws, Service};
-use super::{bad_parameters, sorted};
+use super::bad_parameters;
 use crate::tasks::TaskFailure;
 
 /// DynamoDB, as the integrations name it.
@@ -126,10 +126,9 @@ pub async fn call(aws: &Aws, action: &str, params: &Map<String, Json>) -> Result
     )
     .await
     .map_err(|e| e.optimized(&SERVICE))?;
-    let mut result = match answer {
+    let result = match answer {
         Json::Object(members) => members,
         _ => Map::new(),
     };
-    reply.add_metadata(&mut result);
-    Ok(sorted(result))
+    Ok(reply.with_metadata(result))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 
 use super::aws::{client_failure, Aws, Reply, Request, Service, ServiceError};
-use super::{arn_region, bad_parameters, sorted};
+use super::{arn_region, bad_parameters};
 use crate::tasks::TaskFailure;
 
 /// Lambda, as the integrations name it.
@@ -129,8 +129,7 @@ pub async fn invoke(aws: &Aws, params: &Map<String, Json>) -> Result<Json, TaskF
     }
     result.insert("Payload".into(), payload_value(&reply.body));
     result.insert("StatusCode".into(), Json::from(reply.status));
-    reply.add_metadata(&mut result);
-    Ok(sorted(result))
+    Ok(reply.with_metadata(result))
 }
 
 /// A function ARN as `Resource`: the input is the payload, the result the function's.

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 
 use super::aws::{client_failure, xml_text, Aws, Request, Service, ServiceError};
 use super::lambda::encode;
-use super::{arn_region, as_text, bad_parameters, sorted};
+use super::{arn_region, as_text, bad_parameters};
 use crate::tasks::TaskFailure;
 
 /// SNS, as the integrations name it.
@@ -146,7 +146,6 @@ pub(crate) async fn send_publish(
 
 /// `sns:publish`: `MessageId` (and `SequenceNumber`), with the envelope.
 pub async fn publish(aws: &Aws, params: &Map<String, Json>) -> Result<Json, TaskFailure> {
-    let (reply, mut result) = send_publish(aws, params, false).await?;
-    reply.add_metadata(&mut result);
-    Ok(sorted(result))
+    let (reply, result) = send_publish(aws, params, false).await?;
+    Ok(reply.with_metadata(result))
 }

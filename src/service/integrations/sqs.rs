@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 
 use super::aws::{call_json, Aws, Service};
-use super::{as_text, bad_parameters, sorted};
+use super::{as_text, bad_parameters};
 use crate::tasks::TaskFailure;
 
 /// SQS, as the integrations name it.
@@ -105,12 +105,11 @@ pub async fn send_message(aws: &Aws, params: &Map<String, Json>) -> Result<Json,
     )
     .await
     .map_err(|e| e.optimized(&SERVICE))?;
-    let mut result = match answer {
+    let result = match answer {
         Json::Object(members) => members,
         _ => Map::new(),
     };
-    reply.add_metadata(&mut result);
-    Ok(sorted(result))
+    Ok(reply.with_metadata(result))
 }
 
 #[cfg(test)]
