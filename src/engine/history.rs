@@ -149,22 +149,29 @@ fn details_key(event_type: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether events of `event_type` report a failure, a timeout, or work cut short
+/// (`TaskFailed`, `ActivityTimedOut`, `MapIterationAborted`, ...).
+pub fn is_error_type(event_type: &str) -> bool {
+    ["Failed", "TimedOut", "Aborted"]
+        .iter()
+        .any(|end| event_type.ends_with(end))
+}
+
+/// Whether events of `event_type` end the execution with a failure.
+pub fn is_fatal_type(event_type: &str) -> bool {
+    matches!(event_type, "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted")
+}
+
 impl HistoryEvent<'_> {
     /// Whether this is an error event (what the `ERROR` log level keeps): a failure, a
-    /// timeout, or work cut short (`MapIterationAborted`, `WaitStateAborted`, ...).
+    /// timeout, or work cut short ([`is_error_type`]).
     pub fn is_error(&self) -> bool {
-        matches!(self.data, EventData::Failure { .. })
-            || ["Failed", "TimedOut", "Aborted"]
-                .iter()
-                .any(|end| self.event_type.ends_with(end))
+        matches!(self.data, EventData::Failure { .. }) || is_error_type(self.event_type)
     }
 
     /// Whether this event ends the execution with a failure (what `FATAL` keeps).
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self.event_type,
-            "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted"
-        )
+        is_fatal_type(self.event_type)
     }
 
     /// The event as a JSON value shaped like one of AWS's `GetExecutionHistory` events:

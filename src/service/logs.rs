@@ -5,6 +5,7 @@
 use tracing::Level;
 
 use crate::exec::Status;
+use crate::history::{is_error_type, is_fatal_type};
 use crate::runtime::LogLevel;
 
 /// Where a server's executions log their events.
@@ -30,10 +31,8 @@ impl ExecutionLog {
         match self.level {
             LogLevel::Off => false,
             LogLevel::All => true,
-            LogLevel::Error => ["Failed", "TimedOut", "Aborted"]
-                .iter()
-                .any(|end| event_type.ends_with(end)),
-            LogLevel::Fatal => matches!(event_type, "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted"),
+            LogLevel::Error => is_error_type(event_type),
+            LogLevel::Fatal => is_fatal_type(event_type),
         }
     }
 
@@ -58,12 +57,7 @@ impl ExecutionLog {
     /// execution): `ExecutionSucceeded`, `ExecutionFailed`, `ExecutionTimedOut` or
     /// `ExecutionAborted`, with its error and cause.
     pub fn ended(&self, execution_arn: &str, status: Status, error: Option<&str>, cause: Option<&str>) {
-        let event_type = match status {
-            Status::Succeeded => "ExecutionSucceeded",
-            Status::Failed => "ExecutionFailed",
-            Status::TimedOut => "ExecutionTimedOut",
-            Status::Aborted => "ExecutionAborted",
-        };
+        let event_type = status.ended_event_type();
         if self.keeps(event_type) {
             let details = serde_json::json!({"type": event_type, "error": error, "cause": cause});
             emit(execution_arn, event_type, None, &details.to_string());
@@ -73,10 +67,7 @@ impl ExecutionLog {
 
 /// One log record: failures at `ERROR`, the rest at `INFO`.
 fn emit(execution_arn: &str, event_type: &str, id: Option<u64>, details: &str) {
-    let failure = ["Failed", "TimedOut", "Aborted"]
-        .iter()
-        .any(|end| event_type.ends_with(end));
-    if failure {
+    if is_error_type(event_type) {
         tracing::event!(target: "quickstep::execution", Level::ERROR, execution_arn, event_type, event_id = id, details);
     } else {
         tracing::event!(target: "quickstep::execution", Level::INFO, execution_arn, event_type, event_id = id, details);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::mock::MockConfig;
-use crate::tasks::TaskRegistry;
+use crate::tools::cli::{read, read_resources};
 
 use super::api::{Service, ServiceConfig};
 use super::journal::SqliteJournal;
@@ -95,20 +95,9 @@ pub enum LogFormat {
     Json,
 }
 
-fn read(path: &PathBuf) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Runs the server until SIGINT or SIGTERM.
 pub fn serve(args: ServeArgs) -> Result<(), String> {
-    let resources = match &args.resources {
-        Some(path) => {
-            let json: serde_json::Value =
-                serde_json::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-            TaskRegistry::from_behaviours(&json).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => TaskRegistry::new(),
-    };
+    let resources = read_resources(args.resources.as_deref())?;
     // Step Functions Local reads `MockConfigFile.json` from the working directory.
     let default_mocks = PathBuf::from("MockConfigFile.json");
     let mock_config = args

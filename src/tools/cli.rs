@@ -659,7 +659,7 @@ impl HistorySink for StateTracker<'_> {
 }
 
 /// The behaviours of a `--resources` file (none without one).
-fn read_resources(path: Option<&Path>) -> Result<TaskRegistry, String> {
+pub(crate) fn read_resources(path: Option<&Path>) -> Result<TaskRegistry, String> {
     let Some(path) = path else {
         return Ok(TaskRegistry::new());
     };

@@ -66,6 +66,17 @@ impl Status {
             Status::Aborted => "ABORTED",
         }
     }
+
+    /// The history event that ends an execution so: `ExecutionSucceeded`,
+    /// `ExecutionFailed`, `ExecutionTimedOut` or `ExecutionAborted`.
+    pub fn ended_event_type(self) -> &'static str {
+        match self {
+            Status::Succeeded => "ExecutionSucceeded",
+            Status::Failed => "ExecutionFailed",
+            Status::TimedOut => "ExecutionTimedOut",
+            Status::Aborted => "ExecutionAborted",
+        }
+    }
 }
 
 /// An execution's outcome, with its output still in the arena.
@@ -582,12 +593,7 @@ impl<'a> Execution<'a> {
         if outcome.status != Status::Succeeded && self.redrive_at.is_none() {
             self.redrive_at = self.frames.first().map(|f| (f.state, f.input, f.variables));
         }
-        let event_type = match outcome.status {
-            Status::Succeeded => "ExecutionSucceeded",
-            Status::Failed => "ExecutionFailed",
-            Status::TimedOut => "ExecutionTimedOut",
-            Status::Aborted => "ExecutionAborted",
-        };
+        let event_type = outcome.status.ended_event_type();
         let data = match outcome.output {
             Some(output) => EventData::Output(output),
             None => EventData::Failure {
