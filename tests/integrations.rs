@@ -946,3 +946,227 @@ fn a_service_endpoint_variable_overrides_the_global_one() {
         "{output:#}"
     );
 }
+
+/// Creates `bucket` in moto's S3 and puts `objects` (key, text) in it.
+fn put_objects(moto: &Moto, bucket: &str, objects: &[(&str, &str)]) {
+    let headers = [("Authorization", authorization("s3"))];
+    let (status, _, text) = http(moto.port, "PUT", &format!("/{bucket}"), &headers, b"").unwrap();
+    assert_eq!(status, 200, "create the bucket {bucket}: {text}");
+    for (key, body) in objects {
+        let (status, _, text) = http(moto.port, "PUT", &format!("/{bucket}/{key}"), &headers, body.as_bytes()).unwrap();
+        assert_eq!(status, 200, "put {key}: {text}");
+    }
+}
+
+/// The text of an object in moto's S3.
+fn object_text(moto: &Moto, bucket: &str, key: &str) -> String {
+    let headers = [("Authorization", authorization("s3"))];
+    let (status, _, text) = http(moto.port, "GET", &format!("/{bucket}/{key}"), &headers, b"").unwrap();
+    assert_eq!(status, 200, "get {key}: {text}");
+    text
+}
+
+/// A Distributed Map reading with `reader`, each item through a Pass state, the other
+/// fields from `extra`, going on to `next`.
+fn distributed_map(reader: Json, extra: Json, next: &str) -> Json {
+    let each = format!("Before{next}");
+    let mut state = json!({"Type": "Map", "ItemReader": reader,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": each, "States": {each.clone(): {"Type": "Pass", "End": true}}},
+        "Next": next});
+    for (name, value) in extra.as_object().unwrap() {
+        state[name] = value.clone();
+    }
+    state
+}
+
+#[test]
+fn distributed_maps_read_s3_objects_and_listings_through_moto() {
+    let moto = Moto::start();
+    let listed: Vec<(String, String)> = (0..5)
+        .map(|i| (format!("in/file_{i}.txt"), format!("content {i}")))
+        .collect();
+    let mut objects: Vec<(&str, &str)> = vec![
+        ("items.json", r#"[{"n": 1}, {"n": 2}, {"n": 3}]"#),
+        ("items.jsonl", "{\"n\": 1}\n{\"n\": 2}\n\n{\"n\": 3}\n"),
+        ("items.csv", "id,name\n1,\"Smith, J\"\n2,Lee\n"),
+        ("items.psv", "1|a\n2|b\n"),
+        ("not-a-list.json", r#"{"n": 1}"#),
+    ];
+    objects.extend(listed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    put_objects(&moto, "data", &objects);
+    let get = |key: &str, config: Json| {
+        json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": config,
+               "Parameters": {"Bucket": "data", "Key": key}})
+    };
+    let definition = json!({"StartAt": "Json", "States": {
+        "Json": distributed_map(get("items.json", json!({"InputType": "JSON", "MaxItems": 2})),
+                                json!({"ResultPath": "$.json"}), "Jsonl"),
+        "Jsonl": distributed_map(get("items.jsonl", json!({"InputType": "JSONL"})),
+                                 json!({"ResultPath": "$.jsonl", "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"b": 1}}}), "Csv"),
+        "Csv": distributed_map(get("items.csv", json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"})),
+                               json!({"ResultPath": "$.csv", "ItemSelector": {"row.$": "$$.Map.Item.Value", "source.$": "$$.Map.Item.Source"}}), "Given"),
+        "Given": distributed_map(get("items.psv", json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
+                                                        "CSVHeaders": ["id", "letter"], "CSVDelimiter": "PIPE"})),
+                                 json!({"ResultPath": "$.given"}), "List"),
+        // Two keys a page: the reader follows the continuation tokens.
+        "List": distributed_map(json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+                                       "Parameters": {"Bucket": "data", "Prefix": "in/", "MaxKeys": 2}}),
+                                json!({"ResultPath": "$.list"}), "NotAList"),
+        "NotAList": distributed_map(get("not-a-list.json", json!({"InputType": "JSON"})),
+                                    json!({"ResultPath": "$.notAList",
+                                           "Catch": [{"ErrorEquals": ["States.ItemReaderFailed"], "ResultPath": "$.notAList", "Next": "Missing"}]}), "Missing"),
+        "Missing": distributed_map(get("nope.json", json!({"InputType": "JSON"})),
+                                   json!({"ResultPath": "$.missing",
+                                          "Catch": [{"ErrorEquals": ["States.ItemReaderFailed"], "ResultPath": "$.missing", "Next": "Batched"}]}), "Batched"),
+        "Batched": distributed_map(get("items.json", json!({"InputType": "JSON"})),
+                                   json!({"ResultPath": "$.bytes", "ItemBatcher": {"MaxInputBytesPerBatch": 30}}), "Done"),
+        "Done": {"Type": "Succeed"}
+    }});
+    let output = output_of(&run(&definition, &json!({}), &moto.endpoint(), &[]));
+    assert_eq!(output["json"], json!([{"n": 1}, {"n": 2}]), "MaxItems 2: {output:#}");
+    assert_eq!(
+        output["jsonl"],
+        json!([{"BatchInput": {"b": 1}, "Items": [{"n": 1}, {"n": 2}]}, {"BatchInput": {"b": 1}, "Items": [{"n": 3}]}])
+    );
+    // CSV values are strings; a quoted field keeps its delimiter.
+    assert_eq!(
+        output["csv"],
+        json!([{"row": {"id": "1", "name": "Smith, J"}, "source": "s3://data/items.csv"},
+               {"row": {"id": "2", "name": "Lee"}, "source": "s3://data/items.csv"}])
+    );
+    assert_eq!(
+        output["given"],
+        json!([{"id": "1", "letter": "a"}, {"id": "2", "letter": "b"}])
+    );
+    let list = output["list"].as_array().unwrap();
+    assert_eq!(list.len(), 5, "every page is read: {list:#?}");
+    for (i, item) in list.iter().enumerate() {
+        let keys: Vec<&str> = item.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["Etag", "Key", "LastModified", "Size", "StorageClass"], "{item}");
+        assert_eq!(item["Key"], format!("in/file_{i}.txt"));
+        assert_eq!(item["Size"], 9);
+        assert_eq!(item["Etag"], format!("\"{}\"", md5_hex(&format!("content {i}"))));
+        assert!(item["LastModified"].as_i64().unwrap() > 1_700_000_000, "{item}");
+        assert_eq!(item["StorageClass"], "STANDARD");
+    }
+    assert_eq!(
+        output["notAList"],
+        json!({"Error": "States.ItemReaderFailed", "Cause": "Attempting to map over non-iterable node."})
+    );
+    // {"Items":[{"n":1},{"n":2}]} is 27 bytes: a third item would pass 30.
+    assert_eq!(
+        output["bytes"],
+        json!([{"Items": [{"n": 1}, {"n": 2}]}, {"Items": [{"n": 3}]}])
+    );
+    assert_eq!(output["missing"]["Error"], "States.ItemReaderFailed");
+    let cause = output["missing"]["Cause"].as_str().unwrap();
+    assert!(cause.starts_with("The specified key does not exist."), "{cause}");
+}
+
+#[test]
+fn a_distributed_map_writes_its_results_to_s3_as_aws_lays_them_out() {
+    let moto = Moto::start();
+    put_objects(
+        &moto,
+        "data",
+        &[("items.json", r#"[{"n": 1}, {"n": 2}, {"fail": true}, {"n": 4}]"#)],
+    );
+    put_objects(&moto, "results", &[]);
+    let map = |tolerated: u64| {
+        json!({"Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                           "Parameters": {"Bucket": "data", "Key": "items.json"}},
+            "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Check",
+                "States": {"Check": {"Type": "Choice", "Choices": [{"Variable": "$.item.fail", "IsPresent": true, "Next": "Fail"}], "Default": "Ok"},
+                           "Fail": {"Type": "Fail", "Error": "Item.Bad", "Cause": "a bad item"},
+                           "Ok": {"Type": "Pass", "End": true}}},
+            "ToleratedFailureCount": tolerated,
+            "Label": "Orders",
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "results", "Prefix.$": "$.prefix"}},
+            "End": true})
+    };
+    let tolerated = json!({"StartAt": "Process", "States": {"Process": map(1)}});
+    let output = output_of(&run(&tolerated, &json!({"prefix": "jobs"}), &moto.endpoint(), &[]));
+    let map_run = output["MapRunArn"].as_str().unwrap();
+    let id = map_run.rsplit(':').next().unwrap();
+    assert!(
+        map_run.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:") && map_run.contains("/Orders:"),
+        "{map_run}"
+    );
+    let manifest_key = format!("jobs/{id}/manifest.json");
+    assert_eq!(
+        output["ResultWriterDetails"],
+        json!({"Bucket": "results", "Key": manifest_key})
+    );
+    let manifest: Json = serde_json::from_str(&object_text(&moto, "results", &manifest_key)).unwrap();
+    let succeeded_key = format!("jobs/{id}/SUCCEEDED_0.json");
+    let failed_key = format!("jobs/{id}/FAILED_0.json");
+    let succeeded_text = object_text(&moto, "results", &succeeded_key);
+    let failed_text = object_text(&moto, "results", &failed_key);
+    assert_eq!(
+        manifest,
+        json!({"DestinationBucket": "results", "MapRunArn": map_run, "ResultFiles": {
+            "FAILED": [{"Key": failed_key, "Size": failed_text.len()}],
+            "PENDING": [],
+            "SUCCEEDED": [{"Key": succeeded_key, "Size": succeeded_text.len()}]}})
+    );
+    let succeeded: Json = serde_json::from_str(&succeeded_text).unwrap();
+    let succeeded = succeeded.as_array().unwrap();
+    assert_eq!(succeeded.len(), 3);
+    let first = &succeeded[0];
+    let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "ExecutionArn",
+            "Input",
+            "InputDetails",
+            "Name",
+            "Output",
+            "OutputDetails",
+            "RedriveCount",
+            "RedriveStatus",
+            "RedriveStatusReason",
+            "StartDate",
+            "StateMachineArn",
+            "Status",
+            "StopDate"
+        ]
+    );
+    assert_eq!(first["Input"], r#"{"item":{"n":1}}"#);
+    assert_eq!(first["Output"], r#"{"item":{"n":1}}"#);
+    assert_eq!(first["Status"], "SUCCEEDED");
+    assert_eq!(first["InputDetails"], json!({"Included": true}));
+    let name = first["Name"].as_str().unwrap();
+    assert!(
+        first["ExecutionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/Orders:{name}")),
+        "{first}"
+    );
+    assert!(
+        first["StateMachineArn"].as_str().unwrap().ends_with("/Orders"),
+        "{first}"
+    );
+    assert_eq!(succeeded[2]["Input"], r#"{"item":{"n":4}}"#);
+    let failed: Json = serde_json::from_str(&failed_text).unwrap();
+    assert_eq!(failed.as_array().unwrap().len(), 1);
+    assert_eq!(failed[0]["Status"], "FAILED");
+    assert_eq!(failed[0]["Error"], "Item.Bad");
+    assert_eq!(failed[0]["Cause"], "a bad item");
+    assert_eq!(failed[0]["Input"], r#"{"item":{"fail":true}}"#);
+    assert!(failed[0].get("Output").is_none());
+
+    // With no failure tolerated, the one failure fails the map run.
+    let strict = json!({"StartAt": "Process", "States": {"Process": map(0)}});
+    let response = run(&strict, &json!({"prefix": "strict"}), &moto.endpoint(), &[]);
+    assert_eq!(response["status"], "FAILED", "{response:#}");
+    assert_eq!(response["error"], "States.ExceedToleratedFailureThreshold");
+    assert_eq!(
+        response["cause"],
+        "The specified tolerated failure threshold was exceeded"
+    );
+}

@@ -132,11 +132,9 @@ fn a_distributed_map_reads_and_writes_through_handlers_and_never_its_input() {
         .unwrap();
     assert_eq!(outcome.error.as_deref(), Some("States.ResultWriterFailed"));
     assert!(
-        outcome
-            .cause
-            .as_deref()
-            .unwrap()
-            .contains("The ResultWriter calls 'arn:aws:states:::s3:putObject', which needs an S3 integration"),
+        outcome.cause.as_deref().unwrap().contains(
+            "The ResultWriter calls S3 ('arn:aws:states:::aws-sdk:s3:putObject'), which needs the S3 integration"
+        ),
         "{:?}",
         outcome.cause
     );

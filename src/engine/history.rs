@@ -106,6 +106,11 @@ pub enum EventDetail<'a> {
     },
     /// `...StateExited` of a state (or catcher) with `Assign`: the variables it assigned.
     Assigned(&'a [Member<'a>]),
+    /// `MapRunStarted`: the map run's ARN.
+    MapRun {
+        /// `mapRunArn`.
+        arn: &'a str,
+    },
     /// `ExecutionRedriven`: how many times the execution has been redriven.
     Redriven {
         /// `redriveCount`.
@@ -138,6 +143,8 @@ fn details_key(event_type: &str) -> Option<&'static str> {
         "ActivityFailed" => "activityFailedEventDetails",
         "ActivityTimedOut" => "activityTimedOutEventDetails",
         "MapStateStarted" => "mapStateStartedEventDetails",
+        "MapRunStarted" => "mapRunStartedEventDetails",
+        "MapRunFailed" => "mapRunFailedEventDetails",
         "MapIterationStarted" => "mapIterationStartedEventDetails",
         "MapIterationSucceeded" => "mapIterationSucceededEventDetails",
         "MapIterationFailed" => "mapIterationFailedEventDetails",
@@ -252,6 +259,7 @@ impl HistoryEvent<'_> {
             EventDetail::MapStarted { length } => details.integer("length", length as i64),
             EventDetail::MapIteration { index } => details.integer("index", index as i64),
             EventDetail::Redriven { count } => details.integer("redriveCount", count as i64),
+            EventDetail::MapRun { arn } => details.string("mapRunArn", arn),
             EventDetail::Assigned(members) => {
                 if include_data {
                     details.key("assignedVariables");

@@ -377,6 +377,18 @@ impl Compiler {
                                 )
                             })
                         }),
+                    max_input_bytes_per_batch: b
+                        .get("MaxInputBytesPerBatch")
+                        .and_then(|v| v.as_f64())
+                        .map(NumberSpec::Literal)
+                        .or_else(|| {
+                            b.get("MaxInputBytesPerBatchPath").and_then(|v| v.as_str()).map(|p| {
+                                NumberSpec::Path(
+                                    self.path(p, &at("ItemBatcher/MaxInputBytesPerBatchPath")),
+                                    "MaxInputBytesPerBatchPath",
+                                )
+                            })
+                        }),
                     batch_input: b
                         .get("BatchInput")
                         .and_then(|bi| self.payload(bi, language, "BatchInput", &at("ItemBatcher/BatchInput"))),
@@ -389,8 +401,17 @@ impl Compiler {
                     .result_writer
                     .as_ref()
                     .and_then(|w| self.external_step(w, language, &at("ResultWriter")));
+                let reader_config = map
+                    .item_reader
+                    .as_ref()
+                    .and_then(|r| r.get("ReaderConfig"))
+                    .map(|c| self.reader_config(c, &at("ItemReader/ReaderConfig")))
+                    .unwrap_or_default();
                 Op::Map(Box::new(MapDef {
+                    distributed: map.distributed || reader.is_some(),
+                    label: self.consts.intern(map.label.as_deref().unwrap_or(&state.name)),
                     reader,
+                    reader_config,
                     writer,
                     processor,
                     items_path,
@@ -412,6 +433,45 @@ impl Compiler {
                     batcher,
                 }))
             }
+        }
+    }
+
+    /// An `ItemReader`'s `ReaderConfig` (the parser has checked its fields' types and values).
+    fn reader_config(&mut self, json: &serde_json::Value, location: &str) -> ReaderConfig {
+        let text = |name: &str| json.get(name).and_then(|v| v.as_str());
+        let input_type = text("InputType").and_then(|t| match t {
+            "JSON" => Some(InputType::Json),
+            "JSONL" => Some(InputType::Jsonl),
+            "CSV" => Some(InputType::Csv),
+            "MANIFEST" => Some(InputType::Manifest),
+            _ => None,
+        });
+        let csv_delimiter = text("CSVDelimiter").and_then(|d| match d {
+            "COMMA" => Some(b','),
+            "PIPE" => Some(b'|'),
+            "SEMICOLON" => Some(b';'),
+            "SPACE" => Some(b' '),
+            "TAB" => Some(b'\t'),
+            _ => None,
+        });
+        let max_items = match (json.get("MaxItems"), text("MaxItemsPath")) {
+            (Some(n), _) => n.as_f64().map(NumberSpec::Literal),
+            (None, Some(p)) => Some(NumberSpec::Path(
+                self.path(p, &format!("{location}/MaxItemsPath")),
+                "MaxItemsPath",
+            )),
+            (None, None) => None,
+        };
+        ReaderConfig {
+            input_type,
+            csv_headers_given: text("CSVHeaderLocation") == Some("GIVEN"),
+            csv_headers: json
+                .get("CSVHeaders")
+                .and_then(|h| h.as_array())
+                .map(|h| h.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            csv_delimiter,
+            max_items,
         }
     }
 

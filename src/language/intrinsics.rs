@@ -950,7 +950,8 @@ pub fn uuid_v4_string() -> String {
     uuid_v4(&Arena::new()).to_string()
 }
 
-fn uuid_v4(arena: &Arena) -> &str {
+/// A random (version 4) UUID in `arena`.
+pub(crate) fn uuid_v4(arena: &Arena) -> &str {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&random_u64().to_le_bytes());
     bytes[8..].copy_from_slice(&random_u64().to_le_bytes());

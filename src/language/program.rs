@@ -23,6 +23,16 @@ pub struct GraphId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ResourceId(pub u32);
 
+/// The resource of S3's `GetObject`: how a Distributed Map's `ItemReader` on
+/// `arn:aws:states:::s3:getObject` reads its object when no handler answers that resource.
+pub const S3_GET_OBJECT: &str = "arn:aws:states:::aws-sdk:s3:getObject";
+/// The resource of S3's `ListObjectsV2`: how an `ItemReader` on `s3:listObjectsV2` pages
+/// through the objects when no handler answers that resource.
+pub const S3_LIST_OBJECTS_V2: &str = "arn:aws:states:::aws-sdk:s3:listObjectsV2";
+/// The resource of S3's `PutObject`: how a `ResultWriter` writes the result files and their
+/// manifest when no handler answers its resource.
+pub const S3_PUT_OBJECT: &str = "arn:aws:states:::aws-sdk:s3:putObject";
+
 /// A compiled state machine definition.
 #[derive(Debug)]
 pub struct Program {
@@ -71,6 +81,28 @@ impl Program {
         self.states
             .iter()
             .any(|s| matches!(s.op, Op::Wait(_)) || !s.retry.is_empty())
+    }
+
+    /// The S3 actions ([`S3_GET_OBJECT`], [`S3_LIST_OBJECTS_V2`], [`S3_PUT_OBJECT`]) that
+    /// the Distributed Maps' `ItemReader`s and `ResultWriter`s call when no handler answers
+    /// their own resource: what a host binds to its S3 integration.
+    pub fn map_io_resources(&self) -> Vec<&'static str> {
+        let mut resources = Vec::new();
+        for state in &self.states {
+            let Op::Map(map) = &state.op else { continue };
+            if let Some(reader) = &map.reader {
+                resources.push(match reader.resource.ends_with(":listObjectsV2") {
+                    true => S3_LIST_OBJECTS_V2,
+                    false => S3_GET_OBJECT,
+                });
+            }
+            if map.writer.is_some() {
+                resources.push(S3_PUT_OBJECT);
+            }
+        }
+        resources.sort_unstable();
+        resources.dedup();
+        resources
     }
 
     /// Number of states (over all graphs).
@@ -313,8 +345,43 @@ pub struct MapDef {
     pub batcher: Option<BatcherDef>,
     /// `ItemReader`: where a Distributed Map reads its items.
     pub reader: Option<ExternalStep>,
+    /// `ItemReader.ReaderConfig`: how the items are read.
+    pub reader_config: ReaderConfig,
     /// `ResultWriter`: where a Distributed Map writes its results.
     pub writer: Option<ExternalStep>,
+    /// A Distributed Map (`ProcessorConfig.Mode` `DISTRIBUTED`, or an `ItemReader`): it
+    /// runs as a map run (`MapRunStarted`, `MapRunSucceeded` / `MapRunFailed`).
+    pub distributed: bool,
+    /// `Label`: the map run's name in its ARN (the state's name without one).
+    pub label: &'static str,
+}
+
+/// An `ItemReader`'s `ReaderConfig`.
+#[derive(Debug, Default)]
+pub struct ReaderConfig {
+    /// `InputType`; `None` when not given (a listing, or a reader that returns the items).
+    pub input_type: Option<InputType>,
+    /// `CSVHeaderLocation` is `GIVEN`: the header names are [`csv_headers`](Self::csv_headers).
+    pub csv_headers_given: bool,
+    /// `CSVHeaders`.
+    pub csv_headers: Vec<String>,
+    /// `CSVDelimiter` as a byte (`,` by default).
+    pub csv_delimiter: Option<u8>,
+    /// `MaxItems` / `MaxItemsPath`.
+    pub max_items: Option<NumberSpec>,
+}
+
+/// `ReaderConfig.InputType`: the format of the object an `ItemReader` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputType {
+    /// A JSON array.
+    Json,
+    /// JSON Lines: one value per line.
+    Jsonl,
+    /// CSV rows, as objects of strings.
+    Csv,
+    /// An S3 inventory `manifest.json`, whose CSV data files list the objects.
+    Manifest,
 }
 
 /// A Distributed Map's `ItemReader` or `ResultWriter`: the resource it calls (an S3 action)
@@ -332,6 +399,8 @@ pub struct ExternalStep {
 pub struct BatcherDef {
     /// `MaxItemsPerBatch` / `...Path`.
     pub max_items_per_batch: Option<NumberSpec>,
+    /// `MaxInputBytesPerBatch` / `...Path`: the most bytes of JSON a batch's input has.
+    pub max_input_bytes_per_batch: Option<NumberSpec>,
     /// `BatchInput`.
     pub batch_input: Option<Payload>,
 }

@@ -166,7 +166,13 @@ impl Machines {
     /// Whether some Task of `machine` calls a service (its executions await the calls).
     pub fn calls_services(&self, machine: &Machine) -> bool {
         #[cfg(feature = "integrations")]
-        return machine.program().resources().iter().any(|r| self.call(r).is_some());
+        return machine
+            .program()
+            .resources()
+            .iter()
+            .copied()
+            .chain(machine.program().map_io_resources())
+            .any(|r| self.call(r).is_some());
         #[cfg(not(feature = "integrations"))]
         {
             let _ = machine;
@@ -236,6 +242,12 @@ impl Machines {
         };
         let (_, program) = check_definition(&record.definition, ty).map_err(|e| e.to_string())?;
         let mut registry = self.sources.resources.clone();
+        // The Distributed Maps' S3 reads and writes are bound as the tasks' calls are.
+        for resource in program.map_io_resources() {
+            if registry.get(resource).is_none() {
+                self.bind_service_call(&mut registry, resource, ty);
+            }
+        }
         for resource in program.resources() {
             if registry.get(resource).is_some() {
                 continue;

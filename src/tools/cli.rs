@@ -460,7 +460,9 @@ pub(crate) fn bind_tasks(
     #[cfg(feature = "integrations")]
     let integrations = {
         use crate::service::integrations::{bind, Call, Integrations};
-        let resources: Vec<&str> = program.resources().to_vec();
+        // The Distributed Maps' S3 reads and writes too.
+        let mut resources: Vec<&str> = program.resources().to_vec();
+        resources.extend(program.map_io_resources());
         let callable = resources
             .iter()
             .any(|r| registry.get(r).is_none() && Call::parse(r).is_some());

@@ -12,7 +12,6 @@ use crate::model::QueryLanguage;
 use crate::payload::{JsonataEnv, Payload, PayloadInput};
 use crate::program::*;
 use crate::scope::{Scope, Variables};
-use crate::tasks::TaskFailure;
 use crate::template::Template;
 use crate::value::{with_member, Arena, ArenaExt, Member, Value};
 
@@ -69,7 +68,15 @@ pub(super) struct Fanout<'a> {
     last_end: u32,
     /// Map: where the items come from, `$$.Map.Item.Source` (`STATE_DATA`, or the S3 URI an
     /// `ItemReader` reads); `None` when it cannot be told.
-    item_source: Option<&'a str>,
+    pub(super) item_source: Option<&'a str>,
+    /// A Distributed Map: its map run's ARN.
+    pub(super) map_run: Option<&'a str>,
+    /// A Map with a `ResultWriter`: each child's input when an `ItemSelector` made it (else
+    /// `Null`), and which children failed; empty otherwise.
+    inputs: &'a mut [Value<'a>],
+    failed: &'a mut [bool],
+    /// When the state started (epoch ms).
+    started_ms: i64,
 }
 
 /// Where [`Execution::run_frameless_children`] finds each child's graph and input.
@@ -114,6 +121,10 @@ impl<'a> Fanout<'a> {
             started_event: 0,
             last_end: 0,
             item_source: Some(STATE_DATA),
+            map_run: None,
+            inputs: &mut [],
+            failed: &mut [],
+            started_ms: 0,
         }
     }
 
@@ -226,10 +237,12 @@ impl<'a> Execution<'a> {
                 });
             }
             let child_state = self.program.state(child.frame.state);
-            match child.frame.phase {
+            match &child.frame.phase {
                 // Nothing will await this task: its answer is refused from now on.
                 Phase::AwaitingTask(_) => self.retire_awaited(&child.frame),
-                Phase::TaskAnswered(token) => drop(self.take_answer(token)),
+                Phase::TaskAnswered(token) => drop(self.take_answer(*token)),
+                Phase::MapIo(io) if io.answered => drop(self.take_answer(io.awaited.token)),
+                Phase::MapIo(_) => self.retire_awaited(&child.frame),
                 _ => {}
             }
             if let Some(event) = aborted_event(&child_state.op) {
@@ -281,6 +294,9 @@ impl<'a> Execution<'a> {
             }
             Err(failure) => {
                 fanout.failures += 1;
+                if let Some(failed) = fanout.failed.get_mut(index) {
+                    *failed = true;
+                }
                 let has_tolerance = fanout.tolerated_count.is_some() || fanout.tolerated_percentage.is_some();
                 let tolerated = is_map
                     && (fanout.tolerated_count.is_some_and(|n| fanout.failures as u64 <= n)
@@ -307,11 +323,15 @@ impl<'a> Execution<'a> {
                     return self.schedule(parent);
                 }
                 // `fail` records MapStateFailed / ParallelStateFailed unless the state retries.
-                if is_map && has_tolerance {
-                    return Err(Failure::new(
+                let failure = match is_map && has_tolerance {
+                    true => Failure::new(
                         Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD.into()),
                         Some("The specified tolerated failure threshold was exceeded".into()),
-                    ));
+                    ),
+                    false => failure,
+                };
+                if self.fanout_mut(parent).map_run.is_some() {
+                    return self.map_run_failed(parent, failure);
                 }
                 Err(failure)
             }
@@ -353,6 +373,10 @@ impl<'a> Execution<'a> {
             self.tip = self.fanout_mut(top).started_event;
         }
         let fanout = self.fanout_mut(top);
+        if let Some(slot) = fanout.inputs.get_mut(fanout.started) {
+            // What the ResultWriter reports as the child's input.
+            *slot = input;
+        }
         fanout.running = fanout.started;
         fanout.started += 1;
         fanout.in_progress += 1;
@@ -520,15 +544,29 @@ impl<'a> Execution<'a> {
         if f.last_end != 0 {
             self.tip = f.last_end;
         }
-        let mut results = Value::array(results);
+        let results = Value::array(results);
         let state = self.program.state(self.frames[top].state);
-        if let Op::Map(map) = &state.op {
-            if let Some(writer) = &map.writer {
-                results = self
-                    .call_external(writer, results, names::RESULT_WRITER_FAILED, "ResultWriter")
-                    .map_err(|e| self.eval_failure(top, e))?;
-            }
+        if let (Op::Map(map), Some(map_run)) = (&state.op, f.map_run) {
+            let layout = super::distributed::ResultLayout {
+                input: f.input,
+                items: f.items,
+                inputs: f.inputs,
+                failed: f.failed,
+                started_ms: f.started_ms,
+            };
+            return self.finish_map_run(top, map, map_run, results, layout);
         }
+        self.map_succeeded(top, state, results)
+    }
+
+    /// A Parallel or Map state's children have all finished (and a Distributed Map's
+    /// results are written): `...StateSucceeded`, then it completes with `results`.
+    pub(super) fn map_succeeded(
+        &mut self,
+        top: usize,
+        state: &'a StateDef,
+        results: Value<'a>,
+    ) -> Result<Flow, Failure> {
         let succeeded = if state.type_name == "Map" {
             "MapStateSucceeded"
         } else {
@@ -543,43 +581,7 @@ impl<'a> Execution<'a> {
         self.complete(top, state, results)
     }
 
-    /// Calls a Distributed Map's `ItemReader` or `ResultWriter` (`what`): the handler
-    /// registered for its resource, on `input`. quickstep has no S3 integration, so without a
-    /// handler the Map fails with `error`, saying so; a handler's failure fails it with
-    /// `error` and the handler's cause.
-    fn call_external(
-        &self,
-        step: &ExternalStep,
-        input: Value<'a>,
-        error: &'static str,
-        what: &str,
-    ) -> Result<Value<'a>, EvalError> {
-        let Some(handler) = self.registry.get(step.resource) else {
-            return Err(EvalError::new(
-                error,
-                format!(
-                    "The {what} calls '{}', which needs an S3 integration: give it a task behaviour for that resource (quickstep run --resources, or TaskRegistry::register) that returns what it would {}",
-                    step.resource,
-                    if what == "ItemReader" { "read (the array of items)" } else { "return" }
-                ),
-            ));
-        };
-        let arena = self.arena;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(input, arena))) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(TaskFailure::Error { error: name, cause })) => Err(EvalError::new(error, cause.unwrap_or(name))),
-            Ok(Err(TaskFailure::Function {
-                error_type,
-                error_message,
-            })) => Err(EvalError::new(error, format!("{error_type}: {error_message}"))),
-            Err(_) => Err(EvalError::new(
-                error,
-                format!("The {what}'s handler for '{}' panicked", step.resource),
-            )),
-        }
-    }
-
-    /// Evaluates a Map state's items and limits.
+    /// Evaluates a Map state's items (`read`: those its `ItemReader` read) and limits.
     pub(super) fn start_map(
         &self,
         top: usize,
@@ -587,33 +589,12 @@ impl<'a> Execution<'a> {
         raw_input: Value<'a>,
         after_input_path: Value<'a>,
         context: Value<'a>,
+        read: Option<&'a [Value<'a>]>,
     ) -> Result<Fanout<'a>, EvalError> {
         let state = self.program.state(self.frames[top].state);
         let input = self.payload_input(top, after_input_path, context, None);
-        let mut item_source = Some(STATE_DATA);
-        let items = match (&map.reader, state.language, &map.items) {
-            (Some(reader), _, _) => {
-                let parameters = match &reader.parameters {
-                    Some(p) => p.eval(self.arena, &input)?,
-                    None => Value::EMPTY_OBJECT,
-                };
-                if self.program.uses_context {
-                    item_source = reader_source(self.arena, reader.resource, parameters);
-                }
-                match self.call_external(reader, parameters, names::ITEM_READER_FAILED, "ItemReader")? {
-                    Value::Array(items, _) => items,
-                    other => {
-                        return Err(EvalError::new(
-                            names::ITEM_READER_FAILED,
-                            format!(
-                                "The ItemReader's resource '{}' returned {}, not the array of items",
-                                reader.resource,
-                                other.type_name()
-                            ),
-                        ))
-                    }
-                }
-            }
+        let items = match (read, state.language, &map.items) {
+            (Some(items), _, _) => items,
             (None, QueryLanguage::Jsonata, Some(items)) => {
                 let value = items.eval(self.arena, &input)?;
                 match value {
@@ -697,10 +678,19 @@ impl<'a> Execution<'a> {
             Some(batcher) => self.batch(batcher, items, &input, &env)?,
             None => items,
         };
+        let (inputs, failed): (&'a mut [Value<'a>], &'a mut [bool]) = match &map.writer {
+            Some(_) => (
+                self.arena.alloc_slice_fill_copy(items.len(), Value::Null),
+                self.arena.alloc_slice_fill_copy(items.len(), false),
+            ),
+            None => (&mut [], &mut []),
+        };
         Ok(Fanout {
             tolerated_count,
             tolerated_percentage,
-            item_source,
+            inputs,
+            failed,
+            started_ms: self.now_ms,
             ..Fanout::new(self.arena, after_input_path, items, items.len(), max_concurrency)
         })
     }
@@ -721,37 +711,47 @@ impl<'a> Execution<'a> {
             Some(p) => Some(p.eval(self.arena, input)?),
             None => None,
         };
+        let max_bytes = match &batcher.max_input_bytes_per_batch {
+            Some(spec) => Some(self.number(spec, &input.scope, env, true)?.max(1.0) as usize),
+            None => None,
+        };
         let a = self.arena;
-        let batches = a.alloc_slice_fill_iter(items.chunks(size).map(|chunk| {
+        let batch = |chunk: &'a [Value<'a>]| {
             let mut members: SmallVec<[Member<'a>; 2]> = SmallVec::new();
             if let Some(Value::Object(extra, _)) = batch_input {
                 members.push(("BatchInput", Value::object(extra)));
             }
             members.push(("Items", Value::array(chunk)));
             a.object(&members)
-        }));
-        Ok(batches)
+        };
+        let Some(max_bytes) = max_bytes else {
+            return Ok(a.alloc_slice_fill_iter(items.chunks(size).map(batch)));
+        };
+        // Each batch takes items while it has fewer than `size` and its input stays within
+        // `max_bytes` (a batch has at least one item).
+        let empty = batch(&[]).json_len();
+        let mut batches = Vec::new();
+        let mut start = 0;
+        while start < items.len() {
+            let mut bytes = empty + items[start].json_len();
+            let mut end = start + 1;
+            while end < items.len() && end - start < size {
+                // The next item and its comma.
+                bytes += items[end].json_len() + 1;
+                if bytes > max_bytes {
+                    break;
+                }
+                end += 1;
+            }
+            batches.push(batch(&items[start..end]));
+            start = end;
+        }
+        Ok(a.alloc_slice_copy(&batches))
     }
 }
 
 /// `$$.Map.Item.Source` of a Map whose items are its input.
 const STATE_DATA: &str = "STATE_DATA";
-
-/// `$$.Map.Item.Source` of a Map whose `ItemReader` calls `resource` with `parameters`:
-/// `s3://BUCKET` for a listing (`s3:listObjectsV2`), `s3://BUCKET/KEY` for an object read;
-/// `None` when the parameters name no bucket (or no key, for an object read).
-fn reader_source<'a>(arena: &'a Arena, resource: &str, parameters: Value<'a>) -> Option<&'a str> {
-    let member = |name: &str| match parameters.get(name) {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    };
-    let bucket = member("Bucket")?;
-    if resource.ends_with(":listObjectsV2") {
-        return Some(bumpalo::format!(in arena, "s3://{}", bucket).into_bump_str());
-    }
-    let key = member("Key")?;
-    Some(bumpalo::format!(in arena, "s3://{}/{}", bucket, key).into_bump_str())
-}
 
 /// Adds `Map.Item` (`Index`, `Value` and, when known, `Source`) to a context object.
 fn with_map_item<'a>(

@@ -24,6 +24,7 @@ use crate::scope::Variables;
 use crate::tasks::{TaskRegistry, TaskToken, TokenIssuer};
 use crate::value::{Arena, ArenaExt, Member, SourceText, Value};
 
+mod distributed;
 mod eval;
 mod fanout;
 mod limits;
@@ -31,6 +32,7 @@ mod states;
 mod task;
 
 // What TestState (`crate::test_state`) evaluates one state with, as executions do.
+use distributed::MapIo;
 pub(crate) use eval::{apply_result_path, eval_number, select_path};
 use fanout::Fanout;
 pub(crate) use states::wait_until_ms;
@@ -237,6 +239,8 @@ enum Phase<'a> {
     /// A Map state whose iterations run in the frame above, one at a time, taking turns when
     /// they suspend (at most `MaxConcurrency` in progress).
     Map(&'a mut Fanout<'a>),
+    /// A Distributed Map awaiting a call of its `ItemReader` or `ResultWriter`.
+    MapIo(&'a mut MapIo<'a>),
 }
 
 /// When a suspended frame can go on (epoch ms), from its phase: the end of its wait or
@@ -249,6 +253,8 @@ fn wake_ms(frame: &Frame<'_>) -> Option<i64> {
         Phase::AwaitingTask(task) => Some(task.deadline_ms()),
         // Answered: ready now, before any sibling whose time has come.
         Phase::TaskAnswered(_) => Some(i64::MIN),
+        Phase::MapIo(io) if io.answered => Some(i64::MIN),
+        Phase::MapIo(io) => Some(io.awaited.deadline_ms()),
         Phase::Enter | Phase::Attempt => None,
     }
 }
@@ -806,6 +812,7 @@ impl<'a> Execution<'a> {
                 self.task_ended(top, state, answer)
             }
             Phase::Parallel(_) | Phase::Map(_) => self.schedule(top),
+            Phase::MapIo(_) => self.map_io_step(top),
         }
     }
 

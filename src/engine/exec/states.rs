@@ -130,8 +130,11 @@ impl<'a> Execution<'a> {
                 self.schedule(top)
             }
             Op::Map(map) => {
-                let fanout = self
-                    .start_map(top, map, raw_input, after_input_path, context)
+                if let Some(reader) = &map.reader {
+                    return self.start_reading(top, state, map, reader, raw_input, after_input_path, context);
+                }
+                let mut fanout = self
+                    .start_map(top, map, raw_input, after_input_path, context, None)
                     .map_err(|e| self.eval_failure(top, e))?;
                 let length = fanout.total as u32;
                 self.record(
@@ -141,6 +144,11 @@ impl<'a> Execution<'a> {
                     Link::Chain,
                     |_| EventDetail::MapStarted { length },
                 );
+                if map.distributed {
+                    let map_run = self.map_run_arn(map);
+                    self.map_run_started(state, map_run);
+                    fanout.map_run = Some(map_run);
+                }
                 self.frames[top].phase = Phase::Map(self.arena.alloc(fanout));
                 self.schedule(top)
             }

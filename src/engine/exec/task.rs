@@ -145,6 +145,7 @@ enum TaskStart<'a> {
 fn find_awaiting<'f, 'a>(frame: &'f mut Frame<'a>, token: TaskToken) -> Option<&'f mut Frame<'a>> {
     match &frame.phase {
         Phase::AwaitingTask(task) if task.token == token => return Some(frame),
+        Phase::MapIo(io) if io.awaited.token == token && !io.answered => return Some(frame),
         Phase::Parallel(_) | Phase::Map(_) => {}
         _ => return None,
     }
@@ -187,10 +188,10 @@ impl<'a> Execution<'a> {
             return;
         }
         let execution_deadline = self.deadline_ms.unwrap_or(i64::MAX);
-        self.for_each_frame(|frame| {
-            if let Phase::AwaitingTask(task) = &frame.phase {
-                f(task.token, task.deadline_ms().min(execution_deadline));
-            }
+        self.for_each_frame(|frame| match &frame.phase {
+            Phase::AwaitingTask(task) => f(task.token, task.deadline_ms().min(execution_deadline)),
+            Phase::MapIo(io) if !io.answered => f(io.awaited.token, io.awaited.deadline_ms().min(execution_deadline)),
+            _ => {}
         });
     }
 
@@ -211,10 +212,10 @@ impl<'a> Execution<'a> {
         let Some(issuer) = self.tokens else {
             return;
         };
-        visit_frame(frame, &mut |frame| {
-            if let Phase::AwaitingTask(task) = &frame.phase {
-                issuer.retire(task.token);
-            }
+        visit_frame(frame, &mut |frame| match &frame.phase {
+            Phase::AwaitingTask(task) => issuer.retire(task.token),
+            Phase::MapIo(io) if !io.answered => issuer.retire(io.awaited.token),
+            _ => {}
         });
     }
 
@@ -251,7 +252,10 @@ impl<'a> Execution<'a> {
         let frame = self
             .awaiting_frame_mut(token)
             .ok_or(TaskTokenError::NotAwaiting(token))?;
-        frame.phase = Phase::TaskAnswered(token);
+        match &mut frame.phase {
+            Phase::MapIo(io) => io.answered = true,
+            phase => *phase = Phase::TaskAnswered(token),
+        }
         self.task_answers.push((token, answer));
         Ok(())
     }
@@ -490,7 +494,7 @@ impl<'a> Execution<'a> {
     }
 
     /// The deadlines of a task attempt that started now and answers later.
-    fn awaited_task(
+    pub(super) fn awaited_task(
         &self,
         token: TaskToken,
         timeout_seconds: Option<f64>,
