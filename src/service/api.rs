@@ -73,6 +73,8 @@ pub struct Service {
     pub(super) admin: tokio::sync::Mutex<()>,
     /// `RedriveExecution` client tokens: (execution ARN, token) -> (when seen, redrive time).
     redrive_tokens: std::sync::Mutex<HashMap<(String, String), (i64, i64)>>,
+    /// Where the map runs seen run, and their settings changed by `UpdateMapRun`.
+    pub(super) map_runs: super::map_runs::MapRuns,
     /// Execution counts and times by state machine (`/metrics`).
     executions: Arc<ExecutionMetrics>,
     /// Where asynchronous Express executions go instead of the runtime, when set.
@@ -168,6 +170,7 @@ impl Service {
             records: RwLock::default(),
             admin: tokio::sync::Mutex::new(()),
             redrive_tokens: std::sync::Mutex::default(),
+            map_runs: Default::default(),
             executions,
             #[cfg(feature = "nats")]
             handoff: None,
@@ -241,6 +244,9 @@ impl Service {
             "UntagResource" => self.untag_resource(members).await,
             "ListTagsForResource" => self.list_tags_for_resource(members),
             "RedriveExecution" => self.redrive_execution(members).await,
+            "DescribeMapRun" => self.describe_map_run(members),
+            "ListMapRuns" => self.list_map_runs(members),
+            "UpdateMapRun" => self.update_map_run(members),
             other => Err(ApiError::unknown_operation(other)),
         }
     }
@@ -289,7 +295,7 @@ impl Service {
     }
 
     /// The Standard execution an ARN names, or AWS's error for it.
-    fn execution(&self, arn: &str) -> Result<ExecutionRecord, ApiError> {
+    pub(super) fn execution(&self, arn: &str) -> Result<ExecutionRecord, ApiError> {
         let parsed = Arn::parse(arn)?;
         if parsed.resource_type != "execution" {
             return Err(ApiError::wrong_resource_type(parsed.resource_type));

@@ -39,6 +39,8 @@ pub mod logs;
 #[cfg(feature = "server")]
 pub mod machines;
 #[cfg(feature = "server")]
+mod map_runs;
+#[cfg(feature = "server")]
 mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
