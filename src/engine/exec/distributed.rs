@@ -138,13 +138,13 @@ impl<'a> Execution<'a> {
     pub(super) fn start_reading(
         &mut self,
         top: usize,
-        state: &'a StateDef,
         map: &'a MapDef,
         reader: &'a ExternalStep,
         raw_input: Value<'a>,
         after_input_path: Value<'a>,
         context: Value<'a>,
     ) -> Result<Flow, Failure> {
+        let state = self.program.state(self.frames[top].state);
         let input = self.payload_input(top, after_input_path, context, None);
         let parameters = match &reader.parameters {
             Some(p) => self.eval_payload(top, p, &input)?,
@@ -324,7 +324,7 @@ impl<'a> Execution<'a> {
                 };
                 match self.read_answer(top, reading, answer) {
                     Ok(Read::More(reading, resource, request)) => {
-                        self.io_send(top, IoStage::Read(reading), resource, request)
+                        self.io_send(top, IoStage::Read(*reading), resource, request)
                     }
                     Ok(Read::Items(mut items)) => {
                         if reading.max_items > 0 && items.len() > reading.max_items {
@@ -412,7 +412,11 @@ impl<'a> Execution<'a> {
                     (Some(token @ Value::String(_)), Some(Value::Bool(true))) if !full => {
                         let request = with_member(a, reading.parameters, "ContinuationToken", token);
                         let by = ReadBy::Listing(listed);
-                        Ok(Read::More(Reading { by, ..reading }, S3_LIST_OBJECTS_V2, request))
+                        Ok(Read::More(
+                            Box::new(Reading { by, ..reading }),
+                            S3_LIST_OBJECTS_V2,
+                            request,
+                        ))
                     }
                     _ => Ok(Read::Items(listed)),
                 }
@@ -460,7 +464,7 @@ impl<'a> Execution<'a> {
             Some((bucket, key)) if !full => {
                 let a = self.arena;
                 let request = a.object(&[("Bucket", Value::String(bucket)), ("Key", Value::String(key))]);
-                Ok(Read::More(reading, S3_GET_OBJECT, request))
+                Ok(Read::More(Box::new(reading), S3_GET_OBJECT, request))
             }
             _ => Ok(Read::Items(items)),
         }
@@ -631,7 +635,7 @@ pub(super) struct ResultLayout<'a> {
 /// What an answer of a reading gives.
 enum Read<'a> {
     /// Another call: the reading, the resource and the request.
-    More(Reading<'a>, &'static str, Value<'a>),
+    More(Box<Reading<'a>>, &'static str, Value<'a>),
     /// All the items.
     Items(&'a [Value<'a>]),
 }
@@ -761,8 +765,11 @@ pub(crate) fn parse_items(
     }
 }
 
+/// An inventory's data files (bucket, key) and its columns.
+type Inventory = (Vec<(String, String)>, Vec<String>);
+
 /// The data files (bucket, key) and the columns of an S3 inventory's `manifest.json`.
-fn inventory_files(text: &str) -> Result<(Vec<(String, String)>, Vec<String>), String> {
+fn inventory_files(text: &str) -> Result<Inventory, String> {
     let manifest: Json = serde_json::from_str(text).map_err(|e| format!("The manifest is not valid JSON: {e}"))?;
     if manifest.get("fileFormat").and_then(Json::as_str) != Some("CSV") {
         return Err("The manifest's fileFormat must be CSV".into());

@@ -131,7 +131,7 @@ impl<'a> Execution<'a> {
             }
             Op::Map(map) => {
                 if let Some(reader) = &map.reader {
-                    return self.start_reading(top, state, map, reader, raw_input, after_input_path, context);
+                    return self.start_reading(top, map, reader, raw_input, after_input_path, context);
                 }
                 let mut fanout = self
                     .start_map(top, map, raw_input, after_input_path, context, None)
