@@ -1170,3 +1170,73 @@ fn a_distributed_map_writes_its_results_to_s3_as_aws_lays_them_out() {
         "The specified tolerated failure threshold was exceeded"
     );
 }
+
+#[test]
+fn a_standard_execution_in_the_server_reads_and_writes_s3_in_durable_steps() {
+    let moto = Moto::start();
+    put_objects(&moto, "data", &[("items.csv", "id\n1\n2\n3\n")]);
+    put_objects(&moto, "results", &[]);
+    let server = Server::start("distributed", &moto.endpoint());
+    let definition = json!({"StartAt": "Process", "States": {"Process": {"Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                       "Parameters": {"Bucket": "data", "Key": "items.csv"}},
+        "ItemBatcher": {"MaxItemsPerBatch": 2},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Count",
+                          "States": {"Count": {"Type": "Pass", "Parameters": {"count.$": "States.ArrayLength($.Items)"}, "End": true}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "results", "Prefix": "runs"}},
+        "End": true}}});
+    let machine = server.create("distributed", &definition, "STANDARD");
+    let started = server.call("StartExecution", json!({"stateMachineArn": machine, "input": "{}"}));
+    let execution = started["executionArn"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let described = loop {
+        let described = server.call("DescribeExecution", json!({"executionArn": execution}));
+        if described["status"] != "RUNNING" {
+            break described;
+        }
+        assert!(Instant::now() < deadline, "the execution is still running");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
+    let output: Json = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    let key = output["ResultWriterDetails"]["Key"].as_str().unwrap();
+    let manifest: Json = serde_json::from_str(&object_text(&moto, "results", key)).unwrap();
+    assert_eq!(manifest["MapRunArn"], output["MapRunArn"]);
+    let succeeded_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().unwrap();
+    let succeeded: Json = serde_json::from_str(&object_text(&moto, "results", succeeded_key)).unwrap();
+    let outputs: Vec<&str> = succeeded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Output"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, [r#"{"count":2}"#, r#"{"count":1}"#]);
+    // The map run is listed with the ARN of the result.
+    let runs = server.call("ListMapRuns", json!({"executionArn": execution}));
+    assert_eq!(runs["mapRuns"][0]["mapRunArn"], output["MapRunArn"]);
+    let history = server.call("GetExecutionHistory", json!({"executionArn": execution}));
+    let types: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &types[..4],
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted"
+        ]
+    );
+    assert_eq!(
+        &types[types.len() - 4..],
+        [
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}

@@ -247,7 +247,7 @@ impl<'a> Execution<'a> {
             Link::Chain,
             |_| EventDetail::None,
         );
-        self.map_succeeded(top, state, output)
+        self.fanout_succeeded(top, state, output)
     }
 
     /// Calls the handler of `resource` with `request` for `stage`, and goes on with its answer

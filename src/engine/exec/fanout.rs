@@ -556,12 +556,12 @@ impl<'a> Execution<'a> {
             };
             return self.finish_map_run(top, map, map_run, results, layout);
         }
-        self.map_succeeded(top, state, results)
+        self.fanout_succeeded(top, state, results)
     }
 
     /// A Parallel or Map state's children have all finished (and a Distributed Map's
     /// results are written): `...StateSucceeded`, then it completes with `results`.
-    pub(super) fn map_succeeded(
+    pub(super) fn fanout_succeeded(
         &mut self,
         top: usize,
         state: &'a StateDef,
