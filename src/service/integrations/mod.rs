@@ -255,6 +255,11 @@ impl Integrations {
         let _ = self.inner.executions.set(Arc::downgrade(executions));
     }
 
+    /// Whether nested executions run here (set and alive): they may answer tasks.
+    pub fn has_executions(&self) -> bool {
+        self.executions().is_some()
+    }
+
     /// The nested executions' runner, when one is set and alive.
     fn executions(&self) -> Option<Arc<dyn states::Executions>> {
         self.inner.executions.get().and_then(Weak::upgrade)
