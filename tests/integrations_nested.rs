@@ -74,7 +74,12 @@ fn run(definition: &Path, input: &Json, args: &[&str]) -> (i32, Json) {
 
 /// A JSON text member of a result, parsed.
 fn parsed(result: &Json, member: &str) -> Json {
-    serde_json::from_str(result[member].as_str().unwrap_or_else(|| panic!("no {member} in {result}"))).unwrap()
+    serde_json::from_str(
+        result[member]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {member} in {result}")),
+    )
+    .unwrap()
 }
 
 /// `value` with the members that differ from run to run (dates, request ids) replaced.
@@ -111,7 +116,11 @@ fn sync_result(arn: &str, name: &str, input: Json, output: Json) -> Json {
 fn cli_request_response_gives_the_arn_and_start_date_with_the_envelope() {
     let dir = folder("rr");
     let child = write(&dir, "child.json", SUCCEEDS);
-    let parent = write(&dir, "parent.json", &parent_of("arn:aws:states:::states:startExecution", from_input()));
+    let parent = write(
+        &dir,
+        "parent.json",
+        &parent_of("arn:aws:states:::states:startExecution", from_input()),
+    );
     let machine = format!("Child={}", child.display());
     let input = json!({"StateMachineArn": CHILD_ARN, "Input": null, "Name": "TestStartTarget"});
     let (code, result) = run(&parent, &input, &["--machine", &machine]);
@@ -121,7 +130,10 @@ fn cli_request_response_gives_the_arn_and_start_date_with_the_envelope() {
     let body_length = json!({"executionArn": arn, "startDate": 0.0}).to_string().len();
     // The recording's shape (test_start_execution): the lengths of one body differ by the
     // digits of its start date only.
-    let length = output["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"].as_str().unwrap().to_string();
+    let length = output["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(length.parse::<usize>().unwrap() > body_length, "{length}");
     assert_eq!(
         stable(output),
@@ -148,14 +160,22 @@ fn cli_sync_and_sync2_give_the_child_description() {
     let machine = format!("Child={}", child.display());
     let arn = "arn:aws:states:us-east-1:123456789012:execution:Child:TestStartTarget";
     let input = json!({"StateMachineArn": CHILD_ARN, "Input": {}, "Name": "TestStartTarget"});
-    let sync = write(&dir, "sync.json", &parent_of("arn:aws:states:::states:startExecution.sync", from_input()));
+    let sync = write(
+        &dir,
+        "sync.json",
+        &parent_of("arn:aws:states:::states:startExecution.sync", from_input()),
+    );
     let (code, result) = run(&sync, &input, &["--machine", &machine]);
     assert_eq!(code, 0, "{result}");
     assert_eq!(
         stable(parsed(&result, "output")),
         sync_result(arn, "TestStartTarget", json!("{}"), json!(r#"{"Arg1":"argument1"}"#))
     );
-    let sync2 = write(&dir, "sync2.json", &parent_of("arn:aws:states:::states:startExecution.sync:2", from_input()));
+    let sync2 = write(
+        &dir,
+        "sync2.json",
+        &parent_of("arn:aws:states:::states:startExecution.sync:2", from_input()),
+    );
     let (code, result) = run(&sync2, &input, &["--machine", &machine]);
     assert_eq!(code, 0, "{result}");
     assert_eq!(
@@ -167,7 +187,11 @@ fn cli_sync_and_sync2_give_the_child_description() {
 #[test]
 fn cli_sync_child_failures_are_task_failed_with_the_description() {
     let dir = folder("fail");
-    let sync = write(&dir, "sync.json", &parent_of("arn:aws:states:::states:startExecution.sync", from_input()));
+    let sync = write(
+        &dir,
+        "sync.json",
+        &parent_of("arn:aws:states:::states:startExecution.sync", from_input()),
+    );
     let input = json!({"StateMachineArn": CHILD_ARN, "Input": {}, "Name": "TestStartTarget"});
     let arn = "arn:aws:states:us-east-1:123456789012:execution:Child:TestStartTarget";
     let failing = write(&dir, "fails.json", FAILS);
@@ -182,17 +206,28 @@ fn cli_sync_child_failures_are_task_failed_with_the_description() {
                "Status": "FAILED", "StopDate": "date"})
     );
     let timing_out = write(&dir, "times-out.json", TIMES_OUT);
-    let (code, result) = run(&sync, &input, &["--machine", &format!("Child={}", timing_out.display())]);
+    let (code, result) = run(
+        &sync,
+        &input,
+        &["--machine", &format!("Child={}", timing_out.display())],
+    );
     assert_eq!(code, 1);
     assert_eq!(result["error"], "States.TaskFailed");
     let cause = parsed(&result, "cause");
-    assert_eq!((&cause["Status"], &cause["Error"]), (&json!("TIMED_OUT"), &json!("States.Timeout")));
+    assert_eq!(
+        (&cause["Status"], &cause["Error"]),
+        (&json!("TIMED_OUT"), &json!("States.Timeout"))
+    );
 }
 
 #[test]
 fn cli_unknown_machines_and_names_fail_as_aws_names_it() {
     let dir = folder("unknown");
-    let rr = write(&dir, "rr.json", &parent_of("arn:aws:states:::states:startExecution", from_input()));
+    let rr = write(
+        &dir,
+        "rr.json",
+        &parent_of("arn:aws:states:::states:startExecution", from_input()),
+    );
     let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:Nope";
     let input = json!({"StateMachineArn": missing, "Input": {}, "Name": "n"});
     // Without --machine, no state machine exists.
@@ -279,7 +314,10 @@ fn cli_input_forms_name_and_parent_id_reach_the_child() {
     let keys: Vec<&String> = output.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["ExecutionArn", "StartDate"]);
     let date = output["StartDate"].as_str().unwrap();
-    assert!(date.len() == 24 && date.ends_with('Z') && date.as_bytes()[10] == b'T', "{date}");
+    assert!(
+        date.len() == 24 && date.ends_with('Z') && date.as_bytes()[10] == b'T',
+        "{date}"
+    );
 }
 
 #[test]
@@ -305,21 +343,40 @@ fn cli_wait_for_task_token_waits_for_the_child_callback() {
         "Parameters": {"StateMachineArn": CHILD_ARN, "Input": {"TaskToken.$": "$$.Task.Token"}}, "End": true}}});
     let timed = write(&dir, "timed.json", &timed.to_string());
     let started = Instant::now();
-    let (code, result) = run(&timed, &json!({}), &["--machine", &format!("Child={}", silent.display())]);
+    let (code, result) = run(
+        &timed,
+        &json!({}),
+        &["--machine", &format!("Child={}", silent.display())],
+    );
     assert_eq!(code, 1);
     assert_eq!(result["error"], "States.Timeout");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 /// The server's `Child` machine of `definition`, and a parent of `resource`; their ARNs.
-async fn server_machines(client: &aws_sdk_sfn::Client, child: &str, resource: &str, parameters: Json) -> (String, String) {
+async fn server_machines(
+    client: &aws_sdk_sfn::Client,
+    child: &str,
+    resource: &str,
+    parameters: Json,
+) -> (String, String) {
     let child = create(client, "Child", child, StateMachineType::Standard).await;
-    let parent = create(client, "Parent", &parent_of(resource, parameters), StateMachineType::Standard).await;
+    let parent = create(
+        client,
+        "Parent",
+        &parent_of(resource, parameters),
+        StateMachineType::Standard,
+    )
+    .await;
     (child, parent)
 }
 
 /// Starts `parent` on `input`; waits for its end; returns (status, output or cause, error).
-async fn run_on_server(client: &aws_sdk_sfn::Client, parent: &str, input: &Json) -> (ExecutionStatus, Json, Option<String>) {
+async fn run_on_server(
+    client: &aws_sdk_sfn::Client,
+    parent: &str,
+    input: &Json,
+) -> (ExecutionStatus, Json, Option<String>) {
     let started = client
         .start_execution()
         .state_machine_arn(parent)
@@ -342,8 +399,13 @@ fn server_sync_children_are_the_servers_own_executions() {
     let server = Server::start(&db, &[]);
     let client = server.client();
     runtime().block_on(async {
-        let (child, parent) =
-            server_machines(&client, SUCCEEDS, "arn:aws:states:::states:startExecution.sync", from_input()).await;
+        let (child, parent) = server_machines(
+            &client,
+            SUCCEEDS,
+            "arn:aws:states:::states:startExecution.sync",
+            from_input(),
+        )
+        .await;
         let input = json!({"StateMachineArn": child, "Input": {}, "Name": "TestStartTarget"});
         let (status, output, _) = run_on_server(&client, &parent, &input).await;
         assert_eq!(status, ExecutionStatus::Succeeded, "{output}");
@@ -382,8 +444,17 @@ fn server_sync_children_are_the_servers_own_executions() {
         let input = json!({"StateMachineArn": format!("{child}Nope"), "Input": {}, "Name": "x"});
         let (status, cause, error) = run_on_server(&client, &parent, &input).await;
         assert_eq!(status, ExecutionStatus::Failed);
-        assert_eq!(error.as_deref(), Some("StepFunctions.StateMachineDoesNotExistException"));
-        assert!(cause.as_str().unwrap().contains("Error Code: StateMachineDoesNotExist;"), "{cause}");
+        assert_eq!(
+            error.as_deref(),
+            Some("StepFunctions.StateMachineDoesNotExistException")
+        );
+        assert!(
+            cause
+                .as_str()
+                .unwrap()
+                .contains("Error Code: StateMachineDoesNotExist;"),
+            "{cause}"
+        );
     });
 }
 
@@ -418,7 +489,10 @@ fn server_request_response_express_children_and_callbacks() {
         let (status, output, _) = run_on_server(&client, &sync2, &input).await;
         assert_eq!(status, ExecutionStatus::Succeeded, "{output}");
         assert_eq!(output["Output"], json!({"Arg1": "argument1"}));
-        assert!(output["ExecutionArn"].as_str().unwrap().contains(":express:Quick:quick:"));
+        assert!(output["ExecutionArn"]
+            .as_str()
+            .unwrap()
+            .contains(":express:Quick:quick:"));
 
         // .waitForTaskToken: the child has the token in its input; the parent waits for
         // SendTaskSuccess with it.
@@ -432,10 +506,21 @@ fn server_request_response_express_children_and_callbacks() {
             StateMachineType::Standard,
         )
         .await;
-        let started = client.start_execution().state_machine_arn(&waiter).send().await.unwrap();
+        let started = client
+            .start_execution()
+            .state_machine_arn(&waiter)
+            .send()
+            .await
+            .unwrap();
         let child_arn = "arn:aws:states:us-east-1:123456789012:execution:Child:cb";
         let deadline = Instant::now() + Duration::from_secs(30);
-        while client.describe_execution().execution_arn(child_arn).send().await.is_err() {
+        while client
+            .describe_execution()
+            .execution_arn(child_arn)
+            .send()
+            .await
+            .is_err()
+        {
             assert!(Instant::now() < deadline, "the child did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -516,7 +601,12 @@ fn server_sync_parent_survives_a_restart_while_its_child_waits_and_stops_it_when
         let listed = client.list_executions().state_machine_arn(&child).send().await.unwrap();
         assert_eq!(listed.executions.len(), 2, "{:?}", listed.executions);
         // Stopping a parent stops its child.
-        client.stop_execution().execution_arn(&stopped_arn).send().await.unwrap();
+        client
+            .stop_execution()
+            .execution_arn(&stopped_arn)
+            .send()
+            .await
+            .unwrap();
         // The other child's activity is answered: its parent succeeds with its description.
         let mut answered = 0;
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -539,7 +629,10 @@ fn server_sync_parent_survives_a_restart_while_its_child_waits_and_stops_it_when
         let described = closed(&client, &parent_arn).await;
         assert_eq!(described.status, ExecutionStatus::Succeeded);
         let output: Json = serde_json::from_str(described.output.as_deref().unwrap()).unwrap();
-        assert_eq!((&output["Status"], &output["Output"]), (&json!("SUCCEEDED"), &json!(r#"{"done":1}"#)));
+        assert_eq!(
+            (&output["Status"], &output["Output"]),
+            (&json!("SUCCEEDED"), &json!(r#"{"done":1}"#))
+        );
         let children = client.list_executions().state_machine_arn(&child).send().await.unwrap();
         let stopped_child = children
             .executions

@@ -98,7 +98,11 @@ impl Executions for ServiceExecutions {
         })
     }
 
-    fn send_task(&self, token: String, outcome: Result<String, (Option<String>, Option<String>)>) -> Pending<Result<(), ApiFailure>> {
+    fn send_task(
+        &self,
+        token: String,
+        outcome: Result<String, (Option<String>, Option<String>)>,
+    ) -> Pending<Result<(), ApiFailure>> {
         let service = self.service();
         Box::pin(async move {
             let service = service.await?;

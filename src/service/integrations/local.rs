@@ -41,7 +41,13 @@ impl LocalMachines {
     /// Adds `machine`, known as `info`'s state machine (`info.state_machine_arn()`; an
     /// EXPRESS one when `info.express_id` is set), run on a pool of `threads` workers,
     /// on a virtual clock starting at `virtual_start_ms` when given. Returns its ARN.
-    pub fn add(&mut self, machine: Machine, info: ExecutionInfo, threads: usize, virtual_start_ms: Option<i64>) -> String {
+    pub fn add(
+        &mut self,
+        machine: Machine,
+        info: ExecutionInfo,
+        threads: usize,
+        virtual_start_ms: Option<i64>,
+    ) -> String {
         let mut builder = Runtime::builder().threads(threads).execution_info(info.clone());
         if let Some(start) = virtual_start_ms {
             builder = builder.virtual_clock(start);
@@ -87,7 +93,10 @@ impl Executions for LocalMachines {
             Ok(found) => found,
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        let runtime = local.runtime.clone().expect("a machine's runtime lives until it is dropped");
+        let runtime = local
+            .runtime
+            .clone()
+            .expect("a machine's runtime lives until it is dropped");
         let state_machine_arn = child.state_machine_arn.clone();
         Box::pin(async move {
             let start_ms = runtime.now_ms();
@@ -131,7 +140,11 @@ impl Executions for LocalMachines {
         })
     }
 
-    fn send_task(&self, token: String, outcome: Result<String, (Option<String>, Option<String>)>) -> Pending<Result<(), ApiFailure>> {
+    fn send_task(
+        &self,
+        token: String,
+        outcome: Result<String, (Option<String>, Option<String>)>,
+    ) -> Pending<Result<(), ApiFailure>> {
         Box::pin(std::future::ready(self.deliver(&token, outcome)))
     }
 }
@@ -147,7 +160,12 @@ impl LocalMachines {
             return Err(invalid_input(&e.to_string()));
         }
         let arn = local.info.execution_arn_named(&child.name);
-        if !self.started.lock().unwrap_or_else(|e| e.into_inner()).insert(arn.clone()) {
+        if !self
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(arn.clone())
+        {
             return Err(ApiFailure {
                 code: "ExecutionAlreadyExists".into(),
                 message: format!("Execution Already Exists: '{arn}'"),
@@ -157,7 +175,11 @@ impl LocalMachines {
     }
 
     /// Completes or fails the task of `token` on the machine whose execution awaits it.
-    fn deliver(&self, token: &str, outcome: Result<String, (Option<String>, Option<String>)>) -> Result<(), ApiFailure> {
+    fn deliver(
+        &self,
+        token: &str,
+        outcome: Result<String, (Option<String>, Option<String>)>,
+    ) -> Result<(), ApiFailure> {
         let invalid = || ApiFailure {
             code: "InvalidToken".into(),
             message: "Invalid Token: 'Invalid token'".into(),

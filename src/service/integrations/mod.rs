@@ -467,7 +467,10 @@ mod tests {
         assert_eq!(nested.kind, CallKind::StartExecution(states::Pattern::Sync2));
         assert!(!nested.wait_for_token);
         let callback = Call::parse("arn:aws:states:::states:startExecution.waitForTaskToken").unwrap();
-        assert_eq!(callback.kind, CallKind::StartExecution(states::Pattern::RequestResponse));
+        assert_eq!(
+            callback.kind,
+            CallKind::StartExecution(states::Pattern::RequestResponse)
+        );
         assert!(callback.wait_for_token);
         assert!(Call::parse("arn:aws:states:::states:startExecution.sync:3").is_none());
         assert!(Call::parse("arn:aws:states:us-east-1:123456789012:activity:a").is_none());

@@ -125,7 +125,11 @@ pub trait Executions: Send + Sync {
 
     /// `SendTaskSuccess` (`output` given) or `SendTaskFailure` (`error`, `cause`) with a
     /// token's text, for `aws-sdk:sfn:sendTaskSuccess` / `sendTaskFailure`.
-    fn send_task(&self, token: String, outcome: Result<String, (Option<String>, Option<String>)>) -> Pending<Result<(), ApiFailure>>;
+    fn send_task(
+        &self,
+        token: String,
+        outcome: Result<String, (Option<String>, Option<String>)>,
+    ) -> Pending<Result<(), ApiFailure>>;
 }
 
 /// The [`Executions`] of integrations that know no state machine: every one named does
@@ -134,10 +138,16 @@ pub struct NoMachines;
 
 impl Executions for NoMachines {
     fn start(&self, child: StartChild, _wait: bool) -> Pending<Result<ChildExecution, ApiFailure>> {
-        Box::pin(std::future::ready(Err(machine_does_not_exist(&child.state_machine_arn))))
+        Box::pin(std::future::ready(Err(machine_does_not_exist(
+            &child.state_machine_arn,
+        ))))
     }
 
-    fn send_task(&self, _token: String, _outcome: Result<String, (Option<String>, Option<String>)>) -> Pending<Result<(), ApiFailure>> {
+    fn send_task(
+        &self,
+        _token: String,
+        _outcome: Result<String, (Option<String>, Option<String>)>,
+    ) -> Pending<Result<(), ApiFailure>> {
         Box::pin(std::future::ready(Err(ApiFailure {
             code: "InvalidToken".into(),
             message: "Invalid Token: 'Invalid token'".into(),
@@ -193,7 +203,11 @@ pub async fn start_execution(
 }
 
 /// `aws-sdk:sfn:sendTaskSuccess` / `sendTaskFailure`: the SDK's (empty) answer.
-pub async fn send_task(executions: &dyn Executions, success: bool, params: &Map<String, Json>) -> Result<Json, TaskFailure> {
+pub async fn send_task(
+    executions: &dyn Executions,
+    success: bool,
+    params: &Map<String, Json>,
+) -> Result<Json, TaskFailure> {
     let text = |name: &str| params.get(name).map(super::as_text);
     let Some(token) = text("TaskToken") else {
         return Err(bad_parameters("The field 'TaskToken' is required"));
@@ -237,7 +251,11 @@ fn child_of(params: &Map<String, Json>, parent_token: Option<u64>) -> Result<Sta
             None => crate::intrinsics::uuid_v4_string(),
         },
         Some(Json::String(name)) => name.clone(),
-        Some(other) => return Err(bad_parameters(format!("The field 'Name' must be a string, not {other}"))),
+        Some(other) => {
+            return Err(bad_parameters(format!(
+                "The field 'Name' must be a string, not {other}"
+            )))
+        }
     };
     Ok(StartChild {
         state_machine_arn,
@@ -428,7 +446,8 @@ mod tests {
         assert_eq!(name_from_token(7).len(), 36);
         let missing = parts(child_of(json!({"Input": {}}).as_object().unwrap(), Some(7)).unwrap_err());
         assert_eq!(missing.0, crate::error::names::RUNTIME);
-        let unknown = parts(child_of(json!({"StateMachineArn": "a", "Foo": 1}).as_object().unwrap(), Some(7)).unwrap_err());
+        let unknown =
+            parts(child_of(json!({"StateMachineArn": "a", "Foo": 1}).as_object().unwrap(), Some(7)).unwrap_err());
         assert!(unknown.1.contains("'Foo'"), "{}", unknown.1);
     }
 
