@@ -609,7 +609,7 @@ fn run_calling_services(
             Step::Suspended { until_ms } | Step::AwaitingTask { until_ms, .. } => until_ms,
         };
         // Nested executions may answer a task (`.waitForTaskToken`) with no call in flight.
-        let children = integrations.has_executions();
+        let children = integrations.children_running() > 0;
         if integrations.in_flight() == 0 && answers.is_empty() && !children {
             clock.wait_until(until_ms);
         } else if virtual_time && integrations.in_flight() > 0 {

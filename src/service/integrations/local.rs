@@ -5,6 +5,7 @@
 //! parent's call awaits the child's completion on the async runtime, never on a worker.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::states::{machine_does_not_exist, ApiFailure, ChildExecution, Executions, Pending, StartChild};
@@ -27,6 +28,8 @@ pub struct LocalMachines {
     machines: HashMap<String, Local>,
     /// The ARNs of the executions started, for AWS's `ExecutionAlreadyExists`.
     started: Mutex<HashSet<String>>,
+    /// How many children run.
+    running: Arc<AtomicUsize>,
     /// Where the answers of tokens no machine here awaits go: the driver of an execution
     /// run outside them ([`LocalMachines::answering_through`]).
     driver: Option<super::Integrations>,
@@ -98,10 +101,13 @@ impl Executions for LocalMachines {
             .clone()
             .expect("a machine's runtime lives until it is dropped");
         let state_machine_arn = child.state_machine_arn.clone();
+        let running = self.running.clone();
         Box::pin(async move {
             let start_ms = runtime.now_ms();
             let (sender, receiver) = tokio::sync::oneshot::channel();
+            running.fetch_add(1, Ordering::AcqRel);
             let done = Completion::callback(move |completed| {
+                running.fetch_sub(1, Ordering::AcqRel);
                 let _ = sender.send(completed.result);
             });
             crate::service::express::submit(runtime.clone(), &child.name, child.input.clone(), done).await;
@@ -146,6 +152,10 @@ impl Executions for LocalMachines {
         outcome: Result<String, (Option<String>, Option<String>)>,
     ) -> Pending<Result<(), ApiFailure>> {
         Box::pin(std::future::ready(self.deliver(&token, outcome)))
+    }
+
+    fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
     }
 }
 

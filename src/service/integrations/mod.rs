@@ -255,9 +255,10 @@ impl Integrations {
         let _ = self.inner.executions.set(Arc::downgrade(executions));
     }
 
-    /// Whether nested executions run here (set and alive): they may answer tasks.
-    pub fn has_executions(&self) -> bool {
-        self.executions().is_some()
+    /// How many nested executions run in this process ([`states::Executions::running`]):
+    /// they may answer tasks (`aws-sdk:sfn:sendTaskSuccess`).
+    pub fn children_running(&self) -> usize {
+        self.executions().map_or(0, |e| e.running())
     }
 
     /// The nested executions' runner, when one is set and alive.

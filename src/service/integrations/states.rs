@@ -130,6 +130,11 @@ pub trait Executions: Send + Sync {
         token: String,
         outcome: Result<String, (Option<String>, Option<String>)>,
     ) -> Pending<Result<(), ApiFailure>>;
+
+    /// How many children run here now (that may yet answer a task of this process).
+    fn running(&self) -> usize {
+        0
+    }
 }
 
 /// The [`Executions`] of integrations that know no state machine: every one named does
