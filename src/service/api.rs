@@ -700,6 +700,99 @@ impl Service {
         Ok(json!({"executionArn": started.arn, "startDate": timestamp(started.start_ms)}))
     }
 
+    /// Starts a nested execution as `StartExecution` does; with `wait`, an EXPRESS child
+    /// runs to its end as `StartSyncExecution` runs it (its description is final). A name
+    /// that exists already with the same input, for a durable parent's call made again
+    /// after a restart, is the child that call started.
+    #[cfg(feature = "integrations")]
+    pub(super) async fn start_child(
+        &self,
+        child: &super::integrations::states::StartChild,
+        wait: bool,
+    ) -> Result<super::integrations::states::ChildExecution, ApiError> {
+        let body = json!({"stateMachineArn": child.state_machine_arn, "name": child.name, "input": child.input});
+        let express = self
+            .runnable(&child.state_machine_arn)
+            .is_ok_and(|r| r.machine.machine_type == "EXPRESS");
+        let ms = |value: &Json| (value.as_f64().unwrap_or(0.0) * 1000.0).round() as i64;
+        let text = |value: &Json| value.as_str().map(str::to_string);
+        if express && wait {
+            let out = self.call("StartSyncExecution", &body, None).await?;
+            return Ok(super::integrations::states::ChildExecution {
+                arn: text(&out["executionArn"]).unwrap_or_default(),
+                state_machine_arn: text(&out["stateMachineArn"]).unwrap_or_default(),
+                name: text(&out["name"]).unwrap_or_default(),
+                status: text(&out["status"]).unwrap_or_default(),
+                start_ms: ms(&out["startDate"]),
+                stop_ms: Some(ms(&out["stopDate"])),
+                input: child.input.clone(),
+                output: text(&out["output"]),
+                error: text(&out["error"]),
+                cause: text(&out["cause"]),
+                redrive: None,
+            });
+        }
+        match self.call("StartExecution", &body, None).await {
+            Ok(out) if express => Ok(super::integrations::states::ChildExecution {
+                arn: text(&out["executionArn"]).unwrap_or_default(),
+                state_machine_arn: child.state_machine_arn.clone(),
+                name: child.name.clone(),
+                status: "RUNNING".into(),
+                start_ms: ms(&out["startDate"]),
+                stop_ms: None,
+                input: child.input.clone(),
+                output: None,
+                error: None,
+                cause: None,
+                redrive: None,
+            }),
+            Ok(out) => self.child(out["executionArn"].as_str().unwrap_or_default()),
+            Err(e) if e.code == "ExecutionAlreadyExists" && child.parent_token.is_some() => {
+                let arn = super::standard::execution_arn(&child.state_machine_arn, &child.name);
+                match self.execution(&arn) {
+                    Ok(record) if record.input == child.input => self.child(&arn),
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A Standard execution as a nested call describes it.
+    #[cfg(feature = "integrations")]
+    pub(super) fn child(&self, arn: &str) -> Result<super::integrations::states::ChildExecution, ApiError> {
+        let record = self.execution(arn)?;
+        let redrive = match not_redrivable(&record, SystemClock.now_ms()) {
+            None => (record.redrive_count as i64, "REDRIVABLE".to_string(), None),
+            Some(reason) => (record.redrive_count as i64, "NOT_REDRIVABLE".to_string(), Some(reason)),
+        };
+        let progress = record.progress;
+        Ok(super::integrations::states::ChildExecution {
+            arn: record.arn,
+            state_machine_arn: record.machine_arn,
+            name: record.name,
+            status: progress.status,
+            start_ms: record.start_ms,
+            stop_ms: progress.stop_ms,
+            input: record.input,
+            output: progress.output,
+            error: progress.error,
+            cause: progress.cause,
+            redrive: Some(redrive),
+        })
+    }
+
+    /// Whether the Standard execution that a task token belongs to is still running (a
+    /// journal that cannot answer counts as running).
+    #[cfg(feature = "integrations")]
+    pub(super) fn parent_runs(&self, token: u64) -> bool {
+        match self.journal.execution_by_id(super::standard::execution_of_token(token)) {
+            Ok(Some(record)) => record.progress.status == "RUNNING",
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
     fn describe_execution(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let arn = m.string("executionArn", true, 1, 256)?;
         m.included_data()?;

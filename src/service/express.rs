@@ -136,7 +136,7 @@ impl Express {
 
 /// Submits without blocking the async worker: when the runtime's queue is full, the wait
 /// for room happens on a blocking thread.
-async fn submit(runtime: Arc<Runtime>, name: &str, input: String, done: Completion) {
+pub(crate) async fn submit(runtime: Arc<Runtime>, name: &str, input: String, done: Completion) {
     if let Err(full) = runtime.try_submit_named(name, input, done) {
         let _ = tokio::task::spawn_blocking(move || {
             runtime.submit_named(full.name.unwrap_or_default(), full.input, full.done);

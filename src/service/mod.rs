@@ -14,6 +14,8 @@
 //!   logging, tracing and encryption configurations.
 //! - `integrations` (cargo feature `integrations`): Task states that call AWS services (or
 //!   AWS-compatible endpoints), for the server, `quickstep run` and embedders.
+//! - `nested` (cargo feature `integrations`): the server's machines as the children of
+//!   `states:startExecution` Tasks.
 //! - `nats`: workers on a NATS JetStream consumer; `handoff`: the server's asynchronous
 //!   Express executions handed to them.
 //!
@@ -44,6 +46,8 @@ mod map_runs;
 mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(feature = "integrations")]
+pub mod nested;
 #[cfg(feature = "server")]
 pub mod protocol;
 #[cfg(feature = "server")]

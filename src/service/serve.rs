@@ -144,7 +144,15 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
     let machines = Machines::new(TaskSources { resources, mocks }).with_wait_time_scale(args.wait_time_scale);
     // The tasks nothing else answers call their services, on the server's runtime.
     #[cfg(feature = "integrations")]
-    let machines = machines.with_integrations(super::integrations::Integrations::on(runtime.handle().clone()));
+    let integrations = super::integrations::Integrations::on(runtime.handle().clone());
+    #[cfg(feature = "integrations")]
+    let machines = machines.with_integrations(integrations.clone());
+    // `states:startExecution` Tasks start the server's own machines (held here: the
+    // integrations hold them weakly).
+    #[cfg(feature = "integrations")]
+    let nested = Arc::new(super::nested::ServiceExecutions::new());
+    #[cfg(feature = "integrations")]
+    integrations.set_executions(&(nested.clone() as Arc<dyn super::integrations::states::Executions>));
     let service = Service::new(config, journal, machines).map_err(|e| e.to_string())?;
     #[cfg(feature = "nats")]
     let service = match &args.nats {
@@ -159,7 +167,10 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         eprintln!("quickstep serve: listening on http://{local} (journal: {})", args.db);
-        super::http::serve(listener, Arc::new(service), shutdown_signal())
+        let service = Arc::new(service);
+        #[cfg(feature = "integrations")]
+        nested.serve(&service);
+        super::http::serve(listener, service, shutdown_signal())
             .await
             .map_err(|e| e.to_string())
     })

@@ -1133,7 +1133,7 @@ fn schedule(
         let input = serde_json::from_str(&task.input).unwrap_or(serde_json::Value::Null);
         let shard = shard.clone();
         let token = task.token;
-        integrations.start(call, input, move |result| {
+        integrations.start(call, input, Some(token), move |result| {
             let kind = match result {
                 Ok(output) => StepKind::Succeed {
                     token,

@@ -216,6 +216,12 @@ pub(crate) struct TaskArgs {
     /// The test case of `--mock-config` to run.
     #[arg(long, value_name = "NAME", requires = "mock_config")]
     test_case: Option<String>,
+    /// A state machine that `states:startExecution` Tasks may start, as `NAME=FILE`
+    /// (repeatable): its ARN is `arn:aws:states:us-east-1:123456789012:stateMachine:NAME`,
+    /// its type the template's (a SAM or CloudFormation `FILE`), else STANDARD; its Task
+    /// states answer as the main definition's do (`--resources`, services).
+    #[arg(long = "machine", value_name = "NAME=FILE")]
+    machines: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -466,7 +472,7 @@ pub(crate) fn bind_tasks(
         let callable = resources
             .iter()
             .any(|r| registry.get(r).is_none() && Call::parse(r).is_some());
-        match callable {
+        match callable || !args.machines.is_empty() {
             true => {
                 let integrations = Integrations::new().map_err(|e| format!("the integrations' runtime: {e}"))?;
                 bind(&integrations, &mut registry, resources);
@@ -491,19 +497,73 @@ pub(crate) fn bind_tasks(
         }
         return Err(message);
     }
+    #[cfg(feature = "integrations")]
+    let nested = match &integrations {
+        Some(integrations) if !args.machines.is_empty() => Some(nested_machines(args, integrations)?),
+        _ => None,
+    };
     Ok(Bound {
         machine,
         #[cfg(feature = "integrations")]
         integrations,
+        #[cfg(feature = "integrations")]
+        _nested: nested,
     })
 }
 
+/// The `--machine NAME=FILE` state machines, their tasks bound as the main definition's
+/// are (`--resources`, then `integrations`), as the nested executions of `integrations`.
+#[cfg(feature = "integrations")]
+fn nested_machines(
+    args: &TaskArgs,
+    integrations: &crate::service::integrations::Integrations,
+) -> Result<std::sync::Arc<dyn crate::service::integrations::states::Executions>, String> {
+    use crate::service::integrations::{bind, local::LocalMachines};
+    let mut machines = LocalMachines::new();
+    for spec in &args.machines {
+        let (name, file) = spec
+            .split_once('=')
+            .filter(|(name, file)| !name.is_empty() && !file.is_empty())
+            .ok_or_else(|| format!("--machine {spec}: give NAME=FILE"))?;
+        let source_args = SourceArgs {
+            substitutions: None,
+            template: None,
+            state_machine: Some(name.to_string()),
+        };
+        let (source, model, program) = load_definition(Some(Path::new(file)), &source_args, None)?;
+        let mut registry = read_resources(args.resources.as_deref())?;
+        bind(integrations, &mut registry, program.resources().to_vec());
+        let missing = tasks_without_behaviour(&model, &registry, &HashSet::new());
+        if let Some((state, target, _)) = missing.first() {
+            return Err(format!(
+                "--machine {spec}: the Task state {state} has no behaviour ({target}): give it one with --resources FILE"
+            ));
+        }
+        let machine = Machine::from_program(std::sync::Arc::new(program), registry);
+        let express = machine_type_of(&source, None) == MachineType::Express;
+        let info = ExecutionInfo {
+            state_machine_name: name.to_string(),
+            express_id: express.then(uuid_v4_string),
+            ..ExecutionInfo::default()
+        };
+        let virtual_start = args.virtual_time.then(|| SystemClock.now_ms());
+        machines.add(machine, info, 1, virtual_start);
+    }
+    let machines: std::sync::Arc<dyn crate::service::integrations::states::Executions> =
+        std::sync::Arc::new(machines.answering_through(integrations.clone()));
+    integrations.set_executions(&machines);
+    Ok(machines)
+}
+
 /// A machine with its Task states bound ([`bind_tasks`]), and the runtime of the service
-/// calls its tasks make, which must live while it runs.
+/// calls its tasks make and the machines its nested executions run, which must live while
+/// it runs.
 pub(crate) struct Bound {
     pub(crate) machine: Machine,
     #[cfg(feature = "integrations")]
     pub(crate) integrations: Option<crate::service::integrations::Integrations>,
+    #[cfg(feature = "integrations")]
+    _nested: Option<std::sync::Arc<dyn crate::service::integrations::states::Executions>>,
 }
 
 /// Runs one execution whose tasks may call services: their answers come through
@@ -550,10 +610,19 @@ fn run_calling_services(
             Step::Done(raw) => return Ok(Outcome::from_raw(&raw)),
             Step::Suspended { until_ms } | Step::AwaitingTask { until_ms, .. } => until_ms,
         };
-        if integrations.in_flight() == 0 && answers.is_empty() {
+        // Nested executions may answer a task (`.waitForTaskToken`) with no call in flight.
+        let children = integrations.children_running() > 0;
+        if integrations.in_flight() == 0 && answers.is_empty() && !children {
             clock.wait_until(until_ms);
-        } else if virtual_time {
+        } else if virtual_time && integrations.in_flight() > 0 {
             answered = answers.recv().ok();
+        } else if virtual_time {
+            // Children run on their own clocks: a second of real time for their answer,
+            // then virtual time moves on.
+            answered = answers.recv_timeout(std::time::Duration::from_secs(1)).ok();
+            if answered.is_none() {
+                clock.wait_until(until_ms);
+            }
         } else {
             let wait = (until_ms - clock.now_ms()).max(0) as u64;
             answered = answers.recv_timeout(std::time::Duration::from_millis(wait)).ok();

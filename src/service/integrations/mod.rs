@@ -8,6 +8,10 @@
 //! - [`sdk`]: `aws-sdk:SERVICE:ACTION` for the services quickstep knows the protocol of
 //!   ([`s3`]: the object actions of S3);
 //! - [`http_task`]: the HTTP Task (`http:invoke`);
+//! - [`states`]: `states:startExecution` (request-response, `.sync`, `.sync:2`,
+//!   `.waitForTaskToken`) and `aws-sdk:sfn:startExecution`: nested executions that quickstep
+//!   runs itself, through the [`states::Executions`] given with
+//!   [`Integrations::set_executions`] ([`local::LocalMachines`]: machines of this process);
 //! - [`aws`]: credentials, region and endpoints from the standard AWS chain, SigV4, and the
 //!   services' error shapes.
 //!
@@ -23,13 +27,15 @@ pub mod dynamodb;
 pub mod events;
 pub mod http_task;
 pub mod lambda;
+pub mod local;
 pub mod s3;
 pub mod sdk;
 pub mod sns;
 pub mod sqs;
+pub mod states;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use serde_json::{Map, Value as Json};
 
@@ -73,6 +79,8 @@ pub enum CallKind {
     },
     /// `arn:aws:states:::http:invoke`.
     Http,
+    /// `arn:aws:states:::states:startExecution[.sync|.sync:2]`.
+    StartExecution(states::Pattern),
 }
 
 impl Call {
@@ -100,6 +108,19 @@ impl Call {
             Some((name, option)) => (name, Some(option)),
             None => (rest, None),
         };
+        if name == "states:startExecution" {
+            let (pattern, wait_for_token) = match option {
+                None => (states::Pattern::RequestResponse, false),
+                Some("waitForTaskToken") => (states::Pattern::RequestResponse, true),
+                Some("sync") => (states::Pattern::Sync, false),
+                Some("sync:2") => (states::Pattern::Sync2, false),
+                Some(_) => return None,
+            };
+            return Some(Call {
+                kind: CallKind::StartExecution(pattern),
+                wait_for_token,
+            });
+        }
         let wait_for_token = match option {
             None => false,
             Some("waitForTaskToken") => true,
@@ -155,6 +176,8 @@ struct Inner {
         crossbeam_channel::Receiver<Answered>,
     ),
     in_flight: AtomicUsize,
+    /// The state machines nested executions start ([`Integrations::set_executions`]).
+    executions: OnceLock<Weak<dyn states::Executions>>,
 }
 
 impl Drop for Inner {
@@ -207,6 +230,7 @@ impl Integrations {
                 http: aws::connector(),
                 answers: crossbeam_channel::unbounded(),
                 in_flight: AtomicUsize::new(0),
+                executions: OnceLock::new(),
             }),
         }
     }
@@ -220,6 +244,26 @@ impl Integrations {
     /// caller, such as `quickstep run`'s): the driver completes or fails the tasks with them.
     pub fn answers(&self) -> &crossbeam_channel::Receiver<Answered> {
         &self.inner.answers.1
+    }
+
+    /// Runs the nested executions of `states:startExecution` (and `aws-sdk:sfn`'s
+    /// `startExecution`, `sendTaskSuccess` and `sendTaskFailure`) with `executions`, which
+    /// the caller keeps alive (it is held weakly: it may hold machines whose tasks hold
+    /// these integrations). Without it, every state machine a nested execution names does
+    /// not exist. Only the first call counts.
+    pub fn set_executions(&self, executions: &Arc<dyn states::Executions>) {
+        let _ = self.inner.executions.set(Arc::downgrade(executions));
+    }
+
+    /// How many nested executions run in this process ([`states::Executions::running`]):
+    /// they may answer tasks (`aws-sdk:sfn:sendTaskSuccess`).
+    pub fn children_running(&self) -> usize {
+        self.executions().map_or(0, |e| e.running())
+    }
+
+    /// The nested executions' runner, when one is set and alive.
+    fn executions(&self) -> Option<Arc<dyn states::Executions>> {
+        self.inner.executions.get().and_then(Weak::upgrade)
     }
 
     /// The AWS configuration, loaded on first use.
@@ -237,12 +281,19 @@ impl Integrations {
 
     /// Starts `call` on `input` (the task's effective input) and hands its result to `done`
     /// on the async runtime (for a `.waitForTaskToken` call, only a failure: its success
-    /// just means the token, in its parameters, was handed on).
-    pub fn start(&self, call: Call, input: Json, done: impl FnOnce(Result<Json, TaskFailure>) + Send + 'static) {
+    /// just means the token, in its parameters, was handed on). `durable` is the task's
+    /// token when its execution is journaled (its call is made again after a restart).
+    pub fn start(
+        &self,
+        call: Call,
+        input: Json,
+        durable: Option<u64>,
+        done: impl FnOnce(Result<Json, TaskFailure>) + Send + 'static,
+    ) {
         let integrations = self.clone();
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         self.inner.handle.spawn(async move {
-            let result = integrations.call(&call, input).await;
+            let result = integrations.call(&call, input, durable).await;
             integrations.inner.in_flight.fetch_sub(1, Ordering::AcqRel);
             match result {
                 Ok(_) if call.wait_for_token => {}
@@ -251,8 +302,8 @@ impl Integrations {
         });
     }
 
-    /// Makes one call.
-    async fn call(&self, call: &Call, input: Json) -> Result<Json, TaskFailure> {
+    /// Makes one call (`durable`: as [`start`](Self::start)).
+    async fn call(&self, call: &Call, input: Json, durable: Option<u64>) -> Result<Json, TaskFailure> {
         if let CallKind::LambdaFunction(arn) = &call.kind {
             // The effective input is the payload, any JSON value.
             return lambda::invoke_function(self.aws().await, arn, input).await;
@@ -271,7 +322,19 @@ impl Integrations {
             CallKind::SnsPublish => sns::publish(self.aws().await, &params).await,
             CallKind::DynamoDb(action) => dynamodb::call(self.aws().await, action, &params).await,
             CallKind::PutEvents => events::put_events(self.aws().await, &params).await,
-            CallKind::Sdk { service, action } => sdk::call(self.aws().await, service, action, params).await,
+            CallKind::StartExecution(pattern) => {
+                let executions = self.executions().unwrap_or_else(|| Arc::new(states::NoMachines));
+                states::start_execution(executions.as_ref(), *pattern, &params, durable).await
+            }
+            CallKind::Sdk { service, action } => match (service.name, action.as_str(), self.executions()) {
+                ("sfn", "startExecution", Some(executions)) => {
+                    states::start_execution(executions.as_ref(), states::Pattern::Sdk, &params, durable).await
+                }
+                ("sfn", "sendTaskSuccess" | "sendTaskFailure", Some(executions)) => {
+                    states::send_task(executions.as_ref(), action == "sendTaskSuccess", &params).await
+                }
+                _ => sdk::call(self.aws().await, service, action, params).await,
+            },
         }
     }
 }
@@ -296,7 +359,7 @@ impl TaskHandler for IntegrationTask {
         let completer = context.completer();
         let answers = self.integrations.inner.answers.0.clone();
         self.integrations
-            .start(self.call.clone(), input.to_serde(), move |result| {
+            .start(self.call.clone(), input.to_serde(), None, move |result| {
                 deliver(completer.as_ref(), &answers, token, result)
             });
         TaskReply::Pending
@@ -401,6 +464,16 @@ mod tests {
         assert!(Call::parse("arn:aws:states:::dynamodb:query").is_none());
         assert!(Call::parse("arn:aws:states:::dynamodb:getItem.waitForTaskToken").is_none());
         assert!(Call::parse("arn:aws:states:::sqs:sendMessage.sync").is_none());
+        let nested = Call::parse("arn:aws:states:::states:startExecution.sync:2").unwrap();
+        assert_eq!(nested.kind, CallKind::StartExecution(states::Pattern::Sync2));
+        assert!(!nested.wait_for_token);
+        let callback = Call::parse("arn:aws:states:::states:startExecution.waitForTaskToken").unwrap();
+        assert_eq!(
+            callback.kind,
+            CallKind::StartExecution(states::Pattern::RequestResponse)
+        );
+        assert!(callback.wait_for_token);
+        assert!(Call::parse("arn:aws:states:::states:startExecution.sync:3").is_none());
         assert!(Call::parse("arn:aws:states:us-east-1:123456789012:activity:a").is_none());
         assert!(Call::parse("arn:aws:states:::aws-sdk:dynamodb:query").is_some());
         assert!(Call::parse("arn:aws:states:::aws-sdk:nosuchservice:doIt").is_none());

@@ -268,7 +268,7 @@ fn finish(value: Json, sqs: bool) -> Json {
 }
 
 /// Epoch seconds as `2022-02-24T19:21:30.313Z`.
-fn iso_time(seconds: f64) -> Json {
+pub(crate) fn iso_time(seconds: f64) -> Json {
     let ms = (seconds * 1000.0).round() as i64;
     match chrono::DateTime::from_timestamp_millis(ms) {
         Some(time) => Json::String(time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
