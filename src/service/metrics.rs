@@ -428,6 +428,7 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::EventData;
 
     #[test]
     fn counts_and_times_are_rendered_per_machine() {
@@ -453,5 +454,113 @@ mod tests {
         assert!(text.contains("ExecutionTime_bucket{StateMachineArn=\"arn:m1\",le=\"+Inf\"} 2\n"));
         assert!(text.contains("ExecutionTime_sum{StateMachineArn=\"arn:m1\"} 70003\n"));
         assert!(text.contains("ExecutionTime_count{StateMachineArn=\"arn:m1\"} 2\n"));
+    }
+
+    fn event<'a>(
+        id: u32,
+        previous: u32,
+        at: i64,
+        kind: &'static str,
+        detail: EventDetail<'a>,
+        data: EventData<'a>,
+    ) -> HistoryEvent<'a> {
+        HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp_ms: at,
+            event_type: kind,
+            state: Some("Approve"),
+            data,
+            detail,
+        }
+    }
+
+    #[test]
+    fn tasks_are_followed_from_scheduled_to_closed() {
+        let activity = "arn:aws:states:us-east-1:123456789012:activity:approve";
+        let scheduled = EventDetail::Scheduled {
+            resource: activity,
+            timeout_seconds: None,
+            heartbeat_seconds: Some(5),
+        };
+        let heartbeat = EventData::Failure {
+            error: Some("States.HeartbeatTimeout"),
+            cause: None,
+        };
+        let integration = EventDetail::Task {
+            resource_type: "sqs",
+            resource: "sendMessage",
+            region: "us-east-1",
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+        };
+        let events = [
+            event(3, 2, 1_000, "ActivityScheduled", scheduled, EventData::None),
+            event(
+                4,
+                3,
+                1_250,
+                "ActivityStarted",
+                EventDetail::Worker { name: None },
+                EventData::None,
+            ),
+            event(5, 4, 7_250, "ActivityTimedOut", EventDetail::None, heartbeat),
+            event(8, 7, 9_000, "TaskScheduled", integration, EventData::None),
+            event(9, 8, 9_010, "TaskStarted", integration, EventData::None),
+            event(10, 9, 9_030, "TaskSubmitted", integration, EventData::None),
+            event(11, 10, 9_100, "TaskTimedOut", integration, EventData::None),
+            event(12, 11, 9_100, "TaskStateExited", EventDetail::None, EventData::None),
+        ];
+        let mut tracker = TaskTracker::default();
+        let observed: Vec<TaskObservation> = events.iter().filter_map(|e| tracker.record(e)).collect();
+        let sqs = "arn:aws:states:::sqs:sendMessage";
+        let expected = [
+            (TaskFamily::Activity, activity, TaskChange::Scheduled),
+            (TaskFamily::Activity, activity, TaskChange::Started { schedule_ms: 250 }),
+            (
+                TaskFamily::Activity,
+                activity,
+                TaskChange::Closed {
+                    how: TaskEnd::HeartbeatTimedOut,
+                    run_ms: Some(6_000),
+                    time_ms: 6_250,
+                },
+            ),
+            (TaskFamily::ServiceIntegration, sqs, TaskChange::Scheduled),
+            (
+                TaskFamily::ServiceIntegration,
+                sqs,
+                TaskChange::Started { schedule_ms: 10 },
+            ),
+            (
+                TaskFamily::ServiceIntegration,
+                sqs,
+                TaskChange::Closed {
+                    how: TaskEnd::TimedOut,
+                    run_ms: Some(90),
+                    time_ms: 100,
+                },
+            ),
+        ]
+        .map(|(family, arn, change)| TaskObservation {
+            family,
+            arn: arn.to_string(),
+            change,
+        });
+        assert_eq!(observed, expected);
+        let metrics = ExecutionMetrics::default();
+        metrics.tasks(&observed);
+        let text = metrics.render();
+        for line in [
+            format!("ActivitiesHeartbeatTimedOut{{ActivityArn=\"{activity}\"}} 1\n"),
+            format!("ActivitiesTimedOut{{ActivityArn=\"{activity}\"}} 0\n"),
+            format!("ActivityRunTime_sum{{ActivityArn=\"{activity}\"}} 6000\n"),
+            format!("ActivityScheduleTime_bucket{{ActivityArn=\"{activity}\",le=\"500\"}} 1\n"),
+            format!("ServiceIntegrationsTimedOut{{ServiceIntegrationResourceArn=\"{sqs}\"}} 1\n"),
+            format!("ServiceIntegrationTime_sum{{ServiceIntegrationResourceArn=\"{sqs}\"}} 100\n"),
+        ] {
+            assert!(text.contains(&line), "missing {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("LambdaFunctionsScheduled{"), "{text}");
     }
 }
