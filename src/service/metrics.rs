@@ -259,6 +259,12 @@ impl TaskTracker {
     }
 }
 
+/// A task counter to render: the stage its name ends with, its help text, how to read it.
+type TaskCounter = (&'static str, &'static str, fn(&TaskCounts) -> u64);
+
+/// A task time histogram to render: the stage its name ends with, its help text, which one.
+type TaskTime = (&'static str, &'static str, fn(&TaskCounts) -> &Histogram);
+
 /// One task resource's counts and times.
 #[derive(Clone, Debug, Default)]
 struct TaskCounts {
@@ -382,7 +388,7 @@ impl ExecutionMetrics {
         for family in [TaskFamily::Activity, TaskFamily::Lambda, TaskFamily::ServiceIntegration] {
             let (label, plural, singular, what) = family.names();
             let of_family = || tasks.iter().filter(|((f, _), _)| *f == family);
-            let mut counters: Vec<(&str, &str, fn(&TaskCounts) -> u64)> = vec![
+            let mut counters: Vec<TaskCounter> = vec![
                 ("Scheduled", "scheduled", |c| c.scheduled),
                 ("Started", "started", |c| c.started),
                 ("Succeeded", "that succeeded", |c| c.succeeded),
@@ -401,7 +407,7 @@ impl ExecutionMetrics {
                     let _ = writeln!(text, "{name}{{{label}=\"{}\"}} {}", escape(arn), value(counts));
                 }
             }
-            let histograms: [(&str, &str, fn(&TaskCounts) -> &Histogram); 3] = [
+            let histograms: [TaskTime; 3] = [
                 ("ScheduleTime", "from scheduled to started", |c| &c.schedule_time),
                 ("RunTime", "from started to closed", |c| &c.run_time),
                 ("Time", "from scheduled to closed", |c| &c.time),
