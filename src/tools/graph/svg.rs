@@ -202,21 +202,10 @@ fn n(value: f64) -> String {
     }
 }
 
-/// Text for XML content and attribute values; control characters as spaces.
-pub(super) fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+/// Text for XML (and HTML) content and attribute values, escaped as the JUnit report
+/// escapes attribute values.
+fn xml(text: &str) -> String {
+    crate::junit::escape(text, true)
 }
 
 /// The page's CSS (besides the drawing's).
