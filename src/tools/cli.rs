@@ -54,8 +54,9 @@ enum Command {
         #[arg(long)]
         history: bool,
     },
-    /// Draws a definition as a Mermaid flowchart or a Graphviz DOT digraph; given an input,
-    /// runs one execution as `run` does and highlights the states it entered.
+    /// Draws a definition as a Mermaid flowchart, a Graphviz DOT digraph, an SVG picture or an
+    /// HTML page; given an input, runs one execution as `run` does and colours the states it
+    /// entered (the HTML page also lists its events).
     Graph {
         /// The definition file (ASL JSON, or YAML: `.yaml`, `.yml`); not with `--template`.
         #[arg(required_unless_present = "template")]
@@ -65,6 +66,9 @@ enum Command {
         /// The output format.
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
+        /// Write the drawing to this file instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
         #[command(flatten)]
         execution: ExecutionArgs,
     },
@@ -231,6 +235,10 @@ enum GraphFormat {
     Mermaid,
     /// A Graphviz DOT digraph.
     Dot,
+    /// A standalone SVG picture.
+    Svg,
+    /// A standalone HTML page: the SVG, a legend, and the execution's events.
+    Html,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -248,8 +256,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
             definition,
             source,
             format,
+            output,
             execution,
-        } => graph(definition.as_deref(), &source, format, execution),
+        } => graph(definition.as_deref(), &source, format, output.as_deref(), execution),
         Command::Validate {
             definitions,
             source,
@@ -806,15 +815,27 @@ fn graph(
     definition: Option<&Path>,
     source_args: &SourceArgs,
     format: GraphFormat,
+    output: Option<&Path>,
     execution: ExecutionArgs,
 ) -> Result<ExitCode, String> {
     let (source, model, program) = load_definition(definition, source_args, None)?;
     let format = match format {
         GraphFormat::Mermaid => Format::Mermaid,
         GraphFormat::Dot => Format::Dot,
+        GraphFormat::Svg => Format::Svg,
+        GraphFormat::Html => Format::Html,
+    };
+    let write = |text: String| match output {
+        Some(file) => {
+            std::fs::write(file, text).map_err(|e| format!("{}: cannot write the drawing: {e}", file.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
     };
     if execution.input.is_none() && execution.input_file.is_none() {
-        print!("{}", render(&model, format, None));
+        write(render(&model, format, None))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut recorder = PathRecorder::new(&model);
@@ -830,7 +851,7 @@ fn graph(
         },
         Some(&mut recorder),
     )?;
-    print!("{}", render(&model, format, Some(&recorder.finish())));
+    write(render(&model, format, Some(&recorder.finish())))?;
     let outcome = executed.outcome;
     if outcome.status != Status::Succeeded {
         let mut message = format!("quickstep: the execution {}", outcome.status.as_str());

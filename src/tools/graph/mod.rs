@@ -1,23 +1,34 @@
-//! Drawing a definition: a Mermaid flowchart or a Graphviz DOT digraph of its states and
-//! transitions, optionally with one execution's path highlighted.
+//! Drawing a definition: a Mermaid flowchart, a Graphviz DOT digraph, an SVG picture or a
+//! standalone HTML page of its states and transitions, optionally with one execution's path.
 //!
 //! [`render`] takes the parsed [`StateMachine`] and, for a path, an [`ExecutionPath`], and
 //! returns the text. [`PathRecorder`] is a [`HistorySink`] that turns an execution's history
-//! events into that path.
+//! events into that path; [`ExecutionPath::from_events`] and
+//! [`ExecutionPath::from_json_events`] do the same for a recorded history.
 //!
-//! What is drawn: a start marker pointing at `StartAt`; one node per state (generated ids
-//! `s0`, `s1`, ..., in definition order), labelled with its name and type and shaped by type;
-//! an edge per `Next`, per Choice rule (`rule 1`, ...) and `Default`, a dashed edge per Catch
-//! labelled with its error names, and an edge from each `End` state to an end marker.
-//! Parallel branches and Map processors are nested subgraphs (clusters in DOT) with their own
-//! markers, each reached by an edge from its Parallel or Map state.
+//! What is drawn: a start marker pointing at `StartAt`; one node per state, labelled with its
+//! name and type and shaped by type; an edge per `Next`, per Choice rule (`rule 1`, ...) and
+//! `Default`, a dashed edge per Catch labelled with its error names, and an edge from each
+//! `End` state to an end marker. Parallel branches and Map processors are nested (subgraphs
+//! in Mermaid, clusters in DOT, boxes inside their state in SVG).
+//!
+//! The SVG is laid out here, in layers ([`Format::Svg`]): each state is a
+//! `<g class="state" data-state="NAME" data-type="TYPE" data-status="STATUS">` (STATUS as
+//! [`StateStatus::as_str`] writes it) with its box in `data-x`, `data-y`, `data-width` and
+//! `data-height`; each edge a `<g class="edge" data-from="A" data-to="B" data-kind="KIND"
+//! data-taken="true|false">` (KIND as [`EdgeKind::as_str`], or `start`, `end`, `branch`;
+//! the start and end markers are the empty name).
+
+mod layout;
+mod svg;
+mod text;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::history::{HistoryEvent, HistorySink};
+use crate::history::{is_error_type, EventData, HistoryEvent, HistorySink};
 use crate::model::{Graph, State, StateKind, StateMachine, Transition};
 
-/// The text format [`render`] writes.
+/// The format [`render`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Format {
     /// A Mermaid `flowchart`.
@@ -25,6 +36,11 @@ pub enum Format {
     Mermaid,
     /// A Graphviz DOT `digraph`.
     Dot,
+    /// A standalone SVG document (no XML prolog, so that it can be inlined in HTML).
+    Svg,
+    /// A standalone HTML page: the SVG, a legend, and with a path its execution's events,
+    /// input, output, error and cause.
+    Html,
 }
 
 /// What one execution did, by state name (state names are unique machine-wide).
@@ -39,337 +55,193 @@ pub struct ExecutionPath {
     pub ended: BTreeSet<String>,
     /// The state where the execution failed or timed out, when it did.
     pub failed: Option<String>,
+    /// The Parallel and Map states that the failed state is in (still running when the
+    /// execution failed).
+    pub failed_parents: BTreeSet<String>,
+    /// The states left through a Catch after an error.
+    pub caught: BTreeSet<String>,
+    /// The states still running (entered, not left) while the execution runs.
+    pub in_progress: BTreeSet<String>,
+    /// The states aborted while running: stopped with the execution, or cut short when a
+    /// sibling branch or iteration failed.
+    pub cancelled: BTreeSet<String>,
+    /// Whether the execution has ended (succeeded, failed, timed out or aborted).
+    pub execution_ended: bool,
+    /// The execution's events, in order (what the HTML page lists).
+    pub events: Vec<PathEvent>,
+}
+
+/// One history event as the HTML page lists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathEvent {
+    /// The event id.
+    pub id: u32,
+    /// The id of the event this one follows from (0 for none).
+    pub previous_event_id: u32,
+    /// When it happened (epoch milliseconds).
+    pub timestamp_ms: i64,
+    /// AWS's event type, such as `TaskStateEntered`.
+    pub event_type: String,
+    /// The state it concerns, if any.
+    pub state: Option<String>,
+    /// Its input (or a task's parameters), as JSON text.
+    pub input: Option<String>,
+    /// Its output, as JSON text.
+    pub output: Option<String>,
+    /// Its error name.
+    pub error: Option<String>,
+    /// Its cause.
+    pub cause: Option<String>,
+}
+
+/// How the graph colours a state, after AWS's graph inspector legend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateStatus {
+    /// Entered and left normally.
+    Succeeded,
+    /// Where the execution failed (or a Parallel or Map state it failed in).
+    Failed,
+    /// Left through a Catch after an error.
+    CaughtError,
+    /// Running.
+    InProgress,
+    /// Aborted while running.
+    Cancelled,
+    /// Never entered.
+    NotStarted,
+}
+
+impl StateStatus {
+    /// The `data-status` value: `succeeded`, `failed`, `caught-error`, `in-progress`,
+    /// `cancelled` or `not-started`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateStatus::Succeeded => "succeeded",
+            StateStatus::Failed => "failed",
+            StateStatus::CaughtError => "caught-error",
+            StateStatus::InProgress => "in-progress",
+            StateStatus::Cancelled => "cancelled",
+            StateStatus::NotStarted => "not-started",
+        }
+    }
 }
 
 impl ExecutionPath {
     fn took(&self, from: &str, to: &str) -> bool {
         self.transitions.contains(&(from.to_string(), to.to_string()))
     }
+
+    /// How the graph colours the state `name`.
+    pub fn status(&self, name: &str) -> StateStatus {
+        if self.failed.as_deref() == Some(name) || self.failed_parents.contains(name) {
+            StateStatus::Failed
+        } else if self.in_progress.contains(name) {
+            StateStatus::InProgress
+        } else if self.cancelled.contains(name) {
+            StateStatus::Cancelled
+        } else if self.caught.contains(name) {
+            StateStatus::CaughtError
+        } else if self.entered.contains(name) {
+            StateStatus::Succeeded
+        } else {
+            StateStatus::NotStarted
+        }
+    }
+
+    /// The path of an execution of `machine` from its history events.
+    pub fn from_events(machine: &StateMachine, events: &[HistoryEvent<'_>]) -> ExecutionPath {
+        let mut recorder = PathRecorder::new(machine);
+        for event in events {
+            recorder.record(event);
+        }
+        recorder.finish()
+    }
+
+    /// The path of an execution of `machine` from its history as AWS's
+    /// `GetExecutionHistory` returns it (each event `{"id", "previousEventId", "timestamp",
+    /// "type", "...EventDetails"}`; timestamps in epoch seconds, or RFC 3339 text). The state of
+    /// an event without a `name` is that of the event it follows from.
+    pub fn from_json_events(machine: &StateMachine, events: &[serde_json::Value]) -> ExecutionPath {
+        let mut recorder = PathRecorder::new(machine);
+        let mut state_of: HashMap<u64, Option<String>> = HashMap::new();
+        for event in events {
+            let id = event.get("id").and_then(|v| v.as_u64()).unwrap_or_default();
+            let previous = (event.get("previousEventId").and_then(|v| v.as_u64())).unwrap_or_default();
+            let event_type = event.get("type").and_then(|v| v.as_str()).unwrap_or_default();
+            let details = event.as_object().and_then(|members| {
+                (members.iter())
+                    .find(|(key, _)| key.ends_with("EventDetails"))
+                    .map(|(_, v)| v)
+            });
+            let text = |key: &str| {
+                details
+                    .and_then(|d| d.get(key))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let state = match text("name") {
+                Some(name) => Some(name),
+                None if event_type.starts_with("Execution") => None,
+                None => state_of.get(&previous).cloned().flatten(),
+            };
+            state_of.insert(id, state.clone());
+            let timestamp_ms = match event.get("timestamp") {
+                Some(serde_json::Value::Number(n)) => (n.as_f64().unwrap_or_default() * 1000.0).round() as i64,
+                Some(serde_json::Value::String(s)) => {
+                    crate::timestamp::parse_timestamp(s).map_or(0, |n| (n / 1_000_000) as i64)
+                }
+                _ => 0,
+            };
+            let error = text("error");
+            let row = PathEvent {
+                id: id as u32,
+                previous_event_id: previous as u32,
+                timestamp_ms,
+                event_type: event_type.to_string(),
+                state,
+                input: text("input").or_else(|| text("parameters")),
+                output: text("output"),
+                cause: text("cause"),
+                error,
+            };
+            recorder.observe(row);
+        }
+        recorder.finish()
+    }
 }
 
 /// Draws `machine` in `format`, with `path`'s states, transitions and failure highlighted
-/// when given. The output is deterministic: states and edges in definition order.
+/// when given. The output is deterministic.
 pub fn render(machine: &StateMachine, format: Format, path: Option<&ExecutionPath>) -> String {
-    let mut renderer = Renderer {
-        format,
-        path,
-        out: String::new(),
-        next_graph: 0,
-        next_state: 0,
-        edges: 0,
-        taken: Vec::new(),
-        entered: Vec::new(),
-        failed: Vec::new(),
-    };
-    renderer.out.push_str(match format {
-        Format::Mermaid => "flowchart TD\n",
-        Format::Dot => "digraph state_machine {\n",
-    });
-    renderer.graph(&machine.graph, None, 1);
-    renderer.finish()
+    match format {
+        Format::Mermaid | Format::Dot => text::render(machine, format, path),
+        Format::Svg => svg::render_svg(machine, path),
+        Format::Html => svg::render_html(machine, path),
+    }
 }
 
-/// How a node looks.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// Task, Pass, Wait.
-    Box,
-    /// Choice.
-    Diamond,
-    /// Succeed, Fail.
-    Terminal,
-    /// Parallel, Map: a box with its subgraphs.
-    Container,
-    /// A graph's start marker.
-    Start,
-    /// A graph's end marker.
-    End,
+/// The kind of a transition between two states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// A `Next`.
+    Next,
+    /// A Choice rule.
+    Choice,
+    /// A Choice state's `Default`.
+    Default,
+    /// A Catcher.
+    Catch,
 }
 
-impl Shape {
-    /// How each format writes it: Mermaid's brackets around the label, DOT's attributes.
-    fn syntax(self) -> (&'static str, &'static str, &'static str) {
+impl EdgeKind {
+    /// The `data-kind` value: `next`, `choice`, `default` or `catch`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Shape::Box => ("[", "]", "shape=box"),
-            Shape::Diamond => ("{", "}", "shape=diamond"),
-            Shape::Terminal => ("([", "])", "shape=box"),
-            Shape::Container => ("[[", "]]", "shape=box, peripheries=2"),
-            Shape::Start => ("((", "))", "shape=circle"),
-            Shape::End => ("(((", ")))", "shape=doublecircle"),
+            EdgeKind::Next => "next",
+            EdgeKind::Choice => "choice",
+            EdgeKind::Default => "default",
+            EdgeKind::Catch => "catch",
         }
-    }
-}
-
-/// How a node is highlighted.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mark {
-    None,
-    Entered,
-    Failed,
-}
-
-impl Mark {
-    /// DOT's colours for a highlighted node (Mermaid's are the `entered` and `failed` classes).
-    fn dot_colors(self) -> &'static str {
-        match self {
-            Mark::None => "",
-            Mark::Entered => ", fillcolor=\"#d9f2d9\", color=\"#2e7d32\", penwidth=2",
-            Mark::Failed => ", fillcolor=\"#fbd5d5\", color=\"#c62828\", penwidth=3",
-        }
-    }
-}
-
-struct Renderer<'p> {
-    format: Format,
-    path: Option<&'p ExecutionPath>,
-    out: String,
-    next_graph: usize,
-    next_state: usize,
-    /// Edges written so far (Mermaid's `linkStyle` numbers them in order).
-    edges: usize,
-    /// Mermaid: numbers of the edges taken.
-    taken: Vec<usize>,
-    /// Mermaid: ids of the states entered (but not failed).
-    entered: Vec<String>,
-    /// Mermaid: id of the failed state.
-    failed: Vec<String>,
-}
-
-impl Renderer<'_> {
-    /// Writes `graph` (nested in a subgraph titled `title` unless it is the top level) and
-    /// returns its number, which names its markers (`start{n}`, `end{n}`).
-    fn graph(&mut self, graph: &Graph, title: Option<&str>, depth: usize) -> usize {
-        let g = self.next_graph;
-        self.next_graph += 1;
-        let base = self.next_state;
-        self.next_state += graph.states.len();
-        let depth = match title {
-            Some(title) => {
-                self.open_subgraph(g, title, depth);
-                depth + 1
-            }
-            None => depth,
-        };
-        // Nodes first: Mermaid puts a node in the subgraph where it is first mentioned.
-        self.node(depth, &format!("start{g}"), &["start"], Shape::Start, Mark::None);
-        let has_end = graph.states.iter().any(|s| s.transition == Some(Transition::End));
-        if has_end {
-            self.node(depth, &format!("end{g}"), &["end"], Shape::End, Mark::None);
-        }
-        for (i, state) in graph.states.iter().enumerate() {
-            let mark = self.mark(&state.name);
-            let shape = shape(&state.kind);
-            self.node(
-                depth,
-                &format!("s{}", base + i),
-                &[&state.name, state.kind.type_name()],
-                shape,
-                mark,
-            );
-        }
-        // Then the nested graphs, each numbered as it is written.
-        let mut nested: Vec<Vec<usize>> = Vec::with_capacity(graph.states.len());
-        for state in &graph.states {
-            let numbers = match &state.kind {
-                StateKind::Parallel { branches } => (branches.iter().enumerate())
-                    .map(|(k, branch)| {
-                        let title = format!("{}: branch {}", state.name, k + 1);
-                        self.graph(branch, Some(&title), depth)
-                    })
-                    .collect(),
-                StateKind::Map(map) => {
-                    let kind = if map.legacy_iterator {
-                        "Iterator"
-                    } else {
-                        "ItemProcessor"
-                    };
-                    let title = format!("{}: {kind}", state.name);
-                    vec![self.graph(&map.processor, Some(&title), depth)]
-                }
-                _ => Vec::new(),
-            };
-            nested.push(numbers);
-        }
-        // Then the edges.
-        let id_of = |name: &str| {
-            graph
-                .states
-                .iter()
-                .position(|s| s.name == name)
-                .map(|i| format!("s{}", base + i))
-        };
-        if let Some(start) = id_of(&graph.start_at) {
-            let taken = self.was_entered(&graph.start_at);
-            self.edge(depth, &format!("start{g}"), &start, None, false, taken);
-        }
-        for ((i, state), numbers) in graph.states.iter().enumerate().zip(&nested) {
-            let from = format!("s{}", base + i);
-            self.nested_edges(depth, &from, state, numbers);
-            if state.transition == Some(Transition::End) {
-                let taken = self.path.is_some_and(|p| p.ended.contains(&state.name));
-                self.edge(depth, &from, &format!("end{g}"), None, false, taken);
-            }
-            for Edge {
-                to: target,
-                label,
-                dashed,
-            } in edges(state)
-            {
-                // A target outside this graph is a validation error; such a definition is
-                // drawn without that edge.
-                if let Some(to) = id_of(target) {
-                    let taken = self.path.is_some_and(|p| p.took(&state.name, target));
-                    self.edge(depth, &from, &to, label.as_deref(), dashed, taken);
-                }
-            }
-        }
-        if title.is_some() {
-            self.close_subgraph(depth - 1);
-        }
-        g
-    }
-
-    /// The edges from a Parallel or Map state to its subgraphs' start markers.
-    fn nested_edges(&mut self, depth: usize, from: &str, state: &State, numbers: &[usize]) {
-        let graphs: Vec<&Graph> = match &state.kind {
-            StateKind::Parallel { branches } => branches.iter().collect(),
-            StateKind::Map(map) => vec![&map.processor],
-            _ => return,
-        };
-        for (k, (graph, g)) in graphs.iter().zip(numbers).enumerate() {
-            let label = match state.kind {
-                StateKind::Map(_) => "items".to_string(),
-                _ => format!("branch {}", k + 1),
-            };
-            let taken = self.was_entered(&graph.start_at);
-            self.edge(depth, from, &format!("start{g}"), Some(&label), false, taken);
-        }
-    }
-
-    fn was_entered(&self, name: &str) -> bool {
-        self.path.is_some_and(|p| p.entered.contains(name))
-    }
-
-    fn mark(&self, name: &str) -> Mark {
-        match self.path {
-            Some(p) if p.failed.as_deref() == Some(name) => Mark::Failed,
-            Some(p) if p.entered.contains(name) => Mark::Entered,
-            _ => Mark::None,
-        }
-    }
-
-    fn line(&mut self, depth: usize, text: &str) {
-        for _ in 0..depth {
-            self.out.push_str("    ");
-        }
-        self.out.push_str(text);
-        self.out.push('\n');
-    }
-
-    fn open_subgraph(&mut self, g: usize, title: &str, depth: usize) {
-        match self.format {
-            Format::Mermaid => self.line(depth, &format!("subgraph g{g} [\"{}\"]", mermaid_text(title))),
-            Format::Dot => {
-                self.line(depth, &format!("subgraph cluster_{g} {{"));
-                self.line(depth + 1, &format!("label=\"{}\";", dot_text(title)));
-            }
-        }
-    }
-
-    fn close_subgraph(&mut self, depth: usize) {
-        let text = match self.format {
-            Format::Mermaid => "end",
-            Format::Dot => "}",
-        };
-        self.line(depth, text);
-    }
-
-    /// A node: `lines` of label (escaped here), shape and highlight.
-    fn node(&mut self, depth: usize, id: &str, lines: &[&str], shape: Shape, mark: Mark) {
-        let (open, close, dot_shape) = shape.syntax();
-        let text = match self.format {
-            Format::Mermaid => {
-                let label: Vec<String> = lines.iter().map(|l| mermaid_text(l)).collect();
-                match mark {
-                    Mark::None => {}
-                    Mark::Entered => self.entered.push(id.to_string()),
-                    Mark::Failed => self.failed.push(id.to_string()),
-                }
-                format!("{id}{open}\"{}\"{close}", label.join("<br/>"))
-            }
-            Format::Dot => {
-                let label: Vec<String> = lines.iter().map(|l| dot_text(l)).collect();
-                let (style, colors) = match (shape == Shape::Terminal, mark) {
-                    (true, Mark::None) => (", style=\"rounded\"", ""),
-                    (false, Mark::None) => ("", ""),
-                    (true, _) => (", style=\"rounded,filled\"", mark.dot_colors()),
-                    (false, _) => (", style=\"filled\"", mark.dot_colors()),
-                };
-                format!("{id} [{dot_shape}{style}, label=\"{}\"{colors}];", label.join("\\n"))
-            }
-        };
-        self.line(depth, &text);
-    }
-
-    /// An edge, labelled (escaped here) or not, dashed (Catch) or not, highlighted when taken.
-    fn edge(&mut self, depth: usize, from: &str, to: &str, label: Option<&str>, dashed: bool, taken: bool) {
-        let text = match self.format {
-            Format::Mermaid => {
-                let arrow = if dashed { "-.->" } else { "-->" };
-                if taken {
-                    self.taken.push(self.edges);
-                }
-                match label {
-                    Some(label) => format!("{from} {arrow}|\"{}\"| {to}", mermaid_text(label)),
-                    None => format!("{from} {arrow} {to}"),
-                }
-            }
-            Format::Dot => {
-                let mut attributes: Vec<String> = Vec::new();
-                if let Some(label) = label {
-                    attributes.push(format!("label=\"{}\"", dot_text(label)));
-                }
-                if dashed {
-                    attributes.push("style=dashed".to_string());
-                }
-                if taken {
-                    attributes.push("color=\"#2e7d32\", penwidth=2.5".to_string());
-                }
-                if attributes.is_empty() {
-                    format!("{from} -> {to};")
-                } else {
-                    format!("{from} -> {to} [{}];", attributes.join(", "))
-                }
-            }
-        };
-        self.edges += 1;
-        self.line(depth, &text);
-    }
-
-    /// Mermaid's highlight classes (when a path was given) and the closing brace of DOT.
-    fn finish(mut self) -> String {
-        match self.format {
-            Format::Mermaid if self.path.is_some() => {
-                self.line(1, "classDef entered fill:#d9f2d9,stroke:#2e7d32,stroke-width:2px");
-                self.line(1, "classDef failed fill:#fbd5d5,stroke:#c62828,stroke-width:3px");
-                if !self.entered.is_empty() {
-                    let text = format!("class {} entered", self.entered.join(","));
-                    self.line(1, &text);
-                }
-                if !self.failed.is_empty() {
-                    let text = format!("class {} failed", self.failed.join(","));
-                    self.line(1, &text);
-                }
-                if !self.taken.is_empty() {
-                    let numbers: Vec<String> = self.taken.iter().map(|n| n.to_string()).collect();
-                    let text = format!("linkStyle {} stroke:#2e7d32,stroke-width:3px", numbers.join(","));
-                    self.line(1, &text);
-                }
-            }
-            Format::Mermaid => {}
-            Format::Dot => self.out.push_str("}\n"),
-        }
-        self.out
     }
 }
 
@@ -379,8 +251,8 @@ struct Edge<'m> {
     to: &'m str,
     /// `rule N`, `Default`, or a Catch's error names.
     label: Option<String>,
-    /// A Catch.
-    dashed: bool,
+    /// Which kind of transition.
+    kind: EdgeKind,
 }
 
 /// `state`'s transitions, in the order they are drawn: `Next`, the Choice rules and
@@ -391,7 +263,7 @@ fn edges(state: &State) -> Vec<Edge<'_>> {
         edges.push(Edge {
             to: next,
             label: None,
-            dashed: false,
+            kind: EdgeKind::Next,
         });
     }
     if let StateKind::Choice { choices, default } = &state.kind {
@@ -399,14 +271,14 @@ fn edges(state: &State) -> Vec<Edge<'_>> {
             edges.push(Edge {
                 to: &rule.next,
                 label: Some(format!("rule {}", k + 1)),
-                dashed: false,
+                kind: EdgeKind::Choice,
             });
         }
         if let Some(default) = default {
             edges.push(Edge {
                 to: default,
                 label: Some("Default".to_string()),
-                dashed: false,
+                kind: EdgeKind::Default,
             });
         }
     }
@@ -414,58 +286,10 @@ fn edges(state: &State) -> Vec<Edge<'_>> {
         edges.push(Edge {
             to: &catcher.next,
             label: Some(catcher.error_equals.join(", ")),
-            dashed: true,
+            kind: EdgeKind::Catch,
         });
     }
     edges
-}
-
-fn shape(kind: &StateKind) -> Shape {
-    match kind {
-        StateKind::Choice { .. } => Shape::Diamond,
-        StateKind::Succeed | StateKind::Fail(_) => Shape::Terminal,
-        StateKind::Parallel { .. } | StateKind::Map(_) => Shape::Container,
-        StateKind::Pass { .. } | StateKind::Task(_) | StateKind::Wait(_) => Shape::Box,
-    }
-}
-
-/// Text for inside a Mermaid `"..."` label: `"` as `#quot;`, and `#` (which starts Mermaid's
-/// entity codes), `<`, `>`, `&` and backticks (one after the opening quote would start a
-/// Markdown string) as entity codes too; control characters as spaces.
-fn mermaid_text(text: &str) -> String {
-    escaped(text, |c| match c {
-        '"' => Some("#quot;"),
-        '#' => Some("#35;"),
-        '<' => Some("#lt;"),
-        '>' => Some("#gt;"),
-        '&' => Some("#amp;"),
-        '`' => Some("#96;"),
-        _ => None,
-    })
-}
-
-/// Text for inside a DOT `"..."` string: `"` and `\` escaped; line breaks as `\n`, other
-/// control characters as spaces.
-fn dot_text(text: &str) -> String {
-    escaped(text, |c| match c {
-        '"' => Some("\\\""),
-        '\\' => Some("\\\\"),
-        '\n' => Some("\\n"),
-        _ => None,
-    })
-}
-
-/// `text` with the characters `replace` maps replaced, and other control characters as spaces.
-fn escaped(text: &str, replace: impl Fn(char) -> Option<&'static str>) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match replace(c) {
-            Some(replacement) => out.push_str(replacement),
-            None if c.is_control() => out.push(' '),
-            None => out.push(c),
-        }
-    }
-    out
 }
 
 /// Builds an [`ExecutionPath`] from an execution's history events (give it to
@@ -478,14 +302,22 @@ fn escaped(text: &str, replace: impl Fn(char) -> Option<&'static str>) -> String
 /// the most recently left such state counts. Map iterations or Parallel branches that take
 /// turns run the same graph's states interleaved, which can credit a transition to a state
 /// another iteration left; every transition so credited is still one of the definition's.
-/// The failed state is the state entered last that had neither left nor been aborted when
-/// the execution failed or timed out.
+/// A state's error is caught when it leaves through a Catch edge after an error event (a
+/// Catch edge to a state no other edge leads to needs no error event). A state is cancelled
+/// by its `...StateAborted` event, or when the execution is aborted while it runs. When the
+/// execution failed or timed out, the failed state is the state entered last that had
+/// neither left nor been aborted, and the other such states are its Parallel and Map
+/// parents. While the execution runs, the states entered and not left are in progress.
 #[derive(Debug)]
 pub struct PathRecorder<'m> {
     /// The graph number of each state name.
     graph_of: HashMap<&'m str, usize>,
     /// Every transition of the definition: `Next`, Choice rules and `Default`, Catch.
     edges: HashSet<(&'m str, &'m str)>,
+    /// The transitions that are a Catch.
+    catches: HashSet<(&'m str, &'m str)>,
+    /// The transitions that are a `Next`, a Choice rule or `Default`.
+    normal: HashSet<(&'m str, &'m str)>,
     /// The states with `End: true`.
     ends: HashSet<&'m str>,
     /// Per graph, the states that have left and not yet been followed, least recent first
@@ -493,10 +325,12 @@ pub struct PathRecorder<'m> {
     left: Vec<Vec<&'m str>>,
     /// Per state, the sequence numbers of its entries that have not left yet.
     open: HashMap<&'m str, Vec<u64>>,
+    /// The states with an error event since their last entry.
+    errored: HashSet<&'m str>,
     /// Entries so far.
     sequence: u64,
-    /// The execution failed or timed out.
-    failed: bool,
+    /// The type of the event that ended the execution, once it has.
+    ending: Option<String>,
     path: ExecutionPath,
 }
 
@@ -506,11 +340,14 @@ impl<'m> PathRecorder<'m> {
         let mut recorder = PathRecorder {
             graph_of: HashMap::new(),
             edges: HashSet::new(),
+            catches: HashSet::new(),
+            normal: HashSet::new(),
             ends: HashSet::new(),
             left: Vec::new(),
             open: HashMap::new(),
+            errored: HashSet::new(),
             sequence: 0,
-            failed: false,
+            ending: None,
             path: ExecutionPath::default(),
         };
         recorder.add_graph(&machine.graph);
@@ -526,7 +363,13 @@ impl<'m> PathRecorder<'m> {
             if state.transition == Some(Transition::End) {
                 self.ends.insert(name);
             }
-            self.edges.extend(edges(state).into_iter().map(|edge| (name, edge.to)));
+            for edge in edges(state) {
+                self.edges.insert((name, edge.to));
+                match edge.kind {
+                    EdgeKind::Catch => self.catches.insert((name, edge.to)),
+                    _ => self.normal.insert((name, edge.to)),
+                };
+            }
             match &state.kind {
                 StateKind::Parallel { branches } => branches.iter().for_each(|b| self.add_graph(b)),
                 StateKind::Map(map) => self.add_graph(&map.processor),
@@ -541,12 +384,24 @@ impl<'m> PathRecorder<'m> {
             let ended = left.iter().filter(|name| self.ends.contains(*name));
             self.path.ended.extend(ended.map(|name| name.to_string()));
         }
-        if self.failed {
-            let last_open = (self.open.iter())
-                .filter_map(|(name, entries)| entries.last().map(|seq| (*seq, *name)))
-                .max();
-            self.path.failed = last_open.map(|(_, name)| name.to_string());
+        let mut open: Vec<(u64, &str)> = (self.open.iter())
+            .filter_map(|(name, entries)| entries.last().map(|seq| (*seq, *name)))
+            .collect();
+        open.sort_unstable();
+        let open_names = open.iter().map(|(_, name)| name.to_string());
+        match self.ending.as_deref() {
+            None => self.path.in_progress.extend(open_names),
+            Some("ExecutionAborted") => self.path.cancelled.extend(open_names),
+            Some("ExecutionFailed" | "ExecutionTimedOut") => {
+                if let Some((_, last)) = open.pop() {
+                    self.path.failed = Some(last.to_string());
+                }
+                let parents = open.iter().map(|(_, name)| name.to_string());
+                self.path.failed_parents.extend(parents);
+            }
+            Some(_) => {}
         }
+        self.path.execution_ended = self.ending.is_some();
         self.path
     }
 
@@ -556,7 +411,12 @@ impl<'m> PathRecorder<'m> {
         if let Some(i) = left.iter().rposition(|from| self.edges.contains(&(*from, name))) {
             let from = left.remove(i);
             self.path.transitions.insert((from.to_string(), name.to_string()));
+            let edge = (from, name);
+            if self.catches.contains(&edge) && (!self.normal.contains(&edge) || self.errored.contains(from)) {
+                self.path.caught.insert(from.to_string());
+            }
         }
+        self.errored.remove(name);
         self.sequence += 1;
         self.open.entry(name).or_default().push(self.sequence);
     }
@@ -570,27 +430,58 @@ impl<'m> PathRecorder<'m> {
             let left = &mut self.left[g];
             left.retain(|n| *n != name);
             left.push(name);
+        } else {
+            self.path.cancelled.insert(name.to_string());
         }
+    }
+
+    /// Records one event, its state already known.
+    fn observe(&mut self, event: PathEvent) {
+        let kind = event.event_type.as_str();
+        if kind.starts_with("Execution") && kind != "ExecutionStarted" && kind != "ExecutionRedriven" {
+            self.ending = Some(kind.to_string());
+        } else if kind == "ExecutionRedriven" {
+            self.ending = None;
+        }
+        let state = (event.state.as_deref()).and_then(|s| self.graph_of.get_key_value(s));
+        if let Some((name, g)) = state {
+            let (name, g) = (*name, *g);
+            if kind.ends_with("StateEntered") {
+                self.entered(name, g);
+            } else if kind.ends_with("StateExited") {
+                self.closed(name, g, true);
+            } else if kind.ends_with("StateAborted") {
+                self.closed(name, g, false);
+            } else if event.error.is_some() || (is_error_type(kind) && !kind.ends_with("Aborted")) {
+                self.errored.insert(name);
+            }
+        }
+        self.path.events.push(event);
     }
 }
 
 impl HistorySink for PathRecorder<'_> {
     fn record(&mut self, event: &HistoryEvent<'_>) {
-        if event.is_fatal() {
-            self.failed = true;
-        }
-        let Some((name, g)) = event.state.and_then(|s| self.graph_of.get_key_value(s)) else {
-            return;
+        let mut row = PathEvent {
+            id: event.id,
+            previous_event_id: event.previous_event_id,
+            timestamp_ms: event.timestamp_ms,
+            event_type: event.event_type.to_string(),
+            state: (event.state)
+                .filter(|_| !event.event_type.starts_with("Execution"))
+                .map(str::to_string),
+            ..PathEvent::default()
         };
-        let (name, g) = (*name, *g);
-        let kind = event.event_type;
-        if kind.ends_with("StateEntered") {
-            self.entered(name, g);
-        } else if kind.ends_with("StateExited") {
-            self.closed(name, g, true);
-        } else if kind.ends_with("StateAborted") {
-            self.closed(name, g, false);
+        match event.data {
+            EventData::None => {}
+            EventData::Input(value) => row.input = Some(value.to_json_string()),
+            EventData::Output(value) => row.output = Some(value.to_json_string()),
+            EventData::Failure { error, cause } => {
+                row.error = error.map(str::to_string);
+                row.cause = cause.map(str::to_string);
+            }
         }
+        self.observe(row);
     }
 }
 
