@@ -34,7 +34,7 @@ const FAILING: &str = r#"{"StartAt": "Prepare", "States": {
 
 /// A Wait of a few seconds, then a Pass.
 const WAITING: &str = r#"{"StartAt": "Hold", "States": {
-    "Hold": {"Type": "Wait", "Seconds": 3, "Next": "Finish"},
+    "Hold": {"Type": "Wait", "Seconds": 5, "Next": "Finish"},
     "Finish": {"Type": "Pass", "End": true}}}"#;
 
 /// The server, with the Charge Lambda failing through `--resources`.
@@ -116,9 +116,12 @@ fn wait_for(tab: &Tab, js: &str) {
     }
 }
 
+/// Loads `url` afresh (a new document even when only the fragment differs).
 fn open(tab: &Tab, url: &str) {
-    tab.navigate_to(url).unwrap();
-    tab.wait_until_navigated().unwrap();
+    for url in ["about:blank", url] {
+        tab.navigate_to(url).unwrap();
+        tab.wait_until_navigated().unwrap();
+    }
 }
 
 fn screenshot(tab: &Tab, name: &str) {
@@ -137,7 +140,7 @@ fn node(tab: &Tab, state: &str) -> (String, String) {
         &format!(
             r#"(() => {{ const g = document.querySelector('#graph g.state[data-state="{state}"]');
                 if (!g) return null;
-                const shape = g.querySelector('rect, path, polygon, ellipse, circle');
+                const shape = g.querySelector(':scope > .shape');
                 return [g.dataset.status, shape ? getComputedStyle(shape).fill : ''];
             }})()"#
         ),
@@ -374,12 +377,12 @@ fn a_running_execution_is_updated_live() {
     let rt = runtime();
     let client = server.client();
     let waiting = rt.block_on(create(&client, "waiting", WAITING, StateMachineType::Standard));
+    let browser = browser();
+    let tab = browser.new_tab().unwrap();
     let arn = rt
         .block_on(client.start_execution().state_machine_arn(&waiting).send())
         .unwrap()
         .execution_arn;
-    let browser = browser();
-    let tab = browser.new_tab().unwrap();
     open(&tab, &format!("http://127.0.0.1:{}/#/execution/{}", server.port, urlencode(&arn)));
     wait_for(&tab, "document.querySelector('#graph g.state[data-state=\"Hold\"]')");
     let hold = node(&tab, "Hold");

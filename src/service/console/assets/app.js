@@ -441,7 +441,7 @@ async function executionPage(arn) {
     </section>
     <section class="panel"><header><h2>Graph view</h2></header>
       <div class="graph" id="graph"></div>
-      <div class="legend"><span style="--c:#2ea043">Succeeded</span><span style="--c:#0972d3">In progress</span><span style="--c:#d91515">Failed</span><span style="--c:#ff9900">Caught error</span><span style="--c:#8d99a8">Cancelled</span><span style="--c:#ffffff;border:1px solid #ccc">Not started</span></div>
+      <div class="legend"><span style="--c:#037f0c">Succeeded</span><span style="--c:#0972d3">In progress</span><span style="--c:#d91515">Failed</span><span style="--c:#ff9900">Caught error</span><span style="--c:#8c8c94">Cancelled</span><span style="--c:#ffffff;border:1px solid #7d8998">Not started</span></div>
     </section>
     <section class="panel io"><div><h2>Input</h2><div id="input"></div></div><div><h2>Output</h2><div id="output"></div></div></section>
     <section class="panel"><header><h2>Events</h2></header>
@@ -469,7 +469,6 @@ async function executionPage(arn) {
   };
 
   app.querySelector("#stop").onclick = async () => {
-    if (!confirm("Stop this execution?")) return;
     try {
       await api("StopExecution", { executionArn: arn });
     } catch (e) {
