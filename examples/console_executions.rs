@@ -60,18 +60,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!("{count} executions started and ended in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "{count} executions started and ended in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let port = listener.local_addr()?.port();
-    runtime.spawn(quickstep::service::http::serve(listener, service.clone(), std::future::pending()));
+    runtime.spawn(quickstep::service::http::serve(
+        listener,
+        service.clone(),
+        std::future::pending(),
+    ));
 
-    let first = call(port, "ListExecutions", &json!({"stateMachineArn": arn, "maxResults": 50}))?;
+    let first = call(
+        port,
+        "ListExecutions",
+        &json!({"stateMachineArn": arn, "maxResults": 50}),
+    )?;
     let token = first["nextToken"].as_str().ok_or("no next page")?.to_string();
     // A page deep in the list: 1,000 pages of 50 in.
     let mut deep = token.clone();
     for _ in 0..(count / 50).min(1000).saturating_sub(2) {
-        let page = call(port, "ListExecutions", &json!({"stateMachineArn": arn, "maxResults": 50, "nextToken": deep}))?;
+        let page = call(
+            port,
+            "ListExecutions",
+            &json!({"stateMachineArn": arn, "maxResults": 50, "nextToken": deep}),
+        )?;
         match page["nextToken"].as_str() {
             Some(next) => deep = next.to_string(),
             None => break,
@@ -81,14 +96,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("ListStateMachines", json!({"maxResults": 25})),
         ("DescribeStateMachine", json!({"stateMachineArn": arn})),
         ("ListExecutions", json!({"stateMachineArn": arn, "maxResults": 50})),
-        ("ListExecutions", json!({"stateMachineArn": arn, "maxResults": 50, "nextToken": token})),
-        ("ListExecutions", json!({"stateMachineArn": arn, "maxResults": 50, "nextToken": deep})),
-        ("ListExecutions", json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "SUCCEEDED"})),
-        ("ListExecutions", json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "FAILED"})),
-        ("ListExecutions", json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "RUNNING"})),
-        ("ListExecutions", json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "ABORTED"})),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": arn, "maxResults": 50, "nextToken": token}),
+        ),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": arn, "maxResults": 50, "nextToken": deep}),
+        ),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "SUCCEEDED"}),
+        ),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "FAILED"}),
+        ),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "RUNNING"}),
+        ),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": arn, "maxResults": 50, "statusFilter": "ABORTED"}),
+        ),
     ];
-    println!("{:<22} {:<42} {:>6} {:>10} {:>10}", "operation", "request", "items", "median ms", "max ms");
+    println!(
+        "{:<22} {:<42} {:>6} {:>10} {:>10}",
+        "operation", "request", "items", "median ms", "max ms"
+    );
     for (operation, body) in requests {
         let mut times = Vec::new();
         let mut items = 0;
@@ -96,7 +132,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = Instant::now();
             let answer = call(port, operation, &body)?;
             times.push(start.elapsed());
-            items = answer["executions"].as_array().or(answer["stateMachines"].as_array()).map_or(1, Vec::len);
+            items = answer["executions"]
+                .as_array()
+                .or(answer["stateMachines"].as_array())
+                .map_or(1, Vec::len);
         }
         times.sort();
         let shown: String = body
@@ -104,7 +143,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|o| {
                 o.iter()
                     .filter(|(k, _)| *k != "stateMachineArn")
-                    .map(|(k, v)| if k == "nextToken" { format!("{k}=...") } else { format!("{k}={v}") })
+                    .map(|(k, v)| {
+                        if k == "nextToken" {
+                            format!("{k}=...")
+                        } else {
+                            format!("{k}={v}")
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             })

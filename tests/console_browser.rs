@@ -148,21 +148,37 @@ fn node(tab: &Tab, state: &str) -> (String, String) {
     let pair = found
         .as_array()
         .unwrap_or_else(|| panic!("no node for {state} in the graph"));
-    (pair[0].as_str().unwrap_or_default().to_string(), pair[1].as_str().unwrap_or_default().to_string())
+    (
+        pair[0].as_str().unwrap_or_default().to_string(),
+        pair[1].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 /// The types of the events table's rows, in order.
 fn event_rows(tab: &Tab) -> Vec<String> {
-    let types = eval(tab, "[...document.querySelectorAll('#events tr.event-row')].map(r => r.dataset.type)");
+    let types = eval(
+        tab,
+        "[...document.querySelectorAll('#events tr.event-row')].map(r => r.dataset.type)",
+    );
     serde_json::from_value(types).unwrap()
 }
 
 /// The types of the execution's events, through the API.
 fn history_types(rt: &tokio::runtime::Runtime, client: &aws_sdk_sfn::Client, arn: &str) -> Vec<String> {
     let history = rt
-        .block_on(client.get_execution_history().execution_arn(arn).max_results(1000).send())
+        .block_on(
+            client
+                .get_execution_history()
+                .execution_arn(arn)
+                .max_results(1000)
+                .send(),
+        )
         .unwrap();
-    history.events().iter().map(|e| e.r#type().as_str().to_string()).collect()
+    history
+        .events()
+        .iter()
+        .map(|e| e.r#type().as_str().to_string())
+        .collect()
 }
 
 #[test]
@@ -180,7 +196,10 @@ fn the_state_machines_list_and_a_state_machine_page() {
 
     // The list: both machines, their types, the version.
     open(&tab, &format!("{base}/"));
-    wait_for(&tab, "document.querySelectorAll('#state-machines tbody tr[data-arn]').length == 2");
+    wait_for(
+        &tab,
+        "document.querySelectorAll('#state-machines tbody tr[data-arn]').length == 2",
+    );
     let rows = eval(
         &tab,
         "[...document.querySelectorAll('#state-machines tbody tr[data-arn]')].map(r => [r.dataset.arn, r.querySelector('.sm-name').textContent, r.querySelector('.sm-type').textContent])",
@@ -189,17 +208,29 @@ fn the_state_machines_list_and_a_state_machine_page() {
         rows,
         serde_json::json!([[arn, "orders", "Standard"], [express, "quick", "Express"]])
     );
-    wait_for(&tab, "document.querySelector('#state-machines tr[data-arn] .sm-versions').textContent == '1'");
+    wait_for(
+        &tab,
+        "document.querySelector('#state-machines tr[data-arn] .sm-versions').textContent == '1'",
+    );
     screenshot(&tab, "state-machines");
 
     // A state machine: its graph, its highlighted definition, no executions yet.
     eval(&tab, "document.querySelector('#state-machines .sm-name').click()");
     wait_for(&tab, "document.querySelector('#graph g.state[data-state=\"Charge\"]')");
-    let states = eval(&tab, "[...document.querySelectorAll('#graph g.state')].map(g => g.dataset.state).sort()");
+    let states = eval(
+        &tab,
+        "[...document.querySelectorAll('#graph g.state')].map(g => g.dataset.state).sort()",
+    );
     assert_eq!(states, serde_json::json!(["Charge", "Done", "Recover", "Ship"]));
-    let keys = eval(&tab, "[...document.querySelectorAll('#definition .j-key')].map(k => k.textContent).slice(0, 3)");
+    let keys = eval(
+        &tab,
+        "[...document.querySelectorAll('#definition .j-key')].map(k => k.textContent).slice(0, 3)",
+    );
     assert_eq!(keys, serde_json::json!(["\"StartAt\"", "\"States\"", "\"Charge\""]));
-    wait_for(&tab, "document.querySelector('#executions tbody').textContent.includes('No executions')");
+    wait_for(
+        &tab,
+        "document.querySelector('#executions tbody').textContent.includes('No executions')",
+    );
 
     // Start execution with input that is not JSON: AWS's message.
     eval(&tab, "document.querySelector('#start').click()");
@@ -211,7 +242,13 @@ fn the_state_machines_list_and_a_state_machine_page() {
     wait_for(&tab, "document.querySelector('#start-error .alert')");
     let message = eval(&tab, "document.querySelector('#start-error').textContent");
     let expected = rt
-        .block_on(client.start_execution().state_machine_arn(&arn).input("{\"a\": ").send())
+        .block_on(
+            client
+                .start_execution()
+                .state_machine_arn(&arn)
+                .input("{\"a\": ")
+                .send(),
+        )
         .unwrap_err()
         .into_service_error();
     assert!(
@@ -235,20 +272,36 @@ fn the_state_machines_list_and_a_state_machine_page() {
     assert_eq!(started.name(), "from-the-page");
     let closed = rt.block_on(closed(&client, started.execution_arn()));
     assert_eq!(closed.input(), Some("{\"order\": 7}"));
-    wait_for(&tab, "document.querySelector('#execution-status [data-status=\"SUCCEEDED\"]')");
+    wait_for(
+        &tab,
+        "document.querySelector('#execution-status [data-status=\"SUCCEEDED\"]')",
+    );
 
     // Back on the machine's page: the execution, and the status filter on the server.
     open(&tab, &format!("{base}/#/state-machine/{}", urlencode(&arn)));
-    wait_for(&tab, "document.querySelectorAll('#executions tbody tr[data-arn]').length == 1");
-    eval(&tab, "(s => (s.value = 'FAILED', s.dispatchEvent(new Event('change'))))(document.querySelector('#status-filter'))");
-    wait_for(&tab, "document.querySelector('#executions tbody').textContent.includes('No executions')");
+    wait_for(
+        &tab,
+        "document.querySelectorAll('#executions tbody tr[data-arn]').length == 1",
+    );
+    eval(
+        &tab,
+        "(s => (s.value = 'FAILED', s.dispatchEvent(new Event('change'))))(document.querySelector('#status-filter'))",
+    );
+    wait_for(
+        &tab,
+        "document.querySelector('#executions tbody').textContent.includes('No executions')",
+    );
     eval(&tab, "(s => (s.value = 'SUCCEEDED', s.dispatchEvent(new Event('change'))))(document.querySelector('#status-filter'))");
-    wait_for(&tab, "document.querySelectorAll('#executions tbody tr[data-arn]').length == 1");
+    wait_for(
+        &tab,
+        "document.querySelectorAll('#executions tbody tr[data-arn]').length == 1",
+    );
     screenshot(&tab, "state-machine");
 
     // Edit: an invalid definition's diagnostics at their line; nothing is updated.
     eval(&tab, "document.querySelector('#edit').click()");
-    let broken = "{\n  \"StartAt\": \"A\",\n  \"States\": {\n    \"A\": {\"Type\": \"Pass\", \"Next\": \"Nowhere\"}\n  }\n}";
+    let broken =
+        "{\n  \"StartAt\": \"A\",\n  \"States\": {\n    \"A\": {\"Type\": \"Pass\", \"Next\": \"Nowhere\"}\n  }\n}";
     eval(
         &tab,
         &format!(
@@ -262,8 +315,14 @@ fn the_state_machines_list_and_a_state_machine_page() {
         "(li => [li.dataset.line, li.textContent])(document.querySelector('#edit-error li.diagnostic'))",
     );
     assert_eq!(diagnostic[0], "4", "{diagnostic}");
-    assert!(diagnostic[1].as_str().unwrap().contains("MISSING_TRANSITION_TARGET"), "{diagnostic}");
-    let marked = eval(&tab, "[...document.querySelectorAll('#editor-preview .error-line')].map(l => l.dataset.line)");
+    assert!(
+        diagnostic[1].as_str().unwrap().contains("MISSING_TRANSITION_TARGET"),
+        "{diagnostic}"
+    );
+    let marked = eval(
+        &tab,
+        "[...document.querySelectorAll('#editor-preview .error-line')].map(l => l.dataset.line)",
+    );
     assert_eq!(marked, serde_json::json!(["4"]));
     screenshot(&tab, "edit-invalid");
     let described = rt
@@ -325,7 +384,10 @@ fn execution_pages_colour_the_path_and_list_the_events() {
         assert_ne!(a.1, b.1, "{a:?} and {b:?} look the same");
     }
     assert_eq!(
-        eval(&tab, "document.querySelector('#execution-status [data-status]').dataset.status"),
+        eval(
+            &tab,
+            "document.querySelector('#execution-status [data-status]').dataset.status"
+        ),
         Json::from("SUCCEEDED")
     );
     let types = event_rows(&tab);
@@ -334,11 +396,17 @@ fn execution_pages_colour_the_path_and_list_the_events() {
     assert_eq!(types.last().map(String::as_str), Some("ExecutionSucceeded"));
     assert!(types.iter().any(|t| t == "LambdaFunctionFailed"), "{types:?}");
     // The step column names each event's state.
-    let steps = eval(&tab, "[...document.querySelectorAll('#events tr.event-row')].map(r => r.querySelector('.event-step').textContent)");
+    let steps = eval(
+        &tab,
+        "[...document.querySelectorAll('#events tr.event-row')].map(r => r.querySelector('.event-step').textContent)",
+    );
     assert_eq!(steps[1], "Charge");
     assert_eq!(steps[types.len() - 1], "Done");
     // A row opens to the event's details.
-    eval(&tab, "document.querySelector('#events tr.event-row[data-type=\"LambdaFunctionFailed\"]').click()");
+    eval(
+        &tab,
+        "document.querySelector('#events tr.event-row[data-type=\"LambdaFunctionFailed\"]').click()",
+    );
     wait_for(&tab, "document.querySelector('#events tr.event-detail')");
     let detail = eval(&tab, "document.querySelector('#events tr.event-detail').textContent");
     assert!(detail.as_str().unwrap().contains("Payment.Declined"), "{detail}");
@@ -350,7 +418,10 @@ fn execution_pages_colour_the_path_and_list_the_events() {
 
     // Failed: the Task is failed, the Pass before it succeeded, the rest not started.
     open(&tab, &format!("{base}/#/execution/{}", urlencode(&failed_run)));
-    wait_for(&tab, "document.querySelector('#graph g.state[data-state=\"Charge\"]') && document.querySelector('#d-error')");
+    wait_for(
+        &tab,
+        "document.querySelector('#graph g.state[data-state=\"Charge\"]') && document.querySelector('#d-error')",
+    );
     let charge = node(&tab, "Charge");
     let prepare = node(&tab, "Prepare");
     let ship_failed = node(&tab, "Ship");
@@ -359,16 +430,39 @@ fn execution_pages_colour_the_path_and_list_the_events() {
     assert_eq!(ship_failed.0, "not-started");
     assert_eq!(prepare.1, recover.1, "succeeded looks the same on every page");
     assert_ne!(charge.1, prepare.1);
-    assert_eq!(eval(&tab, "document.querySelector('#d-error').textContent"), Json::from("Payment.Declined"));
-    assert_eq!(eval(&tab, "document.querySelector('#d-cause').textContent"), Json::from("card expired"));
+    assert_eq!(
+        eval(&tab, "document.querySelector('#d-error').textContent"),
+        Json::from("Payment.Declined")
+    );
+    assert_eq!(
+        eval(&tab, "document.querySelector('#d-cause').textContent"),
+        Json::from("card expired")
+    );
     wait_for(&tab, "document.querySelectorAll('#events tr.event-row').length > 0");
     let types = event_rows(&tab);
     assert_eq!(types, history_types(&rt, &client, &failed_run));
     assert_eq!(types.last().map(String::as_str), Some("ExecutionFailed"));
     // A failed execution can be redriven, and is not running.
-    assert_eq!(eval(&tab, "document.querySelector('#redrive').hidden"), Json::Bool(false));
+    assert_eq!(
+        eval(&tab, "document.querySelector('#redrive').hidden"),
+        Json::Bool(false)
+    );
     assert_eq!(eval(&tab, "document.querySelector('#stop').hidden"), Json::Bool(true));
     screenshot(&tab, "execution-failed");
+
+    // Redrive: the execution runs again from the failed Task (which fails again).
+    eval(&tab, "document.querySelector('#redrive').click()");
+    wait_for(&tab, "document.querySelector('#d-redrives').textContent == '1'");
+    let redriven = rt.block_on(closed(&client, &failed_run));
+    assert_eq!(redriven.redrive_count(), Some(1));
+    wait_for(
+        &tab,
+        "document.querySelector('#execution-status [data-status=\"FAILED\"]')",
+    );
+    wait_for(
+        &tab,
+        "[...document.querySelectorAll('#events tr.event-row')].some(r => r.dataset.type == 'ExecutionRedriven')",
+    );
 }
 
 #[test]
@@ -383,29 +477,169 @@ fn a_running_execution_is_updated_live() {
         .block_on(client.start_execution().state_machine_arn(&waiting).send())
         .unwrap()
         .execution_arn;
-    open(&tab, &format!("http://127.0.0.1:{}/#/execution/{}", server.port, urlencode(&arn)));
+    open(
+        &tab,
+        &format!("http://127.0.0.1:{}/#/execution/{}", server.port, urlencode(&arn)),
+    );
     wait_for(&tab, "document.querySelector('#graph g.state[data-state=\"Hold\"]')");
     let hold = node(&tab, "Hold");
     assert_eq!(hold.0, "in-progress");
     assert_eq!(node(&tab, "Finish").0, "not-started");
     assert_eq!(eval(&tab, "document.querySelector('#stop').hidden"), Json::Bool(false));
     assert_eq!(
-        eval(&tab, "document.querySelector('#execution-status [data-status]').dataset.status"),
+        eval(
+            &tab,
+            "document.querySelector('#execution-status [data-status]').dataset.status"
+        ),
         Json::from("RUNNING")
     );
     screenshot(&tab, "execution-running");
     // Marks the document: a reload would lose the mark.
     eval(&tab, "(window.__sameDocument = true)");
-    wait_for(&tab, "document.querySelector('#graph g.state[data-state=\"Finish\"][data-status=\"succeeded\"]')");
+    wait_for(
+        &tab,
+        "document.querySelector('#graph g.state[data-state=\"Finish\"][data-status=\"succeeded\"]')",
+    );
     assert_eq!(eval(&tab, "window.__sameDocument === true"), Json::Bool(true));
     let hold_after = node(&tab, "Hold");
     assert_eq!(hold_after.0, "succeeded");
     assert_ne!(hold_after.1, hold.1, "in progress and succeeded look different");
-    wait_for(&tab, "document.querySelector('#execution-status [data-status=\"SUCCEEDED\"]')");
-    wait_for(&tab, "[...document.querySelectorAll('#events tr.event-row')].some(r => r.dataset.type == 'ExecutionSucceeded')");
+    wait_for(
+        &tab,
+        "document.querySelector('#execution-status [data-status=\"SUCCEEDED\"]')",
+    );
+    wait_for(
+        &tab,
+        "[...document.querySelectorAll('#events tr.event-row')].some(r => r.dataset.type == 'ExecutionSucceeded')",
+    );
     assert_eq!(event_rows(&tab), history_types(&rt, &client, &arn));
     assert_eq!(eval(&tab, "document.querySelector('#stop').hidden"), Json::Bool(true));
     screenshot(&tab, "execution-succeeded");
+
+    // Stop: a second waiting execution, stopped from its page.
+    let stopped = rt
+        .block_on(client.start_execution().state_machine_arn(&waiting).send())
+        .unwrap()
+        .execution_arn;
+    open(
+        &tab,
+        &format!("http://127.0.0.1:{}/#/execution/{}", server.port, urlencode(&stopped)),
+    );
+    wait_for(
+        &tab,
+        "document.querySelector('#graph g.state[data-state=\"Hold\"][data-status=\"in-progress\"]')",
+    );
+    eval(&tab, "document.querySelector('#stop').click()");
+    wait_for(
+        &tab,
+        "document.querySelector('#execution-status [data-status=\"ABORTED\"]')",
+    );
+    let described = rt.block_on(closed(&client, &stopped));
+    assert_eq!(described.status().as_str(), "ABORTED");
+    wait_for(
+        &tab,
+        "document.querySelector('#graph g.state[data-state=\"Hold\"][data-status=\"cancelled\"]')",
+    );
+    assert_eq!(eval(&tab, "document.querySelector('#stop').hidden"), Json::Bool(true));
+    screenshot(&tab, "execution-stopped");
+}
+
+/// `GET path` on the server: the status, the content type and the body.
+fn get(port: u16, path: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (head[9..12].parse().unwrap(), content_type, body.to_string())
+}
+
+#[test]
+fn the_console_routes_answer_over_http() {
+    let server = start("console-routes");
+    // The page and its assets, from the binary.
+    let (status, content_type, body) = get(server.port, "/");
+    assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(body.contains("<script src=\"/console/app.js\"></script>"), "{body}");
+    let (status, content_type, body) = get(server.port, "/console/app.js");
+    assert_eq!((status, content_type.as_str()), (200, "text/javascript; charset=utf-8"));
+    assert!(body.contains("AWSStepFunctions."), "{body}");
+    let (status, content_type, _) = get(server.port, "/console/app.css");
+    assert_eq!((status, content_type.as_str()), (200, "text/css; charset=utf-8"));
+    // The API is still POST / (any path).
+    let (status, body) = server::raw(server.port, Some("AWSStepFunctions.ListStateMachines"), "{}");
+    assert_eq!((status, body), (200, serde_json::json!({"stateMachines": []})));
+
+    // The drawing: the API's errors for unknown or missing ARNs.
+    let execution = "arn:aws:states:us-east-1:123456789012:execution:nope:x";
+    let (status, content_type, body) = get(server.port, &format!("/console/graph.svg?executionArn={execution}"));
+    let body: Json = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, content_type.as_str()), (400, "application/json"));
+    assert_eq!(
+        body["__type"], "com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist",
+        "{body}"
+    );
+    let (status, _, body) = get(server.port, "/console/graph.svg");
+    let body: Json = serde_json::from_str(&body).unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["message"],
+        "Exactly one of stateMachineArn and executionArn must be given"
+    );
+
+    // A state machine's drawing.
+    let rt = runtime();
+    let arn = rt.block_on(create(&server.client(), "drawn", FAILING, StateMachineType::Standard));
+    let (status, content_type, body) = get(server.port, &format!("/console/graph.svg?stateMachineArn={arn}"));
+    assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"), "{body}");
+    assert!(
+        body.contains(r#"data-state="Prepare""#) && body.contains(r#"data-state="Charge""#),
+        "{body}"
+    );
+
+    // Positions of diagnostics' locations.
+    use std::io::{Read, Write};
+    let positions = |body: &str| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        write!(
+            stream,
+            "POST /console/positions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        (
+            head[9..12].parse::<u16>().unwrap(),
+            serde_json::from_str::<Json>(body).unwrap(),
+        )
+    };
+    let definition =
+        "{\n  \"StartAt\": \"A\",\n  \"States\": {\n    \"A\": {\"Type\": \"Pass\", \"Next\": \"B\"}\n  }\n}";
+    let request = serde_json::json!({"definition": definition, "locations": ["/States/A/Next", null, "/States/Nope"]});
+    let (status, answer) = positions(&request.to_string());
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        serde_json::json!({"positions": [{"line": 4, "column": 27}, null, null]})
+    );
+    let (status, answer) = positions("{\"definition\": 1}");
+    assert_eq!(status, 400);
+    assert_eq!(answer["__type"], "SerializationException", "{answer}");
 }
 
 /// `text` percent-encoded for a URL's fragment, as the console's links are.

@@ -24,8 +24,14 @@ const STYLE: &str = include_str!("assets/app.css");
 /// [`super::http::router`], which sends API requests on to the API).
 pub fn routes() -> axum::Router<Arc<Service>> {
     axum::Router::new()
-        .route("/console/app.js", get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }))
-        .route("/console/app.css", get(|| async { asset(STYLE, "text/css; charset=utf-8") }))
+        .route(
+            "/console/app.js",
+            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/console/app.css",
+            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
         .route("/console/graph.svg", get(graph))
         .route("/console/positions", post(positions))
 }
@@ -77,7 +83,11 @@ async fn draw(service: &Service, query: &GraphQuery) -> Result<String, ApiError>
         }
         (None, Some(arn)) => {
             let described = service
-                .call("DescribeStateMachineForExecution", &json!({ "executionArn": arn }), None)
+                .call(
+                    "DescribeStateMachineForExecution",
+                    &json!({ "executionArn": arn }),
+                    None,
+                )
                 .await?;
             (definition_of(&described)?, Some(history(service, arn).await?))
         }

@@ -441,7 +441,7 @@ async function executionPage(arn) {
     </section>
     <section class="panel"><header><h2>Graph view</h2></header>
       <div class="graph" id="graph"></div>
-      <div class="legend"><span style="--c:#037f0c">Succeeded</span><span style="--c:#0972d3">In progress</span><span style="--c:#d91515">Failed</span><span style="--c:#ff9900">Caught error</span><span style="--c:#8c8c94">Cancelled</span><span style="--c:#ffffff;border:1px solid #7d8998">Not started</span></div>
+      <div class="legend"><span style="--c:#037f0c">Succeeded</span><span style="--c:#0972d3">In progress</span><span style="--c:#d91515">Failed</span><span style="--c:#ff9900">Caught error</span><span style="--c:#8c8c94">Cancelled</span><span style="--c:#ffffff">Not started</span></div>
     </section>
     <section class="panel io"><div><h2>Input</h2><div id="input"></div></div><div><h2>Output</h2><div id="output"></div></div></section>
     <section class="panel"><header><h2>Events</h2></header>
@@ -540,17 +540,16 @@ class EventsTable {
 
   /** Brings the table up to date with the execution `described`. */
   async update(described) {
-    if (this.lastId === 0 || this.nextToken) {
-      if (this.lastId === 0) await this.page();
-      return;
-    }
-    // Everything loaded so far: the newest events (reverse order) hold what is new.
-    if (described.status === "RUNNING" || this.seenStatus === "RUNNING") {
-      const answer = await api("GetExecutionHistory", { executionArn: this.arn, maxResults: 100, includeExecutionData: true, reverseOrder: true });
-      const fresh = answer.events.filter((e) => e.id > this.lastId).reverse();
-      this.add(fresh);
-    }
-    this.seenStatus = described.status;
+    const seen = [described.status, described.stopDate, described.redriveCount].join(" ");
+    const changed = seen !== this.seen;
+    this.seen = seen;
+    if (this.lastId === 0) return this.page();
+    // Pages are still to be read ("Load more"), or nothing happened since the last look.
+    if (this.nextToken || (described.status !== "RUNNING" && !changed)) return;
+    // The newest events (reverse order) hold what is new: while it runs, and once after any
+    // change (its end, a stop, a redrive).
+    const answer = await api("GetExecutionHistory", { executionArn: this.arn, maxResults: 100, includeExecutionData: true, reverseOrder: true });
+    this.add(answer.events.filter((e) => e.id > this.lastId).reverse());
   }
 
   add(events) {
