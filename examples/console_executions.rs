@@ -27,10 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let machines = Machines::new(TaskSources::default());
     let service = Arc::new(Service::new(ServiceConfig::default(), journal, machines)?);
 
-    let created = runtime.block_on(service.call(
+    let created = runtime.block_on(direct(
+        &service,
         "CreateStateMachine",
-        &json!({"name": "many", "definition": DEFINITION, "roleArn": "arn:aws:iam::123456789012:role/r"}),
-        None,
+        json!({"name": "many", "definition": DEFINITION, "roleArn": "arn:aws:iam::123456789012:role/r"}),
     ))?;
     let arn = created["stateMachineArn"].as_str().ok_or("no ARN")?.to_string();
 
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let calls = chunk.iter().map(|&i| {
                 let service = service.clone();
                 let request = json!({"stateMachineArn": arn, "input": json!({"fail": i % 100 == 0}).to_string()});
-                tokio::spawn(async move { service.call("StartExecution", &request, None).await })
+                tokio::spawn(async move { direct(&service, "StartExecution", request).await })
             });
             for call in calls.collect::<Vec<_>>() {
                 call.await??;
@@ -50,10 +50,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     // Until none is running.
     loop {
-        let running = runtime.block_on(service.call(
+        let running = runtime.block_on(direct(
+            &service,
             "ListExecutions",
-            &json!({"stateMachineArn": arn, "statusFilter": "RUNNING", "maxResults": 1}),
-            None,
+            json!({"stateMachineArn": arn, "statusFilter": "RUNNING", "maxResults": 1}),
         ))?;
         if running["executions"].as_array().is_none_or(Vec::is_empty) {
             break;
@@ -162,6 +162,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// One API call in process; the error as its JSON body.
+async fn direct(service: &Service, operation: &str, body: Json) -> Result<Json, String> {
+    service
+        .call(operation, &body, None)
+        .await
+        .map_err(|e| format!("{operation}: {}", e.body()))
 }
 
 /// One API call over HTTP/1.1, as the console's script sends it.
