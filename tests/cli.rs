@@ -296,6 +296,51 @@ fn graph_marks_where_the_execution_failed() {
     );
 }
 
+#[test]
+fn graph_writes_svg_and_html_files_with_the_execution() {
+    let dir = std::env::temp_dir().join(format!("quickstep-graph-svg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let svg = dir.join("nested/order.svg");
+    let (code, out, err) = quickstep_apart(
+        &[
+            &["graph", ORDER, "--format", "svg", "--output", svg.to_str().unwrap()][..],
+            &ORDER_RUN[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "", ""),
+        "the drawing goes to the file only"
+    );
+    let text = std::fs::read_to_string(&svg).expect("the SVG file, its folder created");
+    assert!(text.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{text}");
+    for state in [
+        "ValidateOrder",
+        "CheckStock",
+        "ProcessPayment",
+        "ShipOrder",
+        "OutOfStock",
+    ] {
+        assert_eq!(text.matches(&format!("data-state=\"{state}\"")).count(), 1, "{state}");
+    }
+    assert!(
+        text.contains("data-state=\"CheckStock\" data-type=\"Choice\" data-status=\"succeeded\""),
+        "{text}"
+    );
+    let (code, html, _) = quickstep_apart(&[&["graph", ORDER, "--format", "html"][..], &ORDER_RUN[..]].concat());
+    assert_eq!(code, 0);
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<svg ") && html.contains("<td>ExecutionSucceeded</td>"),
+        "{html}"
+    );
+    // Without an input: the drawing alone.
+    let (code, plain, _) = quickstep_apart(&["graph", ORDER, "--format", "svg"]);
+    assert_eq!(code, 0);
+    assert!(plain.contains("data-status=\"not-started\"") && !plain.contains("data-status=\"succeeded\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The value of attribute `name` in the first element of `xml` that starts with `element`.
 fn xml_attribute<'a>(xml: &'a str, element: &str, name: &str) -> &'a str {
     let start = xml.find(element).unwrap_or_else(|| panic!("no {element} in {xml}"));

@@ -11,7 +11,17 @@ use std::time::{Duration, Instant};
 use aws_sdk_sfn::types::StateMachineType;
 use server::{closed, create, runtime, scratch, Server};
 
-/// `/metrics`, parsed: (metric name, StateMachineArn label, `le` label) -> value.
+/// The labels a metric is keyed by: the state machine, activity, Lambda function or service
+/// integration resource.
+const ARN_LABELS: [&str; 4] = [
+    "StateMachineArn",
+    "ActivityArn",
+    "LambdaFunctionArn",
+    "ServiceIntegrationResourceArn",
+];
+
+/// `/metrics`, parsed: (metric name, its ARN label (one of [`ARN_LABELS`]), `le` label) ->
+/// value.
 fn scrape(port: u16) -> HashMap<(String, String, String), f64> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -39,7 +49,11 @@ fn scrape(port: u16) -> HashMap<(String, String, String), f64> {
                 }
                 prometheus_parse::Value::Summary(_) => f64::NAN,
             };
-            let arn = s.labels.get("StateMachineArn").unwrap_or_default().to_string();
+            let arn = ARN_LABELS
+                .iter()
+                .find_map(|l| s.labels.get(l))
+                .unwrap_or_default()
+                .to_string();
             let le = s.labels.get("le").unwrap_or_default().to_string();
             ((s.metric, arn, le), value)
         })
@@ -149,6 +163,114 @@ fn metrics_count_every_execution_by_outcome_and_machine() {
             .await
             .unwrap();
         assert_eq!(described.status, aws_sdk_sfn::types::ExecutionStatus::Running);
+    });
+}
+
+/// Waits until `/metrics` has each `(name, arn, value)` of `expected` (histograms by count).
+async fn wait_for_metrics(port: u16, expected: &[(&str, &str, f64)]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = scrape(port);
+        let seen: Vec<_> = (expected.iter())
+            .map(|(name, arn, _)| {
+                metrics
+                    .get(&(name.to_string(), arn.to_string(), String::new()))
+                    .copied()
+            })
+            .collect();
+        let want: Vec<_> = expected.iter().map(|e| Some(e.2)).collect();
+        if seen == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "metrics {seen:?}, expected {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn metrics_count_activities_lambda_functions_and_service_integrations() {
+    let dir = scratch("server-task-metrics");
+    let resources = dir.with_file_name("resources.json");
+    let ok = "arn:aws:lambda:us-east-1:123456789012:function:ok";
+    let bad = "arn:aws:lambda:us-east-1:123456789012:function:bad";
+    let invoke = "arn:aws:states:::lambda:invoke";
+    let behaviours = serde_json::json!({ ok: "identity", bad: "raise:Bad.Thing:no", invoke: "identity" });
+    std::fs::write(&resources, behaviours.to_string()).unwrap();
+    let server = Server::start(&dir, &["--resources", resources.to_str().unwrap()]);
+    let client = server.client();
+    runtime().block_on(async {
+        let activity = client.create_activity().name("approve").send().await.unwrap().activity_arn;
+        let definition = serde_json::json!({"StartAt": "Approve", "States": {
+            "Approve": {"Type": "Task", "Resource": activity, "Next": "Fn"},
+            "Fn": {"Type": "Task", "Resource": ok, "Next": "Sdk"},
+            "Sdk": {"Type": "Task", "Resource": invoke, "Parameters": {"FunctionName": "ok", "Payload.$": "$"}, "End": true}}});
+        let machine = create(&client, "tasks", &definition.to_string(), StateMachineType::Standard).await;
+        let failing = serde_json::json!({"StartAt": "Fn", "States": {"Fn": {"Type": "Task", "Resource": bad, "End": true}}});
+        let failing = create(&client, "failing", &failing.to_string(), StateMachineType::Standard).await;
+        // Two executions wait on the activity: one approved, one refused.
+        let mut arns = Vec::new();
+        for _ in 0..2 {
+            let started = client.start_execution().state_machine_arn(&machine).input("{}").send().await.unwrap();
+            arns.push(started.execution_arn);
+        }
+        for approve in [true, false] {
+            let task = client
+                .get_activity_task()
+                .activity_arn(&activity)
+                .worker_name("worker")
+                .send()
+                .await
+                .unwrap();
+            let token = task.task_token.expect("a task for the worker");
+            if approve {
+                client.send_task_success().task_token(token).output(r#"{"approved": true}"#).send().await.unwrap();
+            } else {
+                client.send_task_failure().task_token(token).error("Refused").cause("no").send().await.unwrap();
+            }
+        }
+        let failed = client.start_execution().state_machine_arn(&failing).send().await.unwrap();
+        arns.push(failed.execution_arn);
+        let mut statuses = Vec::new();
+        for arn in &arns {
+            statuses.push(closed(&client, arn).await.status);
+        }
+        use aws_sdk_sfn::types::ExecutionStatus::{Failed, Succeeded};
+        assert_eq!(statuses.iter().filter(|s| **s == Succeeded).count(), 1, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == Failed).count(), 2, "{statuses:?}");
+        let expected = [
+            ("ActivitiesScheduled", activity.as_str(), 2.0),
+            ("ActivitiesStarted", &activity, 2.0),
+            ("ActivitiesSucceeded", &activity, 1.0),
+            ("ActivitiesFailed", &activity, 1.0),
+            ("ActivitiesTimedOut", &activity, 0.0),
+            ("ActivitiesHeartbeatTimedOut", &activity, 0.0),
+            ("ActivityScheduleTime", &activity, 2.0),
+            ("ActivityRunTime", &activity, 2.0),
+            ("ActivityTime", &activity, 2.0),
+            ("LambdaFunctionsScheduled", ok, 1.0),
+            ("LambdaFunctionsStarted", ok, 1.0),
+            ("LambdaFunctionsSucceeded", ok, 1.0),
+            ("LambdaFunctionsFailed", ok, 0.0),
+            ("LambdaFunctionTime", ok, 1.0),
+            ("LambdaFunctionsScheduled", bad, 1.0),
+            ("LambdaFunctionsFailed", bad, 1.0),
+            ("LambdaFunctionsSucceeded", bad, 0.0),
+            ("ServiceIntegrationsScheduled", invoke, 1.0),
+            ("ServiceIntegrationsStarted", invoke, 1.0),
+            ("ServiceIntegrationsSucceeded", invoke, 1.0),
+            ("ServiceIntegrationsFailed", invoke, 0.0),
+            ("ServiceIntegrationsTimedOut", invoke, 0.0),
+            ("ServiceIntegrationRunTime", invoke, 1.0),
+            ("ExecutionsStarted", &machine, 2.0),
+        ];
+        wait_for_metrics(server.port, &expected).await;
+        // The service integration metrics are not the function's: the integration's Lambda
+        // function is not counted as a Lambda function.
+        let metrics = scrape(server.port);
+        assert!(
+            !metrics.keys().any(|(name, arn, _)| name.starts_with("LambdaFunctions") && arn == invoke),
+            "{metrics:?}"
+        );
     });
 }
 

@@ -49,7 +49,7 @@ use super::journal::{
 };
 use super::logs::ExecutionLog;
 use super::machines::{execution_info, take_scheduled, Machines};
-use super::metrics::ExecutionMetrics;
+use super::metrics::{ExecutionMetrics, TaskObservation, TaskTracker};
 use super::protocol::ApiError;
 
 /// Task tokens carry their execution's id above this many bits (the rest count the tokens
@@ -80,17 +80,23 @@ impl TokenIssuer for DurableTokens {
 }
 
 /// Keeps the events past those already journaled, as the JSON text of an array of
-/// AWS-shaped events.
+/// AWS-shaped events, and the task metrics they observe.
 struct NewEvents {
     journaled: u32,
     first: u32,
     last: u32,
     events: Vec<u8>,
+    /// Follows tasks through every event, replayed ones too (a task closing in this step
+    /// may have been scheduled in an earlier one).
+    tasks: TaskTracker,
+    observed: Vec<TaskObservation>,
 }
 
 impl HistorySink for NewEvents {
     fn record(&mut self, event: &HistoryEvent<'_>) {
+        let observation = self.tasks.record(event);
         if event.id > self.journaled {
+            self.observed.extend(observation);
             if self.events.is_empty() {
                 self.first = event.id;
                 self.events.push(b'[');
@@ -120,6 +126,8 @@ struct Applied {
     wake_ms: Option<i64>,
     /// Activity tasks it scheduled: (token, ARN, input).
     scheduled: Vec<(u64, String, String)>,
+    /// The task metrics its new events observe.
+    tasks: Vec<TaskObservation>,
 }
 
 /// Why a step could not be applied.
@@ -176,6 +184,8 @@ impl Replay<'_> {
             first: 0,
             last: 0,
             events: Vec::new(),
+            tasks: TaskTracker::default(),
+            observed: Vec::new(),
         };
         let mut execution = machine
             .start(&arena, input, info, record.start_ms)
@@ -226,6 +236,7 @@ impl Replay<'_> {
             sink.events.push(b']');
         }
         Ok(Applied {
+            tasks: sink.observed,
             events: (sink.first, sink.last, sink.events),
             event_count,
             outcome,
@@ -844,6 +855,7 @@ impl Shard {
         let ended = applied.outcome.as_ref().map(|o| o.status);
         let machine_arn = record.machine_arn.clone();
         self.log_after_commit(&record.arn, &applied, batch);
+        self.count_tasks_after_commit(&applied, batch);
         batch.writes.push(Write::NewExecution(Box::new(record)));
         self.journal_step(id, 0, step, applied, None, batch);
         let started = Started { arn, start_ms: now };
@@ -870,6 +882,19 @@ impl Shard {
         batch.after.push(Box::new(move |shard, result| {
             if result.is_ok() {
                 shard.config.log.events(&arn, &text);
+            }
+        }));
+    }
+
+    /// Counts the task metrics of a step once it is committed.
+    fn count_tasks_after_commit(&self, applied: &Applied, batch: &mut Batch) {
+        if applied.tasks.is_empty() {
+            return;
+        }
+        let observed = applied.tasks.clone();
+        batch.after.push(Box::new(move |shard, result| {
+            if result.is_ok() {
+                shard.config.metrics.tasks(&observed);
             }
         }));
     }
@@ -999,6 +1024,7 @@ impl Shard {
             }));
         }
         self.log_after_commit(&record.arn, &applied, batch);
+        self.count_tasks_after_commit(&applied, batch);
         self.journal_step(record.id, log.len() as u32, step, applied, Some(progress), batch);
         Ok(())
     }

@@ -826,9 +826,7 @@ fn graph(
         GraphFormat::Html => Format::Html,
     };
     let write = |text: String| match output {
-        Some(file) => {
-            std::fs::write(file, text).map_err(|e| format!("{}: cannot write the drawing: {e}", file.display()))
-        }
+        Some(file) => write_creating_folder(file, &text, "the drawing"),
         None => {
             print!("{text}");
             Ok(())
@@ -956,6 +954,17 @@ fn validate(definitions: &[PathBuf], args: &SourceArgs, machine_type: Option<Typ
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// Writes `text` (`what`, for the error message) to `file`, creating its folder when missing:
+/// CI systems collect reports and pictures from folders that may not exist yet
+/// (`target/reports/`).
+fn write_creating_folder(file: &Path, text: &str, what: &str) -> Result<(), String> {
+    let failed = |e: std::io::Error| format!("{}: cannot write {what}: {e}", file.display());
+    if let Some(folder) = file.parent().filter(|f| !f.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(failed)?;
+    }
+    std::fs::write(file, text).map_err(failed)
+}
+
 /// `quickstep test`: prints each failing or skipped case as it runs, then the summary;
 /// writes the JUnit report to `junit` when given.
 fn test(paths: &[PathBuf], filter: Option<&str>, junit: Option<&Path>) -> Result<ExitCode, String> {
@@ -967,13 +976,7 @@ fn test(paths: &[PathBuf], filter: Option<&str>, junit: Option<&Path>) -> Result
     println!();
     print!("{}", results.summary());
     if let Some(file) = junit {
-        // CI systems collect reports from folders that may not exist yet (`target/reports/`).
-        if let Some(folder) = file.parent().filter(|f| !f.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder)
-                .map_err(|e| format!("{}: cannot write the JUnit report: {e}", file.display()))?;
-        }
-        std::fs::write(file, crate::junit::report(&results))
-            .map_err(|e| format!("{}: cannot write the JUnit report: {e}", file.display()))?;
+        write_creating_folder(file, &crate::junit::report(&results), "the JUnit report")?;
     }
     Ok(if results.totals().failed == 0 {
         ExitCode::SUCCESS

@@ -88,7 +88,7 @@ fn text(value: &str) -> String {
 /// parsers would turn it into a newline), and each character that XML 1.0 does not allow
 /// (control characters other than tab, newline and carriage return; U+FFFE, U+FFFF) spelled
 /// `\uXXXX`; in an attribute, tab and newline as `&#9;` and `&#10;`.
-fn escape(value: &str, in_attribute: bool) -> String {
+pub(crate) fn escape(value: &str, in_attribute: bool) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -28,6 +28,8 @@ pub(super) const CLUSTER_TITLE: f64 = 20.0;
 const CLUSTER_PAD: f64 = 10.0;
 /// The width of a dummy point (a long edge crossing a rank).
 const DUMMY_WIDTH: f64 = 14.0;
+/// The estimated width of a character of an edge label.
+pub(super) const LABEL_CHAR_WIDTH: f64 = 6.2;
 /// Space between the lanes of back edges.
 const LANE_GAP: f64 = 12.0;
 
@@ -123,24 +125,54 @@ pub(super) fn lay_out(graph: &Graph, top: bool) -> Laid<'_> {
     for item in &items {
         laid.push(node(*item));
     }
-    // Edges: (from, to, kind, label, from name, to name).
+    // Edges: node indices, and the drawn edge to route.
     let mut plain: Vec<(usize, usize)> = Vec::new();
-    let mut meta: Vec<(&'static str, Option<String>, Option<&str>, Option<&str>)> = Vec::new();
+    let mut out_edges: Vec<LaidEdge> = Vec::new();
+    let mut push = |plain: &mut Vec<(usize, usize)>, ends, kind, label, from, to| {
+        plain.push(ends);
+        out_edges.push(LaidEdge {
+            from,
+            to,
+            kind,
+            label,
+            points: Vec::new(),
+            back: false,
+        });
+    };
     if let (true, Some(i)) = (top, index(&graph.start_at)) {
-        plain.push((0, i + offset));
-        meta.push(("start", None, None, Some(graph.states[i].name.as_str())));
+        push(
+            &mut plain,
+            (0, i + offset),
+            "start",
+            None,
+            None,
+            Some(graph.states[i].name.as_str()),
+        );
     }
     for (i, state) in graph.states.iter().enumerate() {
         for edge in edges(state) {
             // A target outside this graph is a validation error; it is drawn without that edge.
             if let Some(j) = index(edge.to) {
-                plain.push((i + offset, j + offset));
-                meta.push((edge.kind.as_str(), edge.label, Some(state.name.as_str()), Some(edge.to)));
+                let (from, to) = (Some(state.name.as_str()), Some(edge.to));
+                push(
+                    &mut plain,
+                    (i + offset, j + offset),
+                    edge.kind.as_str(),
+                    edge.label,
+                    from,
+                    to,
+                );
             }
         }
         if let (Some(Transition::End), Some(end)) = (&state.transition, end) {
-            plain.push((i + offset, end));
-            meta.push(("end", None, Some(state.name.as_str()), None));
+            push(
+                &mut plain,
+                (i + offset, end),
+                "end",
+                None,
+                Some(state.name.as_str()),
+                None,
+            );
         }
     }
     let root = if top { Some(0) } else { index(&graph.start_at) };
@@ -154,16 +186,14 @@ pub(super) fn lay_out(graph: &Graph, top: bool) -> Laid<'_> {
             cluster.y += y;
         }
     }
-    let mut out_edges = Vec::new();
-    for ((points, back), (kind, label, from, to)) in layered.routes.into_iter().zip(meta) {
-        out_edges.push(LaidEdge {
-            from,
-            to,
-            kind,
-            label,
-            points,
-            back,
-        });
+    let mut width = layered.width;
+    for (edge, (points, back)) in out_edges.iter_mut().zip(layered.routes) {
+        // A back edge's label is written right of its lane.
+        if let (true, Some(label)) = (back, &edge.label) {
+            width = width.max(points[1].0 + 4.0 + text_width(label, LABEL_CHAR_WIDTH) + MARGIN);
+        }
+        edge.points = points;
+        edge.back = back;
     }
     // A Parallel or Map state's edges to its branches' first states.
     for n in &laid {
@@ -191,7 +221,7 @@ pub(super) fn lay_out(graph: &Graph, top: bool) -> Laid<'_> {
         }
     }
     Laid {
-        width: layered.width,
+        width,
         height: layered.height,
         nodes: laid,
         edges: out_edges,

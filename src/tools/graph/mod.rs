@@ -487,6 +487,7 @@ impl HistorySink for PathRecorder<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::text::{dot_text, mermaid_text};
     use super::*;
     use crate::{ExecutionInfo, Machine, TaskRegistry, VirtualClock};
 
@@ -558,8 +559,10 @@ mod tests {
             transitions: [("Check", "Work"), ("Work", "Give up")]
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .into(),
-            ended: BTreeSet::new(),
             failed: Some("Give up".to_string()),
+            caught: ["Work".to_string()].into(),
+            execution_ended: true,
+            ..ExecutionPath::default()
         }
     }
 
@@ -726,7 +729,17 @@ mod tests {
     #[test]
     fn the_recorder_follows_an_execution_through_a_catch() {
         let machine = model(DEFINITION);
-        assert_eq!(path_of(&machine, r#"{"n": 1}"#), caught_path());
+        let mut path = path_of(&machine, r#"{"n": 1}"#);
+        let types: Vec<&str> = path.events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types.first(), Some(&"ExecutionStarted"));
+        assert_eq!(types.last(), Some(&"ExecutionFailed"));
+        assert!(types.contains(&"LambdaFunctionFailed"), "{types:?}");
+        path.events.clear();
+        assert_eq!(path, caught_path());
+        assert_eq!(path.status("Work"), StateStatus::CaughtError);
+        assert_eq!(path.status("Give up"), StateStatus::Failed);
+        assert_eq!(path.status("Check"), StateStatus::Succeeded);
+        assert_eq!(path.status("Fan"), StateStatus::NotStarted);
     }
 
     #[test]
@@ -759,6 +772,9 @@ mod tests {
         );
         assert_eq!(path.ended, ["Left", "Good item"].map(String::from).into());
         assert_eq!(path.failed.as_deref(), Some("Bad item"));
+        // The Map the failed iteration is in failed too.
+        assert_eq!(path.failed_parents, ["Each".to_string()].into());
+        assert_eq!(path.status("Each"), StateStatus::Failed);
         let mermaid = render(&machine, Format::Mermaid, Some(&path));
         assert_has(&mermaid, &["class s0,s2,s3,s5,s6,s7,s8,s10 entered", "class s9 failed"]);
         // Succeeded: the Map's End is taken, nothing failed.

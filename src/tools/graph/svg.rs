@@ -37,12 +37,12 @@ pub(super) fn render_svg(machine: &StateMachine, path: Option<&ExecutionPath>) -
     let laid = lay_out(&machine.graph, true);
     let (w, h) = (laid.width.ceil(), laid.height.ceil());
     let mut out = String::with_capacity(4096);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"qs-graph\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"qs-graph\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">"
     );
-    out.push_str("<defs><marker id=\"qs-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#7d8998\"/></marker>");
-    out.push_str("<marker id=\"qs-arrow-taken\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#037f0c\"/></marker></defs>\n");
+    out.push_str("<defs><marker id=\"qs-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"9\" markerHeight=\"9\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#7d8998\"/></marker>");
+    out.push_str("<marker id=\"qs-arrow-taken\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#037f0c\"/></marker></defs>\n");
     let _ = writeln!(out, "<style>{SVG_STYLE}</style>");
     draw(&mut out, &laid, (0.0, 0.0), path);
     out.push_str("</svg>\n");
@@ -202,21 +202,10 @@ fn n(value: f64) -> String {
     }
 }
 
-/// Text for XML content and attribute values; control characters as spaces.
-pub(super) fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+/// Text for XML (and HTML) content and attribute values, escaped as the JUnit report
+/// escapes attribute values.
+fn xml(text: &str) -> String {
+    crate::junit::escape(text, true)
 }
 
 /// The page's CSS (besides the drawing's).

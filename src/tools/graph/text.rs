@@ -352,7 +352,7 @@ fn shape(kind: &StateKind) -> Shape {
 /// Text for inside a Mermaid `"..."` label: `"` as `#quot;`, and `#` (which starts Mermaid's
 /// entity codes), `<`, `>`, `&` and backticks (one after the opening quote would start a
 /// Markdown string) as entity codes too; control characters as spaces.
-fn mermaid_text(text: &str) -> String {
+pub(super) fn mermaid_text(text: &str) -> String {
     escaped(text, |c| match c {
         '"' => Some("#quot;"),
         '#' => Some("#35;"),
@@ -366,7 +366,7 @@ fn mermaid_text(text: &str) -> String {
 
 /// Text for inside a DOT `"..."` string: `"` and `\` escaped; line breaks as `\n`, other
 /// control characters as spaces.
-fn dot_text(text: &str) -> String {
+pub(super) fn dot_text(text: &str) -> String {
     escaped(text, |c| match c {
         '"' => Some("\\\""),
         '\\' => Some("\\\\"),
