@@ -1,6 +1,6 @@
 //! The HTTP face of the service: awsJson1_0 on `POST /` (any path, any host: SDKs send
 //! `StartSyncExecution` to `sync-<host>`), the operation in `X-Amz-Target`, any SigV4
-//! signature accepted.
+//! signature accepted; the web console on `GET /` and `/console/...` ([`super::console`]).
 
 use std::sync::Arc;
 
@@ -17,8 +17,18 @@ use super::protocol::ApiError;
 pub fn router(service: Arc<Service>) -> axum::Router {
     axum::Router::new()
         .route("/metrics", axum::routing::get(metrics))
+        .route("/", axum::routing::get(console).fallback(handle))
+        .merge(super::console::routes())
         .fallback(handle)
         .with_state(service)
+}
+
+/// `GET /`: the web console, unless the request names an API operation.
+async fn console(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
+    if headers.contains_key("x-amz-target") {
+        return handle(State(service), headers, body).await;
+    }
+    super::console::index()
 }
 
 /// `GET /metrics`: the journal's counters in Prometheus' text format.

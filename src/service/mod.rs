@@ -5,6 +5,7 @@
 //! - [`protocol`]: the wire rules (awsJson1_0 errors, members, names, ARNs, paging);
 //! - [`api`]: the operations;
 //! - [`http`]: the HTTP server (axum on tokio);
+//! - [`console`]: the web console the HTTP server serves on `GET /`;
 //! - [`journal`]: the SQLite journal, behind the narrow [`journal::Journal`] interface;
 //! - [`standard`]: durable Standard executions (steps journaled, replayed to resume);
 //! - [`express`]: Express executions on the in-process runtime;
@@ -26,6 +27,8 @@
 
 #[cfg(feature = "server")]
 pub mod api;
+#[cfg(feature = "server")]
+pub mod console;
 #[cfg(feature = "server")]
 pub mod express;
 #[cfg(all(feature = "server", feature = "nats"))]
