@@ -27,6 +27,7 @@ use crate::value::{Arena, ArenaExt, Member, SourceText, Value};
 mod eval;
 mod fanout;
 mod limits;
+mod relocate;
 mod states;
 mod task;
 
