@@ -245,7 +245,11 @@ fn a_file_read_in_place_and_the_same_bytes_through_a_pipe_give_the_same_lines() 
     assert_eq!(out[0], serde_json::json!({"line": "1", "a": 1}));
     assert_eq!(out[9]["line"], 10);
     assert_eq!(out[10]["line"], 12);
-    assert!(out[10]["cause"].as_str().unwrap().contains("300009 bytes"), "{}", out[10]);
+    assert!(
+        out[10]["cause"].as_str().unwrap().contains("300009 bytes"),
+        "{}",
+        out[10]
+    );
     assert_eq!(out[11]["line"], 13);
     assert!(out[11]["cause"].as_str().unwrap().contains("UTF-8"), "{}", out[11]);
     assert_eq!(out[12], serde_json::json!({"line": "14", "a": 14}));
@@ -262,8 +266,12 @@ fn an_empty_file_gives_no_lines_and_status_zero() {
     let definition = scratch("stream-empty", "checker.asl.json", CHECKER);
     let input = definition.with_file_name("events.ndjson");
     std::fs::write(&input, b"").unwrap();
-    let (code, stdout, stderr) =
-        quickstep_apart(&["stream", definition.to_str().unwrap(), "--input", input.to_str().unwrap()]);
+    let (code, stdout, stderr) = quickstep_apart(&[
+        "stream",
+        definition.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "");
     assert!(stderr.contains("0 succeeded, 0 failed"), "{stderr}");

@@ -200,7 +200,9 @@ const KEPT_OUTPUT_BYTES: usize = 8 << 20;
 impl Outputs {
     fn new(slots: usize) -> Outputs {
         Outputs {
-            slots: (0..slots.max(1)).map(|_| CachePadded::new(Mutex::new(Vec::new()))).collect(),
+            slots: (0..slots.max(1))
+                .map(|_| CachePadded::new(Mutex::new(Vec::new())))
+                .collect(),
         }
     }
 
@@ -216,7 +218,9 @@ impl Outputs {
 
     /// The buffers, for the writer.
     fn buffers(&mut self) -> impl Iterator<Item = &mut Vec<u8>> {
-        self.slots.iter_mut().map(|s| s.get_mut().unwrap_or_else(|e| e.into_inner()))
+        self.slots
+            .iter_mut()
+            .map(|s| s.get_mut().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Empties the buffers for the next block.
@@ -268,7 +272,13 @@ impl<R: Read> LineReader<R> {
             if let Some(p) = memchr::memchr(b'\n', &block.read[scan..]) {
                 let end = scan + p;
                 self.line_number += 1;
-                push_line(&mut block.lines, self.line_number, &block.read, start..end, dropped.take());
+                push_line(
+                    &mut block.lines,
+                    self.line_number,
+                    &block.read,
+                    start..end,
+                    dropped.take(),
+                );
                 (start, scan) = (end + 1, end + 1);
                 continue;
             }
@@ -277,7 +287,13 @@ impl<R: Read> LineReader<R> {
                 if start < block.read.len() || dropped.is_some() {
                     self.line_number += 1;
                     let end = block.read.len();
-                    push_line(&mut block.lines, self.line_number, &block.read, start..end, dropped.take());
+                    push_line(
+                        &mut block.lines,
+                        self.line_number,
+                        &block.read,
+                        start..end,
+                        dropped.take(),
+                    );
                     start = end;
                 }
                 break;
@@ -439,7 +455,11 @@ pub fn run_stream_file(
     let regular = file.metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
     // SAFETY: the map is only read, and the caller keeps the file unchanged while it is
     // mapped (documented above); the map outlives every slice of it (dropped at the end).
-    let mapped = if regular { unsafe { Mmap::map(&file) }.ok() } else { None };
+    let mapped = if regular {
+        unsafe { Mmap::map(&file) }.ok()
+    } else {
+        None
+    };
     match &mapped {
         Some(map) => {
             // Read once, front to back: a hint, whose failure changes nothing.
@@ -566,7 +586,10 @@ impl Feed<'_> {
                     }
                 };
                 let Ok(text) = simdutf8::basic::from_utf8(text) else {
-                    let e = std::str::from_utf8(text).err().map(|e| e.to_string()).unwrap_or_default();
+                    let e = std::str::from_utf8(text)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
                     return Built::Reject(rejected(
                         outputs,
                         line.number,
@@ -712,7 +735,11 @@ fn write_block(out: &mut impl Write, ran: &mut Ran, ordered: bool) -> std::io::R
             .map(|w| IoSlice::new(&buffers[w.slot][w.range.clone()]))
             .collect()
     } else {
-        buffers.iter().filter(|b| !b.is_empty()).map(|b| IoSlice::new(b)).collect()
+        buffers
+            .iter()
+            .filter(|b| !b.is_empty())
+            .map(|b| IoSlice::new(b))
+            .collect()
     };
     let mut slices = &mut slices[..];
     while !slices.is_empty() {
