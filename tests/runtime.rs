@@ -679,3 +679,71 @@ fn faulty_w1_handlers_under_overload_lose_nothing() {
     assert_eq!(report.started, n as u64);
     assert!(report.balanced());
 }
+
+#[test]
+fn parked_executions_keep_their_values_while_the_workers_reuse_their_arenas() {
+    // Each execution parks twice (a Wait, then a retry's back-off) holding nested input,
+    // strings with escapes, variables, a retry counter and its own name; meanwhile the
+    // workers run the other executions in the arenas it ran in.
+    let attempts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<i64, u32>::new()));
+    let mut tasks = TaskRegistry::new();
+    tasks.register(
+        "arn:aws:states:::test:flaky",
+        handler(move |input, _| {
+            let id = input.get("id").and_then(|n| n.as_number()).and_then(|n| n.as_i64());
+            let mut attempts = attempts.lock().unwrap();
+            let a = attempts.entry(id.unwrap_or(-1)).or_default();
+            *a += 1;
+            if *a == 1 {
+                Err(TaskFailure::new("Flaky", "try again"))
+            } else {
+                Ok(input)
+            }
+        }),
+    );
+    let rt = runtime(
+        r#"{"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Parameters": {"id.$": "$.id", "tags.$": "$.tags", "note": "q\"uote",
+                  "nested": {"deep.$": "$.deep"}}, "Assign": {"first.$": "$.tags[0]", "whole.$": "$"}, "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 5, "Next": "T"},
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::test:flaky", "ResultPath": "$.task", "Next": "B",
+                  "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 2}]},
+            "B": {"Type": "Pass", "Parameters": {"all.$": "$", "first.$": "$first", "whole.$": "$whole",
+                  "name.$": "$$.Execution.Name"}, "End": true}}}"#,
+        tasks,
+        2,
+    );
+    let n = 5000;
+    let inputs: Vec<(usize, String)> = (0..n)
+        .map(|i| {
+            let text = format!(r#"{{"id": {i}, "tags": ["t{i}", "x\ny"], "deep": {{"k": [{i}, {{"s": "é{i}"}}]}}}}"#);
+            (i, text)
+        })
+        .collect();
+    let outputs = rt.run_batch_with(
+        &inputs,
+        |(i, text), arena| match quickstep::value::parse_keeping_text(arena, text) {
+            Ok((input, source)) => Built::RunNamed(input, source, arena.alloc_str(&format!("n-{i}"))),
+            Err(e) => Built::Reject(Err(e.to_string())),
+        },
+        |_, raw| {
+            let mut out = Vec::new();
+            raw.write_output(&mut out);
+            match raw.status {
+                Status::Succeeded => Ok(String::from_utf8(out).unwrap()),
+                status => Err(format!("{status:?}: {:?} {:?}", raw.error, raw.cause)),
+            }
+        },
+    );
+    for (i, output) in outputs.into_iter().enumerate() {
+        let output: serde_json::Value = serde_json::from_str(&output.unwrap()).unwrap();
+        let whole = serde_json::json!({"id": i, "tags": [format!("t{i}"), "x\ny"], "note": "q\"uote",
+            "nested": {"deep": {"k": [i, {"s": format!("é{i}")}]}}});
+        let mut all = whole.clone();
+        all["task"] = whole.clone();
+        let expected = serde_json::json!({"all": all, "first": format!("t{i}"), "whole": whole,
+            "name": format!("n-{i}")});
+        assert_eq!(output, expected, "execution {i}");
+    }
+    assert!(rt.shutdown().balanced());
+}

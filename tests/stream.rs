@@ -189,3 +189,90 @@ fn executions_that_wait_end_in_their_own_time_on_a_virtual_clock() {
         assert_eq!(o["s"], (line * 7919) % 3600);
     }
 }
+
+/// Runs `quickstep stream` on `input` through a pipe (standard input): exit status,
+/// standard output and standard error.
+fn stream_piped(args: &[&str], input: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickstep"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let done = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (done.status.code().unwrap_or(-1), text(&done.stdout), text(&done.stderr))
+}
+
+#[test]
+fn a_file_read_in_place_and_the_same_bytes_through_a_pipe_give_the_same_lines() {
+    let definition = scratch("stream-mapped", "checker.asl.json", CHECKER);
+    let input = definition.with_file_name("events.ndjson");
+    // Several blocks of lines, with bad, blank, too long and CRLF lines among them (some at
+    // block boundaries), and a last line without a newline.
+    let mut events = Vec::new();
+    for i in 1..=4000u32 {
+        match i % 997 {
+            10 => events.extend_from_slice(b"not json\n"),
+            11 => events.extend_from_slice(b"\n"),
+            12 => events.extend_from_slice(format!("{{\"a\": \"{}\"}}\n", "z".repeat(300_000)).as_bytes()),
+            13 => events.extend_from_slice(b"{\"a\": \"\xfe\"}\n"),
+            _ if i % 1024 == 0 => events.extend_from_slice(format!("{{\"a\": {i}}}\r\n").as_bytes()),
+            _ => events.extend_from_slice(format!("{{\"a\": {i}}}\n").as_bytes()),
+        }
+    }
+    events.extend_from_slice(b"{\"a\": \"last\"}");
+    std::fs::write(&input, &events).unwrap();
+    let definition = definition.to_str().unwrap();
+    let (code, from_file, file_summary) =
+        quickstep_apart(&["stream", definition, "--input", input.to_str().unwrap(), "--ordered"]);
+    let (piped_code, from_pipe, pipe_summary) = stream_piped(&["stream", definition, "--ordered"], &events);
+    assert_eq!((code, piped_code), (1, 1), "{file_summary}{pipe_summary}");
+    assert_eq!(from_file, from_pipe);
+    assert_eq!(file_summary, pipe_summary);
+    // 4001 lines, of which 5 blank ones are skipped.
+    let out = lines(&from_file);
+    assert_eq!(out.len(), 3996);
+    assert!(
+        file_summary.contains("3981 succeeded, 15 failed\n  InvalidExecutionInput: 14\n  NotANumber: 1"),
+        "{file_summary}"
+    );
+    assert_eq!(out[0], serde_json::json!({"line": "1", "a": 1}));
+    assert_eq!(out[9]["line"], 10);
+    assert_eq!(out[10]["line"], 12);
+    assert!(
+        out[10]["cause"].as_str().unwrap().contains("300009 bytes"),
+        "{}",
+        out[10]
+    );
+    assert_eq!(out[11]["line"], 13);
+    assert!(out[11]["cause"].as_str().unwrap().contains("UTF-8"), "{}", out[11]);
+    assert_eq!(out[12], serde_json::json!({"line": "14", "a": 14}));
+    let crlf = out.iter().find(|o| o["line"] == "1024").unwrap();
+    assert_eq!(crlf["a"], 1024);
+    assert_eq!(
+        out[3995],
+        serde_json::json!({"error": "NotANumber", "cause": "a is not a number"})
+    );
+}
+
+#[test]
+fn an_empty_file_gives_no_lines_and_status_zero() {
+    let definition = scratch("stream-empty", "checker.asl.json", CHECKER);
+    let input = definition.with_file_name("events.ndjson");
+    std::fs::write(&input, b"").unwrap();
+    let (code, stdout, stderr) = quickstep_apart(&[
+        "stream",
+        definition.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("0 succeeded, 0 failed"), "{stderr}");
+}

@@ -1,4 +1,4 @@
-//! `--stream FILE`: `quickstep stream`'s engine ([`quickstep::stream::run_stream`]) file to
+//! `--stream FILE`: `quickstep stream`'s engine ([`quickstep::stream::run_stream_file`]) file to
 //! file on the workload, then the closed loop with JSON text in and out on as many threads
 //! for as long, side by side.
 
@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use quickstep::runtime::workloads::Workload;
 use quickstep::runtime::Runtime;
-use quickstep::stream::{run_stream, StreamOptions};
+use quickstep::stream::{run_stream_file, StreamOptions};
 use quickstep::ExecutionInfo;
 
 use crate::closed::closed_loop;
@@ -34,7 +34,7 @@ pub(crate) fn stream_side_by_side(args: &Args, workload: &Workload, path: &std::
         ..StreamOptions::default()
     };
     let started = Instant::now();
-    let summary = run_stream(&streaming, &ExecutionInfo::default(), input, output, options)?;
+    let summary = run_stream_file(&streaming, &ExecutionInfo::default(), input, output, options)?;
     let elapsed = started.elapsed();
     drop(streaming);
     let events = summary.succeeded + summary.failed;

@@ -48,6 +48,14 @@ impl Arena {
         Arena::default()
     }
 
+    /// An empty arena whose first chunk holds at least `bytes`.
+    pub fn with_capacity(bytes: usize) -> Arena {
+        Arena {
+            bump: Bump::with_capacity(bytes),
+            room: AppendRoom::default(),
+        }
+    }
+
     /// Frees everything allocated in the arena, keeping its largest chunk for reuse.
     pub fn reset(&mut self) {
         self.room = AppendRoom::default();

@@ -1,11 +1,14 @@
 //! `quickstep stream`: newline-delimited JSON events in, one Express execution each on the
 //! runtime's pool, one line per event out.
 //!
-//! The input is read in blocks of lines. A few feeder threads each take the next block and
-//! run it with [`Runtime::run_batch_with`] (the pool's fast path: each worker parses the line
-//! into its arena and writes the outcome's line), and a writer thread writes the blocks'
-//! lines: in input order with `--ordered`, else a block as soon as it has finished. With
-//! several blocks in flight, an execution that waits holds back only its own block.
+//! The input is taken in blocks of lines: a regular file is mapped in memory and its lines are
+//! run where they are, other inputs are read into each block's buffer. A few feeder threads
+//! each take the next block and run it with [`Runtime::run_batch_with`] (the pool's fast
+//! path: each worker parses the line into its arena and appends the outcome's line to a
+//! buffer of its own for that block), and a writer thread writes the blocks' buffers, a few
+//! large writes per block: in input order with `--ordered`, else a block as soon as it has
+//! finished. With several blocks in flight, an execution that waits holds back only its own
+//! block.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,10 +16,13 @@ use std::io::{IoSlice, IsTerminal, Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use crossbeam_utils::CachePadded;
+use memmap2::{Advice, Mmap};
 
 use crate::clock::{Clock, SystemClock};
 use crate::exec::{ExecutionInfo, RawOutcome, Status};
@@ -79,19 +85,160 @@ struct Event<'b> {
     text: Result<&'b [u8], usize>,
 }
 
-/// A block of input lines: their text, one after the other.
+/// A block of input lines: their text, one after the other (borrowed from the mapped input
+/// file, or read into a buffer of the block's own).
 #[derive(Default)]
-struct Block {
+struct Block<'m> {
     index: u64,
-    text: Vec<u8>,
+    mapped: &'m [u8],
+    read: Vec<u8>,
     lines: Vec<Line>,
 }
 
-/// One event's outcome line (newline included), and how the event ended: `None` when it
-/// succeeded, else its error name (empty when the failure had none).
+impl Block<'_> {
+    /// The text the lines' ranges point into.
+    fn text(&self) -> &[u8] {
+        if self.mapped.is_empty() {
+            &self.read
+        } else {
+            self.mapped
+        }
+    }
+}
+
+/// Numbers the line at `range` of `text` (of which `dropped` more bytes were not kept) and
+/// adds it to `lines`, unless it is blank.
+fn push_line(lines: &mut Vec<Line>, number: u64, text: &[u8], range: Range<usize>, dropped: Option<usize>) {
+    let length = dropped.unwrap_or(0) + range.len();
+    let text = if dropped.is_some() || length > MAX_EVENT_BYTES {
+        Err(length)
+    } else {
+        let line = &text[range.clone()];
+        let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1);
+        let Some(begin) = line[..end].iter().position(|b| !b.is_ascii_whitespace()) else {
+            return;
+        };
+        Ok(range.start + begin..range.start + end)
+    };
+    lines.push(Line { number, text });
+}
+
+/// Where the lines come from: a file mapped in memory (read in place), or a reader.
+enum Lines<'m, R> {
+    Mapped(MappedLines<'m>),
+    Read(LineReader<R>),
+}
+
+impl<'m, R: Read> Lines<'m, R> {
+    /// Fills `block` with the next lines (blank ones skipped, numbers kept); `false` at the
+    /// end of the input.
+    fn read_block(&mut self, block: &mut Block<'m>) -> std::io::Result<bool> {
+        match self {
+            Lines::Mapped(lines) => {
+                lines.read_block(block);
+                Ok(!block.lines.is_empty())
+            }
+            Lines::Read(reader) => reader.read_block(block),
+        }
+    }
+}
+
+/// Splits a mapped input into blocks of lines without copying them.
+struct MappedLines<'m> {
+    data: &'m [u8],
+    /// Where the next block starts.
+    position: usize,
+    line_number: u64,
+    next_block: u64,
+}
+
+impl<'m> MappedLines<'m> {
+    fn read_block(&mut self, block: &mut Block<'m>) {
+        block.lines.clear();
+        block.read.clear();
+        block.index = self.next_block;
+        self.next_block += 1;
+        let start = self.position;
+        let rest = &self.data[start..];
+        let mut at = 0;
+        while block.lines.len() < BLOCK_LINES && at < rest.len() {
+            let end = memchr::memchr(b'\n', &rest[at..]).map_or(rest.len(), |p| at + p);
+            self.line_number += 1;
+            push_line(&mut block.lines, self.line_number, rest, at..end, None);
+            at = (end + 1).min(rest.len());
+        }
+        self.position = start + at;
+        block.mapped = &rest[..at];
+    }
+}
+
+/// One event's outcome line (newline included): where it is among the block's outputs, and
+/// how the event ended: `None` when it succeeded, else its error name (empty when the failure
+/// had none).
 struct Written {
-    line: Vec<u8>,
+    slot: usize,
+    range: Range<usize>,
     failure: Option<String>,
+}
+
+/// The outcome lines of a block, as the workers write them: one buffer per worker, so that a
+/// line costs no allocation and a block goes out in a few large writes.
+struct Outputs {
+    slots: Box<[CachePadded<Mutex<Vec<u8>>>]>,
+}
+
+/// Gives each thread a number, which picks its buffer in [`Outputs`].
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SLOT: usize = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Buffers larger than this are not kept for the next block (a block of very long lines).
+const KEPT_OUTPUT_BYTES: usize = 8 << 20;
+
+impl Outputs {
+    fn new(slots: usize) -> Outputs {
+        Outputs {
+            slots: (0..slots.max(1))
+                .map(|_| CachePadded::new(Mutex::new(Vec::new())))
+                .collect(),
+        }
+    }
+
+    /// Writes one line with `write` (the newline is added) into the calling thread's buffer.
+    fn line(&self, write: impl FnOnce(&mut Vec<u8>)) -> (usize, Range<usize>) {
+        let slot = SLOT.with(|s| *s) % self.slots.len();
+        let mut buffer = self.slots[slot].lock().unwrap_or_else(|e| e.into_inner());
+        let start = buffer.len();
+        write(&mut buffer);
+        buffer.push(b'\n');
+        (slot, start..buffer.len())
+    }
+
+    /// The buffers, for the writer.
+    fn buffers(&mut self) -> impl Iterator<Item = &mut Vec<u8>> {
+        self.slots
+            .iter_mut()
+            .map(|s| s.get_mut().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Empties the buffers for the next block.
+    fn clear(&mut self) {
+        for buffer in self.buffers() {
+            buffer.clear();
+            if buffer.capacity() > KEPT_OUTPUT_BYTES {
+                *buffer = Vec::new();
+            }
+        }
+    }
+}
+
+/// A block that has run: its index, its lines' outcomes in input order, and their text.
+struct Ran {
+    index: u64,
+    written: Vec<Written>,
+    outputs: Outputs,
 }
 
 /// Reads the input in large reads and splits it into lines, keeping none of a line longer
@@ -111,63 +258,58 @@ const READ_BYTES: u64 = 1 << 16;
 impl<R: Read> LineReader<R> {
     /// Fills `block` with the next lines (blank ones skipped, numbers kept); `false` at the
     /// end of the input.
-    fn read_block(&mut self, block: &mut Block) -> std::io::Result<bool> {
-        block.text.clear();
+    fn read_block(&mut self, block: &mut Block<'_>) -> std::io::Result<bool> {
+        block.mapped = &[];
+        block.read.clear();
         block.lines.clear();
-        std::mem::swap(&mut block.text, &mut self.pending);
+        std::mem::swap(&mut block.read, &mut self.pending);
         block.index = self.next_block;
         self.next_block += 1;
         // The current line's start, where to look for its end, and how many bytes of it
         // were dropped already (it is too long).
         let (mut start, mut scan, mut dropped) = (0, 0, None);
         while block.lines.len() < BLOCK_LINES {
-            if let Some(p) = memchr::memchr(b'\n', &block.text[scan..]) {
+            if let Some(p) = memchr::memchr(b'\n', &block.read[scan..]) {
                 let end = scan + p;
-                self.push_line(block, start..end, dropped.take());
+                self.line_number += 1;
+                push_line(
+                    &mut block.lines,
+                    self.line_number,
+                    &block.read,
+                    start..end,
+                    dropped.take(),
+                );
                 (start, scan) = (end + 1, end + 1);
                 continue;
             }
-            scan = block.text.len();
+            scan = block.read.len();
             if self.ended {
-                if start < block.text.len() || dropped.is_some() {
-                    self.push_line(block, start..block.text.len(), dropped.take());
-                    start = block.text.len();
+                if start < block.read.len() || dropped.is_some() {
+                    self.line_number += 1;
+                    let end = block.read.len();
+                    push_line(
+                        &mut block.lines,
+                        self.line_number,
+                        &block.read,
+                        start..end,
+                        dropped.take(),
+                    );
+                    start = end;
                 }
                 break;
             }
-            if block.text.len() - start > MAX_EVENT_BYTES {
-                *dropped.get_or_insert(0) += block.text.len() - start;
-                block.text.truncate(start);
+            if block.read.len() - start > MAX_EVENT_BYTES {
+                *dropped.get_or_insert(0) += block.read.len() - start;
+                block.read.truncate(start);
                 scan = start;
             }
-            if (&mut self.inner).take(READ_BYTES).read_to_end(&mut block.text)? == 0 {
+            if (&mut self.inner).take(READ_BYTES).read_to_end(&mut block.read)? == 0 {
                 self.ended = true;
             }
         }
-        self.pending.extend_from_slice(&block.text[start..]);
-        block.text.truncate(start);
+        self.pending.extend_from_slice(&block.read[start..]);
+        block.read.truncate(start);
         Ok(!block.lines.is_empty())
-    }
-
-    /// Numbers the line at `range` of the block's text (of which `dropped` more bytes were
-    /// not kept) and adds it, unless it is blank.
-    fn push_line(&mut self, block: &mut Block, range: Range<usize>, dropped: Option<usize>) {
-        self.line_number += 1;
-        let length = dropped.unwrap_or(0) + range.len();
-        let text = if dropped.is_some() || length > MAX_EVENT_BYTES {
-            Err(length)
-        } else {
-            let line = &block.text[range.clone()];
-            let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1);
-            let Some(begin) = line[..end].iter().position(|b| !b.is_ascii_whitespace()) else {
-                return;
-            };
-            Ok(range.start + begin..range.start + end)
-        };
-        block.lines.push(Line {
-            number: self.line_number,
-            text,
-        });
     }
 }
 
@@ -236,10 +378,10 @@ pub(crate) fn stream(args: StreamArgs) -> Result<ExitCode, String> {
         express_id: express.then(uuid_v4_string),
         ..ExecutionInfo::default()
     };
-    let input: Box<dyn Read + Send> = if args.input.as_os_str() == "-" {
-        Box::new(std::io::stdin())
+    let input = if args.input.as_os_str() == "-" {
+        None
     } else {
-        Box::new(File::open(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?)
+        Some(File::open(&args.input).map_err(|e| format!("{}: {e}", args.input.display()))?)
     };
     let output: Box<dyn Write + Send> = if args.output.as_os_str() == "-" {
         standard_output()
@@ -259,7 +401,10 @@ pub(crate) fn stream(args: StreamArgs) -> Result<ExitCode, String> {
         format: args.format,
         progress: std::io::stderr().is_terminal(),
     };
-    let result = run_stream(&runtime, &info, input, output, options);
+    let result = match input {
+        Some(file) => run_stream_file(&runtime, &info, file, output, options),
+        None => run_stream(&runtime, &info, std::io::stdin(), output, options),
+    };
     runtime.shutdown();
     let tally = result?;
     eprintln!("{}", tally.summary());
@@ -285,25 +430,77 @@ pub fn run_stream(
     output: impl Write + Send,
     options: StreamOptions,
 ) -> Result<StreamSummary, String> {
-    let reader = Mutex::new(LineReader {
+    let lines = Lines::Read(LineReader {
         inner: input,
         pending: Vec::new(),
         line_number: 0,
         next_block: 0,
         ended: false,
     });
-    let (sender, receiver) = crossbeam_channel::bounded::<(u64, Vec<Written>)>(FEEDERS * 2);
+    run_lines(runtime, info, lines, output, options)
+}
+
+/// Like [`run_stream`], reading the events from `file`: a regular file is mapped in memory
+/// and its lines are run in place (no copy of the input), anything else is read.
+///
+/// The file must not be truncated or rewritten while the stream runs (as with any memory
+/// map, a truncated file stops the process with `SIGBUS`).
+pub fn run_stream_file(
+    runtime: &Runtime,
+    info: &ExecutionInfo,
+    file: File,
+    output: impl Write + Send,
+    options: StreamOptions,
+) -> Result<StreamSummary, String> {
+    let regular = file.metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
+    // SAFETY: the map is only read, and the caller keeps the file unchanged while it is
+    // mapped (documented above); the map outlives every slice of it (dropped at the end).
+    let mapped = if regular {
+        unsafe { Mmap::map(&file) }.ok()
+    } else {
+        None
+    };
+    match &mapped {
+        Some(map) => {
+            // Read once, front to back: a hint, whose failure changes nothing.
+            let _ = map.advise(Advice::Sequential);
+            let lines = Lines::<std::io::Empty>::Mapped(MappedLines {
+                data: map,
+                position: 0,
+                line_number: 0,
+                next_block: 0,
+            });
+            run_lines(runtime, info, lines, output, options)
+        }
+        None => run_stream(runtime, info, file, output, options),
+    }
+}
+
+/// The stream's engine: feeders take blocks of lines and run them on the pool, a writer
+/// writes their outcome lines.
+fn run_lines<R: Read + Send>(
+    runtime: &Runtime,
+    info: &ExecutionInfo,
+    lines: Lines<'_, R>,
+    output: impl Write + Send,
+    options: StreamOptions,
+) -> Result<StreamSummary, String> {
+    let reader = Mutex::new(lines);
+    let (sender, receiver) = crossbeam_channel::bounded::<Ran>(FEEDERS * 2);
+    // Output buffers go back to the feeders once written.
+    let (recycle, recycled) = crossbeam_channel::unbounded::<Outputs>();
+    let slots = runtime.threads() + 1;
     let context = Feed {
         runtime,
         info,
         format: options.format,
     };
     let (tally, read_error) = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| write_blocks(receiver, output, options.ordered, options.progress));
+        let writer = scope.spawn(|| write_blocks(receiver, recycle, output, options.ordered, options.progress));
         let feeders: Vec<_> = (0..FEEDERS)
             .map(|_| {
                 let sender = sender.clone();
-                let (reader, context) = (&reader, &context);
+                let (reader, context, recycled) = (&reader, &context, &recycled);
                 scope.spawn(move || -> Result<(), String> {
                     let mut block = Block::default();
                     loop {
@@ -316,8 +513,14 @@ pub fn run_stream(
                         if !more {
                             return Ok(());
                         }
-                        let written = context.run(&block);
-                        if sender.send((block.index, written)).is_err() {
+                        let outputs = recycled.try_recv().unwrap_or_else(|_| Outputs::new(slots));
+                        let written = context.run(&block, &outputs);
+                        let ran = Ran {
+                            index: block.index,
+                            written,
+                            outputs,
+                        };
+                        if sender.send(ran).is_err() {
                             return Ok(());
                         }
                     }
@@ -353,15 +556,17 @@ struct Feed<'r> {
 }
 
 impl Feed<'_> {
-    /// Runs the block's events on the pool; their outcome lines in input order.
-    fn run(&self, block: &Block) -> Vec<Written> {
+    /// Runs the block's events on the pool, their outcome lines written into `outputs`;
+    /// where each line is, in input order.
+    fn run(&self, block: &Block<'_>, outputs: &Outputs) -> Vec<Written> {
         let start_ms = SystemClock.now_ms();
+        let text = block.text();
         let events: Vec<Event<'_>> = block
             .lines
             .iter()
             .map(|line| Event {
                 number: line.number,
-                text: line.text.clone().map(|range| &block.text[range]),
+                text: line.text.clone().map(|range| &text[range]),
             })
             .collect();
         self.runtime.run_batch_with(
@@ -371,6 +576,7 @@ impl Feed<'_> {
                     Ok(text) => text,
                     Err(length) => {
                         return Built::Reject(rejected(
+                            outputs,
                             line.number,
                             "InvalidExecutionInput",
                             &format!(
@@ -379,15 +585,17 @@ impl Feed<'_> {
                         ))
                     }
                 };
-                let text = match std::str::from_utf8(text) {
-                    Ok(text) => text,
-                    Err(e) => {
-                        return Built::Reject(rejected(
-                            line.number,
-                            "InvalidExecutionInput",
-                            &format!("Invalid State Machine Execution Input: 'not UTF-8: {e}'"),
-                        ))
-                    }
+                let Ok(text) = simdutf8::basic::from_utf8(text) else {
+                    let e = std::str::from_utf8(text)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    return Built::Reject(rejected(
+                        outputs,
+                        line.number,
+                        "InvalidExecutionInput",
+                        &format!("Invalid State Machine Execution Input: 'not UTF-8: {e}'"),
+                    ));
                 };
                 match crate::value::parse_keeping_text(arena, text) {
                     Ok((input, source)) => {
@@ -395,36 +603,37 @@ impl Feed<'_> {
                         Built::RunNamed(input, source, arena.alloc_str(digits.format(line.number)))
                     }
                     Err(e) => Built::Reject(rejected(
+                        outputs,
                         line.number,
                         "InvalidExecutionInput",
                         &format!("Invalid State Machine Execution Input: '{e}'"),
                     )),
                 }
             },
-            |i, raw| match self.format {
-                OutcomeFormat::Output => output_line(&raw, events[i].text.map_or(0, <[u8]>::len)),
-                OutcomeFormat::Full => {
-                    let line = &events[i];
-                    let input = std::str::from_utf8(line.text.unwrap_or_default()).unwrap_or_default();
-                    let info = ExecutionInfo {
-                        name: line.number.to_string(),
-                        ..self.info.clone()
-                    };
-                    let outcome = Outcome::from_raw(&raw);
-                    let finished = Finished {
-                        info: &info,
-                        input,
-                        start_ms,
-                        stop_ms: SystemClock.now_ms(),
-                        outcome: &outcome,
-                    };
-                    let mut text = event_outcome(OutcomeFormat::Full, &finished).into_bytes();
-                    text.push(b'\n');
-                    Written {
-                        line: text,
-                        failure: failure_of(&raw),
+            |i, raw| {
+                let failure = failure_of(&raw);
+                let (slot, range) = match self.format {
+                    OutcomeFormat::Output => outputs.line(|out| write_output_line(&raw, out)),
+                    OutcomeFormat::Full => {
+                        let line = &events[i];
+                        let input = line.text.ok().and_then(|t| std::str::from_utf8(t).ok());
+                        let info = ExecutionInfo {
+                            name: line.number.to_string(),
+                            ..self.info.clone()
+                        };
+                        let outcome = Outcome::from_raw(&raw);
+                        let finished = Finished {
+                            info: &info,
+                            input: input.unwrap_or_default(),
+                            start_ms,
+                            stop_ms: SystemClock.now_ms(),
+                            outcome: &outcome,
+                        };
+                        let text = event_outcome(OutcomeFormat::Full, &finished);
+                        outputs.line(|out| out.extend_from_slice(text.as_bytes()))
                     }
-                }
+                };
+                Written { slot, range, failure }
             },
         )
     }
@@ -435,69 +644,67 @@ fn failure_of(raw: &RawOutcome<'_>) -> Option<String> {
     (raw.status != Status::Succeeded).then(|| raw.error.clone().unwrap_or_default())
 }
 
-/// A succeeded execution's output, or a failed one's [`failure_document`]. `input_length` sizes the line's buffer: outputs are
-/// often about as long as inputs.
-fn output_line(raw: &RawOutcome<'_>, input_length: usize) -> Written {
-    let mut line = Vec::with_capacity(input_length + 64);
+/// Appends a succeeded execution's output, or a failed one's [`failure_document`].
+fn write_output_line(raw: &RawOutcome<'_>, out: &mut Vec<u8>) {
     if raw.status == Status::Succeeded {
-        raw.write_output(&mut line);
+        raw.write_output(out);
     } else {
-        line = failure_document(raw.error.as_deref(), raw.cause.as_deref()).into_bytes();
-    }
-    line.push(b'\n');
-    Written {
-        line,
-        failure: failure_of(raw),
+        out.extend_from_slice(failure_document(raw.error.as_deref(), raw.cause.as_deref()).as_bytes());
     }
 }
 
 /// The line of an event that was not run: its error, a cause, and its line number.
-fn rejected(number: u64, error: &str, cause: &str) -> Written {
-    let mut line =
-        serde_json::to_vec(&serde_json::json!({"error": error, "cause": cause, "line": number})).unwrap_or_default();
-    line.push(b'\n');
+fn rejected(outputs: &Outputs, number: u64, error: &str, cause: &str) -> Written {
+    let document = serde_json::json!({"error": error, "cause": cause, "line": number});
+    let (slot, range) = outputs.line(|out| out.extend_from_slice(document.to_string().as_bytes()));
     Written {
-        line,
+        slot,
+        range,
         failure: Some(error.to_string()),
     }
 }
 
 /// Writes the blocks' lines as they come (in block order when `ordered`), with a progress
-/// line on standard error when `progress`; returns the tally.
+/// line on standard error when `progress`, and hands each block's buffers back through
+/// `recycle`; returns the tally.
 fn write_blocks(
-    blocks: crossbeam_channel::Receiver<(u64, Vec<Written>)>,
+    blocks: crossbeam_channel::Receiver<Ran>,
+    recycle: crossbeam_channel::Sender<Outputs>,
     output: impl Write,
     ordered: bool,
     progress: bool,
 ) -> Result<StreamSummary, String> {
     let mut out = output;
     let mut tally = StreamSummary::default();
-    let mut waiting: BTreeMap<u64, Vec<Written>> = BTreeMap::new();
+    let mut waiting: BTreeMap<u64, Ran> = BTreeMap::new();
     let mut next = 0u64;
     let started = Instant::now();
     let mut shown = Instant::now();
-    let mut write = |block: Vec<Written>, tally: &mut StreamSummary| -> Result<(), String> {
-        write_lines(&mut out, &block).map_err(|e| format!("writing the output: {e}"))?;
-        for written in &block {
+    let mut write = |mut ran: Ran, tally: &mut StreamSummary| -> Result<(), String> {
+        write_block(&mut out, &mut ran, ordered).map_err(|e| format!("writing the output: {e}"))?;
+        for written in &ran.written {
             tally.count(written.failure.as_deref());
         }
+        ran.outputs.clear();
+        // The feeders may all have ended: then the buffers are dropped.
+        let _ = recycle.send(ran.outputs);
         Ok(())
     };
     loop {
-        let block = match blocks.recv_timeout(Duration::from_millis(500)) {
-            Ok(block) => Some(block),
+        let ran = match blocks.recv_timeout(Duration::from_millis(500)) {
+            Ok(ran) => Some(ran),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         };
-        if let Some((index, block)) = block {
+        if let Some(ran) = ran {
             if ordered {
-                waiting.insert(index, block);
-                while let Some(block) = waiting.remove(&next) {
-                    write(block, &mut tally)?;
+                waiting.insert(ran.index, ran);
+                while let Some(ran) = waiting.remove(&next) {
+                    write(ran, &mut tally)?;
                     next += 1;
                 }
             } else {
-                write(block, &mut tally)?;
+                write(ran, &mut tally)?;
             }
         }
         if progress && shown.elapsed() >= Duration::from_secs(1) {
@@ -507,8 +714,8 @@ fn write_blocks(
             eprint!("\r{done} done, {} failed, {rate:.0} events/s   ", tally.failed);
         }
     }
-    for (_, block) in std::mem::take(&mut waiting) {
-        write(block, &mut tally)?;
+    for (_, ran) in std::mem::take(&mut waiting) {
+        write(ran, &mut tally)?;
     }
     out.flush().map_err(|e| format!("writing the output: {e}"))?;
     if progress {
@@ -517,10 +724,23 @@ fn write_blocks(
     Ok(tally)
 }
 
-/// Writes the block's lines with as few system calls as the output takes (one vectored write
-/// per block when it takes them all).
-fn write_lines(out: &mut impl Write, block: &[Written]) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = block.iter().map(|w| IoSlice::new(&w.line)).collect();
+/// Writes a block's lines with as few system calls as the output takes: its buffers whole
+/// (lines in the order the workers wrote them), or line by line in input order when
+/// `ordered`, in vectored writes.
+fn write_block(out: &mut impl Write, ran: &mut Ran, ordered: bool) -> std::io::Result<()> {
+    let buffers: Vec<&[u8]> = ran.outputs.buffers().map(|b| &b[..]).collect();
+    let mut slices: Vec<IoSlice<'_>> = if ordered {
+        ran.written
+            .iter()
+            .map(|w| IoSlice::new(&buffers[w.slot][w.range.clone()]))
+            .collect()
+    } else {
+        buffers
+            .iter()
+            .filter(|b| !b.is_empty())
+            .map(|b| IoSlice::new(b))
+            .collect()
+    };
     let mut slices = &mut slices[..];
     while !slices.is_empty() {
         match out.write_vectored(slices) {

@@ -28,6 +28,7 @@ mod distributed;
 mod eval;
 mod fanout;
 mod limits;
+mod relocate;
 mod states;
 mod task;
 

@@ -5,20 +5,30 @@
 //!
 //! An execution runs in the worker's scratch arena. When it ends, the arena is reset and
 //! reused: nothing is allocated. When it suspends (a Wait, a retry back-off, a task that
-//! answers later), the execution *takes the arena with it*: the arena moves into a
-//! [`Parked`] record, on the worker's timer queue or in its table of executions awaiting
-//! tasks (keyed by a number of the worker's, found by the id of any token the execution
-//! awaits, with its deadline in a queue of its own), and the worker continues with a spare
-//! arena from its pool. Nothing is copied, and
-//! executions that never suspend pay nothing for the possibility. When a parked execution
-//! ends, its arena is reset and returns to the pool.
+//! answers later), it becomes a [`Parked`] record, on the worker's timer queue or in its
+//! table of executions awaiting tasks (keyed by a number of the worker's, found by the id of
+//! any token the execution awaits, with its deadline in a queue of its own), and its values
+//! move ([`Execution::relocate`]) into the worker's *parking arena*, which the parked
+//! executions share, packed one after the other: a parked execution keeps only what it
+//! still needs, and the scratch arena is reset at once. When the parking arena is full, the
+//! worker starts another; each is freed when the last execution parked in it has left
+//! (an `Rc` each holds). A parked execution that resumes moves back into the scratch arena
+//! (which is empty between executions) and runs there. Executions that never suspend pay
+//! nothing for the possibility.
+//!
+//! An execution that cannot move (its frames run Parallel branches or Map iterations, or it
+//! has a history sink: those live in its arena) *takes the scratch arena with it* instead,
+//! and the worker continues with a spare arena from its pool; when it ends, its arena is
+//! reset and returns to the pool.
 //!
 //! The one piece of `unsafe` this needs: an [`Execution`] borrows its arena, the machine and
 //! the execution facts, so a parked one is stored as `Execution<'static>` next to the
 //! [`ArenaBox`] it borrows. This is sound because
 //! - the arena is heap-allocated and never moves or is reset while the execution lives
-//!   (`ArenaBox` is a raw pointer, so moving it asserts no uniqueness over the arena);
-//! - `Parked::execution` is declared before `Parked::arena` and `Parked::origin` (which may
+//!   (`ArenaBox` is a raw pointer, so moving it asserts no uniqueness over the arena); an
+//!   arena is reset only once the execution has moved out of it, and a parking arena is
+//!   never reset while an `Rc` to it is held by a parked execution;
+//! - `Parked::execution` is declared before `Parked::home` and `Parked::origin` (which may
 //!   own the input text that the execution's strings borrow), so it is dropped first;
 //! - the machine and the execution facts live in [`Shared`], which the worker keeps alive
 //!   in an `Arc` and drops only after its timer queue (field order of [`Worker`]);
@@ -31,6 +41,7 @@
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,8 +61,15 @@ use super::{deliver, guarded_resume, Identity, Input, Job, Shared, Submission};
 use crate::exec::{Execution, RawOutcome, Status, Step};
 use crate::value::{Arena, SourceText, Value};
 
-/// Spare arenas a worker keeps for executions that suspend.
+/// Spare arenas a worker keeps for executions that suspend and cannot move.
 const SPARE_ARENAS: usize = 64;
+
+/// The size of a parking arena.
+const PARKING_BYTES: usize = 64 << 10;
+
+/// When less than this is left in the parking arena, the worker starts another (rather
+/// than let the arena grow a chunk that few executions would share).
+const PARKING_ROOM: usize = 8 << 10;
 
 /// Rounds of busy-looking for work (with a spin hint) before yielding the core between looks.
 const SPIN_ROUNDS: u32 = 64;
@@ -67,6 +85,10 @@ pub(crate) struct ArenaBox(NonNull<Arena>);
 impl ArenaBox {
     fn new() -> ArenaBox {
         ArenaBox(NonNull::from(Box::leak(Box::default())))
+    }
+
+    fn with_capacity(bytes: usize) -> ArenaBox {
+        ArenaBox(NonNull::from(Box::leak(Box::new(Arena::with_capacity(bytes)))))
     }
 
     /// The arena, with a lifetime the caller vouches for.
@@ -136,9 +158,19 @@ impl BatchRef for Arc<Batch> {
 /// A suspended execution. Field order matters: see the module docs.
 struct Parked {
     execution: Execution<'static>,
-    arena: ArenaBox,
+    home: Home,
     origin: Origin<Arc<Batch>>,
     started: Instant,
+}
+
+/// Where a parked (or resumed) execution's values live.
+enum Home {
+    /// The worker's scratch arena: it is running, or has just suspended there.
+    Scratch,
+    /// An arena of its own (an execution that cannot move).
+    Own(ArenaBox),
+    /// A parking arena, shared with other parked executions of the worker.
+    Parking(Rc<ArenaBox>),
 }
 
 /// An entry of the timer queue: earliest deadline first, then first parked first.
@@ -213,6 +245,8 @@ pub(crate) struct Worker {
     task_deadlines: BinaryHeap<Reverse<(i64, u64)>>,
     arena: ArenaBox,
     spare: Vec<ArenaBox>,
+    /// Where suspended executions' values are moved (see the module docs).
+    parking: Rc<ArenaBox>,
     latency: LatencyBuffer,
     /// Executions of the batch share being run that ended since its last chunk began: the
     /// batch's shared count is updated once per chunk, not once per execution (an atomic
@@ -235,6 +269,8 @@ impl Worker {
             task_deadlines: BinaryHeap::new(),
             arena: ArenaBox::new(),
             spare: Vec::new(),
+            // Empty until an execution parks.
+            parking: Rc::new(ArenaBox::new()),
             latency: LatencyBuffer::new(),
             ended_in_chunk: 0,
             wall: WallAnchor::new(),
@@ -458,8 +494,6 @@ impl Worker {
             }
             Err(suspended) => suspended,
         };
-        let fresh = self.spare.pop().unwrap_or_else(ArenaBox::new);
-        let arena = std::mem::replace(&mut self.arena, fresh);
         let origin = match origin {
             Origin::Submit(s) => Origin::Submit(s),
             Origin::Batch(b, i) => Origin::Batch(b.to_arc(), i),
@@ -468,7 +502,7 @@ impl Worker {
             suspension,
             Box::new(Parked {
                 execution,
-                arena,
+                home: Home::Scratch,
                 origin,
                 started,
             }),
@@ -476,9 +510,40 @@ impl Worker {
         Instant::now()
     }
 
-    /// Parks a suspended execution: on the timer queue, or in the completion table (found
-    /// by each of its tokens) with its deadline queued.
-    fn park(&mut self, suspension: Suspension, parked: Box<Parked>) {
+    /// Moves a suspended execution out of the scratch arena: into the parking arena, or,
+    /// when it cannot move, it takes the scratch arena along and the worker continues with
+    /// a spare one. The scratch arena is then empty.
+    fn leave_scratch(&mut self, parked: &mut Parked) {
+        if let Some(parking) = Rc::get_mut(&mut self.parking) {
+            // SAFETY: no parked execution is left in it: none holds an `Rc` to it.
+            unsafe { parking.reset() };
+        }
+        // SAFETY: only its room is read.
+        let full = unsafe { self.parking.get() }.chunk_capacity() < PARKING_ROOM;
+        if full {
+            // A full one is freed by the last execution that leaves it.
+            self.parking = Rc::new(ArenaBox::with_capacity(PARKING_BYTES));
+        }
+        // SAFETY: the parking arena outlives the execution, which holds an `Rc` to it until
+        // it has moved out or been dropped (module docs).
+        if parked.execution.relocate(unsafe { self.parking.get() }) {
+            parked.home = Home::Parking(Rc::clone(&self.parking));
+            // SAFETY: the execution has moved out, and nothing else lives in the scratch
+            // arena between executions.
+            unsafe { self.arena.reset() };
+        } else {
+            let fresh = self.spare.pop().unwrap_or_else(ArenaBox::new);
+            parked.home = Home::Own(std::mem::replace(&mut self.arena, fresh));
+        }
+    }
+
+    /// Parks a suspended execution (out of the scratch arena if it ran there): on the timer
+    /// queue, or in the completion table (found by each of its tokens) with its deadline
+    /// queued.
+    fn park(&mut self, suspension: Suspension, mut parked: Box<Parked>) {
+        if matches!(parked.home, Home::Scratch) {
+            self.leave_scratch(&mut parked);
+        }
         self.seq += 1;
         let seq = self.seq;
         match suspension {
@@ -522,8 +587,18 @@ impl Worker {
         self.resume_parked(awaiting.parked, now);
     }
 
-    /// Resumes a parked execution at `now`: it ends, or parks again.
+    /// Resumes a parked execution at `now` (in the scratch arena if it was in the parking
+    /// arena): it ends, or parks again.
     fn resume_parked(&mut self, mut parked: Box<Parked>, now: i64) {
+        if matches!(parked.home, Home::Parking(_)) {
+            // SAFETY: the scratch arena is empty between executions, and is reset only once
+            // this execution has ended or moved out again (`finish_parked`, `park`).
+            let moved = parked.execution.relocate(unsafe { self.arena.get() });
+            if moved {
+                // The execution no longer refers to the parking arena: its `Rc` goes.
+                parked.home = Home::Scratch;
+            }
+        }
         match Suspension::of(guarded_resume(&mut parked.execution, now)) {
             Ok(outcome) => self.finish_parked(parked, outcome),
             Err(suspension) => self.park(suspension, parked),
@@ -579,7 +654,7 @@ impl Worker {
             return;
         };
         // SAFETY: the value lives in the execution's own arena (module docs).
-        let arena = unsafe { awaiting.parked.arena.get() };
+        let arena = unsafe { awaiting.parked.home.arena(&self.arena) };
         match deliver_task_message(&mut awaiting.parked.execution, arena, message) {
             Delivered::Alive(until_ms) => {
                 awaiting.until_ms = until_ms;
@@ -595,18 +670,24 @@ impl Worker {
         }
     }
 
-    /// Reports a parked execution's outcome and returns its arena to the pool (the
-    /// execution, which borrows the arena, is dropped first).
+    /// Reports a parked execution's outcome and frees what its values took: its own arena
+    /// goes back to the pool, the scratch arena is reset (the execution, which borrows the
+    /// arena, is dropped first).
     fn finish_parked(&mut self, parked: Box<Parked>, outcome: RawOutcome<'_>) {
         let Parked {
             execution,
-            arena,
+            home,
             origin,
             started,
         } = *parked;
         drop(execution);
         self.finish(outcome, origin, started);
-        self.recycle(arena);
+        match home {
+            Home::Own(arena) => self.recycle(arena),
+            // SAFETY: the execution and its outcome are gone.
+            Home::Scratch => unsafe { self.arena.reset() },
+            Home::Parking(parking) => drop(parking),
+        }
     }
 
     /// Ends every parked execution as aborted; their task tokens are refused from now on.
@@ -676,6 +757,23 @@ impl Worker {
 
     fn flush_hist(&mut self) {
         self.shared().metrics.merge(&mut self.latency);
+    }
+}
+
+impl Home {
+    /// The arena the execution's values live in (`scratch` for [`Home::Scratch`]).
+    ///
+    /// # Safety
+    /// As [`ArenaBox::get`].
+    unsafe fn arena(&self, scratch: &ArenaBox) -> &'static Arena {
+        // SAFETY: as the caller vouches.
+        unsafe {
+            match self {
+                Home::Scratch => scratch.get(),
+                Home::Own(arena) => arena.get(),
+                Home::Parking(parking) => parking.get(),
+            }
+        }
     }
 }
 
