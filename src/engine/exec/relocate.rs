@@ -130,7 +130,7 @@ impl<'a> Execution<'a> {
         let fans_out = self
             .frames
             .iter()
-            .any(|f| matches!(f.phase, Phase::Parallel(_) | Phase::Map(_)));
+            .any(|f| matches!(f.phase, Phase::Parallel(_) | Phase::Map(_) | Phase::MapIo(_)));
         if fans_out || self.history.is_some() {
             return false;
         }
@@ -146,7 +146,14 @@ impl<'a> Execution<'a> {
                     until_ms,
                     result: r.value(result),
                 },
-                phase => phase,
+                // Values of their own in the arena: none.
+                phase @ (Phase::Enter
+                | Phase::Attempt
+                | Phase::Backoff { .. }
+                | Phase::AwaitingTask(_)
+                | Phase::TaskAnswered(_)) => phase,
+                // A fan-out's state lives in the old arena: such executions are refused above.
+                phase @ (Phase::Parallel(_) | Phase::Map(_) | Phase::MapIo(_)) => phase,
             };
             self.frames.push(Frame {
                 input: r.value(frame.input),
