@@ -711,6 +711,19 @@ impl Server {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// DescribeExecution of `execution` once it is no longer RUNNING (within 30 s).
+    fn closed(&self, execution: &str) -> Json {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let described = self.call("DescribeExecution", json!({"executionArn": execution}));
+            if described["status"] != "RUNNING" {
+                return described;
+            }
+            assert!(Instant::now() < deadline, "the execution is still running");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn create(&self, name: &str, definition: &Json, ty: &str) -> String {
         let created = self.call(
             "CreateStateMachine",
@@ -767,14 +780,7 @@ fn the_server_calls_services_for_standard_and_express_executions() {
         "SendTaskSuccess",
         json!({"taskToken": token, "output": r#"{"ok": true}"#}),
     );
-    let described = loop {
-        let described = server.call("DescribeExecution", json!({"executionArn": execution}));
-        if described["status"] != "RUNNING" {
-            break described;
-        }
-        assert!(Instant::now() < deadline, "the execution is still running");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let described = server.closed(&execution);
     assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
     let output: Json = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
     assert_eq!(output["answer"], json!({"ok": true}));
@@ -902,15 +908,7 @@ fn a_standard_execution_calls_again_after_a_restart_when_the_answer_was_not_jour
         Ok(1),
         "the call is made again"
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let described = loop {
-        let described = server.call("DescribeExecution", json!({"executionArn": execution}));
-        if described["status"] != "RUNNING" {
-            break described;
-        }
-        assert!(Instant::now() < deadline, "the execution is still running");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let described = server.closed(&execution);
     assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
     assert_eq!(described["output"], r#"{"answered":true}"#);
 }
@@ -1188,15 +1186,7 @@ fn a_standard_execution_in_the_server_reads_and_writes_s3_in_durable_steps() {
     let machine = server.create("distributed", &definition, "STANDARD");
     let started = server.call("StartExecution", json!({"stateMachineArn": machine, "input": "{}"}));
     let execution = started["executionArn"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let described = loop {
-        let described = server.call("DescribeExecution", json!({"executionArn": execution}));
-        if described["status"] != "RUNNING" {
-            break described;
-        }
-        assert!(Instant::now() < deadline, "the execution is still running");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let described = server.closed(&execution);
     assert_eq!(described["status"], "SUCCEEDED", "{described:#}");
     let output: Json = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
     let key = output["ResultWriterDetails"]["Key"].as_str().unwrap();
