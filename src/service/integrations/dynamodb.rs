@@ -49,10 +49,19 @@ pub const SERVICE: Service = Service {
 /// How long a call may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The members each action takes in Step Functions.
-fn parameters(action: &str) -> &'static [&'static str] {
-    const CONDITION: &[&str] = &[
+/// Whether Step Functions takes `member` in `dynamodb:<action>`.
+fn accepts(action: &str, member: &str) -> bool {
+    const GET: &[&str] = &[
         "Key",
+        "TableName",
+        "AttributesToGet",
+        "ConsistentRead",
+        "ExpressionAttributeNames",
+        "ProjectionExpression",
+        "ReturnConsumedCapacity",
+    ];
+    /// What PutItem, DeleteItem and UpdateItem share: a conditional write.
+    const WRITE: &[&str] = &[
         "TableName",
         "ConditionalOperator",
         "ConditionExpression",
@@ -65,51 +74,16 @@ fn parameters(action: &str) -> &'static [&'static str] {
         "ReturnValuesOnConditionCheckFailure",
     ];
     match action {
-        "GetItem" => &[
-            "Key",
-            "TableName",
-            "AttributesToGet",
-            "ConsistentRead",
-            "ExpressionAttributeNames",
-            "ProjectionExpression",
-            "ReturnConsumedCapacity",
-        ],
-        "PutItem" => &[
-            "Item",
-            "TableName",
-            "ConditionalOperator",
-            "ConditionExpression",
-            "Expected",
-            "ExpressionAttributeNames",
-            "ExpressionAttributeValues",
-            "ReturnConsumedCapacity",
-            "ReturnItemCollectionMetrics",
-            "ReturnValues",
-            "ReturnValuesOnConditionCheckFailure",
-        ],
-        "DeleteItem" => CONDITION,
-        _ => &[
-            "Key",
-            "TableName",
-            "ConditionalOperator",
-            "ConditionExpression",
-            "Expected",
-            "ExpressionAttributeNames",
-            "ExpressionAttributeValues",
-            "ReturnConsumedCapacity",
-            "ReturnItemCollectionMetrics",
-            "ReturnValues",
-            "ReturnValuesOnConditionCheckFailure",
-            "UpdateExpression",
-            "AttributeUpdates",
-        ],
+        "GetItem" => GET.contains(&member),
+        "PutItem" => member == "Item" || WRITE.contains(&member),
+        "DeleteItem" => member == "Key" || WRITE.contains(&member),
+        _ => matches!(member, "Key" | "UpdateExpression" | "AttributeUpdates") || WRITE.contains(&member),
     }
 }
 
 /// `dynamodb:<action>`: the API's answer (`Item`, `Attributes`, ...), with the envelope.
 pub async fn call(aws: &Aws, action: &str, params: &Map<String, Json>) -> Result<Json, TaskFailure> {
-    let accepted = parameters(action);
-    if let Some(unknown) = params.keys().find(|k| !accepted.contains(&k.as_str())) {
+    if let Some(unknown) = params.keys().find(|k| !accepts(action, k)) {
         let name = format!("{}{}", action[..1].to_ascii_lowercase(), &action[1..]);
         return Err(bad_parameters(format!(
             "The field '{unknown}' is not supported by Step Functions for dynamodb:{name}"
