@@ -107,6 +107,15 @@ impl Reply {
         super::sorted(result)
     }
 
+    /// [`with_metadata`](Self::with_metadata) of the API's `answer`'s members (none when it
+    /// is not an object): the result of an integration that passes the answer on as it is.
+    pub fn answer_with_metadata(&self, answer: Json) -> Json {
+        match answer {
+            Json::Object(members) => self.with_metadata(members),
+            _ => self.with_metadata(Map::new()),
+        }
+    }
+
     /// `SdkHttpMetadata` and `SdkResponseMetadata`, as the optimized integrations add them
     /// to their results.
     pub fn add_metadata(&self, result: &mut Map<String, Json>) {

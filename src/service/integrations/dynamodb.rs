@@ -100,9 +100,5 @@ pub async fn call(aws: &Aws, action: &str, params: &Map<String, Json>) -> Result
     )
     .await
     .map_err(|e| e.optimized(&SERVICE))?;
-    let result = match answer {
-        Json::Object(members) => members,
-        _ => Map::new(),
-    };
-    Ok(reply.with_metadata(result))
+    Ok(reply.answer_with_metadata(answer))
 }

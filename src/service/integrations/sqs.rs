@@ -105,11 +105,7 @@ pub async fn send_message(aws: &Aws, params: &Map<String, Json>) -> Result<Json,
     )
     .await
     .map_err(|e| e.optimized(&SERVICE))?;
-    let result = match answer {
-        Json::Object(members) => members,
-        _ => Map::new(),
-    };
-    Ok(reply.with_metadata(result))
+    Ok(reply.answer_with_metadata(answer))
 }
 
 #[cfg(test)]
