@@ -193,8 +193,9 @@ impl Service {
             .collect())
     }
 
-    /// The execution of the map run `arn` and its history, or `ResourceNotFound`.
-    fn map_run_execution(&self, arn: &str) -> Result<(ExecutionRecord, Vec<Json>), ApiError> {
+    /// The map run `arn`, read from its execution's history, and that execution, or
+    /// `ResourceNotFound`.
+    fn map_run(&self, arn: &str) -> Result<(ExecutionRecord, MapRun), ApiError> {
         let parsed = Arn::parse(arn)?;
         if parsed.resource_type != "mapRun" {
             return Err(ApiError::wrong_resource_type(parsed.resource_type));
@@ -213,8 +214,11 @@ impl Service {
                 .execution_by_id(id)
                 .map_err(internal)?
                 .ok_or_else(not_found)?;
-            let history = self.history(&record)?;
-            return Ok((record, history));
+            let run = map_runs(&self.history(&record)?)
+                .into_iter()
+                .find(|run| run.arn == arn)
+                .ok_or_else(not_found)?;
+            return Ok((record, run));
         }
         // `mapRun:MACHINE/LABEL:ID`: look through the machine's executions.
         let machine = parsed
@@ -235,8 +239,8 @@ impl Service {
                 index.insert(run.arn.clone(), record.id);
             }
             drop(index);
-            if runs.iter().any(|run| run.arn == arn) {
-                return Ok((record, history));
+            if let Some(run) = runs.into_iter().find(|run| run.arn == arn) {
+                return Ok((record, run));
             }
         }
         Err(not_found())
@@ -246,11 +250,7 @@ impl Service {
     pub(super) fn describe_map_run(&self, mut m: Members<'_>) -> Result<Json, ApiError> {
         let arn = m.string("mapRunArn", true, 1, 2000)?.unwrap_or("");
         m.finish()?;
-        let (record, history) = self.map_run_execution(arn)?;
-        let run = map_runs(&history)
-            .into_iter()
-            .find(|run| run.arn == arn)
-            .ok_or_else(|| ApiError::resource_not_found(arn))?;
+        let (record, run) = self.map_run(arn)?;
         let settings = self.settings(&record, &run)?;
         let (status, stop_ms) = match run.ended {
             Some((status, ms)) => (status, Some(ms)),
@@ -366,11 +366,7 @@ impl Service {
         };
         let count = m.integer("toleratedFailureCount", 0, i64::MAX)?;
         m.finish()?;
-        let (record, history) = self.map_run_execution(arn)?;
-        let run = map_runs(&history)
-            .into_iter()
-            .find(|run| run.arn == arn)
-            .ok_or_else(|| ApiError::resource_not_found(arn))?;
+        let (record, run) = self.map_run(arn)?;
         if run.ended.is_some() || record.progress.status != "RUNNING" {
             return Err(ApiError::new(
                 "ValidationException",
